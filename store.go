@@ -1,0 +1,162 @@
+package rotor
+
+import (
+	"context"
+	"time"
+)
+
+// Sealed is an encrypted value as stored: the ciphertext under a fresh data
+// key, and that data key wrapped by the key-encryption key KeyID. The store
+// never sees plaintext. Package envelope produces and opens it.
+type Sealed struct {
+	KeyID      string // id of the key-encryption key that wraps WrappedKey
+	WrappedKey []byte
+	Ciphertext []byte
+}
+
+// SecretRecord is a secret's stored metadata.
+type SecretRecord struct {
+	ARN         string
+	Region      string
+	Name        string
+	Description string
+	KmsKeyID    string // as the client gave it; "" = default key
+	Type        string
+	Tags        []Tag // in the order they were added
+	TagsEverSet bool  // DescribeSecret shows Tags: [] once a secret was ever tagged
+	Rotation    RotationConfig
+
+	CreatedDate      time.Time
+	LastChangedDate  time.Time
+	LastAccessedDate time.Time // day granularity
+	LastRotatedDate  time.Time
+	NextRotationDate time.Time
+	DeletedDate      time.Time // zero unless scheduled for deletion: when it was deleted
+	PurgeDate        time.Time // zero unless scheduled for deletion: when it will be purged
+
+	OwningService string
+	PrimaryRegion string
+}
+
+// VersionRecord is one stored version of a secret.
+type VersionRecord struct {
+	ID string
+	// Value is nil for a rotation placeholder that has not been filled yet.
+	Value            *Sealed
+	Binary           bool   // Value holds SecretBinary rather than SecretString
+	KmsKeyID         string // the secret's KmsKeyID when the version was created
+	Stages           []string
+	CreatedDate      time.Time
+	LastAccessedDate time.Time // day granularity
+}
+
+// AccessKeyRecord is a stored access key; its secret is sealed like a value.
+type AccessKeyRecord struct {
+	AccessKeyID string
+	Identity    string
+	Status      string
+	Secret      Sealed
+	CreatedDate time.Time
+}
+
+// IdentityRecord is a stored identity.
+type IdentityRecord struct {
+	Name        string
+	Role        Role
+	CreatedDate time.Time
+}
+
+// SealedRef points at one stored Sealed value, for re-wrapping data keys
+// under a new key-encryption key.
+type SealedRef struct {
+	Kind string // SealedVersion or SealedAccessKey
+	// For SealedVersion: the secret ARN and version id; for SealedAccessKey:
+	// the access key id in ID.
+	SecretARN string
+	ID        string
+	Sealed    Sealed
+}
+
+// SealedRef kinds.
+const (
+	SealedVersion   = "version"
+	SealedAccessKey = "access_key"
+)
+
+// Store persists what the manager has already validated and encrypted. It
+// holds no business rules. All access happens inside a transaction.
+type Store interface {
+	// Update runs fn in a write transaction. The transaction commits, with a
+	// durable sync, only if fn returns nil; otherwise nothing fn did is kept.
+	// Write transactions are serialised.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// View runs fn in a read-only transaction that sees one consistent snapshot.
+	View(ctx context.Context, fn func(Tx) error) error
+	// Backup writes a consistent snapshot to path (which must not exist)
+	// while the store stays in use.
+	Backup(ctx context.Context, path string) error
+	Close() error
+}
+
+// Tx is one transaction. Methods return *Error values: ENOTFOUND when the
+// named row does not exist, EEXISTS on a uniqueness conflict, ESTATE when a
+// row is not in the state the call requires, EINTERNAL otherwise. Slices
+// returned are the caller's to keep.
+type Tx interface {
+	// Secret returns the secret with this exact ARN.
+	Secret(arn string) (*SecretRecord, error)
+	// SecretByName returns the secret (live or scheduled for deletion) with
+	// this exact name in region.
+	SecretByName(region, name string) (*SecretRecord, error)
+	// Secrets returns every secret in region, oldest first.
+	Secrets(region string) ([]*SecretRecord, error)
+	// PurgeDue returns the ARNs of secrets whose PurgeDate is not after t.
+	PurgeDue(t time.Time) ([]string, error)
+	// CreateSecret inserts s; EEXISTS if its ARN, or its name in its region, is taken.
+	CreateSecret(s *SecretRecord) error
+	// UpdateSecret replaces the metadata (tags included) of the secret s.ARN.
+	UpdateSecret(s *SecretRecord) error
+	// DeleteSecret removes the secret with every version, label and tag.
+	DeleteSecret(arn string) error
+
+	// Versions returns every version of the secret with its labels, oldest first.
+	Versions(arn string) ([]*VersionRecord, error)
+	// Version returns one version with its labels.
+	Version(arn, id string) (*VersionRecord, error)
+	// CreateVersion inserts v (its Stages are ignored; see SetStage);
+	// EEXISTS if the id is taken for this secret.
+	CreateVersion(arn string, v *VersionRecord) error
+	// FillVersion stores the value of a placeholder version exactly once;
+	// ESTATE if the version already has a value.
+	FillVersion(arn, id string, value Sealed, binary bool) error
+	// DeleteVersions removes versions (and their labels).
+	DeleteVersions(arn string, ids []string) error
+	// SetStage attaches label stage to version id, detaching it from any
+	// other version of the secret: a label is on at most one version, and
+	// the store enforces that with its own constraint.
+	SetStage(arn, stage, id string) error
+	// RemoveStage detaches label stage from whatever version carries it.
+	RemoveStage(arn, stage string) error
+	// SetLastAccessed records the day a version (and its secret) was read.
+	SetLastAccessed(arn, id string, day time.Time) error
+
+	CreateIdentity(i *IdentityRecord) error
+	Identity(name string) (*IdentityRecord, error)
+	Identities() ([]*IdentityRecord, error)
+	// DeleteIdentity removes the identity and its access keys.
+	DeleteIdentity(name string) error
+	CreateAccessKey(k *AccessKeyRecord) error
+	AccessKey(id string) (*AccessKeyRecord, error)
+	// AccessKeys returns the keys of one identity, or of all identities when identity is "".
+	AccessKeys(identity string) ([]*AccessKeyRecord, error)
+	SetAccessKeyStatus(id, status string) error
+	DeleteAccessKey(id string) error
+
+	// SealedByKey returns up to limit stored values whose data key is
+	// wrapped by key-encryption key keyID.
+	SealedByKey(keyID string, limit int) ([]SealedRef, error)
+	// CountSealedByKey counts stored values wrapped by keyID.
+	CountSealedByKey(keyID string) (int, error)
+	// ReplaceSealed rewrites one stored value (after re-wrapping its data key).
+	ReplaceSealed(ref SealedRef, s Sealed) error
+}
