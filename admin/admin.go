@@ -1,0 +1,204 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/auth"
+	"github.com/rotorhq/rotor/envelope"
+)
+
+// rewrapBatch is how many stored values one RotateKeys transaction
+// re-wraps; between batches the store serves other requests.
+const rewrapBatch = 100
+
+// Config configures a Service.
+type Config struct {
+	// Auth authorizes callers and manages identities and access keys.
+	Auth *auth.Service
+	// Store holds the sealed values RotateKeys re-wraps, and is what
+	// Backup copies.
+	Store rotor.Store
+	// Keyring is the server's keyring of key-encryption keys.
+	Keyring *envelope.Keyring
+	// KeyFile is where the keyring is saved after every change. "" means
+	// the keyring came from an environment variable: RotateKeys and
+	// RetireKey then answer ESTATE, since a new key could not be kept.
+	KeyFile string
+	// OnRewrap, if not nil, is called after RotateKeys re-wrapped stored
+	// data keys (so caches of sealed values can be dropped).
+	OnRewrap func()
+	// Logger receives one line per change; nil discards them. Secrets
+	// are never logged.
+	Logger *slog.Logger
+}
+
+// Service implements rotor.AdminService. It is safe for concurrent use;
+// key-encryption-key changes (RotateKeys, RetireKey) run one at a time.
+type Service struct {
+	auth     *auth.Service
+	store    rotor.Store
+	keyring  *envelope.Keyring
+	keyFile  string
+	onRewrap func()
+	log      *slog.Logger
+
+	keysMu sync.Mutex // serialises RotateKeys and RetireKey
+}
+
+var _ rotor.AdminService = (*Service)(nil)
+
+// New returns a Service over cfg.
+func New(cfg Config) *Service {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{auth: cfg.Auth, store: cfg.Store, keyring: cfg.Keyring, keyFile: cfg.KeyFile,
+		onRewrap: cfg.OnRewrap, log: log}
+}
+
+// authorize checks that the caller in ctx may perform rotor:<method> and
+// returns it. Errors: EAUTHMISSING when ctx carries no caller, EDENIED
+// when the caller may not act.
+func (s *Service) authorize(ctx context.Context, method string) (rotor.Caller, error) {
+	c, ok := rotor.CallerFrom(ctx)
+	if !ok {
+		return rotor.Caller{}, rotor.Errorf(rotor.EAUTHMISSING, "Missing Authentication Token")
+	}
+	if err := s.auth.Authorize(ctx, c.Principal, "rotor:"+method, ""); err != nil {
+		return rotor.Caller{}, err
+	}
+	return c, nil
+}
+
+// CreateIdentity creates an identity with role (RoleAdmin or RoleReadOnly)
+// and no access keys. Errors: EDENIED, EINVALID (name or role), EEXISTS,
+// EINTERNAL; see auth.Service.CreateIdentity.
+func (s *Service) CreateIdentity(ctx context.Context, name string, role rotor.Role) (*rotor.Identity, error) {
+	c, err := s.authorize(ctx, "CreateIdentity")
+	if err != nil {
+		return nil, err
+	}
+	id, err := s.auth.CreateIdentity(ctx, name, role)
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("identity created", "identity", name, "role", string(role), "by", c.Principal.Identity)
+	return id, nil
+}
+
+// ListIdentities lists every identity with its access keys (never their
+// secrets), sorted by name. Errors: EDENIED, EINTERNAL.
+func (s *Service) ListIdentities(ctx context.Context) ([]rotor.Identity, error) {
+	if _, err := s.authorize(ctx, "ListIdentities"); err != nil {
+		return nil, err
+	}
+	return s.auth.ListIdentities(ctx)
+}
+
+// DeleteIdentity removes an identity and its access keys; they are refused
+// from the next request on. Errors: EDENIED; ESTATE when name is the
+// caller's own identity (so an operator cannot lock everyone out by
+// mistake); ENOTFOUND; EINTERNAL.
+func (s *Service) DeleteIdentity(ctx context.Context, name string) error {
+	c, err := s.authorize(ctx, "DeleteIdentity")
+	if err != nil {
+		return err
+	}
+	if name == c.Principal.Identity {
+		return rotor.Errorf(rotor.ESTATE, "Identity %s cannot delete itself.", name)
+	}
+	if err := s.auth.DeleteIdentity(ctx, name); err != nil {
+		return err
+	}
+	s.log.Info("identity deleted", "identity", name, "by", c.Principal.Identity)
+	return nil
+}
+
+// CreateAccessKey creates an active access key for identity and returns it
+// with its secret, shown only this once. Errors: EDENIED, ENOTFOUND (no
+// such identity), ELIMIT (already rotor.MaxAccessKeysPerIdentity keys),
+// EENCRYPT, EINTERNAL.
+func (s *Service) CreateAccessKey(ctx context.Context, identity string) (*rotor.AccessKey, error) {
+	c, err := s.authorize(ctx, "CreateAccessKey")
+	if err != nil {
+		return nil, err
+	}
+	k, err := s.auth.CreateAccessKey(ctx, identity)
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("access key created", "identity", identity, "access_key_id", k.AccessKeyID, "by", c.Principal.Identity)
+	return k, nil
+}
+
+// UpdateAccessKey sets a key's status to rotor.KeyActive or
+// rotor.KeyInactive, effective from the next request. Errors: EDENIED,
+// EINVALID (status), ENOTFOUND, EINTERNAL.
+func (s *Service) UpdateAccessKey(ctx context.Context, accessKeyID, status string) error {
+	c, err := s.authorize(ctx, "UpdateAccessKey")
+	if err != nil {
+		return err
+	}
+	if err := s.auth.UpdateAccessKey(ctx, accessKeyID, status); err != nil {
+		return err
+	}
+	s.log.Info("access key updated", "access_key_id", accessKeyID, "status", status, "by", c.Principal.Identity)
+	return nil
+}
+
+// DeleteAccessKey removes an access key, effective from the next request.
+// Errors: EDENIED, ENOTFOUND, EINTERNAL.
+func (s *Service) DeleteAccessKey(ctx context.Context, accessKeyID string) error {
+	c, err := s.authorize(ctx, "DeleteAccessKey")
+	if err != nil {
+		return err
+	}
+	if err := s.auth.DeleteAccessKey(ctx, accessKeyID); err != nil {
+		return err
+	}
+	s.log.Info("access key deleted", "access_key_id", accessKeyID, "by", c.Principal.Identity)
+	return nil
+}
+
+// Backup writes a consistent snapshot of the database to path, on the
+// server's machine, while the server keeps serving. Errors: EDENIED;
+// EINVALID when path is not absolute or already exists; the store's
+// errors (EINTERNAL) otherwise.
+func (s *Service) Backup(ctx context.Context, path string) error {
+	c, err := s.authorize(ctx, "Backup")
+	if err != nil {
+		return err
+	}
+	if !filepath.IsAbs(path) {
+		return rotor.Errorf(rotor.EINVALID, "The backup path must be absolute, not %q.", path)
+	}
+	if _, err := os.Lstat(path); err == nil {
+		return rotor.Errorf(rotor.EINVALID, "The backup path %s already exists.", path)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return rotor.Errorf(rotor.EINVALID, "The backup path %s cannot be used: %v", path, pathError(err))
+	}
+	if err := s.store.Backup(ctx, path); err != nil {
+		return fmt.Errorf("backup to %s: %w", path, err)
+	}
+	s.log.Info("backup written", "path", path, "by", c.Principal.Identity)
+	return nil
+}
+
+// pathError returns the reason of a file-system error without repeating
+// the path.
+func pathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,194 @@
+package admin_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/auth"
+	"github.com/rotorhq/rotor/sqlite"
+)
+
+// TestAuthorization calls every method as callers that are not admins and
+// checks each is refused before it changes anything.
+func TestAuthorization(t *testing.T) {
+	e := newEnv(t)
+	oldKey := e.keyring.ActiveID()
+	backup := filepath.Join(e.dir, "denied.db")
+	calls := map[string]func(ctx context.Context) error{
+		"CreateIdentity": func(ctx context.Context) error {
+			_, err := e.admin.CreateIdentity(ctx, "mallory", rotor.RoleAdmin)
+			return err
+		},
+		"ListIdentities": func(ctx context.Context) error { _, err := e.admin.ListIdentities(ctx); return err },
+		"DeleteIdentity": func(ctx context.Context) error { return e.admin.DeleteIdentity(ctx, auth.BootstrapIdentity) },
+		"CreateAccessKey": func(ctx context.Context) error {
+			_, err := e.admin.CreateAccessKey(ctx, auth.BootstrapIdentity)
+			return err
+		},
+		"UpdateAccessKey": func(ctx context.Context) error {
+			return e.admin.UpdateAccessKey(ctx, e.adminKey.AccessKeyID, rotor.KeyInactive)
+		},
+		"DeleteAccessKey": func(ctx context.Context) error { return e.admin.DeleteAccessKey(ctx, e.adminKey.AccessKeyID) },
+		"ListKeys":        func(ctx context.Context) error { _, err := e.admin.ListKeys(ctx); return err },
+		"RotateKeys":      func(ctx context.Context) error { _, err := e.admin.RotateKeys(ctx); return err },
+		"RetireKey":       func(ctx context.Context) error { return e.admin.RetireKey(ctx, oldKey) },
+		"Backup":          func(ctx context.Context) error { return e.admin.Backup(ctx, backup) },
+	}
+	callers := map[string]struct {
+		ctx  context.Context
+		code string
+	}{
+		"ReadOnly": {as("reader", rotor.RoleReadOnly), rotor.EDENIED},
+		"Scoped":   {as("rotation", rotor.RoleScoped), rotor.EDENIED},
+		"NoCaller": {context.Background(), rotor.EAUTHMISSING},
+	}
+	for method, call := range calls {
+		for who, c := range callers {
+			t.Run(method+"/"+who, func(t *testing.T) {
+				err := call(c.ctx)
+				wantCode(t, err, c.code)
+				if c.code == rotor.EDENIED {
+					if msg := rotor.ErrorMessage(err); !strings.Contains(msg, "rotor:"+method) {
+						t.Fatalf("Message=%q, want it to name rotor:%s", msg, method)
+					}
+				}
+			})
+		}
+	}
+
+	ids, err := e.admin.ListIdentities(adminCtx())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 1 || len(ids[0].AccessKeys) != 1 || ids[0].AccessKeys[0].Status != rotor.KeyActive {
+		t.Fatalf("identities=%+v, want the admin with its one active key, unchanged", ids)
+	}
+	if keys := e.keyring.Keys(); len(keys) != 1 || keys[0].ID != oldKey {
+		t.Fatalf("keyring=%+v, want only %s", keys, oldKey)
+	}
+	if _, err := os.Stat(backup); !os.IsNotExist(err) {
+		t.Fatalf("denied Backup left a file: %v", err)
+	}
+}
+
+func TestIdentitiesAndKeys(t *testing.T) {
+	e := newEnv(t)
+	ctx := adminCtx()
+	srv := server(t, e.auth)
+
+	id, err := e.admin.CreateIdentity(ctx, "alice", rotor.RoleReadOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.Name != "alice" || id.Role != rotor.RoleReadOnly {
+		t.Fatalf("identity=%+v, want read-only alice", id)
+	}
+	_, err = e.admin.CreateIdentity(ctx, "alice", rotor.RoleAdmin)
+	wantCode(t, err, rotor.EEXISTS)
+	_, err = e.admin.CreateIdentity(ctx, "bad name", rotor.RoleAdmin)
+	wantCode(t, err, rotor.EINVALID)
+
+	var keys []*rotor.AccessKey
+	for range rotor.MaxAccessKeysPerIdentity {
+		k, err := e.admin.CreateAccessKey(ctx, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := call(t, srv, k); got != "" {
+			t.Fatalf("new key refused: %s", got)
+		}
+		keys = append(keys, k)
+	}
+	_, err = e.admin.CreateAccessKey(ctx, "alice") // the third
+	wantCode(t, err, rotor.ELIMIT)
+
+	ids, err := e.admin.ListIdentities(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 2 || ids[1].Name != "alice" || len(ids[1].AccessKeys) != 2 {
+		t.Fatalf("identities=%+v, want admin and alice with 2 keys", ids)
+	}
+
+	if err := e.admin.UpdateAccessKey(ctx, keys[0].AccessKeyID, rotor.KeyInactive); err != nil {
+		t.Fatal(err)
+	}
+	if got := call(t, srv, keys[0]); !strings.HasPrefix(got, rotor.EAUTHUNKNOWN) {
+		t.Fatalf("deactivated key: %q, want %s", got, rotor.EAUTHUNKNOWN)
+	}
+	wantCode(t, e.admin.UpdateAccessKey(ctx, keys[0].AccessKeyID, "Revoked"), rotor.EINVALID)
+	if err := e.admin.DeleteAccessKey(ctx, keys[1].AccessKeyID); err != nil {
+		t.Fatal(err)
+	}
+	if got := call(t, srv, keys[1]); !strings.HasPrefix(got, rotor.EAUTHUNKNOWN) {
+		t.Fatalf("deleted key: %q, want %s", got, rotor.EAUTHUNKNOWN)
+	}
+	wantCode(t, e.admin.DeleteAccessKey(ctx, keys[1].AccessKeyID), rotor.ENOTFOUND)
+
+	if err := e.admin.DeleteIdentity(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, e.admin.DeleteIdentity(ctx, "alice"), rotor.ENOTFOUND)
+	if ids, err = e.admin.ListIdentities(ctx); err != nil || len(ids) != 1 {
+		t.Fatalf("identities=%+v, %v; want only admin", ids, err)
+	}
+}
+
+func TestDeleteIdentitySelf(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.admin.CreateIdentity(adminCtx(), "ops", rotor.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, e.admin.DeleteIdentity(as("ops", rotor.RoleAdmin), "ops"), rotor.ESTATE)
+	wantCode(t, e.admin.DeleteIdentity(adminCtx(), auth.BootstrapIdentity), rotor.ESTATE)
+	ids, err := e.admin.ListIdentities(adminCtx())
+	if err != nil || len(ids) != 2 {
+		t.Fatalf("identities=%+v, %v; want admin and ops still there", ids, err)
+	}
+	// Another admin may delete it.
+	if err := e.admin.DeleteIdentity(as("ops", rotor.RoleAdmin), auth.BootstrapIdentity); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBackup(t *testing.T) {
+	e := newEnv(t)
+	ctx := adminCtx()
+	want := e.seedVersions(t, 3)
+
+	t.Run("ErrRelative", func(t *testing.T) {
+		wantCode(t, e.admin.Backup(ctx, "backup.db"), rotor.EINVALID)
+	})
+	t.Run("ErrExists", func(t *testing.T) {
+		path := filepath.Join(e.dir, "existing.db")
+		if err := os.WriteFile(path, []byte("keep me"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, e.admin.Backup(ctx, path), rotor.EINVALID)
+		if data, err := os.ReadFile(path); err != nil || string(data) != "keep me" {
+			t.Fatalf("existing file now holds %q, %v", data, err)
+		}
+	})
+	t.Run("OK", func(t *testing.T) {
+		path := filepath.Join(e.dir, "backup.db")
+		if err := e.admin.Backup(ctx, path); err != nil {
+			t.Fatal(err)
+		}
+		b, err := sqlite.Open(path)
+		if err != nil {
+			t.Fatalf("open backup: %v", err)
+		}
+		defer b.Close()
+		restored := &env{store: b, keyring: e.keyring}
+		restored.openAll(t, e.keyring, want)
+		// The admin key authenticates against the backup.
+		srv := server(t, auth.New(auth.Config{Store: b, Keyring: e.keyring}))
+		if got := call(t, srv, e.adminKey); got != "" {
+			t.Fatalf("admin key against the backup: %s", got)
+		}
+	})
+}

@@ -1,0 +1,9 @@
+// Package admin implements rotor.AdminService, Rotor's own API: identities
+// and access keys (through package auth), key-encryption-key rotation and
+// retirement, and database backups.
+//
+// Every method first authorizes the caller found in the context
+// (rotor.CallerFrom) for the action "rotor:<Method>" with no resource;
+// under auth's policy only RoleAdmin passes. A context without a caller
+// is refused with EAUTHMISSING.
+package admin

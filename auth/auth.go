@@ -1,0 +1,341 @@
+package auth
+
+import (
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/envelope"
+	"github.com/rotorhq/rotor/sigv4"
+)
+
+// MaxClockSkew is how far a request's signing time may be from the server's
+// clock, as AWS allows.
+const MaxClockSkew = 15 * time.Minute
+
+// expiredRetention is how long an expired temporary key is remembered so
+// that it answers "expired" rather than "invalid"; after that it is
+// forgotten (and answers "invalid").
+const expiredRetention = time.Hour
+
+// AWS's texts for authentication failures.
+const (
+	msgInvalidToken = "The security token included in the request is invalid."
+	msgExpiredToken = "The security token included in the request is expired"
+)
+
+// Config configures a Service.
+type Config struct {
+	// Store holds identities and access keys (secrets sealed).
+	Store rotor.Store
+	// Keyring seals and opens access-key secrets.
+	Keyring *envelope.Keyring
+	// Regions lists the regions served; a request whose credential scope
+	// names another region is refused. Empty means every region is served.
+	Regions []string
+	// Now returns the current time; nil means time.Now. It decides both the
+	// expiry of temporary credentials and the clock-skew check of signatures.
+	Now func() time.Time
+}
+
+// Service authenticates requests, authorizes principals, manages identities
+// and access keys, and issues temporary credentials. It is safe for
+// concurrent use. Its identity and key management methods check nothing
+// about who calls them: package admin authorizes its callers first.
+type Service struct {
+	store    rotor.Store
+	keyring  *envelope.Keyring
+	regions  map[string]bool
+	now      func() time.Time
+	verifier *sigv4.Verifier
+
+	mu sync.RWMutex
+	// keys caches long-term keys by access key id. gen counts
+	// invalidations: a key loaded from the store is cached only if no
+	// invalidation happened while it was being loaded, so a load that raced
+	// a change never resurrects the old state.
+	keys  map[string]cachedKey
+	gen   uint64
+	temps map[string]*tempKey
+}
+
+// cachedKey is a long-term access key as Authenticate needs it.
+type cachedKey struct {
+	secret    string
+	principal rotor.Principal
+	active    bool
+}
+
+// tempKey is one set of temporary credentials; principal.Expires is when it
+// stops working.
+type tempKey struct {
+	secret    string
+	token     string
+	principal rotor.Principal
+}
+
+var _ rotor.Authorizer = (*Service)(nil)
+
+// New returns a Service over cfg. The caches start empty.
+func New(cfg Config) *Service {
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	var regions map[string]bool
+	if len(cfg.Regions) > 0 {
+		regions = make(map[string]bool, len(cfg.Regions))
+		for _, r := range cfg.Regions {
+			regions[r] = true
+		}
+	}
+	return &Service{
+		store:    cfg.Store,
+		keyring:  cfg.Keyring,
+		regions:  regions,
+		now:      now,
+		verifier: &sigv4.Verifier{Now: now, MaxSkew: MaxClockSkew},
+		keys:     make(map[string]cachedKey),
+		temps:    make(map[string]*tempKey),
+	}
+}
+
+// Authenticate verifies the SigV4 signature of r, whose body has already
+// been read into body, and returns who signed it with the region and
+// service of the credential scope. It implements awsapi.Authenticator.
+//
+// Errors (all *rotor.Error):
+//   - those of sigv4.ParseRequest for a missing or malformed signature
+//     (EAUTHMISSING, EAUTHINCOMPLETE, ...);
+//   - EAUTHSIGNATURE "Credential should be scoped to a valid region, not
+//     '<region>'." when the region is not served;
+//   - EAUTHUNKNOWN "The security token included in the request is invalid."
+//     for an unknown or inactive access key, a temporary key whose session
+//     token is missing or wrong, or a long-term key sent with a session
+//     token;
+//   - EAUTHEXPIRED "The security token included in the request is expired"
+//     for a temporary key whose time-to-live has passed;
+//   - those of sigv4.Verifier.Verify (EAUTHSIGNATURE for a wrong signature
+//     or a signing time outside the clock-skew window);
+//   - EINTERNAL when the store cannot be read or a stored secret cannot be
+//     decrypted.
+//
+// Once a long-term key is cached, Authenticate reads nothing from the store
+// and decrypts nothing.
+func (s *Service) Authenticate(r *http.Request, body []byte) (rotor.Authentication, error) {
+	a, err := sigv4.ParseRequest(r)
+	if err != nil {
+		return rotor.Authentication{}, err
+	}
+	if s.regions != nil && !s.regions[a.Region] {
+		return rotor.Authentication{}, rotor.Errorf(rotor.EAUTHSIGNATURE,
+			"Credential should be scoped to a valid region, not '%s'.", a.Region)
+	}
+	var secret string
+	var p rotor.Principal
+	if strings.HasPrefix(a.AccessKeyID, TemporaryPrefix) {
+		secret, p, err = s.temporary(a)
+	} else {
+		secret, p, err = s.longTerm(r, a)
+	}
+	if err != nil {
+		return rotor.Authentication{}, err
+	}
+	if err := s.verifier.Verify(r, body, a, secret); err != nil {
+		return rotor.Authentication{}, err
+	}
+	return rotor.Authentication{Principal: p, Region: a.Region, Service: a.Service}, nil
+}
+
+// longTerm returns the secret and principal of the stored key a names,
+// from the cache or, on a miss, from the store.
+func (s *Service) longTerm(r *http.Request, a sigv4.Authorization) (string, rotor.Principal, error) {
+	if a.SecurityToken != "" {
+		// A long-term key never has a session token; one sent with it
+		// means the client holds something we did not issue.
+		return "", rotor.Principal{}, rotor.Errorf(rotor.EAUTHUNKNOWN, msgInvalidToken)
+	}
+	if !validLongTermID(a.AccessKeyID) {
+		// Not a key this server could have issued: no need to ask the store.
+		return "", rotor.Principal{}, rotor.Errorf(rotor.EAUTHUNKNOWN, msgInvalidToken)
+	}
+	s.mu.RLock()
+	k, ok := s.keys[a.AccessKeyID]
+	gen := s.gen
+	s.mu.RUnlock()
+	if !ok {
+		var err error
+		if k, err = s.load(r, a.AccessKeyID); err != nil {
+			return "", rotor.Principal{}, err
+		}
+		s.mu.Lock()
+		if s.gen == gen {
+			s.keys[a.AccessKeyID] = k
+		}
+		s.mu.Unlock()
+	}
+	if !k.active {
+		return "", rotor.Principal{}, rotor.Errorf(rotor.EAUTHUNKNOWN, msgInvalidToken)
+	}
+	return k.secret, k.principal, nil
+}
+
+// load reads access key id and its identity from the store and decrypts
+// the key's secret. A secret that cannot be decrypted is read once more:
+// a key-encryption key may have been retired between reading a value
+// wrapped by it and opening it, after the value was re-wrapped.
+func (s *Service) load(r *http.Request, id string) (cachedKey, error) {
+	k, err := s.loadOnce(r, id)
+	if errors.Is(err, errDecrypt) {
+		k, err = s.loadOnce(r, id)
+	}
+	return k, err
+}
+
+// errDecrypt marks a stored secret that could not be decrypted.
+var errDecrypt = errors.New("access key secret cannot be decrypted")
+
+func (s *Service) loadOnce(r *http.Request, id string) (cachedKey, error) {
+	var rec *rotor.AccessKeyRecord
+	var ident *rotor.IdentityRecord
+	err := s.store.View(r.Context(), func(tx rotor.Tx) error {
+		var err error
+		if rec, err = tx.AccessKey(id); err != nil {
+			return err
+		}
+		ident, err = tx.Identity(rec.Identity)
+		return err
+	})
+	if rotor.ErrorCode(err) == rotor.ENOTFOUND {
+		return cachedKey{}, rotor.Errorf(rotor.EAUTHUNKNOWN, msgInvalidToken)
+	} else if err != nil {
+		return cachedKey{}, fmt.Errorf("read access key %s: %w", id, err)
+	}
+	plain, err := s.keyring.Open(rec.Secret, envelope.AccessKeyAAD(id))
+	if err != nil {
+		return cachedKey{}, &rotor.Error{Code: rotor.EINTERNAL,
+			Message: "The secret of the access key could not be decrypted.",
+			Err:     fmt.Errorf("%w: access key %s: %w", errDecrypt, id, err)}
+	}
+	return cachedKey{
+		secret:    string(plain),
+		principal: rotor.Principal{Identity: ident.Name, AccessKeyID: id, Role: ident.Role},
+		active:    rec.Status == rotor.KeyActive,
+	}, nil
+}
+
+// temporary returns the secret and principal of the temporary key a names
+// after checking its session token (in constant time) and its expiry.
+func (s *Service) temporary(a sigv4.Authorization) (string, rotor.Principal, error) {
+	s.mu.RLock()
+	t := s.temps[a.AccessKeyID]
+	s.mu.RUnlock()
+	if t == nil || subtle.ConstantTimeCompare([]byte(a.SecurityToken), []byte(t.token)) != 1 {
+		return "", rotor.Principal{}, rotor.Errorf(rotor.EAUTHUNKNOWN, msgInvalidToken)
+	}
+	if !s.now().Before(t.principal.Expires) {
+		return "", rotor.Principal{}, rotor.Errorf(rotor.EAUTHEXPIRED, msgExpiredToken)
+	}
+	p := t.principal
+	p.Resources = append([]string(nil), p.Resources...)
+	return t.secret, p, nil
+}
+
+// invalidate drops the cached long-term keys for which drop returns true
+// and makes loads in flight not cache their (possibly stale) result.
+func (s *Service) invalidate(drop func(id string, k cachedKey) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gen++
+	for id, k := range s.keys {
+		if drop(id, k) {
+			delete(s.keys, id)
+		}
+	}
+}
+
+// IssueTemporary mints credentials that authenticate as p (its AccessKeyID
+// and Expires are replaced) until ttl has passed or Revoke is called. p may
+// have any role; a RoleScoped principal acts only on p.Resources. The
+// credentials live in this process's memory only (they are never stored
+// and do not survive a restart); the access key id starts with "ASIA", and
+// every request must carry sessionToken in X-Amz-Security-Token.
+//
+// Returns EINVALID when ttl is not positive, p.Role is not a known role or
+// p.Identity is empty, EINTERNAL when the system's random source fails.
+func (s *Service) IssueTemporary(p rotor.Principal, ttl time.Duration) (accessKeyID, secretKey, sessionToken string, err error) {
+	if ttl <= 0 {
+		return "", "", "", rotor.Errorf(rotor.EINVALID, "The lifetime of temporary credentials must be positive.")
+	}
+	if !p.Role.Valid() && p.Role != rotor.RoleScoped {
+		return "", "", "", rotor.Errorf(rotor.EINVALID, "Role %q is not a valid role.", p.Role)
+	}
+	if p.Identity == "" {
+		return "", "", "", rotor.Errorf(rotor.EINVALID, "Temporary credentials need an identity name.")
+	}
+	if secretKey, err = newSecret(secretKeyBytes); err != nil {
+		return "", "", "", internal(err)
+	}
+	if sessionToken, err = newSessionToken(); err != nil {
+		return "", "", "", internal(err)
+	}
+	now := s.now()
+	p.Expires = now.Add(ttl)
+	p.Resources = append([]string(nil), p.Resources...)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, t := range s.temps {
+		if now.Sub(t.principal.Expires) > expiredRetention {
+			delete(s.temps, id)
+		}
+	}
+	for {
+		if accessKeyID, err = newAccessKeyID(TemporaryPrefix); err != nil {
+			return "", "", "", internal(err)
+		}
+		if s.temps[accessKeyID] == nil {
+			break
+		}
+	}
+	p.AccessKeyID = accessKeyID
+	s.temps[accessKeyID] = &tempKey{secret: secretKey, token: sessionToken, principal: p}
+	return accessKeyID, secretKey, sessionToken, nil
+}
+
+// Revoke ends the temporary credentials with this access key id at once:
+// the next request signed with them is refused as unknown. It does nothing
+// for an unknown id or a long-term key (use UpdateAccessKey or
+// DeleteAccessKey for those).
+func (s *Service) Revoke(accessKeyID string) {
+	s.mu.Lock()
+	delete(s.temps, accessKeyID)
+	s.mu.Unlock()
+}
+
+// revokeIdentity ends every temporary credential issued for identity.
+func (s *Service) revokeIdentity(identity string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, t := range s.temps {
+		if t.principal.Identity == identity {
+			delete(s.temps, id)
+		}
+	}
+}
+
+// internal wraps an unexpected failure as an EINTERNAL *rotor.Error with a
+// generic message, keeping the cause for logs. An error that already is a
+// *rotor.Error is returned as is.
+func internal(err error) error {
+	var e *rotor.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return &rotor.Error{Code: rotor.EINTERNAL, Message: "An error occurred on the server side.", Err: err}
+}

@@ -1,0 +1,255 @@
+package auth
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/envelope"
+)
+
+// BootstrapIdentity is the name of the admin identity Bootstrap creates.
+const BootstrapIdentity = "admin"
+
+// MaxIdentityNameLength is the longest identity name accepted.
+const MaxIdentityNameLength = 64
+
+// ValidIdentityName reports whether name is 1-64 characters of ASCII
+// letters, digits and _.@+=,- (IAM's user-name alphabet).
+func ValidIdentityName(name string) bool {
+	if len(name) == 0 || len(name) > MaxIdentityNameLength {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '_', c == '.', c == '@', c == '+', c == '=', c == ',', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Bootstrap creates the identity "admin" with RoleAdmin and one active
+// access key when no identity exists yet, and returns that key (the only
+// time its secret is available). When any identity already exists it
+// changes nothing and returns nil, nil. The check and the creation happen
+// in one write transaction, so concurrent calls create one admin at most.
+//
+// Returns EINTERNAL (or EENCRYPT) when the store or the keyring fails.
+func (s *Service) Bootstrap(ctx context.Context) (*rotor.AccessKey, error) {
+	var key *rotor.AccessKey
+	err := s.store.Update(ctx, func(tx rotor.Tx) error {
+		key = nil
+		ids, err := tx.Identities()
+		if err != nil {
+			return fmt.Errorf("list identities: %w", err)
+		} else if len(ids) > 0 {
+			return nil
+		}
+		now := s.now().UTC()
+		if err := tx.CreateIdentity(&rotor.IdentityRecord{Name: BootstrapIdentity, Role: rotor.RoleAdmin, CreatedDate: now}); err != nil {
+			return fmt.Errorf("create identity %s: %w", BootstrapIdentity, err)
+		}
+		key, err = s.createKey(tx, BootstrapIdentity)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	return key, nil
+}
+
+// CreateIdentity stores a new identity with role and no access keys.
+//
+// Returns EINVALID when name breaks ValidIdentityName or role is neither
+// RoleAdmin nor RoleReadOnly, EEXISTS when the name is taken, EINTERNAL
+// when the store fails.
+func (s *Service) CreateIdentity(ctx context.Context, name string, role rotor.Role) (*rotor.Identity, error) {
+	if !ValidIdentityName(name) {
+		return nil, rotor.Errorf(rotor.EINVALID,
+			"Invalid identity name. It must be 1 to %d characters of letters, digits or _.@+=,-", MaxIdentityNameLength)
+	}
+	if !role.Valid() {
+		return nil, rotor.Errorf(rotor.EINVALID, "Invalid role %q. It must be %q or %q.", role, rotor.RoleAdmin, rotor.RoleReadOnly)
+	}
+	rec := &rotor.IdentityRecord{Name: name, Role: role, CreatedDate: s.now().UTC()}
+	err := s.store.Update(ctx, func(tx rotor.Tx) error {
+		if _, err := tx.Identity(name); err == nil {
+			return rotor.Errorf(rotor.EEXISTS, "An identity named %s already exists.", name)
+		} else if rotor.ErrorCode(err) != rotor.ENOTFOUND {
+			return err
+		}
+		return tx.CreateIdentity(rec)
+	})
+	if rotor.ErrorCode(err) == rotor.EEXISTS {
+		return nil, rotor.Errorf(rotor.EEXISTS, "An identity named %s already exists.", name)
+	} else if err != nil {
+		return nil, fmt.Errorf("create identity %s: %w", name, err)
+	}
+	return &rotor.Identity{Name: rec.Name, Role: rec.Role, CreatedDate: rec.CreatedDate}, nil
+}
+
+// ListIdentities returns every identity, sorted by name, each with its
+// access keys (oldest first; never their secrets). Returns EINTERNAL when
+// the store fails.
+func (s *Service) ListIdentities(ctx context.Context) ([]rotor.Identity, error) {
+	var ids []*rotor.IdentityRecord
+	var keys []*rotor.AccessKeyRecord
+	err := s.store.View(ctx, func(tx rotor.Tx) error {
+		var err error
+		if ids, err = tx.Identities(); err != nil {
+			return err
+		}
+		keys, err = tx.AccessKeys("")
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list identities: %w", err)
+	}
+	byIdentity := make(map[string][]rotor.AccessKeyInfo)
+	for _, k := range keys {
+		byIdentity[k.Identity] = append(byIdentity[k.Identity], keyInfo(k))
+	}
+	out := make([]rotor.Identity, 0, len(ids))
+	for _, i := range ids {
+		ks := byIdentity[i.Name]
+		slices.SortFunc(ks, func(a, b rotor.AccessKeyInfo) int {
+			return cmp.Or(a.CreatedDate.Compare(b.CreatedDate), cmp.Compare(a.AccessKeyID, b.AccessKeyID))
+		})
+		out = append(out, rotor.Identity{Name: i.Name, Role: i.Role, CreatedDate: i.CreatedDate, AccessKeys: ks})
+	}
+	slices.SortFunc(out, func(a, b rotor.Identity) int { return cmp.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// DeleteIdentity removes the identity with all its access keys. Its keys
+// are refused from the next request on, and temporary credentials issued
+// for the same identity name are revoked.
+//
+// Returns ENOTFOUND when no such identity exists, EINTERNAL when the store
+// fails.
+func (s *Service) DeleteIdentity(ctx context.Context, name string) error {
+	err := s.store.Update(ctx, func(tx rotor.Tx) error {
+		if _, err := tx.Identity(name); err != nil {
+			return err
+		}
+		return tx.DeleteIdentity(name)
+	})
+	if rotor.ErrorCode(err) == rotor.ENOTFOUND {
+		return rotor.Errorf(rotor.ENOTFOUND, "No identity named %s exists.", name)
+	} else if err != nil {
+		return fmt.Errorf("delete identity %s: %w", name, err)
+	}
+	s.invalidate(func(_ string, k cachedKey) bool { return k.principal.Identity == name })
+	s.revokeIdentity(name)
+	return nil
+}
+
+// CreateAccessKey creates an active long-term access key for identity and
+// returns it with its secret, which is shown only this once. The secret is
+// stored sealed under the keyring's active key.
+//
+// Returns ENOTFOUND when the identity does not exist, ELIMIT when it already
+// has rotor.MaxAccessKeysPerIdentity keys, EENCRYPT or EINTERNAL when the
+// keyring or the store fails.
+func (s *Service) CreateAccessKey(ctx context.Context, identity string) (*rotor.AccessKey, error) {
+	var key *rotor.AccessKey
+	err := s.store.Update(ctx, func(tx rotor.Tx) error {
+		if _, err := tx.Identity(identity); rotor.ErrorCode(err) == rotor.ENOTFOUND {
+			return rotor.Errorf(rotor.ENOTFOUND, "No identity named %s exists.", identity)
+		} else if err != nil {
+			return err
+		}
+		existing, err := tx.AccessKeys(identity)
+		if err != nil {
+			return err
+		}
+		if len(existing) >= rotor.MaxAccessKeysPerIdentity {
+			return rotor.Errorf(rotor.ELIMIT, "Identity %s already has the maximum of %d access keys.",
+				identity, rotor.MaxAccessKeysPerIdentity)
+		}
+		key, err = s.createKey(tx, identity)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create access key for %s: %w", identity, err)
+	}
+	return key, nil
+}
+
+// createKey generates, seals and stores a new active key for identity
+// inside tx.
+func (s *Service) createKey(tx rotor.Tx, identity string) (*rotor.AccessKey, error) {
+	id, err := newAccessKeyID(LongTermPrefix)
+	if err != nil {
+		return nil, internal(err)
+	}
+	secret, err := newSecret(secretKeyBytes)
+	if err != nil {
+		return nil, internal(err)
+	}
+	sealed, err := s.keyring.Seal([]byte(secret), envelope.AccessKeyAAD(id))
+	if err != nil {
+		return nil, fmt.Errorf("seal secret of access key %s: %w", id, err)
+	}
+	rec := &rotor.AccessKeyRecord{AccessKeyID: id, Identity: identity, Status: rotor.KeyActive,
+		Secret: sealed, CreatedDate: s.now().UTC()}
+	if err := tx.CreateAccessKey(rec); err != nil {
+		return nil, fmt.Errorf("store access key %s: %w", id, err)
+	}
+	return &rotor.AccessKey{AccessKeyInfo: keyInfo(rec), SecretAccessKey: secret}, nil
+}
+
+// UpdateAccessKey sets the status of a long-term access key to
+// rotor.KeyActive or rotor.KeyInactive; the change holds from the next
+// request on.
+//
+// Returns EINVALID for any other status, ENOTFOUND when no such key exists,
+// EINTERNAL when the store fails.
+func (s *Service) UpdateAccessKey(ctx context.Context, id, status string) error {
+	if status != rotor.KeyActive && status != rotor.KeyInactive {
+		return rotor.Errorf(rotor.EINVALID, "Invalid status %q. It must be %q or %q.", status, rotor.KeyActive, rotor.KeyInactive)
+	}
+	err := s.store.Update(ctx, func(tx rotor.Tx) error {
+		if _, err := tx.AccessKey(id); err != nil {
+			return err
+		}
+		return tx.SetAccessKeyStatus(id, status)
+	})
+	if rotor.ErrorCode(err) == rotor.ENOTFOUND {
+		return rotor.Errorf(rotor.ENOTFOUND, "No access key %s exists.", id)
+	} else if err != nil {
+		return fmt.Errorf("update access key %s: %w", id, err)
+	}
+	s.invalidate(func(kid string, _ cachedKey) bool { return kid == id })
+	return nil
+}
+
+// DeleteAccessKey removes a long-term access key; it is refused from the
+// next request on.
+//
+// Returns ENOTFOUND when no such key exists, EINTERNAL when the store fails.
+func (s *Service) DeleteAccessKey(ctx context.Context, id string) error {
+	err := s.store.Update(ctx, func(tx rotor.Tx) error {
+		if _, err := tx.AccessKey(id); err != nil {
+			return err
+		}
+		return tx.DeleteAccessKey(id)
+	})
+	if rotor.ErrorCode(err) == rotor.ENOTFOUND {
+		return rotor.Errorf(rotor.ENOTFOUND, "No access key %s exists.", id)
+	} else if err != nil {
+		return fmt.Errorf("delete access key %s: %w", id, err)
+	}
+	s.invalidate(func(kid string, _ cachedKey) bool { return kid == id })
+	return nil
+}
+
+func keyInfo(k *rotor.AccessKeyRecord) rotor.AccessKeyInfo {
+	return rotor.AccessKeyInfo{AccessKeyID: k.AccessKeyID, Identity: k.Identity, Status: k.Status, CreatedDate: k.CreatedDate}
+}
