@@ -1,0 +1,352 @@
+package awsapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/rotorhq/rotor"
+)
+
+// DefaultMaxBodyBytes is the request body limit when Handler.MaxBodyBytes is 0.
+const DefaultMaxBodyBytes = 1 << 20
+
+// contentType is the content type of every response, success or error.
+const contentType = "application/x-amz-json-1.1"
+
+// Target prefixes (the part of X-Amz-Target before the dot). Each is also the
+// service a request's SigV4 credential scope must name.
+const (
+	prefixSecretsManager = "secretsmanager"
+	prefixRotor          = RotorTargetPrefix
+)
+
+// Authenticator verifies a request's signature (package auth implements it).
+//
+// Authenticate is given the request and its whole body (for the payload
+// hash) and returns who signed it and the region and service of the
+// credential scope (r.Body holds the same bytes again). On failure it returns a
+// *rotor.Error with one of the codes EAUTHMISSING, EAUTHINCOMPLETE,
+// EAUTHUNKNOWN, EAUTHSIGNATURE or EAUTHEXPIRED; any other error is answered
+// as InternalServiceError.
+type Authenticator interface {
+	Authenticate(r *http.Request, body []byte) (rotor.Authentication, error)
+}
+
+// Handler serves the AWS Secrets Manager API (X-Amz-Target
+// "secretsmanager.<Op>") and Rotor's own API ("rotor.<Op>") on POST /.
+//
+// Secrets, Admin and Auth must be set before the first request; a request
+// that would need a missing one is answered InternalServiceError (a missing
+// Auth refuses every request, so an unwired handler never serves without
+// authentication). A Handler is safe for concurrent use.
+type Handler struct {
+	Secrets      rotor.SecretService
+	Admin        rotor.AdminService
+	Auth         Authenticator
+	Logger       *slog.Logger // nil = discard
+	MaxBodyBytes int64        // 0 = DefaultMaxBodyBytes
+}
+
+// runFunc calls one operation with its validated input (JSON reduced to the
+// members of the input shape) and returns the wire output to encode.
+type runFunc func(h *Handler, ctx context.Context, in []byte) (any, error)
+
+// operation is one entry of a dispatch table.
+type operation struct {
+	input *shape
+	run   runFunc
+}
+
+// run adapts a typed operation method to a runFunc: it unmarshals the
+// validated input into the operation's wire struct.
+func run[In any](fn func(*Handler, context.Context, *In) (any, error)) runFunc {
+	return func(h *Handler, ctx context.Context, in []byte) (any, error) {
+		v := new(In)
+		if err := json.Unmarshal(in, v); err != nil {
+			return nil, fmt.Errorf("awsapi: decode validated input into %T: %w", v, err)
+		}
+		return fn(h, ctx, v)
+	}
+}
+
+// bindOps pairs each operation with its input shape in m; an operation the
+// model does not define is a build defect and panics.
+func bindOps(m *serviceModel, runs map[string]runFunc) map[string]operation {
+	ops := make(map[string]operation, len(runs))
+	for name, fn := range runs {
+		in, ok := m.Inputs[name]
+		if !ok {
+			panic("awsapi: operation " + name + " is not in the " + m.TargetPrefix + " model")
+		}
+		ops[name] = operation{input: in, run: fn}
+	}
+	return ops
+}
+
+// secretsManagerOps is the dispatch table for "secretsmanager.<Op>".
+var secretsManagerOps = bindOps(secretsManagerModel, map[string]runFunc{
+	"CreateSecret":             run((*Handler).createSecret),
+	"DescribeSecret":           run((*Handler).describeSecret),
+	"UpdateSecret":             run((*Handler).updateSecret),
+	"DeleteSecret":             run((*Handler).deleteSecret),
+	"RestoreSecret":            run((*Handler).restoreSecret),
+	"ListSecrets":              run((*Handler).listSecrets),
+	"GetSecretValue":           run((*Handler).getSecretValue),
+	"BatchGetSecretValue":      run((*Handler).batchGetSecretValue),
+	"PutSecretValue":           run((*Handler).putSecretValue),
+	"ListSecretVersionIds":     run((*Handler).listSecretVersionIds),
+	"UpdateSecretVersionStage": run((*Handler).updateSecretVersionStage),
+	"TagResource":              run((*Handler).tagResource),
+	"UntagResource":            run((*Handler).untagResource),
+	"GetRandomPassword":        run((*Handler).getRandomPassword),
+})
+
+// unsupportedOps are the Secrets Manager operations Rotor answers with
+// InvalidRequestException "<Op> is not available in this version of Rotor
+// yet." (after authentication).
+var unsupportedOps = map[string]bool{
+	"RotateSecret":                 true,
+	"CancelRotateSecret":           true,
+	"PutResourcePolicy":            true,
+	"GetResourcePolicy":            true,
+	"DeleteResourcePolicy":         true,
+	"ValidateResourcePolicy":       true,
+	"ReplicateSecretToRegions":     true,
+	"RemoveRegionsFromReplication": true,
+	"StopReplicationToReplica":     true,
+}
+
+// Operations returns the names of the Secrets Manager operations the
+// handler implements, sorted.
+func Operations() []string { return sortedKeys(secretsManagerOps) }
+
+// Unsupported returns the names of the Secrets Manager operations the
+// handler answers with InvalidRequestException "<Op> is not available in
+// this version of Rotor yet.", sorted.
+func Unsupported() []string { return sortedKeys(unsupportedOps) }
+
+// ServeHTTP answers one request. Every response carries
+// Content-Type: application/x-amz-json-1.1 and x-amzn-RequestId: <uuid>.
+// A success is 200 with the operation's JSON output. An error is
+// {"__type": <Exception>, "Message": <text>} with the same name in header
+// X-Amzn-ErrorType:
+//
+//   - UnknownOperationException: 404 for a path other than /, 405 for a
+//     method other than POST, 400 for a missing or unknown X-Amz-Target;
+//   - ValidationException (400): a body larger than MaxBodyBytes, or input
+//     breaking the model's constraints;
+//   - SerializationException (400): a body that is not a JSON object, or a
+//     member of the wrong JSON type;
+//   - the authenticator's error, and InvalidSignatureException when the
+//     credential scope's service does not match the target prefix;
+//   - InvalidRequestException for an unsupported operation (see Unsupported);
+//   - for errors returned by the services, the exception that error.go's
+//     table maps the rotor code to (400; 403 for EAUTHMISSING);
+//   - InternalServiceError (500, generic message) for any other error or a
+//     panic, logged with the request id.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	reqID := uuid.NewString()
+	hdr := w.Header()
+	hdr.Set("X-Amzn-Requestid", reqID) // x-amzn-RequestId; header names are case-insensitive
+	hdr.Set("Content-Type", contentType)
+
+	target, out, err := h.safeServe(w, r, reqID)
+	status := http.StatusOK
+	if err == nil {
+		var body []byte
+		if body, err = encodeJSON(out); err == nil {
+			w.WriteHeader(status)
+			_, _ = w.Write(body)
+		}
+	}
+	if err != nil {
+		status = h.writeError(w, reqID, target, err)
+	}
+	h.logger().LogAttrs(r.Context(), slog.LevelDebug, "awsapi request",
+		slog.String("request_id", reqID), slog.String("target", target),
+		slog.Int("status", status), slog.Duration("duration", time.Since(start)))
+}
+
+// safeServe runs serve and turns a panic into an internal error, so a fault
+// in a service answers InternalServiceError instead of dropping the
+// connection.
+func (h *Handler) safeServe(w http.ResponseWriter, r *http.Request, reqID string) (target string, out any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			h.logger().Error("awsapi: panic while serving a request",
+				"request_id", reqID, "target", target, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			out, err = nil, fmt.Errorf("awsapi: panic: %v", p)
+		}
+	}()
+	return h.serve(w, r, reqID)
+}
+
+// serve is the request path: method and path, body, authentication,
+// dispatch, decoding and validation, the service call.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, reqID string) (target string, out any, err error) {
+	target = r.Header.Get("X-Amz-Target")
+	if r.URL.Path != "/" {
+		return target, nil, unknownOperation(http.StatusNotFound, "Rotor serves the AWS JSON API on POST / only.")
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return target, nil, unknownOperation(http.StatusMethodNotAllowed, "Rotor serves the AWS JSON API on POST / only.")
+	}
+	body, err := h.readBody(r)
+	if err != nil {
+		return target, nil, err
+	}
+
+	if h.Auth == nil {
+		return target, nil, errors.New("awsapi: Handler.Auth is not set")
+	}
+	ar := r.WithContext(r.Context()) // shallow copy whose body can be read again
+	ar.Body = io.NopCloser(bytes.NewReader(body))
+	authn, err := h.Auth.Authenticate(ar, body)
+	if err != nil {
+		return target, nil, err
+	}
+	prefix, name, _ := strings.Cut(target, ".")
+	var table map[string]operation
+	switch prefix {
+	case prefixSecretsManager:
+		table = secretsManagerOps
+	case prefixRotor:
+		table = rotorOps
+	}
+	if table != nil && authn.Service != prefix {
+		return target, nil, rotor.Errorf(rotor.EAUTHSIGNATURE, "Credential should be scoped to correct service: '%s'.", prefix)
+	}
+	ctx := rotor.NewContext(r.Context(), rotor.Caller{Principal: authn.Principal, Region: authn.Region, RequestID: reqID})
+
+	if table == nil {
+		if target == "" {
+			return target, nil, unknownOperation(http.StatusBadRequest, "Missing X-Amz-Target header.")
+		}
+		return target, nil, unknownOperation(http.StatusBadRequest, unknownTargetMessage(target))
+	}
+	if prefix == prefixSecretsManager && unsupportedOps[name] {
+		return target, nil, rotor.Errorf(rotor.EUNSUPPORTED, "%s is not available in this version of Rotor yet.", name)
+	}
+	op, ok := table[name]
+	if !ok {
+		return target, nil, unknownOperation(http.StatusBadRequest, unknownTargetMessage(target))
+	}
+	switch {
+	case prefix == prefixSecretsManager && h.Secrets == nil:
+		return target, nil, errors.New("awsapi: Handler.Secrets is not set")
+	case prefix == prefixRotor && h.Admin == nil:
+		return target, nil, errors.New("awsapi: Handler.Admin is not set")
+	}
+	in, err := decodeInput(op.input, body)
+	if err != nil {
+		return target, nil, err
+	}
+	out, err = op.run(h, ctx, in)
+	return target, out, err
+}
+
+// printableTarget matches targets short and plain enough to echo back.
+var printableTarget = regexp.MustCompile(`^[A-Za-z0-9_.\-]{1,128}$`)
+
+func unknownTargetMessage(target string) string {
+	if printableTarget.MatchString(target) {
+		return "Unknown operation " + target + "."
+	}
+	return "Unknown operation in X-Amz-Target."
+}
+
+// readBody reads the whole body, refusing (without reading further) one
+// larger than the limit.
+func (h *Handler) readBody(r *http.Request) ([]byte, error) {
+	limit := h.MaxBodyBytes
+	if limit <= 0 {
+		limit = DefaultMaxBodyBytes
+	}
+	tooLarge := &apiError{Type: typeValidation, Status: http.StatusBadRequest,
+		Message: fmt.Sprintf("Request body is too large: the limit is %d bytes.", limit)}
+	if r.ContentLength > limit {
+		return nil, tooLarge
+	}
+	if r.Body == nil {
+		return nil, nil
+	}
+	readLimit := limit
+	if readLimit < math.MaxInt64 {
+		readLimit++
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, readLimit))
+	if err != nil {
+		return nil, serializationError("The request body could not be read.")
+	}
+	if int64(len(body)) > limit {
+		return nil, tooLarge
+	}
+	return body, nil
+}
+
+// writeError writes err in AWS's error format and returns the status sent.
+// A server fault is logged with its cause and the request id; the client
+// sees only a generic message.
+func (h *Handler) writeError(w http.ResponseWriter, reqID, target string, err error) int {
+	ae, internal := toAPIError(err)
+	if internal {
+		h.logger().Error("awsapi: internal error", "request_id", reqID, "target", target, "error", err)
+	}
+	body, encErr := encodeJSON(errorBody{Type: ae.Type, Message: ae.Message})
+	if encErr != nil { // cannot happen for two strings; keep the response well-formed anyway
+		body = []byte(`{"__type":"` + typeInternal + `","Message":"` + internalMessage + `"}`)
+	}
+	w.Header().Set("X-Amzn-Errortype", ae.Type)
+	w.WriteHeader(ae.Status)
+	_, _ = w.Write(body)
+	return ae.Status
+}
+
+// encodeJSON encodes v without HTML escaping (a secret value containing '<'
+// is returned as written).
+func encodeJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("awsapi: encode response: %w", err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+var discard = slog.New(slog.DiscardHandler)
+
+func (h *Handler) logger() *slog.Logger {
+	if h.Logger == nil {
+		return discard
+	}
+	return h.Logger
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

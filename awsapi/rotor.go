@@ -1,0 +1,265 @@
+package awsapi
+
+import (
+	"context"
+
+	"github.com/rotorhq/rotor"
+)
+
+// Rotor's own operations ("X-Amz-Target: rotor.<Op>", SigV4 service
+// "rotor"): identities, access keys, key-encryption keys and backups. They use
+// the same framing, validation and errors as the Secrets Manager operations;
+// member names are PascalCase. The input and output structs are exported so
+// the CLI encodes and decodes exactly what the server serves.
+
+// RotorTargetPrefix is the X-Amz-Target prefix and the SigV4 service name of
+// Rotor's own operations.
+const RotorTargetPrefix = "rotor"
+
+// CreateIdentityInput is rotor.CreateIdentity's request. Both members are
+// required; Role is "admin" or "read-only".
+type CreateIdentityInput struct {
+	Name string `json:"Name"`
+	Role string `json:"Role"`
+}
+
+// CreateIdentityOutput is rotor.CreateIdentity's response.
+type CreateIdentityOutput struct {
+	Identity Identity `json:"Identity"`
+}
+
+// Identity describes an identity and its access keys (never their secrets).
+type Identity struct {
+	Name        string             `json:"Name"`
+	Role        string             `json:"Role"`
+	CreatedDate Timestamp          `json:"CreatedDate,omitzero"`
+	AccessKeys  []AccessKeySummary `json:"AccessKeys"`
+}
+
+// AccessKeySummary describes one access key of an identity.
+type AccessKeySummary struct {
+	AccessKeyID string    `json:"AccessKeyId"`
+	Status      string    `json:"Status"`
+	CreatedDate Timestamp `json:"CreatedDate,omitzero"`
+}
+
+// ListIdentitiesInput is rotor.ListIdentities' request (no members).
+type ListIdentitiesInput struct{}
+
+// ListIdentitiesOutput is rotor.ListIdentities' response.
+type ListIdentitiesOutput struct {
+	Identities []Identity `json:"Identities"`
+}
+
+// DeleteIdentityInput is rotor.DeleteIdentity's request; the response is {}.
+type DeleteIdentityInput struct {
+	Name string `json:"Name"`
+}
+
+// CreateAccessKeyInput is rotor.CreateAccessKey's request: the identity that
+// gets the new key.
+type CreateAccessKeyInput struct {
+	Identity string `json:"Identity"`
+}
+
+// CreateAccessKeyOutput is rotor.CreateAccessKey's response, the only time
+// the key's secret is shown.
+type CreateAccessKeyOutput struct {
+	AccessKey AccessKey `json:"AccessKey"`
+}
+
+// AccessKey is a newly created access key with its secret.
+type AccessKey struct {
+	AccessKeyID     string    `json:"AccessKeyId"`
+	SecretAccessKey string    `json:"SecretAccessKey"`
+	Identity        string    `json:"Identity"`
+	Status          string    `json:"Status"`
+	CreatedDate     Timestamp `json:"CreatedDate,omitzero"`
+}
+
+// UpdateAccessKeyInput is rotor.UpdateAccessKey's request; Status is
+// "Active" or "Inactive". The response is {}.
+type UpdateAccessKeyInput struct {
+	AccessKeyID string `json:"AccessKeyId"`
+	Status      string `json:"Status"`
+}
+
+// DeleteAccessKeyInput is rotor.DeleteAccessKey's request; the response is {}.
+type DeleteAccessKeyInput struct {
+	AccessKeyID string `json:"AccessKeyId"`
+}
+
+// ListKeysInput is rotor.ListKeys' request (no members).
+type ListKeysInput struct{}
+
+// ListKeysOutput is rotor.ListKeys' response: the keyring's key-encryption keys.
+type ListKeysOutput struct {
+	Keys []KeyInfo `json:"Keys"`
+}
+
+// KeyInfo describes one key-encryption key. Wrapped counts the data keys it
+// wraps; Active marks the key that wraps new data keys.
+type KeyInfo struct {
+	KeyID       string    `json:"KeyId"`
+	Active      bool      `json:"Active"`
+	CreatedDate Timestamp `json:"CreatedDate,omitzero"`
+	Wrapped     int       `json:"Wrapped"`
+}
+
+// RotateKeysInput is rotor.RotateKeys' request (no members).
+type RotateKeysInput struct{}
+
+// RotateKeysOutput is rotor.RotateKeys' response: the new active key.
+type RotateKeysOutput struct {
+	Key KeyInfo `json:"Key"`
+}
+
+// RetireKeyInput is rotor.RetireKey's request; the response is {}.
+type RetireKeyInput struct {
+	KeyID string `json:"KeyId"`
+}
+
+// BackupInput is rotor.Backup's request: a path on the server's machine. The
+// response is {}.
+type BackupInput struct {
+	Path string `json:"Path"`
+}
+
+// RotorOperations returns the names of Rotor's own operations, sorted.
+func RotorOperations() []string { return sortedKeys(rotorOps) }
+
+// rotorModel holds the input shapes of Rotor's own operations, in the same
+// form as the Secrets Manager model, so one validator serves both.
+var rotorModel = func() *serviceModel {
+	one := int64(1)
+	nonEmpty := &shape{Name: "NonEmptyString", Type: "string", Min: &one}
+	role := &shape{Name: "RoleType", Type: "string", Enum: []string{string(rotor.RoleAdmin), string(rotor.RoleReadOnly)}}
+	status := &shape{Name: "AccessKeyStatusType", Type: "string", Enum: []string{rotor.KeyActive, rotor.KeyInactive}}
+	input := func(name string, members ...member) *shape {
+		s := &shape{Name: name, Type: "structure", Required: map[string]bool{}, Members: members}
+		for _, m := range members { // every member of Rotor's inputs is required
+			s.Required[m.Name] = true
+		}
+		return s
+	}
+	return &serviceModel{TargetPrefix: prefixRotor, Inputs: map[string]*shape{
+		"CreateIdentity":  input("CreateIdentityInput", member{"Name", nonEmpty}, member{"Role", role}),
+		"ListIdentities":  input("ListIdentitiesInput"),
+		"DeleteIdentity":  input("DeleteIdentityInput", member{"Name", nonEmpty}),
+		"CreateAccessKey": input("CreateAccessKeyInput", member{"Identity", nonEmpty}),
+		"UpdateAccessKey": input("UpdateAccessKeyInput", member{"AccessKeyId", nonEmpty}, member{"Status", status}),
+		"DeleteAccessKey": input("DeleteAccessKeyInput", member{"AccessKeyId", nonEmpty}),
+		"ListKeys":        input("ListKeysInput"),
+		"RotateKeys":      input("RotateKeysInput"),
+		"RetireKey":       input("RetireKeyInput", member{"KeyId", nonEmpty}),
+		"Backup":          input("BackupInput", member{"Path", nonEmpty}),
+	}}
+}()
+
+// rotorOps is the dispatch table for "rotor.<Op>".
+var rotorOps = bindOps(rotorModel, map[string]runFunc{
+	"CreateIdentity":  run((*Handler).createIdentity),
+	"ListIdentities":  run((*Handler).listIdentities),
+	"DeleteIdentity":  run((*Handler).deleteIdentity),
+	"CreateAccessKey": run((*Handler).createAccessKey),
+	"UpdateAccessKey": run((*Handler).updateAccessKey),
+	"DeleteAccessKey": run((*Handler).deleteAccessKey),
+	"ListKeys":        run((*Handler).listKeys),
+	"RotateKeys":      run((*Handler).rotateKeys),
+	"RetireKey":       run((*Handler).retireKey),
+	"Backup":          run((*Handler).backup),
+})
+
+func identityToWire(id *rotor.Identity) Identity {
+	out := Identity{
+		Name:        id.Name,
+		Role:        string(id.Role),
+		CreatedDate: at(id.CreatedDate),
+		AccessKeys:  make([]AccessKeySummary, len(id.AccessKeys)),
+	}
+	for i, k := range id.AccessKeys {
+		out.AccessKeys[i] = AccessKeySummary{AccessKeyID: k.AccessKeyID, Status: k.Status, CreatedDate: at(k.CreatedDate)}
+	}
+	return out
+}
+
+func keyToWire(k *rotor.KeyInfo) KeyInfo {
+	return KeyInfo{KeyID: k.ID, Active: k.Active, CreatedDate: at(k.CreatedDate), Wrapped: k.Wrapped}
+}
+
+// empty is the {} response of operations without output.
+type empty struct{}
+
+func (h *Handler) createIdentity(ctx context.Context, in *CreateIdentityInput) (any, error) {
+	id, err := result(h.Admin.CreateIdentity(ctx, in.Name, rotor.Role(in.Role)))
+	if err != nil {
+		return nil, err
+	}
+	return CreateIdentityOutput{Identity: identityToWire(id)}, nil
+}
+
+func (h *Handler) listIdentities(ctx context.Context, _ *ListIdentitiesInput) (any, error) {
+	ids, err := h.Admin.ListIdentities(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := ListIdentitiesOutput{Identities: make([]Identity, len(ids))}
+	for i := range ids {
+		out.Identities[i] = identityToWire(&ids[i])
+	}
+	return out, nil
+}
+
+func (h *Handler) deleteIdentity(ctx context.Context, in *DeleteIdentityInput) (any, error) {
+	return empty{}, h.Admin.DeleteIdentity(ctx, in.Name)
+}
+
+func (h *Handler) createAccessKey(ctx context.Context, in *CreateAccessKeyInput) (any, error) {
+	k, err := result(h.Admin.CreateAccessKey(ctx, in.Identity))
+	if err != nil {
+		return nil, err
+	}
+	return CreateAccessKeyOutput{AccessKey: AccessKey{
+		AccessKeyID:     k.AccessKeyID,
+		SecretAccessKey: k.SecretAccessKey,
+		Identity:        k.Identity,
+		Status:          k.Status,
+		CreatedDate:     at(k.CreatedDate),
+	}}, nil
+}
+
+func (h *Handler) updateAccessKey(ctx context.Context, in *UpdateAccessKeyInput) (any, error) {
+	return empty{}, h.Admin.UpdateAccessKey(ctx, in.AccessKeyID, in.Status)
+}
+
+func (h *Handler) deleteAccessKey(ctx context.Context, in *DeleteAccessKeyInput) (any, error) {
+	return empty{}, h.Admin.DeleteAccessKey(ctx, in.AccessKeyID)
+}
+
+func (h *Handler) listKeys(ctx context.Context, _ *ListKeysInput) (any, error) {
+	keys, err := h.Admin.ListKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := ListKeysOutput{Keys: make([]KeyInfo, len(keys))}
+	for i := range keys {
+		out.Keys[i] = keyToWire(&keys[i])
+	}
+	return out, nil
+}
+
+func (h *Handler) rotateKeys(ctx context.Context, _ *RotateKeysInput) (any, error) {
+	k, err := result(h.Admin.RotateKeys(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return RotateKeysOutput{Key: keyToWire(k)}, nil
+}
+
+func (h *Handler) retireKey(ctx context.Context, in *RetireKeyInput) (any, error) {
+	return empty{}, h.Admin.RetireKey(ctx, in.KeyID)
+}
+
+func (h *Handler) backup(ctx context.Context, in *BackupInput) (any, error) {
+	return empty{}, h.Admin.Backup(ctx, in.Path)
+}

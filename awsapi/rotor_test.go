@@ -1,0 +1,217 @@
+package awsapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/awsapi"
+)
+
+// rotorCall sends one Rotor operation, encoding in with the exported wire
+// struct (as the CLI does), and decodes a 200 response into out.
+func rotorCall(t *testing.T, h http.Handler, op string, in, out any) {
+	t.Helper()
+	rec := post(t, h, "rotor."+op, jsonBody(t, in))
+	mustJSON(t, rec)
+	if err := json.Unmarshal(rec.Body.Bytes(), out); err != nil {
+		t.Fatalf("%s response %s: %v", op, rec.Body.String(), err)
+	}
+}
+
+func TestRotorOperations(t *testing.T) {
+	want := []string{"Backup", "CreateAccessKey", "CreateIdentity", "DeleteAccessKey", "DeleteIdentity",
+		"ListIdentities", "ListKeys", "RetireKey", "RotateKeys", "UpdateAccessKey"}
+	if got := awsapi.RotorOperations(); !slices.Equal(got, want) {
+		t.Errorf("RotorOperations()=%v, want %v", got, want)
+	}
+}
+
+func TestRotorIdentities(t *testing.T) {
+	var calls []string
+	var caller rotor.Caller
+	fa := &fakeAdmin{
+		CreateIdentityFn: func(ctx context.Context, name string, role rotor.Role) (*rotor.Identity, error) {
+			calls = append(calls, "create "+name+" "+string(role))
+			caller, _ = rotor.CallerFrom(ctx)
+			return &rotor.Identity{Name: name, Role: role, CreatedDate: created}, nil
+		},
+		ListIdentitiesFn: func(context.Context) ([]rotor.Identity, error) {
+			return []rotor.Identity{
+				{Name: "admin", Role: rotor.RoleAdmin, CreatedDate: created, AccessKeys: []rotor.AccessKeyInfo{
+					{AccessKeyID: "AKIA1", Identity: "admin", Status: rotor.KeyActive, CreatedDate: created},
+					{AccessKeyID: "AKIA2", Identity: "admin", Status: rotor.KeyInactive, CreatedDate: changed},
+				}},
+				{Name: "ci", Role: rotor.RoleReadOnly, CreatedDate: changed},
+			}, nil
+		},
+		DeleteIdentityFn: func(_ context.Context, name string) error {
+			calls = append(calls, "delete "+name)
+			return nil
+		},
+	}
+	h := newHandler(nil, fa)
+
+	var co awsapi.CreateIdentityOutput
+	rotorCall(t, h, "CreateIdentity", awsapi.CreateIdentityInput{Name: "ci", Role: "read-only"}, &co)
+	wantID := awsapi.Identity{Name: "ci", Role: "read-only", CreatedDate: awsapi.Timestamp{Time: created}, AccessKeys: []awsapi.AccessKeySummary{}}
+	if !reflect.DeepEqual(co.Identity, wantID) {
+		t.Errorf("CreateIdentity=%+v, want %+v", co.Identity, wantID)
+	}
+	if caller.Principal.Identity != testPrincipal.Identity || caller.Region != testRegion || caller.RequestID == "" {
+		t.Errorf("Caller=%+v, want the authenticated principal, region and a request id", caller)
+	}
+
+	var lo awsapi.ListIdentitiesOutput
+	rotorCall(t, h, "ListIdentities", awsapi.ListIdentitiesInput{}, &lo)
+	wantList := []awsapi.Identity{
+		{Name: "admin", Role: "admin", CreatedDate: awsapi.Timestamp{Time: created}, AccessKeys: []awsapi.AccessKeySummary{
+			{AccessKeyID: "AKIA1", Status: "Active", CreatedDate: awsapi.Timestamp{Time: created}},
+			{AccessKeyID: "AKIA2", Status: "Inactive", CreatedDate: awsapi.Timestamp{Time: changed}},
+		}},
+		{Name: "ci", Role: "read-only", CreatedDate: awsapi.Timestamp{Time: changed}, AccessKeys: []awsapi.AccessKeySummary{}},
+	}
+	if !reflect.DeepEqual(lo.Identities, wantList) {
+		t.Errorf("ListIdentities=%+v, want %+v", lo.Identities, wantList)
+	}
+
+	rec := post(t, h, "rotor.DeleteIdentity", `{"Name":"ci"}`)
+	mustJSON(t, rec)
+	if rec.Body.String() != "{}" {
+		t.Errorf("DeleteIdentity body=%s, want {}", rec.Body.String())
+	}
+	if want := []string{"create ci read-only", "delete ci"}; !slices.Equal(calls, want) {
+		t.Errorf("calls=%v, want %v", calls, want)
+	}
+}
+
+func TestRotorAccessKeys(t *testing.T) {
+	var calls []string
+	fa := &fakeAdmin{
+		CreateAccessKeyFn: func(_ context.Context, identity string) (*rotor.AccessKey, error) {
+			calls = append(calls, "create "+identity)
+			return &rotor.AccessKey{AccessKeyInfo: rotor.AccessKeyInfo{AccessKeyID: "AKIANEW", Identity: identity, Status: rotor.KeyActive, CreatedDate: created},
+				SecretAccessKey: "wJalrXUtnFEMI/K7MDENG"}, nil
+		},
+		UpdateAccessKeyFn: func(_ context.Context, id, status string) error {
+			calls = append(calls, "update "+id+" "+status)
+			return nil
+		},
+		DeleteAccessKeyFn: func(_ context.Context, id string) error {
+			calls = append(calls, "delete "+id)
+			return nil
+		},
+	}
+	h := newHandler(nil, fa)
+	var co awsapi.CreateAccessKeyOutput
+	rotorCall(t, h, "CreateAccessKey", awsapi.CreateAccessKeyInput{Identity: "ci"}, &co)
+	want := awsapi.AccessKey{AccessKeyID: "AKIANEW", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG", Identity: "ci", Status: "Active", CreatedDate: awsapi.Timestamp{Time: created}}
+	if co.AccessKey != want {
+		t.Errorf("CreateAccessKey=%+v, want %+v", co.AccessKey, want)
+	}
+	var empty struct{}
+	rotorCall(t, h, "UpdateAccessKey", awsapi.UpdateAccessKeyInput{AccessKeyID: "AKIANEW", Status: "Inactive"}, &empty)
+	rotorCall(t, h, "DeleteAccessKey", awsapi.DeleteAccessKeyInput{AccessKeyID: "AKIANEW"}, &empty)
+	if want := []string{"create ci", "update AKIANEW Inactive", "delete AKIANEW"}; !slices.Equal(calls, want) {
+		t.Errorf("calls=%v, want %v", calls, want)
+	}
+}
+
+func TestRotorKeysAndBackup(t *testing.T) {
+	var calls []string
+	fa := &fakeAdmin{
+		ListKeysFn: func(context.Context) ([]rotor.KeyInfo, error) {
+			return []rotor.KeyInfo{{ID: "k1", Active: false, CreatedDate: created, Wrapped: 0}, {ID: "k2", Active: true, CreatedDate: changed, Wrapped: 42}}, nil
+		},
+		RotateKeysFn: func(context.Context) (*rotor.KeyInfo, error) {
+			return &rotor.KeyInfo{ID: "k3", Active: true, CreatedDate: changed, Wrapped: 43}, nil
+		},
+		RetireKeyFn: func(_ context.Context, id string) error {
+			calls = append(calls, "retire "+id)
+			return nil
+		},
+		BackupFn: func(_ context.Context, path string) error {
+			calls = append(calls, "backup "+path)
+			return nil
+		},
+	}
+	h := newHandler(nil, fa)
+
+	rec := post(t, h, "rotor.ListKeys", ``)
+	mustJSON(t, rec)
+	if !strings.Contains(rec.Body.String(), `{"KeyId":"k1","Active":false,"CreatedDate":1523477145.713,"Wrapped":0}`) {
+		t.Errorf("ListKeys body %s does not show Active:false and Wrapped:0 explicitly", rec.Body.String())
+	}
+	var lk awsapi.ListKeysOutput
+	rotorCall(t, h, "ListKeys", awsapi.ListKeysInput{}, &lk)
+	wantKeys := []awsapi.KeyInfo{
+		{KeyID: "k1", CreatedDate: awsapi.Timestamp{Time: created}},
+		{KeyID: "k2", Active: true, CreatedDate: awsapi.Timestamp{Time: changed}, Wrapped: 42},
+	}
+	if !reflect.DeepEqual(lk.Keys, wantKeys) {
+		t.Errorf("ListKeys=%+v, want %+v", lk.Keys, wantKeys)
+	}
+	var rk awsapi.RotateKeysOutput
+	rotorCall(t, h, "RotateKeys", awsapi.RotateKeysInput{}, &rk)
+	if want := (awsapi.KeyInfo{KeyID: "k3", Active: true, CreatedDate: awsapi.Timestamp{Time: changed}, Wrapped: 43}); rk.Key != want {
+		t.Errorf("RotateKeys=%+v, want %+v", rk.Key, want)
+	}
+	var empty struct{}
+	rotorCall(t, h, "RetireKey", awsapi.RetireKeyInput{KeyID: "k1"}, &empty)
+	rotorCall(t, h, "Backup", awsapi.BackupInput{Path: "/var/backups/rotor.db"}, &empty)
+	if want := []string{"retire k1", "backup /var/backups/rotor.db"}; !slices.Equal(calls, want) {
+		t.Errorf("calls=%v, want %v", calls, want)
+	}
+}
+
+func TestRotorValidationAndErrors(t *testing.T) {
+	tests := []struct {
+		name, op, body string
+		status         int
+		typ, want      string
+	}{
+		{"RequiredMissing", "CreateIdentity", `{}`, 400, "ValidationException",
+			"2 validation errors detected: Value null at 'name' failed to satisfy constraint: Member must not be null; " +
+				"Value null at 'role' failed to satisfy constraint: Member must not be null"},
+		{"RoleEnum", "CreateIdentity", `{"Name":"x","Role":"root"}`, 400, "ValidationException",
+			"1 validation error detected: Value 'root' at 'role' failed to satisfy constraint: Member must satisfy enum value set: [admin, read-only]"},
+		{"EmptyName", "DeleteIdentity", `{"Name":""}`, 400, "ValidationException",
+			"1 validation error detected: Value '' at 'name' failed to satisfy constraint: Member must have length greater than or equal to 1"},
+		{"StatusEnum", "UpdateAccessKey", `{"AccessKeyId":"AKIA1","Status":"Disabled"}`, 400, "ValidationException",
+			"1 validation error detected: Value 'Disabled' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]"},
+		{"WrongType", "Backup", `{"Path":["/tmp/x"]}`, 400, "SerializationException", "Value at 'path' must be a string."},
+		{"Malformed", "RetireKey", `{"KeyId":`, 400, "SerializationException", "The request body is not valid JSON."},
+		{"AdminErrorMapped", "DeleteIdentity", `{"Name":"me"}`, 400, "InvalidRequestException", "An identity cannot delete itself."},
+		{"AdminLimitMapped", "CreateAccessKey", `{"Identity":"ci"}`, 400, "LimitExceededException", "An identity can have at most 2 access keys."},
+		{"AdminDeniedMapped", "ListKeys", `{}`, 400, "AccessDeniedException", "Only admin identities may call rotor.ListKeys."},
+	}
+	fa := &fakeAdmin{
+		DeleteIdentityFn: func(context.Context, string) error {
+			return rotor.Errorf(rotor.ESTATE, "An identity cannot delete itself.")
+		},
+		CreateAccessKeyFn: func(context.Context, string) (*rotor.AccessKey, error) {
+			return nil, rotor.Errorf(rotor.ELIMIT, "An identity can have at most 2 access keys.")
+		},
+		ListKeysFn: func(context.Context) ([]rotor.KeyInfo, error) {
+			return nil, rotor.Errorf(rotor.EDENIED, "Only admin identities may call rotor.ListKeys.")
+		},
+	}
+	h := newHandler(nil, fa)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := fa.calls.Load()
+			rec := post(t, h, "rotor."+tt.op, tt.body)
+			if msg := mustError(t, rec, tt.status, tt.typ); msg != tt.want {
+				t.Errorf("Message=%q, want %q", msg, tt.want)
+			}
+			if called := fa.calls.Load() != before; called != strings.HasPrefix(tt.name, "Admin") {
+				t.Errorf("admin service called=%v", called)
+			}
+		})
+	}
+}
