@@ -1,0 +1,25 @@
+// Package sqlite implements rotor.Store on a single SQLite file, with the
+// pure-Go driver modernc.org/sqlite (so CGO_ENABLED=0 builds work).
+//
+// The store is persistence only: it keeps what the manager has already
+// validated and encrypted, holds no business rules and never sees plaintext.
+// The guarantees it does give are enforced by the schema itself, not by Go
+// code, so they hold against any writer of the file:
+//
+//   - a staging label is on at most one version of a secret (the primary key
+//     of the stages table is (secret_arn, stage));
+//   - a stored value is written once (a trigger aborts any UPDATE that
+//     changes a non-NULL ciphertext);
+//   - deleting a secret, version or identity removes what hangs off it
+//     (foreign keys with ON DELETE CASCADE).
+//
+// The database runs in WAL mode with synchronous=FULL, so a write is
+// acknowledged only after a durable commit. One writer connection serves
+// Update (transactions begin with BEGIN IMMEDIATE and are serialised); a pool
+// of read-only connections serves View, each View reading one consistent
+// snapshot while writes continue.
+//
+// The schema lives in numbered files under migrations/, embedded in the
+// binary and applied in order by Open, each in its own transaction and
+// recorded in the migrations table.
+package sqlite

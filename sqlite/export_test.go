@@ -1,0 +1,31 @@
+package sqlite
+
+import "context"
+
+// Pragmas reports the settings of the writer connection and of one reader
+// connection, keyed "writer.<pragma>" and "reader.<pragma>".
+func Pragmas(s *Store) (map[string]string, error) {
+	ctx := context.Background()
+	out := map[string]string{}
+	for _, c := range []struct {
+		prefix  string
+		pragmas []string
+		query   func(q string) (string, error)
+	}{
+		{"writer.", []string{"journal_mode", "synchronous", "foreign_keys", "busy_timeout", "query_only"}, func(q string) (v string, err error) {
+			return v, s.writer.QueryRowContext(ctx, q).Scan(&v)
+		}},
+		{"reader.", []string{"journal_mode", "foreign_keys", "busy_timeout", "query_only"}, func(q string) (v string, err error) {
+			return v, s.readers.QueryRowContext(ctx, q).Scan(&v)
+		}},
+	} {
+		for _, p := range c.pragmas {
+			v, err := c.query("PRAGMA " + p)
+			if err != nil {
+				return nil, err
+			}
+			out[c.prefix+p] = v
+		}
+	}
+	return out, nil
+}

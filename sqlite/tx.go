@@ -1,0 +1,743 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rotorhq/rotor"
+)
+
+// tx implements rotor.Tx on one database/sql transaction. Every statement
+// runs under the context given to Update or View, so cancelling it
+// interrupts the statement and rolls the transaction back.
+type tx struct {
+	ctx      context.Context
+	tx       *sql.Tx
+	writable bool
+}
+
+var _ rotor.Tx = (*tx)(nil)
+
+// Nouns for error messages.
+const (
+	nounSecret    = "secret"
+	nounVersion   = "version"
+	nounLabel     = "staging label"
+	nounTag       = "tag"
+	nounIdentity  = "identity"
+	nounAccessKey = "access key"
+)
+
+// exec runs a write statement; in a View it fails without touching the
+// database.
+func (t *tx) exec(noun, op, query string, args ...any) (sql.Result, error) {
+	if !t.writable {
+		return nil, readOnly(op)
+	}
+	res, err := t.tx.ExecContext(t.ctx, query, args...)
+	if err != nil {
+		return nil, storeError(ctxErr(t.ctx, err), noun, op)
+	}
+	return res, nil
+}
+
+// readOnly is the error of a write method called inside View.
+func readOnly(op string) error {
+	return &rotor.Error{Code: rotor.EINTERNAL, Message: "The database failed to complete the request.",
+		Err: fmt.Errorf("%s: write in a read-only transaction", op)}
+}
+
+// execOne runs a write statement that must affect exactly one row; no row
+// means ENOTFOUND.
+func (t *tx) execOne(noun, op, query string, args ...any) error {
+	res, err := t.exec(noun, op, query, args...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return storeError(err, noun, op)
+	}
+	if n == 0 {
+		return notFound(noun, op)
+	}
+	return nil
+}
+
+func (t *tx) query(noun, op, query string, args ...any) (*sql.Rows, error) {
+	rows, err := t.tx.QueryContext(t.ctx, query, args...)
+	if err != nil {
+		return nil, storeError(ctxErr(t.ctx, err), noun, op)
+	}
+	return rows, nil
+}
+
+// exists reports whether query (a SELECT 1 ...) returns a row.
+func (t *tx) exists(noun, op, query string, args ...any) (bool, error) {
+	var one int
+	err := t.tx.QueryRowContext(t.ctx, query, args...).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, storeError(ctxErr(t.ctx, err), noun, op)
+	}
+	return true, nil
+}
+
+// mustExist returns ENOTFOUND unless query finds a row.
+func (t *tx) mustExist(noun, op, query string, args ...any) error {
+	ok, err := t.exists(noun, op, query, args...)
+	if err == nil && !ok {
+		err = notFound(noun, op)
+	}
+	return err
+}
+
+func (t *tx) secretExists(arn, op string) error {
+	return t.mustExist(nounSecret, op, `SELECT 1 FROM secrets WHERE arn = ?`, arn)
+}
+
+// Times are stored as unix nanoseconds, 0 for the zero time.
+
+func toNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// blob returns b as a non-nil slice, so an empty value is stored as an empty
+// BLOB rather than NULL (which means "no value").
+func blob(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// Secrets.
+
+const secretColumns = `arn, region, name, description, kms_key_id, type, tags_ever_set,
+	rotation_configured, rotation_enabled, rotation_lambda_arn, rotation_after_days,
+	rotation_duration, rotation_schedule_expression,
+	created_date, last_changed_date, last_accessed_date, last_rotated_date,
+	next_rotation_date, deleted_date, purge_date, owning_service, primary_region`
+
+// secretArgs returns the values of secretColumns for s, in order.
+func secretArgs(s *rotor.SecretRecord) []any {
+	r := s.Rotation
+	return []any{s.ARN, s.Region, s.Name, s.Description, s.KmsKeyID, s.Type, s.TagsEverSet,
+		r.Configured, r.Enabled, r.LambdaARN, r.Rules.AutomaticallyAfterDays,
+		r.Rules.Duration, r.Rules.ScheduleExpression,
+		toNanos(s.CreatedDate), toNanos(s.LastChangedDate), toNanos(s.LastAccessedDate), toNanos(s.LastRotatedDate),
+		toNanos(s.NextRotationDate), toNanos(s.DeletedDate), toNanos(s.PurgeDate), s.OwningService, s.PrimaryRegion}
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanSecret(sc scanner) (*rotor.SecretRecord, error) {
+	var s rotor.SecretRecord
+	var created, changed, accessed, rotated, next, deleted, purge int64
+	r := &s.Rotation
+	err := sc.Scan(&s.ARN, &s.Region, &s.Name, &s.Description, &s.KmsKeyID, &s.Type, &s.TagsEverSet,
+		&r.Configured, &r.Enabled, &r.LambdaARN, &r.Rules.AutomaticallyAfterDays,
+		&r.Rules.Duration, &r.Rules.ScheduleExpression,
+		&created, &changed, &accessed, &rotated, &next, &deleted, &purge, &s.OwningService, &s.PrimaryRegion)
+	if err != nil {
+		return nil, err
+	}
+	s.CreatedDate, s.LastChangedDate, s.LastAccessedDate = fromNanos(created), fromNanos(changed), fromNanos(accessed)
+	s.LastRotatedDate, s.NextRotationDate = fromNanos(rotated), fromNanos(next)
+	s.DeletedDate, s.PurgeDate = fromNanos(deleted), fromNanos(purge)
+	return &s, nil
+}
+
+// secretWhere returns the one secret matched by where, with its tags.
+func (t *tx) secretWhere(op, where string, args ...any) (*rotor.SecretRecord, error) {
+	row := t.tx.QueryRowContext(t.ctx, `SELECT `+secretColumns+` FROM secrets WHERE `+where, args...)
+	s, err := scanSecret(row)
+	if err != nil {
+		return nil, storeError(ctxErr(t.ctx, err), nounSecret, op)
+	}
+	tags, err := t.tags(op, `WHERE secret_arn = ?`, s.ARN)
+	if err != nil {
+		return nil, err
+	}
+	s.Tags = tags[s.ARN]
+	return s, nil
+}
+
+// tags returns the tags of the secrets selected by where (on the tags
+// table, alias-free), grouped by secret ARN, in position order.
+func (t *tx) tags(op, where string, args ...any) (map[string][]rotor.Tag, error) {
+	rows, err := t.query(nounTag, op, `SELECT secret_arn, key, value FROM tags `+where+` ORDER BY secret_arn, position`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m := map[string][]rotor.Tag{}
+	for rows.Next() {
+		var arn string
+		var tag rotor.Tag
+		if err := rows.Scan(&arn, &tag.Key, &tag.Value); err != nil {
+			return nil, storeError(err, nounTag, op)
+		}
+		m[arn] = append(m[arn], tag)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeError(ctxErr(t.ctx, err), nounTag, op)
+	}
+	return m, nil
+}
+
+// Secret returns the secret with this exact ARN, with its tags in the order
+// they were added; ENOTFOUND if there is none.
+func (t *tx) Secret(arn string) (*rotor.SecretRecord, error) {
+	return t.secretWhere("secret", `arn = ?`, arn)
+}
+
+// SecretByName returns the secret named name in region, whatever its
+// deletion state; ENOTFOUND if there is none.
+func (t *tx) SecretByName(region, name string) (*rotor.SecretRecord, error) {
+	return t.secretWhere("secret by name", `region = ? AND name = ?`, region, name)
+}
+
+// Secrets returns every secret in region, oldest (CreatedDate) first, ties
+// in insertion order; an empty slice for a region without secrets.
+func (t *tx) Secrets(region string) ([]*rotor.SecretRecord, error) {
+	const op = "secrets"
+	rows, err := t.query(nounSecret, op, `SELECT `+secretColumns+` FROM secrets WHERE region = ? ORDER BY created_date, rowid`, region)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*rotor.SecretRecord
+	for rows.Next() {
+		s, err := scanSecret(rows)
+		if err != nil {
+			return nil, storeError(err, nounSecret, op)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeError(ctxErr(t.ctx, err), nounSecret, op)
+	}
+	rows.Close()
+	tags, err := t.tags(op, `WHERE secret_arn IN (SELECT arn FROM secrets WHERE region = ?)`, region)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range out {
+		s.Tags = tags[s.ARN]
+	}
+	return out, nil
+}
+
+// PurgeDue returns the ARNs of secrets with a non-zero PurgeDate that is not
+// after now, earliest purge date first.
+func (t *tx) PurgeDue(now time.Time) ([]string, error) {
+	const op = "purge due"
+	rows, err := t.query(nounSecret, op, `SELECT arn FROM secrets WHERE purge_date <> 0 AND purge_date <= ? ORDER BY purge_date, arn`, toNanos(now))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var arn string
+		if err := rows.Scan(&arn); err != nil {
+			return nil, storeError(err, nounSecret, op)
+		}
+		out = append(out, arn)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeError(ctxErr(t.ctx, err), nounSecret, op)
+	}
+	return out, nil
+}
+
+// CreateSecret inserts s with its tags; EEXISTS if s.ARN, or s.Name in
+// s.Region, is taken, or if two tags share a key.
+func (t *tx) CreateSecret(s *rotor.SecretRecord) error {
+	const op = "create secret"
+	if _, err := t.exec(nounSecret, op, `INSERT INTO secrets (`+secretColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, secretArgs(s)...); err != nil {
+		return err
+	}
+	return t.insertTags(op, s.ARN, s.Tags)
+}
+
+func (t *tx) insertTags(op, arn string, tags []rotor.Tag) error {
+	for i, tag := range tags {
+		if _, err := t.exec(nounTag, op, `INSERT INTO tags (secret_arn, position, key, value) VALUES (?, ?, ?, ?)`,
+			arn, i, tag.Key, tag.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// UpdateSecret replaces every field of the secret s.ARN (its ARN aside)
+// and its tags; ENOTFOUND if there is no such secret, EEXISTS if the new
+// name is taken in the region or two tags share a key.
+func (t *tx) UpdateSecret(s *rotor.SecretRecord) error {
+	const op = "update secret"
+	args := secretArgs(s)
+	cols := strings.Split(secretColumns, ",")
+	set := make([]string, 0, len(cols)-1)
+	for _, c := range cols[1:] { // cols[0] is arn
+		set = append(set, strings.TrimSpace(c)+" = ?")
+	}
+	if err := t.execOne(nounSecret, op, `UPDATE secrets SET `+strings.Join(set, ", ")+` WHERE arn = ?`,
+		append(args[1:], s.ARN)...); err != nil {
+		return err
+	}
+	if _, err := t.exec(nounTag, op, `DELETE FROM tags WHERE secret_arn = ?`, s.ARN); err != nil {
+		return err
+	}
+	return t.insertTags(op, s.ARN, s.Tags)
+}
+
+// DeleteSecret removes the secret with its versions, labels and tags (by
+// cascade); ENOTFOUND if there is no such secret.
+func (t *tx) DeleteSecret(arn string) error {
+	return t.execOne(nounSecret, "delete secret", `DELETE FROM secrets WHERE arn = ?`, arn)
+}
+
+// Versions.
+
+const versionColumns = `id, kek_id, wrapped_key, ciphertext, ciphertext IS NULL, is_binary, kms_key_id,
+	created_date, last_accessed_date`
+
+func scanVersion(sc scanner) (*rotor.VersionRecord, error) {
+	var v rotor.VersionRecord
+	var kek sql.NullString
+	var wrapped, ciphertext []byte
+	var placeholder bool
+	var created, accessed int64
+	if err := sc.Scan(&v.ID, &kek, &wrapped, &ciphertext, &placeholder, &v.Binary, &v.KmsKeyID, &created, &accessed); err != nil {
+		return nil, err
+	}
+	if !placeholder {
+		v.Value = &rotor.Sealed{KeyID: kek.String, WrappedKey: blob(wrapped), Ciphertext: blob(ciphertext)}
+	}
+	v.CreatedDate, v.LastAccessedDate = fromNanos(created), fromNanos(accessed)
+	return &v, nil
+}
+
+// stages returns the labels of the secret's versions selected by where,
+// grouped by version id, sorted.
+func (t *tx) stages(op, where string, args ...any) (map[string][]string, error) {
+	rows, err := t.query(nounLabel, op, `SELECT version_id, stage FROM stages WHERE `+where+` ORDER BY stage`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m := map[string][]string{}
+	for rows.Next() {
+		var id, stage string
+		if err := rows.Scan(&id, &stage); err != nil {
+			return nil, storeError(err, nounLabel, op)
+		}
+		m[id] = append(m[id], stage)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeError(ctxErr(t.ctx, err), nounLabel, op)
+	}
+	return m, nil
+}
+
+// Versions returns every version of the secret with its sorted labels,
+// oldest (CreatedDate) first, ties in insertion order; ENOTFOUND if the
+// secret does not exist.
+func (t *tx) Versions(arn string) ([]*rotor.VersionRecord, error) {
+	const op = "versions"
+	if err := t.secretExists(arn, op); err != nil {
+		return nil, err
+	}
+	rows, err := t.query(nounVersion, op, `SELECT `+versionColumns+` FROM versions WHERE secret_arn = ? ORDER BY created_date, rowid`, arn)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*rotor.VersionRecord
+	for rows.Next() {
+		v, err := scanVersion(rows)
+		if err != nil {
+			return nil, storeError(err, nounVersion, op)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeError(ctxErr(t.ctx, err), nounVersion, op)
+	}
+	rows.Close()
+	stages, err := t.stages(op, `secret_arn = ?`, arn)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range out {
+		v.Stages = stages[v.ID]
+	}
+	return out, nil
+}
+
+// Version returns one version with its sorted labels; ENOTFOUND if the
+// secret has no version id.
+func (t *tx) Version(arn, id string) (*rotor.VersionRecord, error) {
+	const op = "version"
+	row := t.tx.QueryRowContext(t.ctx, `SELECT `+versionColumns+` FROM versions WHERE secret_arn = ? AND id = ?`, arn, id)
+	v, err := scanVersion(row)
+	if err != nil {
+		return nil, storeError(ctxErr(t.ctx, err), nounVersion, op)
+	}
+	stages, err := t.stages(op, `secret_arn = ? AND version_id = ?`, arn, id)
+	if err != nil {
+		return nil, err
+	}
+	v.Stages = stages[id]
+	return v, nil
+}
+
+// CreateVersion inserts v (v.Stages is ignored; see SetStage). A nil
+// v.Value makes a placeholder that FillVersion fills later. ENOTFOUND if
+// the secret does not exist, EEXISTS if it already has a version v.ID.
+func (t *tx) CreateVersion(arn string, v *rotor.VersionRecord) error {
+	const op = "create version"
+	if err := t.secretExists(arn, op); err != nil {
+		return err
+	}
+	var kek, wrapped, ciphertext any // NULL for a placeholder
+	if v.Value != nil {
+		kek, wrapped, ciphertext = v.Value.KeyID, blob(v.Value.WrappedKey), blob(v.Value.Ciphertext)
+	}
+	_, err := t.exec(nounVersion, op, `INSERT INTO versions
+		(secret_arn, id, kek_id, wrapped_key, ciphertext, is_binary, kms_key_id, created_date, last_accessed_date)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		arn, v.ID, kek, wrapped, ciphertext, v.Binary, v.KmsKeyID, toNanos(v.CreatedDate), toNanos(v.LastAccessedDate))
+	return err
+}
+
+// FillVersion stores the value of placeholder version id exactly once.
+// ENOTFOUND if there is no such version, ESTATE if it already has a value.
+func (t *tx) FillVersion(arn, id string, value rotor.Sealed, binary bool) error {
+	const op = "fill version"
+	res, err := t.exec(nounVersion, op, `UPDATE versions SET kek_id = ?, wrapped_key = ?, ciphertext = ?, is_binary = ?
+		WHERE secret_arn = ? AND id = ? AND ciphertext IS NULL`,
+		value.KeyID, blob(value.WrappedKey), blob(value.Ciphertext), binary, arn, id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return storeError(err, nounVersion, op)
+	} else if n == 1 {
+		return nil
+	}
+	if err := t.mustExist(nounVersion, op, `SELECT 1 FROM versions WHERE secret_arn = ? AND id = ?`, arn, id); err != nil {
+		return err
+	}
+	return rotor.Errorf(rotor.ESTATE, "The version already has a value; a stored value is written once.")
+}
+
+// DeleteVersions removes the versions ids of the secret with their labels.
+// ENOTFOUND, deleting nothing, if the secret does not exist or any id is
+// not one of its versions. Duplicate ids are allowed; no ids is a no-op.
+func (t *tx) DeleteVersions(arn string, ids []string) error {
+	const op = "delete versions"
+	if err := t.secretExists(arn, op); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		if err := t.mustExist(nounVersion, op, `SELECT 1 FROM versions WHERE secret_arn = ? AND id = ?`, arn, id); err != nil {
+			return err
+		}
+	}
+	for id := range seen {
+		if err := t.execOne(nounVersion, op, `DELETE FROM versions WHERE secret_arn = ? AND id = ?`, arn, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetStage attaches label stage to version id, moving it off whichever
+// other version of the secret had it, in one statement whose conflict
+// target is the stages primary key (secret_arn, stage). ENOTFOUND if the
+// version does not exist.
+func (t *tx) SetStage(arn, stage, id string) error {
+	const op = "set stage"
+	if err := t.mustExist(nounVersion, op, `SELECT 1 FROM versions WHERE secret_arn = ? AND id = ?`, arn, id); err != nil {
+		return err
+	}
+	_, err := t.exec(nounLabel, op, `INSERT INTO stages (secret_arn, stage, version_id) VALUES (?, ?, ?)
+		ON CONFLICT (secret_arn, stage) DO UPDATE SET version_id = excluded.version_id`, arn, stage, id)
+	return err
+}
+
+// RemoveStage detaches label stage from whichever version of the secret
+// carries it; a label that is on no version is left as it is (no error).
+// ENOTFOUND if the secret does not exist.
+func (t *tx) RemoveStage(arn, stage string) error {
+	const op = "remove stage"
+	if err := t.secretExists(arn, op); err != nil {
+		return err
+	}
+	_, err := t.exec(nounLabel, op, `DELETE FROM stages WHERE secret_arn = ? AND stage = ?`, arn, stage)
+	return err
+}
+
+// SetLastAccessed sets the LastAccessedDate of version id and of its
+// secret to day, as given; ENOTFOUND if the version does not exist.
+func (t *tx) SetLastAccessed(arn, id string, day time.Time) error {
+	const op = "set last accessed"
+	if err := t.execOne(nounVersion, op, `UPDATE versions SET last_accessed_date = ? WHERE secret_arn = ? AND id = ?`,
+		toNanos(day), arn, id); err != nil {
+		return err
+	}
+	return t.execOne(nounSecret, op, `UPDATE secrets SET last_accessed_date = ? WHERE arn = ?`, toNanos(day), arn)
+}
+
+// Identities and access keys.
+
+// CreateIdentity inserts i; EEXISTS if the name is taken.
+func (t *tx) CreateIdentity(i *rotor.IdentityRecord) error {
+	_, err := t.exec(nounIdentity, "create identity", `INSERT INTO identities (name, role, created_date) VALUES (?, ?, ?)`,
+		i.Name, string(i.Role), toNanos(i.CreatedDate))
+	return err
+}
+
+func scanIdentity(sc scanner) (*rotor.IdentityRecord, error) {
+	var i rotor.IdentityRecord
+	var role string
+	var created int64
+	if err := sc.Scan(&i.Name, &role, &created); err != nil {
+		return nil, err
+	}
+	i.Role, i.CreatedDate = rotor.Role(role), fromNanos(created)
+	return &i, nil
+}
+
+// Identity returns the identity name; ENOTFOUND if there is none.
+func (t *tx) Identity(name string) (*rotor.IdentityRecord, error) {
+	row := t.tx.QueryRowContext(t.ctx, `SELECT name, role, created_date FROM identities WHERE name = ?`, name)
+	i, err := scanIdentity(row)
+	if err != nil {
+		return nil, storeError(ctxErr(t.ctx, err), nounIdentity, "identity")
+	}
+	return i, nil
+}
+
+// Identities returns every identity, sorted by name.
+func (t *tx) Identities() ([]*rotor.IdentityRecord, error) {
+	const op = "identities"
+	rows, err := t.query(nounIdentity, op, `SELECT name, role, created_date FROM identities ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*rotor.IdentityRecord
+	for rows.Next() {
+		i, err := scanIdentity(rows)
+		if err != nil {
+			return nil, storeError(err, nounIdentity, op)
+		}
+		out = append(out, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeError(ctxErr(t.ctx, err), nounIdentity, op)
+	}
+	return out, nil
+}
+
+// DeleteIdentity removes the identity and (by cascade) its access keys;
+// ENOTFOUND if there is no such identity.
+func (t *tx) DeleteIdentity(name string) error {
+	return t.execOne(nounIdentity, "delete identity", `DELETE FROM identities WHERE name = ?`, name)
+}
+
+// CreateAccessKey inserts k; ENOTFOUND if its identity does not exist,
+// EEXISTS if its id is taken.
+func (t *tx) CreateAccessKey(k *rotor.AccessKeyRecord) error {
+	const op = "create access key"
+	if err := t.mustExist(nounIdentity, op, `SELECT 1 FROM identities WHERE name = ?`, k.Identity); err != nil {
+		return err
+	}
+	_, err := t.exec(nounAccessKey, op, `INSERT INTO access_keys
+		(id, identity, status, kek_id, wrapped_key, ciphertext, created_date) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		k.AccessKeyID, k.Identity, k.Status, k.Secret.KeyID, blob(k.Secret.WrappedKey), blob(k.Secret.Ciphertext),
+		toNanos(k.CreatedDate))
+	return err
+}
+
+const accessKeyColumns = `id, identity, status, kek_id, wrapped_key, ciphertext, created_date`
+
+func scanAccessKey(sc scanner) (*rotor.AccessKeyRecord, error) {
+	var k rotor.AccessKeyRecord
+	var created int64
+	if err := sc.Scan(&k.AccessKeyID, &k.Identity, &k.Status, &k.Secret.KeyID, &k.Secret.WrappedKey,
+		&k.Secret.Ciphertext, &created); err != nil {
+		return nil, err
+	}
+	k.Secret.WrappedKey, k.Secret.Ciphertext = blob(k.Secret.WrappedKey), blob(k.Secret.Ciphertext)
+	k.CreatedDate = fromNanos(created)
+	return &k, nil
+}
+
+// AccessKey returns the access key id; ENOTFOUND if there is none.
+func (t *tx) AccessKey(id string) (*rotor.AccessKeyRecord, error) {
+	row := t.tx.QueryRowContext(t.ctx, `SELECT `+accessKeyColumns+` FROM access_keys WHERE id = ?`, id)
+	k, err := scanAccessKey(row)
+	if err != nil {
+		return nil, storeError(ctxErr(t.ctx, err), nounAccessKey, "access key")
+	}
+	return k, nil
+}
+
+// AccessKeys returns the access keys of identity, or of every identity
+// when identity is "", oldest first (ties by id). ENOTFOUND if a named
+// identity does not exist.
+func (t *tx) AccessKeys(identity string) ([]*rotor.AccessKeyRecord, error) {
+	const op = "access keys"
+	q := `SELECT ` + accessKeyColumns + ` FROM access_keys`
+	var args []any
+	if identity != "" {
+		if err := t.mustExist(nounIdentity, op, `SELECT 1 FROM identities WHERE name = ?`, identity); err != nil {
+			return nil, err
+		}
+		q += ` WHERE identity = ?`
+		args = append(args, identity)
+	}
+	rows, err := t.query(nounAccessKey, op, q+` ORDER BY created_date, id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*rotor.AccessKeyRecord
+	for rows.Next() {
+		k, err := scanAccessKey(rows)
+		if err != nil {
+			return nil, storeError(err, nounAccessKey, op)
+		}
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeError(ctxErr(t.ctx, err), nounAccessKey, op)
+	}
+	return out, nil
+}
+
+// SetAccessKeyStatus sets the status of access key id; ENOTFOUND if there
+// is no such key.
+func (t *tx) SetAccessKeyStatus(id, status string) error {
+	return t.execOne(nounAccessKey, "set access key status", `UPDATE access_keys SET status = ? WHERE id = ?`, status, id)
+}
+
+// DeleteAccessKey removes access key id; ENOTFOUND if there is no such key.
+func (t *tx) DeleteAccessKey(id string) error {
+	return t.execOne(nounAccessKey, "delete access key", `DELETE FROM access_keys WHERE id = ?`, id)
+}
+
+// Sealed values.
+
+// SealedByKey returns up to limit stored values (version values first,
+// then access-key secrets) whose data key is wrapped by keyID; limit <= 0
+// means no limit. Placeholders have no value and are never returned.
+func (t *tx) SealedByKey(keyID string, limit int) ([]rotor.SealedRef, error) {
+	const op = "sealed by key"
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	rows, err := t.query(nounVersion, op, `SELECT kind, secret_arn, id, kek_id, wrapped_key, ciphertext FROM (
+			SELECT 0 AS ord, ? AS kind, secret_arn, id, kek_id, wrapped_key, ciphertext
+			FROM versions WHERE kek_id = ? AND ciphertext IS NOT NULL
+			UNION ALL
+			SELECT 1 AS ord, ? AS kind, '' AS secret_arn, id, kek_id, wrapped_key, ciphertext
+			FROM access_keys WHERE kek_id = ?
+		) ORDER BY ord, secret_arn, id LIMIT ?`,
+		rotor.SealedVersion, keyID, rotor.SealedAccessKey, keyID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []rotor.SealedRef
+	for rows.Next() {
+		var r rotor.SealedRef
+		if err := rows.Scan(&r.Kind, &r.SecretARN, &r.ID, &r.Sealed.KeyID, &r.Sealed.WrappedKey, &r.Sealed.Ciphertext); err != nil {
+			return nil, storeError(err, nounVersion, op)
+		}
+		r.Sealed.WrappedKey, r.Sealed.Ciphertext = blob(r.Sealed.WrappedKey), blob(r.Sealed.Ciphertext)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeError(ctxErr(t.ctx, err), nounVersion, op)
+	}
+	return out, nil
+}
+
+// CountSealedByKey counts the stored values (version values and
+// access-key secrets) whose data key is wrapped by keyID.
+func (t *tx) CountSealedByKey(keyID string) (int, error) {
+	var n int
+	err := t.tx.QueryRowContext(t.ctx, `SELECT
+		(SELECT COUNT(*) FROM versions WHERE kek_id = ? AND ciphertext IS NOT NULL) +
+		(SELECT COUNT(*) FROM access_keys WHERE kek_id = ?)`, keyID, keyID).Scan(&n)
+	if err != nil {
+		return 0, storeError(ctxErr(t.ctx, err), nounVersion, "count sealed by key")
+	}
+	return n, nil
+}
+
+// ReplaceSealed sets the key id and wrapped data key of the value ref
+// points at to those of s, after re-wrapping. The ciphertext itself is
+// written once, so s.Ciphertext must equal the stored ciphertext byte for
+// byte: ESTATE otherwise (and for a placeholder, which has no value yet).
+// ENOTFOUND if the version or access key does not exist; EINTERNAL for an
+// unknown ref.Kind.
+func (t *tx) ReplaceSealed(ref rotor.SealedRef, s rotor.Sealed) error {
+	const op = "replace sealed"
+	var noun, sel, upd string
+	var key []any
+	switch ref.Kind {
+	case rotor.SealedVersion:
+		noun, key = nounVersion, []any{ref.SecretARN, ref.ID}
+		sel = `SELECT ciphertext, ciphertext IS NULL FROM versions WHERE secret_arn = ? AND id = ?`
+		upd = `UPDATE versions SET kek_id = ?, wrapped_key = ? WHERE secret_arn = ? AND id = ?`
+	case rotor.SealedAccessKey:
+		noun, key = nounAccessKey, []any{ref.ID}
+		sel = `SELECT ciphertext, ciphertext IS NULL FROM access_keys WHERE id = ?`
+		upd = `UPDATE access_keys SET kek_id = ?, wrapped_key = ? WHERE id = ?`
+	default:
+		return &rotor.Error{Code: rotor.EINTERNAL, Message: "The database failed to complete the request.",
+			Err: fmt.Errorf("%s: unknown kind %q", op, ref.Kind)}
+	}
+	if !t.writable {
+		return readOnly(op)
+	}
+	var stored []byte
+	var placeholder bool
+	if err := t.tx.QueryRowContext(t.ctx, sel, key...).Scan(&stored, &placeholder); err != nil {
+		return storeError(ctxErr(t.ctx, err), noun, op)
+	}
+	if placeholder || !bytes.Equal(stored, s.Ciphertext) {
+		return rotor.Errorf(rotor.ESTATE, "The stored value cannot be replaced: its ciphertext is written once and only its data key may be re-wrapped.")
+	}
+	return t.execOne(noun, op, upd, append([]any{s.KeyID, blob(s.WrappedKey)}, key...)...)
+}
