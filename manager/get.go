@@ -1,0 +1,226 @@
+package manager
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/rotorhq/rotor"
+)
+
+// GetSecretValue returns one version's value: by in.VersionID, by
+// in.VersionStage, by both (the version must carry the label), or AWSCURRENT
+// when neither is given. It records the read as LastAccessedDate (the UTC
+// day) on the version and the secret, writing at most once per version per
+// day. Served from the cache when warm; the value is decrypted on every call.
+//
+// Errors (aws-api.md §2.4): ENOTFOUND for an unknown secret, version id or
+// label, and for a version that has no value yet (rotation placeholder);
+// ESTATE when the version lacks the requested label or the secret is
+// scheduled for deletion; EDENIED; EDECRYPT; EINTERNAL.
+func (s *Service) GetSecretValue(ctx context.Context, in rotor.GetSecretValueInput) (*rotor.SecretValue, error) {
+	c, err := s.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := validateSecretID(in.SecretID); err != nil {
+		return nil, err
+	}
+	if in.VersionStage != "" {
+		if err := validateStage(in.VersionStage, "versionStage"); err != nil {
+			return nil, err
+		}
+	}
+	e, err := s.lookup(ctx, c.Region, in.SecretID)
+	if isCode(err, rotor.ENOTFOUND) {
+		return nil, s.notFound(ctx, c, "GetSecretValue", in.SecretID)
+	} else if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, c, "GetSecretValue", e.rec.ARN); err != nil {
+		return nil, err
+	}
+	if !e.rec.DeletedDate.IsZero() {
+		return nil, errMarkedForDeletion()
+	}
+	v, err := selectVersion(e, in.VersionID, in.VersionStage)
+	if err != nil {
+		return nil, err
+	}
+	return s.readVersion(ctx, e, v)
+}
+
+// selectVersion applies the §2.4 resolution table to a loaded secret.
+func selectVersion(e *entry, versionID, stage string) (*rotor.VersionRecord, error) {
+	if versionID != "" {
+		v := e.byID[versionID]
+		if v == nil {
+			return nil, errVersionNotFound(versionID)
+		}
+		if stage != "" && e.labels[stage] != versionID {
+			return nil, rotor.Errorf(rotor.ESTATE, msgStageNotOnID)
+		}
+		if v.Value == nil {
+			return nil, errVersionNotFound(versionID)
+		}
+		return v, nil
+	}
+	if stage == "" {
+		stage = rotor.StageCurrent
+	}
+	id, ok := e.labels[stage]
+	if !ok || e.byID[id] == nil || e.byID[id].Value == nil {
+		return nil, errStageNotFound(stage)
+	}
+	return e.byID[id], nil
+}
+
+// readVersion decrypts v of e, records the access and builds the result.
+func (s *Service) readVersion(ctx context.Context, e *entry, v *rotor.VersionRecord) (*rotor.SecretValue, error) {
+	val, err := s.open(e.rec.ARN, v)
+	if err != nil {
+		s.log.Error("decrypt secret value", "arn", e.rec.ARN, "version", v.ID, "err", err)
+		return nil, err
+	}
+	s.touch(ctx, e, v)
+	return &rotor.SecretValue{
+		ARN:         e.rec.ARN,
+		Name:        e.rec.Name,
+		VersionID:   v.ID,
+		Value:       val,
+		Stages:      e.labels.stagesOf(v.ID),
+		CreatedDate: v.CreatedDate,
+	}, nil
+}
+
+// touch records today as the LastAccessedDate of version v and its secret,
+// unless the version already shows today or this process already wrote it
+// today. A failed write is logged and retried by a later read; it does not
+// fail the read.
+func (s *Service) touch(ctx context.Context, e *entry, v *rotor.VersionRecord) {
+	today := day(s.now())
+	if v.LastAccessedDate.Equal(today) && e.rec.LastAccessedDate.Equal(today) {
+		return
+	}
+	key := e.rec.ARN + "\x00" + v.ID
+	s.accessMu.Lock()
+	if last, ok := s.accessed[key]; ok && last.Equal(today) {
+		s.accessMu.Unlock()
+		return
+	}
+	if len(s.accessed) >= accessedMax {
+		s.accessed = map[string]time.Time{}
+	}
+	s.accessed[key] = today
+	s.accessMu.Unlock()
+
+	err := s.store.Update(context.WithoutCancel(ctx), func(tx rotor.Tx) error {
+		return tx.SetLastAccessed(e.rec.ARN, v.ID, today)
+	})
+	s.cache.invalidate(e.rec.ARN, e.rec.Region, e.rec.Name)
+	if err != nil {
+		s.accessMu.Lock()
+		delete(s.accessed, key)
+		s.accessMu.Unlock()
+		if !isCode(err, rotor.ENOTFOUND) { // the version may have just been pruned
+			s.log.Warn("record last accessed date", "arn", e.rec.ARN, "version", v.ID, "err", err)
+		}
+	}
+}
+
+// BatchGetSecretValue returns the AWSCURRENT values of the secrets named by
+// in.SecretIDs, or of the live secrets matching in.Filters (a page of at
+// most in.MaxResults, default and maximum 20, continued with NextToken).
+// A secret that cannot be read is reported in Errors with its rotor code
+// (ENOTFOUND, ESTATE for one scheduled for deletion, EDENIED, EDECRYPT)
+// instead of failing the call. Each secret is authorized as
+// "secretsmanager:GetSecretValue"; with Filters the listing itself is
+// authorized as "secretsmanager:ListSecrets" on resource "".
+//
+// Errors: EINVALID when both or neither of SecretIDs and Filters are given,
+// or MaxResults without Filters; EVALIDATION; ENEXTTOKEN; EDENIED for the
+// listing; EINTERNAL.
+func (s *Service) BatchGetSecretValue(ctx context.Context, in rotor.BatchGetSecretValueInput) (*rotor.BatchGetSecretValueOutput, error) {
+	c, err := s.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if (len(in.SecretIDs) > 0) == (len(in.Filters) > 0) {
+		return nil, rotor.Errorf(rotor.EINVALID, msgBatchIDsXFilters)
+	}
+	if len(in.Filters) == 0 {
+		if in.MaxResults != 0 {
+			return nil, rotor.Errorf(rotor.EINVALID, msgBatchMaxResults)
+		}
+		if in.NextToken != "" {
+			return nil, rotor.Errorf(rotor.ENEXTTOKEN, msgInvalidNextToken)
+		}
+		if len(in.SecretIDs) > maxBatchIDs {
+			return nil, errMaxLen("secretIdList", maxBatchIDs)
+		}
+		for _, id := range in.SecretIDs {
+			if err := validateSecretID(id); err != nil {
+				return nil, err
+			}
+		}
+		out := &rotor.BatchGetSecretValueOutput{}
+		for _, id := range in.SecretIDs {
+			if err := s.batchOne(ctx, c, id, nil, out); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+
+	q := listQuery{region: c.Region, op: "BatchGetSecretValue", filters: in.Filters,
+		maxResults: in.MaxResults, nextToken: in.NextToken}
+	page, err := s.listPage(ctx, c, q, maxBatchResults, maxBatchResults)
+	if err != nil {
+		return nil, err
+	}
+	out := &rotor.BatchGetSecretValueOutput{NextToken: page.next}
+	for _, e := range page.entries {
+		if err := s.batchOne(ctx, c, e.rec.ARN, e, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// batchOne reads the AWSCURRENT value of one secret for BatchGetSecretValue
+// (e is nil when it must be looked up by id) and appends it, or its error,
+// to out. Only faults (EINTERNAL) are returned.
+func (s *Service) batchOne(ctx context.Context, c rotor.Caller, id string, e *entry, out *rotor.BatchGetSecretValueOutput) error {
+	val, err := func() (*rotor.SecretValue, error) {
+		if e == nil {
+			var err error
+			e, err = s.lookup(ctx, c.Region, id)
+			if isCode(err, rotor.ENOTFOUND) {
+				return nil, s.notFound(ctx, c, "GetSecretValue", id)
+			} else if err != nil {
+				return nil, err
+			}
+		}
+		if err := s.authorize(ctx, c, "GetSecretValue", e.rec.ARN); err != nil {
+			return nil, err
+		}
+		if !e.rec.DeletedDate.IsZero() {
+			return nil, errMarkedForDeletion()
+		}
+		v, err := selectVersion(e, "", rotor.StageCurrent)
+		if err != nil {
+			return nil, err
+		}
+		return s.readVersion(ctx, e, v)
+	}()
+	if err == nil {
+		out.Values = append(out.Values, *val)
+		return nil
+	}
+	var re *rotor.Error
+	if !errors.As(err, &re) || re.Code == rotor.EINTERNAL {
+		return err
+	}
+	out.Errors = append(out.Errors, rotor.BatchError{SecretID: id, Code: re.Code, Message: re.Message})
+	return nil
+}

@@ -1,0 +1,198 @@
+package manager
+
+import (
+	"context"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rotorhq/rotor"
+)
+
+// listQuery is a listing of the secrets of one region, shared by
+// ListSecrets and BatchGetSecretValue with Filters.
+type listQuery struct {
+	region         string
+	op             string // part of the token fingerprint
+	filters        []rotor.Filter
+	includeDeleted bool
+	sortBy         string
+	sortOrder      string
+	maxResults     int
+	nextToken      string
+}
+
+// listResult is one page: the secrets in order, each with its versions
+// from the same snapshot, and the token of the next page ("" on the last).
+type listResult struct {
+	entries []*entry
+	next    string
+}
+
+// timeKey orders times, the zero time (never) first.
+func timeKey(t time.Time) int64 {
+	if t.IsZero() {
+		return math.MinInt64
+	}
+	return t.UnixNano()
+}
+
+// sortPos is a secret's position in a listing: its sort key and ARN.
+type sortPos struct {
+	t   int64
+	s   string
+	arn string
+}
+
+func posOf(rec *rotor.SecretRecord, by string) sortPos {
+	p := sortPos{arn: rec.ARN}
+	switch by {
+	case rotor.SortByName:
+		p.s = rec.Name
+	case rotor.SortByLastChangedDate:
+		p.t = timeKey(rec.LastChangedDate)
+	case rotor.SortByLastAccessedDate:
+		p.t = timeKey(rec.LastAccessedDate)
+	default:
+		p.t = timeKey(rec.CreatedDate)
+	}
+	return p
+}
+
+// compare orders two positions ascending: key, then ARN.
+func (p sortPos) compare(o sortPos) int {
+	switch {
+	case p.t != o.t:
+		if p.t < o.t {
+			return -1
+		}
+		return 1
+	case p.s != o.s:
+		return strings.Compare(p.s, o.s)
+	}
+	return strings.Compare(p.arn, o.arn)
+}
+
+// listPage validates q, authorizes the listing ("secretsmanager:ListSecrets"
+// on resource "") and reads one page in one store snapshot. def and max are
+// the default and maximum page sizes.
+func (s *Service) listPage(ctx context.Context, c rotor.Caller, q listQuery, def, max int) (*listResult, error) {
+	size, err := pageSize(q.maxResults, def, max)
+	if err != nil {
+		return nil, err
+	}
+	m, err := compileFilters(q.filters)
+	if err != nil {
+		return nil, err
+	}
+	by, order := q.sortBy, q.sortOrder
+	if by == "" {
+		by = rotor.SortByCreatedDate
+	}
+	if order == "" {
+		order = rotor.SortAsc
+	}
+	switch by {
+	case rotor.SortByCreatedDate, rotor.SortByName, rotor.SortByLastChangedDate, rotor.SortByLastAccessedDate:
+	default:
+		return nil, errValidation(by, "sortBy",
+			"Member must satisfy enum value set: [created-date, last-accessed-date, last-changed-date, name]")
+	}
+	if order != rotor.SortAsc && order != rotor.SortDesc {
+		return nil, errValidation(order, "sortOrder", "Member must satisfy enum value set: [asc, desc]")
+	}
+	parts := []string{q.op, q.region, by, order, strconv.FormatBool(q.includeDeleted)}
+	for _, f := range q.filters {
+		parts = append(parts, "filter", f.Key)
+		parts = append(parts, f.Values...)
+	}
+	fp := fingerprint(parts...)
+	var after *sortPos
+	if q.nextToken != "" {
+		cur, err := decodeToken(q.nextToken, fp)
+		if err != nil {
+			return nil, err
+		}
+		after = &sortPos{t: cur.T, s: cur.S, arn: cur.ID}
+	}
+	if err := s.authorize(ctx, c, "ListSecrets", ""); err != nil {
+		return nil, err
+	}
+
+	sign := 1
+	if order == rotor.SortDesc {
+		sign = -1
+	}
+	res := &listResult{}
+	err = s.store.View(ctx, func(tx rotor.Tx) error {
+		recs, err := tx.Secrets(q.region)
+		if err != nil {
+			return internal("secrets", err)
+		}
+		type item struct {
+			rec *rotor.SecretRecord
+			pos sortPos
+		}
+		var items []item
+		for _, r := range recs {
+			if (!r.DeletedDate.IsZero() && !q.includeDeleted) || !m.match(r) {
+				continue
+			}
+			it := item{rec: r, pos: posOf(r, by)}
+			if after != nil && sign*it.pos.compare(*after) <= 0 {
+				continue
+			}
+			items = append(items, it)
+		}
+		slices.SortFunc(items, func(a, b item) int { return sign * a.pos.compare(b.pos) })
+		if len(items) > size {
+			items = items[:size]
+			last := items[size-1].pos
+			res.next = encodeToken(cursor{F: fp, T: last.t, S: last.s, ID: last.arn})
+		}
+		for _, it := range items {
+			vs, err := tx.Versions(it.rec.ARN)
+			if err != nil {
+				return internal("versions", err)
+			}
+			res.entries = append(res.entries, newEntry(it.rec, vs))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, internal("list secrets", err)
+	}
+	return res, nil
+}
+
+// ListSecrets lists the secrets of the caller's region without values
+// (aws-api.md §4): secrets scheduled for deletion only with
+// IncludePlannedDeletion; filtered as described on matcher; sorted by
+// SortBy (created-date, name, last-changed-date or last-accessed-date;
+// ties by ARN) in SortOrder (asc by default); MaxResults per page (1–100,
+// default 100) continued by an opaque NextToken. The listing is authorized as
+// "secretsmanager:ListSecrets" on resource "".
+//
+// Errors: EVALIDATION for an unknown filter key, sort key or order, or out of
+// range MaxResults; EINVALID for a filter without key or values; ENEXTTOKEN
+// for a token this service did not issue for the same region, filters and
+// order; EDENIED; EINTERNAL.
+func (s *Service) ListSecrets(ctx context.Context, in rotor.ListSecretsInput) (*rotor.ListSecretsOutput, error) {
+	c, err := s.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q := listQuery{region: c.Region, op: "ListSecrets", filters: in.Filters, includeDeleted: in.IncludePlannedDeletion,
+		sortBy: in.SortBy, sortOrder: in.SortOrder, maxResults: in.MaxResults, nextToken: in.NextToken}
+	page, err := s.listPage(ctx, c, q, maxListResults, maxListResults)
+	if err != nil {
+		return nil, err
+	}
+	out := &rotor.ListSecretsOutput{NextToken: page.next, Secrets: make([]rotor.SecretDescription, 0, len(page.entries))}
+	for _, e := range page.entries {
+		out.Secrets = append(out.Secrets, *describe(e))
+	}
+	return out, nil
+}

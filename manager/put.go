@@ -1,0 +1,249 @@
+package manager
+
+import (
+	"context"
+
+	"github.com/rotorhq/rotor"
+)
+
+// findVersion returns the version with id in vs, or nil.
+func findVersion(vs []*rotor.VersionRecord, id string) *rotor.VersionRecord {
+	for _, v := range vs {
+		if v.ID == id {
+			return v
+		}
+	}
+	return nil
+}
+
+// PutSecretValue stores a new version of the secret with id
+// in.ClientRequestToken, labelled in.Stages (nil: AWSCURRENT; the first
+// version of a secret always gets AWSCURRENT too). Labels move off other
+// versions; AWSPREVIOUS follows AWSCURRENT; a new version that takes
+// AWSCURRENT removes AWSPENDING from every other version. Unlabeled versions
+// beyond 100 are pruned, oldest first, once older than PruneMinAge.
+//
+// Idempotency (aws-api.md §2.5): if the token already names a version with
+// the same value, nothing changes and the result carries that version's
+// labels; if it names an empty rotation placeholder, the value is stored into
+// it (exactly once) and in.Stages are applied to it. in.RotationToken is
+// accepted and ignored.
+//
+// Errors: EVALIDATION for an empty or oversized value or bad labels;
+// EINVALID for both kinds of value; ESTATE without a value or a token, or on
+// a secret scheduled for deletion; EEXISTS when the token names a version
+// with another value; ELIMIT beyond 20 labels or when 100 unlabeled versions
+// are too young to prune; ENOTFOUND; EDENIED; EENCRYPT; EDECRYPT; EINTERNAL.
+func (s *Service) PutSecretValue(ctx context.Context, in rotor.PutSecretValueInput) (*rotor.VersionResult, error) {
+	c, err := s.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := validateSecretID(in.SecretID); err != nil {
+		return nil, err
+	}
+	if in.Value.IsZero() {
+		return nil, rotor.Errorf(rotor.ESTATE, msgNoValue)
+	}
+	for _, err := range []error{validateValue(in.Value), validateToken(in.ClientRequestToken, true),
+		validateStages(in.Stages)} {
+		if err != nil {
+			return nil, err
+		}
+	}
+	var out *rotor.VersionResult
+	err = s.mutate(ctx, c, "PutSecretValue", in.SecretID, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
+		if !rec.DeletedDate.IsZero() {
+			return errMarkedForDeletion()
+		}
+		vs, err := tx.Versions(rec.ARN)
+		if err != nil {
+			return internal("versions", err)
+		}
+		before := labelsOf(vs)
+		id := in.ClientRequestToken
+		out = &rotor.VersionResult{ARN: rec.ARN, Name: rec.Name, VersionID: id}
+		existing := findVersion(vs, id)
+		if existing != nil && existing.Value != nil {
+			same, err := s.sameValue(rec.ARN, existing, in.Value)
+			if err != nil {
+				return err
+			}
+			if !same {
+				return errTokenInUse(id, rec.ARN)
+			}
+			out.Stages = before.stagesOf(id)
+			return nil
+		}
+		var after labels
+		if existing != nil {
+			after, err = s.fillPlaceholder(tx, rec, before, id, in.Value, in.Stages)
+		} else {
+			after, err = s.addVersion(tx, rec, vs, before, id, in.Value, in.Stages)
+		}
+		if err != nil {
+			return err
+		}
+		out.Stages = after.stagesOf(id)
+		rec.LastChangedDate = s.now()
+		if err := tx.UpdateSecret(rec); err != nil {
+			return internal("update secret", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// fillPlaceholder stores value into the empty version id and applies
+// stages to it. It is not a new version: nothing is pruned, AWSPENDING stays.
+func (s *Service) fillPlaceholder(tx rotor.Tx, rec *rotor.SecretRecord, before labels, id string, value rotor.Value, stages []string) (labels, error) {
+	after := before.clone()
+	after.attach(id, stages, false, false)
+	if err := checkStageLimit(after); err != nil {
+		return nil, err
+	}
+	sealed, err := s.seal(rec.ARN, id, value)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.FillVersion(rec.ARN, id, sealed, value.Binary != nil); err != nil {
+		return nil, internal("fill version", err)
+	}
+	if err := applyLabels(tx, rec.ARN, before, after); err != nil {
+		return nil, err
+	}
+	return after, nil
+}
+
+// addVersion creates version id holding value with stages (see
+// labels.attach), then prunes unlabeled versions. vs are the secret's
+// versions before, before their labels. It refuses with ELIMIT, having
+// written nothing, when the label or version quota would be exceeded.
+func (s *Service) addVersion(tx rotor.Tx, rec *rotor.SecretRecord, vs []*rotor.VersionRecord, before labels,
+	id string, value rotor.Value, stages []string) (labels, error) {
+	now := s.now()
+	after := before.clone()
+	after.attach(id, stages, len(vs) == 0, true)
+	if err := checkStageLimit(after); err != nil {
+		return nil, err
+	}
+	v := &rotor.VersionRecord{ID: id, Binary: value.Binary != nil, KmsKeyID: rec.KmsKeyID, CreatedDate: now}
+	all := append(vs[:len(vs):len(vs)], v)
+	prune, ok := pruneCandidates(all, after, id, now, s.pruneMinAge, rotor.DeprecatedVersionsKept)
+	if !ok {
+		return nil, rotor.Errorf(rotor.ELIMIT, msgVersionLimit)
+	}
+	sealed, err := s.seal(rec.ARN, id, value)
+	if err != nil {
+		return nil, err
+	}
+	v.Value = &sealed
+	if err := tx.CreateVersion(rec.ARN, v); err != nil {
+		return nil, internal("create version", err)
+	}
+	if err := applyLabels(tx, rec.ARN, before, after); err != nil {
+		return nil, err
+	}
+	if len(prune) > 0 {
+		if err := tx.DeleteVersions(rec.ARN, prune); err != nil {
+			return nil, internal("delete versions", err)
+		}
+		s.log.Info("pruned deprecated versions", "arn", rec.ARN, "count", len(prune))
+	}
+	return after, nil
+}
+
+// UpdateSecret changes a secret's description, KMS key id (non-nil "" or
+// "alias/aws/secretsmanager" means the default key) and type, and with a
+// value adds a version with id in.ClientRequestToken that becomes AWSCURRENT
+// (AWSPREVIOUS follows; AWSPENDING is removed from other versions). The
+// result has a VersionID only when a value was given. LastChangedDate is set
+// when anything changed. A repeated token with the same value creates nothing
+// and returns that VersionID.
+//
+// Errors: EVALIDATION; EINVALID for both kinds of value; ESTATE for a value
+// without token or a secret scheduled for deletion; EEXISTS when the token
+// names a version with another value (or an empty placeholder); ELIMIT;
+// ENOTFOUND; EDENIED; EENCRYPT; EDECRYPT; EINTERNAL.
+func (s *Service) UpdateSecret(ctx context.Context, in rotor.UpdateSecretInput) (*rotor.VersionResult, error) {
+	c, err := s.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hasValue := !in.Value.IsZero()
+	checks := []error{validateSecretID(in.SecretID)}
+	if hasValue {
+		checks = append(checks, validateValue(in.Value))
+	}
+	checks = append(checks, validateToken(in.ClientRequestToken, hasValue))
+	if in.Description != nil {
+		checks = append(checks, validateDescription(*in.Description))
+	}
+	if in.KmsKeyID != nil {
+		checks = append(checks, validateKmsKeyID(*in.KmsKeyID))
+	}
+	if in.Type != nil {
+		checks = append(checks, validateType(*in.Type))
+	}
+	for _, err := range checks {
+		if err != nil {
+			return nil, err
+		}
+	}
+	var out *rotor.VersionResult
+	err = s.mutate(ctx, c, "UpdateSecret", in.SecretID, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
+		if !rec.DeletedDate.IsZero() {
+			return errMarkedForDeletion()
+		}
+		out = &rotor.VersionResult{ARN: rec.ARN, Name: rec.Name}
+		changed := false
+		if in.Description != nil && *in.Description != rec.Description {
+			rec.Description, changed = *in.Description, true
+		}
+		if in.KmsKeyID != nil {
+			if k := normalizeKmsKeyID(*in.KmsKeyID); k != rec.KmsKeyID {
+				rec.KmsKeyID, changed = k, true
+			}
+		}
+		if in.Type != nil && *in.Type != rec.Type {
+			rec.Type, changed = *in.Type, true
+		}
+		if hasValue {
+			vs, err := tx.Versions(rec.ARN)
+			if err != nil {
+				return internal("versions", err)
+			}
+			id := in.ClientRequestToken
+			if existing := findVersion(vs, id); existing != nil {
+				same, err := s.sameValue(rec.ARN, existing, in.Value)
+				if err != nil {
+					return err
+				}
+				if !same {
+					return errTokenInUse(id, rec.ARN)
+				}
+			} else {
+				if _, err := s.addVersion(tx, rec, vs, labelsOf(vs), id, in.Value, nil); err != nil {
+					return err
+				}
+				changed = true
+			}
+			out.VersionID = id
+		}
+		if !changed {
+			return nil
+		}
+		rec.LastChangedDate = s.now()
+		if err := tx.UpdateSecret(rec); err != nil {
+			return internal("update secret", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -1,0 +1,365 @@
+package manager
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/envelope"
+)
+
+// Keyring is what the manager needs of envelope.Keyring: seal a value under
+// the active key-encryption key, and open a sealed value. aad binds the
+// value to its secret ARN and version id (envelope.VersionAAD).
+type Keyring interface {
+	Seal(plaintext, aad []byte) (rotor.Sealed, error)
+	Open(s rotor.Sealed, aad []byte) ([]byte, error)
+}
+
+// Config holds the Service's dependencies and settings.
+type Config struct {
+	Store      rotor.Store      // required
+	Keyring    Keyring          // required
+	Authorizer rotor.Authorizer // required
+	// Account is the 12-digit account id used in ARNs.
+	Account string
+	// Now returns the current time; nil means time.Now. Every time the
+	// service records is converted to UTC.
+	Now func() time.Time
+	// PruneMinAge is the age below which an unlabeled version is never
+	// pruned; 0 means 24 hours.
+	PruneMinAge time.Duration
+	// Logger receives operational messages (never values); nil discards them.
+	Logger *slog.Logger
+}
+
+// Service implements rotor.SecretService over a rotor.Store. It is safe for
+// concurrent use. See the package documentation for its transactions, cache
+// and authorization.
+type Service struct {
+	store       rotor.Store
+	keyring     Keyring
+	authz       rotor.Authorizer
+	account     string
+	nowFn       func() time.Time
+	pruneMinAge time.Duration
+	log         *slog.Logger
+	cache       *cache
+
+	// accessed remembers, per secret ARN and version id, the last UTC day
+	// LastAccessedDate was written, so a version is written at most once a
+	// day by this process.
+	accessMu sync.Mutex
+	accessed map[string]time.Time
+}
+
+var _ rotor.SecretService = (*Service)(nil)
+
+// accessedMax bounds the accessed map; it is reset when full (at worst one
+// extra write per version).
+const accessedMax = 100000
+
+// defaultPruneMinAge is AWS's minimum age of a version it removes.
+const defaultPruneMinAge = 24 * time.Hour
+
+// New returns a Service. Store, Keyring and Authorizer are required: without
+// them every method returns EINTERNAL.
+func New(cfg Config) *Service {
+	s := &Service{
+		store:       cfg.Store,
+		keyring:     cfg.Keyring,
+		authz:       cfg.Authorizer,
+		account:     cfg.Account,
+		nowFn:       cfg.Now,
+		pruneMinAge: cfg.PruneMinAge,
+		log:         cfg.Logger,
+		cache:       newCache(cacheMaxSecrets),
+		accessed:    map[string]time.Time{},
+	}
+	if s.nowFn == nil {
+		s.nowFn = time.Now
+	}
+	if s.pruneMinAge <= 0 {
+		s.pruneMinAge = defaultPruneMinAge
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s
+}
+
+// InvalidateCache drops every cached record. Call it after anything changed
+// the store behind the service's back (key re-wrapping, a restore).
+func (s *Service) InvalidateCache() { s.cache.clear() }
+
+func (s *Service) now() time.Time { return s.nowFn().UTC() }
+
+// day truncates t to midnight UTC.
+func day(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// begin returns the caller of an operation; EINTERNAL when the context
+// carries none or the service lacks a dependency.
+func (s *Service) begin(ctx context.Context) (rotor.Caller, error) {
+	if s.store == nil || s.keyring == nil || s.authz == nil {
+		return rotor.Caller{}, internal("manager", errStoreMissing)
+	}
+	c, ok := rotor.CallerFrom(ctx)
+	if !ok || c.Region == "" {
+		return rotor.Caller{}, internal("manager", errors.New("no caller with a region in the context"))
+	}
+	return c, nil
+}
+
+// authorize asks the Authorizer; its error is returned unchanged.
+func (s *Service) authorize(ctx context.Context, c rotor.Caller, action, resource string) error {
+	return s.authz.Authorize(ctx, c.Principal, "secretsmanager:"+action, resource)
+}
+
+// requestedARN is the ARN a request names: the id itself when it is an ARN,
+// otherwise the partial ARN of the name (no random suffix).
+func (s *Service) requestedARN(region, id string) string {
+	if _, ok := rotor.ParseARN(id); ok {
+		return id
+	}
+	return rotor.ARN{Partition: "aws", Service: "secretsmanager", Region: region, Account: s.account,
+		Resource: "secret:" + id}.String()
+}
+
+// notFound answers a request for a secret that does not exist: the denial
+// if the caller may not perform action on the requested ARN, ENOTFOUND
+// otherwise.
+func (s *Service) notFound(ctx context.Context, c rotor.Caller, action, id string) error {
+	if err := s.authorize(ctx, c, action, s.requestedARN(c.Region, id)); err != nil {
+		return err
+	}
+	return errNotFound()
+}
+
+// suffixAlphabet is what the random ARN suffix is drawn from.
+const suffixAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+// newSuffix returns rotor.ARNSuffixLength random letters and digits from
+// crypto/rand, without modulo bias.
+func newSuffix() string {
+	out := make([]byte, 0, rotor.ARNSuffixLength)
+	var b [16]byte
+	for len(out) < rotor.ARNSuffixLength {
+		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+		for _, x := range b {
+			if x < 248 && len(out) < rotor.ARNSuffixLength { // 248 = 4*62
+				out = append(out, suffixAlphabet[int(x)%len(suffixAlphabet)])
+			}
+		}
+	}
+	return string(out)
+}
+
+// resolve finds the secret id names in region inside tx (aws-api.md §2.1):
+// exact ARN, then exact name, then partial ARN (an ARN without the random
+// suffix). Returns ENOTFOUND (errNotFound) or EINTERNAL.
+func (s *Service) resolve(tx rotor.Tx, region, id string) (*rotor.SecretRecord, error) {
+	a, isARN := rotor.ParseARN(id)
+	if !isARN {
+		// Names cannot contain ':', so an id that is not an ARN is a name.
+		rec, err := tx.SecretByName(region, id)
+		if isCode(err, rotor.ENOTFOUND) {
+			return nil, errNotFound()
+		} else if err != nil {
+			return nil, internal("secret by name", err)
+		}
+		return rec, nil
+	}
+	rec, err := tx.Secret(id)
+	switch {
+	case err == nil && rec.Region == region:
+		return rec, nil
+	case err == nil:
+		return nil, errNotFound()
+	case !isCode(err, rotor.ENOTFOUND):
+		return nil, internal("secret by arn", err)
+	}
+	if a.Partition != "aws" || a.Service != "secretsmanager" || a.Region != region || a.Account != s.account {
+		return nil, errNotFound()
+	}
+	name, ok := rotor.SecretNameFromARN(a, false)
+	if !ok {
+		return nil, errNotFound()
+	}
+	rec, err = tx.SecretByName(region, name)
+	if isCode(err, rotor.ENOTFOUND) {
+		return nil, errNotFound()
+	} else if err != nil {
+		return nil, internal("secret by partial arn", err)
+	}
+	return rec, nil
+}
+
+// lookup returns the secret id names in region with its versions, from the
+// cache or else from one store snapshot (which then fills the cache).
+// Returns ENOTFOUND or EINTERNAL.
+func (s *Service) lookup(ctx context.Context, region, id string) (*entry, error) {
+	if e := s.cache.get(region, id); e != nil {
+		return e, nil
+	}
+	gen := s.cache.begin()
+	defer s.cache.end()
+	var (
+		e       *entry
+		findErr error
+	)
+	err := s.store.View(ctx, func(tx rotor.Tx) error {
+		rec, err := s.resolve(tx, region, id)
+		if err != nil {
+			findErr = err
+			return err
+		}
+		vs, err := tx.Versions(rec.ARN)
+		if err != nil {
+			findErr = internal("versions", err)
+			return findErr
+		}
+		e = newEntry(rec, vs)
+		return nil
+	})
+	if findErr != nil {
+		return nil, findErr
+	} else if err != nil {
+		return nil, internal("view", err)
+	}
+	s.cache.install(gen, e)
+	return e, nil
+}
+
+// locate returns the record of the secret id names in region, from the
+// cache or else from a store snapshot, without loading its versions (writers
+// only need its ARN to authorize). Returns ENOTFOUND or EINTERNAL.
+func (s *Service) locate(ctx context.Context, region, id string) (*rotor.SecretRecord, error) {
+	if e := s.cache.get(region, id); e != nil {
+		return e.rec, nil
+	}
+	var (
+		rec     *rotor.SecretRecord
+		findErr error
+	)
+	err := s.store.View(ctx, func(tx rotor.Tx) error {
+		rec, findErr = s.resolve(tx, region, id)
+		return findErr
+	})
+	if findErr != nil {
+		return nil, findErr
+	} else if err != nil {
+		return nil, internal("view", err)
+	}
+	return rec, nil
+}
+
+// errStoreMissing is the cause of EINTERNAL for a Service built without
+// its dependencies.
+var errStoreMissing = errors.New("store, keyring and authorizer are required")
+
+// errRetry makes mutate start over: the id resolved to another secret
+// inside the transaction than the one the caller was authorized for.
+var errRetry = errors.New("secret changed between authorization and transaction")
+
+// mutateAttempts bounds how often mutate starts over.
+const mutateAttempts = 4
+
+// mutate resolves id in the caller's region, authorizes action on the
+// secret's ARN (outside any transaction), then runs fn in one write
+// transaction on the secret as the transaction sees it. If id resolves to a
+// different secret inside the transaction (deleted and re-created in
+// between), it starts over. The secret's cache entries are invalidated after
+// the transaction, whatever its outcome. fn's error is returned unchanged;
+// store faults become EINTERNAL. Unknown secrets get notFound.
+func (s *Service) mutate(ctx context.Context, c rotor.Caller, action, id string,
+	fn func(tx rotor.Tx, rec *rotor.SecretRecord) error) error {
+	for range mutateAttempts {
+		found, err := s.locate(ctx, c.Region, id)
+		if isCode(err, rotor.ENOTFOUND) {
+			return s.notFound(ctx, c, action, id)
+		} else if err != nil {
+			return err
+		}
+		arn := found.ARN
+		if err := s.authorize(ctx, c, action, arn); err != nil {
+			return err
+		}
+		var fnErr error
+		err = s.store.Update(ctx, func(tx rotor.Tx) error {
+			rec, err := s.resolve(tx, c.Region, id)
+			if err != nil {
+				fnErr = err
+				return err
+			}
+			if rec.ARN != arn {
+				fnErr = errRetry
+				return errRetry
+			}
+			if err := fn(tx, rec); err != nil {
+				fnErr = err
+				return err
+			}
+			return nil
+		})
+		s.cache.invalidate(arn, found.Region, found.Name)
+		switch {
+		case fnErr == errRetry:
+			continue
+		case fnErr != nil:
+			return fnErr
+		case err != nil:
+			return internal("update", err)
+		}
+		return nil
+	}
+	return internal(action, errRetry)
+}
+
+// seal encrypts v for version id of secret arn.
+func (s *Service) seal(arn, id string, v rotor.Value) (rotor.Sealed, error) {
+	pt := v.Binary
+	if v.String != nil {
+		pt = []byte(*v.String)
+	}
+	sealed, err := s.keyring.Seal(pt, envelope.VersionAAD(arn, id))
+	if err != nil {
+		return rotor.Sealed{}, &rotor.Error{Code: rotor.EENCRYPT, Message: msgEncrypt, Err: err}
+	}
+	return sealed, nil
+}
+
+// open decrypts version v of secret arn; v must have a value.
+func (s *Service) open(arn string, v *rotor.VersionRecord) (rotor.Value, error) {
+	pt, err := s.keyring.Open(*v.Value, envelope.VersionAAD(arn, v.ID))
+	if err != nil {
+		return rotor.Value{}, &rotor.Error{Code: rotor.EDECRYPT, Message: msgDecrypt, Err: err}
+	}
+	if v.Binary {
+		if pt == nil {
+			pt = []byte{}
+		}
+		return rotor.Value{Binary: pt}, nil
+	}
+	str := string(pt)
+	return rotor.Value{String: &str}, nil
+}
+
+// sameValue reports whether version v holds exactly value want (kind
+// included), decrypting it. A placeholder holds no value.
+func (s *Service) sameValue(arn string, v *rotor.VersionRecord, want rotor.Value) (bool, error) {
+	if v.Value == nil {
+		return false, nil
+	}
+	got, err := s.open(arn, v)
+	if err != nil {
+		return false, err
+	}
+	return got.Equal(want), nil
+}
