@@ -1,0 +1,329 @@
+// Command getsecret measures GetSecretValue throughput and latency through
+// Rotor's full stack — HTTP, SigV4 verification on every request, the
+// manager, decryption, LastAccessedDate bookkeeping — beside a bare net/http
+// handler measured in the same run on the same machine, and prints the ratio.
+//
+//	go run ./bench/getsecret [-duration 5s] [-conns 1,32]
+//
+// Both servers run as child processes; this process is the load generator.
+// It signs one GetSecretValue request with SigV4 and replays it (a signature
+// stays valid for 15 minutes), so client-side cost is the same small
+// constant for both servers and the server does the full verification on
+// every request. The bare handler reads the body and answers a response of
+// the same size, so the ratio is "how much of the machine's HTTP ceiling
+// Rotor keeps".
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+)
+
+func main() {
+	bare := flag.Bool("bare", false, "internal: serve the bare reference handler and print its URL")
+	duration := flag.Duration("duration", 5*time.Second, "measurement time per server and connection count")
+	warmup := flag.Duration("warmup", time.Second, "warm-up time before each measurement")
+	connList := flag.String("conns", "1,32", "comma-separated connection counts")
+	rotorBin := flag.String("rotor", "", "rotor binary (default: go build ./cmd/rotor)")
+	valueSize := flag.Int("value-size", 256, "size in bytes of the secret value")
+	profile := flag.String("cpuprofile", "", "write the rotor server's CPU profile to this file")
+	flag.Parse()
+	if *bare {
+		serveBare()
+		return
+	}
+	if err := run(*duration, *warmup, *connList, *rotorBin, *valueSize, *profile); err != nil {
+		fmt.Fprintln(os.Stderr, "getsecret:", err)
+		os.Exit(1)
+	}
+}
+
+// serveBare is the reference: net/http, read the body, write a fixed
+// response of a GetSecretValue's size.
+func serveBare() {
+	size, _ := strconv.Atoi(os.Getenv("BARE_RESPONSE_SIZE"))
+	resp := bytes.Repeat([]byte("x"), size)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Printf("bare serving at http://%s\n", ln.Addr())
+	http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.Write(resp)
+	}))
+}
+
+// child is a server process and the URL it printed.
+type child struct {
+	cmd *exec.Cmd
+	url string
+}
+
+var urlRE = regexp.MustCompile(`at (https?://[0-9.:]+)`)
+
+func start(cmd *exec.Cmd) (*child, error) {
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		sent := false
+		for sc.Scan() {
+			if m := urlRE.FindStringSubmatch(sc.Text()); m != nil && !sent {
+				found <- m[1]
+				sent = true
+			}
+		}
+	}()
+	select {
+	case u := <-found:
+		return &child{cmd: cmd, url: u}, nil
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		return nil, fmt.Errorf("%s did not print its URL", cmd.Path)
+	}
+}
+
+func (c *child) stop() {
+	c.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { c.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		c.cmd.Process.Kill()
+	}
+}
+
+func run(duration, warmup time.Duration, connList, rotorBin string, valueSize int, profile string) error {
+	tmp, err := os.MkdirTemp("", "rotor-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if rotorBin == "" {
+		rotorBin = filepath.Join(tmp, "rotor")
+		if out, err := exec.Command("go", "build", "-o", rotorBin, "./cmd/rotor").CombinedOutput(); err != nil {
+			return fmt.Errorf("go build ./cmd/rotor (run from the repository root): %v\n%s", err, out)
+		}
+	}
+	dataDir := filepath.Join(tmp, "data")
+	cmd := exec.Command(rotorBin, "server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warn")
+	cmd.Env = append(os.Environ(), "ROTOR_CPU_PROFILE="+profile)
+	rotor, err := start(cmd)
+	if err != nil {
+		return err
+	}
+	defer rotor.stop()
+	id, secret, err := readCredentials(filepath.Join(dataDir, "credentials"))
+	if err != nil {
+		return err
+	}
+
+	// Set up one secret with the SDK, then sign a GetSecretValue for replay.
+	ctx := context.Background()
+	sm := secretsmanager.New(secretsmanager.Options{Region: "us-east-1", BaseEndpoint: aws.String(rotor.url),
+		Credentials: credentials.NewStaticCredentialsProvider(id, secret, "")})
+	value := strings.Repeat("v", valueSize)
+	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("bench/secret"), SecretString: aws.String(value)}); err != nil {
+		return fmt.Errorf("create secret: %w", err)
+	}
+	body := []byte(`{"SecretId":"bench/secret"}`)
+	req, respSize, err := signedRequest(ctx, rotor.url, body, id, secret)
+	if err != nil {
+		return err
+	}
+
+	bareCmd := exec.Command(os.Args[0], "-bare")
+	bareCmd.Env = append(os.Environ(), "BARE_RESPONSE_SIZE="+strconv.Itoa(respSize))
+	bare, err := start(bareCmd)
+	if err != nil {
+		return err
+	}
+	defer bare.stop()
+
+	fmt.Printf("GetSecretValue, %d-byte value, %s per run after %s warm-up, GOMAXPROCS of each server = %d cores\n",
+		valueSize, duration, warmup, numCPU())
+	fmt.Printf("%-6s %-10s %12s %10s %10s\n", "conns", "server", "req/s", "p50", "p99")
+	for i, s := range strings.Split(connList, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return fmt.Errorf("bad -conns entry %q", s)
+		}
+		// Alternate the order so neither server always runs on a warmer machine.
+		var b, r result
+		if i%2 == 0 {
+			b = load(bare.url, req, body, n, warmup, duration)
+			r = load(rotor.url, req, body, n, warmup, duration)
+		} else {
+			r = load(rotor.url, req, body, n, warmup, duration)
+			b = load(bare.url, req, body, n, warmup, duration)
+		}
+		if r.errors > 0 || b.errors > 0 {
+			return fmt.Errorf("errors during load: rotor %d (%s), bare %d (%s)", r.errors, r.firstErr, b.errors, b.firstErr)
+		}
+		fmt.Printf("%-6d %-10s %12.0f %10s %10s\n", n, "bare", b.rps, b.p50, b.p99)
+		fmt.Printf("%-6d %-10s %12.0f %10s %10s\n", n, "rotor", r.rps, r.p50, r.p99)
+		fmt.Printf("%-6d ratio rotor/bare throughput = %.2f\n", n, r.rps/b.rps)
+	}
+	return nil
+}
+
+func numCPU() int { return runtime.NumCPU() }
+
+// signedRequest signs a GetSecretValue request once and returns its headers
+// and the size of the real response (for the bare handler to imitate).
+func signedRequest(ctx context.Context, url string, body []byte, id, secret string) (http.Header, int, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "secretsmanager.GetSecretValue")
+	sum := sha256.Sum256(body)
+	err := v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: id, SecretAccessKey: secret}, req,
+		hex.EncodeToString(sum[:]), "secretsmanager", "us-east-1", time.Now())
+	if err != nil {
+		return nil, 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return nil, 0, fmt.Errorf("signed GetSecretValue answered %d: %s", resp.StatusCode, data)
+	}
+	return req.Header.Clone(), len(data), nil
+}
+
+type result struct {
+	rps      float64
+	p50, p99 time.Duration
+	errors   int64
+	firstErr string
+}
+
+// load runs n connections, each a loop of the same request, for warmup +
+// duration and measures only the duration part.
+func load(url string, header http.Header, body []byte, n int, warmup, duration time.Duration) result {
+	tr := &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: n, DisableCompression: true}
+	client := &http.Client{Transport: tr}
+	defer tr.CloseIdleConnections()
+	var (
+		measuring atomic.Bool
+		stop      atomic.Bool
+		count     atomic.Int64
+		errs      atomic.Int64
+		firstErr  atomic.Value
+		mu        sync.Mutex
+		lat       []time.Duration
+		wg        sync.WaitGroup
+	)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, 1<<16)
+			for !stop.Load() {
+				req, _ := http.NewRequest(http.MethodPost, url+"/", bytes.NewReader(body))
+				req.Header = header.Clone()
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err == nil {
+					_, err = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if err == nil && resp.StatusCode != 200 {
+						err = fmt.Errorf("status %d", resp.StatusCode)
+					}
+				}
+				d := time.Since(t0)
+				if !measuring.Load() {
+					continue
+				}
+				if err != nil {
+					errs.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				count.Add(1)
+				local = append(local, d)
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			mu.Unlock()
+		}()
+	}
+	time.Sleep(warmup)
+	measuring.Store(true)
+	t0 := time.Now()
+	time.Sleep(duration)
+	measuring.Store(false)
+	elapsed := time.Since(t0)
+	stop.Store(true)
+	wg.Wait()
+	slices.Sort(lat)
+	r := result{rps: float64(count.Load()) / elapsed.Seconds(), errors: errs.Load()}
+	if v := firstErr.Load(); v != nil {
+		r.firstErr = v.(string)
+	}
+	if len(lat) > 0 {
+		r.p50 = lat[len(lat)*50/100].Round(time.Microsecond)
+		r.p99 = lat[len(lat)*99/100].Round(time.Microsecond)
+	}
+	return r
+}
+
+func readCredentials(path string) (id, secret string, err error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", "", err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		switch strings.TrimSpace(k) {
+		case "aws_access_key_id":
+			id = strings.TrimSpace(v)
+		case "aws_secret_access_key":
+			secret = strings.TrimSpace(v)
+		}
+	}
+	if id == "" || secret == "" {
+		return "", "", fmt.Errorf("no key in %s", path)
+	}
+	return id, secret, nil
+}

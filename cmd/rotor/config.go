@@ -1,0 +1,339 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// DefaultListen is the address `rotor server` listens on when nothing else
+// is configured: loopback only, so a fresh server is never reachable from
+// another machine without TLS.
+const DefaultListen = "127.0.0.1:8740"
+
+// Config is the server's configuration. Precedence, highest first: flags,
+// environment variables, the config file, DefaultConfig. Every key is
+// documented in docs/config.md.
+type Config struct {
+	DataDir   string   `toml:"data_dir"`
+	Listen    string   `toml:"listen"`
+	Regions   []string `toml:"regions"`
+	AccountID string   `toml:"account_id"`
+	LogLevel  string   `toml:"log_level"`
+
+	TLS struct {
+		CertFile string `toml:"cert_file"`
+		KeyFile  string `toml:"key_file"`
+	} `toml:"tls"`
+
+	Keys struct {
+		// File is the key-encryption keyring; "" = <data_dir>/kek.json.
+		File string `toml:"file"`
+		// Env names an environment variable holding the keyring (a key-file
+		// JSON document or one base64 key). When set it wins over File.
+		Env string `toml:"env"`
+	} `toml:"keys"`
+
+	Versions struct {
+		// PruneMinAge: unlabeled versions younger than this are never pruned.
+		PruneMinAge duration `toml:"prune_min_age"`
+	} `toml:"versions"`
+
+	Rotation struct {
+		// Workers bounds how many rotation runs execute at once (across secrets).
+		Workers int `toml:"workers"`
+		// MaxAttempts is how many times a failing run is attempted before it
+		// is marked failed.
+		MaxAttempts int `toml:"max_attempts"`
+		// ScheduleInterval is how often the scheduler looks for due rotations.
+		ScheduleInterval duration `toml:"schedule_interval"`
+		// Endpoint is the URL exec and http functions call back; "" = the
+		// server's own URL.
+		Endpoint string `toml:"endpoint"`
+	} `toml:"rotation"`
+
+	// Functions are the operator's rotation functions (exec, python and
+	// http). Built-in functions need no entry.
+	Functions []FunctionConfig `toml:"functions"`
+
+	Deletion struct {
+		// PurgeInterval is how often secrets past their recovery window are purged.
+		PurgeInterval duration `toml:"purge_interval"`
+	} `toml:"deletion"`
+}
+
+// FunctionConfig declares one rotation function. It is reachable as
+// arn:aws:lambda:<region>:<account_id>:function:<name> in each of its regions.
+type FunctionConfig struct {
+	Name    string   `toml:"name"`
+	Kind    string   `toml:"kind"`    // "exec", "python" or "http"
+	Regions []string `toml:"regions"` // default: every served region
+
+	// exec: the command; the event JSON arrives on stdin.
+	Command []string `toml:"command"`
+	// python: an AWS-style handler "module.function" in Dir, run with Python.
+	Handler string `toml:"handler"`
+	Python  string `toml:"python"`
+
+	Dir     string            `toml:"dir"`
+	Env     map[string]string `toml:"env"`
+	PassEnv []string          `toml:"pass_env"`
+	User    string            `toml:"user"`
+
+	// http: the URL invoked with a Lambda-Invoke-shaped POST, and the name
+	// of an environment variable holding the HMAC key that signs requests.
+	URL           string `toml:"url"`
+	HMACSecretEnv string `toml:"hmac_secret_env"`
+
+	Timeout duration `toml:"timeout"`
+}
+
+var functionNameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+
+// validate checks one function declaration.
+func (f *FunctionConfig) validate(served []string) error {
+	if !functionNameRE.MatchString(f.Name) {
+		return fmt.Errorf("function name %q must be 1-64 letters, digits, - or _", f.Name)
+	}
+	if strings.HasPrefix(f.Name, "rotor-") {
+		return fmt.Errorf("function %s: names starting with rotor- are reserved for built-in functions", f.Name)
+	}
+	for _, r := range f.Regions {
+		if !slices.Contains(served, r) {
+			return fmt.Errorf("function %s: region %s is not served (regions = %v)", f.Name, r, served)
+		}
+	}
+	switch f.Kind {
+	case "exec":
+		if len(f.Command) == 0 {
+			return fmt.Errorf("function %s: kind exec needs command", f.Name)
+		}
+	case "python":
+		if f.Handler == "" || f.Dir == "" {
+			return fmt.Errorf("function %s: kind python needs handler (module.function) and dir", f.Name)
+		}
+	case "http":
+		u, err := url.Parse(f.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("function %s: kind http needs url, an http(s) URL", f.Name)
+		}
+	default:
+		return fmt.Errorf("function %s: kind %q must be exec, python or http", f.Name, f.Kind)
+	}
+	if f.Timeout.Duration < 0 {
+		return fmt.Errorf("function %s: timeout must not be negative", f.Name)
+	}
+	return nil
+}
+
+// duration is a time.Duration read from TOML as a string such as "24h".
+type duration struct{ time.Duration }
+
+func (d *duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// DefaultConfig returns the configuration `rotor server` uses with no file,
+// no environment and no flags.
+func DefaultConfig() Config {
+	var c Config
+	c.DataDir = "rotor-data"
+	c.Listen = DefaultListen
+	c.Regions = []string{"us-east-1"}
+	c.AccountID = "000000000000"
+	c.LogLevel = "info"
+	c.Versions.PruneMinAge.Duration = 24 * time.Hour
+	c.Deletion.PurgeInterval.Duration = time.Minute
+	c.Rotation.Workers = 4
+	c.Rotation.MaxAttempts = 5
+	c.Rotation.ScheduleInterval.Duration = time.Minute
+	return c
+}
+
+// KeyFile returns where the keyring file lives.
+func (c *Config) KeyFile() string {
+	if c.Keys.File != "" {
+		return c.Keys.File
+	}
+	return filepath.Join(c.DataDir, "kek.json")
+}
+
+// DatabasePath is the SQLite file inside the data directory.
+func (c *Config) DatabasePath() string { return filepath.Join(c.DataDir, "rotor.db") }
+
+// CredentialsPath is the shared-credentials file written at first start.
+func (c *Config) CredentialsPath() string { return filepath.Join(c.DataDir, "credentials") }
+
+var (
+	regionRE  = regexp.MustCompile(`^([a-z]+-)+\d+$`)
+	accountRE = regexp.MustCompile(`^\d{12}$`)
+)
+
+// Validate checks the configuration, including the rule that a server
+// listening beyond loopback must use TLS.
+func (c *Config) Validate() error {
+	if c.DataDir == "" {
+		return errors.New("data_dir must not be empty")
+	}
+	host, _, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %q: %v", c.Listen, err)
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		return errors.New("tls: cert_file and key_file must be set together")
+	}
+	if !isLoopback(host) && c.TLS.CertFile == "" {
+		return fmt.Errorf("listen %q is not a loopback address: refusing to serve secrets without TLS (set tls.cert_file and tls.key_file, or listen on 127.0.0.1)", c.Listen)
+	}
+	if len(c.Regions) == 0 {
+		return errors.New("regions must name at least one region")
+	}
+	for _, r := range c.Regions {
+		if !regionRE.MatchString(r) {
+			return fmt.Errorf("region %q is not a region name such as us-east-1", r)
+		}
+	}
+	if !accountRE.MatchString(c.AccountID) {
+		return fmt.Errorf("account_id %q must be 12 digits", c.AccountID)
+	}
+	if c.Versions.PruneMinAge.Duration < 0 {
+		return errors.New("versions.prune_min_age must not be negative")
+	}
+	if c.Deletion.PurgeInterval.Duration <= 0 {
+		return errors.New("deletion.purge_interval must be positive")
+	}
+	if c.Rotation.Workers < 1 {
+		return errors.New("rotation.workers must be at least 1")
+	}
+	if c.Rotation.MaxAttempts < 1 {
+		return errors.New("rotation.max_attempts must be at least 1")
+	}
+	if c.Rotation.ScheduleInterval.Duration <= 0 {
+		return errors.New("rotation.schedule_interval must be positive")
+	}
+	seen := map[string]bool{}
+	for i := range c.Functions {
+		f := &c.Functions[i]
+		if err := f.validate(c.Regions); err != nil {
+			return err
+		}
+		if seen[f.Name] {
+			return fmt.Errorf("function %s is declared twice", f.Name)
+		}
+		seen[f.Name] = true
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log_level %q must be debug, info, warn or error", c.LogLevel)
+	}
+	return nil
+}
+
+// isLoopback reports whether host (from host:port) only accepts local
+// connections. An empty host means every interface, which is not loopback.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// setting is one configuration key that the environment and a flag can set.
+type setting struct {
+	flag, env, usage string
+	apply            func(c *Config, v string) error
+}
+
+func setString(dst func(c *Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *dst(c) = v; return nil }
+}
+
+// settings lists every key settable by flag and environment; docs/config.md
+// documents the same list.
+var settings = []setting{
+	{"data-dir", "ROTOR_DATA_DIR", "data directory (default rotor-data)", setString(func(c *Config) *string { return &c.DataDir })},
+	{"listen", "ROTOR_LISTEN", "listen address host:port (default " + DefaultListen + ")", setString(func(c *Config) *string { return &c.Listen })},
+	{"regions", "ROTOR_REGIONS", "comma-separated regions served (default us-east-1)", func(c *Config, v string) error { c.Regions = splitList(v); return nil }},
+	{"account-id", "ROTOR_ACCOUNT_ID", "12-digit account id used in ARNs", setString(func(c *Config) *string { return &c.AccountID })},
+	{"tls-cert", "ROTOR_TLS_CERT", "TLS certificate file (PEM)", setString(func(c *Config) *string { return &c.TLS.CertFile })},
+	{"tls-key", "ROTOR_TLS_KEY", "TLS private key file (PEM)", setString(func(c *Config) *string { return &c.TLS.KeyFile })},
+	{"key-file", "ROTOR_KEY_FILE", "key-encryption keyring file (default <data-dir>/kek.json)", setString(func(c *Config) *string { return &c.Keys.File })},
+	{"key-env", "ROTOR_KEY_ENV", "name of an environment variable holding the keyring", setString(func(c *Config) *string { return &c.Keys.Env })},
+	{"prune-min-age", "ROTOR_PRUNE_MIN_AGE", "minimum age before an unlabeled version may be pruned (default 24h)", func(c *Config, v string) error {
+		return c.Versions.PruneMinAge.UnmarshalText([]byte(v))
+	}},
+	{"purge-interval", "ROTOR_PURGE_INTERVAL", "how often deleted secrets past their window are purged (default 1m)", func(c *Config, v string) error {
+		return c.Deletion.PurgeInterval.UnmarshalText([]byte(v))
+	}},
+	{"log-level", "ROTOR_LOG_LEVEL", "debug, info, warn or error (default info)", setString(func(c *Config) *string { return &c.LogLevel })},
+}
+
+// LoadConfig builds the configuration from defaults, the config file (the
+// --config flag, else $ROTOR_CONFIG, else none), the environment and the
+// flags in args, in increasing order of precedence.
+func LoadConfig(args []string, getenv func(string) string) (Config, error) {
+	c := DefaultConfig()
+	fs := flag.NewFlagSet("rotor server", flag.ContinueOnError)
+	configPath := fs.String("config", getenv("ROTOR_CONFIG"), "config file (TOML); env ROTOR_CONFIG")
+	flagVals := make([]*string, len(settings))
+	for i, s := range settings {
+		flagVals[i] = fs.String(s.flag, "", s.usage+"; env "+s.env)
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if *configPath != "" {
+		md, err := toml.DecodeFile(*configPath, &c)
+		if err != nil {
+			return c, fmt.Errorf("config %s: %w", *configPath, err)
+		}
+		if und := md.Undecoded(); len(und) > 0 {
+			return c, fmt.Errorf("config %s: unknown key %q", *configPath, und[0].String())
+		}
+	}
+	// The environment overrides the file; flags override the environment.
+	for _, s := range settings {
+		if v := getenv(s.env); v != "" {
+			if err := s.apply(&c, v); err != nil {
+				return c, fmt.Errorf("%s: %v", s.env, err)
+			}
+		}
+	}
+	for i, s := range settings {
+		if v := *flagVals[i]; v != "" {
+			if err := s.apply(&c, v); err != nil {
+				return c, fmt.Errorf("--%s: %v", s.flag, err)
+			}
+		}
+	}
+	return c, c.Validate()
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadConfig_Defaults(t *testing.T) {
+	c, err := LoadConfig(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != DefaultListen || c.DataDir != "rotor-data" || strings.Join(c.Regions, ",") != "us-east-1" {
+		t.Fatalf("defaults = %+v", c)
+	}
+	if c.KeyFile() != filepath.Join("rotor-data", "kek.json") {
+		t.Fatalf("KeyFile = %q", c.KeyFile())
+	}
+	if c.Versions.PruneMinAge.Duration != 24*time.Hour {
+		t.Fatalf("PruneMinAge = %v", c.Versions.PruneMinAge)
+	}
+}
+
+func TestLoadConfig_Precedence(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "rotor.toml")
+	os.WriteFile(file, []byte(`
+data_dir = "from-file"
+listen = "127.0.0.1:1111"
+regions = ["eu-west-1"]
+account_id = "111111111111"
+[versions]
+prune_min_age = "1h"
+`), 0o600)
+
+	t.Run("FileOverDefaults", func(t *testing.T) {
+		c, err := LoadConfig([]string{"--config", file}, env(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.DataDir != "from-file" || c.Listen != "127.0.0.1:1111" || c.Regions[0] != "eu-west-1" ||
+			c.AccountID != "111111111111" || c.Versions.PruneMinAge.Duration != time.Hour {
+			t.Fatalf("config = %+v", c)
+		}
+	})
+	t.Run("EnvOverFile", func(t *testing.T) {
+		c, err := LoadConfig(nil, env(map[string]string{"ROTOR_CONFIG": file, "ROTOR_DATA_DIR": "from-env", "ROTOR_REGIONS": "us-west-2, eu-central-1"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.DataDir != "from-env" || c.Listen != "127.0.0.1:1111" || strings.Join(c.Regions, ",") != "us-west-2,eu-central-1" {
+			t.Fatalf("config = %+v", c)
+		}
+	})
+	t.Run("FlagOverEnv", func(t *testing.T) {
+		c, err := LoadConfig([]string{"--config", file, "--data-dir", "from-flag"}, env(map[string]string{"ROTOR_DATA_DIR": "from-env"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.DataDir != "from-flag" {
+			t.Fatalf("DataDir = %q, want from-flag", c.DataDir)
+		}
+	})
+}
+
+func TestLoadConfig_Invalid(t *testing.T) {
+	dir := t.TempDir()
+	unknown := filepath.Join(dir, "unknown.toml")
+	os.WriteFile(unknown, []byte("listne = \"127.0.0.1:1\"\n"), 0o600)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"NonLoopbackWithoutTLS", []string{"--listen", "0.0.0.0:8740"}, "without TLS"},
+		{"AllInterfacesWithoutTLS", []string{"--listen", ":8740"}, "without TLS"},
+		{"HalfTLS", []string{"--tls-cert", "c.pem"}, "set together"},
+		{"BadRegion", []string{"--regions", "Mars"}, "region"},
+		{"BadAccount", []string{"--account-id", "12"}, "12 digits"},
+		{"BadDuration", []string{"--prune-min-age", "soon"}, "prune-min-age"},
+		{"UnknownFileKey", []string{"--config", unknown}, "unknown key"},
+		{"ExtraArgs", []string{"extra"}, "unexpected arguments"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadConfig(tc.args, env(nil))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadConfig_NonLoopbackWithTLS(t *testing.T) {
+	c, err := LoadConfig([]string{"--listen", "0.0.0.0:8740", "--tls-cert", "c.pem", "--tls-key", "k.pem"}, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TLS.CertFile != "c.pem" {
+		t.Fatalf("TLS = %+v", c.TLS)
+	}
+}

@@ -1,0 +1,107 @@
+// Command rotor is the Rotor server and its command-line client.
+//
+//	rotor server [flags]          run the server (see docs/config.md)
+//	rotor backup <file>           snapshot the running server's database
+//	rotor identity ...            manage identities
+//	rotor access-key ...          manage access keys
+//	rotor keys ...                list, rotate and retire key-encryption keys
+//	rotor rotation ...            rotation runs: list, history, abandon
+//
+// Client subcommands talk to a running server through Rotor's own API,
+// signed with the caller's AWS credentials; they never open a data directory.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Version is set at build time with -ldflags "-X main.Version=...".
+var Version = "dev"
+
+const usage = `Usage: rotor <command> [arguments]
+
+Commands:
+  server                         run the server (flags: rotor server -h)
+  backup <file>                  write a consistent snapshot of the server's database to <file> on the server's machine
+  identity create <name> [-role admin|read-only]
+  identity list
+  identity delete <name>
+  access-key create <identity>   the secret is shown once
+  access-key activate <id>
+  access-key deactivate <id>
+  access-key delete <id>
+  keys list                      key-encryption keys and how many data keys each wraps
+  keys rotate                    add a new key-encryption key and re-wrap every data key under it
+  keys retire <id>               remove a key-encryption key that wraps nothing
+  rotation list [-failed] [-status S] [-limit N]   rotation runs, newest first
+  rotation history <secret-id> [-limit N]          a secret's runs with every step
+  rotation abandon <secret-id>   stop a rotation and remove its stray AWSPENDING label
+  version
+
+Client commands find the server in --endpoint, $ROTOR_ENDPOINT, $AWS_ENDPOINT_URL_SECRETS_MANAGER
+or $AWS_ENDPOINT_URL (default http://127.0.0.1:8740) and sign with the AWS credentials of the
+environment ($AWS_SHARED_CREDENTIALS_FILE, $AWS_PROFILE, $AWS_ACCESS_KEY_ID, ...).
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes one command and returns the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "server":
+		err = runServer(ctx, args[1:], stdout)
+	case "version":
+		fmt.Fprintln(stdout, "rotor", Version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		err = runClient(ctx, args, stdout)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "rotor: %v\n", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+// usageError marks a mistake in the command line (exit status 2).
+type usageError string
+
+func (e usageError) Error() string { return string(e) + " (see 'rotor help')" }
+
+func runServer(ctx context.Context, args []string, stdout io.Writer) error {
+	cfg, err := LoadConfig(args, os.Getenv)
+	if err != nil {
+		return err
+	}
+	m := &Main{Config: cfg, Stdout: stdout}
+	if err := m.Run(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	m.Logger.Info("shutting down")
+	return m.Close()
+}

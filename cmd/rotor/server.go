@@ -1,0 +1,290 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/admin"
+	"github.com/rotorhq/rotor/auth"
+	"github.com/rotorhq/rotor/awsapi"
+	"github.com/rotorhq/rotor/envelope"
+	"github.com/rotorhq/rotor/manager"
+	"github.com/rotorhq/rotor/sqlite"
+)
+
+// Main is a running server: Run opens everything and starts serving, Close
+// undoes it in reverse order. Tests run it in-process.
+type Main struct {
+	Config Config
+	Getenv func(string) string // nil = os.Getenv
+	Stdout io.Writer           // where the first-start lines are printed; nil = os.Stdout
+	Logger *slog.Logger        // nil = text logs on os.Stderr
+
+	lock     *os.File
+	profile  *os.File
+	store    *sqlite.Store
+	keyring  *envelope.Keyring
+	auth     *auth.Service
+	manager  *manager.Service
+	listener net.Listener
+	server   *http.Server
+	cancel   context.CancelFunc
+	done     chan struct{}
+}
+
+// URL is the endpoint clients use, known once Run has returned.
+func (m *Main) URL() string {
+	scheme := "http"
+	if m.Config.TLS.CertFile != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + m.listener.Addr().String()
+}
+
+// Run prepares the data directory, opens the keyring and the database,
+// creates the admin identity on first start, and starts serving. It returns
+// once the listener is open; serving continues until Close.
+func (m *Main) Run(ctx context.Context) (err error) {
+	c := &m.Config
+	if m.Getenv == nil {
+		m.Getenv = os.Getenv
+	}
+	if m.Stdout == nil {
+		m.Stdout = os.Stdout
+	}
+	if m.Logger == nil {
+		m.Logger = newLogger(os.Stderr, c.LogLevel)
+	}
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
+
+	if path := m.Getenv("ROTOR_CPU_PROFILE"); path != "" {
+		// For benchmarks (docs/benchmarks.md): profile the whole server life.
+		if m.profile, err = os.Create(path); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(m.profile); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+	}
+	if err := prepareDataDir(c.DataDir); err != nil {
+		return err
+	}
+	if m.lock, err = lockDataDir(c.DataDir); err != nil {
+		return err
+	}
+	keyFile := c.KeyFile()
+	if c.Keys.Env != "" {
+		material := m.Getenv(c.Keys.Env)
+		if material == "" {
+			return fmt.Errorf("keys.env names %s, but that environment variable is empty", c.Keys.Env)
+		}
+		if m.keyring, err = envelope.Parse([]byte(material)); err != nil {
+			return fmt.Errorf("keyring from $%s: %w", c.Keys.Env, err)
+		}
+		keyFile = ""
+	} else {
+		var created bool
+		if m.keyring, created, err = envelope.LoadOrCreateFile(keyFile); err != nil {
+			return fmt.Errorf("keyring %s: %w", keyFile, err)
+		}
+		if created {
+			m.Logger.Info("created key-encryption keyring", "file", keyFile)
+		}
+	}
+	if m.store, err = sqlite.Open(c.DatabasePath()); err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+
+	m.auth = auth.New(auth.Config{Store: m.store, Keyring: m.keyring, Regions: c.Regions})
+	m.manager = manager.New(manager.Config{
+		Store:       m.store,
+		Keyring:     m.keyring,
+		Authorizer:  m.auth,
+		Account:     c.AccountID,
+		PruneMinAge: c.Versions.PruneMinAge.Duration,
+		Logger:      m.Logger,
+	})
+	adm := admin.New(admin.Config{
+		Auth:     m.auth,
+		Store:    m.store,
+		Keyring:  m.keyring,
+		KeyFile:  keyFile,
+		OnRewrap: m.manager.InvalidateCache,
+		Logger:   m.Logger,
+	})
+	key, err := m.auth.Bootstrap(ctx)
+	if err != nil {
+		return fmt.Errorf("create admin identity: %w", err)
+	}
+	if key != nil {
+		if err := writeCredentials(c.CredentialsPath(), key, c.Regions[0]); err != nil {
+			return err
+		}
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"status":"ok"}`)
+	})
+	mux.Handle("/", &awsapi.Handler{Secrets: m.manager, Admin: adm, Auth: m.auth, Logger: m.Logger})
+	m.server = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	if m.listener, err = net.Listen("tcp", c.Listen); err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	if c.TLS.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.TLS.CertFile, c.TLS.KeyFile)
+		if err != nil {
+			return fmt.Errorf("tls: %w", err)
+		}
+		m.listener = tls.NewListener(m.listener, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	}
+
+	bg, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	m.done = make(chan struct{}, 2)
+	go func() {
+		m.manager.RunPurger(bg, c.Deletion.PurgeInterval.Duration)
+		m.done <- struct{}{}
+	}()
+	go func() {
+		if err := m.server.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error("serve", "err", err)
+		}
+		m.done <- struct{}{}
+	}()
+	m.Logger.Info("rotor serving", "url", m.URL(), "data_dir", c.DataDir, "regions", strings.Join(c.Regions, ","))
+	m.printHints()
+	return nil
+}
+
+// printHints prints the lines a user needs to talk to this server.
+func (m *Main) printHints() {
+	creds, _ := filepath.Abs(m.Config.CredentialsPath())
+	fmt.Fprintf(m.Stdout, "Rotor is serving the AWS Secrets Manager API at %s\n", m.URL())
+	if _, err := os.Stat(creds); err == nil {
+		fmt.Fprintf(m.Stdout, "Use it with:\n  export AWS_SHARED_CREDENTIALS_FILE=%s AWS_PROFILE=rotor AWS_REGION=%s AWS_ENDPOINT_URL=%s\n",
+			creds, m.Config.Regions[0], m.URL())
+		fmt.Fprintf(m.Stdout, "The admin access key in that file is the only plaintext copy: move it into your own secret store and delete the file.\n")
+	}
+}
+
+// Close stops serving (letting requests in flight finish for up to 10 s),
+// then closes the database and releases the data-directory lock.
+func (m *Main) Close() error {
+	var errs []error
+	if m.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := m.server.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		cancel()
+	}
+	if m.cancel != nil {
+		m.cancel()
+		for i := 0; i < cap(m.done); i++ {
+			<-m.done
+		}
+		m.cancel = nil
+	}
+	if m.store != nil {
+		errs = append(errs, m.store.Close())
+		m.store = nil
+	}
+	if m.profile != nil {
+		pprof.StopCPUProfile()
+		errs = append(errs, m.profile.Close())
+		m.profile = nil
+	}
+	if m.lock != nil {
+		errs = append(errs, m.lock.Close()) // closing the descriptor releases the flock
+		m.lock = nil
+	}
+	return errors.Join(errs...)
+}
+
+// prepareDataDir creates the data directory with mode 0700, or checks that
+// an existing one is not open to other users.
+func prepareDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("data directory %s has mode %04o: it must not be accessible to group or others (chmod 700 %s)", dir, fi.Mode().Perm(), dir)
+	}
+	return nil
+}
+
+// lockDataDir takes an exclusive lock on <dir>/rotor.lock so a second
+// server on the same data directory refuses to start.
+func lockDataDir(dir string) (*os.File, error) {
+	path := filepath.Join(dir, "rotor.lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("data directory %s is in use by another rotor server (lock %s is held)", dir, path)
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	f.Truncate(0)
+	fmt.Fprintf(f, "%d\n", os.Getpid())
+	return f, nil
+}
+
+// writeCredentials writes the admin key, once, as an AWS shared-credentials
+// file readable only by the owner.
+func writeCredentials(path string, key *rotor.AccessKey, region string) error {
+	body := fmt.Sprintf("# Rotor admin credentials, written once at first start.\n# Move them into your own secret store and delete this file.\n[rotor]\naws_access_key_id = %s\naws_secret_access_key = %s\nregion = %s\n",
+		key.AccessKeyID, key.SecretAccessKey, region)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("write credentials file: %w", err)
+	}
+	if _, err := f.WriteString(body); err != nil {
+		f.Close()
+		return fmt.Errorf("write credentials file: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("write credentials file: %w", err)
+	}
+	return f.Close()
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
