@@ -1,0 +1,125 @@
+package rotor
+
+import (
+	"context"
+	"time"
+)
+
+// Rotation steps, in the order they run. The strings are the exact values
+// of the event's Step field that AWS sends and rotation functions compare.
+const (
+	StepCreate = "createSecret"
+	StepSet    = "setSecret"
+	StepTest   = "testSecret"
+	StepFinish = "finishSecret"
+)
+
+// Steps lists the four steps of a rotation in order.
+var Steps = []string{StepCreate, StepSet, StepTest, StepFinish}
+
+// Run kinds.
+const (
+	// RunRotate runs the four steps on the AWSPENDING placeholder.
+	RunRotate = "rotate"
+	// RunTestOnly runs only testSecret against a temporary AWSPENDING copy
+	// of the current value (RotateSecret with RotateImmediately=false).
+	RunTestOnly = "test"
+)
+
+// Run states. A run is active while pending or running; every other state
+// is final.
+const (
+	RunPending   = "pending"   // waiting for its next attempt
+	RunRunning   = "running"   // a worker is executing it (a crash leaves it here; it resumes on start)
+	RunSucceeded = "succeeded" // finishSecret done, AWSPENDING removed
+	RunFailed    = "failed"    // attempts exhausted; labels left as AWS leaves them
+	RunCancelled = "cancelled" // CancelRotateSecret
+	RunAbandoned = "abandoned" // a manual new AWSCURRENT, or `rotor rotation abandon`
+)
+
+// RunRecord is one durable rotation run of a secret.
+type RunRecord struct {
+	ID          string
+	SecretARN   string
+	Region      string
+	Token       string // the version id (ClientRequestToken) being rotated to
+	Kind        string // RunRotate or RunTestOnly
+	FunctionARN string
+	Status      string
+	Step        string // the step to run next (or running now)
+	Attempt     int    // 1-based number of the current attempt
+	MaxAttempts int
+	NextAttempt time.Time // when a pending run may start its next attempt
+	LastError   string    // scrubbed
+	Created     time.Time
+	Updated     time.Time
+	Finished    time.Time // zero while active
+}
+
+// Active reports whether the run still has work to do.
+func (r *RunRecord) Active() bool { return r.Status == RunPending || r.Status == RunRunning }
+
+// StepRecord is the history of one invocation of one step.
+type StepRecord struct {
+	RunID    string
+	Step     string
+	Attempt  int
+	Started  time.Time
+	Duration time.Duration
+	Outcome  string // "ok" or "error"
+	Error    string // scrubbed
+	Output   string // scrubbed and truncated output of the function
+}
+
+// RotateSecretInput is RotateSecret's request. Nil RotationRules and an
+// empty RotationLambdaARN mean "keep the stored configuration"; a nil
+// RotateImmediately means true, as on AWS.
+type RotateSecretInput struct {
+	SecretID           string
+	ClientRequestToken string
+	RotationLambdaARN  string
+	RotationRules      *RotationRules
+	RotateImmediately  *bool
+}
+
+// Rotator is the rotation part of the AWS API (RotateSecret and
+// CancelRotateSecret), kept apart from SecretService so the wire layer can
+// be served with or without a rotation engine.
+type Rotator interface {
+	// RotateSecret stores the configuration, enables rotation, creates the
+	// empty AWSPENDING placeholder version keyed by the token and queues a
+	// durable run, returning at once. EDENIED when the function does not
+	// exist in the secret's region (nothing is saved); ESTATE when no
+	// function is configured, or a previous rotation is not complete (that
+	// run is re-driven).
+	RotateSecret(ctx context.Context, in RotateSecretInput) (*VersionResult, error)
+	// CancelRotateSecret disables rotation and stops an active run, leaving
+	// the labels as AWS does; VersionID is the run's version.
+	CancelRotateSecret(ctx context.Context, secretID string) (*VersionResult, error)
+}
+
+// RunFilter selects runs for RotationService.ListRotationRuns.
+type RunFilter struct {
+	SecretID string // "" = every secret of the caller's region
+	Status   string // "" = any
+	Limit    int    // 0 = 100
+}
+
+// RunHistory is one run with its step records, oldest step first.
+type RunHistory struct {
+	Run   RunRecord
+	Steps []StepRecord
+}
+
+// RotationService is Rotor's own API for rotation runs (X-Amz-Target
+// "rotor.<Op>"). Only RoleAdmin may call it.
+type RotationService interface {
+	// ListRotationRuns lists runs, newest first.
+	ListRotationRuns(ctx context.Context, f RunFilter) ([]RunRecord, error)
+	// RotationHistory returns the runs of one secret with their steps, newest first.
+	RotationHistory(ctx context.Context, secretID string, limit int) ([]RunHistory, error)
+	// AbandonRotation is the explicit clean-up after a failed or cancelled
+	// rotation: it stops any active run and removes a stray AWSPENDING label
+	// from a version that is not AWSCURRENT, so the next RotateSecret can start.
+	AbandonRotation(ctx context.Context, secretID string) (*VersionResult, error)
+}

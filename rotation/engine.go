@@ -1,0 +1,389 @@
+package rotation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/rotation/lambda"
+)
+
+// Controller is what the engine needs of the secrets service; package
+// manager implements it. Every method is one durable transaction.
+type Controller interface {
+	// RecoverRuns turns every run left "running" (by a server that stopped
+	// or was killed) back into "pending", due now, keeping its step, and
+	// returns how many. Called once before the engine starts.
+	RecoverRuns(ctx context.Context) (int, error)
+	// ClaimRuns marks up to limit pending runs whose NextAttempt is not after
+	// now as running and returns them. Runs for which skip returns true are
+	// left alone.
+	ClaimRuns(ctx context.Context, now time.Time, limit int, skip func(runID string) bool) ([]rotor.RunRecord, error)
+	// RunSecrets returns every value the run touches — the current and
+	// pending values of the secret and, when its JSON names a masterarn, the
+	// current value of that secret — for scrubbing, and the master's ARN ("" if none).
+	RunSecrets(ctx context.Context, run rotor.RunRecord) (values []string, masterARN string, err error)
+	// BeginStep durably records that a step starts. It returns an ESTATE
+	// error when the run is no longer active (cancelled or abandoned): the
+	// engine then stops the run without invoking the step.
+	BeginStep(ctx context.Context, runID, step string, attempt int, at time.Time) error
+	// EndStep durably records a step's outcome and, when it succeeded, the
+	// step to run next ("" after the last). ESTATE as for BeginStep.
+	EndStep(ctx context.Context, rec rotor.StepRecord, next string) error
+	// CompleteRun finishes a run whose steps all succeeded. For a rotation
+	// it checks AWSCURRENT is on the run's version, removes AWSPENDING,
+	// records LastRotatedDate and the next rotation date; for a test-only
+	// run it removes the temporary version's AWSPENDING label.
+	CompleteRun(ctx context.Context, runID string) error
+	// RetryRun schedules the run's next attempt, from createSecret, at next.
+	RetryRun(ctx context.Context, runID string, next time.Time, lastErr string) error
+	// FailRun marks the run failed, leaving the labels as AWS leaves them.
+	FailRun(ctx context.Context, runID, lastErr string) error
+}
+
+// CredentialIssuer mints short-lived credentials for rotation functions
+// (package auth implements it).
+type CredentialIssuer interface {
+	IssueTemporary(p rotor.Principal, ttl time.Duration) (accessKeyID, secretKey, sessionToken string, err error)
+	Revoke(accessKeyID string)
+}
+
+// Engine executes rotation runs: durable, one run per secret at a time
+// (the store allows one active run per secret), at most Workers runs at
+// once across secrets.
+type Engine struct {
+	Control     Controller
+	Functions   *Registry
+	Credentials CredentialIssuer
+	// Endpoint returns the URL exec and http functions call back
+	// (SECRETS_MANAGER_ENDPOINT).
+	Endpoint func() string
+	// Workers bounds concurrent runs; 0 = 4.
+	Workers int
+	// StepTimeout bounds one invocation of a built-in function (exec and
+	// http functions have their own timeouts); 0 = 15 minutes.
+	StepTimeout time.Duration
+	// Backoff returns the delay before attempt n+1 after attempt n failed;
+	// nil = DefaultBackoff.
+	Backoff func(attempt int) time.Duration
+	// Now is the clock; nil = time.Now.
+	Now func() time.Time
+	// Failpoint, when set, is called at "before:<step>" and "after:<step>"
+	// for every step, so tests can stop or crash the server at an exact point.
+	Failpoint func(point string)
+	// PollInterval is how often Run looks for due runs without being woken;
+	// 0 = 1s.
+	PollInterval time.Duration
+	Logger       *slog.Logger
+
+	mu       sync.Mutex
+	inflight map[string]context.CancelFunc // run id → cancels its invocation
+	wake     chan struct{}
+	wg       sync.WaitGroup
+}
+
+// DefaultBackoff is exponential — 2 s, 4 s, 8 s, ... capped at 5 minutes —
+// with full jitter in [d/2, d).
+func DefaultBackoff(attempt int) time.Duration {
+	d := 2 * time.Second
+	for i := 1; i < attempt && d < 5*time.Minute; i++ {
+		d *= 2
+	}
+	d = min(d, 5*time.Minute)
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)))
+}
+
+func (e *Engine) init() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.inflight == nil {
+		e.inflight = map[string]context.CancelFunc{}
+		e.wake = make(chan struct{}, 1)
+	}
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (e *Engine) logger() *slog.Logger {
+	if e.Logger != nil {
+		return e.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (e *Engine) workers() int {
+	if e.Workers > 0 {
+		return e.Workers
+	}
+	return 4
+}
+
+// Wake makes Run look for due runs now (after RotateSecret stored one).
+func (e *Engine) Wake() {
+	e.init()
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Cancel stops the in-flight invocation of run id, if this engine runs it.
+// The Controller has already marked the run cancelled or abandoned.
+func (e *Engine) Cancel(runID string) {
+	e.init()
+	e.mu.Lock()
+	cancel := e.inflight[runID]
+	e.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+// Run recovers runs interrupted by a previous stop, then executes due runs
+// until ctx ends, and waits for the runs in flight to stop.
+func (e *Engine) Run(ctx context.Context) error {
+	e.init()
+	if n, err := e.Control.RecoverRuns(ctx); err != nil {
+		return fmt.Errorf("recover rotation runs: %w", err)
+	} else if n > 0 {
+		e.logger().Info("resuming interrupted rotation runs", "runs", n)
+	}
+	poll := e.PollInterval
+	if poll <= 0 {
+		poll = time.Second
+	}
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		if _, err := e.start(ctx); err != nil && ctx.Err() == nil {
+			e.logger().Error("claim rotation runs", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			e.wg.Wait()
+			return nil
+		case <-e.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// RunDue claims every run that is due now and executes them, at most
+// Workers at a time, returning when none is due and none is in flight.
+// Tests call it with an injected clock instead of running the loop.
+func (e *Engine) RunDue(ctx context.Context) (int, error) {
+	e.init()
+	total := 0
+	for {
+		n, err := e.start(ctx)
+		total += n
+		if err != nil {
+			e.wg.Wait()
+			return total, err
+		}
+		if n > 0 {
+			continue
+		}
+		e.mu.Lock()
+		busy := len(e.inflight)
+		e.mu.Unlock()
+		if busy == 0 {
+			return total, nil
+		}
+		select { // a finishing run wakes us; then look again
+		case <-e.wake:
+		case <-ctx.Done():
+			e.wg.Wait()
+			return total, ctx.Err()
+		}
+	}
+}
+
+// start claims as many due runs as there are free workers and starts them.
+func (e *Engine) start(ctx context.Context) (int, error) {
+	e.mu.Lock()
+	free := e.workers() - len(e.inflight)
+	e.mu.Unlock()
+	if free <= 0 {
+		return 0, nil
+	}
+	runs, err := e.Control.ClaimRuns(ctx, e.now(), free, func(id string) bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		_, busy := e.inflight[id]
+		return busy
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, run := range runs {
+		runCtx, cancel := context.WithCancel(ctx)
+		e.mu.Lock()
+		e.inflight[run.ID] = cancel
+		e.mu.Unlock()
+		e.wg.Add(1)
+		go func(run rotor.RunRecord) {
+			defer e.wg.Done()
+			defer func() {
+				e.mu.Lock()
+				delete(e.inflight, run.ID)
+				e.mu.Unlock()
+				cancel()
+				e.Wake()
+			}()
+			e.execute(runCtx, run)
+		}(run)
+	}
+	return len(runs), nil
+}
+
+// errStopped means the run was cancelled or abandoned under the engine.
+var errStopped = errors.New("run stopped")
+
+// execute performs one attempt of run, from its recorded step.
+func (e *Engine) execute(ctx context.Context, run rotor.RunRecord) {
+	log := e.logger().With("run", run.ID, "secret", run.SecretARN, "attempt", run.Attempt)
+	err := e.attempt(ctx, run, log)
+	if err == nil || errors.Is(err, errStopped) {
+		return
+	}
+	// The error text is already scrubbed.
+	bg := context.WithoutCancel(ctx)
+	if run.Attempt >= run.MaxAttempts {
+		log.Warn("rotation failed", "err", err)
+		if ferr := e.Control.FailRun(bg, run.ID, err.Error()); ferr != nil && rotor.ErrorCode(ferr) != rotor.ESTATE {
+			log.Error("record failed run", "err", ferr)
+		}
+		return
+	}
+	backoff := e.Backoff
+	if backoff == nil {
+		backoff = DefaultBackoff
+	}
+	next := e.now().Add(backoff(run.Attempt))
+	log.Info("rotation attempt failed; will retry", "err", err, "next_attempt", next)
+	if rerr := e.Control.RetryRun(bg, run.ID, next, err.Error()); rerr != nil && rotor.ErrorCode(rerr) != rotor.ESTATE {
+		log.Error("schedule retry", "err", rerr)
+	}
+}
+
+// attempt runs the remaining steps of run and completes it. The returned
+// error is scrubbed of secret values.
+func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Logger) error {
+	fn, err := e.Functions.Lookup(run.Region, run.FunctionARN)
+	if err != nil {
+		return errors.New(rotor.ErrorMessage(err))
+	}
+	base, master, err := e.Control.RunSecrets(ctx, run)
+	if err != nil {
+		return fmt.Errorf("read secret: %s", rotor.ErrorMessage(err))
+	}
+	scrub := NewScrubber(base...)
+
+	principal := rotor.Principal{Identity: "rotation/" + run.ID, Role: rotor.RoleScoped, Resources: []string{run.SecretARN}}
+	if master != "" {
+		principal.Resources = append(principal.Resources, master)
+	}
+	timeout := e.StepTimeout
+	if timeout <= 0 {
+		timeout = 15 * time.Minute
+	}
+	id, secret, token, err := e.Credentials.IssueTemporary(principal, 4*timeout+time.Minute)
+	if err != nil {
+		return fmt.Errorf("issue temporary credentials: %s", rotor.ErrorMessage(err))
+	}
+	defer e.Credentials.Revoke(id)
+	principal.AccessKeyID = id
+	endpoint := ""
+	if e.Endpoint != nil {
+		endpoint = e.Endpoint()
+	}
+
+	steps := stepsFrom(run)
+	for i, step := range steps {
+		e.failpoint("before:" + step)
+		started := e.now()
+		if err := e.Control.BeginStep(ctx, run.ID, step, run.Attempt, started); err != nil {
+			if rotor.ErrorCode(err) == rotor.ESTATE {
+				return errStopped
+			}
+			return fmt.Errorf("record step: %s", rotor.ErrorMessage(err))
+		}
+		stepCtx, cancel := context.WithTimeout(rotor.NewContext(ctx, rotor.Caller{
+			Principal: principal, Region: run.Region, RequestID: run.ID + "/" + step,
+		}), timeout)
+		res, ierr := fn.Invoke(stepCtx, lambda.Invocation{
+			Event:       lambda.Event{Step: step, SecretID: run.SecretARN, ClientRequestToken: run.Token, RotationToken: run.ID},
+			Region:      run.Region,
+			Endpoint:    endpoint,
+			Credentials: lambda.Credentials{AccessKeyID: id, SecretAccessKey: secret, SessionToken: token},
+		})
+		cancel()
+		if ctx.Err() != nil {
+			return errStopped // cancelled under us: the Controller already recorded why
+		}
+		// The pending value exists after createSecret: scrub it too.
+		if v, _, err := e.Control.RunSecrets(ctx, run); err == nil {
+			scrub = NewScrubber(append(slices.Clone(base), v...)...)
+		}
+		rec := rotor.StepRecord{RunID: run.ID, Step: step, Attempt: run.Attempt, Started: started,
+			Duration: e.now().Sub(started), Outcome: "ok", Output: scrub.Scrub(res.Output)}
+		next := ""
+		if i+1 < len(steps) {
+			next = steps[i+1]
+		}
+		if ierr != nil {
+			rec.Outcome, rec.Error = "error", scrub.Scrub(ierr.Error())
+			next = step
+		}
+		if err := e.Control.EndStep(context.WithoutCancel(ctx), rec, next); err != nil {
+			if rotor.ErrorCode(err) == rotor.ESTATE {
+				return errStopped
+			}
+			return fmt.Errorf("record step: %s", rotor.ErrorMessage(err))
+		}
+		e.failpoint("after:" + step)
+		if ierr != nil {
+			log.Info("rotation step failed", "step", step, "err", rec.Error)
+			return fmt.Errorf("%s: %s", step, rec.Error)
+		}
+	}
+	if err := e.Control.CompleteRun(context.WithoutCancel(ctx), run.ID); err != nil {
+		if rotor.ErrorCode(err) == rotor.ESTATE && ctx.Err() != nil {
+			return errStopped
+		}
+		return errors.New(scrub.Scrub(rotor.ErrorMessage(err)))
+	}
+	log.Info("rotation succeeded")
+	return nil
+}
+
+func (e *Engine) failpoint(point string) {
+	if e.Failpoint != nil {
+		e.Failpoint(point)
+	}
+}
+
+// stepsFrom returns the steps run still has to do.
+func stepsFrom(run rotor.RunRecord) []string {
+	if run.Kind == rotor.RunTestOnly {
+		return []string{rotor.StepTest}
+	}
+	for i, s := range rotor.Steps {
+		if s == run.Step {
+			return rotor.Steps[i:]
+		}
+	}
+	return rotor.Steps
+}
