@@ -1,7 +1,8 @@
 // Package awsapi is the AWS JSON 1.1 wire protocol of Rotor: it turns
 // `POST /` requests carrying `X-Amz-Target: secretsmanager.<Op>` (or
-// `rotor.<Op>` for Rotor's own operations) into calls on rotor.SecretService
-// and rotor.AdminService, and encodes their results and errors exactly as AWS
+// `rotor.<Op>` for Rotor's own operations) into calls on rotor.SecretService,
+// rotor.AdminService and, when configured, rotor.Rotator and
+// rotor.RotationService, and encodes their results and errors exactly as AWS
 // Secrets Manager does, so the AWS SDKs and CLI work against it unchanged.
 //
 // The package is deliberately thin. It knows the wire format — framing,

@@ -91,6 +91,41 @@ func happyAdmin() *fakeAdmin {
 	}
 }
 
+// happyRotation is the Rotator counterpart of happySecrets.
+func happyRotation() *fakeRotation {
+	return &fakeRotation{
+		RotateSecretFn: func(_ context.Context, in rotor.RotateSecretInput) (*rotor.VersionResult, error) {
+			return &rotor.VersionResult{ARN: testARN, Name: in.SecretID, VersionID: in.ClientRequestToken}, nil
+		},
+		CancelRotateSecretFn: func(_ context.Context, id string) (*rotor.VersionResult, error) {
+			return &rotor.VersionResult{ARN: testARN, Name: id}, nil
+		},
+	}
+}
+
+// happyRuns is the RotationService counterpart of happySecrets.
+func happyRuns() *fakeRuns {
+	run := func(id string) rotor.RunRecord {
+		return rotor.RunRecord{ID: "run-1", SecretARN: testARN, Region: testRegion, Token: id, Kind: rotor.RunRotate,
+			FunctionARN: lambdaARN, Status: rotor.RunFailed, Step: rotor.StepSet, Attempt: 2, MaxAttempts: 3, Created: created}
+	}
+	return &fakeRuns{
+		ListRotationRunsFn: func(_ context.Context, f rotor.RunFilter) ([]rotor.RunRecord, error) {
+			return []rotor.RunRecord{run(f.SecretID)}, nil
+		},
+		RotationHistoryFn: func(_ context.Context, id string, _ int) ([]rotor.RunHistory, error) {
+			return []rotor.RunHistory{{Run: run(id), Steps: []rotor.StepRecord{{Step: rotor.StepCreate, Attempt: 1, Started: created, Outcome: "ok"}}}}, nil
+		},
+		AbandonRotationFn: func(_ context.Context, id string) (*rotor.VersionResult, error) {
+			return &rotor.VersionResult{ARN: testARN, Name: id}, nil
+		},
+	}
+}
+
+// rotateSeed is a valid RotateSecret body with every supported member.
+const rotateSeed = `{"SecretId":"s","ClientRequestToken":"` + versionC + `","RotationLambdaARN":"` + lambdaARN +
+	`","RotationRules":{"AutomaticallyAfterDays":30,"Duration":"3h"},"RotateImmediately":false}`
+
 // fuzzSeeds are a valid and an invalid body for every operation.
 var fuzzSeeds = map[string][2]string{
 	"secretsmanager.CreateSecret": {`{"Name":"db/main","ClientRequestToken":"` + versionA + `","SecretString":"x","Tags":[{"Key":"k","Value":"v"}]}`,
@@ -108,7 +143,8 @@ var fuzzSeeds = map[string][2]string{
 	"secretsmanager.TagResource":              {`{"SecretId":"s","Tags":[]}`, `{"SecretId":"s","Tags":[{"Key":""}]}`},
 	"secretsmanager.UntagResource":            {`{"SecretId":"s","TagKeys":["k"]}`, `{"SecretId":"s","TagKeys":[null]}`},
 	"secretsmanager.GetRandomPassword":        {`{"PasswordLength":20,"ExcludeNumbers":false}`, `{"PasswordLength":1e3}`},
-	"secretsmanager.RotateSecret":             {`{"SecretId":"s"}`, `[`},
+	"secretsmanager.RotateSecret":             {rotateSeed, `{"SecretId":"s","RotationRules":{"AutomaticallyAfterDays":0}}`},
+	"secretsmanager.CancelRotateSecret":       {`{"SecretId":"s"}`, `[`},
 	"rotor.CreateIdentity":                    {`{"Name":"ci","Role":"read-only"}`, `{"Name":"ci","Role":"god"}`},
 	"rotor.ListIdentities":                    {`{}`, `[]`},
 	"rotor.DeleteIdentity":                    {`{"Name":"ci"}`, `{"Name":1}`},
@@ -119,48 +155,64 @@ var fuzzSeeds = map[string][2]string{
 	"rotor.RotateKeys":                        {`{}`, `{} {}`},
 	"rotor.RetireKey":                         {`{"KeyId":"k"}`, `{"KeyId":{}}`},
 	"rotor.Backup":                            {`{"Path":"/tmp/b"}`, `{"Path":false}`},
+	"rotor.ListRotationRuns":                  {`{"SecretId":"s","Status":"failed","MaxResults":10}`, `{"Status":"FAILED","MaxResults":0}`},
+	"rotor.RotationHistory":                   {`{"SecretId":"s","MaxResults":1000}`, `{"MaxResults":1001}`},
+	"rotor.AbandonRotation":                   {`{"SecretId":"s"}`, `{"SecretId":""}`},
 	"":                                        {`{}`, `{`},
 	"secretsmanager.Nope":                     {`{}`, ``},
 }
 
 // FuzzHandler sends arbitrary targets and bodies through decoding,
-// validation and dispatch. The handler must never panic, and must answer
-// 200 with a JSON object or 400 with an AWS error: the fakes never fail, so
-// a 500 is a bug in the wire layer.
+// validation and dispatch, on a handler without and one with the optional
+// rotation services. The handler must never panic, and must answer 200 with
+// a JSON object or 400 with an AWS error: the fakes never fail, so a 500 is
+// a bug in the wire layer.
 func FuzzHandler(f *testing.F) {
+	bare := &awsapi.Handler{Secrets: happySecrets(), Admin: happyAdmin(), Auth: &acceptAll{}}
+	full := &awsapi.Handler{Secrets: happySecrets(), Admin: happyAdmin(), Rotation: happyRotation(), Runs: happyRuns(), Auth: &acceptAll{}}
 	for target, bodies := range fuzzSeeds {
 		f.Add(target, []byte(bodies[0]))
 		f.Add(target, []byte(bodies[1]))
 	}
-	for _, op := range append(awsapi.Operations(), awsapi.Unsupported()...) {
+	for _, op := range append(full.Operations(), full.Unsupported()...) {
 		f.Add("secretsmanager."+op, []byte(`{}`))
 	}
-	h := &awsapi.Handler{Secrets: happySecrets(), Admin: happyAdmin(), Auth: &acceptAll{}}
+	for _, op := range awsapi.RotorOperations() {
+		f.Add("rotor."+op, []byte(`{}`))
+	}
 	f.Fuzz(func(t *testing.T, target string, body []byte) {
-		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
-		req.Header.Set("X-Amz-Target", target)
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-
-		var m map[string]any
-		if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
-			t.Fatalf("target %q: body %q is not a JSON object: %v", target, rec.Body.String(), err)
-		}
-		typ, _ := m["__type"].(string)
-		switch rec.Code {
-		case http.StatusOK:
-			if typ != "" {
-				t.Fatalf("target %q: 200 with __type %q", target, typ)
-			}
-		case http.StatusBadRequest:
-			if typ == "" || rec.Header().Get("X-Amzn-ErrorType") != typ {
-				t.Fatalf("target %q: 400 without a matching __type/X-Amzn-ErrorType: %s", target, rec.Body.String())
-			}
-		default:
-			t.Fatalf("target %q body %q: status %d: %s", target, body, rec.Code, rec.Body.String())
-		}
-		if rec.Header().Get("x-amzn-RequestId") == "" {
-			t.Fatalf("target %q: no request id", target)
+		for _, h := range []*awsapi.Handler{bare, full} {
+			serveFuzzed(t, h, target, body)
 		}
 	})
+}
+
+// serveFuzzed sends one fuzzed request through h and checks the answer.
+func serveFuzzed(t *testing.T, h *awsapi.Handler, target string, body []byte) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+	req.Header.Set("X-Amz-Target", target)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+
+	var m map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
+		t.Fatalf("target %q: body %q is not a JSON object: %v", target, rec.Body.String(), err)
+	}
+	typ, _ := m["__type"].(string)
+	switch rec.Code {
+	case http.StatusOK:
+		if typ != "" {
+			t.Fatalf("target %q: 200 with __type %q", target, typ)
+		}
+	case http.StatusBadRequest:
+		if typ == "" || rec.Header().Get("X-Amzn-ErrorType") != typ {
+			t.Fatalf("target %q: 400 without a matching __type/X-Amzn-ErrorType: %s", target, rec.Body.String())
+		}
+	default:
+		t.Fatalf("target %q body %q: status %d: %s", target, body, rec.Code, rec.Body.String())
+	}
+	if rec.Header().Get("x-amzn-RequestId") == "" {
+		t.Fatalf("target %q: no request id", target)
+	}
 }

@@ -51,10 +51,22 @@ type Authenticator interface {
 // Secrets, Admin and Auth must be set before the first request; a request
 // that would need a missing one is answered InternalServiceError (a missing
 // Auth refuses every request, so an unwired handler never serves without
-// authentication). A Handler is safe for concurrent use.
+// authentication).
+//
+// Rotation and Runs are optional: while Rotation is nil, RotateSecret and
+// CancelRotateSecret answer InvalidRequestException "<Op> is not available
+// in this version of Rotor yet." (after authentication), and while Runs is
+// nil so do rotor.ListRotationRuns, rotor.RotationHistory and
+// rotor.AbandonRotation. Operations and Unsupported report what a given
+// configuration serves.
+//
+// The fields must not change once the handler serves requests; a Handler is
+// then safe for concurrent use.
 type Handler struct {
 	Secrets      rotor.SecretService
 	Admin        rotor.AdminService
+	Rotation     rotor.Rotator         // nil = RotateSecret and CancelRotateSecret unavailable
+	Runs         rotor.RotationService // nil = Rotor's rotation-run operations unavailable
 	Auth         Authenticator
 	Logger       *slog.Logger // nil = discard
 	MaxBodyBytes int64        // 0 = DefaultMaxBodyBytes
@@ -64,10 +76,31 @@ type Handler struct {
 // members of the input shape) and returns the wire output to encode.
 type runFunc func(h *Handler, ctx context.Context, in []byte) (any, error)
 
+// backend names the service an operation calls, so the handler can tell a
+// missing required service (a wiring fault) from an optional one that is
+// not configured (the operation is unavailable).
+type backend int
+
+const (
+	useDefault  backend = iota // in an opSpec: the dispatch table's required service
+	useSecrets                 // Handler.Secrets, required
+	useAdmin                   // Handler.Admin, required
+	useRotation                // Handler.Rotation, optional
+	useRuns                    // Handler.Runs, optional
+)
+
+// opSpec declares one operation of a dispatch table.
+type opSpec struct {
+	run   runFunc
+	uses  backend // useDefault = the table's
+	input *shape  // nil = the operation's input shape in the model
+}
+
 // operation is one entry of a dispatch table.
 type operation struct {
 	input *shape
 	run   runFunc
+	uses  backend
 }
 
 // run adapts a typed operation method to a runFunc: it unmarshals the
@@ -82,44 +115,89 @@ func run[In any](fn func(*Handler, context.Context, *In) (any, error)) runFunc {
 	}
 }
 
-// bindOps pairs each operation with its input shape in m; an operation the
-// model does not define is a build defect and panics.
-func bindOps(m *serviceModel, runs map[string]runFunc) map[string]operation {
-	ops := make(map[string]operation, len(runs))
-	for name, fn := range runs {
+// bindOps pairs each operation with its input shape in m (or the spec's
+// own shape) and its service (base unless the spec names another); an
+// operation the model does not define is a build defect and panics.
+func bindOps(m *serviceModel, base backend, specs map[string]opSpec) map[string]operation {
+	ops := make(map[string]operation, len(specs))
+	for name, spec := range specs {
 		in, ok := m.Inputs[name]
 		if !ok {
 			panic("awsapi: operation " + name + " is not in the " + m.TargetPrefix + " model")
 		}
-		ops[name] = operation{input: in, run: fn}
+		if spec.input != nil {
+			in = spec.input
+		}
+		uses := spec.uses
+		if uses == useDefault {
+			uses = base
+		}
+		ops[name] = operation{input: in, run: spec.run, uses: uses}
 	}
 	return ops
 }
 
+// ready reports whether h can serve an operation that uses b: nil when it
+// can, an EUNSUPPORTED *rotor.Error naming the operation when b is an
+// optional service that is not configured, and an internal error when b is
+// a required service that is missing.
+func (h *Handler) ready(b backend, name string) error {
+	switch b {
+	case useSecrets:
+		if h.Secrets == nil {
+			return errors.New("awsapi: Handler.Secrets is not set")
+		}
+	case useAdmin:
+		if h.Admin == nil {
+			return errors.New("awsapi: Handler.Admin is not set")
+		}
+	case useRotation:
+		if h.Rotation == nil {
+			return unavailable(name)
+		}
+	case useRuns:
+		if h.Runs == nil {
+			return unavailable(name)
+		}
+	default:
+		return fmt.Errorf("awsapi: operation %s uses unknown backend %d", name, b)
+	}
+	return nil
+}
+
+// optional reports whether b is a service the handler may run without.
+func (b backend) optional() bool { return b == useRotation || b == useRuns }
+
+// unavailable is the answer to an operation Rotor (or this configuration of
+// it) does not offer.
+func unavailable(name string) error {
+	return rotor.Errorf(rotor.EUNSUPPORTED, "%s is not available in this version of Rotor yet.", name)
+}
+
 // secretsManagerOps is the dispatch table for "secretsmanager.<Op>".
-var secretsManagerOps = bindOps(secretsManagerModel, map[string]runFunc{
-	"CreateSecret":             run((*Handler).createSecret),
-	"DescribeSecret":           run((*Handler).describeSecret),
-	"UpdateSecret":             run((*Handler).updateSecret),
-	"DeleteSecret":             run((*Handler).deleteSecret),
-	"RestoreSecret":            run((*Handler).restoreSecret),
-	"ListSecrets":              run((*Handler).listSecrets),
-	"GetSecretValue":           run((*Handler).getSecretValue),
-	"BatchGetSecretValue":      run((*Handler).batchGetSecretValue),
-	"PutSecretValue":           run((*Handler).putSecretValue),
-	"ListSecretVersionIds":     run((*Handler).listSecretVersionIds),
-	"UpdateSecretVersionStage": run((*Handler).updateSecretVersionStage),
-	"TagResource":              run((*Handler).tagResource),
-	"UntagResource":            run((*Handler).untagResource),
-	"GetRandomPassword":        run((*Handler).getRandomPassword),
+var secretsManagerOps = bindOps(secretsManagerModel, useSecrets, map[string]opSpec{
+	"CreateSecret":             {run: run((*Handler).createSecret)},
+	"DescribeSecret":           {run: run((*Handler).describeSecret)},
+	"UpdateSecret":             {run: run((*Handler).updateSecret)},
+	"DeleteSecret":             {run: run((*Handler).deleteSecret)},
+	"RestoreSecret":            {run: run((*Handler).restoreSecret)},
+	"ListSecrets":              {run: run((*Handler).listSecrets)},
+	"GetSecretValue":           {run: run((*Handler).getSecretValue)},
+	"BatchGetSecretValue":      {run: run((*Handler).batchGetSecretValue)},
+	"PutSecretValue":           {run: run((*Handler).putSecretValue)},
+	"ListSecretVersionIds":     {run: run((*Handler).listSecretVersionIds)},
+	"UpdateSecretVersionStage": {run: run((*Handler).updateSecretVersionStage)},
+	"TagResource":              {run: run((*Handler).tagResource)},
+	"UntagResource":            {run: run((*Handler).untagResource)},
+	"GetRandomPassword":        {run: run((*Handler).getRandomPassword)},
+	"RotateSecret":             {run: run((*Handler).rotateSecret), uses: useRotation, input: rotateSecretInput},
+	"CancelRotateSecret":       {run: run((*Handler).cancelRotateSecret), uses: useRotation},
 })
 
 // unsupportedOps are the Secrets Manager operations Rotor answers with
 // InvalidRequestException "<Op> is not available in this version of Rotor
-// yet." (after authentication).
+// yet." (after authentication) whatever the configuration.
 var unsupportedOps = map[string]bool{
-	"RotateSecret":                 true,
-	"CancelRotateSecret":           true,
 	"PutResourcePolicy":            true,
 	"GetResourcePolicy":            true,
 	"DeleteResourcePolicy":         true,
@@ -129,14 +207,35 @@ var unsupportedOps = map[string]bool{
 	"StopReplicationToReplica":     true,
 }
 
-// Operations returns the names of the Secrets Manager operations the
-// handler implements, sorted.
-func Operations() []string { return sortedKeys(secretsManagerOps) }
+// Operations returns the names of the Secrets Manager operations h
+// implements with its current configuration, sorted: RotateSecret and
+// CancelRotateSecret only when h.Rotation is set.
+func (h *Handler) Operations() []string {
+	var names []string
+	for name, op := range secretsManagerOps {
+		if !op.uses.optional() || h.ready(op.uses, name) == nil {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
 
-// Unsupported returns the names of the Secrets Manager operations the
-// handler answers with InvalidRequestException "<Op> is not available in
-// this version of Rotor yet.", sorted.
-func Unsupported() []string { return sortedKeys(unsupportedOps) }
+// Unsupported returns the names of the Secrets Manager operations h answers
+// with InvalidRequestException "<Op> is not available in this version of
+// Rotor yet.", sorted: the ones Rotor does not offer, plus RotateSecret and
+// CancelRotateSecret when h.Rotation is nil. Together with Operations it
+// names every operation of the Secrets Manager API exactly once.
+func (h *Handler) Unsupported() []string {
+	names := sortedKeys(unsupportedOps)
+	for name, op := range secretsManagerOps {
+		if op.uses.optional() && h.ready(op.uses, name) != nil {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
 
 // ServeHTTP answers one request. Every response carries
 // Content-Type: application/x-amz-json-1.1 and x-amzn-RequestId: <uuid>.
@@ -152,7 +251,8 @@ func Unsupported() []string { return sortedKeys(unsupportedOps) }
 //     member of the wrong JSON type;
 //   - the authenticator's error, and InvalidSignatureException when the
 //     credential scope's service does not match the target prefix;
-//   - InvalidRequestException for an unsupported operation (see Unsupported);
+//   - InvalidRequestException for an unsupported operation (see Unsupported,
+//     and the optional services of Handler);
 //   - for errors returned by the services, the exception that error.go's
 //     table maps the rotor code to (400; 403 for EAUTHMISSING);
 //   - InternalServiceError (500, generic message) for any other error or a
@@ -243,17 +343,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, reqID string) (t
 		return target, nil, unknownOperation(http.StatusBadRequest, unknownTargetMessage(target))
 	}
 	if prefix == prefixSecretsManager && unsupportedOps[name] {
-		return target, nil, rotor.Errorf(rotor.EUNSUPPORTED, "%s is not available in this version of Rotor yet.", name)
+		return target, nil, unavailable(name)
 	}
 	op, ok := table[name]
 	if !ok {
 		return target, nil, unknownOperation(http.StatusBadRequest, unknownTargetMessage(target))
 	}
-	switch {
-	case prefix == prefixSecretsManager && h.Secrets == nil:
-		return target, nil, errors.New("awsapi: Handler.Secrets is not set")
-	case prefix == prefixRotor && h.Admin == nil:
-		return target, nil, errors.New("awsapi: Handler.Admin is not set")
+	if err := h.ready(op.uses, name); err != nil {
+		return target, nil, err
 	}
 	in, err := decodeInput(op.input, body)
 	if err != nil {

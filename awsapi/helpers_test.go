@@ -259,6 +259,67 @@ func (f *fakeAdmin) Backup(ctx context.Context, path string) error {
 	return f.BackupFn(ctx, path)
 }
 
+// fakeRotation is a function-field rotor.Rotator, like fakeSecrets.
+type fakeRotation struct {
+	calls atomic.Int32
+
+	RotateSecretFn       func(context.Context, rotor.RotateSecretInput) (*rotor.VersionResult, error)
+	CancelRotateSecretFn func(context.Context, string) (*rotor.VersionResult, error)
+}
+
+var _ rotor.Rotator = (*fakeRotation)(nil)
+
+func (f *fakeRotation) RotateSecret(ctx context.Context, in rotor.RotateSecretInput) (*rotor.VersionResult, error) {
+	f.calls.Add(1)
+	if f.RotateSecretFn == nil {
+		return nil, errNotSet
+	}
+	return f.RotateSecretFn(ctx, in)
+}
+
+func (f *fakeRotation) CancelRotateSecret(ctx context.Context, id string) (*rotor.VersionResult, error) {
+	f.calls.Add(1)
+	if f.CancelRotateSecretFn == nil {
+		return nil, errNotSet
+	}
+	return f.CancelRotateSecretFn(ctx, id)
+}
+
+// fakeRuns is a function-field rotor.RotationService, like fakeSecrets.
+type fakeRuns struct {
+	calls atomic.Int32
+
+	ListRotationRunsFn func(context.Context, rotor.RunFilter) ([]rotor.RunRecord, error)
+	RotationHistoryFn  func(context.Context, string, int) ([]rotor.RunHistory, error)
+	AbandonRotationFn  func(context.Context, string) (*rotor.VersionResult, error)
+}
+
+var _ rotor.RotationService = (*fakeRuns)(nil)
+
+func (f *fakeRuns) ListRotationRuns(ctx context.Context, filter rotor.RunFilter) ([]rotor.RunRecord, error) {
+	f.calls.Add(1)
+	if f.ListRotationRunsFn == nil {
+		return nil, errNotSet
+	}
+	return f.ListRotationRunsFn(ctx, filter)
+}
+
+func (f *fakeRuns) RotationHistory(ctx context.Context, id string, limit int) ([]rotor.RunHistory, error) {
+	f.calls.Add(1)
+	if f.RotationHistoryFn == nil {
+		return nil, errNotSet
+	}
+	return f.RotationHistoryFn(ctx, id, limit)
+}
+
+func (f *fakeRuns) AbandonRotation(ctx context.Context, id string) (*rotor.VersionResult, error) {
+	f.calls.Add(1)
+	if f.AbandonRotationFn == nil {
+		return nil, errNotSet
+	}
+	return f.AbandonRotationFn(ctx, id)
+}
+
 // testPrincipal is who acceptAll says signed every request.
 var testPrincipal = rotor.Principal{Identity: "tester", AccessKeyID: "AKIDTESTTESTTEST", Role: rotor.RoleAdmin}
 

@@ -2,6 +2,7 @@ package awsapi_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"slices"
 	"testing"
@@ -9,9 +10,11 @@ import (
 	"github.com/rotorhq/rotor/awsapi"
 )
 
-// TestOperationsCoverModel fails when an operation of the vendored model is
-// neither implemented nor answered as unsupported, when a name is in both
-// lists, or when a list names an operation the model does not have.
+// TestOperationsCoverModel fails, for a handler without and one with a
+// rotation engine, when an operation of the vendored model is neither
+// implemented nor answered as unsupported, when a name is in both lists, or
+// when a list names an operation the model does not have; and when the
+// rotation operations are not on the side the configuration puts them.
 func TestOperationsCoverModel(t *testing.T) {
 	b, err := os.ReadFile("model/secretsmanager-service-2.json")
 	if err != nil {
@@ -26,8 +29,46 @@ func TestOperationsCoverModel(t *testing.T) {
 	if len(model.Operations) == 0 {
 		t.Fatal("model has no operations")
 	}
-	impl, unsup := awsapi.Operations(), awsapi.Unsupported()
-	for op := range model.Operations {
+	configs := []struct {
+		name     string
+		h        *awsapi.Handler
+		rotation bool
+	}{
+		{"WithoutRotation", &awsapi.Handler{Secrets: &fakeSecrets{}, Auth: &acceptAll{}}, false},
+		{"WithRotation", &awsapi.Handler{Secrets: &fakeSecrets{}, Rotation: &fakeRotation{}, Auth: &acceptAll{}}, true},
+	}
+	for _, c := range configs {
+		t.Run(c.name, func(t *testing.T) {
+			impl, unsup := c.h.Operations(), c.h.Unsupported()
+			checkCoverage(t, model.Operations, impl, unsup)
+			for _, op := range []string{"RotateSecret", "CancelRotateSecret"} {
+				if got := slices.Contains(impl, op); got != c.rotation {
+					t.Errorf("%s implemented=%v, want %v", op, got, c.rotation)
+				}
+			}
+			// The lists must describe what the handler does.
+			for _, op := range impl {
+				rec := post(t, c.h, "secretsmanager."+op, `{}`)
+				var e wireError
+				_ = json.Unmarshal(rec.Body.Bytes(), &e)
+				if e.Type == "UnknownOperationException" || e.Message == op+" is not available in this version of Rotor yet." {
+					t.Errorf("%s is listed as implemented but answers %s %q", op, e.Type, e.Message)
+				}
+			}
+			for _, op := range unsup {
+				rec := post(t, c.h, "secretsmanager."+op, `{}`)
+				if msg := mustError(t, rec, http.StatusBadRequest, "InvalidRequestException"); msg != op+" is not available in this version of Rotor yet." {
+					t.Errorf("%s is listed as unsupported but answers %q", op, msg)
+				}
+			}
+		})
+	}
+}
+
+// checkCoverage checks impl and unsup partition the model's operations.
+func checkCoverage(t *testing.T, ops map[string]json.RawMessage, impl, unsup []string) {
+	t.Helper()
+	for op := range ops {
 		in, out := slices.Contains(impl, op), slices.Contains(unsup, op)
 		switch {
 		case in && out:
@@ -37,7 +78,7 @@ func TestOperationsCoverModel(t *testing.T) {
 		}
 	}
 	for _, op := range append(slices.Clone(impl), unsup...) {
-		if _, ok := model.Operations[op]; !ok {
+		if _, ok := ops[op]; !ok {
 			t.Errorf("%s is listed but not in the model", op)
 		}
 	}

@@ -7,10 +7,11 @@ import (
 )
 
 // Rotor's own operations ("X-Amz-Target: rotor.<Op>", SigV4 service
-// "rotor"): identities, access keys, key-encryption keys and backups. They use
-// the same framing, validation and errors as the Secrets Manager operations;
-// member names are PascalCase. The input and output structs are exported so
-// the CLI encodes and decodes exactly what the server serves.
+// "rotor"): identities, access keys, key-encryption keys, backups and
+// rotation runs (runs.go). They use the same framing, validation and errors
+// as the Secrets Manager operations; member names are PascalCase. The input
+// and output structs are exported so the CLI encodes and decodes exactly what
+// the server serves.
 
 // RotorTargetPrefix is the X-Amz-Target prefix and the SigV4 service name of
 // Rotor's own operations.
@@ -125,8 +126,19 @@ type BackupInput struct {
 	Path string `json:"Path"`
 }
 
-// RotorOperations returns the names of Rotor's own operations, sorted.
+// RotorOperations returns the names of Rotor's own operations, sorted. The
+// rotation-run operations (ListRotationRuns, RotationHistory,
+// AbandonRotation) are listed too; a Handler without Runs answers them
+// InvalidRequestException "<Op> is not available in this version of Rotor yet.".
 func RotorOperations() []string { return sortedKeys(rotorOps) }
+
+// runStatuses are the values of Run.Status and ListRotationRunsInput.Status,
+// in lifecycle order.
+var runStatuses = []string{rotor.RunPending, rotor.RunRunning, rotor.RunSucceeded, rotor.RunFailed, rotor.RunCancelled, rotor.RunAbandoned}
+
+// MaxRunResults is the largest MaxResults of ListRotationRuns and
+// RotationHistory; without MaxResults the service's default (100) applies.
+const MaxRunResults = 1000
 
 // rotorModel holds the input shapes of Rotor's own operations, in the same
 // form as the Secrets Manager model, so one validator serves both.
@@ -135,11 +147,21 @@ var rotorModel = func() *serviceModel {
 	nonEmpty := &shape{Name: "NonEmptyString", Type: "string", Min: &one}
 	role := &shape{Name: "RoleType", Type: "string", Enum: []string{string(rotor.RoleAdmin), string(rotor.RoleReadOnly)}}
 	status := &shape{Name: "AccessKeyStatusType", Type: "string", Enum: []string{rotor.KeyActive, rotor.KeyInactive}}
+	secretID := secretsManagerModel.Shapes["SecretIdType"] // as in Secrets Manager: 1-2048 characters
+	runStatus := &shape{Name: "RunStatusType", Type: "string", Enum: runStatuses}
+	maxRuns := int64(MaxRunResults)
+	maxResults := &shape{Name: "RunMaxResultsType", Type: "integer", Min: &one, Max: &maxRuns}
+	// input declares an input shape whose members are all required ...
 	input := func(name string, members ...member) *shape {
 		s := &shape{Name: name, Type: "structure", Required: map[string]bool{}, Members: members}
-		for _, m := range members { // every member of Rotor's inputs is required
+		for _, m := range members {
 			s.Required[m.Name] = true
 		}
+		return s
+	}
+	// ... and optional adds members that may be left out, after the required ones.
+	optional := func(s *shape, members ...member) *shape {
+		s.Members = append(s.Members, members...)
 		return s
 	}
 	return &serviceModel{TargetPrefix: prefixRotor, Inputs: map[string]*shape{
@@ -153,21 +175,29 @@ var rotorModel = func() *serviceModel {
 		"RotateKeys":      input("RotateKeysInput"),
 		"RetireKey":       input("RetireKeyInput", member{"KeyId", nonEmpty}),
 		"Backup":          input("BackupInput", member{"Path", nonEmpty}),
+		"ListRotationRuns": optional(input("ListRotationRunsInput"),
+			member{"SecretId", secretID}, member{"Status", runStatus}, member{"MaxResults", maxResults}),
+		"RotationHistory": optional(input("RotationHistoryInput", member{"SecretId", secretID}),
+			member{"MaxResults", maxResults}),
+		"AbandonRotation": input("AbandonRotationInput", member{"SecretId", secretID}),
 	}}
 }()
 
 // rotorOps is the dispatch table for "rotor.<Op>".
-var rotorOps = bindOps(rotorModel, map[string]runFunc{
-	"CreateIdentity":  run((*Handler).createIdentity),
-	"ListIdentities":  run((*Handler).listIdentities),
-	"DeleteIdentity":  run((*Handler).deleteIdentity),
-	"CreateAccessKey": run((*Handler).createAccessKey),
-	"UpdateAccessKey": run((*Handler).updateAccessKey),
-	"DeleteAccessKey": run((*Handler).deleteAccessKey),
-	"ListKeys":        run((*Handler).listKeys),
-	"RotateKeys":      run((*Handler).rotateKeys),
-	"RetireKey":       run((*Handler).retireKey),
-	"Backup":          run((*Handler).backup),
+var rotorOps = bindOps(rotorModel, useAdmin, map[string]opSpec{
+	"CreateIdentity":   {run: run((*Handler).createIdentity)},
+	"ListIdentities":   {run: run((*Handler).listIdentities)},
+	"DeleteIdentity":   {run: run((*Handler).deleteIdentity)},
+	"CreateAccessKey":  {run: run((*Handler).createAccessKey)},
+	"UpdateAccessKey":  {run: run((*Handler).updateAccessKey)},
+	"DeleteAccessKey":  {run: run((*Handler).deleteAccessKey)},
+	"ListKeys":         {run: run((*Handler).listKeys)},
+	"RotateKeys":       {run: run((*Handler).rotateKeys)},
+	"RetireKey":        {run: run((*Handler).retireKey)},
+	"Backup":           {run: run((*Handler).backup)},
+	"ListRotationRuns": {run: run((*Handler).listRotationRuns), uses: useRuns},
+	"RotationHistory":  {run: run((*Handler).rotationHistory), uses: useRuns},
+	"AbandonRotation":  {run: run((*Handler).abandonRotation), uses: useRuns},
 })
 
 func identityToWire(id *rotor.Identity) Identity {

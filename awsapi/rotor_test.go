@@ -25,8 +25,8 @@ func rotorCall(t *testing.T, h http.Handler, op string, in, out any) {
 }
 
 func TestRotorOperations(t *testing.T) {
-	want := []string{"Backup", "CreateAccessKey", "CreateIdentity", "DeleteAccessKey", "DeleteIdentity",
-		"ListIdentities", "ListKeys", "RetireKey", "RotateKeys", "UpdateAccessKey"}
+	want := []string{"AbandonRotation", "Backup", "CreateAccessKey", "CreateIdentity", "DeleteAccessKey", "DeleteIdentity",
+		"ListIdentities", "ListKeys", "ListRotationRuns", "RetireKey", "RotateKeys", "RotationHistory", "UpdateAccessKey"}
 	if got := awsapi.RotorOperations(); !slices.Equal(got, want) {
 		t.Errorf("RotorOperations()=%v, want %v", got, want)
 	}

@@ -252,7 +252,7 @@ func TestSDKDescribeSecret(t *testing.T) {
 		}
 		if out.RotationEnabled != nil || out.RotationRules != nil || out.RotationLambdaARN != nil || out.Tags != nil ||
 			out.VersionIdsToStages != nil || out.Description != nil || out.KmsKeyId != nil || out.LastAccessedDate != nil ||
-			out.DeletedDate != nil || out.Type != nil {
+			out.DeletedDate != nil || out.Type != nil || out.LastRotatedDate != nil || out.NextRotationDate != nil {
 			t.Errorf("fresh secret has members that should be absent: %+v", out)
 		}
 	})
@@ -309,10 +309,22 @@ func TestSDKListSecrets(t *testing.T) {
 	}
 	timeEq(t, "LastAccessedDate", e.LastAccessedDate, accessedDay)
 	timeEq(t, "CreatedDate", e.CreatedDate, created)
+	timeEq(t, "LastRotatedDate", e.LastRotatedDate, changed)
+	timeEq(t, "NextRotationDate", e.NextRotationDate, changed.Add(24*time.Hour))
+	timeEq(t, "LastChangedDate", e.LastChangedDate, changed)
+	timeEq(t, "DeletedDate", e.DeletedDate, changed.Add(time.Hour))
+	if e.RotationEnabled == nil || !*e.RotationEnabled || aws.ToString(e.RotationLambdaARN) != lambdaARN {
+		t.Errorf("entry RotationEnabled=%v RotationLambdaARN=%q", e.RotationEnabled, aws.ToString(e.RotationLambdaARN))
+	}
+	if r := e.RotationRules; r == nil || aws.ToInt64(r.AutomaticallyAfterDays) != 14 || aws.ToString(r.Duration) != "2h" ||
+		aws.ToString(r.ScheduleExpression) != "cron(0 16 1,15 * ? *)" {
+		t.Errorf("entry RotationRules=%+v", e.RotationRules)
+	}
 	if e.RotationEnabled == nil || !*e.RotationEnabled || len(e.Tags) != 2 {
 		t.Errorf("entry RotationEnabled=%v Tags=%v", e.RotationEnabled, e.Tags)
 	}
-	if e2 := out.SecretList[1]; e2.SecretVersionsToStages != nil || e2.Tags != nil || e2.RotationEnabled != nil {
+	if e2 := out.SecretList[1]; e2.SecretVersionsToStages != nil || e2.Tags != nil || e2.RotationEnabled != nil ||
+		e2.LastRotatedDate != nil || e2.NextRotationDate != nil || e2.RotationRules != nil {
 		t.Errorf("second entry has members that should be absent: %+v", e2)
 	}
 
@@ -748,7 +760,8 @@ func TestSDKInternalError(t *testing.T) {
 	}
 }
 
-// TestSDKUnsupported checks each unsupported operation answers
+// TestSDKUnsupported checks each unsupported operation of a handler without
+// a rotation engine (RotateSecret and CancelRotateSecret included) answers
 // InvalidRequestException, after authentication, without calling the service.
 func TestSDKUnsupported(t *testing.T) {
 	fs := &fakeSecrets{}
@@ -796,10 +809,10 @@ func TestSDKUnsupported(t *testing.T) {
 			return err
 		},
 	}
-	if got := awsapi.Unsupported(); len(got) != len(calls) {
+	if got := h.Unsupported(); len(got) != len(calls) {
 		t.Fatalf("Unsupported()=%v, but this test covers %d operations", got, len(calls))
 	}
-	for _, op := range awsapi.Unsupported() {
+	for _, op := range h.Unsupported() {
 		t.Run(op, func(t *testing.T) {
 			call, ok := calls[op]
 			if !ok {

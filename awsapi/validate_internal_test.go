@@ -9,8 +9,11 @@ import (
 )
 
 // TestDecodeInputShapes drives the validator with shapes of the real model
-// that the implemented operations do not reach: nested structures, Smithy's
-// unanchored patterns, and maps.
+// that the served operations do not reach: nested structures, Smithy's
+// unanchored patterns, and maps. The RotateSecret shape is the model's own,
+// with the AutomaticallyAfterDays range that the served operation lifts
+// (rotateSecretInput), so these cases also show that lifting it left the
+// model unchanged.
 func TestDecodeInputShapes(t *testing.T) {
 	rotate := secretsManagerModel.Inputs["RotateSecret"]
 	describeOut := secretsManagerModel.Shapes["DescribeSecretResponse"]
