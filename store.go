@@ -159,4 +159,32 @@ type Tx interface {
 	CountSealedByKey(keyID string) (int, error)
 	// ReplaceSealed rewrites one stored value (after re-wrapping its data key).
 	ReplaceSealed(ref SealedRef, s Sealed) error
+
+	// CreateRun inserts a run. EEXISTS if the secret already has an active
+	// (pending or running) run: the store allows one active run per secret,
+	// by its own constraint.
+	CreateRun(r *RunRecord) error
+	// Run returns one run.
+	Run(id string) (*RunRecord, error)
+	// ActiveRun returns the secret's pending or running run; ENOTFOUND if none.
+	ActiveRun(secretARN string) (*RunRecord, error)
+	// UpdateRun replaces every field of run r.ID.
+	UpdateRun(r *RunRecord) error
+	// DueRuns returns up to limit pending runs whose NextAttempt is not
+	// after t, earliest first.
+	DueRuns(t time.Time, limit int) ([]*RunRecord, error)
+	// RunsWithStatus returns every run in one state (RunRunning at start-up).
+	RunsWithStatus(status string) ([]*RunRecord, error)
+	// Runs returns runs newest first: of one secret when secretARN is not
+	// "", else of one region; of one status when status is not ""; at most
+	// limit.
+	Runs(region, secretARN, status string, limit int) ([]*RunRecord, error)
+	// AddStep appends a step record to its run's history.
+	AddStep(s *StepRecord) error
+	// Steps returns a run's step records, oldest first.
+	Steps(runID string) ([]*StepRecord, error)
+	// DueRotations returns the ARNs of secrets (any region) with rotation
+	// enabled, not scheduled for deletion, whose NextRotationDate is set and
+	// not after t, and that have no active run.
+	DueRotations(t time.Time) ([]string, error)
 }

@@ -10,8 +10,11 @@
 //     of the stages table is (secret_arn, stage));
 //   - a stored value is written once (a trigger aborts any UPDATE that
 //     changes a non-NULL ciphertext);
-//   - deleting a secret, version or identity removes what hangs off it
-//     (foreign keys with ON DELETE CASCADE).
+//   - a secret has at most one active (pending or running) rotation run
+//     (a partial unique index on rotation_runs);
+//   - deleting a secret, version, rotation run or identity removes what
+//     hangs off it, a secret's runs and their steps included (foreign keys
+//     with ON DELETE CASCADE).
 //
 // The database runs in WAL mode with synchronous=FULL, so a write is
 // acknowledged only after a durable commit. One writer connection serves

@@ -311,8 +311,9 @@ func (t *tx) UpdateSecret(s *rotor.SecretRecord) error {
 	return t.insertTags(op, s.ARN, s.Tags)
 }
 
-// DeleteSecret removes the secret with its versions, labels and tags (by
-// cascade); ENOTFOUND if there is no such secret.
+// DeleteSecret removes the secret with its versions, labels, tags,
+// rotation runs and their steps (all by cascade); ENOTFOUND if there is no
+// such secret.
 func (t *tx) DeleteSecret(arn string) error {
 	return t.execOne(nounSecret, "delete secret", `DELETE FROM secrets WHERE arn = ?`, arn)
 }

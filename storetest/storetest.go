@@ -26,6 +26,18 @@
 //   - AccessKeys returns ENOTFOUND for an unknown identity;
 //   - ReplaceSealed returns ESTATE when the new ciphertext differs from the
 //     stored one or the version is a placeholder, ENOTFOUND for an unknown row;
+//   - CreateRun returns ENOTFOUND for an unknown secret and EEXISTS for a
+//     taken id or a second active run of a secret; a run in a final state
+//     may be inserted beside an active one; UpdateRun returns ENOTFOUND for
+//     an unknown run and EEXISTS when it would make a second run active;
+//   - DueRuns orders by NextAttempt, then Created, and treats a zero
+//     NextAttempt as due; RunsWithStatus returns oldest Created first;
+//     Runs returns newest Created first and ignores region when secretARN
+//     is given; limit <= 0 means no limit; no match is an empty result,
+//     not an error;
+//   - Steps returns steps in the order AddStep added them, and ENOTFOUND
+//     (as does AddStep) for an unknown run;
+//   - DeleteSecret deletes the secret's runs and their steps;
 //   - a write inside View fails and changes nothing;
 //   - Backup refuses an existing path with EINVALID.
 //
@@ -83,6 +95,15 @@ func Run(t *testing.T, open func(t *testing.T) rotor.Store) {
 		{"Tx/ReturnedSlicesOwned", testTxReturnedSlicesOwned},
 		{"Tx/Concurrency", testTxConcurrency},
 		{"Store/Backup", testStoreBackup},
+		{"Run/RoundTrip", testRunRoundTrip},
+		{"Run/OneActivePerSecret", testRunOneActivePerSecret},
+		{"Run/DueRuns", testRunDueRuns},
+		{"Run/RunsWithStatus", testRunRunsWithStatus},
+		{"Run/Runs", testRunRuns},
+		{"Run/Steps", testRunSteps},
+		{"Run/DeleteSecretCascades", testRunDeleteSecretCascades},
+		{"Run/DueRotations", testRunDueRotations},
+		{"Run/ConcurrentCreate", testRunConcurrentCreate},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -32,6 +32,12 @@ func fillEverything(tx rotor.Tx, sec *rotor.SecretRecord) error {
 	if err := tx.CreateIdentity(identity("tx-identity", rotor.RoleAdmin, 1)); err != nil {
 		return err
 	}
+	if err := tx.CreateRun(newRun("tx-run", sec, rotor.RunPending, 1)); err != nil {
+		return err
+	}
+	if err := tx.AddStep(&rotor.StepRecord{RunID: "tx-run", Step: rotor.StepCreate, Attempt: 1, Started: at(1), Outcome: "ok"}); err != nil {
+		return err
+	}
 	return tx.CreateAccessKey(accessKey("AKIATX0000000000001", "tx-identity", "kek-tx", 1))
 }
 
@@ -53,6 +59,12 @@ func assertNothing(t *testing.T, s rotor.Store, sec *rotor.SecretRecord) {
 		}
 		if n, err := tx.CountSealedByKey("kek-tx"); err != nil || n != 0 {
 			t.Errorf("CountSealedByKey = %d, %v; want 0", n, err)
+		}
+		if _, err := tx.Run("tx-run"); rotor.ErrorCode(err) != rotor.ENOTFOUND {
+			t.Errorf("Run: err = %v, want ENOTFOUND (nothing kept)", err)
+		}
+		if runs, err := tx.RunsWithStatus(rotor.RunPending); err != nil || len(runs) != 0 {
+			t.Errorf("RunsWithStatus(pending) = %d, %v; want none", len(runs), err)
 		}
 		return nil
 	})

@@ -1,0 +1,226 @@
+package sqlite
+
+import (
+	"time"
+
+	"github.com/rotorhq/rotor"
+)
+
+// Rotation runs and their steps (migration 0002).
+
+// Nouns for error messages.
+const (
+	nounRun  = "rotation run"
+	nounStep = "rotation step"
+)
+
+// activeIn is the SQL list of the active run states. It matches, literally,
+// the WHERE clause of the partial unique index rotation_runs_one_active, so
+// the planner can use that index.
+const activeIn = `('` + rotor.RunPending + `', '` + rotor.RunRunning + `')`
+
+const runColumns = `id, secret_arn, region, token, kind, function_arn, status, step, attempt, max_attempts,
+	next_attempt, last_error, created, updated, finished`
+
+// runArgs returns the values of runColumns for r, in order.
+func runArgs(r *rotor.RunRecord) []any {
+	return []any{r.ID, r.SecretARN, r.Region, r.Token, r.Kind, r.FunctionARN, r.Status, r.Step, r.Attempt, r.MaxAttempts,
+		toNanos(r.NextAttempt), r.LastError, toNanos(r.Created), toNanos(r.Updated), toNanos(r.Finished)}
+}
+
+func scanRun(sc scanner) (*rotor.RunRecord, error) {
+	var r rotor.RunRecord
+	var next, created, updated, finished int64
+	if err := sc.Scan(&r.ID, &r.SecretARN, &r.Region, &r.Token, &r.Kind, &r.FunctionARN, &r.Status, &r.Step,
+		&r.Attempt, &r.MaxAttempts, &next, &r.LastError, &created, &updated, &finished); err != nil {
+		return nil, err
+	}
+	r.NextAttempt, r.Created, r.Updated, r.Finished = fromNanos(next), fromNanos(created), fromNanos(updated), fromNanos(finished)
+	return &r, nil
+}
+
+// runs returns the runs selected by the rest of a SELECT (WHERE, ORDER BY,
+// LIMIT), in the order it gives.
+func (t *tx) runs(op, rest string, args ...any) ([]*rotor.RunRecord, error) {
+	rows, err := t.query(nounRun, op, `SELECT `+runColumns+` FROM rotation_runs `+rest, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*rotor.RunRecord
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, storeError(err, nounRun, op)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeError(ctxErr(t.ctx, err), nounRun, op)
+	}
+	return out, nil
+}
+
+// runWhere returns the one run matched by where; ENOTFOUND if none.
+func (t *tx) runWhere(op, where string, args ...any) (*rotor.RunRecord, error) {
+	row := t.tx.QueryRowContext(t.ctx, `SELECT `+runColumns+` FROM rotation_runs WHERE `+where, args...)
+	r, err := scanRun(row)
+	if err != nil {
+		return nil, storeError(ctxErr(t.ctx, err), nounRun, op)
+	}
+	return r, nil
+}
+
+// sqlLimit turns a limit where <= 0 means "no limit" into SQLite's.
+func sqlLimit(limit int) int {
+	if limit <= 0 {
+		return -1
+	}
+	return limit
+}
+
+// CreateRun inserts r. ENOTFOUND if the secret r.SecretARN does not exist;
+// EEXISTS if r.ID is taken or if r is active (pending or running) and the
+// secret already has an active run. The second rule is the partial unique
+// index rotation_runs_one_active, so it holds against concurrent writers
+// and raw SQL alike. A run in a final state may be inserted beside an
+// active one.
+func (t *tx) CreateRun(r *rotor.RunRecord) error {
+	const op = "create run"
+	if err := t.secretExists(r.SecretARN, op); err != nil {
+		return err
+	}
+	_, err := t.exec(nounRun, op, `INSERT INTO rotation_runs (`+runColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, runArgs(r)...)
+	return err
+}
+
+// Run returns the run id; ENOTFOUND if there is none.
+func (t *tx) Run(id string) (*rotor.RunRecord, error) {
+	return t.runWhere("run", `id = ?`, id)
+}
+
+// ActiveRun returns the pending or running run of the secret; ENOTFOUND if
+// it has none (or the secret does not exist).
+func (t *tx) ActiveRun(secretARN string) (*rotor.RunRecord, error) {
+	return t.runWhere("active run", `secret_arn = ? AND status IN `+activeIn, secretARN)
+}
+
+// UpdateRun replaces every field of the run r.ID (its ID aside).
+// ENOTFOUND if there is no such run, or if r.SecretARN names no secret;
+// EEXISTS if r is active and another run of its secret is active.
+func (t *tx) UpdateRun(r *rotor.RunRecord) error {
+	args := runArgs(r)
+	return t.execOne(nounRun, "update run", `UPDATE rotation_runs SET
+		secret_arn = ?, region = ?, token = ?, kind = ?, function_arn = ?, status = ?, step = ?, attempt = ?,
+		max_attempts = ?, next_attempt = ?, last_error = ?, created = ?, updated = ?, finished = ?
+		WHERE id = ?`, append(args[1:], r.ID)...)
+}
+
+// DueRuns returns up to limit pending runs whose NextAttempt is not after
+// now (a zero NextAttempt is always due), in any region, earliest
+// NextAttempt first, then oldest Created, then insertion order. limit <= 0
+// means no limit.
+func (t *tx) DueRuns(now time.Time, limit int) ([]*rotor.RunRecord, error) {
+	return t.runs("due runs", `WHERE status = ? AND next_attempt <= ?
+		ORDER BY next_attempt, created, rowid LIMIT ?`, rotor.RunPending, toNanos(now), sqlLimit(limit))
+}
+
+// RunsWithStatus returns every run (in any region) whose Status is status,
+// oldest Created first, ties in insertion order; nil if none.
+func (t *tx) RunsWithStatus(status string) ([]*rotor.RunRecord, error) {
+	return t.runs("runs with status", `WHERE status = ? ORDER BY created, rowid`, status)
+}
+
+// Runs returns runs newest Created first, ties newest insertion first: the
+// runs of the secret secretARN when it is not "" (region is then ignored),
+// else those of region; only those whose Status is status when status is
+// not ""; at most limit of them, where limit <= 0 means no limit. An
+// unknown secret or region has no runs: nil, not an error.
+func (t *tx) Runs(region, secretARN, status string, limit int) ([]*rotor.RunRecord, error) {
+	where, args := `WHERE region = ?`, []any{region}
+	if secretARN != "" {
+		where, args = `WHERE secret_arn = ?`, []any{secretARN}
+	}
+	if status != "" {
+		where += ` AND status = ?`
+		args = append(args, status)
+	}
+	return t.runs("runs", where+` ORDER BY created DESC, rowid DESC LIMIT ?`, append(args, sqlLimit(limit))...)
+}
+
+// AddStep appends s to the history of the run s.RunID, after every step
+// added before it; ENOTFOUND if the run does not exist.
+func (t *tx) AddStep(s *rotor.StepRecord) error {
+	const op = "add step"
+	if !t.writable {
+		return readOnly(op)
+	}
+	if err := t.mustExist(nounRun, op, `SELECT 1 FROM rotation_runs WHERE id = ?`, s.RunID); err != nil {
+		return err
+	}
+	_, err := t.exec(nounStep, op, `INSERT INTO rotation_steps
+		(run_id, n, step, attempt, started, duration_ns, outcome, error, output)
+		SELECT ?, COALESCE(MAX(n), 0) + 1, ?, ?, ?, ?, ?, ?, ? FROM rotation_steps WHERE run_id = ?`,
+		s.RunID, s.Step, s.Attempt, toNanos(s.Started), int64(s.Duration), s.Outcome, s.Error, s.Output, s.RunID)
+	return err
+}
+
+// Steps returns the step records of run runID in the order they were added
+// (none yet: a nil slice); ENOTFOUND if the run does not exist.
+func (t *tx) Steps(runID string) ([]*rotor.StepRecord, error) {
+	const op = "steps"
+	if err := t.mustExist(nounRun, op, `SELECT 1 FROM rotation_runs WHERE id = ?`, runID); err != nil {
+		return nil, err
+	}
+	rows, err := t.query(nounStep, op, `SELECT run_id, step, attempt, started, duration_ns, outcome, error, output
+		FROM rotation_steps WHERE run_id = ? ORDER BY n`, runID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*rotor.StepRecord
+	for rows.Next() {
+		var s rotor.StepRecord
+		var started, duration int64
+		if err := rows.Scan(&s.RunID, &s.Step, &s.Attempt, &started, &duration, &s.Outcome, &s.Error, &s.Output); err != nil {
+			return nil, storeError(err, nounStep, op)
+		}
+		s.Started, s.Duration = fromNanos(started), time.Duration(duration)
+		out = append(out, &s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeError(ctxErr(t.ctx, err), nounStep, op)
+	}
+	return out, nil
+}
+
+// DueRotations returns the ARNs of the secrets, in any region, whose
+// rotation is configured and enabled, that are not scheduled for deletion
+// (DeletedDate zero), whose NextRotationDate is non-zero and not after now,
+// and that have no active (pending or running) run; earliest
+// NextRotationDate first, ties by ARN.
+func (t *tx) DueRotations(now time.Time) ([]string, error) {
+	const op = "due rotations"
+	rows, err := t.query(nounSecret, op, `SELECT s.arn FROM secrets s
+		WHERE s.rotation_enabled AND s.next_rotation_date <> 0
+		  AND s.rotation_configured AND s.deleted_date = 0 AND s.next_rotation_date <= ?
+		  AND NOT EXISTS (SELECT 1 FROM rotation_runs r WHERE r.secret_arn = s.arn AND r.status IN `+activeIn+`)
+		ORDER BY s.next_rotation_date, s.arn`, toNanos(now))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var arn string
+		if err := rows.Scan(&arn); err != nil {
+			return nil, storeError(err, nounSecret, op)
+		}
+		out = append(out, arn)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeError(ctxErr(t.ctx, err), nounSecret, op)
+	}
+	return out, nil
+}
