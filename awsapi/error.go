@@ -30,11 +30,11 @@ type exception struct {
 //
 // Every client error is HTTP 400, as real Secrets Manager answers
 // (ResourceNotFoundException included; aws-api.md §1.4). The authentication
-// failures use the statuses AWS JSON services use for them: 403 for
-// MissingAuthenticationTokenException (no credentials at all, the one
-// "forbidden" answer), 400 for IncompleteSignatureException,
-// UnrecognizedClientException, InvalidSignatureException and
-// ExpiredTokenException. ThrottlingException is 400 as in other AWS JSON
+// failures are client errors too: 400, as AWS JSON-protocol services such as
+// DynamoDB answer MissingAuthenticationTokenException,
+// IncompleteSignatureException, UnrecognizedClientException,
+// InvalidSignatureException and ExpiredTokenException (API Gateway's 403 is
+// a REST-protocol convention). ThrottlingException is 400 as in other AWS JSON
 // services; the SDKs retry it by its code, not its status. Codes missing from
 // the table, EINTERNAL included, are server faults: 500 InternalServiceError,
 // which the SDKs retry.
@@ -52,7 +52,7 @@ var exceptions = map[string]exception{
 	rotor.EDENIED:         {"AccessDeniedException", http.StatusBadRequest},
 	rotor.ETHROTTLED:      {"ThrottlingException", http.StatusBadRequest},
 	rotor.EUNSUPPORTED:    {"InvalidRequestException", http.StatusBadRequest},
-	rotor.EAUTHMISSING:    {"MissingAuthenticationTokenException", http.StatusForbidden},
+	rotor.EAUTHMISSING:    {"MissingAuthenticationTokenException", http.StatusBadRequest},
 	rotor.EAUTHINCOMPLETE: {"IncompleteSignatureException", http.StatusBadRequest},
 	rotor.EAUTHUNKNOWN:    {"UnrecognizedClientException", http.StatusBadRequest},
 	rotor.EAUTHSIGNATURE:  {"InvalidSignatureException", http.StatusBadRequest},

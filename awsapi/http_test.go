@@ -189,11 +189,11 @@ func TestRawAuthentication(t *testing.T) {
 			t.Error("service called")
 		}
 	})
-	t.Run("MissingIs403", func(t *testing.T) {
+	t.Run("MissingIs400", func(t *testing.T) {
 		h := &awsapi.Handler{Secrets: &fakeSecrets{}, Auth: authFunc(func(*http.Request, []byte) (rotor.Authentication, error) {
 			return rotor.Authentication{}, rotor.Errorf(rotor.EAUTHMISSING, "Missing Authentication Token")
 		})}
-		mustError(t, post(t, h, "secretsmanager.ListSecrets", `{}`), http.StatusForbidden, "MissingAuthenticationTokenException")
+		mustError(t, post(t, h, "secretsmanager.ListSecrets", `{}`), http.StatusBadRequest, "MissingAuthenticationTokenException")
 	})
 	t.Run("UnknownTargetNeedsAuthenticationFirst", func(t *testing.T) {
 		h := &awsapi.Handler{Secrets: &fakeSecrets{}, Auth: authFunc(func(*http.Request, []byte) (rotor.Authentication, error) {

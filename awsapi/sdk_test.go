@@ -711,9 +711,6 @@ func TestSDKErrors(t *testing.T) {
 				t.Fatalf("err %T carries no HTTP response", err)
 			}
 			wantStatus := 400
-			if tt.code == rotor.EAUTHMISSING {
-				wantStatus = 403
-			}
 			if re.HTTPStatusCode() != wantStatus || len(re.ServiceRequestID()) != 36 {
 				t.Errorf("status=%d request id=%q, want %d and a UUID", re.HTTPStatusCode(), re.ServiceRequestID(), wantStatus)
 			}

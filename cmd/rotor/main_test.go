@@ -117,6 +117,9 @@ func (s *testServer) ClientWith(region, id, secret, token string) *secretsmanage
 		BaseEndpoint:     aws.String(s.URL()),
 		Credentials:      credentials.NewStaticCredentialsProvider(id, secret, token),
 		RetryMaxAttempts: 1,
+		// aws-sdk-go-v2 sometimes closes a request body before the transport
+		// is done with it (aws/aws-sdk-go-v2#1825): send a buffered copy.
+		HTTPClient: e2eBufferedDoer{&http.Client{}},
 	})
 }
 

@@ -118,7 +118,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Keyring:     m.keyring,
 		Authorizer:  m.auth,
 		Account:     c.AccountID,
-		PruneMinAge: c.Versions.PruneMinAge.Duration,
+		PruneMinAge: pruneMinAge(c.Versions.PruneMinAge.Duration),
 		Logger:      m.Logger,
 	})
 	adm := admin.New(admin.Config{
@@ -287,4 +287,14 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// pruneMinAge maps the configured minimum age to the manager's setting,
+// which reads 0 as "the default, 24 h": an operator's explicit 0 means
+// "prune as soon as a secret has more than 100 unlabeled versions".
+func pruneMinAge(d time.Duration) time.Duration {
+	if d == 0 {
+		return time.Nanosecond
+	}
+	return d
 }

@@ -411,8 +411,9 @@ type process struct {
 	stdout, stderr string // files
 }
 
-// startProcess runs `rotor server` on dataDir and waits for its URL.
-func startProcess(t *testing.T, dataDir string) *process {
+// startProcess runs `rotor server` on dataDir, with env added to its
+// environment, and waits for its URL.
+func startProcess(t *testing.T, dataDir string, env ...string) *process {
 	t.Helper()
 	bin, err := builtBinary()
 	if err != nil {
@@ -424,7 +425,7 @@ func startProcess(t *testing.T, dataDir string) *process {
 	errF, _ := os.Create(p.stderr)
 	p.cmd = exec.Command(bin, "server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "debug")
 	p.cmd.Stdout, p.cmd.Stderr = outF, errF
-	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
