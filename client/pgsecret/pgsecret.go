@@ -1,7 +1,10 @@
 // Package pgsecret connects database/sql to PostgreSQL (through pgx) with
-// the credentials of a secret, following its rotation. It carries its own
-// small database/sql adapter over *pgx.Conn (see Driver), so it needs pgx
-// but not pgx's stdlib package.
+// the credentials of a secret, following its rotation. Connections are
+// pgx's own database/sql adapter (github.com/jackc/pgx/v5/stdlib): the
+// Connector only chooses the credentials each new connection logs in with,
+// so values, transactions, prepared statements and (*sql.Conn).Raw (which
+// yields a *stdlib.Conn, whose Conn method returns the *pgx.Conn) behave as
+// stdlib documents.
 //
 // A Connector reads the secret (AWS's JSON shape: host, port, username,
 // password, dbname, ssl) through a client.Cache on every new connection, so
@@ -25,6 +28,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/rotorhq/rotor/client"
 )
@@ -93,7 +97,8 @@ func OpenDB(cache *client.Cache, secretID string, opts ...Option) *sql.DB {
 	return sql.OpenDB(NewConnector(cache, secretID, opts...))
 }
 
-// Connect opens one connection (driver.Connector). Errors: those of
+// Connect opens one connection (driver.Connector), a *stdlib.Conn logged
+// in with the secret's current credentials. Errors: those of
 // client.Dialer.Dial (ErrLoginRefused wrapping the last *pgconn.PgError
 // with SQLSTATE 28P01 when every login was refused; the cache's errors when
 // the secret cannot be read; an error wrapping client.ErrNotDBSecret when
@@ -106,7 +111,7 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 		if err != nil {
 			return err
 		}
-		cn, err := connect(ctx, cfg)
+		cn, err := stdlib.GetConnector(*cfg).Connect(ctx)
 		if err != nil {
 			return err
 		}
@@ -119,8 +124,9 @@ func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 	return conn, nil
 }
 
-// Driver returns the package's database/sql driver (driver.Connector).
-func (c *Connector) Driver() driver.Driver { return Driver{} }
+// Driver returns pgx's database/sql driver, stdlib.GetDefaultDriver()
+// (driver.Connector).
+func (c *Connector) Driver() driver.Driver { return stdlib.GetDefaultDriver() }
 
 // Stats returns the counters of the Connector's logins, raw authentication
 // failures included.

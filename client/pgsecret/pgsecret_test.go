@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/client"
@@ -289,15 +291,37 @@ func TestOtherErrorsPassThrough(t *testing.T) {
 	}
 }
 
-// The database/sql adapter returns the usual Go types and handles
-// arguments, transactions and prepared statements.
+// The Connector's connections are pgx's stdlib ones: they return the usual
+// Go types, handle arguments, transactions and prepared statements, and
+// (*sql.Conn).Raw reaches the *pgx.Conn logged in with the secret.
 func TestDriverTypes(t *testing.T) {
 	pwA := rotortest.Password()
 	p := setup(t, pwA)
 	name := rotortest.Name("pg_types")
 	rotortest.CreateSecret(t, p.sm, name, p.secretJSON(t, p.role, pwA, "postgres"))
-	db := pgsecret.OpenDB(p.cache, name)
+	conn := pgsecret.NewConnector(p.cache, name)
+	if conn.Driver() != stdlib.GetDefaultDriver() {
+		t.Fatalf("Driver() = %T, want stdlib's driver", conn.Driver())
+	}
+	db := sql.OpenDB(conn)
 	defer db.Close()
+
+	sc, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rawUser string
+	err = sc.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("driver conn is %T, want *stdlib.Conn", dc)
+		}
+		return c.Conn().QueryRow(ctx, "SELECT current_user").Scan(&rawUser)
+	})
+	sc.Close()
+	if err != nil || rawUser != p.role {
+		t.Fatalf("Raw: current_user = %q, %v; want %q", rawUser, err, p.role)
+	}
 
 	var (
 		i    int64
@@ -309,7 +333,7 @@ func TestDriverTypes(t *testing.T) {
 		num  string
 		null sql.NullString
 	)
-	err := db.QueryRowContext(ctx,
+	err = db.QueryRowContext(ctx,
 		"SELECT $1::int4 + 1, $2::float8 * 2, $3::bool, $4::text || '!', $5::bytea, '2030-01-02 03:04:05+00'::timestamptz, 1.50::numeric, NULL::text",
 		41, 1.25, true, "hi", []byte{0, 255}).Scan(&i, &f, &b, &s, &by, &ts, &num, &null)
 	if err != nil {
