@@ -35,4 +35,33 @@
 // with the keyring's active key-encryption key whatever KmsKeyId says; the
 // additional authenticated data binds each value to its secret ARN and
 // version id (envelope.VersionAAD).
+//
+// # Rotation
+//
+// The Service also implements rotor.Rotator (RotateSecret,
+// CancelRotateSecret), rotor.RotationService (Rotor's own run history and
+// AbandonRotation, authorized as "rotor:<Operation>"), and the two
+// interfaces package rotation drives it through: rotation.Controller for
+// the engine and rotation.Starter for the scheduler. Every rule about
+// rotation labels and dates lives here, so a rotation obeys the same rules
+// as a client calling the API:
+//
+//   - a secret has at most one active (pending or running) run, keyed by
+//     the version it rotates to; its AWSPENDING placeholder is created empty
+//     by RotateSecret and filled exactly once by the function;
+//   - AWSPENDING on a version that is not AWSCURRENT means a rotation is not
+//     complete: RotateSecret refuses with AWS's text and re-drives a failed
+//     run; CancelRotateSecret and failures leave the label, as on AWS;
+//   - a manual PutSecretValue or UpdateSecret that makes a new version
+//     AWSCURRENT abandons the active run (AWS's RotationAbandoned); the
+//     finishSecret move of AWSCURRENT by UpdateSecretVersionStage does not;
+//   - CompleteRun removes AWSPENDING from the run's version once the
+//     function moved AWSCURRENT there, and records LastRotatedDate;
+//   - NextRotationDate is a random time inside the next window of the
+//     schedule (package rotation/schedule), recomputed when rules are
+//     configured, when a rotation starts or succeeds, and after a manual
+//     change under AutomaticallyAfterDays; without rules there is none.
+//
+// Config.OnRunQueued and Config.OnRunStopped tell the engine, after the
+// commit, that a run became due or was stopped under it.
 package manager

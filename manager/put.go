@@ -20,8 +20,12 @@ func findVersion(vs []*rotor.VersionRecord, id string) *rotor.VersionRecord {
 // in.ClientRequestToken, labelled in.Stages (nil: AWSCURRENT; the first
 // version of a secret always gets AWSCURRENT too). Labels move off other
 // versions; AWSPREVIOUS follows AWSCURRENT; a new version that takes
-// AWSCURRENT removes AWSPENDING from every other version. Unlabeled versions
-// beyond 100 are pruned, oldest first, once older than PruneMinAge.
+// AWSCURRENT removes AWSPENDING from every other version and abandons the
+// secret's active rotation run (Config.OnRunStopped is called after the
+// commit), and with AutomaticallyAfterDays rules NextRotationDate counts
+// from now (AWS counts a manual change as a rotation; LastRotatedDate is
+// unchanged). Unlabeled versions beyond 100 are pruned, oldest first, once
+// older than PruneMinAge.
 //
 // Idempotency (aws-api.md §2.5): if the token already names a version with
 // the same value, nothing changes and the result carries that version's
@@ -51,8 +55,12 @@ func (s *Service) PutSecretValue(ctx context.Context, in rotor.PutSecretValueInp
 			return nil, err
 		}
 	}
-	var out *rotor.VersionResult
+	var (
+		out     *rotor.VersionResult
+		stopped string
+	)
 	err = s.mutate(ctx, c, "PutSecretValue", in.SecretID, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
+		stopped = ""
 		if !rec.DeletedDate.IsZero() {
 			return errMarkedForDeletion()
 		}
@@ -85,7 +93,14 @@ func (s *Service) PutSecretValue(ctx context.Context, in rotor.PutSecretValueInp
 			return err
 		}
 		out.Stages = after.stagesOf(id)
-		rec.LastChangedDate = s.now()
+		now := s.now()
+		if existing == nil && after[rotor.StageCurrent] == id {
+			// A manual new AWSCURRENT: the rotation in progress is abandoned.
+			if stopped, err = s.manualCurrent(tx, rec, now); err != nil {
+				return err
+			}
+		}
+		rec.LastChangedDate = now
 		if err := tx.UpdateSecret(rec); err != nil {
 			return internal("update secret", err)
 		}
@@ -94,6 +109,7 @@ func (s *Service) PutSecretValue(ctx context.Context, in rotor.PutSecretValueInp
 	if err != nil {
 		return nil, err
 	}
+	s.runStopped(stopped)
 	return out, nil
 }
 
@@ -159,7 +175,9 @@ func (s *Service) addVersion(tx rotor.Tx, rec *rotor.SecretRecord, vs []*rotor.V
 // UpdateSecret changes a secret's description, KMS key id (non-nil "" or
 // "alias/aws/secretsmanager" means the default key) and type, and with a
 // value adds a version with id in.ClientRequestToken that becomes AWSCURRENT
-// (AWSPREVIOUS follows; AWSPENDING is removed from other versions). The
+// (AWSPREVIOUS follows; AWSPENDING is removed from other versions, the
+// active rotation run is abandoned and NextRotationDate is recomputed, as
+// for PutSecretValue). The
 // result has a VersionID only when a value was given. LastChangedDate is set
 // when anything changed. A repeated token with the same value creates nothing
 // and returns that VersionID.
@@ -193,8 +211,12 @@ func (s *Service) UpdateSecret(ctx context.Context, in rotor.UpdateSecretInput) 
 			return nil, err
 		}
 	}
-	var out *rotor.VersionResult
+	var (
+		out     *rotor.VersionResult
+		stopped string
+	)
 	err = s.mutate(ctx, c, "UpdateSecret", in.SecretID, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
+		stopped = ""
 		if !rec.DeletedDate.IsZero() {
 			return errMarkedForDeletion()
 		}
@@ -229,6 +251,10 @@ func (s *Service) UpdateSecret(ctx context.Context, in rotor.UpdateSecretInput) 
 				if _, err := s.addVersion(tx, rec, vs, labelsOf(vs), id, in.Value, nil); err != nil {
 					return err
 				}
+				// A manual new AWSCURRENT: the rotation in progress is abandoned.
+				if stopped, err = s.manualCurrent(tx, rec, s.now()); err != nil {
+					return err
+				}
 				changed = true
 			}
 			out.VersionID = id
@@ -245,5 +271,6 @@ func (s *Service) UpdateSecret(ctx context.Context, in rotor.UpdateSecretInput) 
 	if err != nil {
 		return nil, err
 	}
+	s.runStopped(stopped)
 	return out, nil
 }

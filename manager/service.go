@@ -5,11 +5,14 @@ import (
 	"crypto/rand"
 	"errors"
 	"log/slog"
+	mrand "math/rand/v2"
 	"sync"
 	"time"
 
 	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/envelope"
+	"github.com/rotorhq/rotor/rotation"
+	"github.com/rotorhq/rotor/rotation/lambda"
 )
 
 // Keyring is what the manager needs of envelope.Keyring: seal a value under
@@ -35,6 +38,32 @@ type Config struct {
 	PruneMinAge time.Duration
 	// Logger receives operational messages (never values); nil discards them.
 	Logger *slog.Logger
+
+	// Functions resolves a rotation function's Lambda ARN as seen from a
+	// region (a *rotation.Registry). Nil means rotation is unavailable:
+	// RotateSecret and StartScheduledRotation answer ESTATE.
+	Functions FunctionLookup
+	// MaxAttempts is how many attempts a rotation run gets before it fails;
+	// 0 means 5.
+	MaxAttempts int
+	// OnRunQueued, when set, is called after a commit that made a run due
+	// (wire it to rotation.Engine.Wake).
+	OnRunQueued func()
+	// OnRunStopped, when set, is called with the run's id after a commit
+	// that cancelled or abandoned an active run (wire it to
+	// rotation.Engine.Cancel).
+	OnRunStopped func(runID string)
+	// Rand picks the start time inside a rotation window; nil means a
+	// generator seeded from crypto/rand. The Service serialises its use.
+	Rand *mrand.Rand
+}
+
+// FunctionLookup resolves a rotation function's Lambda ARN in a region; it
+// is what the Service needs of *rotation.Registry. Its errors are returned
+// to clients unchanged (EDENIED, AccessDeniedException, for a function that
+// does not exist in the region).
+type FunctionLookup interface {
+	Lookup(region, arn string) (lambda.Function, error)
 }
 
 // Service implements rotor.SecretService over a rotor.Store. It is safe for
@@ -50,6 +79,13 @@ type Service struct {
 	log         *slog.Logger
 	cache       *cache
 
+	functions    FunctionLookup
+	maxAttempts  int
+	onRunQueued  func()
+	onRunStopped func(runID string)
+	randMu       sync.Mutex
+	rand         *mrand.Rand
+
 	// accessed remembers, per secret ARN and version id, the last UTC day
 	// LastAccessedDate was written, so a version is written at most once a
 	// day by this process.
@@ -57,7 +93,18 @@ type Service struct {
 	accessed map[string]time.Time
 }
 
-var _ rotor.SecretService = (*Service)(nil)
+var (
+	_ rotor.SecretService   = (*Service)(nil)
+	_ rotor.Rotator         = (*Service)(nil)
+	_ rotor.RotationService = (*Service)(nil)
+	_ rotation.Controller   = (*Service)(nil)
+	_ rotation.Starter      = (*Service)(nil)
+	_ FunctionLookup        = (*rotation.Registry)(nil)
+)
+
+// defaultMaxAttempts is the number of attempts of a run when
+// Config.MaxAttempts is 0.
+const defaultMaxAttempts = 5
 
 // accessedMax bounds the accessed map; it is reset when full (at worst one
 // extra write per version).
@@ -79,6 +126,20 @@ func New(cfg Config) *Service {
 		log:         cfg.Logger,
 		cache:       newCache(cacheMaxSecrets),
 		accessed:    map[string]time.Time{},
+
+		functions:    cfg.Functions,
+		maxAttempts:  cfg.MaxAttempts,
+		onRunQueued:  cfg.OnRunQueued,
+		onRunStopped: cfg.OnRunStopped,
+		rand:         cfg.Rand,
+	}
+	if s.maxAttempts <= 0 {
+		s.maxAttempts = defaultMaxAttempts
+	}
+	if s.rand == nil {
+		var seed [32]byte
+		_, _ = rand.Read(seed[:]) // crypto/rand.Read never fails
+		s.rand = mrand.New(mrand.NewChaCha8(seed))
 	}
 	if s.nowFn == nil {
 		s.nowFn = time.Now
@@ -117,10 +178,20 @@ func (s *Service) begin(ctx context.Context) (rotor.Caller, error) {
 	return c, nil
 }
 
-// authorize asks the Authorizer; its error is returned unchanged.
+// authorize asks the Authorizer about the Secrets Manager action
+// "secretsmanager:<action>"; its error is returned unchanged.
 func (s *Service) authorize(ctx context.Context, c rotor.Caller, action, resource string) error {
-	return s.authz.Authorize(ctx, c.Principal, "secretsmanager:"+action, resource)
+	return s.authorizeAs(ctx, c, smAction(action), resource)
 }
+
+// authorizeAs asks the Authorizer about a fully named action
+// ("rotor:ListRotationRuns"); its error is returned unchanged.
+func (s *Service) authorizeAs(ctx context.Context, c rotor.Caller, action, resource string) error {
+	return s.authz.Authorize(ctx, c.Principal, action, resource)
+}
+
+// smAction returns the full name of a Secrets Manager action.
+func smAction(op string) string { return "secretsmanager:" + op }
 
 // requestedARN is the ARN a request names: the id itself when it is an ARN,
 // otherwise the partial ARN of the name (no random suffix).
@@ -136,7 +207,12 @@ func (s *Service) requestedARN(region, id string) string {
 // if the caller may not perform action on the requested ARN, ENOTFOUND
 // otherwise.
 func (s *Service) notFound(ctx context.Context, c rotor.Caller, action, id string) error {
-	if err := s.authorize(ctx, c, action, s.requestedARN(c.Region, id)); err != nil {
+	return s.notFoundAs(ctx, c, smAction(action), id)
+}
+
+// notFoundAs is notFound for a fully named action.
+func (s *Service) notFoundAs(ctx context.Context, c rotor.Caller, action, id string) error {
+	if err := s.authorizeAs(ctx, c, action, s.requestedARN(c.Region, id)); err != nil {
 		return err
 	}
 	return errNotFound()
@@ -280,15 +356,21 @@ const mutateAttempts = 4
 // store faults become EINTERNAL. Unknown secrets get notFound.
 func (s *Service) mutate(ctx context.Context, c rotor.Caller, action, id string,
 	fn func(tx rotor.Tx, rec *rotor.SecretRecord) error) error {
+	return s.mutateAs(ctx, c, smAction(action), id, fn)
+}
+
+// mutateAs is mutate for a fully named action ("rotor:AbandonRotation").
+func (s *Service) mutateAs(ctx context.Context, c rotor.Caller, action, id string,
+	fn func(tx rotor.Tx, rec *rotor.SecretRecord) error) error {
 	for range mutateAttempts {
 		found, err := s.locate(ctx, c.Region, id)
 		if isCode(err, rotor.ENOTFOUND) {
-			return s.notFound(ctx, c, action, id)
+			return s.notFoundAs(ctx, c, action, id)
 		} else if err != nil {
 			return err
 		}
 		arn := found.ARN
-		if err := s.authorize(ctx, c, action, arn); err != nil {
+		if err := s.authorizeAs(ctx, c, action, arn); err != nil {
 			return err
 		}
 		var fnErr error

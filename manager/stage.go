@@ -13,6 +13,8 @@ import (
 // AWSPREVIOUS to the version AWSCURRENT left and keeps AWSPENDING where it
 // is (aws-api.md §2.3 rules 5 and 6); removing AWSCURRENT without moving it
 // does not move AWSPREVIOUS. A version left without labels is deprecated.
+// It never abandons a rotation run: this is how a rotation function's
+// finishSecret moves AWSCURRENT onto the version being rotated to.
 //
 // Errors: EINVALID when neither version is given, RemoveFromVersionId is
 // unknown or lacks the label, or the label is on a version not named in

@@ -1,0 +1,409 @@
+package manager
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+	"unicode/utf8"
+
+	"github.com/rotorhq/rotor"
+)
+
+// The rotation.Controller methods: the engine's only way to change runs,
+// and, through CompleteRun, the labels and dates a rotation ends with. Each
+// is one transaction and needs no caller in ctx (the engine acts for the
+// service); runs in other regions are reached by id.
+
+// maxRunError bounds the LastError stored with a run, in bytes.
+const maxRunError = 4096
+
+// runTx runs fn in one write transaction. fn's error is returned unchanged;
+// store faults become EINTERNAL.
+func (s *Service) runTx(ctx context.Context, op string, fn func(tx rotor.Tx) error) error {
+	if s.store == nil || s.keyring == nil {
+		return internal(op, errStoreMissing)
+	}
+	var fnErr error
+	err := s.store.Update(ctx, func(tx rotor.Tx) error {
+		fnErr = fn(tx)
+		return fnErr
+	})
+	switch {
+	case fnErr != nil:
+		return fnErr
+	case err != nil:
+		return internal(op, err)
+	}
+	return nil
+}
+
+// liveRun returns run id if it is still active; ESTATE when it is not, or
+// no longer exists (its secret was deleted).
+func liveRun(tx rotor.Tx, id string) (*rotor.RunRecord, error) {
+	run, err := tx.Run(id)
+	if isCode(err, rotor.ENOTFOUND) {
+		return nil, rotor.Errorf(rotor.ESTATE, "The rotation run %s no longer exists.", id)
+	} else if err != nil {
+		return nil, internal("run", err)
+	}
+	if !run.Active() {
+		return nil, errRunNotActive(run)
+	}
+	return run, nil
+}
+
+func errRunNotActive(run *rotor.RunRecord) *rotor.Error {
+	return rotor.Errorf(rotor.ESTATE, "The rotation run %s is no longer active: it is %s.", run.ID, run.Status)
+}
+
+// RecoverRuns turns every run left running (by a server that stopped
+// mid-run) back into pending, due now, keeping its step and attempt, and
+// returns how many. Errors: EINTERNAL.
+func (s *Service) RecoverRuns(ctx context.Context) (int, error) {
+	n := 0
+	err := s.runTx(ctx, "recover runs", func(tx rotor.Tx) error {
+		runs, err := tx.RunsWithStatus(rotor.RunRunning)
+		if err != nil {
+			return internal("runs with status", err)
+		}
+		now := s.now()
+		for _, run := range runs {
+			run.Status, run.NextAttempt, run.Updated = rotor.RunPending, now, now
+			if err := tx.UpdateRun(run); err != nil {
+				return internal("update run", err)
+			}
+		}
+		n = len(runs)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// ClaimRuns marks up to limit pending runs whose NextAttempt is not after
+// now as running (Updated = now) and returns them, earliest due first. Runs
+// for which skip returns true are left alone; skip may be nil. A limit
+// below 1 claims nothing. Errors: EINTERNAL.
+func (s *Service) ClaimRuns(ctx context.Context, now time.Time, limit int, skip func(runID string) bool) ([]rotor.RunRecord, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	now = now.UTC()
+	var out []rotor.RunRecord
+	err := s.runTx(ctx, "claim runs", func(tx rotor.Tx) error {
+		out = out[:0]
+		// Claimed runs stop being due inside this transaction, so each pass
+		// sees the skipped runs again and new ones behind them.
+		for fetch := limit; ; fetch *= 2 {
+			due, err := tx.DueRuns(now, fetch)
+			if err != nil {
+				return internal("due runs", err)
+			}
+			for _, run := range due {
+				if len(out) == limit {
+					break
+				}
+				if skip != nil && skip(run.ID) {
+					continue
+				}
+				run.Status, run.Updated = rotor.RunRunning, now
+				if err := tx.UpdateRun(run); err != nil {
+					return internal("update run", err)
+				}
+				out = append(out, *run)
+			}
+			if len(out) == limit || len(due) < fetch {
+				return nil
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// RunSecrets returns the values run touches, for scrubbing: the current
+// value of its secret, the value of its version once filled, and, when the
+// JSON of that value (or else of the current one) has a string "masterarn"
+// naming a secret of the run's region by ARN, name or partial ARN, the
+// current value of that secret, whose full ARN is returned as masterARN
+// ("" when there is none). Binary values are returned as their bytes.
+//
+// Errors: ENOTFOUND when the run or its secret is gone; EDECRYPT; EINTERNAL.
+func (s *Service) RunSecrets(ctx context.Context, run rotor.RunRecord) (values []string, masterARN string, err error) {
+	if s.store == nil || s.keyring == nil {
+		return nil, "", internal("run secrets", errStoreMissing)
+	}
+	var fnErr error
+	err = s.store.View(ctx, func(tx rotor.Tx) error {
+		values, masterARN, fnErr = s.runSecretsTx(tx, run)
+		return fnErr
+	})
+	switch {
+	case fnErr != nil:
+		return nil, "", fnErr
+	case err != nil:
+		return nil, "", internal("run secrets", err)
+	}
+	return values, masterARN, nil
+}
+
+func (s *Service) runSecretsTx(tx rotor.Tx, run rotor.RunRecord) ([]string, string, error) {
+	rec, err := tx.Secret(run.SecretARN)
+	if isCode(err, rotor.ENOTFOUND) {
+		return nil, "", errNotFound()
+	} else if err != nil {
+		return nil, "", internal("secret", err)
+	}
+	vs, err := tx.Versions(rec.ARN)
+	if err != nil {
+		return nil, "", internal("versions", err)
+	}
+	l := labelsOf(vs)
+	var values []string
+	current, err := s.plaintext(rec.ARN, findVersion(vs, l[rotor.StageCurrent]))
+	if err != nil {
+		return nil, "", err
+	}
+	pending, err := s.plaintext(rec.ARN, findVersion(vs, run.Token))
+	if err != nil {
+		return nil, "", err
+	}
+	for _, v := range []string{current, pending} {
+		if v != "" {
+			values = append(values, v)
+		}
+	}
+	ref := pending
+	if ref == "" {
+		ref = current
+	}
+	id := masterARNOf(ref)
+	if id == "" {
+		return values, "", nil
+	}
+	master, err := s.resolve(tx, run.Region, id)
+	if isCode(err, rotor.ENOTFOUND) {
+		return values, "", nil
+	} else if err != nil {
+		return nil, "", err
+	}
+	if master.ARN != rec.ARN {
+		mvs, err := tx.Versions(master.ARN)
+		if err != nil {
+			return nil, "", internal("versions", err)
+		}
+		mv, err := s.plaintext(master.ARN, findVersion(mvs, labelsOf(mvs)[rotor.StageCurrent]))
+		if err != nil {
+			return nil, "", err
+		}
+		if mv != "" {
+			values = append(values, mv)
+		}
+	}
+	return values, master.ARN, nil
+}
+
+// plaintext returns the value of version v of secret arn as a string; ""
+// when v is nil or an empty placeholder.
+func (s *Service) plaintext(arn string, v *rotor.VersionRecord) (string, error) {
+	if v == nil || v.Value == nil {
+		return "", nil
+	}
+	val, err := s.open(arn, v)
+	if err != nil {
+		return "", err
+	}
+	if val.String != nil {
+		return *val.String, nil
+	}
+	return string(val.Binary), nil
+}
+
+// masterARNOf returns the "masterarn" string of a JSON object, or "".
+func masterARNOf(value string) string {
+	var obj map[string]any
+	if json.Unmarshal([]byte(value), &obj) != nil {
+		return ""
+	}
+	id, _ := obj["masterarn"].(string)
+	return id
+}
+
+// BeginStep records that step starts (attempt, at) on run runID.
+//
+// Errors: ESTATE when the run is no longer active (cancelled, abandoned,
+// finished, or deleted with its secret); EINTERNAL.
+func (s *Service) BeginStep(ctx context.Context, runID, step string, attempt int, at time.Time) error {
+	return s.runTx(ctx, "begin step", func(tx rotor.Tx) error {
+		run, err := liveRun(tx, runID)
+		if err != nil {
+			return err
+		}
+		run.Step, run.Attempt, run.Updated = step, attempt, at.UTC()
+		if err := tx.UpdateRun(run); err != nil {
+			return internal("update run", err)
+		}
+		return nil
+	})
+}
+
+// EndStep appends rec to its run's history and, when rec.Outcome is "ok"
+// and next is not "", makes next the run's step. The record is kept even
+// when the run stopped meanwhile, so the history shows what the invocation
+// did; the run itself is then left alone and ESTATE is returned.
+//
+// Errors: ESTATE when the run is no longer active (or gone); EINTERNAL.
+func (s *Service) EndStep(ctx context.Context, rec rotor.StepRecord, next string) error {
+	var stopped error
+	err := s.runTx(ctx, "end step", func(tx rotor.Tx) error {
+		stopped = nil
+		run, err := tx.Run(rec.RunID)
+		if isCode(err, rotor.ENOTFOUND) {
+			return rotor.Errorf(rotor.ESTATE, "The rotation run %s no longer exists.", rec.RunID)
+		} else if err != nil {
+			return internal("run", err)
+		}
+		rec.Started = rec.Started.UTC()
+		if err := tx.AddStep(&rec); err != nil {
+			return internal("add step", err)
+		}
+		if !run.Active() {
+			stopped = errRunNotActive(run)
+			return nil // keep the step record
+		}
+		if rec.Outcome == "ok" && next != "" {
+			run.Step = next
+		}
+		run.Updated = s.now()
+		if err := tx.UpdateRun(run); err != nil {
+			return internal("update run", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return stopped
+}
+
+// CompleteRun finishes run runID after all its steps succeeded, and marks
+// it succeeded. For a rotation, AWSCURRENT must be on the run's version
+// (finishSecret moved it there), else EINVALID "finishSecret did not move
+// AWSCURRENT to version <token>" and nothing changes; AWSPENDING is removed
+// from that version, LastRotatedDate becomes now and NextRotationDate a
+// time inside the schedule's next window (none without rules). For a
+// test-only run, AWSPENDING is removed from the temporary version, which
+// becomes deprecated. AWSPENDING elsewhere is left alone in both cases.
+//
+// Errors: ESTATE when the run is no longer active; EINVALID; EINTERNAL.
+func (s *Service) CompleteRun(ctx context.Context, runID string) error {
+	var rec *rotor.SecretRecord
+	err := s.runTx(ctx, "complete run", func(tx rotor.Tx) error {
+		rec = nil
+		run, err := liveRun(tx, runID)
+		if err != nil {
+			return err
+		}
+		r, err := tx.Secret(run.SecretARN)
+		if err != nil {
+			return internal("secret", err)
+		}
+		rec = r
+		vs, err := tx.Versions(rec.ARN)
+		if err != nil {
+			return internal("versions", err)
+		}
+		now := s.now()
+		before := labelsOf(vs)
+		if run.Kind != rotor.RunTestOnly && before[rotor.StageCurrent] != run.Token {
+			return rotor.Errorf(rotor.EINVALID, "finishSecret did not move AWSCURRENT to version %s", run.Token)
+		}
+		after := before.clone()
+		if after[rotor.StagePending] == run.Token {
+			delete(after, rotor.StagePending)
+		}
+		if err := applyLabels(tx, rec.ARN, before, after); err != nil {
+			return err
+		}
+		if run.Kind == rotor.RunTestOnly {
+			// The temporary version is deprecated now: prune as a new
+			// version would, as far as age allows.
+			if ids, _ := pruneCandidates(vs, after, "", now, s.pruneMinAge, rotor.DeprecatedVersionsKept); len(ids) > 0 {
+				if err := tx.DeleteVersions(rec.ARN, ids); err != nil {
+					return internal("delete versions", err)
+				}
+			}
+		} else {
+			sched, err := storedSchedule(rec)
+			if err != nil {
+				return err
+			}
+			rec.LastRotatedDate = now
+			rec.NextRotationDate = s.nextRotation(sched, now, now)
+		}
+		if len(before) != len(after) || run.Kind != rotor.RunTestOnly {
+			rec.LastChangedDate = now
+		}
+		if err := tx.UpdateSecret(rec); err != nil {
+			return internal("update secret", err)
+		}
+		return finishRun(tx, run, rotor.RunSucceeded, now)
+	})
+	if rec != nil {
+		s.cache.invalidate(rec.ARN, rec.Region, rec.Name)
+	}
+	return err
+}
+
+// RetryRun schedules the next attempt of run runID: pending again from its
+// first step, Attempt one more, due at next, with lastErr (truncated to 4
+// KiB) as LastError.
+//
+// Errors: ESTATE when the run is no longer active; EINTERNAL.
+func (s *Service) RetryRun(ctx context.Context, runID string, next time.Time, lastErr string) error {
+	return s.runTx(ctx, "retry run", func(tx rotor.Tx) error {
+		run, err := liveRun(tx, runID)
+		if err != nil {
+			return err
+		}
+		run.Status, run.Step, run.Attempt = rotor.RunPending, firstStep(run.Kind), run.Attempt+1
+		run.NextAttempt, run.LastError, run.Updated = next.UTC(), truncateError(lastErr), s.now()
+		if err := tx.UpdateRun(run); err != nil {
+			return internal("update run", err)
+		}
+		return nil
+	})
+}
+
+// FailRun marks run runID failed with lastErr (truncated to 4 KiB). Labels
+// are left as AWS leaves them, so the next RotateSecret answers that the
+// previous rotation is not complete and re-drives this run.
+//
+// Errors: ESTATE when the run is no longer active; EINTERNAL.
+func (s *Service) FailRun(ctx context.Context, runID, lastErr string) error {
+	return s.runTx(ctx, "fail run", func(tx rotor.Tx) error {
+		run, err := liveRun(tx, runID)
+		if err != nil {
+			return err
+		}
+		run.LastError = truncateError(lastErr)
+		return finishRun(tx, run, rotor.RunFailed, s.now())
+	})
+}
+
+// truncateError cuts msg to at most maxRunError bytes, at a character
+// boundary.
+func truncateError(msg string) string {
+	if len(msg) <= maxRunError {
+		return msg
+	}
+	cut := maxRunError
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut-- // do not split a character
+	}
+	return msg[:cut]
+}

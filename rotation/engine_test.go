@@ -1,0 +1,447 @@
+package rotation_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/auth"
+	"github.com/rotorhq/rotor/envelope"
+	"github.com/rotorhq/rotor/manager"
+	"github.com/rotorhq/rotor/rotation"
+	"github.com/rotorhq/rotor/rotation/builtin"
+	"github.com/rotorhq/rotor/rotation/lambda"
+	"github.com/rotorhq/rotor/sqlite"
+)
+
+const region = "us-east-1"
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// env is a real manager, store, keyring and auth service with an engine
+// whose clock, backoff and functions the test controls.
+type env struct {
+	clock   *clock
+	secrets *manager.Service
+	engine  *rotation.Engine
+	reg     *rotation.Registry
+	sched   *rotation.Scheduler
+	ctx     context.Context // an admin caller
+}
+
+func newEnv(t *testing.T, maxAttempts int) *env {
+	t.Helper()
+	store, err := sqlite.Open(filepath.Join(t.TempDir(), "rotor.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	kr, err := envelope.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{clock: &clock{t: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}}
+	au := auth.New(auth.Config{Store: store, Keyring: kr, Regions: []string{region}, Now: e.clock.Now})
+	e.reg = rotation.NewRegistry("000000000000")
+	e.engine = &rotation.Engine{Functions: e.reg, Credentials: au, Workers: 4, Now: e.clock.Now,
+		Backoff: func(attempt int) time.Duration { return time.Duration(attempt) * time.Minute }}
+	e.secrets = manager.New(manager.Config{Store: store, Keyring: kr, Authorizer: au, Account: "000000000000",
+		Now: e.clock.Now, Functions: e.reg, MaxAttempts: maxAttempts,
+		OnRunQueued: e.engine.Wake, OnRunStopped: e.engine.Cancel})
+	e.engine.Control = e.secrets
+	e.sched = &rotation.Scheduler{Secrets: e.secrets, Wake: e.engine.Wake}
+	e.ctx = rotor.NewContext(context.Background(), rotor.Caller{Region: region,
+		Principal: rotor.Principal{Identity: "admin", Role: rotor.RoleAdmin}})
+	return e
+}
+
+// faults wraps a function and fails chosen steps a chosen number of times,
+// optionally with a message that quotes the pending secret value.
+type faults struct {
+	fn       lambda.Function
+	mu       sync.Mutex
+	failures map[string]int
+	calls    []string
+	message  func(inv lambda.Invocation) string
+}
+
+func (f *faults) Invoke(ctx context.Context, inv lambda.Invocation) (lambda.Result, error) {
+	f.mu.Lock()
+	f.calls = append(f.calls, inv.Event.Step)
+	n := f.failures[inv.Event.Step]
+	if n > 0 {
+		f.failures[inv.Event.Step] = n - 1
+	}
+	f.mu.Unlock()
+	if n > 0 {
+		msg := "injected failure"
+		if f.message != nil {
+			msg = f.message(inv)
+		}
+		return lambda.Result{Output: msg}, errors.New(msg)
+	}
+	return f.fn.Invoke(ctx, inv)
+}
+
+func (f *faults) Calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}
+
+func (e *env) register(t *testing.T, name string, failures map[string]int) (*faults, string) {
+	t.Helper()
+	f := &faults{fn: &builtin.Function{Secrets: e.secrets, Strategy: builtin.GeneratePassword{}}, failures: failures}
+	e.reg.Register(name, "builtin", nil, f)
+	return f, e.reg.ARN(region, name)
+}
+
+func (e *env) create(t *testing.T, name, value string) string {
+	t.Helper()
+	out, err := e.secrets.CreateSecret(e.ctx, rotor.CreateSecretInput{Name: name, ClientRequestToken: strings.Repeat("a", 32) + name,
+		Value: rotor.Value{String: &value}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.ARN
+}
+
+func (e *env) describe(t *testing.T, id string) *rotor.SecretDescription {
+	t.Helper()
+	d, err := e.secrets.DescribeSecret(e.ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func (e *env) current(t *testing.T, id string) *rotor.SecretValue {
+	t.Helper()
+	v, err := e.secrets.GetSecretValue(e.ctx, rotor.GetSecretValueInput{SecretID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func (e *env) history(t *testing.T, id string) []rotor.RunHistory {
+	t.Helper()
+	h, err := e.secrets.RotationHistory(e.ctx, id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func (e *env) runDue(t *testing.T) int {
+	t.Helper()
+	n, err := e.engine.RunDue(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func stagesOf(d *rotor.SecretDescription, version string) string {
+	return strings.Join(d.VersionStages[version], ",")
+}
+
+func TestEngine_RotatesThroughFourSteps(t *testing.T) {
+	e := newEnv(t, 3)
+	f, fn := e.register(t, "gen", nil)
+	arn := e.create(t, "app", `{"username":"app","password":"old-password"}`)
+	before := e.current(t, "app")
+
+	out, err := e.secrets.RotateSecret(e.ctx, rotor.RotateSecretInput{SecretID: "app", RotationLambdaARN: fn,
+		ClientRequestToken: "11111111-2222-3333-4444-555555555555"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := e.runDue(t); n != 1 {
+		t.Fatalf("RunDue ran %d runs, want 1", n)
+	}
+	if got := strings.Join(f.Calls(), ","); got != "createSecret,setSecret,testSecret,finishSecret" {
+		t.Fatalf("steps = %s", got)
+	}
+	d := e.describe(t, arn)
+	if stagesOf(d, out.VersionID) != "AWSCURRENT" || stagesOf(d, before.VersionID) != "AWSPREVIOUS" {
+		t.Fatalf("VersionStages = %v: want the new version AWSCURRENT only (AWSPENDING removed) and the old AWSPREVIOUS", d.VersionStages)
+	}
+	if !d.LastRotatedDate.Equal(e.clock.Now()) {
+		t.Fatalf("LastRotatedDate = %v, want %v", d.LastRotatedDate, e.clock.Now())
+	}
+	after := e.current(t, "app")
+	if after.VersionID != out.VersionID || *after.Value.String == *before.Value.String || !strings.Contains(*after.Value.String, `"username":"app"`) {
+		t.Fatalf("current after rotation = %s %q", after.VersionID, *after.Value.String)
+	}
+	h := e.history(t, "app")
+	if len(h) != 1 || h[0].Run.Status != rotor.RunSucceeded || len(h[0].Steps) != 4 {
+		t.Fatalf("history = %+v", h)
+	}
+	for i, s := range h[0].Steps {
+		if s.Step != rotor.Steps[i] || s.Outcome != "ok" || s.Attempt != 1 {
+			t.Fatalf("step %d = %+v", i, s)
+		}
+	}
+	// Rotating again works: AWSPENDING was removed, so nothing blocks it.
+	if _, err := e.secrets.RotateSecret(e.ctx, rotor.RotateSecretInput{SecretID: "app"}); err != nil {
+		t.Fatal(err)
+	}
+	e.runDue(t)
+	if d := e.describe(t, arn); len(d.VersionStages) != 2 {
+		t.Fatalf("after second rotation VersionStages = %v", d.VersionStages)
+	}
+}
+
+func TestEngine_RetriesThenFailsThenRedrives(t *testing.T) {
+	for _, step := range rotor.Steps {
+		t.Run(step, func(t *testing.T) {
+			e := newEnv(t, 3)
+			f, fn := e.register(t, "flaky", map[string]int{step: 3})
+			arn := e.create(t, "db", `{"password":"first-value"}`)
+			out, err := e.secrets.RotateSecret(e.ctx, rotor.RotateSecretInput{SecretID: "db", RotationLambdaARN: fn})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for attempt := 1; attempt <= 3; attempt++ {
+				if n := e.runDue(t); n != 1 {
+					t.Fatalf("attempt %d: RunDue ran %d runs", attempt, n)
+				}
+				runs, err := e.secrets.ListRotationRuns(e.ctx, rotor.RunFilter{SecretID: "db"})
+				if err != nil || len(runs) != 1 {
+					t.Fatalf("runs = %v, %v", runs, err)
+				}
+				r := runs[0]
+				if attempt < 3 {
+					if r.Status != rotor.RunPending || r.Attempt != attempt+1 || !r.NextAttempt.Equal(e.clock.Now().Add(time.Duration(attempt)*time.Minute)) {
+						t.Fatalf("after attempt %d: run = %+v", attempt, r)
+					}
+					if n := e.runDue(t); n != 0 {
+						t.Fatalf("a retry ran before its backoff elapsed")
+					}
+					e.clock.Advance(time.Duration(attempt) * time.Minute)
+				} else if r.Status != rotor.RunFailed || !strings.Contains(r.LastError, "injected failure") {
+					t.Fatalf("after the last attempt: run = %+v", r)
+				}
+			}
+			// Failed: AWSPENDING stays on the new version, AWSCURRENT did not move.
+			d := e.describe(t, arn)
+			if !strings.Contains(stagesOf(d, out.VersionID), "AWSPENDING") || strings.Contains(stagesOf(d, out.VersionID), "AWSCURRENT") {
+				t.Fatalf("after failure VersionStages = %v", d.VersionStages)
+			}
+			// The next RotateSecret says so and re-drives the same run.
+			_, err = e.secrets.RotateSecret(e.ctx, rotor.RotateSecretInput{SecretID: "db"})
+			if rotor.ErrorCode(err) != rotor.ESTATE || rotor.ErrorMessage(err) != "A previous rotation isn't complete. That rotation will be reattempted." {
+				t.Fatalf("RotateSecret after failure: %v", err)
+			}
+			e.runDue(t)
+			if d := e.describe(t, arn); stagesOf(d, out.VersionID) != "AWSCURRENT" {
+				t.Fatalf("re-driven run did not finish: %v (calls %v)", d.VersionStages, f.Calls())
+			}
+		})
+	}
+}
+
+func TestEngine_ScrubsSecretValuesFromHistory(t *testing.T) {
+	e := newEnv(t, 1)
+	f, fn := e.register(t, "leaky", map[string]int{rotor.StepSet: 1})
+	f.message = func(inv lambda.Invocation) string {
+		v, _ := e.secrets.GetSecretValue(rotor.NewContext(context.Background(), rotor.Caller{Region: region,
+			Principal: rotor.Principal{Role: rotor.RoleAdmin}}), rotor.GetSecretValueInput{SecretID: inv.Event.SecretID,
+			VersionID: inv.Event.ClientRequestToken, VersionStage: rotor.StagePending})
+		return "login failed with " + *v.Value.String + " (current was old-secret-password)"
+	}
+	e.create(t, "leak", `{"user":"u","password":"old-secret-password"}`)
+	if _, err := e.secrets.RotateSecret(e.ctx, rotor.RotateSecretInput{SecretID: "leak", RotationLambdaARN: fn}); err != nil {
+		t.Fatal(err)
+	}
+	e.runDue(t)
+	pending, err := e.secrets.GetSecretValue(e.ctx, rotor.GetSecretValueInput{SecretID: "leak", VersionStage: rotor.StagePending})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := e.history(t, "leak")
+	text := fmt.Sprintf("%+v", h)
+	for _, secret := range []string{"old-secret-password", *pending.Value.String} {
+		if strings.Contains(text, secret) {
+			t.Fatalf("history contains a secret value %q: %s", secret, text)
+		}
+	}
+	if !strings.Contains(h[0].Run.LastError, rotation.Redacted) {
+		t.Fatalf("LastError = %q, want the value replaced by %s", h[0].Run.LastError, rotation.Redacted)
+	}
+}
+
+// blocking waits in setSecret until its context ends.
+type blocking struct {
+	started chan struct{}
+	ended   chan error
+}
+
+func (b *blocking) Invoke(ctx context.Context, inv lambda.Invocation) (lambda.Result, error) {
+	if inv.Event.Step != rotor.StepSet {
+		return lambda.Result{}, nil
+	}
+	close(b.started)
+	<-ctx.Done()
+	b.ended <- ctx.Err()
+	return lambda.Result{}, ctx.Err()
+}
+
+func TestEngine_CancelStopsTheInvocation(t *testing.T) {
+	e := newEnv(t, 3)
+	b := &blocking{started: make(chan struct{}), ended: make(chan error, 1)}
+	e.reg.Register("slow", "builtin", nil, b)
+	e.create(t, "c", "value")
+	if _, err := e.secrets.RotateSecret(e.ctx, rotor.RotateSecretInput{SecretID: "c", RotationLambdaARN: e.reg.ARN(region, "slow")}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { e.runDue(t); close(done) }()
+	<-b.started
+	if _, err := e.secrets.CancelRotateSecret(e.ctx, "c"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-b.ended; !errors.Is(err, context.Canceled) {
+		t.Fatalf("invocation ended with %v, want context.Canceled", err)
+	}
+	<-done
+	runs, _ := e.secrets.ListRotationRuns(e.ctx, rotor.RunFilter{SecretID: "c"})
+	if len(runs) != 1 || runs[0].Status != rotor.RunCancelled {
+		t.Fatalf("runs = %+v", runs)
+	}
+	if d := e.describe(t, "c"); d.Rotation.Enabled {
+		t.Fatal("rotation still enabled after CancelRotateSecret")
+	}
+}
+
+// snooper tries to read another secret with the run's credentials.
+type snooper struct {
+	secrets rotor.SecretService
+	target  string
+	err     atomic.Value
+}
+
+func (s *snooper) Invoke(ctx context.Context, inv lambda.Invocation) (lambda.Result, error) {
+	if inv.Event.Step == rotor.StepCreate {
+		_, err := s.secrets.GetSecretValue(ctx, rotor.GetSecretValueInput{SecretID: s.target})
+		s.err.Store(fmt.Sprint(rotor.ErrorCode(err)))
+	}
+	return lambda.Result{}, errors.New("stop here")
+}
+
+func TestEngine_BuiltinRunsAsScopedPrincipal(t *testing.T) {
+	e := newEnv(t, 1)
+	e.create(t, "other", "not yours")
+	s := &snooper{secrets: e.secrets, target: "other"}
+	e.reg.Register("snoop", "builtin", nil, s)
+	e.create(t, "mine", "value")
+	if _, err := e.secrets.RotateSecret(e.ctx, rotor.RotateSecretInput{SecretID: "mine", RotationLambdaARN: e.reg.ARN(region, "snoop")}); err != nil {
+		t.Fatal(err)
+	}
+	e.runDue(t)
+	if got := s.err.Load(); got != rotor.EDENIED {
+		t.Fatalf("reading another secret from a rotation function: code %v, want %s", got, rotor.EDENIED)
+	}
+}
+
+// concurrent counts invocations in flight, per secret and in total.
+type concurrent struct {
+	inner         lambda.Function
+	mu            sync.Mutex
+	total, max    int
+	perSecret     map[string]int
+	overlapSecret bool
+}
+
+func (c *concurrent) Invoke(ctx context.Context, inv lambda.Invocation) (lambda.Result, error) {
+	c.mu.Lock()
+	c.total++
+	c.max = max(c.max, c.total)
+	c.perSecret[inv.Event.SecretID]++
+	if c.perSecret[inv.Event.SecretID] > 1 {
+		c.overlapSecret = true
+	}
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.total--
+		c.perSecret[inv.Event.SecretID]--
+		c.mu.Unlock()
+	}()
+	time.Sleep(time.Millisecond) // let runs overlap; not an assertion
+	return c.inner.Invoke(ctx, inv)
+}
+
+func TestEngine_BoundedWorkersOneRunPerSecret(t *testing.T) {
+	e := newEnv(t, 3)
+	c := &concurrent{inner: &builtin.Function{Secrets: e.secrets, Strategy: builtin.GeneratePassword{}}, perSecret: map[string]int{}}
+	e.reg.Register("count", "builtin", nil, c)
+	const n = 40
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("s%02d", i)
+		e.create(t, name, `{"password":"x"}`)
+		if _, err := e.secrets.RotateSecret(e.ctx, rotor.RotateSecretInput{SecretID: name, RotationLambdaARN: e.reg.ARN(region, "count")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.runDue(t); got != n {
+		t.Fatalf("RunDue ran %d runs, want %d", got, n)
+	}
+	if c.max > 4 || c.overlapSecret {
+		t.Fatalf("max concurrent invocations %d (limit 4), overlap within a secret: %v", c.max, c.overlapSecret)
+	}
+	runs, err := e.secrets.ListRotationRuns(e.ctx, rotor.RunFilter{Status: rotor.RunSucceeded, Limit: 1000})
+	if err != nil || len(runs) != n {
+		t.Fatalf("succeeded runs = %d, %v", len(runs), err)
+	}
+}
+
+func TestScheduler_StartsDueRotations(t *testing.T) {
+	e := newEnv(t, 3)
+	_, fn := e.register(t, "gen", nil)
+	e.create(t, "sched", `{"password":"p0"}`)
+	immediately := false
+	if _, err := e.secrets.RotateSecret(e.ctx, rotor.RotateSecretInput{SecretID: "sched", RotationLambdaARN: fn,
+		RotationRules: &rotor.RotationRules{ScheduleExpression: "rate(4 hours)"}, RotateImmediately: &immediately}); err != nil {
+		t.Fatal(err)
+	}
+	e.runDue(t) // the test-only run
+	next := e.describe(t, "sched").NextRotationDate
+	if next.IsZero() || !next.After(e.clock.Now()) || next.Sub(e.clock.Now()) > 5*time.Hour {
+		t.Fatalf("NextRotationDate = %v (now %v), want within the next 4-hour window", next, e.clock.Now())
+	}
+	if n, err := e.sched.Tick(e.ctx, next.Add(-time.Second)); err != nil || n != 0 {
+		t.Fatalf("Tick before the date started %d (%v)", n, err)
+	}
+	e.clock.Advance(next.Sub(e.clock.Now()))
+	if n, err := e.sched.Tick(e.ctx, e.clock.Now()); err != nil || n != 1 {
+		t.Fatalf("Tick at the date started %d (%v), want 1", n, err)
+	}
+	if n, err := e.sched.Tick(e.ctx, e.clock.Now()); err != nil || n != 0 {
+		t.Fatalf("a second Tick started %d more while one is active (%v)", n, err)
+	}
+	e.runDue(t)
+	d := e.describe(t, "sched")
+	if !d.LastRotatedDate.Equal(e.clock.Now()) || !d.NextRotationDate.After(next) {
+		t.Fatalf("after the scheduled rotation: LastRotatedDate %v NextRotationDate %v", d.LastRotatedDate, d.NextRotationDate)
+	}
+}
