@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -344,7 +345,7 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 			next = steps[i+1]
 		}
 		if ierr != nil {
-			rec.Outcome, rec.Error = "error", scrub.Scrub(ierr.Error())
+			rec.Outcome, rec.Error = "error", scrub.Scrub(errorText(ierr))
 			next = step
 		}
 		if err := e.Control.EndStep(context.WithoutCancel(ctx), rec, next); err != nil {
@@ -386,4 +387,19 @@ func stepsFrom(run rotor.RunRecord) []string {
 		}
 	}
 	return rotor.Steps
+}
+
+// errorText is the text of a function's error for the run history: the
+// message of a *rotor.Error (with its cause when that adds something),
+// else the error's own text.
+func errorText(err error) string {
+	var re *rotor.Error
+	if !errors.As(err, &re) {
+		return err.Error()
+	}
+	msg := re.Message
+	if re.Err != nil && !strings.Contains(msg, re.Err.Error()) {
+		msg += ": " + re.Err.Error()
+	}
+	return msg
 }

@@ -52,6 +52,12 @@ func (b *syncBuffer) String() string {
 // when the test ends. edit may change the configuration first.
 func MustRunMain(tb testing.TB, dataDir string, edit func(*Config)) *testServer {
 	tb.Helper()
+	return mustRunMainEnv(tb, dataDir, edit, nil)
+}
+
+// mustRunMainEnv is MustRunMain with env as the server's whole environment.
+func mustRunMainEnv(tb testing.TB, dataDir string, edit func(*Config), env map[string]string) *testServer {
+	tb.Helper()
 	if dataDir == "" {
 		dataDir = filepath.Join(tb.TempDir(), "data")
 	}
@@ -65,7 +71,7 @@ func MustRunMain(tb testing.TB, dataDir string, edit func(*Config)) *testServer 
 		tb.Fatal(err)
 	}
 	s := &testServer{Stdout: &syncBuffer{}, Logs: &syncBuffer{}, Region: cfg.Regions[0], DataDir: dataDir}
-	s.Main = &Main{Config: cfg, Stdout: s.Stdout, Getenv: func(string) string { return "" }}
+	s.Main = &Main{Config: cfg, Stdout: s.Stdout, Getenv: func(k string) string { return env[k] }}
 	s.Main.Logger = slog.New(slog.NewTextHandler(s.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if err := s.Run(context.Background()); err != nil {
 		tb.Fatalf("Run: %v", err)

@@ -22,6 +22,8 @@ import (
 	"github.com/rotorhq/rotor/awsapi"
 	"github.com/rotorhq/rotor/envelope"
 	"github.com/rotorhq/rotor/manager"
+	"github.com/rotorhq/rotor/rotation"
+	"github.com/rotorhq/rotor/rotation/builtins"
 	"github.com/rotorhq/rotor/sqlite"
 )
 
@@ -39,6 +41,8 @@ type Main struct {
 	keyring  *envelope.Keyring
 	auth     *auth.Service
 	manager  *manager.Service
+	registry *rotation.Registry
+	engine   *rotation.Engine
 	listener net.Listener
 	server   *http.Server
 	cancel   context.CancelFunc
@@ -113,6 +117,18 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 
 	m.auth = auth.New(auth.Config{Store: m.store, Keyring: m.keyring, Regions: c.Regions})
+	// The engine and the manager know each other: the manager wakes the
+	// engine when it queues a run and stops it when a run is cancelled; the
+	// engine drives runs through the manager.
+	m.registry = rotation.NewRegistry(c.AccountID)
+	m.engine = &rotation.Engine{
+		Functions:   m.registry,
+		Credentials: m.auth,
+		Workers:     c.Rotation.Workers,
+		Endpoint:    m.functionEndpoint,
+		Failpoint:   failpoint(m.Getenv("ROTOR_TEST_FAILPOINT"), m.Logger),
+		Logger:      m.Logger,
+	}
 	m.manager = manager.New(manager.Config{
 		Store:       m.store,
 		Keyring:     m.keyring,
@@ -120,7 +136,17 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Account:     c.AccountID,
 		PruneMinAge: pruneMinAge(c.Versions.PruneMinAge.Duration),
 		Logger:      m.Logger,
+
+		Functions:    m.registry,
+		MaxAttempts:  c.Rotation.MaxAttempts,
+		OnRunQueued:  m.engine.Wake,
+		OnRunStopped: m.engine.Cancel,
 	})
+	m.engine.Control = m.manager
+	builtins.Register(m.registry, m.manager)
+	if err := registerFunctions(m.registry, c.Functions, m.Getenv); err != nil {
+		return err
+	}
 	adm := admin.New(admin.Config{
 		Auth:     m.auth,
 		Store:    m.store,
@@ -144,7 +170,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"status":"ok"}`)
 	})
-	mux.Handle("/", &awsapi.Handler{Secrets: m.manager, Admin: adm, Auth: m.auth, Logger: m.Logger})
+	mux.Handle("/", &awsapi.Handler{Secrets: m.manager, Admin: adm, Rotation: m.manager, Runs: m.manager, Auth: m.auth, Logger: m.Logger})
 	m.server = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -166,9 +192,20 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	bg, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
-	m.done = make(chan struct{}, 2)
+	m.done = make(chan struct{}, 4)
 	go func() {
 		m.manager.RunPurger(bg, c.Deletion.PurgeInterval.Duration)
+		m.done <- struct{}{}
+	}()
+	go func() {
+		if err := m.engine.Run(bg); err != nil {
+			m.Logger.Error("rotation engine", "err", err)
+		}
+		m.done <- struct{}{}
+	}()
+	go func() {
+		sched := &rotation.Scheduler{Secrets: m.manager, Wake: m.engine.Wake, Logger: m.Logger}
+		sched.Run(bg, c.Rotation.ScheduleInterval.Duration)
 		m.done <- struct{}{}
 	}()
 	go func() {
@@ -180,6 +217,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.Logger.Info("rotor serving", "url", m.URL(), "data_dir", c.DataDir, "regions", strings.Join(c.Regions, ","))
 	m.printHints()
 	return nil
+}
+
+// functionEndpoint is the URL exec and http functions call back.
+func (m *Main) functionEndpoint() string {
+	if m.Config.Rotation.Endpoint != "" {
+		return m.Config.Rotation.Endpoint
+	}
+	return m.URL()
 }
 
 // printHints prints the lines a user needs to talk to this server.

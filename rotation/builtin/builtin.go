@@ -1,0 +1,233 @@
+package builtin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/rotation/lambda"
+)
+
+// Values are the versions a step works with. Previous and Master are empty
+// when absent.
+type Values struct {
+	SecretARN string
+	Token     string
+	Current   string // AWSCURRENT's SecretString
+	Pending   string // AWSPENDING's SecretString (the token's version); "" in createSecret
+	Previous  string // AWSPREVIOUS's SecretString, if any
+	Master    string // the current value of the secret named by "masterarn", if any
+}
+
+// Strategy is what a target contributes to a rotation.
+type Strategy interface {
+	// Generate returns the pending SecretString, given the current one and
+	// a password generator (GetRandomPassword with the secret's options).
+	Generate(ctx context.Context, current string, password func(context.Context) (string, error)) (string, error)
+	// Set makes the target accept the pending credentials (setSecret).
+	Set(ctx context.Context, v Values) error
+	// Test logs in with the pending credentials (testSecret).
+	Test(ctx context.Context, v Values) error
+}
+
+// MasterUser is an optional interface of a Strategy. Function reads the
+// secret named by the pending value's "masterarn" into Values.Master, for
+// setSecret only, unless the strategy implements MasterUser and
+// NeedsMaster returns false — so a strategy that never acts as an
+// administrator is not broken by a stale "masterarn" and does not read the
+// administrator's secret.
+type MasterUser interface {
+	NeedsMaster() bool
+}
+
+// Function adapts a Strategy to the engine's lambda.Function.
+type Function struct {
+	Secrets  rotor.SecretService
+	Strategy Strategy
+	// Password is the GetRandomPassword request used by createSecret;
+	// the zero value means rotor.DefaultPasswordSpec(). A JSON secret may
+	// override its length and excluded characters (see PasswordSpecFor).
+	Password rotor.PasswordSpec
+}
+
+var _ lambda.Function = (*Function)(nil)
+
+// Invoke runs one step, as AWS's template lambda_handler does.
+func (f *Function) Invoke(ctx context.Context, inv lambda.Invocation) (lambda.Result, error) {
+	ev := inv.Event
+	desc, err := f.Secrets.DescribeSecret(ctx, ev.SecretID)
+	if err != nil {
+		return lambda.Result{}, fmt.Errorf("describe secret: %s", rotor.ErrorMessage(err))
+	}
+	if !desc.Rotation.Enabled {
+		return lambda.Result{}, fmt.Errorf("secret %s is not enabled for rotation", ev.SecretID)
+	}
+	stages, ok := desc.VersionStages[ev.ClientRequestToken]
+	if !ok {
+		return lambda.Result{}, fmt.Errorf("secret version %s has no stage for rotation of secret %s", ev.ClientRequestToken, ev.SecretID)
+	}
+	if slices.Contains(stages, rotor.StageCurrent) {
+		return lambda.Result{Output: fmt.Sprintf("secret version %s already set as AWSCURRENT", ev.ClientRequestToken)}, nil
+	}
+	if !slices.Contains(stages, rotor.StagePending) {
+		return lambda.Result{}, fmt.Errorf("secret version %s not set as AWSPENDING for rotation of secret %s", ev.ClientRequestToken, ev.SecretID)
+	}
+	switch ev.Step {
+	case rotor.StepCreate:
+		return f.create(ctx, ev)
+	case rotor.StepSet, rotor.StepTest:
+		mu, ok := f.Strategy.(MasterUser)
+		v, err := f.values(ctx, ev, ev.Step == rotor.StepSet && (!ok || mu.NeedsMaster()))
+		if err != nil {
+			return lambda.Result{}, err
+		}
+		if ev.Step == rotor.StepSet {
+			return lambda.Result{}, f.Strategy.Set(ctx, v)
+		}
+		return lambda.Result{}, f.Strategy.Test(ctx, v)
+	case rotor.StepFinish:
+		return f.finish(ctx, ev, desc)
+	}
+	return lambda.Result{}, fmt.Errorf("invalid step parameter %q", ev.Step)
+}
+
+func (f *Function) create(ctx context.Context, ev lambda.Event) (lambda.Result, error) {
+	cur, err := f.Secrets.GetSecretValue(ctx, rotor.GetSecretValueInput{SecretID: ev.SecretID, VersionStage: rotor.StageCurrent})
+	if err != nil {
+		return lambda.Result{}, fmt.Errorf("get current value: %s", rotor.ErrorMessage(err))
+	}
+	_, err = f.Secrets.GetSecretValue(ctx, rotor.GetSecretValueInput{SecretID: ev.SecretID, VersionID: ev.ClientRequestToken, VersionStage: rotor.StagePending})
+	if err == nil {
+		return lambda.Result{Output: "pending value already exists"}, nil
+	} else if rotor.ErrorCode(err) != rotor.ENOTFOUND {
+		return lambda.Result{}, fmt.Errorf("get pending value: %s", rotor.ErrorMessage(err))
+	}
+	if cur.Value.String == nil {
+		return lambda.Result{}, fmt.Errorf("secret %s holds a binary value: built-in rotation needs a SecretString", ev.SecretID)
+	}
+	spec := f.Password
+	if spec == (rotor.PasswordSpec{}) {
+		spec = rotor.DefaultPasswordSpec()
+	}
+	if spec, err = PasswordSpecFor(spec, *cur.Value.String); err != nil {
+		return lambda.Result{}, err
+	}
+	pending, err := f.Strategy.Generate(ctx, *cur.Value.String, func(ctx context.Context) (string, error) {
+		return f.Secrets.GetRandomPassword(ctx, spec)
+	})
+	if err != nil {
+		return lambda.Result{}, err
+	}
+	_, err = f.Secrets.PutSecretValue(ctx, rotor.PutSecretValueInput{
+		SecretID: ev.SecretID, ClientRequestToken: ev.ClientRequestToken,
+		Value: rotor.Value{String: &pending}, Stages: []string{rotor.StagePending},
+	})
+	if err != nil {
+		return lambda.Result{}, fmt.Errorf("put pending value: %s", rotor.ErrorMessage(err))
+	}
+	return lambda.Result{Output: "created pending version " + ev.ClientRequestToken}, nil
+}
+
+// values gathers the versions setSecret and testSecret need; the master
+// secret only when withMaster.
+func (f *Function) values(ctx context.Context, ev lambda.Event, withMaster bool) (Values, error) {
+	v := Values{SecretARN: ev.SecretID, Token: ev.ClientRequestToken}
+	get := func(in rotor.GetSecretValueInput, dst *string, optional bool) error {
+		out, err := f.Secrets.GetSecretValue(ctx, in)
+		if err != nil {
+			if optional && rotor.ErrorCode(err) == rotor.ENOTFOUND {
+				return nil
+			}
+			what := in.VersionStage + " value"
+			if in.SecretID != ev.SecretID {
+				what = "the master secret " + in.SecretID
+			}
+			return fmt.Errorf("get %s: %s", what, rotor.ErrorMessage(err))
+		}
+		if out.Value.String != nil {
+			*dst = *out.Value.String
+		}
+		return nil
+	}
+	if err := get(rotor.GetSecretValueInput{SecretID: ev.SecretID, VersionStage: rotor.StageCurrent}, &v.Current, false); err != nil {
+		return v, err
+	}
+	if err := get(rotor.GetSecretValueInput{SecretID: ev.SecretID, VersionID: ev.ClientRequestToken, VersionStage: rotor.StagePending}, &v.Pending, false); err != nil {
+		return v, err
+	}
+	if err := get(rotor.GetSecretValueInput{SecretID: ev.SecretID, VersionStage: rotor.StagePrevious}, &v.Previous, true); err != nil {
+		return v, err
+	}
+	var doc struct {
+		MasterARN string `json:"masterarn"`
+	}
+	if withMaster && json.Unmarshal([]byte(v.Pending), &doc) == nil && doc.MasterARN != "" {
+		if err := get(rotor.GetSecretValueInput{SecretID: doc.MasterARN, VersionStage: rotor.StageCurrent}, &v.Master, false); err != nil {
+			return v, err
+		}
+	}
+	return v, nil
+}
+
+func (f *Function) finish(ctx context.Context, ev lambda.Event, desc *rotor.SecretDescription) (lambda.Result, error) {
+	current := ""
+	for id, stages := range desc.VersionStages {
+		if slices.Contains(stages, rotor.StageCurrent) {
+			current = id
+		}
+	}
+	if current == ev.ClientRequestToken {
+		return lambda.Result{Output: "version already marked as AWSCURRENT"}, nil
+	}
+	_, err := f.Secrets.UpdateSecretVersionStage(ctx, rotor.UpdateSecretVersionStageInput{
+		SecretID: ev.SecretID, VersionStage: rotor.StageCurrent,
+		MoveToVersionID: ev.ClientRequestToken, RemoveFromVersionID: current,
+	})
+	if err != nil {
+		return lambda.Result{}, fmt.Errorf("move AWSCURRENT: %s", rotor.ErrorMessage(err))
+	}
+	return lambda.Result{Output: "moved AWSCURRENT to " + ev.ClientRequestToken}, nil
+}
+
+// GeneratePassword is the Strategy of the built-in function
+// "rotor-generate-password": createSecret replaces the "password" field of
+// a JSON object value (or, for any other value, the whole value) with a new
+// random password; setSecret and testSecret have nothing to do. It suits
+// secrets whose every consumer reads them from Rotor (shared webhook keys,
+// tokens between two services).
+type GeneratePassword struct{}
+
+// Generate implements Strategy.
+func (GeneratePassword) Generate(ctx context.Context, current string, password func(context.Context) (string, error)) (string, error) {
+	pw, err := password(ctx)
+	if err != nil {
+		return "", fmt.Errorf("generate password: %s", rotor.ErrorMessage(err))
+	}
+	var doc map[string]any
+	if json.Unmarshal([]byte(current), &doc) != nil || doc == nil {
+		return pw, nil
+	}
+	doc["password"] = pw
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// NeedsMaster implements MasterUser: there is no administrator.
+func (GeneratePassword) NeedsMaster() bool { return false }
+
+// Set implements Strategy: there is no target to change.
+func (GeneratePassword) Set(context.Context, Values) error { return nil }
+
+// Test implements Strategy: the pending value must be readable, which the
+// engine already proved by reading it.
+func (GeneratePassword) Test(_ context.Context, v Values) error {
+	if v.Pending == "" {
+		return fmt.Errorf("pending value is empty")
+	}
+	return nil
+}
