@@ -238,6 +238,26 @@ func masterARNOf(value string) string {
 // Errors: ESTATE when the run is no longer active (cancelled, abandoned,
 // finished, or deleted with its secret); EINTERNAL.
 func (s *Service) BeginStep(ctx context.Context, runID, step string, attempt int, at time.Time) error {
+	// Usually the durable state already names this step and attempt:
+	// ClaimRuns or the previous EndStep wrote it, and that write is the
+	// "before" record. Then only check, in a read, that the run is still
+	// active — a write per step would double the commits of a rotation.
+	if s.store != nil {
+		current := false
+		err := s.store.View(ctx, func(tx rotor.Tx) error {
+			run, err := liveRun(tx, runID)
+			if err != nil {
+				return err
+			}
+			current = run.Step == step && run.Attempt == attempt
+			return nil
+		})
+		if rotor.ErrorCode(err) == rotor.ESTATE {
+			return err
+		} else if err == nil && current {
+			return nil
+		}
+	}
 	return s.runTx(ctx, "begin step", func(tx rotor.Tx) error {
 		run, err := liveRun(tx, runID)
 		if err != nil {
