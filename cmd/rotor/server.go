@@ -232,7 +232,7 @@ func (m *Main) printHints() {
 	creds, _ := filepath.Abs(m.Config.CredentialsPath())
 	fmt.Fprintf(m.Stdout, "Rotor is serving the AWS Secrets Manager API at %s\n", m.URL())
 	if _, err := os.Stat(creds); err == nil {
-		fmt.Fprintf(m.Stdout, "Use it with:\n  export AWS_SHARED_CREDENTIALS_FILE=%s AWS_PROFILE=rotor AWS_REGION=%s AWS_ENDPOINT_URL=%s\n",
+		fmt.Fprintf(m.Stdout, "Use it with:\n  export AWS_SHARED_CREDENTIALS_FILE=%s AWS_PROFILE=rotor AWS_REGION=%[2]s AWS_DEFAULT_REGION=%[2]s AWS_ENDPOINT_URL=%[3]s\n",
 			creds, m.Config.Regions[0], m.URL())
 		fmt.Fprintf(m.Stdout, "The admin access key in that file is the only plaintext copy: move it into your own secret store and delete the file.\n")
 	}
