@@ -20,6 +20,12 @@ const minScrubLength = 4
 // values a run touched — the current, pending and master secrets — and
 // removes each whole value and each JSON field value in it, also in their
 // JSON-escaped, URL-encoded and base64 forms.
+//
+// The fields of AWS's database-secret shape that identify rather than
+// authenticate — engine, host, port, username, dbname, masterarn, ssl —
+// are kept (see Identifying), so an operator can still read which host
+// and which user a failed step was about. Every other field, password
+// included, is removed wherever it appears.
 type Scrubber struct {
 	needles []string // longest first, so a value is removed before its parts
 }
@@ -50,7 +56,15 @@ func NewScrubber(values ...string) *Scrubber {
 		add(v, 1)
 		var doc any
 		if json.Unmarshal([]byte(v), &doc) == nil {
-			walkStrings(doc, func(s string) { add(s, minScrubLength) })
+			if obj, ok := doc.(map[string]any); ok {
+				for k, field := range obj {
+					if !Identifying[strings.ToLower(k)] {
+						walkStrings(field, func(s string) { add(s, minScrubLength) })
+					}
+				}
+			} else {
+				walkStrings(doc, func(s string) { add(s, minScrubLength) })
+			}
 		}
 	}
 	delete(set, "")
@@ -65,6 +79,14 @@ func NewScrubber(values ...string) *Scrubber {
 		return s.needles[i] < s.needles[j]
 	})
 	return s
+}
+
+// Identifying lists the top-level keys (lower case) of a secret's JSON
+// whose values a Scrubber keeps: they name the target, they do not unlock
+// it. The whole secret value is still removed.
+var Identifying = map[string]bool{
+	"engine": true, "host": true, "port": true, "username": true,
+	"dbname": true, "masterarn": true, "ssl": true,
 }
 
 // walkStrings calls fn for every string value (not key) in a decoded JSON

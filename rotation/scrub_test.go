@@ -26,6 +26,12 @@ func TestScrubber(t *testing.T) {
 			}
 		})
 	}
+	// Identifying fields stay readable; every other field is removed.
+	s2 := rotation.NewScrubber(`{"engine":"postgres","host":"db.internal","username":"app_user","masterarn":"arn:aws:secretsmanager:us-east-1:000000000000:secret:admin-AbCdEf","api_key":"k-123456"}`)
+	msg := "login as app_user at db.internal (engine postgres, master arn:aws:secretsmanager:us-east-1:000000000000:secret:admin-AbCdEf) with k-123456"
+	if got, want := s2.Scrub(msg), "login as app_user at db.internal (engine postgres, master arn:aws:secretsmanager:us-east-1:000000000000:secret:admin-AbCdEf) with [redacted]"; got != want {
+		t.Fatalf("Scrub = %q, want %q", got, want)
+	}
 	// Short field values (ports, flags) are left alone: scrubbing "5432"
 	// everywhere would make messages unreadable without protecting anything.
 	if got := s.Scrub("connect to port 5432 as app"); got != "connect to port 5432 as app" {
