@@ -21,11 +21,8 @@ import (
 // ESTATE when the secret is already scheduled and ForceDelete is false;
 // ENOTFOUND; EVALIDATION; EDENIED; EINTERNAL.
 func (s *Service) DeleteSecret(ctx context.Context, in rotor.DeleteSecretInput) (*rotor.DeleteSecretOutput, error) {
-	c, err := s.begin(ctx)
+	c, err := s.beginSecret(ctx, in.SecretID)
 	if err != nil {
-		return nil, err
-	}
-	if err := validateSecretID(in.SecretID); err != nil {
 		return nil, err
 	}
 	if in.ForceDelete && in.RecoveryWindowDays != 0 {
@@ -53,9 +50,8 @@ func (s *Service) DeleteSecret(ctx context.Context, in rotor.DeleteSecretInput) 
 		}
 		rec.DeletedDate = now
 		rec.PurgeDate = now.Add(time.Duration(window) * 24 * time.Hour)
-		rec.LastChangedDate = now
-		if err := tx.UpdateSecret(rec); err != nil {
-			return internal("update secret", err)
+		if err := storeChanged(tx, rec, now); err != nil {
+			return err
 		}
 		out.DeletionDate = rec.PurgeDate
 		return nil
@@ -75,11 +71,8 @@ func (s *Service) DeleteSecret(ctx context.Context, in rotor.DeleteSecretInput) 
 //
 // Errors: ENOTFOUND; EVALIDATION; EDENIED; EINTERNAL.
 func (s *Service) RestoreSecret(ctx context.Context, secretID string) (*rotor.SecretRef, error) {
-	c, err := s.begin(ctx)
+	c, err := s.beginSecret(ctx, secretID)
 	if err != nil {
-		return nil, err
-	}
-	if err := validateSecretID(secretID); err != nil {
 		return nil, err
 	}
 	var out *rotor.SecretRef
@@ -89,11 +82,7 @@ func (s *Service) RestoreSecret(ctx context.Context, secretID string) (*rotor.Se
 			return nil
 		}
 		rec.DeletedDate, rec.PurgeDate = time.Time{}, time.Time{}
-		rec.LastChangedDate = s.now()
-		if err := tx.UpdateSecret(rec); err != nil {
-			return internal("update secret", err)
-		}
-		return nil
+		return storeChanged(tx, rec, s.now())
 	})
 	if err != nil {
 		return nil, err

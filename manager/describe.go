@@ -54,11 +54,8 @@ func describe(e *entry) *rotor.SecretDescription {
 //
 // Errors: EVALIDATION; ENOTFOUND; EDENIED; EINTERNAL.
 func (s *Service) DescribeSecret(ctx context.Context, secretID string) (*rotor.SecretDescription, error) {
-	c, err := s.begin(ctx)
+	c, err := s.beginSecret(ctx, secretID)
 	if err != nil {
-		return nil, err
-	}
-	if err := validateSecretID(secretID); err != nil {
 		return nil, err
 	}
 	e, err := s.lookup(ctx, c.Region, secretID)
@@ -82,14 +79,11 @@ func (s *Service) DescribeSecret(ctx context.Context, secretID string) (*rotor.S
 //
 // Errors: EVALIDATION; ENEXTTOKEN; ENOTFOUND; EDENIED; EINTERNAL.
 func (s *Service) ListSecretVersionIds(ctx context.Context, in rotor.ListSecretVersionIdsInput) (*rotor.ListSecretVersionIdsOutput, error) {
-	c, err := s.begin(ctx)
+	c, err := s.beginSecret(ctx, in.SecretID)
 	if err != nil {
 		return nil, err
 	}
-	if err := validateSecretID(in.SecretID); err != nil {
-		return nil, err
-	}
-	size, err := pageSize(in.MaxResults, maxListResults, maxListResults)
+	size, err := pageSize("maxResults", in.MaxResults, maxListResults, maxListResults)
 	if err != nil {
 		return nil, err
 	}

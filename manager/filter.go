@@ -50,7 +50,7 @@ type compiledValue struct {
 // EINVALID for a filter without a key or without values.
 func compileFilters(fs []rotor.Filter) (matcher, error) {
 	if len(fs) > maxFilters {
-		return nil, errValidation("", "filters", fmt.Sprintf("Member must have length less than or equal to %d", maxFilters))
+		return nil, errMaxLen("filters", maxFilters)
 	}
 	m := make(matcher, 0, len(fs))
 	for i, f := range fs {
@@ -69,14 +69,12 @@ func compileFilters(fs []rotor.Filter) (matcher, error) {
 			return nil, rotor.Errorf(rotor.EINVALID, "Invalid filter values for key: %s", f.Key)
 		}
 		if len(f.Values) > maxFilterValues {
-			return nil, errValidation("", fmt.Sprintf("filters.%d.member.values", i+1),
-				fmt.Sprintf("Member must have length less than or equal to %d", maxFilterValues))
+			return nil, errMaxLen(fmt.Sprintf("filters.%d.member.values", i+1), maxFilterValues)
 		}
 		cf := compiledFilter{key: f.Key}
 		for _, v := range f.Values {
 			if len(v) > maxFilterValue {
-				return nil, errValidation("", fmt.Sprintf("filters.%d.member.values", i+1),
-					fmt.Sprintf("Member must have length less than or equal to %d", maxFilterValue))
+				return nil, errMaxLen(fmt.Sprintf("filters.%d.member.values", i+1), maxFilterValue)
 			}
 			cv := compiledValue{raw: v}
 			if strings.HasPrefix(v, "!") {

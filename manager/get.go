@@ -19,11 +19,8 @@ import (
 // ESTATE when the version lacks the requested label or the secret is
 // scheduled for deletion; EDENIED; EDECRYPT; EINTERNAL.
 func (s *Service) GetSecretValue(ctx context.Context, in rotor.GetSecretValueInput) (*rotor.SecretValue, error) {
-	c, err := s.begin(ctx)
+	c, err := s.beginSecret(ctx, in.SecretID)
 	if err != nil {
-		return nil, err
-	}
-	if err := validateSecretID(in.SecretID); err != nil {
 		return nil, err
 	}
 	if in.VersionStage != "" {
@@ -31,11 +28,21 @@ func (s *Service) GetSecretValue(ctx context.Context, in rotor.GetSecretValueInp
 			return nil, err
 		}
 	}
-	e, err := s.lookup(ctx, c.Region, in.SecretID)
-	if isCode(err, rotor.ENOTFOUND) {
-		return nil, s.notFound(ctx, c, "GetSecretValue", in.SecretID)
-	} else if err != nil {
-		return nil, err
+	return s.getValue(ctx, c, in.SecretID, nil, in.VersionID, in.VersionStage)
+}
+
+// getValue is GetSecretValue once the request is validated: it reads the
+// version of the secret id selected by versionID and stage. e is the
+// secret's loaded entry, or nil to look id up in the caller's region.
+func (s *Service) getValue(ctx context.Context, c rotor.Caller, id string, e *entry, versionID, stage string) (*rotor.SecretValue, error) {
+	if e == nil {
+		var err error
+		e, err = s.lookup(ctx, c.Region, id)
+		if isCode(err, rotor.ENOTFOUND) {
+			return nil, s.notFound(ctx, c, "GetSecretValue", id)
+		} else if err != nil {
+			return nil, err
+		}
 	}
 	if err := s.authorize(ctx, c, "GetSecretValue", e.rec.ARN); err != nil {
 		return nil, err
@@ -43,7 +50,7 @@ func (s *Service) GetSecretValue(ctx context.Context, in rotor.GetSecretValueInp
 	if !e.rec.DeletedDate.IsZero() {
 		return nil, errMarkedForDeletion()
 	}
-	v, err := selectVersion(e, in.VersionID, in.VersionStage)
+	v, err := selectVersion(e, versionID, stage)
 	if err != nil {
 		return nil, err
 	}
@@ -191,28 +198,7 @@ func (s *Service) BatchGetSecretValue(ctx context.Context, in rotor.BatchGetSecr
 // (e is nil when it must be looked up by id) and appends it, or its error,
 // to out. Only faults (EINTERNAL) are returned.
 func (s *Service) batchOne(ctx context.Context, c rotor.Caller, id string, e *entry, out *rotor.BatchGetSecretValueOutput) error {
-	val, err := func() (*rotor.SecretValue, error) {
-		if e == nil {
-			var err error
-			e, err = s.lookup(ctx, c.Region, id)
-			if isCode(err, rotor.ENOTFOUND) {
-				return nil, s.notFound(ctx, c, "GetSecretValue", id)
-			} else if err != nil {
-				return nil, err
-			}
-		}
-		if err := s.authorize(ctx, c, "GetSecretValue", e.rec.ARN); err != nil {
-			return nil, err
-		}
-		if !e.rec.DeletedDate.IsZero() {
-			return nil, errMarkedForDeletion()
-		}
-		v, err := selectVersion(e, "", rotor.StageCurrent)
-		if err != nil {
-			return nil, err
-		}
-		return s.readVersion(ctx, e, v)
-	}()
+	val, err := s.getValue(ctx, c, id, e, "", rotor.StageCurrent)
 	if err == nil {
 		out.Values = append(out.Values, *val)
 		return nil

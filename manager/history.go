@@ -2,7 +2,6 @@ package manager
 
 import (
 	"context"
-	"fmt"
 	"slices"
 
 	"github.com/rotorhq/rotor"
@@ -29,15 +28,7 @@ var runStates = []string{rotor.RunPending, rotor.RunRunning, rotor.RunSucceeded,
 
 // runsLimit resolves a limit: 0 means 100, otherwise 1–1000 (EVALIDATION).
 func runsLimit(n int) (int, error) {
-	switch {
-	case n == 0:
-		return defaultRunsLimit, nil
-	case n < 0:
-		return 0, errValidation(fmt.Sprint(n), "limit", "Member must have value greater than or equal to 1")
-	case n > maxRunsLimit:
-		return 0, errValidation(fmt.Sprint(n), "limit", fmt.Sprintf("Member must have value less than or equal to %d", maxRunsLimit))
-	}
-	return n, nil
+	return pageSize("limit", n, defaultRunsLimit, maxRunsLimit)
 }
 
 // runsSecret resolves the secret id names in the caller's region and
@@ -164,66 +155,55 @@ func (s *Service) RotationHistory(ctx context.Context, secretID string, limit in
 // an active run nor such a label, and on a secret scheduled for deletion;
 // EVALIDATION; ENOTFOUND; EDENIED; EINTERNAL.
 func (s *Service) AbandonRotation(ctx context.Context, secretID string) (*rotor.VersionResult, error) {
-	c, err := s.begin(ctx)
+	c, err := s.beginSecret(ctx, secretID)
 	if err != nil {
 		return nil, err
 	}
-	if err := validateSecretID(secretID); err != nil {
-		return nil, err
-	}
-	var (
-		out     *rotor.VersionResult
-		stopped string
-	)
-	err = s.mutateAs(ctx, c, actionAbandonRotation, secretID, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
-		stopped = ""
+	var out *rotor.VersionResult
+	err = s.mutateStopping(ctx, c, actionAbandonRotation, secretID, func(tx rotor.Tx, rec *rotor.SecretRecord) (string, error) {
 		if !rec.DeletedDate.IsZero() {
-			return rotor.Errorf(rotor.ESTATE, msgAlreadyDeleted)
+			return "", rotor.Errorf(rotor.ESTATE, msgAlreadyDeleted)
 		}
 		run, err := activeRun(tx, rec.ARN)
 		if err != nil {
-			return err
+			return "", err
 		}
 		vs, err := tx.Versions(rec.ARN)
 		if err != nil {
-			return internal("versions", err)
+			return "", internal("versions", err)
 		}
 		before := labelsOf(vs)
 		pending, stray := before[rotor.StagePending]
 		stray = stray && pending != before[rotor.StageCurrent]
 		if run == nil && !stray {
-			return rotor.Errorf(rotor.ESTATE, msgNothingToAbandon)
+			return "", rotor.Errorf(rotor.ESTATE, msgNothingToAbandon)
 		}
 		now := s.now()
 		out = &rotor.VersionResult{ARN: rec.ARN, Name: rec.Name, VersionID: pending}
+		stopped := ""
 		if run != nil {
 			if err := finishRun(tx, run, rotor.RunAbandoned, now); err != nil {
-				return err
+				return "", err
 			}
 			out.VersionID, stopped = run.Token, run.ID
 		}
 		if !stray {
-			return nil
+			return stopped, nil
 		}
 		after := before.clone()
 		delete(after, rotor.StagePending)
 		if err := applyLabels(tx, rec.ARN, before, after); err != nil {
-			return err
+			return "", err
 		}
 		if v := findVersion(vs, pending); v != nil && v.Value == nil && !after.labelled(pending) {
 			if err := tx.DeleteVersions(rec.ARN, []string{pending}); err != nil {
-				return internal("delete versions", err)
+				return "", internal("delete versions", err)
 			}
 		}
-		rec.LastChangedDate = now
-		if err := tx.UpdateSecret(rec); err != nil {
-			return internal("update secret", err)
-		}
-		return nil
+		return stopped, storeChanged(tx, rec, now)
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.runStopped(stopped)
 	return out, nil
 }

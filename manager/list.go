@@ -79,7 +79,7 @@ func (p sortPos) compare(o sortPos) int {
 // on resource "") and reads one page in one store snapshot. def and max are
 // the default and maximum page sizes.
 func (s *Service) listPage(ctx context.Context, c rotor.Caller, q listQuery, def, max int) (*listResult, error) {
-	size, err := pageSize(q.maxResults, def, max)
+	size, err := pageSize("maxResults", q.maxResults, def, max)
 	if err != nil {
 		return nil, err
 	}

@@ -39,11 +39,8 @@ func findVersion(vs []*rotor.VersionRecord, id string) *rotor.VersionRecord {
 // with another value; ELIMIT beyond 20 labels or when 100 unlabeled versions
 // are too young to prune; ENOTFOUND; EDENIED; EENCRYPT; EDECRYPT; EINTERNAL.
 func (s *Service) PutSecretValue(ctx context.Context, in rotor.PutSecretValueInput) (*rotor.VersionResult, error) {
-	c, err := s.begin(ctx)
+	c, err := s.beginSecret(ctx, in.SecretID)
 	if err != nil {
-		return nil, err
-	}
-	if err := validateSecretID(in.SecretID); err != nil {
 		return nil, err
 	}
 	if in.Value.IsZero() {
@@ -55,18 +52,14 @@ func (s *Service) PutSecretValue(ctx context.Context, in rotor.PutSecretValueInp
 			return nil, err
 		}
 	}
-	var (
-		out     *rotor.VersionResult
-		stopped string
-	)
-	err = s.mutate(ctx, c, "PutSecretValue", in.SecretID, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
-		stopped = ""
+	var out *rotor.VersionResult
+	err = s.mutateStopping(ctx, c, smAction("PutSecretValue"), in.SecretID, func(tx rotor.Tx, rec *rotor.SecretRecord) (string, error) {
 		if !rec.DeletedDate.IsZero() {
-			return errMarkedForDeletion()
+			return "", errMarkedForDeletion()
 		}
 		vs, err := tx.Versions(rec.ARN)
 		if err != nil {
-			return internal("versions", err)
+			return "", internal("versions", err)
 		}
 		before := labelsOf(vs)
 		id := in.ClientRequestToken
@@ -75,13 +68,13 @@ func (s *Service) PutSecretValue(ctx context.Context, in rotor.PutSecretValueInp
 		if existing != nil && existing.Value != nil {
 			same, err := s.sameValue(rec.ARN, existing, in.Value)
 			if err != nil {
-				return err
+				return "", err
 			}
 			if !same {
-				return errTokenInUse(id, rec.ARN)
+				return "", errTokenInUse(id, rec.ARN)
 			}
 			out.Stages = before.stagesOf(id)
-			return nil
+			return "", nil
 		}
 		var after labels
 		if existing != nil {
@@ -90,26 +83,22 @@ func (s *Service) PutSecretValue(ctx context.Context, in rotor.PutSecretValueInp
 			after, err = s.addVersion(tx, rec, vs, before, id, in.Value, in.Stages)
 		}
 		if err != nil {
-			return err
+			return "", err
 		}
 		out.Stages = after.stagesOf(id)
 		now := s.now()
+		stopped := ""
 		if existing == nil && after[rotor.StageCurrent] == id {
 			// A manual new AWSCURRENT: the rotation in progress is abandoned.
 			if stopped, err = s.manualCurrent(tx, rec, now); err != nil {
-				return err
+				return "", err
 			}
 		}
-		rec.LastChangedDate = now
-		if err := tx.UpdateSecret(rec); err != nil {
-			return internal("update secret", err)
-		}
-		return nil
+		return stopped, storeChanged(tx, rec, now)
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.runStopped(stopped)
 	return out, nil
 }
 
@@ -187,12 +176,12 @@ func (s *Service) addVersion(tx rotor.Tx, rec *rotor.SecretRecord, vs []*rotor.V
 // names a version with another value (or an empty placeholder); ELIMIT;
 // ENOTFOUND; EDENIED; EENCRYPT; EDECRYPT; EINTERNAL.
 func (s *Service) UpdateSecret(ctx context.Context, in rotor.UpdateSecretInput) (*rotor.VersionResult, error) {
-	c, err := s.begin(ctx)
+	c, err := s.beginSecret(ctx, in.SecretID)
 	if err != nil {
 		return nil, err
 	}
 	hasValue := !in.Value.IsZero()
-	checks := []error{validateSecretID(in.SecretID)}
+	var checks []error
 	if hasValue {
 		checks = append(checks, validateValue(in.Value))
 	}
@@ -211,14 +200,10 @@ func (s *Service) UpdateSecret(ctx context.Context, in rotor.UpdateSecretInput) 
 			return nil, err
 		}
 	}
-	var (
-		out     *rotor.VersionResult
-		stopped string
-	)
-	err = s.mutate(ctx, c, "UpdateSecret", in.SecretID, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
-		stopped = ""
+	var out *rotor.VersionResult
+	err = s.mutateStopping(ctx, c, smAction("UpdateSecret"), in.SecretID, func(tx rotor.Tx, rec *rotor.SecretRecord) (string, error) {
 		if !rec.DeletedDate.IsZero() {
-			return errMarkedForDeletion()
+			return "", errMarkedForDeletion()
 		}
 		out = &rotor.VersionResult{ARN: rec.ARN, Name: rec.Name}
 		changed := false
@@ -233,44 +218,40 @@ func (s *Service) UpdateSecret(ctx context.Context, in rotor.UpdateSecretInput) 
 		if in.Type != nil && *in.Type != rec.Type {
 			rec.Type, changed = *in.Type, true
 		}
+		stopped := ""
 		if hasValue {
 			vs, err := tx.Versions(rec.ARN)
 			if err != nil {
-				return internal("versions", err)
+				return "", internal("versions", err)
 			}
 			id := in.ClientRequestToken
 			if existing := findVersion(vs, id); existing != nil {
 				same, err := s.sameValue(rec.ARN, existing, in.Value)
 				if err != nil {
-					return err
+					return "", err
 				}
 				if !same {
-					return errTokenInUse(id, rec.ARN)
+					return "", errTokenInUse(id, rec.ARN)
 				}
 			} else {
 				if _, err := s.addVersion(tx, rec, vs, labelsOf(vs), id, in.Value, nil); err != nil {
-					return err
+					return "", err
 				}
 				// A manual new AWSCURRENT: the rotation in progress is abandoned.
 				if stopped, err = s.manualCurrent(tx, rec, s.now()); err != nil {
-					return err
+					return "", err
 				}
 				changed = true
 			}
 			out.VersionID = id
 		}
 		if !changed {
-			return nil
+			return "", nil
 		}
-		rec.LastChangedDate = s.now()
-		if err := tx.UpdateSecret(rec); err != nil {
-			return internal("update secret", err)
-		}
-		return nil
+		return stopped, storeChanged(tx, rec, s.now())
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.runStopped(stopped)
 	return out, nil
 }

@@ -80,11 +80,8 @@ type rotateOutcome struct {
 // (also when Config.Functions is nil); EEXISTS; ELIMIT beyond 20 labels;
 // ENOTFOUND; EENCRYPT; EDECRYPT; EINTERNAL.
 func (s *Service) RotateSecret(ctx context.Context, in rotor.RotateSecretInput) (*rotor.VersionResult, error) {
-	c, err := s.begin(ctx)
+	c, err := s.beginSecret(ctx, in.SecretID)
 	if err != nil {
-		return nil, err
-	}
-	if err := validateSecretID(in.SecretID); err != nil {
 		return nil, err
 	}
 	if err := validateToken(in.ClientRequestToken, false); err != nil {
@@ -286,9 +283,8 @@ func (s *Service) rotateTx(tx rotor.Tx, rec *rotor.SecretRecord, req rotateReque
 		return rotateOutcome{}, internal("create run", err)
 	}
 	rec.NextRotationDate = s.nextRotation(sched, now, base)
-	rec.LastChangedDate = now
-	if err := tx.UpdateSecret(rec); err != nil {
-		return rotateOutcome{}, internal("update secret", err)
+	if err := storeChanged(tx, rec, now); err != nil {
+		return rotateOutcome{}, err
 	}
 	ref.VersionID = token
 	return rotateOutcome{out: ref, queued: true}, nil
@@ -414,55 +410,44 @@ func (s *Service) nextRotation(sched *schedule.Schedule, after, base time.Time) 
 // was never configured ("Rotation is not configured for this secret.");
 // EVALIDATION; ENOTFOUND; EDENIED; EINTERNAL.
 func (s *Service) CancelRotateSecret(ctx context.Context, secretID string) (*rotor.VersionResult, error) {
-	c, err := s.begin(ctx)
+	c, err := s.beginSecret(ctx, secretID)
 	if err != nil {
 		return nil, err
 	}
-	if err := validateSecretID(secretID); err != nil {
-		return nil, err
-	}
-	var (
-		out     *rotor.VersionResult
-		stopped string
-	)
-	err = s.mutate(ctx, c, "CancelRotateSecret", secretID, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
-		stopped = ""
+	var out *rotor.VersionResult
+	err = s.mutateStopping(ctx, c, smAction("CancelRotateSecret"), secretID, func(tx rotor.Tx, rec *rotor.SecretRecord) (string, error) {
 		if !rec.DeletedDate.IsZero() {
-			return rotor.Errorf(rotor.ESTATE, msgAlreadyDeleted)
+			return "", rotor.Errorf(rotor.ESTATE, msgAlreadyDeleted)
 		}
 		if !rec.Rotation.Configured {
-			return rotor.Errorf(rotor.ESTATE, msgRotationNotConfigured)
+			return "", rotor.Errorf(rotor.ESTATE, msgRotationNotConfigured)
 		}
 		now := s.now()
 		out = &rotor.VersionResult{ARN: rec.ARN, Name: rec.Name}
 		run, err := activeRun(tx, rec.ARN)
 		if err != nil {
-			return err
+			return "", err
 		}
+		stopped := ""
 		if run != nil {
 			if err := finishRun(tx, run, rotor.RunCancelled, now); err != nil {
-				return err
+				return "", err
 			}
 			out.VersionID, stopped = run.Token, run.ID
 		} else {
 			vs, err := tx.Versions(rec.ARN)
 			if err != nil {
-				return internal("versions", err)
+				return "", internal("versions", err)
 			}
 			out.VersionID = labelsOf(vs)[rotor.StagePending]
 		}
 		rec.Rotation.Enabled = false
 		rec.NextRotationDate = time.Time{}
-		rec.LastChangedDate = now
-		if err := tx.UpdateSecret(rec); err != nil {
-			return internal("update secret", err)
-		}
-		return nil
+		return stopped, storeChanged(tx, rec, now)
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.runStopped(stopped)
 	return out, nil
 }
 
@@ -512,6 +497,25 @@ func finishRun(tx rotor.Tx, run *rotor.RunRecord, status string, now time.Time) 
 	if err := tx.UpdateRun(run); err != nil {
 		return internal("update run", err)
 	}
+	return nil
+}
+
+// mutateStopping is mutateAs for an operation that may stop the secret's
+// active rotation run: fn returns the id of the run it cancelled or
+// abandoned ("" if none). The engine is told of that run (runStopped) only
+// once the transaction has committed. fn's error is returned unchanged.
+func (s *Service) mutateStopping(ctx context.Context, c rotor.Caller, action, id string,
+	fn func(tx rotor.Tx, rec *rotor.SecretRecord) (stopped string, err error)) error {
+	var stopped string
+	err := s.mutateAs(ctx, c, action, id, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
+		var err error
+		stopped, err = fn(tx, rec)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.runStopped(stopped)
 	return nil
 }
 

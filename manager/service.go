@@ -178,6 +178,19 @@ func (s *Service) begin(ctx context.Context) (rotor.Caller, error) {
 	return c, nil
 }
 
+// beginSecret is begin for an operation on the secret id: after begin's
+// errors, EVALIDATION if id is not a valid SecretId.
+func (s *Service) beginSecret(ctx context.Context, id string) (rotor.Caller, error) {
+	c, err := s.begin(ctx)
+	if err != nil {
+		return rotor.Caller{}, err
+	}
+	if err := validateSecretID(id); err != nil {
+		return rotor.Caller{}, err
+	}
+	return c, nil
+}
+
 // authorize asks the Authorizer about the Secrets Manager action
 // "secretsmanager:<action>"; its error is returned unchanged.
 func (s *Service) authorize(ctx context.Context, c rotor.Caller, action, resource string) error {
@@ -402,6 +415,16 @@ func (s *Service) mutateAs(ctx context.Context, c rotor.Caller, action, id strin
 		return nil
 	}
 	return internal(action, errRetry)
+}
+
+// storeChanged stores rec as changed at now: its LastChangedDate is set to
+// now. Store faults become EINTERNAL.
+func storeChanged(tx rotor.Tx, rec *rotor.SecretRecord, now time.Time) error {
+	rec.LastChangedDate = now
+	if err := tx.UpdateSecret(rec); err != nil {
+		return internal("update secret", err)
+	}
+	return nil
 }
 
 // seal encrypts v for version id of secret arn.

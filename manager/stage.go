@@ -22,11 +22,8 @@ import (
 // ESTATE on a secret scheduled for deletion; ELIMIT beyond 20 labels;
 // EVALIDATION; EDENIED; EINTERNAL.
 func (s *Service) UpdateSecretVersionStage(ctx context.Context, in rotor.UpdateSecretVersionStageInput) (*rotor.SecretRef, error) {
-	c, err := s.begin(ctx)
+	c, err := s.beginSecret(ctx, in.SecretID)
 	if err != nil {
-		return nil, err
-	}
-	if err := validateSecretID(in.SecretID); err != nil {
 		return nil, err
 	}
 	if err := validateStage(in.VersionStage, "versionStage"); err != nil {
@@ -52,9 +49,8 @@ func (s *Service) UpdateSecretVersionStage(ctx context.Context, in rotor.UpdateS
 		if err := applyLabels(tx, rec.ARN, before, after); err != nil {
 			return err
 		}
-		rec.LastChangedDate = s.now()
-		if err := tx.UpdateSecret(rec); err != nil {
-			return internal("update secret", err)
+		if err := storeChanged(tx, rec, s.now()); err != nil {
+			return err
 		}
 		out = &rotor.SecretRef{ARN: rec.ARN, Name: rec.Name}
 		return nil

@@ -16,11 +16,8 @@ import (
 // over 256; EINVALID for a key given twice or more than 50 tags in all;
 // ESTATE on a secret scheduled for deletion; ENOTFOUND; EDENIED; EINTERNAL.
 func (s *Service) TagResource(ctx context.Context, secretID string, tags []rotor.Tag) error {
-	c, err := s.begin(ctx)
+	c, err := s.beginSecret(ctx, secretID)
 	if err != nil {
-		return err
-	}
-	if err := validateSecretID(secretID); err != nil {
 		return err
 	}
 	if err := validateTags(tags); err != nil {
@@ -43,11 +40,7 @@ func (s *Service) TagResource(ctx context.Context, secretID string, tags []rotor
 		}
 		rec.Tags = merged
 		rec.TagsEverSet = rec.TagsEverSet || len(tags) > 0
-		rec.LastChangedDate = s.now()
-		if err := tx.UpdateSecret(rec); err != nil {
-			return internal("update secret", err)
-		}
-		return nil
+		return storeChanged(tx, rec, s.now())
 	})
 }
 
@@ -57,11 +50,8 @@ func (s *Service) TagResource(ctx context.Context, secretID string, tags []rotor
 // Errors: EVALIDATION for an empty or over-long key; ESTATE on a secret
 // scheduled for deletion; ENOTFOUND; EDENIED; EINTERNAL.
 func (s *Service) UntagResource(ctx context.Context, secretID string, keys []string) error {
-	c, err := s.begin(ctx)
+	c, err := s.beginSecret(ctx, secretID)
 	if err != nil {
-		return err
-	}
-	if err := validateSecretID(secretID); err != nil {
 		return err
 	}
 	for i, k := range keys {
@@ -78,10 +68,6 @@ func (s *Service) UntagResource(ctx context.Context, secretID string, keys []str
 			return nil
 		}
 		rec.Tags = kept
-		rec.LastChangedDate = s.now()
-		if err := tx.UpdateSecret(rec); err != nil {
-			return internal("update secret", err)
-		}
-		return nil
+		return storeChanged(tx, rec, s.now())
 	})
 }

@@ -39,14 +39,20 @@ func normalizeKmsKeyID(k string) string {
 	return k
 }
 
-func validateSecretID(id string) error {
-	if id == "" {
-		return errMinLen("secretId", 1)
-	}
-	if len(id) > maxSecretID {
-		return errMaxLen("secretId", maxSecretID)
+// checkLength checks the length n of the request field path against the
+// model's bounds min..max: EVALIDATION naming the bound it breaks.
+func checkLength(path string, n, min, max int) error {
+	switch {
+	case n < min:
+		return errMinLen(path, min)
+	case n > max:
+		return errMaxLen(path, max)
 	}
 	return nil
+}
+
+func validateSecretID(id string) error {
+	return checkLength("secretId", len(id), 1, maxSecretID)
 }
 
 // validateValue checks a value that is present: exactly one kind, not
@@ -57,14 +63,10 @@ func validateValue(v rotor.Value) error {
 		return rotor.Errorf(rotor.EINVALID, msgBothValues)
 	}
 	switch {
-	case v.String != nil && len(*v.String) == 0:
-		return errMinLen("secretString", 1)
-	case v.String != nil && len(*v.String) > rotor.MaxSecretValueBytes:
-		return errMaxLen("secretString", rotor.MaxSecretValueBytes)
-	case v.Binary != nil && len(v.Binary) == 0:
-		return errMinLen("secretBinary", 1)
-	case v.Binary != nil && len(v.Binary) > rotor.MaxSecretValueBytes:
-		return errMaxLen("secretBinary", rotor.MaxSecretValueBytes)
+	case v.String != nil:
+		return checkLength("secretString", len(*v.String), 1, rotor.MaxSecretValueBytes)
+	case v.Binary != nil:
+		return checkLength("secretBinary", len(v.Binary), 1, rotor.MaxSecretValueBytes)
 	}
 	return nil
 }
@@ -79,20 +81,11 @@ func validateToken(token string, hasValue bool) error {
 		}
 		return nil
 	}
-	if len(token) > maxToken {
-		return errMaxLen("clientRequestToken", maxToken)
-	}
-	return nil
+	return checkLength("clientRequestToken", len(token), 0, maxToken)
 }
 
 func validateStage(st, path string) error {
-	if st == "" {
-		return errMinLen(path, 1)
-	}
-	if len(st) > maxStageLen {
-		return errMaxLen(path, maxStageLen)
-	}
-	return nil
+	return checkLength(path, len(st), 1, maxStageLen)
 }
 
 // validateStages checks PutSecretValue's VersionStages: nil (default) or
@@ -101,11 +94,8 @@ func validateStages(stages []string) error {
 	if stages == nil {
 		return nil
 	}
-	if len(stages) == 0 {
-		return errMinLen("versionStages", 1)
-	}
-	if len(stages) > rotor.MaxStagesPerSecret {
-		return errMaxLen("versionStages", rotor.MaxStagesPerSecret)
+	if err := checkLength("versionStages", len(stages), 1, rotor.MaxStagesPerSecret); err != nil {
+		return err
 	}
 	for _, st := range stages {
 		if err := validateStage(st, "versionStages"); err != nil {
@@ -116,34 +106,19 @@ func validateStages(stages []string) error {
 }
 
 func validateDescription(d string) error {
-	if len(d) > maxDescription {
-		return errMaxLen("description", maxDescription)
-	}
-	return nil
+	return checkLength("description", len(d), 0, maxDescription)
 }
 
 func validateKmsKeyID(k string) error {
-	if len(k) > maxKmsKeyID {
-		return errMaxLen("kmsKeyId", maxKmsKeyID)
-	}
-	return nil
+	return checkLength("kmsKeyId", len(k), 0, maxKmsKeyID)
 }
 
 func validateType(t string) error {
-	if len(t) > maxType {
-		return errMaxLen("type", maxType)
-	}
-	return nil
+	return checkLength("type", len(t), 0, maxType)
 }
 
 func validateTagKey(k, path string) error {
-	if k == "" {
-		return errMinLen(path, 1)
-	}
-	if len(k) > maxTagKey {
-		return errMaxLen(path, maxTagKey)
-	}
-	return nil
+	return checkLength(path, len(k), 1, maxTagKey)
 }
 
 // validateTags checks a list of tags to add: key 1–128, value 0–256, no key
@@ -154,8 +129,8 @@ func validateTags(tags []rotor.Tag) error {
 		if err := validateTagKey(t.Key, fmt.Sprintf("tags.%d.member.key", i+1)); err != nil {
 			return err
 		}
-		if len(t.Value) > maxTagValue {
-			return errMaxLen(fmt.Sprintf("tags.%d.member.value", i+1), maxTagValue)
+		if err := checkLength(fmt.Sprintf("tags.%d.member.value", i+1), len(t.Value), 0, maxTagValue); err != nil {
+			return err
 		}
 		if seen[t.Key] {
 			return rotor.Errorf(rotor.EINVALID, "The tag key %s appears more than once in the request.", t.Key)
@@ -168,15 +143,16 @@ func validateTags(tags []rotor.Tag) error {
 	return nil
 }
 
-// pageSize resolves MaxResults: 0 means def, otherwise 1..max.
-func pageSize(n, def, max int) (int, error) {
+// pageSize resolves the page size n given in the request field field
+// ("maxResults"): 0 means def, otherwise 1..max (EVALIDATION naming field).
+func pageSize(field string, n, def, max int) (int, error) {
 	switch {
 	case n == 0:
 		return def, nil
 	case n < 0:
-		return 0, errValidation(fmt.Sprint(n), "maxResults", "Member must have value greater than or equal to 1")
+		return 0, errValidation(fmt.Sprint(n), field, "Member must have value greater than or equal to 1")
 	case n > max:
-		return 0, errValidation(fmt.Sprint(n), "maxResults", fmt.Sprintf("Member must have value less than or equal to %d", max))
+		return 0, errValidation(fmt.Sprint(n), field, fmt.Sprintf("Member must have value less than or equal to %d", max))
 	}
 	return n, nil
 }

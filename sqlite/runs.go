@@ -42,41 +42,17 @@ func scanRun(sc scanner) (*rotor.RunRecord, error) {
 // runs returns the runs selected by the rest of a SELECT (WHERE, ORDER BY,
 // LIMIT), in the order it gives.
 func (t *tx) runs(op, rest string, args ...any) ([]*rotor.RunRecord, error) {
-	rows, err := t.query(nounRun, op, `SELECT `+runColumns+` FROM rotation_runs `+rest, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*rotor.RunRecord
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, storeError(err, nounRun, op)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError(ctxErr(t.ctx, err), nounRun, op)
-	}
-	return out, nil
+	return queryAll(t, nounRun, op, scanRun, `SELECT `+runColumns+` FROM rotation_runs `+rest, args...)
 }
 
 // runWhere returns the one run matched by where; ENOTFOUND if none.
 func (t *tx) runWhere(op, where string, args ...any) (*rotor.RunRecord, error) {
-	row := t.tx.QueryRowContext(t.ctx, `SELECT `+runColumns+` FROM rotation_runs WHERE `+where, args...)
-	r, err := scanRun(row)
-	if err != nil {
-		return nil, storeError(ctxErr(t.ctx, err), nounRun, op)
-	}
-	return r, nil
+	return queryOne(t, nounRun, op, scanRun, `SELECT `+runColumns+` FROM rotation_runs WHERE `+where, args...)
 }
 
-// sqlLimit turns a limit where <= 0 means "no limit" into SQLite's.
-func sqlLimit(limit int) int {
-	if limit <= 0 {
-		return -1
-	}
-	return limit
+// runExists returns ENOTFOUND unless the run id exists.
+func (t *tx) runExists(id, op string) error {
+	return t.mustExist(nounRun, op, `SELECT 1 FROM rotation_runs WHERE id = ?`, id)
 }
 
 // CreateRun inserts r. ENOTFOUND if the secret r.SecretARN does not exist;
@@ -156,7 +132,7 @@ func (t *tx) AddStep(s *rotor.StepRecord) error {
 	if !t.writable {
 		return readOnly(op)
 	}
-	if err := t.mustExist(nounRun, op, `SELECT 1 FROM rotation_runs WHERE id = ?`, s.RunID); err != nil {
+	if err := t.runExists(s.RunID, op); err != nil {
 		return err
 	}
 	_, err := t.exec(nounStep, op, `INSERT INTO rotation_steps
@@ -170,29 +146,21 @@ func (t *tx) AddStep(s *rotor.StepRecord) error {
 // (none yet: a nil slice); ENOTFOUND if the run does not exist.
 func (t *tx) Steps(runID string) ([]*rotor.StepRecord, error) {
 	const op = "steps"
-	if err := t.mustExist(nounRun, op, `SELECT 1 FROM rotation_runs WHERE id = ?`, runID); err != nil {
+	if err := t.runExists(runID, op); err != nil {
 		return nil, err
 	}
-	rows, err := t.query(nounStep, op, `SELECT run_id, step, attempt, started, duration_ns, outcome, error, output
+	return queryAll(t, nounStep, op, scanStep, `SELECT run_id, step, attempt, started, duration_ns, outcome, error, output
 		FROM rotation_steps WHERE run_id = ? ORDER BY n`, runID)
-	if err != nil {
+}
+
+func scanStep(sc scanner) (*rotor.StepRecord, error) {
+	var s rotor.StepRecord
+	var started, duration int64
+	if err := sc.Scan(&s.RunID, &s.Step, &s.Attempt, &started, &duration, &s.Outcome, &s.Error, &s.Output); err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*rotor.StepRecord
-	for rows.Next() {
-		var s rotor.StepRecord
-		var started, duration int64
-		if err := rows.Scan(&s.RunID, &s.Step, &s.Attempt, &started, &duration, &s.Outcome, &s.Error, &s.Output); err != nil {
-			return nil, storeError(err, nounStep, op)
-		}
-		s.Started, s.Duration = fromNanos(started), time.Duration(duration)
-		out = append(out, &s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError(ctxErr(t.ctx, err), nounStep, op)
-	}
-	return out, nil
+	s.Started, s.Duration = fromNanos(started), time.Duration(duration)
+	return &s, nil
 }
 
 // DueRotations returns the ARNs of the secrets, in any region, whose
@@ -201,26 +169,9 @@ func (t *tx) Steps(runID string) ([]*rotor.StepRecord, error) {
 // and that have no active (pending or running) run; earliest
 // NextRotationDate first, ties by ARN.
 func (t *tx) DueRotations(now time.Time) ([]string, error) {
-	const op = "due rotations"
-	rows, err := t.query(nounSecret, op, `SELECT s.arn FROM secrets s
+	return queryAll(t, nounSecret, "due rotations", scanString, `SELECT s.arn FROM secrets s
 		WHERE s.rotation_enabled AND s.next_rotation_date <> 0
 		  AND s.rotation_configured AND s.deleted_date = 0 AND s.next_rotation_date <= ?
 		  AND NOT EXISTS (SELECT 1 FROM rotation_runs r WHERE r.secret_arn = s.arn AND r.status IN `+activeIn+`)
 		ORDER BY s.next_rotation_date, s.arn`, toNanos(now))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var arn string
-		if err := rows.Scan(&arn); err != nil {
-			return nil, storeError(err, nounSecret, op)
-		}
-		out = append(out, arn)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError(ctxErr(t.ctx, err), nounSecret, op)
-	}
-	return out, nil
 }

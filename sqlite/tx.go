@@ -69,12 +69,61 @@ func (t *tx) execOne(noun, op, query string, args ...any) error {
 	return nil
 }
 
-func (t *tx) query(noun, op, query string, args ...any) (*sql.Rows, error) {
+// each runs query and calls row on each result row in turn, stopping at
+// the first error. Errors, row's included, come back through storeError
+// with noun and op; the rows are closed before each returns, so the
+// caller may run its next statement at once.
+func (t *tx) each(noun, op string, row func(scanner) error, query string, args ...any) error {
 	rows, err := t.tx.QueryContext(t.ctx, query, args...)
 	if err != nil {
-		return nil, storeError(ctxErr(t.ctx, err), noun, op)
+		return storeError(ctxErr(t.ctx, err), noun, op)
 	}
-	return rows, nil
+	defer rows.Close()
+	for rows.Next() {
+		if err := row(rows); err != nil {
+			return storeError(err, noun, op)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return storeError(ctxErr(t.ctx, err), noun, op)
+	}
+	return nil
+}
+
+// queryAll returns scan's value of each row of query, in order; nil if
+// there are none. Errors are those of each.
+func queryAll[T any](t *tx, noun, op string, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	var out []T
+	err := t.each(noun, op, func(sc scanner) error {
+		v, err := scan(sc)
+		if err == nil {
+			out = append(out, v)
+		}
+		return err
+	}, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// queryOne returns scan's value of the first row query selects. Errors
+// come back through storeError with noun and op: ENOTFOUND if it selects
+// no row.
+func queryOne[T any](t *tx, noun, op string, scan func(scanner) (T, error), query string, args ...any) (T, error) {
+	v, err := scan(t.tx.QueryRowContext(t.ctx, query, args...))
+	if err != nil {
+		var zero T
+		return zero, storeError(ctxErr(t.ctx, err), noun, op)
+	}
+	return v, nil
+}
+
+// scanString scans a row of one text column.
+func scanString(sc scanner) (string, error) {
+	var s string
+	err := sc.Scan(&s)
+	return s, err
 }
 
 // exists reports whether query (a SELECT 1 ...) returns a row.
@@ -99,8 +148,27 @@ func (t *tx) mustExist(noun, op, query string, args ...any) error {
 	return err
 }
 
+// secretExists returns ENOTFOUND unless the secret arn exists.
 func (t *tx) secretExists(arn, op string) error {
 	return t.mustExist(nounSecret, op, `SELECT 1 FROM secrets WHERE arn = ?`, arn)
+}
+
+// versionExists returns ENOTFOUND unless the secret arn has a version id.
+func (t *tx) versionExists(arn, id, op string) error {
+	return t.mustExist(nounVersion, op, `SELECT 1 FROM versions WHERE secret_arn = ? AND id = ?`, arn, id)
+}
+
+// identityExists returns ENOTFOUND unless the identity name exists.
+func (t *tx) identityExists(name, op string) error {
+	return t.mustExist(nounIdentity, op, `SELECT 1 FROM identities WHERE name = ?`, name)
+}
+
+// sqlLimit turns a limit where <= 0 means "no limit" into SQLite's.
+func sqlLimit(limit int) int {
+	if limit <= 0 {
+		return -1
+	}
+	return limit
 }
 
 // Times are stored as unix nanoseconds, 0 for the zero time.
@@ -167,10 +235,9 @@ func scanSecret(sc scanner) (*rotor.SecretRecord, error) {
 
 // secretWhere returns the one secret matched by where, with its tags.
 func (t *tx) secretWhere(op, where string, args ...any) (*rotor.SecretRecord, error) {
-	row := t.tx.QueryRowContext(t.ctx, `SELECT `+secretColumns+` FROM secrets WHERE `+where, args...)
-	s, err := scanSecret(row)
+	s, err := queryOne(t, nounSecret, op, scanSecret, `SELECT `+secretColumns+` FROM secrets WHERE `+where, args...)
 	if err != nil {
-		return nil, storeError(ctxErr(t.ctx, err), nounSecret, op)
+		return nil, err
 	}
 	tags, err := t.tags(op, `WHERE secret_arn = ?`, s.ARN)
 	if err != nil {
@@ -183,22 +250,18 @@ func (t *tx) secretWhere(op, where string, args ...any) (*rotor.SecretRecord, er
 // tags returns the tags of the secrets selected by where (on the tags
 // table, alias-free), grouped by secret ARN, in position order.
 func (t *tx) tags(op, where string, args ...any) (map[string][]rotor.Tag, error) {
-	rows, err := t.query(nounTag, op, `SELECT secret_arn, key, value FROM tags `+where+` ORDER BY secret_arn, position`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	m := map[string][]rotor.Tag{}
-	for rows.Next() {
+	err := t.each(nounTag, op, func(sc scanner) error {
 		var arn string
 		var tag rotor.Tag
-		if err := rows.Scan(&arn, &tag.Key, &tag.Value); err != nil {
-			return nil, storeError(err, nounTag, op)
+		if err := sc.Scan(&arn, &tag.Key, &tag.Value); err != nil {
+			return err
 		}
 		m[arn] = append(m[arn], tag)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError(ctxErr(t.ctx, err), nounTag, op)
+		return nil
+	}, `SELECT secret_arn, key, value FROM tags `+where+` ORDER BY secret_arn, position`, args...)
+	if err != nil {
+		return nil, err
 	}
 	return m, nil
 }
@@ -219,23 +282,11 @@ func (t *tx) SecretByName(region, name string) (*rotor.SecretRecord, error) {
 // in insertion order; an empty slice for a region without secrets.
 func (t *tx) Secrets(region string) ([]*rotor.SecretRecord, error) {
 	const op = "secrets"
-	rows, err := t.query(nounSecret, op, `SELECT `+secretColumns+` FROM secrets WHERE region = ? ORDER BY created_date, rowid`, region)
+	out, err := queryAll(t, nounSecret, op, scanSecret,
+		`SELECT `+secretColumns+` FROM secrets WHERE region = ? ORDER BY created_date, rowid`, region)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*rotor.SecretRecord
-	for rows.Next() {
-		s, err := scanSecret(rows)
-		if err != nil {
-			return nil, storeError(err, nounSecret, op)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError(ctxErr(t.ctx, err), nounSecret, op)
-	}
-	rows.Close()
 	tags, err := t.tags(op, `WHERE secret_arn IN (SELECT arn FROM secrets WHERE region = ?)`, region)
 	if err != nil {
 		return nil, err
@@ -249,24 +300,8 @@ func (t *tx) Secrets(region string) ([]*rotor.SecretRecord, error) {
 // PurgeDue returns the ARNs of secrets with a non-zero PurgeDate that is not
 // after now, earliest purge date first.
 func (t *tx) PurgeDue(now time.Time) ([]string, error) {
-	const op = "purge due"
-	rows, err := t.query(nounSecret, op, `SELECT arn FROM secrets WHERE purge_date <> 0 AND purge_date <= ? ORDER BY purge_date, arn`, toNanos(now))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var arn string
-		if err := rows.Scan(&arn); err != nil {
-			return nil, storeError(err, nounSecret, op)
-		}
-		out = append(out, arn)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError(ctxErr(t.ctx, err), nounSecret, op)
-	}
-	return out, nil
+	return queryAll(t, nounSecret, "purge due", scanString,
+		`SELECT arn FROM secrets WHERE purge_date <> 0 AND purge_date <= ? ORDER BY purge_date, arn`, toNanos(now))
 }
 
 // CreateSecret inserts s with its tags; EEXISTS if s.ARN, or s.Name in
@@ -342,21 +377,17 @@ func scanVersion(sc scanner) (*rotor.VersionRecord, error) {
 // stages returns the labels of the secret's versions selected by where,
 // grouped by version id, sorted.
 func (t *tx) stages(op, where string, args ...any) (map[string][]string, error) {
-	rows, err := t.query(nounLabel, op, `SELECT version_id, stage FROM stages WHERE `+where+` ORDER BY stage`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	m := map[string][]string{}
-	for rows.Next() {
+	err := t.each(nounLabel, op, func(sc scanner) error {
 		var id, stage string
-		if err := rows.Scan(&id, &stage); err != nil {
-			return nil, storeError(err, nounLabel, op)
+		if err := sc.Scan(&id, &stage); err != nil {
+			return err
 		}
 		m[id] = append(m[id], stage)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError(ctxErr(t.ctx, err), nounLabel, op)
+		return nil
+	}, `SELECT version_id, stage FROM stages WHERE `+where+` ORDER BY stage`, args...)
+	if err != nil {
+		return nil, err
 	}
 	return m, nil
 }
@@ -369,23 +400,11 @@ func (t *tx) Versions(arn string) ([]*rotor.VersionRecord, error) {
 	if err := t.secretExists(arn, op); err != nil {
 		return nil, err
 	}
-	rows, err := t.query(nounVersion, op, `SELECT `+versionColumns+` FROM versions WHERE secret_arn = ? ORDER BY created_date, rowid`, arn)
+	out, err := queryAll(t, nounVersion, op, scanVersion,
+		`SELECT `+versionColumns+` FROM versions WHERE secret_arn = ? ORDER BY created_date, rowid`, arn)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*rotor.VersionRecord
-	for rows.Next() {
-		v, err := scanVersion(rows)
-		if err != nil {
-			return nil, storeError(err, nounVersion, op)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError(ctxErr(t.ctx, err), nounVersion, op)
-	}
-	rows.Close()
 	stages, err := t.stages(op, `secret_arn = ?`, arn)
 	if err != nil {
 		return nil, err
@@ -400,10 +419,10 @@ func (t *tx) Versions(arn string) ([]*rotor.VersionRecord, error) {
 // secret has no version id.
 func (t *tx) Version(arn, id string) (*rotor.VersionRecord, error) {
 	const op = "version"
-	row := t.tx.QueryRowContext(t.ctx, `SELECT `+versionColumns+` FROM versions WHERE secret_arn = ? AND id = ?`, arn, id)
-	v, err := scanVersion(row)
+	v, err := queryOne(t, nounVersion, op, scanVersion,
+		`SELECT `+versionColumns+` FROM versions WHERE secret_arn = ? AND id = ?`, arn, id)
 	if err != nil {
-		return nil, storeError(ctxErr(t.ctx, err), nounVersion, op)
+		return nil, err
 	}
 	stages, err := t.stages(op, `secret_arn = ? AND version_id = ?`, arn, id)
 	if err != nil {
@@ -447,7 +466,7 @@ func (t *tx) FillVersion(arn, id string, value rotor.Sealed, binary bool) error 
 	} else if n == 1 {
 		return nil
 	}
-	if err := t.mustExist(nounVersion, op, `SELECT 1 FROM versions WHERE secret_arn = ? AND id = ?`, arn, id); err != nil {
+	if err := t.versionExists(arn, id, op); err != nil {
 		return err
 	}
 	return rotor.Errorf(rotor.ESTATE, "The version already has a value; a stored value is written once.")
@@ -467,7 +486,7 @@ func (t *tx) DeleteVersions(arn string, ids []string) error {
 			continue
 		}
 		seen[id] = true
-		if err := t.mustExist(nounVersion, op, `SELECT 1 FROM versions WHERE secret_arn = ? AND id = ?`, arn, id); err != nil {
+		if err := t.versionExists(arn, id, op); err != nil {
 			return err
 		}
 	}
@@ -485,7 +504,7 @@ func (t *tx) DeleteVersions(arn string, ids []string) error {
 // version does not exist.
 func (t *tx) SetStage(arn, stage, id string) error {
 	const op = "set stage"
-	if err := t.mustExist(nounVersion, op, `SELECT 1 FROM versions WHERE secret_arn = ? AND id = ?`, arn, id); err != nil {
+	if err := t.versionExists(arn, id, op); err != nil {
 		return err
 	}
 	_, err := t.exec(nounLabel, op, `INSERT INTO stages (secret_arn, stage, version_id) VALUES (?, ?, ?)
@@ -538,34 +557,12 @@ func scanIdentity(sc scanner) (*rotor.IdentityRecord, error) {
 
 // Identity returns the identity name; ENOTFOUND if there is none.
 func (t *tx) Identity(name string) (*rotor.IdentityRecord, error) {
-	row := t.tx.QueryRowContext(t.ctx, `SELECT name, role, created_date FROM identities WHERE name = ?`, name)
-	i, err := scanIdentity(row)
-	if err != nil {
-		return nil, storeError(ctxErr(t.ctx, err), nounIdentity, "identity")
-	}
-	return i, nil
+	return queryOne(t, nounIdentity, "identity", scanIdentity, `SELECT name, role, created_date FROM identities WHERE name = ?`, name)
 }
 
 // Identities returns every identity, sorted by name.
 func (t *tx) Identities() ([]*rotor.IdentityRecord, error) {
-	const op = "identities"
-	rows, err := t.query(nounIdentity, op, `SELECT name, role, created_date FROM identities ORDER BY name`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*rotor.IdentityRecord
-	for rows.Next() {
-		i, err := scanIdentity(rows)
-		if err != nil {
-			return nil, storeError(err, nounIdentity, op)
-		}
-		out = append(out, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError(ctxErr(t.ctx, err), nounIdentity, op)
-	}
-	return out, nil
+	return queryAll(t, nounIdentity, "identities", scanIdentity, `SELECT name, role, created_date FROM identities ORDER BY name`)
 }
 
 // DeleteIdentity removes the identity and (by cascade) its access keys;
@@ -578,7 +575,7 @@ func (t *tx) DeleteIdentity(name string) error {
 // EEXISTS if its id is taken.
 func (t *tx) CreateAccessKey(k *rotor.AccessKeyRecord) error {
 	const op = "create access key"
-	if err := t.mustExist(nounIdentity, op, `SELECT 1 FROM identities WHERE name = ?`, k.Identity); err != nil {
+	if err := t.identityExists(k.Identity, op); err != nil {
 		return err
 	}
 	_, err := t.exec(nounAccessKey, op, `INSERT INTO access_keys
@@ -604,12 +601,7 @@ func scanAccessKey(sc scanner) (*rotor.AccessKeyRecord, error) {
 
 // AccessKey returns the access key id; ENOTFOUND if there is none.
 func (t *tx) AccessKey(id string) (*rotor.AccessKeyRecord, error) {
-	row := t.tx.QueryRowContext(t.ctx, `SELECT `+accessKeyColumns+` FROM access_keys WHERE id = ?`, id)
-	k, err := scanAccessKey(row)
-	if err != nil {
-		return nil, storeError(ctxErr(t.ctx, err), nounAccessKey, "access key")
-	}
-	return k, nil
+	return queryOne(t, nounAccessKey, "access key", scanAccessKey, `SELECT `+accessKeyColumns+` FROM access_keys WHERE id = ?`, id)
 }
 
 // AccessKeys returns the access keys of identity, or of every identity
@@ -620,29 +612,13 @@ func (t *tx) AccessKeys(identity string) ([]*rotor.AccessKeyRecord, error) {
 	q := `SELECT ` + accessKeyColumns + ` FROM access_keys`
 	var args []any
 	if identity != "" {
-		if err := t.mustExist(nounIdentity, op, `SELECT 1 FROM identities WHERE name = ?`, identity); err != nil {
+		if err := t.identityExists(identity, op); err != nil {
 			return nil, err
 		}
 		q += ` WHERE identity = ?`
 		args = append(args, identity)
 	}
-	rows, err := t.query(nounAccessKey, op, q+` ORDER BY created_date, id`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*rotor.AccessKeyRecord
-	for rows.Next() {
-		k, err := scanAccessKey(rows)
-		if err != nil {
-			return nil, storeError(err, nounAccessKey, op)
-		}
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError(ctxErr(t.ctx, err), nounAccessKey, op)
-	}
-	return out, nil
+	return queryAll(t, nounAccessKey, op, scanAccessKey, q+` ORDER BY created_date, id`, args...)
 }
 
 // SetAccessKeyStatus sets the status of access key id; ENOTFOUND if there
@@ -662,35 +638,23 @@ func (t *tx) DeleteAccessKey(id string) error {
 // then access-key secrets) whose data key is wrapped by keyID; limit <= 0
 // means no limit. Placeholders have no value and are never returned.
 func (t *tx) SealedByKey(keyID string, limit int) ([]rotor.SealedRef, error) {
-	const op = "sealed by key"
-	if limit <= 0 {
-		limit = -1 // SQLite: no limit
-	}
-	rows, err := t.query(nounVersion, op, `SELECT kind, secret_arn, id, kek_id, wrapped_key, ciphertext FROM (
+	return queryAll(t, nounVersion, "sealed by key", scanSealedRef, `SELECT kind, secret_arn, id, kek_id, wrapped_key, ciphertext FROM (
 			SELECT 0 AS ord, ? AS kind, secret_arn, id, kek_id, wrapped_key, ciphertext
 			FROM versions WHERE kek_id = ? AND ciphertext IS NOT NULL
 			UNION ALL
 			SELECT 1 AS ord, ? AS kind, '' AS secret_arn, id, kek_id, wrapped_key, ciphertext
 			FROM access_keys WHERE kek_id = ?
 		) ORDER BY ord, secret_arn, id LIMIT ?`,
-		rotor.SealedVersion, keyID, rotor.SealedAccessKey, keyID, limit)
-	if err != nil {
-		return nil, err
+		rotor.SealedVersion, keyID, rotor.SealedAccessKey, keyID, sqlLimit(limit))
+}
+
+func scanSealedRef(sc scanner) (rotor.SealedRef, error) {
+	var r rotor.SealedRef
+	if err := sc.Scan(&r.Kind, &r.SecretARN, &r.ID, &r.Sealed.KeyID, &r.Sealed.WrappedKey, &r.Sealed.Ciphertext); err != nil {
+		return r, err
 	}
-	defer rows.Close()
-	var out []rotor.SealedRef
-	for rows.Next() {
-		var r rotor.SealedRef
-		if err := rows.Scan(&r.Kind, &r.SecretARN, &r.ID, &r.Sealed.KeyID, &r.Sealed.WrappedKey, &r.Sealed.Ciphertext); err != nil {
-			return nil, storeError(err, nounVersion, op)
-		}
-		r.Sealed.WrappedKey, r.Sealed.Ciphertext = blob(r.Sealed.WrappedKey), blob(r.Sealed.Ciphertext)
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, storeError(ctxErr(t.ctx, err), nounVersion, op)
-	}
-	return out, nil
+	r.Sealed.WrappedKey, r.Sealed.Ciphertext = blob(r.Sealed.WrappedKey), blob(r.Sealed.Ciphertext)
+	return r, nil
 }
 
 // CountSealedByKey counts the stored values (version values and

@@ -93,17 +93,9 @@ func (a AlternatingUsers) Set(ctx context.Context, v Values) error {
 				e.Name, current.where(), current.Username, v.SecretARN)
 		}
 	}
-	if v.Master == "" {
-		return rotor.Errorf(rotor.EPRECONDITION, "the master secret %s has no AWSCURRENT value", pending.MasterARN)
-	}
-	master, err := parseMaster(e, v.Master, current)
+	sess, master, err := loginMaster(ctx, e, r, v, current, pending)
 	if err != nil {
 		return err
-	}
-	sess, err := login(ctx, e, master)
-	if err != nil {
-		return r.fail(rotor.EPRECONDITION, err, "unable to log in to %s at %s as administrator %q from the master secret %s",
-			e.Name, master.where(), master.Username, pending.MasterARN)
 	}
 	defer sess.Close()
 	adm, ok := sess.(Admin)

@@ -152,6 +152,45 @@ func parsePair(e Engine, v Values) (current, pending *dbSecret, err error) {
 	return current, pending, nil
 }
 
+// parseSameUser parses the AWSCURRENT and AWSPENDING values of v and
+// refuses (EPRECONDITION) an AWSPENDING value for another server or user
+// than AWSCURRENT: the strategies that rotate one user's password.
+func parseSameUser(e Engine, v Values) (current, pending *dbSecret, err error) {
+	if current, pending, err = parsePair(e, v); err != nil {
+		return nil, nil, err
+	}
+	if err := sameTarget(current, pending); err != nil {
+		return nil, nil, err
+	}
+	if current.Username != pending.Username {
+		return nil, nil, rotor.Errorf(rotor.EPRECONDITION, "refusing to rotate: the AWSPENDING secret is for user %q but the AWSCURRENT secret is for user %q",
+			pending.Username, current.Username)
+	}
+	return current, pending, nil
+}
+
+// loginMaster logs in as the administrator of the master secret that
+// pending names ("masterarn"), whose AWSCURRENT value is v.Master, and
+// returns the session (the caller closes it) and the parsed master
+// secret. It refuses (EPRECONDITION) when v.Master is empty or its
+// credentials do not log in; parseMaster's errors (the master secret must
+// be for current's server) are returned unchanged.
+func loginMaster(ctx context.Context, e Engine, r *redactor, v Values, current, pending *dbSecret) (Session, *dbSecret, error) {
+	if v.Master == "" {
+		return nil, nil, rotor.Errorf(rotor.EPRECONDITION, "the master secret %s has no AWSCURRENT value", pending.MasterARN)
+	}
+	master, err := parseMaster(e, v.Master, current)
+	if err != nil {
+		return nil, nil, err
+	}
+	sess, err := login(ctx, e, master)
+	if err != nil {
+		return nil, nil, r.fail(rotor.EPRECONDITION, err, "unable to log in to %s at %s as administrator %q from the master secret %s",
+			e.Name, master.where(), master.Username, pending.MasterARN)
+	}
+	return sess, master, nil
+}
+
 // testPending is every strategy's testSecret: log in with AWSPENDING, run
 // a query and check who the server says we are.
 func testPending(ctx context.Context, e Engine, v Values) error {

@@ -3,6 +3,8 @@ package builtin
 import (
 	"context"
 	"crypto/tls"
+	"net"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -26,6 +28,21 @@ type Conn struct {
 	TLS *tls.Config
 	// Timeout bounds dialling and logging in; 0 means DefaultTimeout.
 	Timeout time.Duration
+}
+
+// ConnectTimeout returns c.Timeout, or DefaultTimeout when c.Timeout is
+// zero (or negative): the bound on dialling and logging in.
+func (c Conn) ConnectTimeout() time.Duration {
+	if c.Timeout <= 0 {
+		return DefaultTimeout
+	}
+	return c.Timeout
+}
+
+// Addr returns c.Host and c.Port as a dial address, "host:port" (an IPv6
+// host in brackets).
+func (c Conn) Addr() string {
+	return net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
 }
 
 // Driver opens sessions on one kind of target (a PostgreSQL server, a MySQL

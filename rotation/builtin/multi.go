@@ -41,16 +41,9 @@ func (m MultiCredential) Generate(ctx context.Context, current string, password 
 func (m MultiCredential) Set(ctx context.Context, v Values) error {
 	e := m.Engine
 	r := newRedactor(v)
-	current, pending, err := parsePair(e, v)
+	current, pending, err := parseSameUser(e, v)
 	if err != nil {
 		return err
-	}
-	if err := sameTarget(current, pending); err != nil {
-		return err
-	}
-	if current.Username != pending.Username {
-		return rotor.Errorf(rotor.EPRECONDITION, "refusing to rotate: the AWSPENDING secret is for user %q but the AWSCURRENT secret is for user %q",
-			pending.Username, current.Username)
 	}
 	curSess, curErr := login(ctx, e, current)
 	if curSess != nil {
@@ -71,17 +64,9 @@ func (m MultiCredential) Set(ctx context.Context, v Values) error {
 		sess = pendSess
 	}
 	if pending.MasterARN != "" {
-		if v.Master == "" {
-			return rotor.Errorf(rotor.EPRECONDITION, "the master secret %s has no AWSCURRENT value", pending.MasterARN)
-		}
-		master, err := parseMaster(e, v.Master, current)
+		adm, _, err := loginMaster(ctx, e, r, v, current, pending)
 		if err != nil {
 			return err
-		}
-		adm, err := login(ctx, e, master)
-		if err != nil {
-			return r.fail(rotor.EPRECONDITION, err, "unable to log in to %s at %s as administrator %q from the master secret %s",
-				e.Name, master.where(), master.Username, pending.MasterARN)
 		}
 		defer adm.Close()
 		sess = adm

@@ -45,16 +45,9 @@ func (s SingleUser) Generate(ctx context.Context, current string, password func(
 func (s SingleUser) Set(ctx context.Context, v Values) error {
 	e := s.Engine
 	r := newRedactor(v)
-	current, pending, err := parsePair(e, v)
+	current, pending, err := parseSameUser(e, v)
 	if err != nil {
 		return err
-	}
-	if err := sameTarget(current, pending); err != nil {
-		return err
-	}
-	if current.Username != pending.Username {
-		return rotor.Errorf(rotor.EPRECONDITION, "refusing to rotate: the AWSPENDING secret is for user %q but the AWSCURRENT secret is for user %q",
-			pending.Username, current.Username)
 	}
 	pendingErr := tryLogin(ctx, e, pending)
 	if pendingErr == nil {

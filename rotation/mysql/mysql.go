@@ -5,9 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -67,11 +65,8 @@ const ioTimeout = 30 * time.Second
 // TLS when c.TLS is set (a server without TLS is then an error, never a
 // silent fallback to plaintext).
 func (Driver) Connect(ctx context.Context, c builtin.Conn) (builtin.Session, error) {
-	timeout := c.Timeout
-	if timeout <= 0 {
-		timeout = builtin.DefaultTimeout
-	}
-	addr := net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
+	timeout := c.ConnectTimeout()
+	addr := c.Addr()
 	cfg := driver.NewConfig()
 	cfg.User = c.Username
 	cfg.Passwd = c.Password

@@ -46,10 +46,7 @@ var _ builtin.Driver = Driver{}
 // fallback). Environment variables such as PGHOST or PGSSLMODE do not
 // apply.
 func (Driver) Connect(ctx context.Context, c builtin.Conn) (builtin.Session, error) {
-	timeout := c.Timeout
-	if timeout <= 0 {
-		timeout = builtin.DefaultTimeout
-	}
+	timeout := c.ConnectTimeout()
 	// Everything that matters is set below; the DSN only keeps the
 	// environment (PGSSLMODE, PGTARGETSESSIONATTRS, ...) out.
 	cfg, err := pgx.ParseConfig("sslmode=disable sslnegotiation=postgres target_session_attrs=any")

@@ -25,8 +25,6 @@ package redis
 import (
 	"context"
 	"fmt"
-	"net"
-	"strconv"
 	"strings"
 	"time"
 
@@ -65,11 +63,8 @@ const ioTimeout = 30 * time.Second
 // c.Username (an ACL user; "default" for requirepass), over TLS when c.TLS
 // is set. c.Database is ignored.
 func (Driver) Connect(ctx context.Context, c builtin.Conn) (builtin.Session, error) {
-	timeout := c.Timeout
-	if timeout <= 0 {
-		timeout = builtin.DefaultTimeout
-	}
-	addr := net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
+	timeout := c.ConnectTimeout()
+	addr := c.Addr()
 	client := goredis.NewClient(&goredis.Options{
 		Addr:                     addr,
 		Username:                 c.Username,
