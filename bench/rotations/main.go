@@ -49,6 +49,10 @@ func main() {
 	n := flag.Int("secrets", 1000, "secrets rotated in each phase")
 	workers := flag.Int("workers", 4, "engine workers (and reference workers)")
 	flag.Parse()
+	if *n < 1 || *n > 1000 {
+		fmt.Fprintln(os.Stderr, "rotations: -secrets must be 1-1000 (the run listing it checks with is capped there)")
+		os.Exit(2)
+	}
 	if err := run(*n, *workers); err != nil {
 		fmt.Fprintln(os.Stderr, "rotations:", err)
 		os.Exit(1)
@@ -119,7 +123,7 @@ func run(n, workers int) error {
 	}
 	engineTime := time.Since(t0)
 	engineFn := time.Duration(fn.total.Swap(0))
-	ok, err := svc.ListRotationRuns(ctx, rotor.RunFilter{Status: rotor.RunSucceeded, Limit: 2 * n})
+	ok, err := svc.ListRotationRuns(ctx, rotor.RunFilter{Status: rotor.RunSucceeded, Limit: n})
 	if err != nil {
 		return err
 	}
