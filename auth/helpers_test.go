@@ -86,13 +86,13 @@ type result struct {
 }
 
 // newEnv serves us-east-1 and eu-west-1.
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	return newEnvRegions(t, []string{testRegion, "eu-west-1"})
 }
 
 // newEnvRegions serves regions (nil: every region).
-func newEnvRegions(t *testing.T, regions []string) *env {
+func newEnvRegions(t testing.TB, regions []string) *env {
 	t.Helper()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "rotor.db"))
 	if err != nil {

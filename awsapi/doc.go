@@ -20,7 +20,9 @@
 //     embedded botocore model (model/secretsmanager-service-2.json): JSON
 //     types (SerializationException) and then the model's constraints —
 //     required members, lengths, patterns, enums, ranges — reported in AWS's
-//     "N validation errors detected: ..." format (ValidationException);
+//     "N validation errors detected: ..." format (ValidationException).
+//     A body that is a flat object of plain strings (most reads) is checked
+//     in place by a fast path that gives the same answers (flat.go);
 //  5. the wire struct is converted to the domain input, the service is
 //     called, and the result is converted back and encoded.
 //

@@ -13,10 +13,11 @@ import (
 	"regexp"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/rotorhq/rotor"
 )
 
@@ -72,9 +73,9 @@ type Handler struct {
 	MaxBodyBytes int64        // 0 = DefaultMaxBodyBytes
 }
 
-// runFunc calls one operation with its validated input (JSON reduced to the
-// members of the input shape) and returns the wire output to encode.
-type runFunc func(h *Handler, ctx context.Context, in []byte) (any, error)
+// runFunc calls one operation with its validated input (see validateInput)
+// and returns the wire output to encode.
+type runFunc func(h *Handler, ctx context.Context, in input) (any, error)
 
 // backend names the service an operation calls, so the handler can tell a
 // missing required service (a wiring fault) from an optional one that is
@@ -103,12 +104,25 @@ type operation struct {
 	uses  backend
 }
 
-// run adapts a typed operation method to a runFunc: it unmarshals the
-// validated input into the operation's wire struct.
+// run adapts a typed operation method to a runFunc: it fills the
+// operation's wire struct from the validated input. Input from the flat fast
+// path is stored directly in the struct's string fields; anything else is
+// unmarshalled from the validated JSON, with the same result.
 func run[In any](fn func(*Handler, context.Context, *In) (any, error)) runFunc {
-	return func(h *Handler, ctx context.Context, in []byte) (any, error) {
+	fields := stringFieldsOf[In]()
+	return func(h *Handler, ctx context.Context, in input) (any, error) {
 		v := new(In)
-		if err := json.Unmarshal(in, v); err != nil {
+		if in.isFlat && fields.set(v, &in.flat) {
+			return fn(h, ctx, v)
+		}
+		data := in.raw
+		if in.isFlat {
+			var err error
+			if data, err = in.flat.toJSON(); err != nil {
+				return nil, fmt.Errorf("awsapi: %w", err)
+			}
+		}
+		if err := json.Unmarshal(data, v); err != nil {
 			return nil, fmt.Errorf("awsapi: decode validated input into %T: %w", v, err)
 		}
 		return fn(h, ctx, v)
@@ -239,7 +253,8 @@ func (h *Handler) Unsupported() []string {
 
 // ServeHTTP answers one request. Every response carries
 // Content-Type: application/x-amz-json-1.1 and x-amzn-RequestId: <uuid>.
-// A success is 200 with the operation's JSON output. An error is
+// A success is 200 with the operation's JSON output and its Content-Length
+// (never chunked). An error is
 // {"__type": <Exception>, "Message": <text>} with the same name in header
 // X-Amzn-ErrorType:
 //
@@ -258,27 +273,41 @@ func (h *Handler) Unsupported() []string {
 //   - InternalServiceError (500, generic message) for any other error or a
 //     panic, logged with the request id.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	reqID := uuid.NewString()
+	log := h.logger()
+	debug := log.Enabled(r.Context(), slog.LevelDebug)
+	var start time.Time
+	if debug {
+		start = time.Now()
+	}
+	reqID := newRequestID()
+	// One allocation for the three header values; each slice is capped so
+	// that a later Header().Add cannot write into its neighbour. The keys
+	// are in canonical form, so assigning is what Header().Set does.
+	values := &[3]string{reqID, contentType}
 	hdr := w.Header()
-	hdr.Set("X-Amzn-Requestid", reqID) // x-amzn-RequestId; header names are case-insensitive
-	hdr.Set("Content-Type", contentType)
+	hdr["X-Amzn-Requestid"] = values[0:1:1] // x-amzn-RequestId; header names are case-insensitive
+	hdr["Content-Type"] = values[1:2:2]
 
 	target, out, err := h.safeServe(w, r, reqID)
 	status := http.StatusOK
 	if err == nil {
-		var body []byte
-		if body, err = encodeJSON(out); err == nil {
+		buf := getBuffer()
+		if buf.b, err = appendJSON(buf.b, out); err == nil {
+			values[2] = strconv.Itoa(len(buf.b))
+			hdr["Content-Length"] = values[2:3:3]
 			w.WriteHeader(status)
-			_, _ = w.Write(body)
+			_, _ = w.Write(buf.b)
 		}
+		putBuffer(buf)
 	}
 	if err != nil {
 		status = h.writeError(w, reqID, target, err)
 	}
-	h.logger().LogAttrs(r.Context(), slog.LevelDebug, "awsapi request",
-		slog.String("request_id", reqID), slog.String("target", target),
-		slog.Int("status", status), slog.Duration("duration", time.Since(start)))
+	if debug {
+		log.LogAttrs(r.Context(), slog.LevelDebug, "awsapi request",
+			slog.String("request_id", reqID), slog.String("target", target),
+			slog.Int("status", status), slog.Duration("duration", time.Since(start)))
+	}
 }
 
 // safeServe runs serve and turns a panic into an internal error, so a fault
@@ -317,9 +346,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, reqID string) (t
 	if h.Auth == nil {
 		return target, nil, errors.New("awsapi: Handler.Auth is not set")
 	}
-	ar := r.WithContext(r.Context()) // shallow copy whose body can be read again
-	ar.Body = io.NopCloser(bytes.NewReader(body))
-	authn, err := h.Auth.Authenticate(ar, body)
+	// A shallow copy of r (as r.WithContext makes) whose body reads body
+	// again, in one allocation.
+	ar := &authRequest{req: *r}
+	ar.body.Reset(body)
+	ar.req.Body = &ar.body
+	authn, err := h.Auth.Authenticate(&ar.req, body)
 	if err != nil {
 		return target, nil, err
 	}
@@ -352,13 +384,25 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, reqID string) (t
 	if err := h.ready(op.uses, name); err != nil {
 		return target, nil, err
 	}
-	in, err := decodeInput(op.input, body)
+	in, err := validateInput(op.input, body)
 	if err != nil {
 		return target, nil, err
 	}
 	out, err = op.run(h, ctx, in)
 	return target, out, err
 }
+
+// authRequest is the request handed to the Authenticator: a copy of the
+// served request with a body that reads the already-read bytes again.
+type authRequest struct {
+	req  http.Request
+	body bodyReader
+}
+
+// bodyReader is a bytes.Reader with a no-op Close.
+type bodyReader struct{ bytes.Reader }
+
+func (*bodyReader) Close() error { return nil }
 
 // printableTarget matches targets short and plain enough to echo back.
 var printableTarget = regexp.MustCompile(`^[A-Za-z0-9_.\-]{1,128}$`)
@@ -377,10 +421,12 @@ func (h *Handler) readBody(r *http.Request) ([]byte, error) {
 	if limit <= 0 {
 		limit = DefaultMaxBodyBytes
 	}
-	tooLarge := &apiError{Type: typeValidation, Status: http.StatusBadRequest,
-		Message: fmt.Sprintf("Request body is too large: the limit is %d bytes.", limit)}
+	tooLarge := func() error {
+		return &apiError{Type: typeValidation, Status: http.StatusBadRequest,
+			Message: fmt.Sprintf("Request body is too large: the limit is %d bytes.", limit)}
+	}
 	if r.ContentLength > limit {
-		return nil, tooLarge
+		return nil, tooLarge()
 	}
 	if r.Body == nil {
 		return nil, nil
@@ -389,14 +435,48 @@ func (h *Handler) readBody(r *http.Request) ([]byte, error) {
 	if readLimit < math.MaxInt64 {
 		readLimit++
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, readLimit))
+	body, err := readAtMost(r.Body, readLimit, r.ContentLength)
 	if err != nil {
 		return nil, serializationError("The request body could not be read.")
 	}
 	if int64(len(body)) > limit {
-		return nil, tooLarge
+		return nil, tooLarge()
 	}
 	return body, nil
+}
+
+// maxPresize bounds the buffer readAtMost allocates before reading.
+const maxPresize = 64 << 10
+
+// readAtMost is io.ReadAll(io.LimitReader(r, n)) with the buffer sized for
+// a body of size bytes (when size >= 0), so that a body of the announced
+// length is read without growing or copying.
+func readAtMost(r io.Reader, n, size int64) ([]byte, error) {
+	capacity := int64(512)
+	if size >= 0 {
+		// +1: room to see EOF without growing. A claimed size is not
+		// trusted beyond maxPresize: past it, the buffer grows as data
+		// actually arrives.
+		capacity = min(size+1, n, maxPresize)
+	}
+	b := make([]byte, 0, max(capacity, 1))
+	for int64(len(b)) < n {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // let append pick the growth
+		}
+		room := b[len(b):cap(b)]
+		if left := n - int64(len(b)); int64(len(room)) > left {
+			room = room[:left]
+		}
+		k, err := r.Read(room)
+		b = b[:len(b)+k]
+		if err == io.EOF {
+			return b, nil
+		} else if err != nil {
+			return b, err
+		}
+	}
+	return b, nil
 }
 
 // writeError writes err in AWS's error format and returns the status sent.
@@ -407,7 +487,7 @@ func (h *Handler) writeError(w http.ResponseWriter, reqID, target string, err er
 	if internal {
 		h.logger().Error("awsapi: internal error", "request_id", reqID, "target", target, "error", err)
 	}
-	body, encErr := encodeJSON(errorBody{Type: ae.Type, Message: ae.Message})
+	body, encErr := appendJSON(nil, errorBody{Type: ae.Type, Message: ae.Message})
 	if encErr != nil { // cannot happen for two strings; keep the response well-formed anyway
 		body = []byte(`{"__type":"` + typeInternal + `","Message":"` + internalMessage + `"}`)
 	}
@@ -417,16 +497,56 @@ func (h *Handler) writeError(w http.ResponseWriter, reqID, target string, err er
 	return ae.Status
 }
 
-// encodeJSON encodes v without HTML escaping (a secret value containing '<'
-// is returned as written).
-func encodeJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+// appendJSON appends the JSON encoding of v to b, without HTML escaping (a
+// secret value containing '<' is returned as written). A value with its own
+// appendJSON method (GetSecretValue's output) encodes itself, byte for byte
+// as encoding/json would; anything else goes through encoding/json.
+func appendJSON(b []byte, v any) ([]byte, error) {
+	if a, ok := v.(jsonAppender); ok {
+		return a.appendJSON(b), nil
+	}
+	w := sliceWriter{b}
+	enc := json.NewEncoder(&w)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		return nil, fmt.Errorf("awsapi: encode response: %w", err)
+		return b, fmt.Errorf("awsapi: encode response: %w", err)
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return bytes.TrimSuffix(w.b, []byte("\n")), nil
+}
+
+// jsonAppender is a response that encodes itself.
+type jsonAppender interface {
+	appendJSON(b []byte) []byte
+}
+
+// sliceWriter is an io.Writer appending to a slice.
+type sliceWriter struct{ b []byte }
+
+func (w *sliceWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
+}
+
+// responseBuffer is a pooled buffer for encoding a response.
+type responseBuffer struct{ b []byte }
+
+// maxPooledResponse bounds the buffers kept for reuse: a rare large
+// response does not pin its memory.
+const maxPooledResponse = 64 << 10
+
+var responseBuffers = sync.Pool{New: func() any { return &responseBuffer{b: make([]byte, 0, 1024)} }}
+
+func getBuffer() *responseBuffer { return responseBuffers.Get().(*responseBuffer) }
+
+// putBuffer wipes buf (a response may hold a secret value) and returns it
+// to the pool.
+func putBuffer(buf *responseBuffer) {
+	clear(buf.b)
+	if cap(buf.b) > maxPooledResponse {
+		return
+	}
+	buf.b = buf.b[:0]
+	responseBuffers.Put(buf)
 }
 
 var discard = slog.New(slog.DiscardHandler)

@@ -22,7 +22,10 @@ const redacted = "*** Sensitive Data Redacted ***"
 // secretNameMembers are the members whose value must also be a valid secret
 // name (rotor.ValidSecretName). The model gives NameType only a length; the
 // character rule is AWS's own, reported with rotor.InvalidNameMessage.
-var secretNameMembers = map[string]bool{"CreateSecretRequest.Name": true}
+var secretNameMembers = map[memberRef]bool{{"CreateSecretRequest", "Name"}: true}
+
+// memberRef names one member of a structure shape.
+type memberRef struct{ shape, member string }
 
 // decodeInput parses body as a JSON object and checks it against the input
 // shape in.
@@ -107,7 +110,7 @@ func (w *walker) walk(s *shape, path string, v any) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			if str, ok := cv.(string); ok && secretNameMembers[s.Name+"."+mem.Name] && !rotor.ValidSecretName(str) {
+			if str, ok := cv.(string); ok && secretNameMembers[memberRef{s.Name, mem.Name}] && !rotor.ValidSecretName(str) {
 				w.invalidName = true
 			}
 			out[mem.Name] = cv
@@ -162,13 +165,7 @@ func (w *walker) walk(s *shape, path string, v any) (any, error) {
 		if !ok {
 			return nil, typeError(path, "a string")
 		}
-		w.length(s, path, v, int64(utf8.RuneCountInString(str)))
-		if s.Pattern != nil && !s.Pattern.MatchString(str) {
-			w.fail(s, path, v, "Member must satisfy regular expression pattern: "+s.Pattern.String())
-		}
-		if len(s.Enum) > 0 && !slices.Contains(s.Enum, str) {
-			w.fail(s, path, v, "Member must satisfy enum value set: ["+strings.Join(s.Enum, ", ")+"]")
-		}
+		w.checkString(s, str, path, "")
 		return str, nil
 
 	case "blob":
@@ -222,6 +219,43 @@ func (w *walker) walk(s *shape, path string, v any) (any, error) {
 		return n, nil
 	}
 	return nil, fmt.Errorf("awsapi: shape %s has unsupported type %q", s.Name, s.Type)
+}
+
+// checkString checks str against the string shape s: length in runes,
+// pattern, enum. The value's path is path when member is "", else member
+// (a model member name) inside the structure at path; it is only computed
+// for a violation, so a valid value costs no allocation.
+func (w *walker) checkString(s *shape, str, path, member string) {
+	at := func() string {
+		if member == "" {
+			return path
+		}
+		return joinPath(path, lowerFirst(member))
+	}
+	if s.Min != nil || s.Max != nil {
+		n := int64(utf8.RuneCountInString(str))
+		if s.Min != nil && n < *s.Min {
+			w.failString(s, at(), str, "Member must have length greater than or equal to "+strconv.FormatInt(*s.Min, 10))
+		}
+		if s.Max != nil && n > *s.Max {
+			w.failString(s, at(), str, "Member must have length less than or equal to "+strconv.FormatInt(*s.Max, 10))
+		}
+	}
+	if s.Pattern != nil && !s.Pattern.MatchString(str) {
+		w.failString(s, at(), str, "Member must satisfy regular expression pattern: "+s.Pattern.String())
+	}
+	if len(s.Enum) > 0 && !slices.Contains(s.Enum, str) {
+		w.failString(s, at(), str, "Member must satisfy enum value set: ["+strings.Join(s.Enum, ", ")+"]")
+	}
+}
+
+// failString is fail for a string value, which renders as itself.
+func (w *walker) failString(s *shape, path, str, constraint string) {
+	if s.Sensitive {
+		w.errs = append(w.errs, fmt.Sprintf("Value at '%s' failed to satisfy constraint: %s", path, constraint))
+		return
+	}
+	w.errs = append(w.errs, fmt.Sprintf("Value '%s' at '%s' failed to satisfy constraint: %s", str, path, constraint))
 }
 
 // length checks n against the shape's length bounds.

@@ -144,11 +144,15 @@ func str(p *string) string {
 	return *p
 }
 
-// sortedStages returns a sorted copy of labels (AWS returns label lists
-// sorted), or nil when there are none.
+// sortedStages returns labels sorted (AWS returns label lists sorted), or
+// nil when there are none. It never modifies labels: a list already in order
+// (the common case, one label) is returned as is, any other is copied.
 func sortedStages(labels []string) []string {
 	if len(labels) == 0 {
 		return nil
+	}
+	if sort.StringsAreSorted(labels) {
+		return labels
 	}
 	out := append([]string(nil), labels...)
 	sort.Strings(out)

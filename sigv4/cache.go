@@ -3,6 +3,7 @@ package sigv4
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"hash"
 	"sync"
 )
 
@@ -23,37 +24,76 @@ type cacheKey struct {
 // Its zero value is ready to use.
 type keyCache struct {
 	mu   sync.RWMutex
-	keys map[cacheKey][]byte
+	keys map[cacheKey]*signingKey
+}
+
+// signingKey is one derived signing key with a pool of HMAC-SHA256 states
+// keyed by it, so that a warm signature check allocates no HMAC.
+type signingKey struct {
+	key  []byte
+	macs sync.Pool // of hash.Hash: HMAC-SHA256 under key, reset
+}
+
+func newSigningKey(key []byte) *signingKey {
+	k := &signingKey{key: key}
+	k.macs.New = func() any { return hmac.New(sha256.New, k.key) }
+	return k
+}
+
+// sum appends HMAC-SHA256(k.key, msg) to dst and returns the result.
+func (k *signingKey) sum(dst, msg []byte) []byte {
+	m := k.macs.Get().(hash.Hash)
+	m.Write(msg)
+	dst = m.Sum(dst)
+	m.Reset()
+	k.macs.Put(m)
+	return dst
 }
 
 // get returns the SigV4 signing key for secret and the scope
 // date/region/service, deriving and caching it on a miss. The returned slice
 // must not be modified.
 func (c *keyCache) get(secret, date, region, service string) []byte {
-	k := cacheKey{secret: sha256.Sum256([]byte(secret)), date: date, region: region, service: service}
+	return c.entry(secret, date, region, service).key
+}
+
+// entry is get returning the cache entry.
+func (c *keyCache) entry(secret, date, region, service string) *signingKey {
+	k := cacheKey{secret: hashSecret(secret), date: date, region: region, service: service}
 	c.mu.RLock()
-	key, ok := c.keys[k]
+	e, ok := c.keys[k]
 	c.mu.RUnlock()
 	if ok {
-		return key
+		return e
 	}
 
-	key = deriveKey(secret, date, region, service)
+	e = newSigningKey(deriveKey(secret, date, region, service))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.keys == nil {
-		c.keys = make(map[cacheKey][]byte)
+		c.keys = make(map[cacheKey]*signingKey)
 	}
-	if _, ok := c.keys[k]; !ok {
-		for old := range c.keys {
-			if len(c.keys) < maxCachedKeys {
-				break
-			}
-			delete(c.keys, old)
+	if old, ok := c.keys[k]; ok {
+		return old // another goroutine derived the same key meanwhile
+	}
+	for old := range c.keys {
+		if len(c.keys) < maxCachedKeys {
+			break
 		}
+		delete(c.keys, old)
 	}
-	c.keys[k] = key
-	return key
+	c.keys[k] = e
+	return e
+}
+
+// hashSecret returns the SHA-256 of secret without allocating for secrets
+// of ordinary length.
+func hashSecret(secret string) [sha256.Size]byte {
+	var buf [128]byte
+	if len(secret) <= len(buf) {
+		return sha256.Sum256(append(buf[:0], secret...))
+	}
+	return sha256.Sum256([]byte(secret))
 }
 
 // len returns the number of cached keys.

@@ -1,7 +1,6 @@
 package sigv4
 
 import (
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strings"
@@ -56,7 +55,7 @@ type Authorization struct {
 //
 // Messages never quote the header itself, so they cannot leak the signature.
 func ParseRequest(r *http.Request) (Authorization, error) {
-	values := r.Header.Values("Authorization")
+	values := r.Header["Authorization"] // canonical key: as Header.Values, without the check
 	if len(values) == 0 {
 		return Authorization{}, rotor.Errorf(rotor.EAUTHMISSING, "Missing Authentication Token")
 	}
@@ -90,8 +89,8 @@ func ParseRequest(r *http.Request) (Authorization, error) {
 	if params.signedHeaders == "" {
 		missing = append(missing, "Authorization header requires 'SignedHeaders' parameter.")
 	}
-	amzDate := r.Header.Get("X-Amz-Date")
-	httpDate := r.Header.Get("Date")
+	amzDate := headerFirst(r.Header, "X-Amz-Date")
+	httpDate := headerFirst(r.Header, "Date")
 	if amzDate == "" && httpDate == "" {
 		missing = append(missing, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
 	}
@@ -112,13 +111,22 @@ func ParseRequest(r *http.Request) (Authorization, error) {
 	if a.Time, err = parseTime(amzDate, httpDate); err != nil {
 		return Authorization{}, err
 	}
-	if day := a.Time.Format(dateLayout); day != a.Date {
+	var dayBuf [len(dateLayout)]byte
+	if day := appendScopeDate(dayBuf[:0], a.Time); string(day) != a.Date {
 		return Authorization{}, incomplete(fmt.Sprintf(
 			"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.",
 			a.Date, day, a.Time.Format(isoLayout)))
 	}
-	a.SecurityToken = r.Header.Get("X-Amz-Security-Token")
+	a.SecurityToken = headerFirst(r.Header, "X-Amz-Security-Token")
 	return a, nil
+}
+
+// headerFirst is h.Get(key) for a key already in canonical form.
+func headerFirst(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // authParams holds the raw key=value parts of an Authorization header.
@@ -166,11 +174,16 @@ func parseParams(s string) (authParams, error) {
 // parseCredential fills the access key and scope fields of a from
 // "<key>/<yyyymmdd>/<region>/<service>/aws4_request".
 func parseCredential(s string, a *Authorization) error {
-	parts := strings.Split(s, "/")
-	if len(parts) != 5 {
+	var parts [5]string
+	if strings.Count(s, "/") != len(parts)-1 {
 		return incomplete("Authorization header 'Credential' parameter must have the form <access-key-id>/<yyyymmdd>/<region>/<service>/aws4_request.")
 	}
-	for i, name := range []string{"access key id", "date", "region", "service", "terminator"} {
+	rest := s
+	for i := range len(parts) - 1 {
+		parts[i], rest, _ = strings.Cut(rest, "/")
+	}
+	parts[len(parts)-1] = rest
+	for i, name := range [...]string{"access key id", "date", "region", "service", "terminator"} {
 		if parts[i] == "" {
 			return incomplete(fmt.Sprintf("Authorization header 'Credential' parameter has an empty %s.", name))
 		}
@@ -181,7 +194,7 @@ func parseCredential(s string, a *Authorization) error {
 	if !isDigits(parts[1]) || len(parts[1]) != len(dateLayout) {
 		return incomplete(fmt.Sprintf("Credential should be scoped to a date in YYYYMMDD format, not '%s'.", echo(parts[1])))
 	}
-	if _, err := time.Parse(dateLayout, parts[1]); err != nil {
+	if !validScopeDate(parts[1]) {
 		return incomplete(fmt.Sprintf("Credential should be scoped to a date in YYYYMMDD format, not '%s'.", echo(parts[1])))
 	}
 	a.AccessKeyID, a.Date, a.Region, a.Service = parts[0], parts[1], parts[2], parts[3]
@@ -203,10 +216,8 @@ func parseSignedHeaders(s string) ([]string, error) {
 // parseSignature checks that s is a hex-encoded SHA-256 HMAC and returns it
 // lower-cased.
 func parseSignature(s string) (string, error) {
-	if len(s) != 2*32 {
-		return "", incomplete("Authorization header 'Signature' parameter must be 64 hexadecimal digits.")
-	}
-	if _, err := hex.DecodeString(s); err != nil {
+	var sig [32]byte
+	if !decodeHex(sig[:], s) {
 		return "", incomplete("Authorization header 'Signature' parameter must be 64 hexadecimal digits.")
 	}
 	return strings.ToLower(s), nil
@@ -216,8 +227,12 @@ func parseSignature(s string) (string, error) {
 // absent, from Date.
 func parseTime(amzDate, httpDate string) (time.Time, error) {
 	if amzDate != "" {
+		if t, ok := parseISOBasic(amzDate); ok {
+			return t, nil
+		}
 		t, err := time.Parse(isoLayout, amzDate)
-		if err != nil || t.Format(isoLayout) != amzDate {
+		var buf [len(isoLayout)]byte
+		if err != nil || string(t.AppendFormat(buf[:0], isoLayout)) != amzDate {
 			return time.Time{}, incomplete(fmt.Sprintf(
 				"Date must be in ISO-8601 'basic format'. Got '%s'. See http://en.wikipedia.org/wiki/ISO_8601", echo(amzDate)))
 		}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rotorhq/rotor"
@@ -24,9 +25,13 @@ const defaultMaxSkew = 15 * time.Minute
 // first use.
 //
 // A Verifier caches derived signing keys (at most 1024 of them), so a warm
-// request computes one HMAC instead of five. Entries are keyed by a SHA-256 hash of the secret key together with
-// the scope's date, region and service, so a changed secret never reuses a
-// key derived from the old one.
+// request computes one HMAC instead of five. Entries are keyed by a SHA-256
+// hash of the secret key together with the scope's date, region and service,
+// so a changed secret never reuses a key derived from the old one. Each entry
+// keeps a pool of reset HMAC states for its key, and Verify takes its
+// buffers from a pool, so a warm Verify allocates nothing; nothing derived
+// from one request (canonical request, string to sign, signature) is kept
+// for the next.
 type Verifier struct {
 	Now     func() time.Time // nil means time.Now
 	MaxSkew time.Duration    // 0 means 15 minutes
@@ -62,38 +67,101 @@ func (v *Verifier) Verify(r *http.Request, body []byte, a Authorization, secretK
 	sum := sha256.Sum256(body)
 	var payloadHash [2 * sha256.Size]byte
 	hex.Encode(payloadHash[:], sum[:])
-	if claimed := r.Header.Values("X-Amz-Content-Sha256"); len(claimed) > 0 {
+	if claimed := r.Header["X-Amz-Content-Sha256"]; len(claimed) > 0 {
 		if len(claimed) > 1 || !strings.EqualFold(strings.TrimSpace(claimed[0]), string(payloadHash[:])) {
 			return sigError("The provided 'x-amz-content-sha256' header does not match what was computed.")
 		}
 	}
 
-	canonical, err := canonicalRequest(r, a.SignedHeaders, payloadHash[:])
+	s := getScratch()
+	defer putScratch(s)
+	canonical, err := appendCanonicalRequest(s.buf[:0], r, a.SignedHeaders, payloadHash[:])
 	if err != nil {
 		return err
 	}
+	s.buf = canonical // keep the grown buffer for the next request
 	crSum := sha256.Sum256(canonical)
 	var crHash [2 * sha256.Size]byte
 	hex.Encode(crHash[:], crSum[:])
 
-	mac := hmac.New(sha256.New, v.keys.get(secretKey, a.Date, a.Region, a.Service))
-	mac.Write([]byte(algorithm + "\n"))
-	mac.Write(a.Time.UTC().AppendFormat(make([]byte, 0, len(isoLayout)), isoLayout))
-	mac.Write([]byte("\n" + a.Date + "/" + a.Region + "/" + a.Service + "/" + scopeTerminator + "\n"))
-	mac.Write(crHash[:])
-	computed := mac.Sum(nil)
+	// The string to sign reuses the buffer: the canonical request is hashed.
+	sts := append(s.buf[:0], algorithm+"\n"...)
+	sts = appendISOBasic(sts, a.Time.UTC())
+	sts = append(sts, '\n')
+	sts = append(sts, a.Date...)
+	sts = append(sts, '/')
+	sts = append(sts, a.Region...)
+	sts = append(sts, '/')
+	sts = append(sts, a.Service...)
+	sts = append(sts, "/"+scopeTerminator+"\n"...)
+	sts = append(sts, crHash[:]...)
+	s.buf = sts
+	computed := v.keys.entry(secretKey, a.Date, a.Region, a.Service).sum(s.mac[:0], sts)
 
 	var given [sha256.Size]byte
-	if len(a.Signature) != hex.EncodedLen(len(given)) {
-		return errMismatch()
-	}
-	if _, err := hex.Decode(given[:], []byte(a.Signature)); err != nil {
+	if !decodeHex(given[:], a.Signature) {
 		return errMismatch()
 	}
 	if !hmac.Equal(computed, given[:]) {
 		return errMismatch()
 	}
 	return nil
+}
+
+// scratch holds the buffers of one Verify call. They are pooled, so a warm
+// Verify allocates nothing for the canonical request, the string to sign or
+// the computed signature.
+type scratch struct {
+	buf []byte
+	mac [sha256.Size]byte
+}
+
+// maxPooledScratch bounds the buffer kept in the pool: a request with
+// unusually large signed headers does not pin its buffer forever.
+const maxPooledScratch = 16 << 10
+
+var scratchPool = sync.Pool{New: func() any { return &scratch{buf: make([]byte, 0, 1024)} }}
+
+func getScratch() *scratch { return scratchPool.Get().(*scratch) }
+
+func putScratch(s *scratch) {
+	if cap(s.buf) > maxPooledScratch {
+		return
+	}
+	s.buf = s.buf[:0]
+	s.mac = [sha256.Size]byte{}
+	scratchPool.Put(s)
+}
+
+// decodeHex decodes the hex string s into dst, which must be exactly
+// len(s)/2 bytes long; it reports false for any other length or a byte that
+// is not a hex digit. It allocates nothing.
+func decodeHex(dst []byte, s string) bool {
+	if len(s) != 2*len(dst) {
+		return false
+	}
+	for i := range dst {
+		hi, ok1 := fromHex(s[2*i])
+		lo, ok2 := fromHex(s[2*i+1])
+		if !ok1 || !ok2 {
+			return false
+		}
+		dst[i] = hi<<4 | lo
+	}
+	return true
+}
+
+// fromHex returns the value of the hex digit c.
+func fromHex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 // checkTime returns EAUTHSIGNATURE when t lies outside ±MaxSkew of Now.
@@ -127,18 +195,17 @@ func skewText(d time.Duration) string {
 	return d.String()
 }
 
-// canonicalRequest builds the SigV4 canonical request of r over the given
-// signed headers and hex payload hash:
+// appendCanonicalRequest appends to b the SigV4 canonical request of r over
+// the given signed headers and hex payload hash:
 //
 //	METHOD\nURI\nQUERY\nname:value\n...\n\nname;name;...\nPAYLOADHASH
 //
 // It returns EAUTHSIGNATURE when a signed header is absent from r.
-func canonicalRequest(r *http.Request, signed []string, payloadHash []byte) ([]byte, error) {
+func appendCanonicalRequest(b []byte, r *http.Request, signed []string, payloadHash []byte) ([]byte, error) {
 	u := r.URL
 	if u == nil {
 		u = &url.URL{}
 	}
-	b := make([]byte, 0, 512)
 	b = append(b, r.Method...)
 	b = append(b, '\n')
 	b = appendEscapedPath(b, uriPath(u))
@@ -146,17 +213,11 @@ func canonicalRequest(r *http.Request, signed []string, payloadHash []byte) ([]b
 	b = appendCanonicalQuery(b, u.RawQuery)
 	b = append(b, '\n')
 	for _, name := range signed {
-		values, ok := headerValues(r, name)
-		if !ok {
-			return nil, sigError(fmt.Sprintf("Header '%s' is listed in SignedHeaders but is missing from the request.", echo(name)))
-		}
 		b = append(b, name...)
 		b = append(b, ':')
-		for i, v := range values {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, strings.TrimSpace(stripExcessSpaces(v))...)
+		var ok bool
+		if b, ok = appendHeaderValues(b, r, name); !ok {
+			return nil, sigError(fmt.Sprintf("Header '%s' is listed in SignedHeaders but is missing from the request.", echo(name)))
 		}
 		b = append(b, '\n')
 	}
@@ -172,10 +233,12 @@ func canonicalRequest(r *http.Request, signed []string, payloadHash []byte) ([]b
 	return b, nil
 }
 
-// headerValues returns the values of the lower-case header name as the
-// client signed them. Go's server moves Host out of the header map into
-// r.Host, and Content-Length may be known only as r.ContentLength.
-func headerValues(r *http.Request, name string) ([]string, bool) {
+// appendHeaderValues appends the canonical value of the lower-case header
+// name as the client signed it: its values, each trimmed with inner runs of
+// spaces collapsed, joined by commas. It reports false when r lacks the
+// header. Go's server moves Host out of the header map into r.Host, and
+// Content-Length may be known only as r.ContentLength.
+func appendHeaderValues(b []byte, r *http.Request, name string) ([]byte, bool) {
 	switch name {
 	case "host":
 		host := r.Host
@@ -185,25 +248,88 @@ func headerValues(r *http.Request, name string) ([]string, bool) {
 		if host == "" {
 			host = r.Header.Get("Host")
 		}
-		return []string{host}, host != ""
+		if host == "" {
+			return b, false
+		}
+		return appendTrimmedValue(b, host), true
 	case "content-length":
 		if v := r.Header.Values("Content-Length"); len(v) > 0 {
-			return v, true
+			return appendJoinedValues(b, v), true
 		}
 		if r.ContentLength > 0 {
-			return []string{strconv.FormatInt(r.ContentLength, 10)}, true
+			return strconv.AppendInt(b, r.ContentLength, 10), true
 		}
-		return nil, false
+		return b, false
 	}
-	if v := r.Header.Values(name); len(v) > 0 {
-		return v, true
+	if v := headerValues(r.Header, name); len(v) > 0 {
+		return appendJoinedValues(b, v), true
 	}
-	// A header map built by hand (not by Go's server) may hold a key that is
-	// not in canonical form.
-	if v := r.Header[name]; len(v) > 0 {
-		return v, true
+	return b, false
+}
+
+// headerValues returns the values of header name (lower-case) in h: under
+// its canonical key, or else under name itself, as a header map built by
+// hand (not by Go's server) may hold a key that is not in canonical form.
+func headerValues(h http.Header, name string) []string {
+	var buf [64]byte
+	if key, ok := appendCanonicalKey(buf[:0], name); ok {
+		if v := h[string(key)]; len(v) > 0 { // this conversion does not allocate
+			return v
+		}
+	} else if v := h.Values(name); len(v) > 0 {
+		return v
 	}
-	return nil, false
+	return h[name]
+}
+
+// appendCanonicalKey appends the canonical MIME form of a header name made
+// only of ASCII letters, digits and '-' ("x-amz-date" -> "X-Amz-Date"), the
+// form textproto.CanonicalMIMEHeaderKey gives such a name. It reports false,
+// leaving the work to textproto, for an empty name or any other byte.
+func appendCanonicalKey(b []byte, name string) ([]byte, bool) {
+	if name == "" {
+		return b, false
+	}
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z':
+			if upper {
+				c -= 'a' - 'A'
+			}
+		case 'A' <= c && c <= 'Z':
+			if !upper {
+				c += 'a' - 'A'
+			}
+		case '0' <= c && c <= '9', c == '-':
+		default:
+			return b, false
+		}
+		b = append(b, c)
+		upper = c == '-'
+	}
+	return b, true
+}
+
+// appendJoinedValues appends values, each trimmed with inner runs of spaces
+// collapsed, joined by commas.
+func appendJoinedValues(b []byte, values []string) []byte {
+	for i, v := range values {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendTrimmedValue(b, v)
+	}
+	return b
+}
+
+// appendTrimmedValue appends one header value as SigV4 canonicalises it:
+// leading and trailing spaces dropped, inner runs of spaces collapsed into
+// one, then any other leading and trailing white space (as strings.TrimSpace
+// defines it) dropped.
+func appendTrimmedValue(b []byte, v string) []byte {
+	return append(b, strings.TrimSpace(stripExcessSpaces(v))...)
 }
 
 // uriPath returns the escaped path of u as the client sent it, "/" when

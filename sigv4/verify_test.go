@@ -514,3 +514,72 @@ func TestVerifyWithSecretsManagerClient(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyWarmRejectsChanges checks that nothing a Verifier keeps between
+// calls (signing keys, pooled buffers and HMAC states) lets a changed request
+// through: on one warm Verifier, each changed copy of a request that has
+// just verified is refused, and the original still verifies after it.
+func TestVerifyWarmRejectsChanges(t *testing.T) {
+	w := newWire(t)
+	good := w.send(t, sdkRequest(t, w.URL(), []byte(testBody), creds(testSecret, ""), testRegion, testService, signTime))
+	v := &sigv4.Verifier{Now: fixedNow(signTime)}
+	changes := []struct {
+		name   string
+		mutate func(c *captured)
+		secret string
+	}{
+		{"body", func(c *captured) { c.body = bytes.Replace(c.body, []byte("prod"), []byte("prox"), 1) }, ""},
+		{"signed header", func(c *captured) { c.r.Header.Set("X-Amz-Target", "secretsmanager.DeleteSecret") }, ""},
+		{"host", func(c *captured) { c.r.Host = "other.example" }, ""},
+		{"path", func(c *captured) { c.r.URL.Path = "/x" }, ""},
+		{"secret", nil, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEZ"},
+		{"signature", func(c *captured) {
+			authz := c.r.Header.Get("Authorization")
+			c.r.Header.Set("Authorization", authz[:len(authz)-8]+"00000000")
+		}, ""},
+	}
+	for round := range 3 {
+		for _, ch := range changes {
+			if err := parseAndVerify(v, good.clone(), testSecret); err != nil {
+				t.Fatalf("round %d before %s: original refused: %v", round, ch.name, err)
+			}
+			c := good.clone()
+			if ch.mutate != nil {
+				ch.mutate(&c)
+			}
+			secret := testSecret
+			if ch.secret != "" {
+				secret = ch.secret
+			}
+			if got := code(t, parseAndVerify(v, c, secret)); got != rotor.EAUTHSIGNATURE {
+				t.Errorf("round %d: changed %s: code = %q, want %q", round, ch.name, got, rotor.EAUTHSIGNATURE)
+			}
+		}
+	}
+}
+
+// TestVerifyAllocations pins the cost of a warm verification: with the
+// signing key cached, Verify allocates nothing.
+func TestVerifyAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under -race")
+	}
+	w := newWire(t)
+	got := w.send(t, sdkRequest(t, w.URL(), []byte(testBody), creds(testSecret, testToken), testRegion, testService, signTime))
+	a, err := sigv4.ParseRequest(got.r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &sigv4.Verifier{Now: fixedNow(signTime)}
+	if err := v.Verify(got.r, got.body, a, testSecret); err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		if err := v.Verify(got.r, got.body, a, testSecret); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("warm Verify allocates %v times, want 0", allocs)
+	}
+}

@@ -12,6 +12,15 @@
 // every request. The bare handler reads the body and answers a response of
 // the same size, so the ratio is "how much of the machine's HTTP ceiling
 // Rotor keeps".
+//
+// On Linux it also reports each server's CPU time per request (user +
+// system, from /proc/<pid>/stat over the measured interval), and the load
+// generator's own. On a busy machine throughput and latency swing with
+// whatever else runs, while CPU per request moves much less, so those are
+// the figures to compare between runs. From them it derives the ratio the
+// two servers would reach on a machine that only runs this benchmark and
+// is CPU-bound (client and server share the cores): (client + bare) /
+// (client + rotor) CPU per request.
 package main
 
 import (
@@ -27,9 +36,11 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,7 +61,7 @@ func main() {
 	connList := flag.String("conns", "1,32", "comma-separated connection counts")
 	rotorBin := flag.String("rotor", "", "rotor binary (default: go build ./cmd/rotor)")
 	valueSize := flag.Int("value-size", 256, "size in bytes of the secret value")
-	profile := flag.String("cpuprofile", "", "write the rotor server's CPU profile to this file")
+	profile := flag.String("cpuprofile", "", "write the rotor server's CPU profile to this file, and the bare server's to this file + \".bare\"")
 	flag.Parse()
 	if *bare {
 		serveBare()
@@ -71,6 +82,25 @@ func serveBare() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+	if path := os.Getenv("BARE_CPU_PROFILE"); path != "" {
+		// Profile until stopped, for comparison with the rotor server's.
+		f, err := os.Create(path)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		stop := make(chan os.Signal, 1)
+		signal.Notify(stop, os.Interrupt)
+		go func() {
+			<-stop
+			pprof.StopCPUProfile()
+			f.Close()
+			os.Exit(0)
+		}()
 	}
 	fmt.Printf("bare serving at http://%s\n", ln.Addr())
 	http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -169,6 +199,9 @@ func run(duration, warmup time.Duration, connList, rotorBin string, valueSize in
 
 	bareCmd := exec.Command(os.Args[0], "-bare")
 	bareCmd.Env = append(os.Environ(), "BARE_RESPONSE_SIZE="+strconv.Itoa(respSize))
+	if profile != "" {
+		bareCmd.Env = append(bareCmd.Env, "BARE_CPU_PROFILE="+profile+".bare")
+	}
 	bare, err := start(bareCmd)
 	if err != nil {
 		return err
@@ -177,7 +210,7 @@ func run(duration, warmup time.Duration, connList, rotorBin string, valueSize in
 
 	fmt.Printf("GetSecretValue, %d-byte value, %s per run after %s warm-up, GOMAXPROCS of each server = %d cores\n",
 		valueSize, duration, warmup, numCPU())
-	fmt.Printf("%-6s %-10s %12s %10s %10s\n", "conns", "server", "req/s", "p50", "p99")
+	fmt.Printf("%-6s %-10s %12s %10s %10s %12s\n", "conns", "server", "req/s", "p50", "p99", "cpu/req")
 	for i, s := range strings.Split(connList, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 {
@@ -186,18 +219,27 @@ func run(duration, warmup time.Duration, connList, rotorBin string, valueSize in
 		// Alternate the order so neither server always runs on a warmer machine.
 		var b, r result
 		if i%2 == 0 {
-			b = load(bare.url, req, body, n, warmup, duration)
-			r = load(rotor.url, req, body, n, warmup, duration)
+			b = load(bare.url, bare.pid(), req, body, n, warmup, duration)
+			r = load(rotor.url, rotor.pid(), req, body, n, warmup, duration)
 		} else {
-			r = load(rotor.url, req, body, n, warmup, duration)
-			b = load(bare.url, req, body, n, warmup, duration)
+			r = load(rotor.url, rotor.pid(), req, body, n, warmup, duration)
+			b = load(bare.url, bare.pid(), req, body, n, warmup, duration)
 		}
 		if r.errors > 0 || b.errors > 0 {
 			return fmt.Errorf("errors during load: rotor %d (%s), bare %d (%s)", r.errors, r.firstErr, b.errors, b.firstErr)
 		}
-		fmt.Printf("%-6d %-10s %12.0f %10s %10s\n", n, "bare", b.rps, b.p50, b.p99)
-		fmt.Printf("%-6d %-10s %12.0f %10s %10s\n", n, "rotor", r.rps, r.p50, r.p99)
-		fmt.Printf("%-6d ratio rotor/bare throughput = %.2f\n", n, r.rps/b.rps)
+		fmt.Printf("%-6d %-10s %12.0f %10s %10s %12s\n", n, "bare", b.rps, b.p50, b.p99, b.cpuText())
+		fmt.Printf("%-6d %-10s %12.0f %10s %10s %12s\n", n, "rotor", r.rps, r.p50, r.p99, r.cpuText())
+		fmt.Printf("%-6d ratio rotor/bare throughput = %.2f", n, r.rps/b.rps)
+		if r.cpuPerReq > 0 && b.cpuPerReq > 0 {
+			fmt.Printf(", server CPU per request = %.2f", float64(r.cpuPerReq)/float64(b.cpuPerReq))
+			if r.clientCPU > 0 && b.clientCPU > 0 {
+				client := (r.clientCPU + b.clientCPU) / 2
+				fmt.Printf("\n%-6d client CPU per request %s; CPU-bound ratio (client+bare)/(client+rotor) = %.2f",
+					n, client.Round(100*time.Nanosecond), float64(client+b.cpuPerReq)/float64(client+r.cpuPerReq))
+			}
+		}
+		fmt.Println()
 	}
 	return nil
 }
@@ -229,15 +271,54 @@ func signedRequest(ctx context.Context, url string, body []byte, id, secret stri
 }
 
 type result struct {
-	rps      float64
-	p50, p99 time.Duration
-	errors   int64
-	firstErr string
+	rps       float64
+	p50, p99  time.Duration
+	cpuPerReq time.Duration // server CPU time per request; 0 if unknown
+	clientCPU time.Duration // this process's CPU time per request; 0 if unknown
+	errors    int64
+	firstErr  string
+}
+
+func (r result) cpuText() string {
+	if r.cpuPerReq <= 0 {
+		return "n/a"
+	}
+	return r.cpuPerReq.Round(100 * time.Nanosecond).String()
+}
+
+// pid is the server's process id.
+func (c *child) pid() int { return c.cmd.Process.Pid }
+
+// cpuTime returns the user + system CPU time process pid has used so far,
+// from /proc/<pid>/stat (Linux); ok is false where that is not available.
+func cpuTime(pid int) (d time.Duration, ok bool) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// The command name (field 2) is in parentheses and may hold spaces:
+	// count fields after its closing parenthesis. utime and stime are
+	// fields 14 and 15, in clock ticks of USER_HZ (100 on Linux).
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 13 {
+		return 0, false
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	const userHZ = 100
+	return time.Duration(utime+stime) * time.Second / userHZ, true
 }
 
 // load runs n connections, each a loop of the same request, for warmup +
 // duration and measures only the duration part.
-func load(url string, header http.Header, body []byte, n int, warmup, duration time.Duration) result {
+func load(url string, pid int, header http.Header, body []byte, n int, warmup, duration time.Duration) result {
 	tr := &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: n, DisableCompression: true}
 	client := &http.Client{Transport: tr}
 	defer tr.CloseIdleConnections()
@@ -286,15 +367,25 @@ func load(url string, header http.Header, body []byte, n int, warmup, duration t
 		}()
 	}
 	time.Sleep(warmup)
+	cpu0, cpuOK := cpuTime(pid)
+	self0, selfOK := cpuTime(os.Getpid())
 	measuring.Store(true)
 	t0 := time.Now()
 	time.Sleep(duration)
 	measuring.Store(false)
 	elapsed := time.Since(t0)
+	cpu1, cpuOK1 := cpuTime(pid)
+	self1, selfOK1 := cpuTime(os.Getpid())
 	stop.Store(true)
 	wg.Wait()
 	slices.Sort(lat)
 	r := result{rps: float64(count.Load()) / elapsed.Seconds(), errors: errs.Load()}
+	if n := count.Load(); cpuOK && cpuOK1 && n > 0 {
+		r.cpuPerReq = (cpu1 - cpu0) / time.Duration(n)
+	}
+	if n := count.Load(); selfOK && selfOK1 && n > 0 {
+		r.clientCPU = (self1 - self0) / time.Duration(n)
+	}
 	if v := firstErr.Load(); v != nil {
 		r.firstErr = v.(string)
 	}
