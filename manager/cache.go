@@ -1,9 +1,11 @@
 package manager
 
 import (
+	"strings"
 	"sync"
 
 	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/envelope"
 )
 
 // Cache bounds.
@@ -22,6 +24,19 @@ type entry struct {
 	versions []*rotor.VersionRecord // oldest first
 	byID     map[string]*rotor.VersionRecord
 	labels   labels
+	// reads holds, per version id, what reading that version needs besides
+	// its record. It is filled by prepare for entries that go into the
+	// cache; nil otherwise (readVersion then computes it per read).
+	reads map[string]versionRead
+}
+
+// versionRead is what GetSecretValue needs to read one version, computed
+// once per cache entry instead of on every read. Both slices are shared by
+// every reader and must not be modified: stages is copied before it is
+// returned to a caller, and aad is only passed to Keyring.Open.
+type versionRead struct {
+	stages []string // e.labels.stagesOf(id)
+	aad    []byte   // envelope.VersionAAD(rec.ARN, id)
 }
 
 func newEntry(rec *rotor.SecretRecord, vs []*rotor.VersionRecord) *entry {
@@ -32,13 +47,47 @@ func newEntry(rec *rotor.SecretRecord, vs []*rotor.VersionRecord) *entry {
 	return e
 }
 
-func nameKey(region, name string) string { return region + "\x00" + name }
+// prepare computes e.reads for the versions that hold a value. It must be
+// called before e is shared (installed in the cache).
+func (e *entry) prepare() {
+	e.reads = make(map[string]versionRead, len(e.versions))
+	for _, v := range e.versions {
+		if v.Value == nil {
+			continue // a placeholder is never read
+		}
+		e.reads[v.ID] = versionRead{stages: e.labels.stagesOf(v.ID), aad: envelope.VersionAAD(e.rec.ARN, v.ID)}
+	}
+}
+
+// read returns what reading version v of e needs: from e.reads when
+// prepared, else computed now. The result must not be modified.
+func (e *entry) read(v *rotor.VersionRecord) versionRead {
+	if r, ok := e.reads[v.ID]; ok {
+		return r
+	}
+	return versionRead{stages: e.labels.stagesOf(v.ID), aad: envelope.VersionAAD(e.rec.ARN, v.ID)}
+}
+
+// isARN reports whether id is an ARN (rotor.ParseARN accepts it).
+func isARN(id string) bool {
+	if !strings.HasPrefix(id, "arn:") {
+		return false
+	}
+	_, ok := rotor.ParseARN(id)
+	return ok
+}
+
+// secretKey identifies a secret by region and name. A struct key, unlike a
+// joined string, costs no allocation per lookup.
+type secretKey struct{ region, name string }
+
+func nameKey(region, name string) secretKey { return secretKey{region, name} }
 
 // invalidation records that a secret changed at generation gen.
 type invalidation struct {
 	gen     uint64
 	arn     string
-	nameKey string
+	nameKey secretKey
 }
 
 // cache holds entries by ARN, and a (region, name) → ARN index.
@@ -53,7 +102,7 @@ type cache struct {
 	mu       sync.RWMutex
 	max      int
 	byARN    map[string]*entry
-	byName   map[string]string
+	byName   map[secretKey]string
 	gen      uint64
 	floor    uint64 // fills begun before this generation are refused
 	inflight int    // fills between begin and end
@@ -61,7 +110,7 @@ type cache struct {
 }
 
 func newCache(max int) *cache {
-	return &cache{max: max, byARN: map[string]*entry{}, byName: map[string]string{}}
+	return &cache{max: max, byARN: map[string]*entry{}, byName: map[secretKey]string{}}
 }
 
 // get returns the cached entry for id in region, or nil. Only exact ARNs
@@ -69,7 +118,9 @@ func newCache(max int) *cache {
 func (c *cache) get(region, id string) *entry {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if _, isARN := rotor.ParseARN(id); isARN {
+	// ParseARN accepts nothing that lacks the "arn:" prefix; checking it
+	// first spares names (the common case) the parse and its allocation.
+	if isARN(id) {
 		if e := c.byARN[id]; e != nil && e.rec.Region == region {
 			return e
 		}
@@ -155,7 +206,7 @@ func (c *cache) clear() {
 	c.floor = c.gen
 	c.recent = nil
 	c.byARN = map[string]*entry{}
-	c.byName = map[string]string{}
+	c.byName = map[secretKey]string{}
 }
 
 // size returns the number of cached secrets.

@@ -58,7 +58,7 @@ func (s *Service) CreateSecret(ctx context.Context, in rotor.CreateSecretInput) 
 		default:
 			return nil, err
 		}
-		if err := s.authorize(ctx, c, "CreateSecret", arn); err != nil {
+		if err := s.authorize(ctx, c, actionCreateSecret, arn); err != nil {
 			return nil, err
 		}
 

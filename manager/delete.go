@@ -36,7 +36,7 @@ func (s *Service) DeleteSecret(ctx context.Context, in rotor.DeleteSecretInput) 
 		return nil, rotor.Errorf(rotor.EINVALID, msgRecoveryWindow)
 	}
 	var out *rotor.DeleteSecretOutput
-	err = s.mutate(ctx, c, "DeleteSecret", in.SecretID, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
+	err = s.mutate(ctx, c, actionDeleteSecret, in.SecretID, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
 		now := s.now()
 		out = &rotor.DeleteSecretOutput{ARN: rec.ARN, Name: rec.Name, DeletionDate: now}
 		if in.ForceDelete {
@@ -76,7 +76,7 @@ func (s *Service) RestoreSecret(ctx context.Context, secretID string) (*rotor.Se
 		return nil, err
 	}
 	var out *rotor.SecretRef
-	err = s.mutate(ctx, c, "RestoreSecret", secretID, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
+	err = s.mutate(ctx, c, actionRestoreSecret, secretID, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
 		out = &rotor.SecretRef{ARN: rec.ARN, Name: rec.Name}
 		if rec.DeletedDate.IsZero() {
 			return nil

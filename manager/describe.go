@@ -60,11 +60,11 @@ func (s *Service) DescribeSecret(ctx context.Context, secretID string) (*rotor.S
 	}
 	e, err := s.lookup(ctx, c.Region, secretID)
 	if isCode(err, rotor.ENOTFOUND) {
-		return nil, s.notFound(ctx, c, "DescribeSecret", secretID)
+		return nil, s.notFound(ctx, c, actionDescribeSecret, secretID)
 	} else if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, c, "DescribeSecret", e.rec.ARN); err != nil {
+	if err := s.authorize(ctx, c, actionDescribeSecret, e.rec.ARN); err != nil {
 		return nil, err
 	}
 	return describe(e), nil
@@ -89,7 +89,7 @@ func (s *Service) ListSecretVersionIds(ctx context.Context, in rotor.ListSecretV
 	}
 	e, err := s.lookup(ctx, c.Region, in.SecretID)
 	if isCode(err, rotor.ENOTFOUND) {
-		return nil, s.notFound(ctx, c, "ListSecretVersionIds", in.SecretID)
+		return nil, s.notFound(ctx, c, actionListSecretVersionIds, in.SecretID)
 	} else if err != nil {
 		return nil, err
 	}
@@ -102,7 +102,7 @@ func (s *Service) ListSecretVersionIds(ctx context.Context, in rotor.ListSecretV
 		}
 		after = &cur
 	}
-	if err := s.authorize(ctx, c, "ListSecretVersionIds", e.rec.ARN); err != nil {
+	if err := s.authorize(ctx, c, actionListSecretVersionIds, e.rec.ARN); err != nil {
 		return nil, err
 	}
 

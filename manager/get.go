@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/rotorhq/rotor"
@@ -39,12 +40,12 @@ func (s *Service) getValue(ctx context.Context, c rotor.Caller, id string, e *en
 		var err error
 		e, err = s.lookup(ctx, c.Region, id)
 		if isCode(err, rotor.ENOTFOUND) {
-			return nil, s.notFound(ctx, c, "GetSecretValue", id)
+			return nil, s.notFound(ctx, c, actionGetSecretValue, id)
 		} else if err != nil {
 			return nil, err
 		}
 	}
-	if err := s.authorize(ctx, c, "GetSecretValue", e.rec.ARN); err != nil {
+	if err := s.authorize(ctx, c, actionGetSecretValue, e.rec.ARN); err != nil {
 		return nil, err
 	}
 	if !e.rec.DeletedDate.IsZero() {
@@ -82,22 +83,45 @@ func selectVersion(e *entry, versionID, stage string) (*rotor.VersionRecord, err
 	return e.byID[id], nil
 }
 
+// readResult is the one allocation behind a readVersion result: the
+// SecretValue plus the string value and the labels it points to, which
+// would otherwise be allocated separately. Each result has its own, so
+// callers may modify what they receive.
+type readResult struct {
+	sv     rotor.SecretValue
+	str    string
+	stages [2]string // enough for AWSCURRENT with one more label
+}
+
 // readVersion decrypts v of e, records the access and builds the result.
 func (s *Service) readVersion(ctx context.Context, e *entry, v *rotor.VersionRecord) (*rotor.SecretValue, error) {
-	val, err := s.open(e.rec.ARN, v)
+	r := e.read(v)
+	pt, err := s.decrypt(v, r.aad)
 	if err != nil {
 		s.log.Error("decrypt secret value", "arn", e.rec.ARN, "version", v.ID, "err", err)
 		return nil, err
 	}
 	s.touch(ctx, e, v)
-	return &rotor.SecretValue{
+	res := &readResult{sv: rotor.SecretValue{
 		ARN:         e.rec.ARN,
 		Name:        e.rec.Name,
 		VersionID:   v.ID,
-		Value:       val,
-		Stages:      e.labels.stagesOf(v.ID),
 		CreatedDate: v.CreatedDate,
-	}, nil
+	}}
+	if v.Binary {
+		res.sv.Value.Binary = binaryValue(pt)
+	} else {
+		res.str = string(pt)
+		res.sv.Value.String = &res.str
+	}
+	// r.stages is shared by every reader of the entry: copy it.
+	if n := len(r.stages); n > 0 && n <= len(res.stages) {
+		res.sv.Stages = res.stages[:n:n]
+		copy(res.sv.Stages, r.stages)
+	} else {
+		res.sv.Stages = slices.Clone(r.stages)
+	}
+	return &res.sv, nil
 }
 
 // touch records today as the LastAccessedDate of version v and its secret,

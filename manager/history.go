@@ -39,11 +39,11 @@ func (s *Service) runsSecret(ctx context.Context, c rotor.Caller, action, id str
 	}
 	rec, err := s.locate(ctx, c.Region, id)
 	if isCode(err, rotor.ENOTFOUND) {
-		return nil, s.notFoundAs(ctx, c, action, id)
+		return nil, s.notFound(ctx, c, action, id)
 	} else if err != nil {
 		return nil, err
 	}
-	if err := s.authorizeAs(ctx, c, action, rec.ARN); err != nil {
+	if err := s.authorize(ctx, c, action, rec.ARN); err != nil {
 		return nil, err
 	}
 	return rec, nil
@@ -78,7 +78,7 @@ func (s *Service) ListRotationRuns(ctx context.Context, f rotor.RunFilter) ([]ro
 			return nil, err
 		}
 		arn = rec.ARN
-	} else if err := s.authorizeAs(ctx, c, actionListRotationRuns, ""); err != nil {
+	} else if err := s.authorize(ctx, c, actionListRotationRuns, ""); err != nil {
 		return nil, err
 	}
 	var runs []*rotor.RunRecord

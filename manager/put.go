@@ -53,7 +53,7 @@ func (s *Service) PutSecretValue(ctx context.Context, in rotor.PutSecretValueInp
 		}
 	}
 	var out *rotor.VersionResult
-	err = s.mutateStopping(ctx, c, smAction("PutSecretValue"), in.SecretID, func(tx rotor.Tx, rec *rotor.SecretRecord) (string, error) {
+	err = s.mutateStopping(ctx, c, actionPutSecretValue, in.SecretID, func(tx rotor.Tx, rec *rotor.SecretRecord) (string, error) {
 		if !rec.DeletedDate.IsZero() {
 			return "", errMarkedForDeletion()
 		}
@@ -201,7 +201,7 @@ func (s *Service) UpdateSecret(ctx context.Context, in rotor.UpdateSecretInput) 
 		}
 	}
 	var out *rotor.VersionResult
-	err = s.mutateStopping(ctx, c, smAction("UpdateSecret"), in.SecretID, func(tx rotor.Tx, rec *rotor.SecretRecord) (string, error) {
+	err = s.mutateStopping(ctx, c, actionUpdateSecret, in.SecretID, func(tx rotor.Tx, rec *rotor.SecretRecord) (string, error) {
 		if !rec.DeletedDate.IsZero() {
 			return "", errMarkedForDeletion()
 		}

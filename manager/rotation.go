@@ -104,7 +104,7 @@ func (s *Service) RotateSecret(ctx context.Context, in rotor.RotateSecretInput) 
 		return nil, rotor.Errorf(rotor.ESTATE, msgRotationUnavailable)
 	}
 	var res rotateOutcome
-	err = s.mutate(ctx, c, "RotateSecret", in.SecretID, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
+	err = s.mutate(ctx, c, actionRotateSecret, in.SecretID, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
 		var err error
 		res, err = s.rotateTx(tx, rec, req)
 		return err
@@ -415,7 +415,7 @@ func (s *Service) CancelRotateSecret(ctx context.Context, secretID string) (*rot
 		return nil, err
 	}
 	var out *rotor.VersionResult
-	err = s.mutateStopping(ctx, c, smAction("CancelRotateSecret"), secretID, func(tx rotor.Tx, rec *rotor.SecretRecord) (string, error) {
+	err = s.mutateStopping(ctx, c, actionCancelRotateSecret, secretID, func(tx rotor.Tx, rec *rotor.SecretRecord) (string, error) {
 		if !rec.DeletedDate.IsZero() {
 			return "", rotor.Errorf(rotor.ESTATE, msgAlreadyDeleted)
 		}
@@ -500,14 +500,14 @@ func finishRun(tx rotor.Tx, run *rotor.RunRecord, status string, now time.Time) 
 	return nil
 }
 
-// mutateStopping is mutateAs for an operation that may stop the secret's
+// mutateStopping is mutate for an operation that may stop the secret's
 // active rotation run: fn returns the id of the run it cancelled or
 // abandoned ("" if none). The engine is told of that run (runStopped) only
 // once the transaction has committed. fn's error is returned unchanged.
 func (s *Service) mutateStopping(ctx context.Context, c rotor.Caller, action, id string,
 	fn func(tx rotor.Tx, rec *rotor.SecretRecord) (stopped string, err error)) error {
 	var stopped string
-	err := s.mutateAs(ctx, c, action, id, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
+	err := s.mutate(ctx, c, action, id, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
 		var err error
 		stopped, err = fn(tx, rec)
 		return err

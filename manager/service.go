@@ -17,7 +17,8 @@ import (
 
 // Keyring is what the manager needs of envelope.Keyring: seal a value under
 // the active key-encryption key, and open a sealed value. aad binds the
-// value to its secret ARN and version id (envelope.VersionAAD).
+// value to its secret ARN and version id (envelope.VersionAAD). Neither
+// method may modify or retain aad: the Service shares it between calls.
 type Keyring interface {
 	Seal(plaintext, aad []byte) (rotor.Sealed, error)
 	Open(s rotor.Sealed, aad []byte) ([]byte, error)
@@ -191,20 +192,12 @@ func (s *Service) beginSecret(ctx context.Context, id string) (rotor.Caller, err
 	return c, nil
 }
 
-// authorize asks the Authorizer about the Secrets Manager action
-// "secretsmanager:<action>"; its error is returned unchanged.
+// authorize asks the Authorizer about a fully named action
+// (actionGetSecretValue, actionListRotationRuns); its error is returned
+// unchanged.
 func (s *Service) authorize(ctx context.Context, c rotor.Caller, action, resource string) error {
-	return s.authorizeAs(ctx, c, smAction(action), resource)
-}
-
-// authorizeAs asks the Authorizer about a fully named action
-// ("rotor:ListRotationRuns"); its error is returned unchanged.
-func (s *Service) authorizeAs(ctx context.Context, c rotor.Caller, action, resource string) error {
 	return s.authz.Authorize(ctx, c.Principal, action, resource)
 }
-
-// smAction returns the full name of a Secrets Manager action.
-func smAction(op string) string { return "secretsmanager:" + op }
 
 // requestedARN is the ARN a request names: the id itself when it is an ARN,
 // otherwise the partial ARN of the name (no random suffix).
@@ -218,14 +211,9 @@ func (s *Service) requestedARN(region, id string) string {
 
 // notFound answers a request for a secret that does not exist: the denial
 // if the caller may not perform action on the requested ARN, ENOTFOUND
-// otherwise.
+// otherwise. action is fully named, as for authorize.
 func (s *Service) notFound(ctx context.Context, c rotor.Caller, action, id string) error {
-	return s.notFoundAs(ctx, c, smAction(action), id)
-}
-
-// notFoundAs is notFound for a fully named action.
-func (s *Service) notFoundAs(ctx context.Context, c rotor.Caller, action, id string) error {
-	if err := s.authorizeAs(ctx, c, action, s.requestedARN(c.Region, id)); err != nil {
+	if err := s.authorize(ctx, c, action, s.requestedARN(c.Region, id)); err != nil {
 		return err
 	}
 	return errNotFound()
@@ -315,6 +303,7 @@ func (s *Service) lookup(ctx context.Context, region, id string) (*entry, error)
 			return findErr
 		}
 		e = newEntry(rec, vs)
+		e.prepare()
 		return nil
 	})
 	if findErr != nil {
@@ -366,24 +355,19 @@ const mutateAttempts = 4
 // different secret inside the transaction (deleted and re-created in
 // between), it starts over. The secret's cache entries are invalidated after
 // the transaction, whatever its outcome. fn's error is returned unchanged;
-// store faults become EINTERNAL. Unknown secrets get notFound.
+// store faults become EINTERNAL. Unknown secrets get notFound. action is
+// fully named, as for authorize.
 func (s *Service) mutate(ctx context.Context, c rotor.Caller, action, id string,
-	fn func(tx rotor.Tx, rec *rotor.SecretRecord) error) error {
-	return s.mutateAs(ctx, c, smAction(action), id, fn)
-}
-
-// mutateAs is mutate for a fully named action ("rotor:AbandonRotation").
-func (s *Service) mutateAs(ctx context.Context, c rotor.Caller, action, id string,
 	fn func(tx rotor.Tx, rec *rotor.SecretRecord) error) error {
 	for range mutateAttempts {
 		found, err := s.locate(ctx, c.Region, id)
 		if isCode(err, rotor.ENOTFOUND) {
-			return s.notFoundAs(ctx, c, action, id)
+			return s.notFound(ctx, c, action, id)
 		} else if err != nil {
 			return err
 		}
 		arn := found.ARN
-		if err := s.authorizeAs(ctx, c, action, arn); err != nil {
+		if err := s.authorize(ctx, c, action, arn); err != nil {
 			return err
 		}
 		var fnErr error
@@ -442,18 +426,35 @@ func (s *Service) seal(arn, id string, v rotor.Value) (rotor.Sealed, error) {
 
 // open decrypts version v of secret arn; v must have a value.
 func (s *Service) open(arn string, v *rotor.VersionRecord) (rotor.Value, error) {
-	pt, err := s.keyring.Open(*v.Value, envelope.VersionAAD(arn, v.ID))
+	pt, err := s.decrypt(v, envelope.VersionAAD(arn, v.ID))
 	if err != nil {
-		return rotor.Value{}, &rotor.Error{Code: rotor.EDECRYPT, Message: msgDecrypt, Err: err}
+		return rotor.Value{}, err
 	}
 	if v.Binary {
-		if pt == nil {
-			pt = []byte{}
-		}
-		return rotor.Value{Binary: pt}, nil
+		return rotor.Value{Binary: binaryValue(pt)}, nil
 	}
 	str := string(pt)
 	return rotor.Value{String: &str}, nil
+}
+
+// decrypt returns the plaintext of version v, which must have a value, given
+// its associated data (envelope.VersionAAD of its secret ARN and id); aad is
+// not modified. Returns EDECRYPT.
+func (s *Service) decrypt(v *rotor.VersionRecord, aad []byte) ([]byte, error) {
+	pt, err := s.keyring.Open(*v.Value, aad)
+	if err != nil {
+		return nil, &rotor.Error{Code: rotor.EDECRYPT, Message: msgDecrypt, Err: err}
+	}
+	return pt, nil
+}
+
+// binaryValue is the Binary of a binary version whose plaintext is pt:
+// never nil, so the value stays binary.
+func binaryValue(pt []byte) []byte {
+	if pt == nil {
+		return []byte{}
+	}
+	return pt
 }
 
 // sameValue reports whether version v holds exactly value want (kind

@@ -33,7 +33,7 @@ func (s *Service) UpdateSecretVersionStage(ctx context.Context, in rotor.UpdateS
 		return nil, rotor.Errorf(rotor.EINVALID, msgNoMoveOrRemove)
 	}
 	var out *rotor.SecretRef
-	err = s.mutate(ctx, c, "UpdateSecretVersionStage", in.SecretID, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
+	err = s.mutate(ctx, c, actionUpdateSecretVersionStage, in.SecretID, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
 		if !rec.DeletedDate.IsZero() {
 			return errMarkedForDeletion()
 		}

@@ -1,0 +1,22 @@
+package manager
+
+// Secrets Manager action names, as the Authorizer receives them
+// ("secretsmanager:<Operation>"). They are constants so that no request
+// builds its action name.
+const (
+	actionCancelRotateSecret       = "secretsmanager:CancelRotateSecret"
+	actionCreateSecret             = "secretsmanager:CreateSecret"
+	actionDeleteSecret             = "secretsmanager:DeleteSecret"
+	actionDescribeSecret           = "secretsmanager:DescribeSecret"
+	actionGetRandomPassword        = "secretsmanager:GetRandomPassword"
+	actionGetSecretValue           = "secretsmanager:GetSecretValue"
+	actionListSecretVersionIds     = "secretsmanager:ListSecretVersionIds"
+	actionListSecrets              = "secretsmanager:ListSecrets"
+	actionPutSecretValue           = "secretsmanager:PutSecretValue"
+	actionRestoreSecret            = "secretsmanager:RestoreSecret"
+	actionRotateSecret             = "secretsmanager:RotateSecret"
+	actionTagResource              = "secretsmanager:TagResource"
+	actionUntagResource            = "secretsmanager:UntagResource"
+	actionUpdateSecret             = "secretsmanager:UpdateSecret"
+	actionUpdateSecretVersionStage = "secretsmanager:UpdateSecretVersionStage"
+)
