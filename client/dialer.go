@@ -89,8 +89,12 @@ type Dialer struct {
 	isAuth   func(error) bool
 	cfg      dialConfig
 
-	mu       sync.Mutex
-	lastGood string // version id of the last successful login
+	mu sync.Mutex
+	// lastGood is the version id of the last successful login when that
+	// login used the AWSPENDING version (not yet AWSCURRENT); "" when it
+	// used AWSCURRENT. Only then is AWSPENDING worth asking the cache for:
+	// asking for it once makes the cache fetch it on every refresh.
+	lastGood string
 
 	attempts, logins, pendingLogins, authFailures, waits, refused, otherErrors atomic.Uint64
 }
@@ -220,11 +224,13 @@ func (d *Dialer) Dial(ctx context.Context, login func(ctx context.Context, s *DB
 // succeeded records a successful login with s.
 func (d *Dialer) succeeded(s *DBSecret) {
 	d.logins.Add(1)
+	good := ""
 	if slices.Contains(s.VersionStages, rotor.StagePending) && !slices.Contains(s.VersionStages, rotor.StageCurrent) {
 		d.pendingLogins.Add(1)
+		good = s.VersionID
 	}
 	d.mu.Lock()
-	d.lastGood = s.VersionID
+	d.lastGood = good
 	d.mu.Unlock()
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -151,6 +152,41 @@ func TestDialContextEndsDuringWait(t *testing.T) {
 		t.Fatalf("Dial = %v, want context.Canceled and the login error", err)
 	}
 	if st := d.Stats(); st.Attempts != 1 || st.Waits != 0 {
+		t.Fatalf("stats = %+v", st)
+	}
+}
+
+// A dialer whose logins use AWSCURRENT never asks the cache for
+// AWSPENDING: once asked for, a stage is fetched on every refresh, and
+// with alternating users or multiple credentials AWSPENDING is never used.
+func TestDialAsksForPendingOnlyAfterPendingLogin(t *testing.T) {
+	e := newEnv(t)
+	name := rotortest.Name("dial-no-pending")
+	rotortest.CreateSecret(t, e.sm, name, dbSecret("pw-a"))
+	d := client.NewDialer(e.cache, name, isWrongPassword)
+	target := &db{accept: "pw-a"}
+	if err := d.Dial(ctx, target.login); err != nil {
+		t.Fatal(err)
+	}
+	// A rotation that has moved AWSCURRENT, with a version still labelled
+	// AWSPENDING (the next rotation's, say).
+	rotortest.PutSecret(t, e.sm, name, dbSecret("pw-b"))
+	pending := rotortest.PutSecret(t, e.sm, name, dbSecret("pw-c"), rotor.StagePending)
+	target.mu.Lock()
+	target.accept = "pw-b"
+	target.mu.Unlock()
+	e.clock.Advance(time.Hour) // past the TTL: the next read refreshes
+	if err := d.Dial(ctx, target.login); err != nil {
+		t.Fatal(err)
+	}
+	e.api.mu.Lock()
+	defer e.api.mu.Unlock()
+	for _, in := range e.api.getInputs {
+		if strings.Contains(in, pending) || strings.HasSuffix(in, "|"+rotor.StagePending) {
+			t.Fatalf("the dialer fetched AWSPENDING (%s) although every login used AWSCURRENT; requests: %v", in, e.api.getInputs)
+		}
+	}
+	if st := d.Stats(); st.AuthFailures != 0 || st.Logins != 2 {
 		t.Fatalf("stats = %+v", st)
 	}
 }
