@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/go-sql-driver/mysql"
 
@@ -211,12 +210,7 @@ func TestPendingShortcut(t *testing.T) {
 	if st := conn.Stats(); st.AuthFailures != 1 || st.PendingLogins != 3 {
 		t.Fatalf("later connections: %+v, want no new raw failure", st)
 	}
-	if _, err := m.sm.UpdateSecretVersionStage(ctx, &secretsmanager.UpdateSecretVersionStageInput{
-		SecretId: aws.String(name), VersionStage: aws.String(rotor.StageCurrent),
-		MoveToVersionId: aws.String(vB), RemoveFromVersionId: aws.String(vA),
-	}); err != nil {
-		t.Fatal(err)
-	}
+	rotortest.MoveCurrent(t, m.sm, name, vB, vA)
 	if err := m.cache.Refresh(ctx, name); err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -238,12 +237,7 @@ func TestPendingShortcut(t *testing.T) {
 	}
 
 	// finishSecret: AWSCURRENT moves to B.
-	if _, err := p.sm.UpdateSecretVersionStage(ctx, &secretsmanager.UpdateSecretVersionStageInput{
-		SecretId: aws.String(name), VersionStage: aws.String(rotor.StageCurrent),
-		MoveToVersionId: aws.String(vB), RemoveFromVersionId: aws.String(vA),
-	}); err != nil {
-		t.Fatal(err)
-	}
+	rotortest.MoveCurrent(t, p.sm, name, vB, vA)
 	if err := p.cache.Refresh(ctx, name); err != nil {
 		t.Fatal(err)
 	}

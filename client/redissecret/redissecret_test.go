@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/redis/go-redis/v9"
 
@@ -220,12 +219,7 @@ func TestPendingShortcut(t *testing.T) {
 	if u, p, err := conn.Credentials(ctx); err != nil || u != r.user || p != pwB {
 		t.Fatalf("Credentials = %q, (password matches B: %v), %v", u, p == pwB, err)
 	}
-	if _, err := r.sm.UpdateSecretVersionStage(ctx, &secretsmanager.UpdateSecretVersionStageInput{
-		SecretId: aws.String(name), VersionStage: aws.String(rotor.StageCurrent),
-		MoveToVersionId: aws.String(vB), RemoveFromVersionId: aws.String(vA),
-	}); err != nil {
-		t.Fatal(err)
-	}
+	rotortest.MoveCurrent(t, r.sm, name, vB, vA)
 	if err := r.cache.Refresh(ctx, name); err != nil {
 		t.Fatal(err)
 	}

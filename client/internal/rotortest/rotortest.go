@@ -202,6 +202,19 @@ func PutSecret(t testing.TB, c *secretsmanager.Client, id, value string, stages 
 	return aws.ToString(out.VersionId)
 }
 
+// MoveCurrent moves AWSCURRENT of secret id from version from to version
+// to, as a rotation's finishSecret does.
+func MoveCurrent(t testing.TB, c *secretsmanager.Client, id, to, from string) {
+	t.Helper()
+	_, err := c.UpdateSecretVersionStage(context.Background(), &secretsmanager.UpdateSecretVersionStageInput{
+		SecretId: aws.String(id), VersionStage: aws.String("AWSCURRENT"),
+		MoveToVersionId: aws.String(to), RemoveFromVersionId: aws.String(from),
+	})
+	if err != nil {
+		t.Fatalf("UpdateSecretVersionStage %s: %v", id, err)
+	}
+}
+
 // Name returns a unique lower-case name with prefix, usable as a secret
 // name and as an unquoted SQL identifier.
 func Name(prefix string) string {
