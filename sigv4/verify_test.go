@@ -562,7 +562,7 @@ func TestVerifyWarmRejectsChanges(t *testing.T) {
 // signing key cached, Verify allocates nothing.
 func TestVerifyAllocations(t *testing.T) {
 	if raceEnabled {
-		t.Skip("allocation counts are meaningless under -race")
+		t.Skip("allocation counts are meaningless under -race; scripts/test runs this test without it")
 	}
 	w := newWire(t)
 	got := w.send(t, sdkRequest(t, w.URL(), []byte(testBody), creds(testSecret, testToken), testRegion, testService, signTime))

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rotorhq/rotor/internal/testsvc"
 )
 
 // binaryEnv may name a prebuilt rotor binary (as for the client tests).
@@ -28,21 +30,16 @@ func TestRotationUnderLoad(t *testing.T) {
 		rotorBin: os.Getenv(binaryEnv), urls: map[string]string{},
 		log: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
-	// Find the services first: an unreachable one fails the test in CI and
-	// skips its engine elsewhere, naming the variable to set.
-	unreachable := map[string]error{}
+	// Every engine's service must be up (see internal/testsvc).
 	for _, e := range allEngines {
-		cfg.urls[e] = serviceURL(e, os.Getenv)
-		env, _ := serviceEnv(e)
-		if err := reachable(cfg.urls[e], env); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatal(err)
-			}
-			unreachable[e] = err
+		switch e {
+		case enginePostgres:
+			cfg.urls[e] = testsvc.Postgres(t).String()
+		case engineMariaDB:
+			cfg.urls[e] = testsvc.MySQL(t).String()
+		default:
+			cfg.urls[e] = testsvc.Redis(t).String()
 		}
-	}
-	if len(unreachable) == len(allEngines) {
-		t.Skipf("no service reachable: %v", unreachable)
 	}
 
 	ctx := context.Background()
@@ -58,9 +55,6 @@ func TestRotationUnderLoad(t *testing.T) {
 	}
 	for _, c := range combos {
 		t.Run(c.engine+"/"+c.strategy, func(t *testing.T) {
-			if err := unreachable[c.engine]; err != nil {
-				t.Skip(err)
-			}
 			r, err := b.run(ctx, c.engine, c.strategy)
 			if err != nil {
 				t.Fatal(err)

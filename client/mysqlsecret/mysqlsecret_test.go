@@ -18,6 +18,7 @@ import (
 	"github.com/rotorhq/rotor/client"
 	"github.com/rotorhq/rotor/client/internal/rotortest"
 	"github.com/rotorhq/rotor/client/mysqlsecret"
+	"github.com/rotorhq/rotor/internal/testsvc"
 )
 
 func TestMain(m *testing.M) { rotortest.Main(m) }
@@ -47,7 +48,7 @@ type my struct {
 // starts a Rotor server with a cache.
 func setup(t *testing.T, pw string) *my {
 	t.Helper()
-	u := rotortest.ServiceURL(t, rotortest.MySQLEnv, rotortest.MySQLDefault)
+	u := testsvc.MySQL(t)
 	cfg := mysql.NewConfig()
 	cfg.Net, cfg.Addr = "tcp", u.Host
 	cfg.User = u.User.Username()

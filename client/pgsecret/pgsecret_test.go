@@ -21,6 +21,7 @@ import (
 	"github.com/rotorhq/rotor/client"
 	"github.com/rotorhq/rotor/client/internal/rotortest"
 	"github.com/rotorhq/rotor/client/pgsecret"
+	"github.com/rotorhq/rotor/internal/testsvc"
 )
 
 func TestMain(m *testing.M) { rotortest.Main(m) }
@@ -43,7 +44,7 @@ type pg struct {
 // when the test ends; and starts a Rotor server with a cache.
 func setup(t *testing.T, pw string) *pg {
 	t.Helper()
-	u := rotortest.ServiceURL(t, rotortest.PostgresEnv, rotortest.PostgresDefault)
+	u := testsvc.Postgres(t)
 	admin, err := pgx.Connect(ctx, u.String())
 	if err != nil {
 		t.Fatalf("connect as admin to %s: %v", u.Redacted(), err)

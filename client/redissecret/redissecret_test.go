@@ -19,6 +19,7 @@ import (
 	"github.com/rotorhq/rotor/client"
 	"github.com/rotorhq/rotor/client/internal/rotortest"
 	"github.com/rotorhq/rotor/client/redissecret"
+	"github.com/rotorhq/rotor/internal/testsvc"
 )
 
 func TestMain(m *testing.M) {
@@ -45,7 +46,7 @@ type rd struct {
 // and starts a Rotor server with a cache.
 func setup(t *testing.T, pw string) *rd {
 	t.Helper()
-	u := rotortest.ServiceURL(t, rotortest.RedisEnv, rotortest.RedisDefault)
+	u := testsvc.Redis(t)
 	opts, err := redis.ParseURL(u.String())
 	if err != nil {
 		t.Fatal(err)

@@ -229,40 +229,31 @@ func e2edbMultiCredential(t *testing.T, s *testServer, r *e2edbRedis, withMaster
 // environment, which parallel tests may not).
 func TestE2EDBRotationFailures(t *testing.T) {
 	s := MustRunMain(t, "", func(c *Config) { c.Rotation.MaxAttempts = 2 })
-	type badAdmin struct {
-		name, env, def string
-		start          func() *e2edbBadAdmin
-	}
-	cases := []badAdmin{
-		{"postgres", e2edbPostgresEnv, e2edbPostgresURL, func() *e2edbBadAdmin {
+	// The subtests run in parallel: each waits for its runs to fail.
+	cases := []struct {
+		name  string
+		start func(t *testing.T) *e2edbBadAdmin
+	}{
+		{"postgres", func(t *testing.T) *e2edbBadAdmin {
 			return startE2EDBBadAdmin(t, s, newE2EDBPostgres(t), "postgres", "rotor-postgres-alternating-users", "e2edb_pg_badadm_")
 		}},
-		{"mariadb", e2edbMySQLEnv, e2edbMySQLURL, func() *e2edbBadAdmin {
+		{"mariadb", func(t *testing.T) *e2edbBadAdmin {
 			return startE2EDBBadAdmin(t, s, newE2EDBMySQL(t), "mariadb", "rotor-mariadb-alternating-users", "e2edb_ma_badadm_")
 		}},
-		{"redis", e2edbRedisEnv, e2edbRedisURL, func() *e2edbBadAdmin {
+		{"redis", func(t *testing.T) *e2edbBadAdmin {
 			return startE2EDBBadAdmin(t, s, newE2EDBRedis(t), "redis", "rotor-redis-multi-credential", "e2edb_rd_badadm_")
 		}},
 	}
-	started := make([]*e2edbBadAdmin, len(cases))
-	where := make([]string, len(cases))
-	for i, tc := range cases {
-		var ok bool
-		if where[i], ok = e2edbAvailable(t, tc.env, tc.def); ok {
-			started[i] = tc.start()
-		}
-	}
-	wrongEngine := startE2EDBWrongEngine(t, s)
-
-	for i, tc := range cases {
+	for _, tc := range cases {
 		t.Run("wrong-admin/"+tc.name, func(t *testing.T) {
-			if started[i] == nil {
-				t.Skipf("test service %s is unreachable; set %s to run this test", where[i], tc.env)
-			}
-			started[i].check(t, s)
+			t.Parallel()
+			tc.start(t).check(t, s)
 		})
 	}
-	t.Run("wrong-engine", func(t *testing.T) { wrongEngine.check(t, s) })
+	t.Run("wrong-engine", func(t *testing.T) {
+		t.Parallel()
+		startE2EDBWrongEngine(t, s).check(t, s)
+	})
 }
 
 // e2edbBadAdmin is a rotation, by a function that uses masterarn, of a

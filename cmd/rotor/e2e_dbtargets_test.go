@@ -11,9 +11,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"net"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -22,43 +19,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	goredis "github.com/redis/go-redis/v9"
+	"github.com/rotorhq/rotor/internal/testsvc"
 	"github.com/rotorhq/rotor/rotation/builtin/builtintest"
 )
-
-// The test servers: the variable naming each, and its default.
-const (
-	e2edbPostgresEnv = "ROTOR_TEST_POSTGRES_URL"
-	e2edbPostgresURL = "postgres://postgres@127.0.0.1:5432/postgres"
-	e2edbMySQLEnv    = "ROTOR_TEST_MYSQL_URL"
-	e2edbMySQLURL    = "mysql://root@127.0.0.1:3306/"
-	e2edbRedisEnv    = "ROTOR_TEST_REDIS_URL"
-	e2edbRedisURL    = "redis://127.0.0.1:6379/0"
-)
-
-// e2edbAvailable reports whether the test server of variable env (default
-// def) accepts connections, and returns its URL without password. When it
-// does not, the test fails if the CI variable is set; otherwise the caller
-// skips what needs it.
-func e2edbAvailable(t *testing.T, env, def string) (string, bool) {
-	t.Helper()
-	raw := os.Getenv(env)
-	if raw == "" {
-		raw = def
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		t.Fatalf("%s is not a URL", env)
-	}
-	c, err := net.DialTimeout("tcp", u.Host, 2*time.Second)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("test service %s is unreachable (set %s): %v", u.Redacted(), env, err)
-		}
-		return u.Redacted(), false
-	}
-	c.Close()
-	return u.Redacted(), true
-}
 
 // e2edbTarget is a database server whose users a test rotates.
 type e2edbTarget interface {
@@ -146,7 +109,7 @@ type e2edbPostgres struct {
 
 func newE2EDBPostgres(t *testing.T) *e2edbPostgres {
 	t.Helper()
-	u := builtintest.Service(t, e2edbPostgresEnv, e2edbPostgresURL)
+	u := testsvc.Postgres(t)
 	p := &e2edbPostgres{db: builtintest.Unique("e2edb_")}
 	p.host, p.port = builtintest.HostPort(t, u)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -295,7 +258,7 @@ type e2edbMySQL struct {
 
 func newE2EDBMySQL(t *testing.T) *e2edbMySQL {
 	t.Helper()
-	u := builtintest.Service(t, e2edbMySQLEnv, e2edbMySQLURL)
+	u := testsvc.MySQL(t)
 	m := &e2edbMySQL{addr: u.Host, db: builtintest.Unique("e2edb_")}
 	m.host, m.port = builtintest.HostPort(t, u)
 	pw, _ := u.User.Password()
@@ -412,7 +375,7 @@ var (
 
 func newE2EDBRedis(t *testing.T) *e2edbRedis {
 	t.Helper()
-	u := builtintest.Service(t, e2edbRedisEnv, e2edbRedisURL)
+	u := testsvc.Redis(t)
 	opt, err := goredis.ParseURL(u.String())
 	if err != nil {
 		t.Fatal(err)

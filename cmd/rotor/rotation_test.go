@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/rotorhq/rotor/internal/testsvc"
 	"github.com/rotorhq/rotor/rotation/lambda"
 )
 
@@ -58,15 +58,7 @@ func waitRotated(t *testing.T, c *secretsmanager.Client, id, token string) *secr
 // pythonPath is the interpreter with boto3 (pyenv's, resolved past shims).
 func pythonPath(t *testing.T) string {
 	t.Helper()
-	py := requireTool(t, "python3", "the machine's pyenv Python with boto3")
-	out, err := exec.Command(py, "-c", "import boto3, sys; print(sys.executable)").Output()
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("python3 without boto3: %v", err)
-		}
-		t.Skip("python3 has no boto3")
-	}
-	return strings.TrimSpace(string(out))
+	return testsvc.Python(t, "boto3")
 }
 
 func templateFunction(t *testing.T, name string, env map[string]string) FunctionConfig {

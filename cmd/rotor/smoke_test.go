@@ -11,24 +11,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/rotorhq/rotor/internal/testsvc"
 )
 
 // These tests drive a real server with clients nobody here wrote: boto3 and
 // the AWS CLI from the machine's Python, and the AWS SDK for JavaScript v3.
-// On CI (CI set) a missing client fails the test; elsewhere it skips and
-// says how to get it.
-
-func requireTool(t *testing.T, name, how string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not found on PATH (CI): %s", name, how)
-		}
-		t.Skipf("%s not found on PATH: %s (set CI=1 to make this a failure)", name, how)
-	}
-	return path
-}
+// A missing client fails the test unless ROTOR_TEST_SKIP names it (see
+// internal/testsvc).
 
 // clientEnv is the environment a client process needs to reach s.
 func (s *testServer) clientEnv() []string {
@@ -41,7 +30,7 @@ func (s *testServer) clientEnv() []string {
 }
 
 func TestSmokeBoto3(t *testing.T) {
-	python := requireTool(t, "python3", "the machine's pyenv Python with boto3")
+	python := testsvc.Python(t, "boto3")
 	s := MustRunMain(t, "", nil)
 	cmd := exec.Command(python, filepath.Join("..", "..", "test", "python", "smoke.py"))
 	cmd.Env = s.clientEnv()
@@ -52,13 +41,7 @@ func TestSmokeBoto3(t *testing.T) {
 }
 
 func TestSmokeJavaScriptSDK(t *testing.T) {
-	node := requireTool(t, "node", "Node.js 18+; then `npm ci` in test/js (scripts/test does it)")
-	if _, err := os.Stat(filepath.Join("..", "..", "test", "js", "node_modules", "@aws-sdk", "client-secrets-manager")); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("test/js/node_modules is missing: scripts/test runs `npm ci` there first")
-		}
-		t.Skip("run `npm ci` in test/js first (scripts/test does it)")
-	}
+	node := testsvc.Node(t, filepath.Join("..", "..", "test", "js"), "@aws-sdk/client-secrets-manager")
 	s := MustRunMain(t, "", nil)
 	cmd := exec.Command(node, "smoke.mjs")
 	cmd.Dir = filepath.Join("..", "..", "test", "js")
@@ -70,7 +53,7 @@ func TestSmokeJavaScriptSDK(t *testing.T) {
 }
 
 func TestSmokeAWSCLI(t *testing.T) {
-	awsCLI := requireTool(t, "aws", "the AWS CLI (v1 in the machine's pyenv, or apt install awscli)")
+	awsCLI := testsvc.Command(t, "aws")
 	s := MustRunMain(t, "", nil)
 	cli := func(args ...string) map[string]any {
 		t.Helper()

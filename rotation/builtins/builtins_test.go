@@ -14,6 +14,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/envelope"
+	"github.com/rotorhq/rotor/internal/testsvc"
 	"github.com/rotorhq/rotor/manager"
 	"github.com/rotorhq/rotor/rotation"
 	"github.com/rotorhq/rotor/rotation/builtin"
@@ -123,7 +124,7 @@ func (issuer) Revoke(string) {}
 // the registry, RotateSecret, the engine — and rotates a generated
 // password and a Redis user through it.
 func TestEngineRotates(t *testing.T) {
-	u := builtintest.Service(t, "ROTOR_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+	u := testsvc.Redis(t)
 	host, port := builtintest.HostPort(t, u)
 	opt, err := goredis.ParseURL(u.String())
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/user"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/internal/testsvc"
 	"github.com/rotorhq/rotor/rotation/lambda"
 )
 
@@ -512,10 +512,7 @@ func TestExecUser(t *testing.T) {
 		}
 	})
 
-	nobody, err := user.Lookup("nobody")
-	if err != nil {
-		t.Skipf("no user nobody on this machine: %v", err)
-	}
+	nobody := testsvc.User(t, "nobody")
 	if os.Geteuid() != 0 {
 		t.Run("ErrNotRoot", func(t *testing.T) {
 			fn := &lambda.Exec{Command: []string{"id", "-u"}, User: "nobody"}
@@ -524,8 +521,8 @@ func TestExecUser(t *testing.T) {
 				t.Errorf("code = %q, want %q (err %v)", code, rotor.EINVALID, err)
 			}
 		})
-		t.Skip("running as another user needs root; skipping the subtests that switch user")
 	}
+	testsvc.Root(t) // the subtests below switch user
 	for _, name := range []string{"nobody", nobody.Uid} {
 		t.Run("As"+name, func(t *testing.T) {
 			// The default working directory must be usable by the user.

@@ -3,12 +3,10 @@ package lambda_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/internal/testsvc"
 	"github.com/rotorhq/rotor/rotation/lambda"
 )
 
@@ -28,28 +27,8 @@ var handlersDir = filepath.Join("testdata", "handlers")
 // so the tests give it explicitly, as an operator would.
 func python3(t *testing.T) string {
 	t.Helper()
-	pythonOnce.Do(func() {
-		var out []byte
-		out, pythonErr = exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
-		pythonPath = strings.TrimSpace(string(out))
-		if pythonErr == nil && !filepath.IsAbs(pythonPath) {
-			pythonErr = fmt.Errorf("sys.executable = %q is not absolute", pythonPath)
-		}
-	})
-	if pythonErr != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("python3 is required on CI: %v", pythonErr)
-		}
-		t.Skipf("python3 not usable: %v", pythonErr)
-	}
-	return pythonPath
+	return testsvc.Python(t)
 }
-
-var (
-	pythonOnce sync.Once
-	pythonPath string
-	pythonErr  error
-)
 
 func mustPythonHandler(t *testing.T, handler string) *lambda.Exec {
 	t.Helper()

@@ -9,11 +9,10 @@ import (
 	"time"
 
 	driver "github.com/go-sql-driver/mysql"
+	"github.com/rotorhq/rotor/internal/testsvc"
 	"github.com/rotorhq/rotor/rotation/builtin/builtintest"
 	"github.com/rotorhq/rotor/rotation/mysql"
 )
-
-const defaultURL = "mysql://root@127.0.0.1:3306/"
 
 // server is the test MySQL/MariaDB server and an administrator connection
 // to it (its root account, which the tests never change).
@@ -29,7 +28,7 @@ type server struct {
 
 func newServer(t *testing.T) *server {
 	t.Helper()
-	u := builtintest.Service(t, "ROTOR_TEST_MYSQL_URL", defaultURL)
+	u := testsvc.MySQL(t)
 	host, port := builtintest.HostPort(t, u)
 	cfg := driver.NewConfig()
 	cfg.Net, cfg.Addr = "tcp", u.Host

@@ -12,11 +12,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/rotorhq/rotor/internal/testsvc"
 	"github.com/rotorhq/rotor/rotation/builtin/builtintest"
 	"github.com/rotorhq/rotor/rotation/postgres"
 )
-
-const defaultURL = "postgres://postgres@127.0.0.1:5432/postgres"
 
 // server is the test PostgreSQL server and a superuser connection to it.
 type server struct {
@@ -31,7 +30,7 @@ type server struct {
 // superuser (which the tests never change).
 func newServer(t *testing.T) *server {
 	t.Helper()
-	u := builtintest.Service(t, "ROTOR_TEST_POSTGRES_URL", defaultURL)
+	u := testsvc.Postgres(t)
 	host, port := builtintest.HostPort(t, u)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

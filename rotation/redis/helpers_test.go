@@ -8,10 +8,9 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+	"github.com/rotorhq/rotor/internal/testsvc"
 	"github.com/rotorhq/rotor/rotation/builtin/builtintest"
 )
-
-const defaultURL = "redis://127.0.0.1:6379/0"
 
 // server is the test Redis server and a connection as the user of the
 // URL (the default user), which the tests never change.
@@ -24,7 +23,7 @@ type server struct {
 
 func newServer(t *testing.T) *server {
 	t.Helper()
-	u := builtintest.Service(t, "ROTOR_TEST_REDIS_URL", defaultURL)
+	u := testsvc.Redis(t)
 	opt, err := goredis.ParseURL(u.String())
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/internal/testsvc"
 	"github.com/rotorhq/rotor/rotation/builtin"
 	"github.com/rotorhq/rotor/rotation/builtin/builtintest"
 	"github.com/rotorhq/rotor/rotation/redis"
@@ -273,10 +274,7 @@ func TestTLS(t *testing.T) {
 // TestACLFilePersisted runs a private redis-server with an ACL file and
 // checks that every rotation is saved to it.
 func TestACLFilePersisted(t *testing.T) {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server is not installed; the ACL file test needs a private server")
-	}
+	bin := testsvc.Command(t, "redis-server")
 	dir := t.TempDir()
 	aclFile := filepath.Join(dir, "users.acl")
 	if err := os.WriteFile(aclFile, []byte("user default on nopass ~* &* +@all\n"), 0o600); err != nil {

@@ -10,8 +10,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -228,43 +226,6 @@ func Password() string {
 	b := make([]byte, 12)
 	rand.Read(b)
 	return "pw" + hex.EncodeToString(b)
-}
-
-// Service URLs and their defaults (the services the project's machines and
-// CI run on 127.0.0.1).
-const (
-	PostgresEnv = "ROTOR_TEST_POSTGRES_URL"
-	MySQLEnv    = "ROTOR_TEST_MYSQL_URL"
-	RedisEnv    = "ROTOR_TEST_REDIS_URL"
-
-	PostgresDefault = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	MySQLDefault    = "mysql://root@127.0.0.1:3306/test"
-	RedisDefault    = "redis://127.0.0.1:6379/0"
-)
-
-// ServiceURL returns the URL in env (or def) after checking that its host
-// accepts TCP connections. An unreachable service fails the test when the
-// CI environment variable is set and skips it otherwise, naming env.
-func ServiceURL(t testing.TB, env, def string) *url.URL {
-	t.Helper()
-	raw := os.Getenv(env)
-	if raw == "" {
-		raw = def
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		t.Fatalf("rotortest: %s=%q is not a URL with a host", env, raw)
-	}
-	conn, err := net.DialTimeout("tcp", u.Host, 3*time.Second)
-	if err != nil {
-		msg := fmt.Sprintf("service at %s unreachable (%v); set %s to a reachable server", u.Host, err, env)
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	conn.Close()
-	return u
 }
 
 // announceWriter receives the server's stdout and sends the URL of the

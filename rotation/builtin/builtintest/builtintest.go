@@ -9,7 +9,6 @@ import (
 	"context"
 	"net"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -171,30 +170,6 @@ func (e *Env) Rotate(t testing.TB, fn lambda.Function, arn string) string {
 	}
 	e.FinishRotation(t, arn)
 	return token
-}
-
-// Service returns the URL of a test service from the environment variable
-// env, or def. When nothing listens at its address the test fails if the
-// CI variable is set and is skipped otherwise.
-func Service(t testing.TB, env, def string) *url.URL {
-	t.Helper()
-	raw := os.Getenv(env)
-	if raw == "" {
-		raw = def
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		t.Fatalf("%s=%q is not a URL", env, raw)
-	}
-	c, err := net.DialTimeout("tcp", u.Host, 2*time.Second)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("test service %s is unreachable (set %s): %v", raw, env, err)
-		}
-		t.Skipf("test service %s is unreachable; set %s to run this test: %v", raw, env, err)
-	}
-	c.Close()
-	return u
 }
 
 // HostPort splits u's host into host and port.
