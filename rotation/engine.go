@@ -75,7 +75,9 @@ type Engine struct {
 	Backoff func(attempt int) time.Duration
 	// Now is the clock; nil = time.Now.
 	Now func() time.Time
-	// Failpoint, when set, is called at "before:<step>" and "after:<step>"
+	// Failpoint, when set, is called at "before:<step>" (step not begun),
+	// "invoked:<step>" (the function returned, so the target may have
+	// changed, but the step is not recorded) and "after:<step>" (recorded)
 	// for every step, so tests can stop or crash the server at an exact point.
 	Failpoint func(point string)
 	// PollInterval is how often Run looks for due runs without being woken;
@@ -331,6 +333,7 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 			Credentials: lambda.Credentials{AccessKeyID: id, SecretAccessKey: secret, SessionToken: token},
 		})
 		cancel()
+		e.failpoint("invoked:" + step)
 		if ctx.Err() != nil {
 			return errStopped // cancelled under us: the Controller already recorded why
 		}

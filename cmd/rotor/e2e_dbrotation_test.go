@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/url"
 	"reflect"
 	"slices"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/rotorhq/rotor/internal/testsvc"
 	"github.com/rotorhq/rotor/rotation/builtin/builtintest"
 )
 
@@ -229,31 +231,43 @@ func e2edbMultiCredential(t *testing.T, s *testServer, r *e2edbRedis, withMaster
 // environment, which parallel tests may not).
 func TestE2EDBRotationFailures(t *testing.T) {
 	s := MustRunMain(t, "", func(c *Config) { c.Rotation.MaxAttempts = 2 })
-	// The subtests run in parallel: each waits for its runs to fail.
 	cases := []struct {
-		name  string
-		start func(t *testing.T) *e2edbBadAdmin
+		name    string
+		service func(testing.TB) *url.URL
+		start   func() *e2edbBadAdmin
 	}{
-		{"postgres", func(t *testing.T) *e2edbBadAdmin {
+		{"postgres", testsvc.Postgres, func() *e2edbBadAdmin {
 			return startE2EDBBadAdmin(t, s, newE2EDBPostgres(t), "postgres", "rotor-postgres-alternating-users", "e2edb_pg_badadm_")
 		}},
-		{"mariadb", func(t *testing.T) *e2edbBadAdmin {
+		{"mariadb", testsvc.MySQL, func() *e2edbBadAdmin {
 			return startE2EDBBadAdmin(t, s, newE2EDBMySQL(t), "mariadb", "rotor-mariadb-alternating-users", "e2edb_ma_badadm_")
 		}},
-		{"redis", func(t *testing.T) *e2edbBadAdmin {
+		{"redis", testsvc.Redis, func() *e2edbBadAdmin {
 			return startE2EDBBadAdmin(t, s, newE2EDBRedis(t), "redis", "rotor-redis-multi-credential", "e2edb_rd_badadm_")
 		}},
 	}
-	for _, tc := range cases {
+	// Every rotation starts before any is checked, so that they wait for
+	// their failures together. A missing service fails its "service/"
+	// subtest (or skips it, when ROTOR_TEST_SKIP names it).
+	started := make([]*e2edbBadAdmin, len(cases))
+	for i, tc := range cases {
+		up := false
+		t.Run("service/"+tc.name, func(t *testing.T) { tc.service(t); up = true })
+		if up {
+			started[i] = tc.start()
+		}
+	}
+	wrongEngine := startE2EDBWrongEngine(t, s)
+
+	for i, tc := range cases {
 		t.Run("wrong-admin/"+tc.name, func(t *testing.T) {
-			t.Parallel()
-			tc.start(t).check(t, s)
+			if started[i] == nil {
+				t.Skipf("no %s test server: see the service/%s subtest", tc.name, tc.name)
+			}
+			started[i].check(t, s)
 		})
 	}
-	t.Run("wrong-engine", func(t *testing.T) {
-		t.Parallel()
-		startE2EDBWrongEngine(t, s).check(t, s)
-	})
+	t.Run("wrong-engine", func(t *testing.T) { wrongEngine.check(t, s) })
 }
 
 // e2edbBadAdmin is a rotation, by a function that uses masterarn, of a
@@ -535,9 +549,16 @@ type e2edbRun struct {
 // when the run ends with another status, or after a minute.
 func e2edbWaitRun(t *testing.T, s *testServer, id, token, status string) (e2edbRun, string) {
 	t.Helper()
+	return e2edbWaitRunAt(t, s.URL(), s.KeyID, s.Secret, s.Region, id, token, status)
+}
+
+// e2edbWaitRunAt is e2edbWaitRun for the server at endpoint, with the
+// administrator's credentials keyID and secret.
+func e2edbWaitRunAt(t *testing.T, endpoint, keyID, secret, region, id, token, status string) (e2edbRun, string) {
+	t.Helper()
 	var last string
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		out, err := cli(t, s, "rotation", "history", id)
+		out, err := cliAt(t, endpoint, keyID, secret, region, "rotation", "history", id)
 		if err != nil {
 			t.Fatalf("rotor rotation history %s: %v", id, err)
 		}

@@ -2,9 +2,6 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
-	"os"
-	"strings"
 
 	"github.com/rotorhq/rotor/rotation"
 	"github.com/rotorhq/rotor/rotation/lambda"
@@ -60,23 +57,4 @@ func newFunction(f FunctionConfig, getenv func(string) string) (lambda.Function,
 		return h, nil
 	}
 	return nil, fmt.Errorf("unknown kind %q", f.Kind)
-}
-
-// failpoint returns the engine's failpoint hook for ROTOR_TEST_FAILPOINT, a
-// test-only setting naming one point ("before:setSecret",
-// "after:finishSecret", ...). When the engine reaches it, the server says so
-// on standard error and stops there for good, so a crash test can SIGKILL it
-// at an exact point of a rotation.
-func failpoint(point string, log *slog.Logger) func(string) {
-	if point == "" {
-		return nil
-	}
-	return func(p string) {
-		if !strings.EqualFold(p, point) {
-			return
-		}
-		log.Warn("failpoint reached", "point", p)
-		fmt.Fprintf(os.Stderr, "ROTOR_TEST_FAILPOINT %s reached\n", p)
-		select {}
-	}
 }

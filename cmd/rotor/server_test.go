@@ -205,14 +205,21 @@ func TestTLS(t *testing.T) {
 // cli runs a client subcommand against s with the admin credentials.
 func cli(t *testing.T, s *testServer, args ...string) (string, error) {
 	t.Helper()
-	t.Setenv("AWS_ACCESS_KEY_ID", s.KeyID)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", s.Secret)
+	return cliAt(t, s.URL(), s.KeyID, s.Secret, s.Region, args...)
+}
+
+// cliAt runs a client subcommand against the server at endpoint with the
+// credentials id and secret.
+func cliAt(t *testing.T, endpoint, id, secret, region string, args ...string) (string, error) {
+	t.Helper()
+	t.Setenv("AWS_ACCESS_KEY_ID", id)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
 	t.Setenv("AWS_SESSION_TOKEN", "")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_REGION", s.Region)
+	t.Setenv("AWS_REGION", region)
 	var out, errOut syncBuffer
-	code := run(context.Background(), append(args, "--endpoint", s.URL()), &out, &errOut)
+	code := run(context.Background(), append(args, "--endpoint", endpoint), &out, &errOut)
 	if code != 0 {
 		return out.String(), errors.New(strings.TrimSpace(errOut.String()))
 	}
@@ -390,14 +397,16 @@ func TestKeyRotationThroughCLI(t *testing.T) {
 	check(r.Client(""))
 }
 
-// builtBinary builds the rotor binary once for the subprocess tests.
+// builtBinary builds the rotor binary once for the subprocess tests, with
+// the failpoints of ROTOR_TEST_FAILPOINT that the crash tests use (an
+// ordinary build has none).
 var builtBinary = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "rotor-bin")
 	if err != nil {
 		return "", err
 	}
 	bin := filepath.Join(dir, "rotor")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	out, err := exec.Command("go", "build", "-tags", "rotor_failpoint", "-o", bin, ".").CombinedOutput()
 	if err != nil {
 		return "", errors.New(string(out))
 	}
