@@ -313,8 +313,8 @@ func TestHTTPFunction(t *testing.T) {
 
 // TestCrashDuringRotationResumes kills the server (SIGKILL) at each point
 // between and after the steps, and between a step's function returning and
-// the step being recorded ("invoked:"), restarts it, and checks every run finishes
-// with AWSCURRENT on the new version and no stray AWSPENDING.
+// the step being recorded ("invoked:"), restarts it, and checks every run
+// finishes with AWSCURRENT on the new version and no stray AWSPENDING.
 func TestCrashDuringRotationResumes(t *testing.T) {
 	points := []string{"before:createSecret", "invoked:createSecret", "after:createSecret", "before:setSecret", "after:setSecret",
 		"after:testSecret", "before:finishSecret", "invoked:finishSecret", "after:finishSecret"}
