@@ -99,7 +99,7 @@ func TestValidateInputTakesFastPath(t *testing.T) {
 	}{
 		{`{"SecretId":"prod/db"}`, true},
 		{`{"SecretId":"prod/db","VersionStage":"AWSPREVIOUS"}`, true},
-		{` {"SecretId":"pröd"} `, true},
+		{` {"SecretId":"prod","VersionStage":"pröd"} `, true},
 		{`{"SecretId":"p\u0072od"}`, false},
 		{`{"SecretId":"prod","Extra":"x"}`, false},
 		{`{"SecretId":"prod","VersionStage":null}`, false},
