@@ -46,8 +46,10 @@ type memberRef struct{ shape, member string }
 //
 // Errors: a SerializationException *apiError when the body is not a JSON
 // object or a member has the wrong JSON type (the message names the member,
-// never its value); a *rotor.Error with code EVALIDATION when the input
-// breaks the model's constraints, worded as AWS words it.
+// never its value); a *rotor.Error with code EVALIDATION when a string in
+// it is not Unicode text (invalid UTF-8, or an unpaired surrogate escape,
+// which decoding would silently replace with U+FFFD: see checkUnicode), and
+// when the input breaks the model's constraints, worded as AWS words it.
 func decodeInput(in *shape, body []byte) ([]byte, error) {
 	var raw any = map[string]any{}
 	if len(bytes.TrimSpace(body)) != 0 {
@@ -62,6 +64,9 @@ func decodeInput(in *shape, body []byte) ([]byte, error) {
 	}
 	if _, ok := raw.(map[string]any); !ok {
 		return nil, serializationError("The request body must be a JSON object.")
+	}
+	if err := checkUnicode(body); err != nil {
+		return nil, err
 	}
 	if in == nil {
 		return []byte("{}"), nil
