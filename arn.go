@@ -81,3 +81,30 @@ func ValidSecretName(name string) bool {
 	}
 	return true
 }
+
+// ValidSecretID reports whether id may name a secret in a request's
+// SecretId: an ARN (ParseARN accepts it; full or partial, the lookup decides
+// whether it names anything), or else a non-empty string of ASCII letters,
+// digits and /_+=.@-! (a name: one users create, or one a service creates
+// for itself, such as "rds!cluster-..."). AWS answers any other id with
+// ValidationException InvalidNameMessage before it looks anything up; the
+// length limits are the API model's.
+func ValidSecretID(id string) bool {
+	if strings.HasPrefix(id, "arn:") {
+		_, ok := ParseARN(id)
+		return ok
+	}
+	if id == "" {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("/_+=.@-!", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}

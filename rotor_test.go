@@ -79,6 +79,35 @@ func TestValidSecretName(t *testing.T) {
 	}
 }
 
+func TestValidSecretID(t *testing.T) {
+	for id, want := range map[string]bool{
+		"app/db":        true,
+		"a-b_c+d=e.f@g": true,
+		"rds!cluster-1": true, // names AWS services give their own secrets
+		"arn:aws:secretsmanager:us-east-1:123456789012:secret:app/db-AbCdEf": true,
+		"arn:aws:secretsmanager:us-east-1:123456789012:secret:app/db":        true, // partial ARN
+		"arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:x":         true,
+		strings.Repeat("x", 2048):          true, // the model bounds the length
+		"":                                 false,
+		"Inv Name":                         false,
+		" Inv Name":                        false,
+		" Inv*Name? ":                      false,
+		" Inv *?!]Name\\-":                 false,
+		"app/db ":                          false,
+		"star*":                            false,
+		"colon:name":                       false, // not an ARN, and ':' is no name character
+		"arn:":                             false,
+		"arn:aws":                          false,
+		"arn::secretsmanager:r:a:secret:x": false,
+		"unicode-\u00e9":                   false,
+		"tab\tname":                        false,
+	} {
+		if got := rotor.ValidSecretID(id); got != want {
+			t.Errorf("ValidSecretID(%q) = %v, want %v", id, got, want)
+		}
+	}
+}
+
 func TestValueEqual(t *testing.T) {
 	s := func(v string) rotor.Value { return rotor.Value{String: &v} }
 	b := func(v string) rotor.Value { return rotor.Value{Binary: []byte(v)} }

@@ -76,6 +76,12 @@ var flatBodies = []string{
 	`{"SecretId":"s","VersionStage":"L","MoveToVersionId":"` + strings.Repeat("b", 32) + `"}`,
 	"\v{\"SecretId\":\"a\"}",
 	"\u00a0{}",
+	`{"SecretId":"a\ud800"}`,
+	`{"SecretId":"a","VersionStage":"\udc00\ud800"}`,
+	`{"SecretId":"a","VersionStage":"\ud83d\ude00"}`,
+	"{\"SecretId\":\"a\",\"VersionStage\":\"\xed\xa0\x80\"}",
+	`{"SecretId":"Inv Name"}`,
+	`{"SecretId":"arn:aws:secretsmanager:us-east-1:1:secret:x"}`,
 }
 
 // TestValidateInputMatchesDecodeInput checks every flat operation on
@@ -99,7 +105,7 @@ func TestValidateInputTakesFastPath(t *testing.T) {
 	}{
 		{`{"SecretId":"prod/db"}`, true},
 		{`{"SecretId":"prod/db","VersionStage":"AWSPREVIOUS"}`, true},
-		{` {"SecretId":"pröd"} `, true},
+		{` {"SecretId":"prod","VersionStage":"pröd"} `, true},
 		{`{"SecretId":"p\u0072od"}`, false},
 		{`{"SecretId":"prod","Extra":"x"}`, false},
 		{`{"SecretId":"prod","VersionStage":null}`, false},

@@ -162,6 +162,22 @@ var fuzzSeeds = map[string][2]string{
 	"secretsmanager.Nope":                     {`{}`, ``},
 }
 
+// moreFuzzSeeds are further target and body pairs: strings that are not
+// Unicode text, SecretIds that are neither names nor ARNs, reserved tag
+// keys.
+var moreFuzzSeeds = [][2]string{
+	{"secretsmanager.DeleteSecret", `{"SecretId":"s/\ud83d\ude00","ForceDeleteWithoutRecovery":true}`},
+	{"secretsmanager.DeleteSecret", `{"SecretId":" Inv *?!]Name\\-","ForceDeleteWithoutRecovery":true}`},
+	{"secretsmanager.CreateSecret", `{"Name":"u","SecretString":"\ud83d\ude00","Tags":[{"Key":"aws:k","Value":"v"}]}`},
+	{"secretsmanager.CreateSecret", `{"Name":"u","SecretString":"a\ud800b"}`},
+	{"secretsmanager.CreateSecret", "{\"Name\":\"u\",\"SecretString\":\"a\xffb\"}"},
+	{"secretsmanager.TagResource", `{"SecretId":"s","Tags":[{"Key":"AWS:k","Value":"v"}]}`},
+	{"secretsmanager.UntagResource", `{"SecretId":"s","TagKeys":["aws:k"]}`},
+	{"secretsmanager.BatchGetSecretValue", `{"SecretIdList":["a","Inv Name"]}`},
+	{"secretsmanager.PutResourcePolicy", `{"SecretId":"Inv Name","ResourcePolicy":"{}"}`},
+	{"rotor.AbandonRotation", `{"SecretId":"Inv Name"}`},
+}
+
 // FuzzHandler sends arbitrary targets and bodies through decoding,
 // validation and dispatch, on a handler without and one with the optional
 // rotation services. The handler must never panic, and must answer 200 with
@@ -173,6 +189,9 @@ func FuzzHandler(f *testing.F) {
 	for target, bodies := range fuzzSeeds {
 		f.Add(target, []byte(bodies[0]))
 		f.Add(target, []byte(bodies[1]))
+	}
+	for _, seed := range moreFuzzSeeds {
+		f.Add(seed[0], []byte(seed[1]))
 	}
 	for _, op := range append(full.Operations(), full.Unsupported()...) {
 		f.Add("secretsmanager."+op, []byte(`{}`))

@@ -188,6 +188,20 @@ func unavailable(name string) error {
 	return rotor.Errorf(rotor.EUNSUPPORTED, "%s is not available in this version of Rotor yet.", name)
 }
 
+// unsupported answers an operation that Rotor (or this configuration of
+// it) does not offer: unavailable(name), unless the input's SecretId cannot
+// name any secret (see secretIDShape). That refusal comes first, as it does
+// for every operation that takes a SecretId; other constraints of in are
+// not reported.
+func unsupported(in *shape, name string, body []byte) error {
+	if in != nil {
+		if _, err := validateInput(in, body); rotor.ErrorMessage(err) == rotor.InvalidNameMessage {
+			return err
+		}
+	}
+	return unavailable(name)
+}
+
 // secretsManagerOps is the dispatch table for "secretsmanager.<Op>".
 var secretsManagerOps = bindOps(secretsManagerModel, useSecrets, map[string]opSpec{
 	"CreateSecret":             {run: run((*Handler).createSecret)},
@@ -375,13 +389,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, reqID string) (t
 		return target, nil, unknownOperation(http.StatusBadRequest, unknownTargetMessage(target))
 	}
 	if prefix == prefixSecretsManager && unsupportedOps[name] {
-		return target, nil, unavailable(name)
+		return target, nil, unsupported(secretsManagerModel.Inputs[name], name, body)
 	}
 	op, ok := table[name]
 	if !ok {
 		return target, nil, unknownOperation(http.StatusBadRequest, unknownTargetMessage(target))
 	}
 	if err := h.ready(op.uses, name); err != nil {
+		if rotor.ErrorCode(err) == rotor.EUNSUPPORTED {
+			return target, nil, unsupported(op.input, name, body)
+		}
 		return target, nil, err
 	}
 	in, err := validateInput(op.input, body)

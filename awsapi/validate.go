@@ -24,6 +24,14 @@ const redacted = "*** Sensitive Data Redacted ***"
 // character rule is AWS's own, reported with rotor.InvalidNameMessage.
 var secretNameMembers = map[memberRef]bool{{"CreateSecretRequest", "Name"}: true}
 
+// secretIDShape is the model's shape of every SecretId member (and of the
+// items of BatchGetSecretValue's SecretIdList, and of Rotor's own operations
+// that take one). A value of it must also be a valid secret id
+// (rotor.ValidSecretID), or the request is refused with
+// rotor.InvalidNameMessage, as AWS refuses it, before anything is looked up
+// or authorised: an id that cannot name a secret never reaches the service.
+const secretIDShape = "SecretIdType"
+
 // memberRef names one member of a structure shape.
 type memberRef struct{ shape, member string }
 
@@ -38,8 +46,10 @@ type memberRef struct{ shape, member string }
 //
 // Errors: a SerializationException *apiError when the body is not a JSON
 // object or a member has the wrong JSON type (the message names the member,
-// never its value); a *rotor.Error with code EVALIDATION when the input
-// breaks the model's constraints, worded as AWS words it.
+// never its value); a *rotor.Error with code EVALIDATION when a string in
+// it is not Unicode text (invalid UTF-8, or an unpaired surrogate escape,
+// which decoding would silently replace with U+FFFD: see checkUnicode), and
+// when the input breaks the model's constraints, worded as AWS words it.
 func decodeInput(in *shape, body []byte) ([]byte, error) {
 	var raw any = map[string]any{}
 	if len(bytes.TrimSpace(body)) != 0 {
@@ -54,6 +64,9 @@ func decodeInput(in *shape, body []byte) ([]byte, error) {
 	}
 	if _, ok := raw.(map[string]any); !ok {
 		return nil, serializationError("The request body must be a JSON object.")
+	}
+	if err := checkUnicode(body); err != nil {
+		return nil, err
 	}
 	if in == nil {
 		return []byte("{}"), nil
@@ -222,7 +235,7 @@ func (w *walker) walk(s *shape, path string, v any) (any, error) {
 }
 
 // checkString checks str against the string shape s: length in runes,
-// pattern, enum. The value's path is path when member is "", else member
+// pattern, enum, and the secret-id rule for secretIDShape. The value's path is path when member is "", else member
 // (a model member name) inside the structure at path; it is only computed
 // for a violation, so a valid value costs no allocation.
 func (w *walker) checkString(s *shape, str, path, member string) {
@@ -246,6 +259,9 @@ func (w *walker) checkString(s *shape, str, path, member string) {
 	}
 	if len(s.Enum) > 0 && !slices.Contains(s.Enum, str) {
 		w.failString(s, at(), str, "Member must satisfy enum value set: ["+strings.Join(s.Enum, ", ")+"]")
+	}
+	if s.Name == secretIDShape && !rotor.ValidSecretID(str) {
+		w.invalidName = true
 	}
 }
 

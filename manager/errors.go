@@ -26,6 +26,7 @@ const (
 	msgStageLimit       = "You can't attach more than 20 staging labels to a secret."
 	msgVersionLimit     = "The secret already has more than 100 versions without staging labels, and none is old enough to be removed. Try again later."
 	msgTagLimit         = "You can't attach more than 50 tags to a secret."
+	msgReservedTagKey   = "The aws: prefix is reserved for AWS use. You can't add, edit or delete tags whose key starts with it."
 	msgDecrypt          = "Secrets Manager can't decrypt the protected secret text using the provided KMS key."
 	msgEncrypt          = "Secrets Manager can't encrypt the protected secret text using the provided KMS key."
 	msgInternal         = "An error occurred on the server side."

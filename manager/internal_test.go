@@ -268,3 +268,15 @@ func TestCacheGenerations(t *testing.T) {
 		}
 	})
 }
+
+func TestValidateTagKeyReservedPrefix(t *testing.T) {
+	for key, want := range map[string]string{
+		"aws:x": rotor.EINVALID, "AWS:x": rotor.EINVALID, "aWs:": rotor.EINVALID,
+		"aws": "", "awsx:y": "", "my-aws:z": "", " aws:x": "", "aws-x": "",
+		"": rotor.EVALIDATION,
+	} {
+		if got := rotor.ErrorCode(validateTagKey(key, "tags.1.member.key")); got != want {
+			t.Errorf("validateTagKey(%q) = %q, want %q", key, got, want)
+		}
+	}
+}

@@ -117,12 +117,25 @@ func validateType(t string) error {
 	return checkLength("type", len(t), 0, maxType)
 }
 
+// reservedTagPrefix starts the tag keys AWS keeps for itself, in any case
+// ("aws:", "AWS:", "Aws:"): nobody may add, change or remove one.
+const reservedTagPrefix = "aws:"
+
+// validateTagKey checks a tag key to add or remove: 1–128 characters
+// (EVALIDATION), and not under reservedTagPrefix (EINVALID, as AWS refuses
+// it with InvalidParameterException).
 func validateTagKey(k, path string) error {
-	return checkLength(path, len(k), 1, maxTagKey)
+	if err := checkLength(path, len(k), 1, maxTagKey); err != nil {
+		return err
+	}
+	if len(k) >= len(reservedTagPrefix) && strings.EqualFold(k[:len(reservedTagPrefix)], reservedTagPrefix) {
+		return rotor.Errorf(rotor.EINVALID, msgReservedTagKey)
+	}
+	return nil
 }
 
-// validateTags checks a list of tags to add: key 1–128, value 0–256, no key
-// twice (EINVALID), at most 50.
+// validateTags checks a list of tags to add: key 1–128 and not reserved
+// (validateTagKey), value 0–256, no key twice (EINVALID), at most 50.
 func validateTags(tags []rotor.Tag) error {
 	seen := make(map[string]bool, len(tags))
 	for i, t := range tags {

@@ -21,6 +21,11 @@
 // server has moved them out of the header map), and the payload hash is
 // always computed from the body the caller passes, never read from a header.
 //
+// Host, and whenever the request carries them X-Amz-Target, X-Amz-Date (or
+// Date in its absence) and X-Amz-Security-Token, must be among the signed
+// headers: a signature over fewer would let a captured request be sent to
+// another operation or outside its clock window.
+//
 // The package knows nothing about identities or storage. Every error it
 // returns is a *rotor.Error whose message is safe to show a client: it never
 // contains a secret key, a derived key, a session token or the signature.

@@ -147,6 +147,11 @@ func FuzzVerify(f *testing.F) {
 		{[]byte(testBody), "t", "c", "e", "/\x00\xff", "q", strings.Replace(authz, "x-amz-target", "x-extra", 1), amzDate},
 		{[]byte("\x00\xff"), "t", "c", "e", "/", "", strings.Replace(authz, "SignedHeaders=", "SignedHeaders=content-length;", 1), amzDate},
 		{[]byte(testBody), "t", "c", "e", "/", "", authz, "20200611T151439Z"},
+		// Re-targeting or re-dating a request whose SignedHeaders leave the
+		// header out: refused before the signature is computed.
+		{[]byte(testBody), "secretsmanager.DeleteSecret", "application/x-amz-json-1.1", "", "/", "", strings.Replace(authz, ";x-amz-target", "", 1), amzDate},
+		{[]byte(testBody), "secretsmanager.GetSecretValue", "application/x-amz-json-1.1", "", "/", "", strings.Replace(authz, ";x-amz-date", "", 1), "20200611T141000Z"},
+		{[]byte(testBody), "", "application/x-amz-json-1.1", "", "/", "", strings.Replace(authz, ";x-amz-target", "", 1), amzDate},
 	}
 	for _, s := range seeds {
 		f.Add(s.body, s.target, s.contentType, s.extra, s.path, s.query, s.authz, s.amzDate)

@@ -46,6 +46,11 @@ type Verifier struct {
 //
 // Errors (*rotor.Error), all with code EAUTHSIGNATURE:
 //   - "host" is not among the signed headers;
+//   - a header that chooses what the request does, when it was made or
+//     whose session it uses is present but not signed (see mustSign), so a
+//     captured request cannot be re-targeted, re-dated or given another
+//     token ("'X-Amz-Target' must be a 'SignedHeader' in the AWS
+//     Authorization.", worded as AWS words the rule for Host);
 //   - a.Time is more than MaxSkew before or after Now ("Signature expired:
 //     ... is now earlier than ..." / "Signature not yet current: ... is
 //     still later than ...", in AWS's wording);
@@ -59,6 +64,9 @@ type Verifier struct {
 func (v *Verifier) Verify(r *http.Request, body []byte, a Authorization, secretKey string) error {
 	if !slices.Contains(a.SignedHeaders, "host") {
 		return sigError("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+	}
+	if err := checkMustSign(r, a.SignedHeaders); err != nil {
+		return err
 	}
 	if err := v.checkTime(a.Time); err != nil {
 		return err
@@ -104,6 +112,36 @@ func (v *Verifier) Verify(r *http.Request, body []byte, a Authorization, secretK
 	}
 	if !hmac.Equal(computed, given[:]) {
 		return errMismatch()
+	}
+	return nil
+}
+
+// mustSign are the headers that must be among the signed headers whenever
+// the request carries them: X-Amz-Target names the operation, X-Amz-Date
+// (or, only without it, Date) gives the time the clock window checks, and
+// X-Amz-Security-Token names the session. The AWS SDKs and the AWS CLI sign
+// all of them: botocore and aws-sdk-js sign every header outside a short
+// list of hop-by-hop ones, aws-sdk-go-v2 every header but User-Agent,
+// X-Amzn-Trace-Id, Expect and Transfer-Encoding.
+var mustSign = [...]struct{ name, message string }{
+	{"x-amz-target", "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization."},
+	{"x-amz-date", "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization."},
+	{"date", "'Date' must be a 'SignedHeader' in the AWS Authorization."},
+	{"x-amz-security-token", "'X-Amz-Security-Token' must be a 'SignedHeader' in the AWS Authorization."},
+}
+
+// checkMustSign returns EAUTHSIGNATURE for the first header of mustSign that
+// r carries but signed does not list. Date counts only without X-Amz-Date,
+// as only then does it give the request time.
+func checkMustSign(r *http.Request, signed []string) error {
+	hasAmzDate := len(headerValues(r.Header, "x-amz-date")) > 0
+	for _, h := range mustSign {
+		if h.name == "date" && hasAmzDate {
+			continue
+		}
+		if len(headerValues(r.Header, h.name)) > 0 && !slices.Contains(signed, h.name) {
+			return sigError(h.message)
+		}
 	}
 	return nil
 }

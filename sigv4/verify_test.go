@@ -583,3 +583,78 @@ func TestVerifyAllocations(t *testing.T) {
 		t.Errorf("warm Verify allocates %v times, want 0", allocs)
 	}
 }
+
+// partlySigned returns a genuinely signed request whose signature covers
+// only host, x-amz-date and content-type, carrying unsigned on top: what an
+// attacker who captured such a request could send with other headers.
+func partlySigned(t *testing.T, unsigned map[string]string) captured {
+	t.Helper()
+	w := newWire(t)
+	body := []byte(testBody)
+	shadow, err := http.NewRequest(http.MethodPost, w.URL()+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shadow.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	sign(t, shadow, body, creds(testSecret, ""), testRegion, testService, signTime)
+	if got := shadow.Header.Get("Authorization"); !strings.Contains(got, "SignedHeaders=content-type;host;x-amz-date,") {
+		t.Fatalf("shadow request signed over unexpected headers: %s", got)
+	}
+	req, err := http.NewRequest(http.MethodPost, w.URL()+"/", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"Content-Type", "X-Amz-Date", "Authorization"} {
+		req.Header.Set(k, shadow.Header.Get(k))
+	}
+	for k, v := range unsigned {
+		req.Header.Set(k, v)
+	}
+	return w.send(t, req)
+}
+
+func TestVerifyRequiresSignedTargetDateAndToken(t *testing.T) {
+	tests := []struct {
+		name     string
+		unsigned map[string]string
+		mutate   func(c *captured)
+		message  string
+	}{
+		{name: "x-amz-target", unsigned: map[string]string{"X-Amz-Target": "secretsmanager.DeleteSecret"},
+			message: "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization."},
+		{name: "x-amz-security-token", unsigned: map[string]string{"X-Amz-Security-Token": testToken},
+			message: "'X-Amz-Security-Token' must be a 'SignedHeader' in the AWS Authorization."},
+		{name: "x-amz-date", mutate: func(c *captured) {
+			authz := c.r.Header.Get("Authorization")
+			c.r.Header.Set("Authorization", strings.Replace(authz, ";x-amz-date,", ",", 1))
+		}, message: "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization."},
+		{name: "date without x-amz-date", mutate: func(c *captured) {
+			authz := c.r.Header.Get("Authorization")
+			c.r.Header.Set("Authorization", strings.Replace(authz, ";x-amz-date,", ",", 1))
+			c.r.Header.Set("Date", signTime.Format(http.TimeFormat))
+			c.r.Header.Del("X-Amz-Date")
+		}, message: "'Date' must be a 'SignedHeader' in the AWS Authorization."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := partlySigned(t, tt.unsigned)
+			if tt.mutate != nil {
+				tt.mutate(&c)
+			}
+			v := &sigv4.Verifier{Now: fixedNow(signTime)}
+			err := parseAndVerify(v, c, testSecret)
+			if got := code(t, err); got != rotor.EAUTHSIGNATURE {
+				t.Fatalf("code = %q (%v), want %q", got, err, rotor.EAUTHSIGNATURE)
+			}
+			if msg := rotor.ErrorMessage(err); msg != tt.message {
+				t.Errorf("message = %q\nwant      %q", msg, tt.message)
+			}
+		})
+	}
+	// The same request without the unsigned header verifies: the signature
+	// itself is genuine, only the header outside it is refused.
+	v := &sigv4.Verifier{Now: fixedNow(signTime)}
+	if err := parseAndVerify(v, partlySigned(t, nil), testSecret); err != nil {
+		t.Fatalf("request signed over content-type;host;x-amz-date alone: %v", err)
+	}
+}
