@@ -21,9 +21,10 @@ const (
 	// Dir and ReadPaths, and write only its per-step scratch directory and
 	// WritePaths, never a Protect path; no_new_privs; a seccomp filter
 	// refusing the system calls in BlockedSyscalls; and, when it runs as
-	// root, without CAP_SYS_RAWIO and CAP_MKNOD. Landlock also keeps it
-	// from ptracing, signalling or reading the memory of any process
-	// outside its sandbox, the server included.
+	// root, without CAP_SYS_RAWIO, CAP_MKNOD and CAP_SYS_PTRACE. Landlock
+	// also keeps it from ptracing, signalling or reading the memory of any
+	// process outside its sandbox; the server's /proc/<pid>/environ is
+	// closed only once the server called ProtectProcess.
 	IsolationLandlock Isolation = "landlock"
 	// IsolationNone runs the function with the server's own access, as
 	// the operator's explicit choice.
@@ -38,9 +39,12 @@ const LandlockABI = 6
 
 // SystemPaths are the hierarchies a sandboxed function may read and
 // execute (those that exist), minus any Protect path and what leads to one.
-// /proc is readable, but Landlock denies the /proc/<pid> files of processes
-// outside the sandbox that need ptrace access (mem, environ, fd, ...).
-var SystemPaths = []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/run", "/proc", "/sys"}
+// Of /proc, a function may read every entry but the process directories
+// (/proc/<pid>), except its own: /proc/self works, the server's
+// /proc/<pid>/environ, cmdline, mem, fd, ... are out of reach (the kernel
+// does not guard environ with a ptrace check, so the files themselves must
+// be). Processes the function starts cannot read their own /proc/<pid>.
+var SystemPaths = []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/run", "/sys"}
 
 // DevicePaths are the device files a sandboxed function may read and
 // write. No other device is reachable.
@@ -66,6 +70,9 @@ type sandboxSpec struct {
 	Read    []string `json:"read"`    // directories and files: read and execute
 	Write   []string `json:"write"`   // directories: read, write, create (no devices)
 	Devices []string `json:"devices"` // device files: read and write
+	// ProcSelf makes the launcher add /proc/<its own pid> to Read: only it
+	// knows the pid the function will have.
+	ProcSelf bool `json:"proc_self"`
 }
 
 // validIsolation reports whether i is one of the known modes.
@@ -223,6 +230,12 @@ func (e *Exec) buildSpec(command, scratch string) (*sandboxSpec, error) {
 		}
 		spec.Read = append(spec.Read, paths...)
 	}
+	procs, err := procEntries()
+	if err != nil {
+		return nil, err
+	}
+	spec.Read = append(spec.Read, procs...)
+	spec.ProcSelf = true
 	operator := slices.Clone(e.ReadPaths)
 	if e.Dir != "" {
 		operator = append(operator, e.Dir)
@@ -257,4 +270,23 @@ func appendReal(dst, paths []string) ([]string, error) {
 		dst = append(dst, r)
 	}
 	return dst, nil
+}
+
+// procEntries returns the entries of /proc that are not a process: not
+// /proc/<pid>, nor the self and thread-self links, which here would name
+// the server.
+func procEntries() ([]string, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, fmt.Errorf("list /proc: %w", err)
+	}
+	var out []string
+	for _, e := range entries {
+		name := e.Name()
+		if name == "self" || name == "thread-self" || strings.Trim(name, "0123456789") == "" {
+			continue
+		}
+		out = append(out, filepath.Join("/proc", name))
+	}
+	return out, nil
 }

@@ -67,6 +67,9 @@ func confineAndExec(spec *sandboxSpec, path string, argv []string) error {
 		landlock.AccessFSSet(ll.AccessFSMakeChar|ll.AccessFSMakeBlock|ll.AccessFSIoctlDev)
 	device := landlock.AccessFSSet(ll.AccessFSReadFile | ll.AccessFSWriteFile | ll.AccessFSTruncate)
 	var rules []landlock.Rule
+	if spec.ProcSelf {
+		spec.Read = append(spec.Read, fmt.Sprintf("/proc/%d", os.Getpid()))
+	}
 	for _, p := range spec.Read {
 		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
 			rules = append(rules, landlock.PathAccess(read&^landlock.AccessFSSet(ll.AccessFSReadDir), p))
@@ -90,8 +93,9 @@ func confineAndExec(spec *sandboxSpec, path string, argv []string) error {
 	if os.Geteuid() == 0 {
 		// Root keeps its other capabilities, but not those that read
 		// memory or disks below Landlock: /proc/kcore, /dev/mem, device
-		// nodes made with mknod.
-		for _, c := range []uintptr{unix.CAP_SYS_RAWIO, unix.CAP_MKNOD} {
+		// nodes made with mknod, and the /proc/<pid> files (environ, ...)
+		// of a non-dumpable server, which CAP_SYS_PTRACE would open.
+		for _, c := range []uintptr{unix.CAP_SYS_RAWIO, unix.CAP_MKNOD, unix.CAP_SYS_PTRACE} {
 			if err := unix.Prctl(unix.PR_CAPBSET_DROP, c, 0, 0, 0); err != nil {
 				return fmt.Errorf("drop capability %d: %w", c, err)
 			}
@@ -134,3 +138,16 @@ func LandlockSupported() error {
 // very binary, through /proc/self/exe, which stays valid even if the file
 // was replaced and needs no search permission on its directories.
 const sandboxLauncher = "/proc/self/exe"
+
+// ProtectProcess marks the calling process non-dumpable (PR_SET_DUMPABLE
+// 0), as the server must be before it runs any function: a process of the
+// same user without CAP_SYS_PTRACE — every sandboxed function — can then
+// neither ptrace it nor open its /proc/<pid> mem, environ, fd or maps, and
+// it writes no core dump holding decrypted secrets. Landlock alone does not
+// stop a sandboxed process from reading /proc/<pid>/environ.
+func ProtectProcess() error {
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("mark the process non-dumpable: %w", err)
+	}
+	return nil
+}

@@ -12,3 +12,6 @@ func LandlockSupported() error {
 // sandboxLauncher is never started: Invoke refuses IsolationLandlock when
 // LandlockSupported fails.
 const sandboxLauncher = ""
+
+// ProtectProcess does nothing outside Linux.
+func ProtectProcess() error { return nil }
