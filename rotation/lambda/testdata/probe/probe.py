@@ -1,7 +1,9 @@
 """Tries to reach what a rotation function must not, and prints one JSON
 object: each attempt's name and "ok" or the errno name it failed with.
 
-Files to read come as PROBE_FILES (os.pathsep-separated, name=path). The
+Files to read come as PROBE_FILES (os.pathsep-separated, name=path); the
+result also goes to the file PROBE_OUT when set, and PROBE_FAIL makes the
+step fail afterwards. The
 server is the parent process (the sandbox launcher executes the function in
 its own place). Used by the sandbox tests; it reads one byte of each file
 and never prints what it read.
@@ -63,4 +65,10 @@ attempt("server_environ", lambda: read_one(f"/proc/{server}/environ"))
 attempt("server_ptrace", lambda: ptrace_seize(server))
 attempt("server_signal", lambda: os.kill(server, 0))
 attempt("ptrace_own_child", ptrace_own_child)
-print(json.dumps(results, sort_keys=True))
+out = json.dumps(results, sort_keys=True)
+print(out)
+if os.environ.get("PROBE_OUT"):
+    with open(os.environ["PROBE_OUT"], "w") as f:
+        f.write(out)
+if os.environ.get("PROBE_FAIL"):
+    sys.exit(1)
