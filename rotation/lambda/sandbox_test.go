@@ -168,3 +168,25 @@ func TestLandlockSupported(t *testing.T) {
 		t.Fatalf("LandlockSupported: %v", err)
 	}
 }
+
+// TestSandboxDatabaseClients: a sandboxed function still reaches the
+// databases it rotates. No Python PostgreSQL or MySQL driver is installed
+// on the test machine, so the real psql and mysql clients (libpq,
+// libmysqlclient, their config under /etc) stand in for one, over TCP to
+// the shared servers.
+func TestSandboxDatabaseClients(t *testing.T) {
+	for _, tt := range []struct{ name, script string }{
+		{"PostgreSQL", `psql -X -h 127.0.0.1 -p 5432 -U postgres -d postgres -tAc 'select 41+1'`},
+		{"MariaDB", `mysql -h 127.0.0.1 -P 3306 -uroot -N -e 'select 41+1'`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := sh(tt.script).Invoke(context.Background(), testInvocation())
+			if err != nil {
+				t.Fatalf("Invoke: %v (output %q)", err, res.Output)
+			}
+			if strings.TrimSpace(res.Output) != "42" {
+				t.Errorf("Output = %q, want 42", res.Output)
+			}
+		})
+	}
+}
