@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/rotation"
 	"github.com/rotorhq/rotor/rotation/lambda"
 )
@@ -21,6 +22,10 @@ func registerFunctions(reg *rotation.Registry, fns []FunctionConfig, getenv func
 			return fmt.Errorf("function %s cannot be sandboxed: %v. Run Rotor on a kernel with Landlock enabled (lsm=landlock,...), or set isolation = \"none\" for this function to let it read everything the server's user can, including the keyring and the database (docs/security.md)", f.Name, landlockErr)
 		}
 		fn, err := newFunction(f, getenv, protect)
+		if rotor.ErrorCode(err) == rotor.EINVALID {
+			// The operator reads this at startup: the message, not the code.
+			return fmt.Errorf("function %s: %s", f.Name, rotor.ErrorMessage(err))
+		}
 		if err != nil {
 			return fmt.Errorf("function %s: %w", f.Name, err)
 		}

@@ -132,3 +132,37 @@ func TestServerIsNotDumpable(t *testing.T) {
 		t.Fatalf("PR_GET_DUMPABLE = %d, %v; want 0", d, err)
 	}
 }
+
+// TestServerRefusesFunctionReachingItsFiles: a sandboxed function whose
+// dir, read_paths or write_paths overlaps the server's files keeps the
+// server from starting, naming both.
+func TestServerRefusesFunctionReachingItsFiles(t *testing.T) {
+	base := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		fn   FunctionConfig
+		want string
+	}{
+		{"DirInDataDir", FunctionConfig{Name: "fn", Kind: "exec", Command: []string{"/bin/true"}, Dir: filepath.Join(base, "data")},
+			"function fn: The function may not be given " + filepath.Join(base, "data") + ": it overlaps " + filepath.Join(base, "data")},
+		{"ReadPathHoldsKeyring", FunctionConfig{Name: "fn", Kind: "exec", Command: []string{"/bin/true"}, ReadPaths: []string{filepath.Join(base, "keys")}},
+			"function fn: The function may not be given " + filepath.Join(base, "keys") + ": it overlaps " + filepath.Join(base, "keys", "kek.json")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			os.MkdirAll(filepath.Join(base, "keys"), 0o700)
+			cfg := DefaultConfig()
+			cfg.DataDir = filepath.Join(base, "data")
+			cfg.Keys.File = filepath.Join(base, "keys", "kek.json")
+			cfg.Listen = "127.0.0.1:0"
+			cfg.Functions = []FunctionConfig{tc.fn}
+			m := &Main{Config: cfg, Stdout: &syncBuffer{}, Logger: newLogger(&syncBuffer{}, "error")}
+			err := m.Run(context.Background())
+			if err == nil {
+				m.Close()
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Fatalf("Run = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
