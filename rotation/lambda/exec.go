@@ -162,8 +162,12 @@ func validEnvName(name string) bool {
 //
 // Errors are *rotor.Error:
 //   - EINVALID when the configuration is invalid (see Validate), Command[0]
-//     is not found in PATH, User does not exist, or User is set and Rotor
-//     does not run as root;
+//     is not found in PATH, User does not exist, User is set and Rotor
+//     does not run as root, or the function is sandboxed and the kernel
+//     lacks Landlock ABI LandlockABI (it never runs unconfined instead);
+//   - EINTERNAL "exec function could not be sandboxed: ..." when the
+//     sandbox cannot be worked out, and "exec function exited with status
+//     126: rotor sandbox: ..." when the launcher could not apply it;
 //   - EINTERNAL when the step did not succeed: "exec function exited with
 //     status N: <last lines of stderr>" (when the last line is a Lambda error
 //     object, {"errorType": ..., "errorMessage": ...}, it is shown as
