@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -188,5 +189,38 @@ func TestSandboxDatabaseClients(t *testing.T) {
 				t.Errorf("Output = %q, want 42", res.Output)
 			}
 		})
+	}
+}
+
+// TestSandboxWithUser: User and the sandbox combine. A world-readable
+// protected file is readable by nobody without the sandbox and refused
+// with it; the function runs as nobody either way.
+func TestSandboxWithUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("switching to user nobody needs root")
+	}
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Fatalf("user nobody: %v", err)
+	}
+	base := t.TempDir()
+	os.Chmod(filepath.Dir(base), 0o755) // t.TempDir makes both levels 0700
+	os.Chmod(base, 0o755)
+	secret := filepath.Join(base, "kek.json")
+	os.WriteFile(secret, []byte("key\n"), 0o644)
+	for _, tc := range []struct {
+		isolation lambda.Isolation
+		want      string
+	}{{lambda.IsolationNone, nobody.Uid + "\nkey\n"}, {"", nobody.Uid + "\ndenied\n"}} {
+		fn := sh(`id -u; cat "$SECRET" 2>/dev/null || echo denied`)
+		fn.User, fn.Isolation, fn.Protect = "nobody", tc.isolation, []string{secret}
+		fn.Env = map[string]string{"SECRET": secret}
+		res, err := fn.Invoke(context.Background(), testInvocation())
+		if err != nil {
+			t.Fatalf("isolation %q: Invoke: %v (output %q)", tc.isolation, err, res.Output)
+		}
+		if res.Output != tc.want {
+			t.Errorf("isolation %q: Output = %q, want %q", tc.isolation, res.Output, tc.want)
+		}
 	}
 }
