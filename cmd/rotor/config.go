@@ -69,6 +69,9 @@ type Config struct {
 		// PurgeInterval is how often secrets past their recovery window are purged.
 		PurgeInterval duration `toml:"purge_interval"`
 	} `toml:"deletion"`
+
+	// File is the config file the configuration was read from, if any.
+	File string `toml:"-"`
 }
 
 // FunctionConfig declares one rotation function. It is reachable as
@@ -88,6 +91,13 @@ type FunctionConfig struct {
 	Env     map[string]string `toml:"env"`
 	PassEnv []string          `toml:"pass_env"`
 	User    string            `toml:"user"`
+
+	// exec and python: the sandbox, "landlock" (the default) or "none",
+	// and what a sandboxed function may read and write besides the system,
+	// its command's installation, dir and its scratch directory.
+	Isolation  string   `toml:"isolation"`
+	ReadPaths  []string `toml:"read_paths"`
+	WritePaths []string `toml:"write_paths"`
 
 	// http: the URL invoked with a Lambda-Invoke-shaped POST, and the name
 	// of an environment variable holding the HMAC key that signs requests.
@@ -122,6 +132,9 @@ func (f *FunctionConfig) validate(served []string) error {
 			return fmt.Errorf("function %s: kind python needs handler (module.function) and dir", f.Name)
 		}
 	case "http":
+		if f.Isolation != "" || len(f.ReadPaths) > 0 || len(f.WritePaths) > 0 {
+			return fmt.Errorf("function %s: isolation, read_paths and write_paths apply to exec and python functions only", f.Name)
+		}
 		u, err := url.Parse(f.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("function %s: kind http needs url, an http(s) URL", f.Name)
@@ -132,7 +145,18 @@ func (f *FunctionConfig) validate(served []string) error {
 	if f.Timeout.Duration < 0 {
 		return fmt.Errorf("function %s: timeout must not be negative", f.Name)
 	}
+	switch f.Isolation {
+	case "", "landlock", "none":
+	default:
+		return fmt.Errorf("function %s: isolation %q must be landlock or none", f.Name, f.Isolation)
+	}
 	return nil
+}
+
+// sandboxed reports whether f is an exec or python function that runs in
+// the Landlock sandbox.
+func (f *FunctionConfig) sandboxed() bool {
+	return (f.Kind == "exec" || f.Kind == "python") && f.Isolation != "none"
 }
 
 // duration is a time.Duration read from TOML as a string such as "24h".
@@ -177,6 +201,21 @@ func (c *Config) DatabasePath() string { return filepath.Join(c.DataDir, "rotor.
 
 // CredentialsPath is the shared-credentials file written at first start.
 func (c *Config) CredentialsPath() string { return filepath.Join(c.DataDir, "credentials") }
+
+// Protected are the server's files no sandboxed rotation function may
+// reach: the data directory (database, WAL, credentials, lock, and the
+// keyring by default), the keyring file, the TLS private key and the
+// config file.
+func (c *Config) Protected() []string {
+	p := []string{c.DataDir, c.KeyFile()}
+	if c.TLS.KeyFile != "" {
+		p = append(p, c.TLS.KeyFile)
+	}
+	if c.File != "" {
+		p = append(p, c.File)
+	}
+	return p
+}
 
 var (
 	regionRE  = regexp.MustCompile(`^([a-z]+-)+\d+$`)
@@ -309,6 +348,7 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 		if und := md.Undecoded(); len(und) > 0 {
 			return c, fmt.Errorf("config %s: unknown key %q", *configPath, und[0].String())
 		}
+		c.File = *configPath
 	}
 	// The environment overrides the file; flags override the environment.
 	for _, s := range settings {

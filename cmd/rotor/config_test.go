@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -103,5 +104,53 @@ func TestLoadConfig_NonLoopbackWithTLS(t *testing.T) {
 	}
 	if c.TLS.CertFile != "c.pem" {
 		t.Fatalf("TLS = %+v", c.TLS)
+	}
+}
+
+func TestLoadConfig_FunctionIsolation(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(body), 0o600)
+		return p
+	}
+	good := write("good.toml", `data_dir = "/srv/rotor"
+[tls]
+cert_file = "/etc/rotor/tls.crt"
+key_file = "/etc/rotor/tls.key"
+[keys]
+file = "/etc/rotor/kek.json"
+[[functions]]
+name = "fn"
+kind = "exec"
+command = ["/opt/fn/rotate"]
+isolation = "none"
+read_paths = ["/opt/venv"]
+write_paths = ["/var/cache/fn"]
+`)
+	c, err := LoadConfig([]string{"--config", good}, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := c.Functions[0]
+	if f.Isolation != "none" || !slices.Equal(f.ReadPaths, []string{"/opt/venv"}) || !slices.Equal(f.WritePaths, []string{"/var/cache/fn"}) {
+		t.Errorf("function = %+v", f)
+	}
+	if want := []string{"/srv/rotor", "/etc/rotor/kek.json", "/etc/rotor/tls.key", good}; !slices.Equal(c.Protected(), want) {
+		t.Errorf("Protected() = %v, want %v", c.Protected(), want)
+	}
+
+	for _, tc := range []struct{ name, body, want string }{
+		{"UnknownIsolation", "[[functions]]\nname = \"fn\"\nkind = \"exec\"\ncommand = [\"/bin/true\"]\nisolation = \"chroot\"\n",
+			`function fn: isolation "chroot" must be landlock or none`},
+		{"IsolationOnHTTP", "[[functions]]\nname = \"fn\"\nkind = \"http\"\nurl = \"https://h/rotate\"\nisolation = \"none\"\n",
+			"function fn: isolation, read_paths and write_paths apply to exec and python functions only"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadConfig([]string{"--config", write(tc.name+".toml", tc.body)}, env(nil))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
 	}
 }

@@ -3,15 +3,26 @@ package main
 import (
 	"fmt"
 
+	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/rotation"
 	"github.com/rotorhq/rotor/rotation/lambda"
 )
 
 // registerFunctions adds the operator's exec, python and http functions to
-// reg. Built-in functions are registered separately.
-func registerFunctions(reg *rotation.Registry, fns []FunctionConfig, getenv func(string) string) error {
+// reg. Built-in functions are registered separately. protect lists the
+// server's files no sandboxed function may reach (see Config.Protected).
+// It refuses a sandboxed function when the kernel cannot sandbox it
+// (landlockErr, from lambda.LandlockSupported, is not nil).
+func registerFunctions(reg *rotation.Registry, fns []FunctionConfig, getenv func(string) string, protect []string, landlockErr error) error {
 	for _, f := range fns {
-		fn, err := newFunction(f, getenv)
+		if f.sandboxed() && landlockErr != nil {
+			return fmt.Errorf("function %s cannot be sandboxed: %v. Run Rotor on a kernel with Landlock enabled (lsm=landlock,...), or set isolation = \"none\" for this function to let it read everything the server's user can, including the keyring and the database (docs/security.md)", f.Name, landlockErr)
+		}
+		fn, err := newFunction(f, getenv, protect)
+		if rotor.ErrorCode(err) == rotor.EINVALID {
+			// The operator reads this at startup: the message, not the code.
+			return fmt.Errorf("function %s: %s", f.Name, rotor.ErrorMessage(err))
+		}
 		if err != nil {
 			return fmt.Errorf("function %s: %w", f.Name, err)
 		}
@@ -21,7 +32,7 @@ func registerFunctions(reg *rotation.Registry, fns []FunctionConfig, getenv func
 }
 
 // newFunction builds one function from its declaration.
-func newFunction(f FunctionConfig, getenv func(string) string) (lambda.Function, error) {
+func newFunction(f FunctionConfig, getenv func(string) string, protect []string) (lambda.Function, error) {
 	switch f.Kind {
 	case "exec", "python":
 		var e *lambda.Exec
@@ -38,6 +49,7 @@ func newFunction(f FunctionConfig, getenv func(string) string) (lambda.Function,
 			e = &lambda.Exec{Command: f.Command, Dir: f.Dir}
 		}
 		e.Env, e.PassEnv, e.User, e.Timeout = f.Env, f.PassEnv, f.User, f.Timeout.Duration
+		e.Isolation, e.ReadPaths, e.WritePaths, e.Protect = lambda.Isolation(f.Isolation), f.ReadPaths, f.WritePaths, protect
 		if err := e.Validate(); err != nil {
 			return nil, err
 		}

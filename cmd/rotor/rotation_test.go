@@ -209,7 +209,8 @@ sys.exit(1)  # fail the step: the run ends after one attempt
 `), 0o600)
 	s := MustRunMain(t, "", func(c *Config) {
 		c.Rotation.MaxAttempts = 1
-		c.Functions = []FunctionConfig{{Name: "spy", Kind: "exec", Command: []string{pythonPath(t), script}, Env: map[string]string{"CAPTURE": capture}}}
+		c.Functions = []FunctionConfig{{Name: "spy", Kind: "exec", Command: []string{pythonPath(t), script}, Env: map[string]string{"CAPTURE": capture},
+			WritePaths: []string{dir}}} // the sandbox lets it read and write only there
 	})
 	ctx := context.Background()
 	c := s.Client("")

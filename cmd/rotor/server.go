@@ -24,6 +24,7 @@ import (
 	"github.com/rotorhq/rotor/manager"
 	"github.com/rotorhq/rotor/rotation"
 	"github.com/rotorhq/rotor/rotation/builtins"
+	"github.com/rotorhq/rotor/rotation/lambda"
 	"github.com/rotorhq/rotor/sqlite"
 )
 
@@ -34,6 +35,10 @@ type Main struct {
 	Getenv func(string) string // nil = os.Getenv
 	Stdout io.Writer           // where the first-start lines are printed; nil = os.Stdout
 	Logger *slog.Logger        // nil = text logs on os.Stderr
+
+	// landlockSupported says whether functions can be sandboxed; nil =
+	// lambda.LandlockSupported. Tests replace it to see the refusal.
+	landlockSupported func() error
 
 	lock     *os.File
 	profile  *os.File
@@ -77,6 +82,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			m.Close()
 		}
 	}()
+	// Before any secret is in memory: no same-user process (a rotation
+	// function among them) may ptrace this one or read its memory.
+	if err := lambda.ProtectProcess(); err != nil {
+		return err
+	}
+	if m.landlockSupported == nil {
+		m.landlockSupported = lambda.LandlockSupported
+	}
 
 	if path := m.Getenv("ROTOR_CPU_PROFILE"); path != "" {
 		// For benchmarks (docs/benchmarks.md): profile the whole server life.
@@ -144,7 +157,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	})
 	m.engine.Control = m.manager
 	builtins.Register(m.registry, m.manager)
-	if err := registerFunctions(m.registry, c.Functions, m.Getenv); err != nil {
+	if err := registerFunctions(m.registry, c.Functions, m.Getenv, c.Protected(), m.landlockSupported()); err != nil {
 		return err
 	}
 	adm := admin.New(admin.Config{

@@ -28,6 +28,11 @@
 // is success. When the step times out or its context is cancelled the whole
 // process group is killed, and so is anything the function left running in
 // its group when it exits: like a Lambda, nothing outlives the invocation.
+// Like a Lambda too, it runs in a sandbox by default (IsolationLandlock): the
+// server's binary re-executes itself as a launcher (an init function of this
+// package takes over when started with a hidden argument), applies
+// Landlock, no_new_privs and seccomp to itself, then executes the command,
+// which can reach neither the server's files (Exec.Protect) nor its process.
 // PythonHandler wraps an AWS-style Python handler (such as AWS's own rotation
 // templates) so it runs unchanged.
 //

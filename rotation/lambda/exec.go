@@ -38,7 +38,8 @@ const ioGrace = 2 * time.Second
 // the variables named in PassEnv. The environment is built in this order,
 // later entries replacing earlier ones:
 //
-//  1. PATH=DefaultPath, HOME=<working directory>, LANG=C.UTF-8;
+//  1. PATH=DefaultPath, HOME=<working directory>, LANG=C.UTF-8,
+//     TMPDIR=<the step's scratch directory>;
 //  2. the PassEnv variables that are set in the server's environment;
 //  3. Env;
 //  4. SECRETS_MANAGER_ENDPOINT, AWS_ENDPOINT_URL_SECRETS_MANAGER and
@@ -62,11 +63,26 @@ const ioGrace = 2 * time.Second
 // file. Invoke does not modify it and may be called concurrently.
 type Exec struct {
 	Command []string          // argv; Command[0] resolved with exec.LookPath against PATH from Env, else absolute
-	Dir     string            // working directory; "" = a new empty temp dir removed afterwards
+	Dir     string            // working directory; "" = the step's scratch directory, a new empty temp dir removed afterwards
 	Env     map[string]string // extra variables given to the process
 	PassEnv []string          // names of server environment variables passed through (nothing else is inherited)
 	User    string            // optional OS user to run as (name or uid); needs root; resolves uid/gid and supplementary groups via os/user
 	Timeout time.Duration     // 0 = 30s, as Lambda
+
+	// Isolation is the sandbox the function runs in; "" means
+	// IsolationLandlock. Under it the function may read and execute the
+	// system (SystemPaths), its command's installation, Dir and ReadPaths,
+	// and write only its per-step scratch directory ($TMPDIR, and the
+	// working directory when Dir is "") and WritePaths; Protect paths are
+	// never reachable. See IsolationLandlock.
+	Isolation  Isolation
+	ReadPaths  []string // extra hierarchies a sandboxed function may read and execute
+	WritePaths []string // extra hierarchies a sandboxed function may read and write
+	// Protect are the paths a sandboxed function must never reach: the
+	// server sets its data directory, keyring, TLS key, config and
+	// credentials files. Dir, ReadPaths and WritePaths must not overlap
+	// them; system paths that hold one are granted around it.
+	Protect []string
 
 	// deadlineArg makes Invoke append the step's deadline (Unix
 	// milliseconds) to the arguments; PythonHandler's bootstrap reads it for
@@ -79,8 +95,10 @@ var _ Function = (*Exec)(nil)
 // Validate checks the configuration without running anything. It returns an
 // EINVALID *rotor.Error when Command is empty, Command[0] is neither a bare
 // name nor an absolute path, Dir is not absolute, an Env or PassEnv name is
-// not a valid variable name (or a value holds a NUL byte), or Timeout is
-// negative. Messages never quote Env values.
+// not a valid variable name (or a value holds a NUL byte), Timeout is
+// negative, Isolation is unknown, a ReadPaths or WritePaths entry is not
+// absolute, or (when sandboxed) Dir, ReadPaths or WritePaths overlaps a
+// Protect path. Messages never quote Env values.
 func (e *Exec) Validate() error {
 	if len(e.Command) == 0 || e.Command[0] == "" {
 		return invalidf("An exec function needs a command.")
@@ -112,8 +130,28 @@ func (e *Exec) Validate() error {
 	if e.Timeout < 0 {
 		return invalidf("The timeout must not be negative.")
 	}
+	if !validIsolation(e.Isolation) {
+		return invalidf("The isolation %q must be %q or %q.", e.Isolation, IsolationLandlock, IsolationNone)
+	}
+	for _, p := range slices.Concat(e.ReadPaths, e.WritePaths, e.Protect) {
+		if !filepath.IsAbs(p) {
+			return invalidf("The path %q must be absolute.", p)
+		}
+	}
+	if e.sandboxed() {
+		granted := slices.Concat(e.ReadPaths, e.WritePaths)
+		if e.Dir != "" {
+			granted = append(granted, e.Dir)
+		}
+		if err := checkOperatorPaths(granted, e.Protect); err != nil {
+			return err
+		}
+	}
 	return nil
 }
+
+// sandboxed reports whether the function runs under IsolationLandlock.
+func (e *Exec) sandboxed() bool { return e.Isolation != IsolationNone }
 
 func validEnvName(name string) bool {
 	return name != "" && !strings.ContainsAny(name, "=\x00")
@@ -124,8 +162,12 @@ func validEnvName(name string) bool {
 //
 // Errors are *rotor.Error:
 //   - EINVALID when the configuration is invalid (see Validate), Command[0]
-//     is not found in PATH, User does not exist, or User is set and Rotor
-//     does not run as root;
+//     is not found in PATH, User does not exist, User is set and Rotor
+//     does not run as root, or the function is sandboxed and the kernel
+//     lacks Landlock ABI LandlockABI (it never runs unconfined instead);
+//   - EINTERNAL "exec function could not be sandboxed: ..." when the
+//     sandbox cannot be worked out, and "exec function exited with status
+//     126: rotor sandbox: ..." when the launcher could not apply it;
 //   - EINTERNAL when the step did not succeed: "exec function exited with
 //     status N: <last lines of stderr>" (when the last line is a Lambda error
 //     object, {"errorType": ..., "errorMessage": ...}, it is shown as
@@ -149,22 +191,30 @@ func (e *Exec) Invoke(ctx context.Context, inv Invocation) (Result, error) {
 		}
 	}
 
-	dir := e.Dir
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "rotor-exec-")
-		if err != nil {
+	if e.sandboxed() {
+		if err := LandlockSupported(); err != nil {
+			return Result{}, rotor.Errorf(rotor.EINVALID, "The function cannot be sandboxed: %v.", err)
+		}
+	}
+	// Every step gets its own scratch directory: $TMPDIR, and the working
+	// directory when Dir is not set. It is the only place a sandboxed
+	// function may write by default.
+	scratch, err := os.MkdirTemp("", "rotor-exec-")
+	if err != nil {
+		return Result{}, failed(err, "exec function could not get a working directory: %v", err)
+	}
+	defer os.RemoveAll(scratch)
+	if cred != nil {
+		if err := os.Chown(scratch, int(cred.Uid), int(cred.Gid)); err != nil {
 			return Result{}, failed(err, "exec function could not get a working directory: %v", err)
 		}
-		defer os.RemoveAll(tmp)
-		if cred != nil {
-			if err := os.Chown(tmp, int(cred.Uid), int(cred.Gid)); err != nil {
-				return Result{}, failed(err, "exec function could not get a working directory: %v", err)
-			}
-		}
-		dir = tmp
+	}
+	dir := e.Dir
+	if dir == "" {
+		dir = scratch
 	}
 
-	env := e.environ(dir, inv)
+	env := e.environ(dir, scratch, inv)
 	path, err := lookPath(e.Command[0], env["PATH"])
 	if err != nil {
 		return Result{}, err
@@ -183,9 +233,23 @@ func (e *Exec) Invoke(ctx context.Context, inv Invocation) (Result, error) {
 		return Result{}, failed(err, "exec function: encode event: %v", err)
 	}
 
+	cmdPath, cmdArgs := path, args
+	if e.sandboxed() {
+		spec, err := e.buildSpec(path, scratch)
+		if err != nil {
+			return Result{}, failed(err, "exec function could not be sandboxed: %v", err)
+		}
+		b, err := json.Marshal(spec)
+		if err != nil {
+			return Result{}, failed(err, "exec function could not be sandboxed: %v", err)
+		}
+		cmdPath = sandboxLauncher
+		cmdArgs = append([]string{"rotor-sandbox", sandboxArg, string(b), path}, args...)
+	}
+
 	cmd := &exec.Cmd{
-		Path:        path,
-		Args:        args,
+		Path:        cmdPath,
+		Args:        cmdArgs,
 		Env:         envList(env),
 		Dir:         dir,
 		Stdin:       bytes.NewReader(body),
@@ -196,8 +260,8 @@ func (e *Exec) Invoke(ctx context.Context, inv Invocation) (Result, error) {
 }
 
 // environ returns the process environment described on Exec.
-func (e *Exec) environ(dir string, inv Invocation) map[string]string {
-	env := map[string]string{"PATH": DefaultPath, "HOME": dir, "LANG": "C.UTF-8"}
+func (e *Exec) environ(dir, scratch string, inv Invocation) map[string]string {
+	env := map[string]string{"PATH": DefaultPath, "HOME": dir, "LANG": "C.UTF-8", "TMPDIR": scratch}
 	for _, name := range e.PassEnv {
 		if v, ok := os.LookupEnv(name); ok {
 			env[name] = v

@@ -194,6 +194,11 @@ func TestExecEnvironment(t *testing.T) {
 				t.Fatalf("Invoke: %v", err)
 			}
 			got := parseEnv(t, res.Output)
+			// TMPDIR is the step's own scratch directory.
+			if tmp := got["TMPDIR"]; !strings.HasPrefix(tmp, filepath.Join(os.TempDir(), "rotor-exec-")) {
+				t.Errorf("child TMPDIR = %q, want a rotor-exec- directory in %s", tmp, os.TempDir())
+			}
+			delete(got, "TMPDIR")
 			for name := range got {
 				if _, ok := tt.want[name]; !ok {
 					t.Errorf("child sees %s=%q, which it must not", name, got[name])
@@ -338,6 +343,7 @@ func readPid(t *testing.T, path string) int {
 func grandchildScript(pidfile, rest string) *lambda.Exec {
 	fn := sh(`sleep 1000 & echo $! > "$PIDFILE.tmp" && mv "$PIDFILE.tmp" "$PIDFILE"; ` + rest)
 	fn.Env = map[string]string{"PIDFILE": pidfile}
+	fn.WritePaths = []string{filepath.Dir(pidfile)} // the sandbox allows only the scratch dir otherwise
 	return fn
 }
 
@@ -486,10 +492,28 @@ func TestExecDefaultDir(t *testing.T) {
 		t.Errorf("two steps shared the working directory %q", dirs[0])
 	}
 
+	t.Run("DirGivenIsReadOnlyInSandbox", func(t *testing.T) {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "module.txt"), []byte("code\n"), 0o644)
+		fn := sh(`pwd; cat module.txt; touch made-here || echo refused; touch "$TMPDIR/scratch" && echo scratch-ok`)
+		fn.Dir = dir
+		res, err := fn.Invoke(context.Background(), testInvocation())
+		if err != nil {
+			t.Fatalf("Invoke: %v", err)
+		}
+		if !strings.HasPrefix(res.Output, dir+"\ncode\n") || !strings.HasSuffix(res.Output, "refused\nscratch-ok\n") {
+			t.Errorf("Output = %q, want pwd, the file, a refused write and a scratch write", res.Output)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "made-here")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("a sandboxed function wrote into its Dir (stat: %v)", err)
+		}
+	})
+
 	t.Run("DirGiven", func(t *testing.T) {
 		dir := t.TempDir()
 		fn := sh("pwd; touch made-here")
 		fn.Dir = dir
+		fn.Isolation = lambda.IsolationNone
 		res, err := fn.Invoke(context.Background(), testInvocation())
 		if err != nil {
 			t.Fatalf("Invoke: %v", err)

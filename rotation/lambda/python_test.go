@@ -43,6 +43,7 @@ func TestPythonHandlerReturns(t *testing.T) {
 	fn := mustPythonHandler(t, "lambda_function.lambda_handler")
 	out := filepath.Join(t.TempDir(), "seen.json")
 	fn.Env = map[string]string{"ROTOR_TEST_OUT": out}
+	fn.WritePaths = []string{filepath.Dir(out)}
 	fn.Timeout = 20 * time.Second
 	inv := testInvocation()
 
