@@ -93,7 +93,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.lock, err = lockDataDir(c.DataDir); err != nil {
 		return err
 	}
-	keyFile := c.KeyFile()
+	// The database first: a keyring that lacks a key it uses is refused
+	// before anything is written.
+	if m.store, err = sqlite.Open(c.DatabasePath()); err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	inUse, err := keyIDsInUse(ctx, m.store)
+	if err != nil {
+		return err
+	}
+	keyFile, keySource := c.KeyFile(), "key file "+c.KeyFile()
 	if c.Keys.Env != "" {
 		material := m.Getenv(c.Keys.Env)
 		if material == "" {
@@ -102,18 +111,21 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		if m.keyring, err = envelope.Parse([]byte(material)); err != nil {
 			return fmt.Errorf("keyring from $%s: %w", c.Keys.Env, err)
 		}
-		keyFile = ""
+		keyFile, keySource = "", "$"+c.Keys.Env
 	} else {
 		var created bool
-		if m.keyring, created, err = envelope.LoadOrCreateFile(keyFile); err != nil {
+		if m.keyring, created, err = loadKeyFile(keyFile, inUse); err != nil {
 			return fmt.Errorf("keyring %s: %w", keyFile, err)
 		}
 		if created {
 			m.Logger.Info("created key-encryption keyring", "file", keyFile)
 		}
+		if m.keyring == nil {
+			keySource += ", which does not exist"
+		}
 	}
-	if m.store, err = sqlite.Open(c.DatabasePath()); err != nil {
-		return fmt.Errorf("open database: %w", err)
+	if err := checkKeyring(m.keyring, inUse, keySource, c.DatabasePath()); err != nil {
+		return err
 	}
 
 	m.auth = auth.New(auth.Config{Store: m.store, Keyring: m.keyring, Regions: c.Regions})
