@@ -323,12 +323,19 @@ func lockDataDir(dir string) (*os.File, error) {
 // writeCredentials writes the admin key, once, as an AWS shared-credentials
 // file readable only by the owner.
 func writeCredentials(path string, key *rotor.AccessKey, region string) error {
-	body := fmt.Sprintf("# Rotor admin credentials, written once at first start.\n# Move them into your own secret store and delete this file.\n[rotor]\naws_access_key_id = %s\naws_secret_access_key = %s\nregion = %s\n",
-		key.AccessKeyID, key.SecretAccessKey, region)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("write credentials file: %w", err)
 	}
+	return fillCredentials(f, "written once at first start", key, region)
+}
+
+// fillCredentials writes key as the [rotor] profile of an AWS
+// shared-credentials file to f, a new file of mode 0600, syncs and closes
+// it. why says in the file's header where the key comes from.
+func fillCredentials(f *os.File, why string, key *rotor.AccessKey, region string) error {
+	body := fmt.Sprintf("# Rotor admin credentials, %s.\n# Move them into your own secret store and delete this file.\n[rotor]\naws_access_key_id = %s\naws_secret_access_key = %s\nregion = %s\n",
+		why, key.AccessKeyID, key.SecretAccessKey, region)
 	if _, err := f.WriteString(body); err != nil {
 		f.Close()
 		return fmt.Errorf("write credentials file: %w", err)
