@@ -56,6 +56,9 @@ type rotateOutcome struct {
 //     AccessDeniedException) is returned unchanged;
 //   - when the token names the AWSPENDING placeholder of the secret's active
 //     run, succeeds again without changing anything (a retried request);
+//   - removes a temporary copy a test-only run left behind when it ended
+//     (failed under an older server, or cancelled): it is not a rotation in
+//     progress and must not block one;
 //   - when a run is active, or AWSPENDING is on a version that is not
 //     AWSCURRENT, answers ESTATE "A previous rotation isn't complete. That
 //     rotation will be reattempted." without saving the request's
@@ -445,7 +448,8 @@ func (s *Service) nextRotation(sched *schedule.Schedule, after, base time.Time) 
 // is cleared, and the active run, if any, is cancelled (the engine is told
 // through Config.OnRunStopped after the commit). Labels are left as they
 // are, as on AWS: the next RotateSecret answers that the previous rotation
-// is not complete until AWSPENDING is removed. VersionID is the run's
+// is not complete until AWSPENDING is removed (except for the temporary
+// copy of a cancelled test-only run, which it removes). VersionID is the run's
 // version, or else the version carrying AWSPENDING ("" if none).
 //
 // Errors: ESTATE on a secret scheduled for deletion or one whose rotation
