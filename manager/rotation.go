@@ -374,7 +374,8 @@ func clearTestLeftover(tx rotor.Tx, rec *rotor.SecretRecord, vs []*rotor.Version
 		return vs, nil
 	}
 	last, err := lastRunOf(tx, rec, pending)
-	if err != nil || last == nil || last.Kind != rotor.RunTestOnly {
+	if err != nil || last == nil || last.Kind != rotor.RunTestOnly ||
+		(last.Status != rotor.RunFailed && last.Status != rotor.RunCancelled) {
 		return vs, err
 	}
 	after := l.clone()
