@@ -32,7 +32,7 @@ const (
 	RunPending   = "pending"   // waiting for its next attempt
 	RunRunning   = "running"   // a worker is executing it (a crash leaves it here; it resumes on start)
 	RunSucceeded = "succeeded" // finishSecret done, AWSPENDING removed
-	RunFailed    = "failed"    // attempts exhausted; labels left as AWS leaves them
+	RunFailed    = "failed"    // attempts exhausted; labels left as AWS leaves them (a test-only run removes its temporary version)
 	RunCancelled = "cancelled" // CancelRotateSecret
 	RunAbandoned = "abandoned" // a manual new AWSCURRENT, or `rotor rotation abandon`
 )

@@ -159,6 +159,9 @@ type Tx interface {
 	CountSealedByKey(keyID string) (int, error)
 	// ReplaceSealed rewrites one stored value (after re-wrapping its data key).
 	ReplaceSealed(ref SealedRef, s Sealed) error
+	// KeyIDsInUse returns the distinct ids of the key-encryption keys that
+	// wrap any stored value (versions and access keys), sorted.
+	KeyIDsInUse() ([]string, error)
 
 	// CreateRun inserts a run. EEXISTS if the secret already has an active
 	// (pending or running) run: the store allows one active run per secret,

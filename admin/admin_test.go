@@ -149,7 +149,12 @@ func TestDeleteIdentitySelf(t *testing.T) {
 	if err != nil || len(ids) != 2 {
 		t.Fatalf("identities=%+v, %v; want admin and ops still there", ids, err)
 	}
-	// Another admin may delete it.
+	// Another admin may delete it, once it is not the holder of the last
+	// active admin access key.
+	wantCode(t, e.admin.DeleteIdentity(as("ops", rotor.RoleAdmin), auth.BootstrapIdentity), rotor.ESTATE)
+	if _, err := e.admin.CreateAccessKey(adminCtx(), "ops"); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.admin.DeleteIdentity(as("ops", rotor.RoleAdmin), auth.BootstrapIdentity); err != nil {
 		t.Fatal(err)
 	}

@@ -129,6 +129,17 @@ func newEnvRegions(t testing.TB, regions []string) *env {
 	return e
 }
 
+// spareAdminKey gives the bootstrap admin a second active key, so tests may
+// deactivate or delete the first (the last active admin key is kept).
+func (e *env) spareAdminKey(t testing.TB) *rotor.AccessKey {
+	t.Helper()
+	k, err := e.svc.CreateAccessKey(context.Background(), auth.BootstrapIdentity)
+	if err != nil {
+		t.Fatalf("spare admin key: %v", err)
+	}
+	return k
+}
+
 func creds(k *rotor.AccessKey) aws.Credentials {
 	return aws.Credentials{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey}
 }

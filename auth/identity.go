@@ -3,6 +3,7 @@ package auth
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -131,17 +132,24 @@ func (s *Service) ListIdentities(ctx context.Context) ([]rotor.Identity, error) 
 // are refused from the next request on, and temporary credentials issued
 // for the same identity name are revoked.
 //
-// Returns ENOTFOUND when no such identity exists, EINTERNAL when the store
-// fails.
+// Returns ENOTFOUND when no such identity exists, ESTATE when it holds
+// every remaining active admin access key (see keepsAdmin), EINTERNAL when
+// the store fails.
 func (s *Service) DeleteIdentity(ctx context.Context, name string) error {
 	err := s.store.Update(ctx, func(tx rotor.Tx) error {
 		if _, err := tx.Identity(name); err != nil {
+			return err
+		}
+		if err := keepsAdmin(tx, func(k *rotor.AccessKeyRecord) bool { return k.Identity == name }); err != nil {
 			return err
 		}
 		return tx.DeleteIdentity(name)
 	})
 	if rotor.ErrorCode(err) == rotor.ENOTFOUND {
 		return rotor.Errorf(rotor.ENOTFOUND, "No identity named %s exists.", name)
+	} else if errors.Is(err, errLastAdmin) {
+		return rotor.Errorf(rotor.ESTATE,
+			"Identity %s holds the last active admin access key; create another admin access key first.", name)
 	} else if err != nil {
 		return fmt.Errorf("delete identity %s: %w", name, err)
 	}
@@ -210,7 +218,8 @@ func (s *Service) createKey(tx rotor.Tx, identity string) (*rotor.AccessKey, err
 // request on.
 //
 // Returns EINVALID for any other status, ENOTFOUND when no such key exists,
-// EINTERNAL when the store fails.
+// ESTATE when it would deactivate the last active admin access key (see
+// keepsAdmin), EINTERNAL when the store fails.
 func (s *Service) UpdateAccessKey(ctx context.Context, id, status string) error {
 	if status != rotor.KeyActive && status != rotor.KeyInactive {
 		return rotor.Errorf(rotor.EINVALID, "Invalid status %q. It must be %q or %q.", status, rotor.KeyActive, rotor.KeyInactive)
@@ -219,10 +228,17 @@ func (s *Service) UpdateAccessKey(ctx context.Context, id, status string) error 
 		if _, err := tx.AccessKey(id); err != nil {
 			return err
 		}
+		if status == rotor.KeyInactive {
+			if err := keepsAdmin(tx, func(k *rotor.AccessKeyRecord) bool { return k.AccessKeyID == id }); err != nil {
+				return err
+			}
+		}
 		return tx.SetAccessKeyStatus(id, status)
 	})
 	if rotor.ErrorCode(err) == rotor.ENOTFOUND {
 		return rotor.Errorf(rotor.ENOTFOUND, "No access key %s exists.", id)
+	} else if errors.Is(err, errLastAdmin) {
+		return errLastAdminKey(id)
 	} else if err != nil {
 		return fmt.Errorf("update access key %s: %w", id, err)
 	}
@@ -233,20 +249,73 @@ func (s *Service) UpdateAccessKey(ctx context.Context, id, status string) error 
 // DeleteAccessKey removes a long-term access key; it is refused from the
 // next request on.
 //
-// Returns ENOTFOUND when no such key exists, EINTERNAL when the store fails.
+// Returns ENOTFOUND when no such key exists, ESTATE when it is the last
+// active admin access key (see keepsAdmin), EINTERNAL when the store fails.
 func (s *Service) DeleteAccessKey(ctx context.Context, id string) error {
 	err := s.store.Update(ctx, func(tx rotor.Tx) error {
 		if _, err := tx.AccessKey(id); err != nil {
+			return err
+		}
+		if err := keepsAdmin(tx, func(k *rotor.AccessKeyRecord) bool { return k.AccessKeyID == id }); err != nil {
 			return err
 		}
 		return tx.DeleteAccessKey(id)
 	})
 	if rotor.ErrorCode(err) == rotor.ENOTFOUND {
 		return rotor.Errorf(rotor.ENOTFOUND, "No access key %s exists.", id)
+	} else if errors.Is(err, errLastAdmin) {
+		return errLastAdminKey(id)
 	} else if err != nil {
 		return fmt.Errorf("delete access key %s: %w", id, err)
 	}
 	s.invalidate(func(kid string, _ cachedKey) bool { return kid == id })
+	return nil
+}
+
+// errLastAdmin is keepsAdmin's refusal, turned into the caller's message.
+var errLastAdmin = errors.New("the last active admin access key")
+
+func errLastAdminKey(id string) error {
+	return rotor.Errorf(rotor.ESTATE,
+		"Access key %s is the last active admin access key; create another admin access key first.", id)
+}
+
+// keepsAdmin returns errLastAdmin when removing (deleting or deactivating)
+// the access keys for which gone reports true would leave no active
+// access key of an admin identity while one exists now: nothing the API
+// offers may lock every administrator out ('rotor recover-admin' is the
+// way back for a stopped server). It runs inside the write transaction
+// that makes the change, and write transactions are serialised, so two
+// concurrent removals of the last two admin keys cannot both pass.
+func keepsAdmin(tx rotor.Tx, gone func(*rotor.AccessKeyRecord) bool) error {
+	ids, err := tx.Identities()
+	if err != nil {
+		return fmt.Errorf("list identities: %w", err)
+	}
+	admins := map[string]bool{}
+	for _, i := range ids {
+		if i.Role == rotor.RoleAdmin {
+			admins[i.Name] = true
+		}
+	}
+	keys, err := tx.AccessKeys("")
+	if err != nil {
+		return fmt.Errorf("list access keys: %w", err)
+	}
+	removed, kept := 0, 0
+	for _, k := range keys {
+		if k.Status != rotor.KeyActive || !admins[k.Identity] {
+			continue
+		}
+		if gone(k) {
+			removed++
+		} else {
+			kept++
+		}
+	}
+	if removed > 0 && kept == 0 {
+		return errLastAdmin
+	}
 	return nil
 }
 

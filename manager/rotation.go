@@ -56,6 +56,9 @@ type rotateOutcome struct {
 //     AccessDeniedException) is returned unchanged;
 //   - when the token names the AWSPENDING placeholder of the secret's active
 //     run, succeeds again without changing anything (a retried request);
+//   - removes a temporary copy a test-only run left behind when it ended
+//     (failed under an older server, or cancelled): it is not a rotation in
+//     progress and must not block one;
 //   - when a run is active, or AWSPENDING is on a version that is not
 //     AWSCURRENT, answers ESTATE "A previous rotation isn't complete. That
 //     rotation will be reattempted." without saving the request's
@@ -220,6 +223,12 @@ func (s *Service) rotateTx(tx rotor.Tx, rec *rotor.SecretRecord, req rotateReque
 	if err != nil {
 		return rotateOutcome{}, err
 	}
+	if active == nil {
+		if vs, err = clearTestLeftover(tx, rec, vs, before); err != nil {
+			return rotateOutcome{}, err
+		}
+		before = labelsOf(vs)
+	}
 	ref := &rotor.VersionResult{ARN: rec.ARN, Name: rec.Name}
 	if req.token != "" && active != nil && active.Token == req.token && before[rotor.StagePending] == req.token {
 		ref.VersionID = req.token // the same request again
@@ -302,16 +311,9 @@ func (s *Service) previousIncomplete(tx rotor.Tx, rec *rotor.SecretRecord, l lab
 		return res, nil // it goes on by itself
 	}
 	pending := l[rotor.StagePending]
-	runs, err := tx.Runs(rec.Region, rec.ARN, "", runsScanned)
+	last, err := lastRunOf(tx, rec, pending)
 	if err != nil {
-		return rotateOutcome{}, internal("runs", err)
-	}
-	var last *rotor.RunRecord
-	for _, r := range runs {
-		if r.Token == pending {
-			last = r
-			break
-		}
+		return rotateOutcome{}, err
 	}
 	switch {
 	case last == nil:
@@ -345,6 +347,50 @@ func (s *Service) previousIncomplete(tx rotor.Tx, rec *rotor.SecretRecord, l lab
 		}
 	}
 	return res, nil
+}
+
+// lastRunOf returns the newest run of version token of secret rec, or nil.
+func lastRunOf(tx rotor.Tx, rec *rotor.SecretRecord, token string) (*rotor.RunRecord, error) {
+	runs, err := tx.Runs(rec.Region, rec.ARN, "", runsScanned)
+	if err != nil {
+		return nil, internal("runs", err)
+	}
+	for _, r := range runs {
+		if r.Token == token {
+			return r, nil
+		}
+	}
+	return nil, nil
+}
+
+// clearTestLeftover removes the temporary copy of a test-only run that
+// ended without removing it (failed before failed runs cleaned up, or was
+// cancelled), so it no longer blocks rotation: it is Rotor's own artefact,
+// not a rotation in progress. vs are the secret's versions and l their
+// labels, with no run active; it returns the versions afterwards.
+func clearTestLeftover(tx rotor.Tx, rec *rotor.SecretRecord, vs []*rotor.VersionRecord, l labels) ([]*rotor.VersionRecord, error) {
+	pending, ok := l[rotor.StagePending]
+	if !ok || pending == l[rotor.StageCurrent] {
+		return vs, nil
+	}
+	last, err := lastRunOf(tx, rec, pending)
+	if err != nil || last == nil || last.Kind != rotor.RunTestOnly ||
+		(last.Status != rotor.RunFailed && last.Status != rotor.RunCancelled) {
+		return vs, err
+	}
+	after := l.clone()
+	delete(after, rotor.StagePending)
+	if err := applyLabels(tx, rec.ARN, l, after); err != nil {
+		return nil, err
+	}
+	if err := dropTestCopy(tx, rec.ARN, vs, after, pending); err != nil {
+		return nil, err
+	}
+	vs, err = tx.Versions(rec.ARN)
+	if err != nil {
+		return nil, internal("versions", err)
+	}
+	return vs, nil
 }
 
 // runsScanned bounds how many of a secret's newest runs are searched for
@@ -403,7 +449,8 @@ func (s *Service) nextRotation(sched *schedule.Schedule, after, base time.Time) 
 // is cleared, and the active run, if any, is cancelled (the engine is told
 // through Config.OnRunStopped after the commit). Labels are left as they
 // are, as on AWS: the next RotateSecret answers that the previous rotation
-// is not complete until AWSPENDING is removed. VersionID is the run's
+// is not complete until AWSPENDING is removed (except for the temporary
+// copy of a cancelled test-only run, which it removes). VersionID is the run's
 // version, or else the version carrying AWSPENDING ("" if none).
 //
 // Errors: ESTATE on a secret scheduled for deletion or one whose rotation

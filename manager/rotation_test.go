@@ -288,11 +288,11 @@ func TestRotateImmediatelyFalseTestsACopy(t *testing.T) {
 		t.Fatalf("claimed %d runs", len(claimed))
 	}
 	r.complete(t, "s", claimed[0], "")
-	// The temporary version is deprecated; AWSCURRENT did not move; nothing
+	// The temporary version is removed; AWSCURRENT did not move; nothing
 	// counts as a rotation.
 	wantEqual(t, "stages", r.stages(t, "s"), map[string][]string{tok(0): {"AWSCURRENT"}})
-	if st, ok := r.allVersions(t, "s")[tok(1)]; !ok || st != nil {
-		t.Fatalf("temporary version = %v, %v; want deprecated", st, ok)
+	if st, ok := r.allVersions(t, "s")[tok(1)]; ok {
+		t.Fatalf("temporary version = %v; want it removed", st)
 	}
 	d = r.describe(t, "s")
 	if !d.LastRotatedDate.IsZero() || !d.NextRotationDate.Equal(next) {
@@ -300,6 +300,52 @@ func TestRotateImmediatelyFalseTestsACopy(t *testing.T) {
 	}
 	if got := r.onlyRun(t, "s"); got.Status != rotor.RunSucceeded {
 		t.Fatalf("run = %+v", got)
+	}
+}
+
+// TestTestOnlyFailureDoesNotBlockRotation: a failed configuration test
+// removes its temporary copy (the failure stays in the run), and a copy a
+// cancelled test left behind does not make RotateSecret answer "A previous
+// rotation isn't complete" either: the next RotateSecret starts a rotation.
+func TestTestOnlyFailureDoesNotBlockRotation(t *testing.T) {
+	t.Parallel()
+	rules := rotor.RotationRules{AutomaticallyAfterDays: 10}
+	for _, end := range []string{"failed", "cancelled"} {
+		t.Run(end, func(t *testing.T) {
+			t.Parallel()
+			r := newRotEnv(t)
+			r.create(t, "s", "v0")
+			if _, err := r.svc.RotateSecret(r.ctx, rotor.RotateSecretInput{SecretID: "s", ClientRequestToken: tok(1),
+				RotationLambdaARN: r.fnARN, RotationRules: &rules, RotateImmediately: bptr(false)}); err != nil {
+				t.Fatal(err)
+			}
+			run := r.claim(t)[0]
+			if end == "failed" {
+				if err := r.svc.FailRun(context.Background(), run.ID, "testSecret: login refused"); err != nil {
+					t.Fatal(err)
+				}
+				wantEqual(t, "stages after the failed test", r.stages(t, "s"), map[string][]string{tok(0): {"AWSCURRENT"}})
+				if _, ok := r.allVersions(t, "s")[tok(1)]; ok {
+					t.Fatalf("the temporary version of the failed test is still there")
+				}
+			} else if _, err := r.svc.CancelRotateSecret(r.ctx, "s"); err != nil {
+				t.Fatal(err)
+			}
+			if got := r.onlyRun(t, "s"); got.Status != end || (end == "failed" && got.LastError != "testSecret: login refused") {
+				t.Fatalf("run = %+v", got)
+			}
+			out, err := r.svc.RotateSecret(r.ctx, rotor.RotateSecretInput{SecretID: "s", ClientRequestToken: tok(2)})
+			if err != nil {
+				t.Fatalf("RotateSecret after the %s test: %v", end, err)
+			}
+			wantEqual(t, "stages", r.stages(t, "s"), map[string][]string{tok(0): {"AWSCURRENT"}, out.VersionID: {"AWSPENDING"}})
+			if _, ok := r.allVersions(t, "s")[tok(1)]; ok {
+				t.Fatalf("the temporary version of the %s test is still there", end)
+			}
+			if got := r.runs(t, "s")[0]; got.Kind != rotor.RunRotate || got.Token != tok(2) || got.Status != rotor.RunPending {
+				t.Fatalf("newest run = %+v, want a pending rotation of %s", got, tok(2))
+			}
+		})
 	}
 }
 

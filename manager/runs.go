@@ -316,8 +316,9 @@ func (s *Service) EndStep(ctx context.Context, rec rotor.StepRecord, next string
 // AWSCURRENT to version <token>" and nothing changes; AWSPENDING is removed
 // from that version, LastRotatedDate becomes now and NextRotationDate a
 // time inside the schedule's next window (none without rules). For a
-// test-only run, AWSPENDING is removed from the temporary version, which
-// becomes deprecated. AWSPENDING elsewhere is left alone in both cases.
+// test-only run, AWSPENDING is removed from the temporary version and the
+// version deleted (unless it was labelled since). AWSPENDING elsewhere is
+// left alone in both cases.
 //
 // Errors: ESTATE when the run is no longer active; EINVALID; EINTERNAL.
 func (s *Service) CompleteRun(ctx context.Context, runID string) error {
@@ -350,12 +351,9 @@ func (s *Service) CompleteRun(ctx context.Context, runID string) error {
 			return err
 		}
 		if run.Kind == rotor.RunTestOnly {
-			// The temporary version is deprecated now: prune as a new
-			// version would, as far as age allows.
-			if ids, _ := pruneCandidates(vs, after, "", now, s.pruneMinAge, rotor.DeprecatedVersionsKept); len(ids) > 0 {
-				if err := tx.DeleteVersions(rec.ARN, ids); err != nil {
-					return internal("delete versions", err)
-				}
+			// The temporary copy served only testSecret.
+			if err := dropTestCopy(tx, rec.ARN, vs, after, run.Token); err != nil {
+				return err
 			}
 		} else {
 			sched, err := storedSchedule(rec)
@@ -399,20 +397,80 @@ func (s *Service) RetryRun(ctx context.Context, runID string, next time.Time, la
 	})
 }
 
-// FailRun marks run runID failed with lastErr (truncated to 4 KiB). Labels
-// are left as AWS leaves them, so the next RotateSecret answers that the
-// previous rotation is not complete and re-drives this run.
+// FailRun marks run runID failed with lastErr (truncated to 4 KiB). For a
+// rotation, labels are left as AWS leaves them, so the next RotateSecret
+// answers that the previous rotation is not complete and re-drives this
+// run. A failed test-only run ends fully instead: its temporary AWSPENDING
+// copy is removed (as AWS removes it whether the test passes or not), so
+// the failure stays in the history only and the next RotateSecret, or the
+// scheduler, starts a fresh rotation.
 //
 // Errors: ESTATE when the run is no longer active; EINTERNAL.
 func (s *Service) FailRun(ctx context.Context, runID, lastErr string) error {
-	return s.runTx(ctx, "fail run", func(tx rotor.Tx) error {
+	var rec *rotor.SecretRecord
+	err := s.runTx(ctx, "fail run", func(tx rotor.Tx) error {
+		rec = nil
 		run, err := liveRun(tx, runID)
 		if err != nil {
 			return err
 		}
+		now := s.now()
+		if run.Kind == rotor.RunTestOnly {
+			if rec, err = s.endTestOnly(tx, run, now); err != nil {
+				return err
+			}
+		}
 		run.LastError = truncateError(lastErr)
-		return finishRun(tx, run, rotor.RunFailed, s.now())
+		return finishRun(tx, run, rotor.RunFailed, now)
 	})
+	if rec != nil {
+		s.cache.invalidate(rec.ARN, rec.Region, rec.Name)
+	}
+	return err
+}
+
+// endTestOnly removes the temporary version of the test-only run (see
+// dropTestCopy) and records the change on its secret, which it returns.
+func (s *Service) endTestOnly(tx rotor.Tx, run *rotor.RunRecord, now time.Time) (*rotor.SecretRecord, error) {
+	rec, err := tx.Secret(run.SecretARN)
+	if err != nil {
+		return nil, internal("secret", err)
+	}
+	vs, err := tx.Versions(rec.ARN)
+	if err != nil {
+		return nil, internal("versions", err)
+	}
+	before := labelsOf(vs)
+	after := before.clone()
+	if after[rotor.StagePending] == run.Token {
+		delete(after, rotor.StagePending)
+	}
+	if err := applyLabels(tx, rec.ARN, before, after); err != nil {
+		return nil, err
+	}
+	if err := dropTestCopy(tx, rec.ARN, vs, after, run.Token); err != nil {
+		return nil, err
+	}
+	rec.LastChangedDate = now
+	if err := tx.UpdateSecret(rec); err != nil {
+		return nil, internal("update secret", err)
+	}
+	return rec, nil
+}
+
+// dropTestCopy deletes version token of secret arn, the temporary copy of
+// the current value a test-only run made for testSecret, once it carries
+// no label in l (the labels after AWSPENDING was taken off it). A version
+// someone labelled since (moving AWSCURRENT to it, say) is kept, and so is
+// a version already gone.
+func dropTestCopy(tx rotor.Tx, arn string, vs []*rotor.VersionRecord, l labels, token string) error {
+	if findVersion(vs, token) == nil || l.labelled(token) {
+		return nil
+	}
+	if err := tx.DeleteVersions(arn, []string{token}); err != nil {
+		return internal("delete versions", err)
+	}
+	return nil
 }
 
 // truncateError cuts msg to at most maxRunError bytes, at a character

@@ -44,7 +44,8 @@ type Controller interface {
 	CompleteRun(ctx context.Context, runID string) error
 	// RetryRun schedules the run's next attempt, from createSecret, at next.
 	RetryRun(ctx context.Context, runID string, next time.Time, lastErr string) error
-	// FailRun marks the run failed, leaving the labels as AWS leaves them.
+	// FailRun marks the run failed, leaving the labels as AWS leaves them;
+	// a failed test-only run's temporary AWSPENDING version is removed.
 	FailRun(ctx context.Context, runID, lastErr string) error
 }
 

@@ -445,3 +445,74 @@ func TestScheduler_StartsDueRotations(t *testing.T) {
 		t.Fatalf("after the scheduled rotation: LastRotatedDate %v NextRotationDate %v", d.LastRotatedDate, d.NextRotationDate)
 	}
 }
+
+// TestEngine_FailedTestOnlyRunEndsClean pins issue 8 §4: a configuration
+// test (RotateImmediately=false) whose testSecret fails — also after the
+// server restarted mid-run — removes its temporary AWSPENDING copy, keeps
+// the scrubbed failure in the history, and does not block the next
+// RotateSecret or the scheduler.
+func TestEngine_FailedTestOnlyRunEndsClean(t *testing.T) {
+	for _, resumed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("resumed=%v", resumed), func(t *testing.T) {
+			e := newEnv(t, 2)
+			f, fn := e.register(t, "picky", map[string]int{rotor.StepTest: 2})
+			f.message = func(inv lambda.Invocation) string { return "login refused for password test-only-secret" }
+			e.create(t, "cfg", `{"password":"test-only-secret"}`)
+			before := e.current(t, "cfg")
+			immediately := false
+			out, err := e.secrets.RotateSecret(e.ctx, rotor.RotateSecretInput{SecretID: "cfg", RotationLambdaARN: fn,
+				RotationRules: &rotor.RotationRules{ScheduleExpression: "rate(4 hours)"}, RotateImmediately: &immediately})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resumed {
+				// A server claimed the run and stopped before finishing it.
+				if runs, err := e.secrets.ClaimRuns(context.Background(), e.clock.Now(), 1, nil); err != nil || len(runs) != 1 {
+					t.Fatalf("ClaimRuns = %v, %v", runs, err)
+				}
+				if n, err := e.secrets.RecoverRuns(context.Background()); err != nil || n != 1 {
+					t.Fatalf("RecoverRuns = %d, %v", n, err)
+				}
+			}
+			e.runDue(t)
+			e.clock.Advance(time.Minute)
+			e.runDue(t)
+
+			h := e.history(t, "cfg")
+			if len(h) != 1 || h[0].Run.Status != rotor.RunFailed || h[0].Run.Kind != rotor.RunTestOnly {
+				t.Fatalf("history = %+v, want one failed test-only run", h)
+			}
+			if !strings.Contains(h[0].Run.LastError, "login refused") || strings.Contains(fmt.Sprintf("%+v", h), "test-only-secret") {
+				t.Fatalf("LastError = %q: want the failure, scrubbed", h[0].Run.LastError)
+			}
+			d := e.describe(t, "cfg")
+			wantStages := map[string][]string{before.VersionID: {rotor.StageCurrent}}
+			if fmt.Sprint(d.VersionStages) != fmt.Sprint(wantStages) {
+				t.Fatalf("VersionStages = %v, want %v (temporary version %s removed)", d.VersionStages, wantStages, out.VersionID)
+			}
+			if _, err := e.secrets.GetSecretValue(e.ctx, rotor.GetSecretValueInput{SecretID: "cfg", VersionID: out.VersionID}); rotor.ErrorCode(err) != rotor.ENOTFOUND {
+				t.Fatalf("GetSecretValue of the temporary version: %v, want ENOTFOUND", err)
+			}
+
+			// The scheduler starts a real rotation when the time comes.
+			next := d.NextRotationDate
+			e.clock.Advance(next.Sub(e.clock.Now()))
+			if n, err := e.sched.Tick(e.ctx, e.clock.Now()); err != nil || n != 1 {
+				t.Fatalf("Tick after the failed test started %d (%v), want 1", n, err)
+			}
+			e.runDue(t)
+			if cur := e.current(t, "cfg"); cur.VersionID == before.VersionID {
+				t.Fatalf("the scheduled rotation did not move AWSCURRENT (calls %v)", f.Calls())
+			}
+			// And RotateSecret starts a full rotation, not "previous rotation isn't complete".
+			rot, err := e.secrets.RotateSecret(e.ctx, rotor.RotateSecretInput{SecretID: "cfg"})
+			if err != nil {
+				t.Fatalf("RotateSecret after the failed test: %v", err)
+			}
+			e.runDue(t)
+			if cur := e.current(t, "cfg"); cur.VersionID != rot.VersionID {
+				t.Fatalf("AWSCURRENT = %s, want %s", cur.VersionID, rot.VersionID)
+			}
+		})
+	}
+}

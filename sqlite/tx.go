@@ -670,6 +670,29 @@ func (t *tx) CountSealedByKey(keyID string) (int, error) {
 	return n, nil
 }
 
+// KeyIDsInUse returns the distinct key-encryption key ids of stored
+// values and access keys, sorted. Both columns are indexed.
+func (t *tx) KeyIDsInUse() ([]string, error) {
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT kek_id FROM versions WHERE kek_id IS NOT NULL
+		UNION SELECT kek_id FROM access_keys ORDER BY 1`)
+	if err != nil {
+		return nil, storeError(ctxErr(t.ctx, err), nounVersion, "key ids in use")
+	}
+	defer rows.Close()
+	ids := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, storeError(ctxErr(t.ctx, err), nounVersion, "key ids in use")
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeError(ctxErr(t.ctx, err), nounVersion, "key ids in use")
+	}
+	return ids, nil
+}
+
 // ReplaceSealed sets the key id and wrapped data key of the value ref
 // points at to those of s, after re-wrapping. The ciphertext itself is
 // written once, so s.Ciphertext must equal the stored ciphertext byte for

@@ -330,6 +330,37 @@ func testSealedByKey(t *testing.T, s rotor.Store) {
 	})
 }
 
+func testKeyIDsInUse(t *testing.T, s rotor.Store) {
+	ids := func(what string) []string {
+		t.Helper()
+		var got []string
+		view(t, s, func(tx rotor.Tx) (err error) {
+			got, err = tx.KeyIDsInUse()
+			return err
+		})
+		if got == nil {
+			t.Fatalf("%s: KeyIDsInUse = nil, want a non-nil slice", what)
+		}
+		return got
+	}
+	if got := ids("empty store"); len(got) != 0 {
+		t.Fatalf("KeyIDsInUse of an empty store = %v, want none", got)
+	}
+	_, arn1, _ := sealedFixture(t, s)
+	if got, want := ids("fixture"), []string{"old", "other"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("KeyIDsInUse = %v, want %v", got, want)
+	}
+	// A key used only by an access key, and one used only by a version.
+	createIdentities(t, s, []*rotor.IdentityRecord{identity("more", rotor.RoleReadOnly, 6)},
+		[]*rotor.AccessKeyRecord{accessKey("AKIAKEYONLY00000001", "more", "a-key-only", 7)})
+	update(t, s, func(tx rotor.Tx) error {
+		return tx.CreateVersion(arn1, &rotor.VersionRecord{ID: "v3", Value: sealed("z-version-only", "s1v3"), CreatedDate: at(20)})
+	})
+	if got, want := ids("more"), []string{"a-key-only", "old", "other", "z-version-only"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("KeyIDsInUse = %v, want %v", got, want)
+	}
+}
+
 func testSealedReplace(t *testing.T, s rotor.Store) {
 	want, arn1, _ := sealedFixture(t, s)
 

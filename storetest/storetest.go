@@ -38,6 +38,8 @@
 //   - Steps returns steps in the order AddStep added them, and ENOTFOUND
 //     (as does AddStep) for an unknown run;
 //   - DeleteSecret deletes the secret's runs and their steps;
+//   - KeyIDsInUse returns an empty (non-nil) slice for an empty store and
+//     ignores placeholders;
 //   - a write inside View fails and changes nothing;
 //   - Backup refuses an existing path with EINVALID.
 //
@@ -84,6 +86,7 @@ func Run(t *testing.T, open func(t *testing.T) rotor.Store) {
 		{"AccessKey/CRUD", testAccessKeyCRUD},
 		{"AccessKey/DeleteIdentityCascades", testAccessKeyDeleteIdentityCascades},
 		{"Sealed/ByKey", testSealedByKey},
+		{"Sealed/KeyIDsInUse", testKeyIDsInUse},
 		{"Sealed/Replace", testSealedReplace},
 		{"Sealed/ReplaceRefused", testSealedReplaceRefused},
 		{"Tx/RollbackOnError", testTxRollbackOnError},

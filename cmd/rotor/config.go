@@ -327,8 +327,13 @@ var settings = []setting{
 // --config flag, else $ROTOR_CONFIG, else none), the environment and the
 // flags in args, in increasing order of precedence.
 func LoadConfig(args []string, getenv func(string) string) (Config, error) {
+	return loadConfig(flag.NewFlagSet("rotor server", flag.ContinueOnError), args, getenv)
+}
+
+// loadConfig is LoadConfig with the flags parsed by fs, which may define
+// flags of its own command besides the configuration's.
+func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
 	c := DefaultConfig()
-	fs := flag.NewFlagSet("rotor server", flag.ContinueOnError)
 	configPath := fs.String("config", getenv("ROTOR_CONFIG"), "config file (TOML); env ROTOR_CONFIG")
 	flagVals := make([]*string, len(settings))
 	for i, s := range settings {

@@ -6,6 +6,7 @@
 //	rotor access-key ...          manage access keys
 //	rotor keys ...                list, rotate and retire key-encryption keys
 //	rotor rotation ...            rotation runs: list, history, abandon
+//	rotor recover-admin [flags]   offline: a new admin access key for a stopped server
 //
 // Client subcommands talk to a running server through Rotor's own API,
 // signed with the caller's AWS credentials; they never open a data directory.
@@ -44,6 +45,9 @@ Commands:
   rotation list [-failed] [-status S] [-limit N]   rotation runs, newest first
   rotation history <secret-id> [-limit N]          a secret's runs with every step
   rotation abandon <secret-id>   stop a rotation and remove its stray AWSPENDING label
+  recover-admin [-identity NAME] [-out FILE] [server flags: -data-dir, -key-file, -config, ...]
+                                 on a STOPPED server's data directory: give an admin identity a new
+                                 access key, written to FILE (default <data-dir>/credentials-recovered, 0600)
   version
 
 Client commands find the server in --endpoint, $ROTOR_ENDPOINT, $AWS_ENDPOINT_URL_SECRETS_MANAGER
@@ -67,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "server":
 		err = runServer(ctx, args[1:], stdout)
+	case "recover-admin":
+		err = runRecoverAdmin(ctx, args[1:], stdout)
 	case "version":
 		fmt.Fprintln(stdout, "rotor", Version)
 	case "help", "-h", "--help":

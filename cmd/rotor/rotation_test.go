@@ -353,3 +353,70 @@ func TestCrashDuringRotationResumes(t *testing.T) {
 		})
 	}
 }
+
+// TestCrashedConfigurationTestEndsClean: a configuration test
+// (RotateImmediately=false) whose server is killed before testSecret is
+// resumed after the restart, fails, and still removes its temporary
+// AWSPENDING version, so the next RotateSecret starts a real rotation.
+func TestCrashedConfigurationTestEndsClean(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	cfgFile := filepath.Join(t.TempDir(), "rotor.toml")
+	if err := os.WriteFile(cfgFile, []byte("[rotation]\nmax_attempts = 1\n\n[[functions]]\nname = \"refuses\"\nkind = \"exec\"\ncommand = [\"/bin/sh\", \"-c\", \"echo login refused >&2; exit 1\"]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const point = "before:testSecret"
+	p := startProcess(t, dir, "ROTOR_CONFIG="+cfgFile, "ROTOR_TEST_FAILPOINT="+point)
+	c := p.client(t, dir)
+	ctx := context.Background()
+	created, err := c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("cfg"), SecretString: aws.String(`{"password":"p0"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	test, err := c.RotateSecret(ctx, &secretsmanager.RotateSecretInput{SecretId: aws.String("cfg"),
+		RotationLambdaARN: aws.String(lambdaARN("refuses")), RotateImmediately: aws.Bool(false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`ROTOR_TEST_FAILPOINT ` + regexp.QuoteMeta(point) + ` reached`)
+	reached := false
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && !reached; time.Sleep(20 * time.Millisecond) {
+		logs, _ := os.ReadFile(p.stderr)
+		reached = re.Match(logs)
+	}
+	if !reached {
+		logs, _ := os.ReadFile(p.stderr)
+		t.Fatalf("failpoint %s never reached:\n%s", point, logs)
+	}
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	p.cmd.Wait()
+
+	p2 := startProcess(t, dir, "ROTOR_CONFIG="+cfgFile)
+	c = p2.client(t, dir)
+	var d *secretsmanager.DescribeSecretOutput
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if d, err = c.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String("cfg")}); err != nil {
+			t.Fatal(err)
+		}
+		if len(d.VersionIdsToStages) == 1 {
+			break
+		}
+	}
+	if got := d.VersionIdsToStages; len(got) != 1 || strings.Join(got[aws.ToString(created.VersionId)], ",") != "AWSCURRENT" {
+		t.Fatalf("VersionIdsToStages = %v, want only the original version, AWSCURRENT", got)
+	}
+	vs, err := c.ListSecretVersionIds(ctx, &secretsmanager.ListSecretVersionIdsInput{SecretId: aws.String("cfg"), IncludeDeprecated: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vs.Versions {
+		if aws.ToString(v.VersionId) == aws.ToString(test.VersionId) {
+			t.Fatalf("the temporary version %s is still stored", aws.ToString(test.VersionId))
+		}
+	}
+	out, err := c.RotateSecret(ctx, &secretsmanager.RotateSecretInput{SecretId: aws.String("cfg"),
+		RotationLambdaARN: aws.String(lambdaARN("rotor-generate-password"))})
+	if err != nil {
+		t.Fatalf("RotateSecret after the failed configuration test: %v", err)
+	}
+	waitRotated(t, c, "cfg", aws.ToString(out.VersionId))
+}

@@ -106,7 +106,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.lock, err = lockDataDir(c.DataDir); err != nil {
 		return err
 	}
-	keyFile := c.KeyFile()
+	// The database first: a keyring that lacks a key it uses is refused
+	// before anything is written.
+	if m.store, err = sqlite.Open(c.DatabasePath()); err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	inUse, err := keyIDsInUse(ctx, m.store)
+	if err != nil {
+		return err
+	}
+	keyFile, keySource := c.KeyFile(), "key file "+c.KeyFile()
 	if c.Keys.Env != "" {
 		material := m.Getenv(c.Keys.Env)
 		if material == "" {
@@ -115,18 +124,21 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		if m.keyring, err = envelope.Parse([]byte(material)); err != nil {
 			return fmt.Errorf("keyring from $%s: %w", c.Keys.Env, err)
 		}
-		keyFile = ""
+		keyFile, keySource = "", "$"+c.Keys.Env
 	} else {
 		var created bool
-		if m.keyring, created, err = envelope.LoadOrCreateFile(keyFile); err != nil {
+		if m.keyring, created, err = loadKeyFile(keyFile, inUse); err != nil {
 			return fmt.Errorf("keyring %s: %w", keyFile, err)
 		}
 		if created {
 			m.Logger.Info("created key-encryption keyring", "file", keyFile)
 		}
+		if m.keyring == nil {
+			keySource += ", which does not exist"
+		}
 	}
-	if m.store, err = sqlite.Open(c.DatabasePath()); err != nil {
-		return fmt.Errorf("open database: %w", err)
+	if err := checkKeyring(m.keyring, inUse, keySource, c.DatabasePath()); err != nil {
+		return err
 	}
 
 	m.auth = auth.New(auth.Config{Store: m.store, Keyring: m.keyring, Regions: c.Regions})
@@ -324,12 +336,19 @@ func lockDataDir(dir string) (*os.File, error) {
 // writeCredentials writes the admin key, once, as an AWS shared-credentials
 // file readable only by the owner.
 func writeCredentials(path string, key *rotor.AccessKey, region string) error {
-	body := fmt.Sprintf("# Rotor admin credentials, written once at first start.\n# Move them into your own secret store and delete this file.\n[rotor]\naws_access_key_id = %s\naws_secret_access_key = %s\nregion = %s\n",
-		key.AccessKeyID, key.SecretAccessKey, region)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("write credentials file: %w", err)
 	}
+	return fillCredentials(f, "written once at first start", key, region)
+}
+
+// fillCredentials writes key as the [rotor] profile of an AWS
+// shared-credentials file to f, a new file of mode 0600, syncs and closes
+// it. why says in the file's header where the key comes from.
+func fillCredentials(f *os.File, why string, key *rotor.AccessKey, region string) error {
+	body := fmt.Sprintf("# Rotor admin credentials, %s.\n# Move them into your own secret store and delete this file.\n[rotor]\naws_access_key_id = %s\naws_secret_access_key = %s\nregion = %s\n",
+		why, key.AccessKeyID, key.SecretAccessKey, region)
 	if _, err := f.WriteString(body); err != nil {
 		f.Close()
 		return fmt.Errorf("write credentials file: %w", err)
