@@ -1,0 +1,69 @@
+package policy
+
+import "strings"
+
+// Context supplies the values of condition keys for one request. Keys are
+// passed in canonical form: all lower-case, including the tag key in
+// "aws:resourcetag/<key>" (condition key names are case-insensitive in IAM;
+// the caller matches tag keys without regard to case). ok is false when the
+// request has no value for key. Value is called only for the keys listed in
+// Keys, only when a statement needs them; the evaluator never modifies or
+// keeps the returned slice. A nil Context has no values.
+type Context interface {
+	Value(key string) (values []string, ok bool)
+}
+
+// Keys are the condition keys Rotor supplies, in canonical form. Entries
+// ending in "/" are prefixes completed by a tag key. A policy may name any
+// key, but a key not listed here never has a value: as in AWS, a condition
+// on an unknown key is evaluated as if the request lacked it (so only the
+// negated operators and ...IfExists can be true), and Validate reports it.
+//
+// Single-valued: aws:sourceip (an IPv4 or IPv6 address), aws:currenttime
+// (ISO 8601, e.g. "2026-12-03T09:40:46Z"), aws:securetransport ("true" or
+// "false"), aws:principalarn, aws:username, secretsmanager:name,
+// secretsmanager:secretid (the SecretId the caller sent, ARN or name),
+// secretsmanager:versionid, secretsmanager:resource/allowrotationlambdaarn,
+// secretsmanager:rotationlambdaarn, and the tag keys (one value each).
+// Multivalued: aws:tagkeys, secretsmanager:versionstage.
+var Keys = []string{
+	"aws:sourceip",
+	"aws:currenttime",
+	"aws:securetransport",
+	"aws:principalarn",
+	"aws:username",
+	"aws:resourcetag/",
+	"aws:requesttag/",
+	"aws:tagkeys",
+	"secretsmanager:resourcetag/",
+	"secretsmanager:name",
+	"secretsmanager:secretid",
+	"secretsmanager:versionstage",
+	"secretsmanager:versionid",
+	"secretsmanager:resource/allowrotationlambdaarn",
+	"secretsmanager:rotationlambdaarn",
+}
+
+// knownKey reports whether key (canonical form) is one of Keys.
+func knownKey(key string) bool {
+	for _, k := range Keys {
+		if strings.HasSuffix(k, "/") {
+			if len(key) > len(k) && strings.HasPrefix(key, k) {
+				return true
+			}
+		} else if key == k {
+			return true
+		}
+	}
+	return false
+}
+
+// MapContext is a Context backed by a map from canonical key to values,
+// for tests and simple callers.
+type MapContext map[string][]string
+
+// Value implements Context.
+func (m MapContext) Value(key string) ([]string, bool) {
+	v, ok := m[key]
+	return v, ok
+}
