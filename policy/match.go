@@ -240,14 +240,27 @@ func equalFoldASCII(lower, s string) bool {
 // wildcard never spans a colon (the resource field keeps any colons it
 // has).
 type arnPattern struct {
+	src    string
 	fields [6]pattern
+	// whole is set instead of fields for a value with fewer than six fields
+	// that holds a policy variable ("${aws:PrincipalArn}"): it is matched
+	// against the whole ARN once the variable is replaced.
+	whole *pattern
 }
 
 func compileARNPattern(s string, vars bool) (arnPattern, bool) {
-	var a arnPattern
+	a := arnPattern{src: s}
 	parts := strings.SplitN(s, ":", 6)
 	if len(parts) != 6 {
-		return a, false
+		if !vars || !strings.Contains(s, "${") {
+			return a, false
+		}
+		p, err := compilePattern(s, true, true, false)
+		if err != nil || !p.vars {
+			return a, false
+		}
+		a.whole = &p
+		return a, true
 	}
 	for i, part := range parts {
 		p, err := compilePattern(part, true, vars, false)
@@ -260,6 +273,9 @@ func compileARNPattern(s string, vars bool) (arnPattern, bool) {
 }
 
 func (a *arnPattern) match(s string, ctx Context) bool {
+	if a.whole != nil {
+		return strings.Count(s, ":") >= 5 && a.whole.match(s, false, ctx)
+	}
 	for i := 0; i < 5; i++ {
 		j := strings.IndexByte(s, ':')
 		if j < 0 {
