@@ -31,6 +31,11 @@ type pattern struct {
 	any   bool    // "*" alone
 	toks  []token // wildcards or variables present
 	vars  bool    // toks contains a tokVar
+	// prefix is set when the pattern is literal text followed by one '*'
+	// ("secretsmanager:Get*"), the most common wildcard, matched without
+	// the general loop.
+	prefix string
+	isPref bool
 }
 
 // compilePattern compiles s. wild enables '*' and '?'; vars enables policy
@@ -108,6 +113,9 @@ func compilePattern(s string, wild, vars, fold bool) (pattern, error) {
 		return p, nil
 	}
 	p.toks = toks
+	if len(toks) == 2 && toks[0].kind == tokLit && toks[1].kind == tokStar {
+		p.prefix, p.isPref = toks[0].text, true
+	}
 	return p, nil
 }
 
@@ -144,6 +152,9 @@ func (p *pattern) match(s string, fold bool, ctx Context) bool {
 			return equalFoldASCII(p.exact, s)
 		}
 		return p.exact == s
+	}
+	if p.isPref {
+		return hasPrefixFold(s, p.prefix, fold)
 	}
 	return globMatch(p.toks, s, fold, ctx)
 }
@@ -223,17 +234,26 @@ func equalFoldASCII(lower, s string) bool {
 	if len(lower) != len(s) {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
+	// Backwards: patterns and actions share their service prefix, so they
+	// usually differ near the end.
+	for i := len(s) - 1; i >= 0; i-- {
+		if lowerASCII[s[i]] != lower[i] {
 			return false
 		}
 	}
 	return true
 }
+
+// lowerASCII maps each byte to itself with A-Z lower-cased.
+var lowerASCII = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+		if 'A' <= i && i <= 'Z' {
+			t[i] += 'a' - 'A'
+		}
+	}
+	return t
+}()
 
 // arnPattern is a compiled ARN pattern for the Arn* condition operators:
 // each of the six colon-separated fields is matched on its own, so a
