@@ -1,6 +1,9 @@
 package policy
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // tokKind is the kind of one piece of a compiled pattern.
 type tokKind uint8
@@ -8,7 +11,7 @@ type tokKind uint8
 const (
 	tokLit  tokKind = iota // literal text
 	tokStar                // '*': any run of characters, possibly empty
-	tokOne                 // '?': exactly one character
+	tokOne                 // '?': exactly one character (UTF-8 sequence)
 	tokVar                 // a policy variable, replaced by the request's value (literally)
 )
 
@@ -175,8 +178,9 @@ func globMatch(toks []token, s string, fold bool, ctx Context) bool {
 				continue
 			case tokOne:
 				if si < len(s) {
+					_, n := utf8.DecodeRuneInString(s[si:])
 					ti++
-					si++
+					si += n
 					continue
 				}
 			case tokLit:
