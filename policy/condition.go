@@ -89,7 +89,7 @@ type condition struct {
 	set      setKind
 
 	key     string // canonical (lower-case)
-	known   bool   // key is one of Keys; unknown keys are never looked up
+	known   bool   // key is one of Keys(); unknown keys are never looked up
 	written string // the key as written, for findings
 	opName  string // the operator as written
 

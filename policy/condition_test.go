@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/rotorhq/rotor/policy"
@@ -44,6 +45,10 @@ func TestConditionString(t *testing.T) {
 		{"StringNotEquals/Missing", `{"StringNotEquals":{"aws:ResourceTag/env":"dev"}}`, nil, true},
 		{"StringEqualsIgnoreCase", `{"StringEqualsIgnoreCase":{"aws:ResourceTag/env":"PROD"}}`, env("prod"), true},
 		{"StringNotEqualsIgnoreCase", `{"StringNotEqualsIgnoreCase":{"aws:ResourceTag/env":"PROD"}}`, env("Prod"), false},
+		{"StringEqualsIgnoreCase/Variable", `{"StringEqualsIgnoreCase":{"aws:ResourceTag/env":"${aws:username}"}}`,
+			policy.MapContext{"aws:resourcetag/env": {"prod"}, "aws:username": {"PROD"}}, true},
+		{"StringEqualsIgnoreCase/Variable/Differs", `{"StringEqualsIgnoreCase":{"aws:ResourceTag/env":"${aws:username}"}}`,
+			policy.MapContext{"aws:resourcetag/env": {"prod"}, "aws:username": {"DEV"}}, false},
 		{"StringLike", `{"StringLike":{"aws:ResourceTag/env":"pr*"}}`, env("prod"), true},
 		{"StringLike/Question", `{"StringLike":{"aws:ResourceTag/env":"pro?"}}`, env("prod"), true},
 		{"StringLike/NoMatch", `{"StringLike":{"aws:ResourceTag/env":"dev*"}}`, env("prod"), false},
@@ -203,4 +208,30 @@ func TestConditionBinary(t *testing.T) {
 		{"Equals", `{"BinaryEquals":{"aws:ResourceTag/key":"QmluYXJ5VmFsdWU="}}`, policy.MapContext{"aws:resourcetag/key": {"QmluYXJ5VmFsdWU="}}, true},
 		{"Differs", `{"BinaryEquals":{"aws:ResourceTag/key":"QmluYXJ5VmFsdWU="}}`, policy.MapContext{"aws:resourcetag/key": {"QmluYXJ5"}}, false},
 	})
+}
+
+func TestKeys(t *testing.T) {
+	// The keys issue 9 names, in canonical form.
+	want := []string{
+		"aws:sourceip", "aws:currenttime", "aws:securetransport", "aws:principalarn", "aws:username",
+		"aws:resourcetag/", "secretsmanager:resourcetag/", "secretsmanager:name", "secretsmanager:secretid",
+		"secretsmanager:versionstage", "secretsmanager:versionid", "secretsmanager:resource/allowrotationlambdaarn",
+		"secretsmanager:rotationlambdaarn", "aws:requesttag/", "aws:tagkeys",
+	}
+	got := map[string]bool{}
+	for _, k := range policy.Keys() {
+		if k != strings.ToLower(k) {
+			t.Errorf("key %q is not in canonical (lower-case) form", k)
+		}
+		got[k] = true
+	}
+	for _, k := range want {
+		if !got[k] {
+			t.Errorf("Keys() lacks %q", k)
+		}
+	}
+	policy.Keys()[0] = "changed"
+	if policy.Keys()[0] == "changed" {
+		t.Error("Keys() returns the package's own slice")
+	}
 }

@@ -24,7 +24,8 @@
 // actions lower-cased, CIDRs, dates and numbers parsed, condition keys
 // canonicalised, and statements ordered Deny first. Store the document
 // text, keep the *Policy in memory, and evaluate it as often as needed:
-// evaluation does not allocate unless a pattern holds a policy variable.
+// evaluation allocates nothing itself (policy variables are resolved while
+// matching), so its cost is the matching and the Context's lookups.
 //
 // # Matching
 //
@@ -35,7 +36,7 @@
 // AWS appends to a secret's name). A request on no resource (ListSecrets)
 // is covered only by Resource "*". In Version 2012-10-17 documents,
 // Resource and the String* and Arn* condition values may hold policy
-// variables: ${aws:username}, ${aws:PrincipalArn}, any key of Keys, with an
+// variables: ${aws:username}, ${aws:PrincipalArn}, any key of Keys(), with an
 // optional default (${aws:username, 'nobody'}) and the escapes ${*}, ${?}
 // and ${$}; a variable's value is matched literally, and a variable the
 // request lacks (with no default) matches nothing.
@@ -46,7 +47,7 @@
 // ...IfExists (but Null) and the ForAnyValue:/ForAllValues: set
 // operators, with AWS's rules for missing keys (see condition.eval).
 // Condition key names are case-insensitive; the caller's Context receives
-// them lower-cased. Only the keys in Keys are ever looked up: a condition
+// them lower-cased. Only the keys in Keys() are ever looked up: a condition
 // on any other key behaves as if the request lacked it, and Validate
 // reports it.
 //

@@ -41,8 +41,8 @@ type Request struct {
 // Evaluate returns Deny if a Deny statement of p applies to r, else Allow
 // if an Allow statement does, else NoMatch. A statement applies when its
 // principal (resource policies only), action, resource and every condition
-// match. Evaluate does not allocate unless a pattern holds a policy
-// variable, and is safe for concurrent use.
+// match. Evaluate allocates nothing itself (a Context may) and is safe
+// for concurrent use.
 func (p *Policy) Evaluate(r *Request) Effect {
 	if p.denies(r) {
 		return Deny

@@ -7,13 +7,13 @@ import "strings"
 // "aws:resourcetag/<key>" (condition key names are case-insensitive in IAM;
 // the caller matches tag keys without regard to case). ok is false when the
 // request has no value for key. Value is called only for the keys listed in
-// Keys, only when a statement needs them; the evaluator never modifies or
+// Keys(), only when a statement needs them; the evaluator never modifies or
 // keeps the returned slice. A nil Context has no values.
 type Context interface {
 	Value(key string) (values []string, ok bool)
 }
 
-// Keys are the condition keys Rotor supplies, in canonical form. Entries
+// keys are the condition keys Rotor supplies, in canonical form. Entries
 // ending in "/" are prefixes completed by a tag key. A policy may name any
 // key, but a key not listed here never has a value: as in AWS, a condition
 // on an unknown key is evaluated as if the request lacked it (so only the
@@ -26,7 +26,7 @@ type Context interface {
 // secretsmanager:versionid, secretsmanager:resource/allowrotationlambdaarn,
 // secretsmanager:rotationlambdaarn, and the tag keys (one value each).
 // Multivalued: aws:tagkeys, secretsmanager:versionstage.
-var Keys = []string{
+var keys = []string{
 	"aws:sourceip",
 	"aws:currenttime",
 	"aws:securetransport",
@@ -44,9 +44,14 @@ var Keys = []string{
 	"secretsmanager:rotationlambdaarn",
 }
 
-// knownKey reports whether key (canonical form) is one of Keys.
+// Keys returns the condition keys Rotor supplies (see keys above), for a
+// Context implementation to check it serves them all. Entries ending in "/"
+// are prefixes completed by a tag key.
+func Keys() []string { return append([]string(nil), keys...) }
+
+// knownKey reports whether key (canonical form) is one of keys.
 func knownKey(key string) bool {
-	for _, k := range Keys {
+	for _, k := range keys {
 		if strings.HasSuffix(k, "/") {
 			if len(key) > len(k) && strings.HasPrefix(key, k) {
 				return true

@@ -22,7 +22,7 @@ type token struct {
 	// hasDef reports a default (${key, 'default'}); without one, a variable
 	// whose key the request lacks makes the pattern match nothing.
 	hasDef bool
-	known  bool // tokVar: the key is one of Keys; unknown keys never resolve
+	known  bool // tokVar: the key is one of Keys(); unknown keys never resolve
 }
 
 // pattern is a compiled string pattern: an exact string, "*" alone, or a
@@ -194,7 +194,7 @@ func globMatch(toks []token, s string, fold bool, ctx Context) bool {
 				if !ok {
 					return false
 				}
-				if hasPrefixFold(s[si:], v, fold) {
+				if len(s)-si >= len(v) && (!fold && s[si:si+len(v)] == v || fold && equalFoldBoth(v, s[si:si+len(v)])) {
 					ti++
 					si += len(v)
 					continue
@@ -242,6 +242,20 @@ func equalFoldASCII(lower, s string) bool {
 	// usually differ near the end.
 	for i := len(s) - 1; i >= 0; i-- {
 		if lowerASCII[s[i]] != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// equalFoldBoth is equalFoldASCII for two strings of any case (a policy
+// variable's value against the request's).
+func equalFoldBoth(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if lowerASCII[a[i]] != lowerASCII[b[i]] {
 			return false
 		}
 	}

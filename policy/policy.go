@@ -80,8 +80,7 @@ func malformed(format string, args ...any) *Error {
 var errSyntax = &Error{Code: Malformed, Message: "Syntax errors in policy."}
 
 // Policy is a parsed, validated and compiled policy document. It is
-// immutable and safe for concurrent use; evaluating it does not allocate
-// unless a pattern uses a policy variable.
+// immutable and safe for concurrent use; evaluating it allocates nothing.
 type Policy struct {
 	kind    Kind
 	version string
@@ -91,7 +90,7 @@ type Policy struct {
 	// decide once no Deny matched.
 	statements []statement
 	nDeny      int
-	unknown    []string // condition keys not in Keys, as written, for Validate
+	unknown    []string // condition keys not in Keys(), as written, for Validate
 }
 
 // Kind returns the kind p was parsed as.
@@ -135,6 +134,9 @@ type statement struct {
 //     principal other than "*", an account, or an IAM user or account root;
 //   - "Statement IDs (SID) in a single policy must be unique.";
 //   - messages naming the bad action, resource, condition operator or value.
+//
+// Element names, Effect values and condition operator names are
+// case-sensitive, as AWS documents them; condition key names are not.
 func Parse(doc string, kind Kind) (*Policy, error) {
 	if kind != Identity && kind != Resource {
 		return nil, fmt.Errorf("policy: Parse with invalid kind %v", kind)
