@@ -160,7 +160,7 @@ func (c *condition) compileValues(vals []string, vars bool) error {
 	for _, v := range vals {
 		switch c.op {
 		case opString, opStringIgnoreCase, opStringLike:
-			pat, err := compilePattern(v, c.op == opStringLike, vars, c.op == opStringIgnoreCase)
+			pat, err := compilePattern(v, c.op == opStringLike, vars, c.op == opStringIgnoreCase, false)
 			if err != nil {
 				return err
 			}

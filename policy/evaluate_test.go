@@ -95,6 +95,12 @@ func TestEvaluateResources(t *testing.T) {
 		{name: "List", doc: allowOn(`["` + secretAPI + `","` + secretDB + `"]`), req: get(secretDB), want: policy.Allow},
 		{name: "NoResource/Star", doc: allowOn(`"*"`), req: get(""), want: policy.Allow},
 		{name: "NoResource/ARNPattern", doc: allowOn(`"arn:aws:secretsmanager:*:*:secret:*"`), req: get(""), want: policy.NoMatch},
+		// AWS: a '*' may match across colons only when it ends an ARN segment.
+		{name: "SegmentFinalStarSpansColons", doc: allowOn(`"arn:aws:secretsmanager:*:secret:app1/*"`), req: get(secretDB), want: policy.Allow},
+		{name: "MidSegmentStar", doc: allowOn(`"arn:aws:secretsmanager:us-*-1:123456789012:secret:app1/*"`), req: get(secretDB), want: policy.Allow},
+		{name: "MidSegmentStarStopsAtColon", doc: allowOn(`"arn:aws:secretsmanager:u*2:secret:app1/db-AbCdEf"`), req: get(secretDB), want: policy.NoMatch},
+		{name: "MidSegmentStarAfterSpanningStar", doc: allowOn(`"arn:aws:secretsmanager:*:secret:app1/d*-AbCdEf"`), req: get(secretDB), want: policy.Allow},
+		{name: "MidSegmentStarAfterSpanningStar/NoMatch", doc: allowOn(`"arn:aws:secretsmanager:*:secret:app1/a*-AbCdEf"`), req: get(secretDB), want: policy.NoMatch},
 		{name: "NotResource/Other", doc: doc(`{"Effect":"Allow","Action":"secretsmanager:*","NotResource":"arn:aws:secretsmanager:*:*:secret:app2/*"}`),
 			req: get(secretDB), want: policy.Allow},
 		{name: "NotResource/Excluded", doc: doc(`{"Effect":"Allow","Action":"secretsmanager:*","NotResource":"arn:aws:secretsmanager:*:*:secret:app2/*"}`),

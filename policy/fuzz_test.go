@@ -110,3 +110,60 @@ func FuzzStringLike(f *testing.F) {
 		}
 	})
 }
+
+// FuzzResourcePattern checks Resource matching against a regular
+// expression built by AWS's rule: '*' ending an ARN segment matches
+// anything, any other '*' anything but ':', '?' one character.
+func FuzzResourcePattern(f *testing.F) {
+	for _, s := range [][2]string{
+		{"arn:aws:secretsmanager:*:secret:app1/*", secretDB},
+		{"arn:aws:secretsmanager:u*2:secret:app1/db-AbCdEf", secretDB},
+		{"arn:a*b:c:d:e:f", "arn:ax:yb:c:d:e:f"},
+		{"arn:a*:*:s*:x", "arn:aws:sm:sec:x"},
+		{"arn:*a*:b:c:d:e", "arn:xa:y:b:c:d:e"},
+		{"arn:??:b:c:d:*?", "arn:é1:b:c:d:ef"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, pat, value string) {
+		if !strings.HasPrefix(pat, "arn:") || strings.Count(pat, ":") < 5 || strings.Contains(pat, "${") ||
+			strings.ContainsAny(pat, `"\`) || strings.ContainsAny(value, `"\`) || !utf8.ValidString(pat) || !utf8.ValidString(value) {
+			return
+		}
+		var re strings.Builder
+		re.WriteString(`(?s)^`)
+		rs := []rune(pat)
+		for i := 0; i < len(rs); i++ {
+			switch rs[i] {
+			case '*':
+				j := i
+				for j+1 < len(rs) && rs[j+1] == '*' {
+					j++
+				}
+				if j+1 < len(rs) && rs[j+1] != ':' {
+					re.WriteString(`[^:]*`)
+				} else {
+					re.WriteString(`.*`)
+				}
+				i = j
+			case '?':
+				re.WriteString(`.`)
+			default:
+				re.WriteString(regexp.QuoteMeta(string(rs[i])))
+			}
+		}
+		re.WriteString(`$`)
+		want := regexp.MustCompile(re.String()).MatchString(value)
+		p, err := policy.Parse(doc(`{"Effect":"Allow","Action":"a:b","Resource":"`+pat+`"}`), policy.Identity)
+		if err != nil {
+			return
+		}
+		if value == "" || value == "*" {
+			return // the empty resource means "no resource"
+		}
+		r := &policy.Request{Action: "a:b", Resource: value}
+		if got := p.Evaluate(r) == policy.Allow; got != want {
+			t.Fatalf("Resource %q on %q = %v, want %v", pat, value, got, want)
+		}
+	})
+}

@@ -9,10 +9,11 @@ import (
 type tokKind uint8
 
 const (
-	tokLit  tokKind = iota // literal text
-	tokStar                // '*': any run of characters, possibly empty
-	tokOne                 // '?': exactly one character (UTF-8 sequence)
-	tokVar                 // a policy variable, replaced by the request's value (literally)
+	tokLit     tokKind = iota // literal text
+	tokStar                   // '*': any run of characters, possibly empty
+	tokStarSeg                // '*' inside an ARN segment: any run without ':'
+	tokOne                    // '?': exactly one character (UTF-8 sequence)
+	tokVar                    // a policy variable, replaced by the request's value (literally)
 )
 
 type token struct {
@@ -39,13 +40,18 @@ type pattern struct {
 	// the general loop.
 	prefix string
 	isPref bool
+	// seg is set when toks holds a tokStarSeg, which the backtracking loop
+	// cannot handle; such patterns are matched by segMatch.
+	seg bool
 }
 
 // compilePattern compiles s. wild enables '*' and '?'; vars enables policy
 // variables (${key}, ${key, 'default'}, and the escapes ${*}, ${?}, ${$}).
 // fold lower-cases the literal text (for case-insensitive matching, where
-// the subject is folded while matching).
-func compilePattern(s string, wild, vars, fold bool) (pattern, error) {
+// the subject is folded while matching). arn applies the Resource element's
+// rule: a '*' that ends an ARN segment (is followed by ':' or ends the
+// pattern) may match across colons, any other '*' only within a segment.
+func compilePattern(s string, wild, vars, fold, arn bool) (pattern, error) {
 	p := pattern{src: s}
 	if wild && s == "*" {
 		p.any = true
@@ -77,9 +83,16 @@ func compilePattern(s string, wild, vars, fold bool) (pattern, error) {
 		switch {
 		case wild && c == '*':
 			flush()
-			if n := len(toks); n == 0 || toks[n-1].kind != tokStar {
-				toks = append(toks, token{kind: tokStar})
+			j := i
+			for j+1 < len(s) && s[j+1] == '*' {
+				j++
 			}
+			kind := tokStar
+			if arn && j+1 < len(s) && s[j+1] != ':' {
+				kind, p.seg = tokStarSeg, true
+			}
+			toks = append(toks, token{kind: kind})
+			i = j
 		case wild && c == '?':
 			flush()
 			toks = append(toks, token{kind: tokOne})
@@ -158,6 +171,9 @@ func (p *pattern) match(s string, fold bool, ctx Context) bool {
 	}
 	if p.isPref {
 		return hasPrefixFold(s, p.prefix, fold)
+	}
+	if p.seg {
+		return segMatch(p.toks, s, ctx)
 	}
 	return globMatch(p.toks, s, fold, ctx)
 }
@@ -293,7 +309,7 @@ func compileARNPattern(s string, vars bool) (arnPattern, bool) {
 		if !vars || !strings.Contains(s, "${") {
 			return a, false
 		}
-		p, err := compilePattern(s, true, true, false)
+		p, err := compilePattern(s, true, true, false, false)
 		if err != nil || !p.vars {
 			return a, false
 		}
@@ -301,7 +317,7 @@ func compileARNPattern(s string, vars bool) (arnPattern, bool) {
 		return a, true
 	}
 	for i, part := range parts {
-		p, err := compilePattern(part, true, vars, false)
+		p, err := compilePattern(part, true, vars, false, false)
 		if err != nil {
 			return a, false
 		}
@@ -335,4 +351,92 @@ func (p *pattern) matchFold(s string, ctx Context) bool {
 		return strings.EqualFold(p.exact, s)
 	}
 	return p.match(s, true, ctx)
+}
+
+// maxSegMatch is the longest subject segMatch handles without allocating;
+// Rotor's ARNs are far shorter.
+const maxSegMatch = 2048
+
+// segMatch matches case-sensitively a pattern holding segment-bound stars.
+// The backtracking loop of globMatch is not correct when a star cannot
+// grow, so this one tracks every reachable position of s as a bit set:
+// linear in len(toks) times len(s), whatever the pattern.
+func segMatch(toks []token, s string, ctx Context) bool {
+	n := len(s)
+	if n > maxSegMatch {
+		return segMatchLong(toks, s, ctx)
+	}
+	var a, b [maxSegMatch/64 + 1]uint64
+	return segRun(toks, s, ctx, a[:n/64+1], b[:n/64+1])
+}
+
+func segMatchLong(toks []token, s string, ctx Context) bool {
+	w := len(s)/64 + 1
+	return segRun(toks, s, ctx, make([]uint64, w), make([]uint64, w))
+}
+
+// segRun is segMatch over caller-provided bit sets of len(s)+1 bits.
+func segRun(toks []token, s string, ctx Context, cur, next []uint64) bool {
+	n := len(s)
+	has := func(set []uint64, i int) bool { return set[i/64]&(1<<(i%64)) != 0 }
+	set := func(set []uint64, i int) { set[i/64] |= 1 << (i % 64) }
+	set(cur, 0)
+	for ti := range toks {
+		t := &toks[ti]
+		clear(next)
+		live := false
+		switch t.kind {
+		case tokStar:
+			for i := 0; i <= n; i++ {
+				if has(cur, i) {
+					for j := i; j <= n; j++ {
+						set(next, j)
+					}
+					live = true
+					break
+				}
+			}
+		case tokStarSeg:
+			for i := 0; i <= n; i++ {
+				if !has(cur, i) {
+					continue
+				}
+				live = true
+				for j := i; ; j++ {
+					set(next, j)
+					if j == n || s[j] == ':' {
+						break
+					}
+				}
+			}
+		case tokOne:
+			for i := 0; i < n; i++ {
+				if has(cur, i) {
+					_, w := utf8.DecodeRuneInString(s[i:])
+					set(next, i+w)
+					live = true
+				}
+			}
+		case tokLit, tokVar:
+			lit := t.text
+			if t.kind == tokVar {
+				v, ok := resolve(t, ctx)
+				if !ok {
+					return false
+				}
+				lit = v
+			}
+			for i := 0; i+len(lit) <= n; i++ {
+				if has(cur, i) && s[i:i+len(lit)] == lit {
+					set(next, i+len(lit))
+					live = true
+				}
+			}
+		}
+		if !live {
+			return false
+		}
+		cur, next = next, cur
+	}
+	return has(cur, n)
 }

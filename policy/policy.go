@@ -319,7 +319,7 @@ func (p *Policy) compileStatement(o *object) (statement, error) {
 		if err := checkAction(a); err != nil {
 			return s, err
 		}
-		pat, err := compilePattern(a, true, false, true)
+		pat, err := compilePattern(a, true, false, true, false)
 		if err != nil {
 			return s, err
 		}
@@ -345,7 +345,7 @@ func (p *Policy) compileStatement(o *object) (statement, error) {
 		if r != "*" && (!strings.HasPrefix(r, "arn:") || strings.Count(r, ":") < 5) {
 			return s, malformed("Resource %s must be in ARN format or \"*\".", r)
 		}
-		pat, err := compilePattern(r, true, vars, false)
+		pat, err := compilePattern(r, true, vars, false, true)
 		if err != nil {
 			return s, err
 		}
