@@ -33,7 +33,9 @@
 // ("secretsmanager:Get*"). Resources match case-sensitively, with '*' and
 // '?' anywhere in the ARN ("arn:aws:secretsmanager:*:123456789012:
 // secret:app1/*", or "secret:app1/db-??????" for the six-character suffix
-// AWS appends to a secret's name). A request on no resource (ListSecrets)
+// AWS appends to a secret's name); as AWS documents, a '*' that ends an ARN
+// segment may match across colons and any other '*' stays within its
+// segment. '?' is one character, not one byte. A request on no resource (ListSecrets)
 // is covered only by Resource "*". In Version 2012-10-17 documents,
 // Resource and the String* and Arn* condition values may hold policy
 // variables: ${aws:username}, ${aws:PrincipalArn}, any key of Keys(), with an
