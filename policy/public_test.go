@@ -1,7 +1,10 @@
 package policy_test
 
 import (
+	"encoding/json"
+	"os"
 	"reflect"
+	"sort"
 	"testing"
 
 	"github.com/rotorhq/rotor/policy"
@@ -77,6 +80,9 @@ func TestValidate(t *testing.T) {
 		{"PublicAndUnknown", policy.Resource, doc(`{"Effect":"Allow","Principal":"*","Action":"secretsmanager:GetSecretValue","Resource":"*",
 			"Condition":{"StringEquals":{"aws:MadeUp":"x"}}}`),
 			[]string{"ERROR PUBLIC_ACCESS", "WARNING UNKNOWN_CONDITION_KEY"}},
+		{"UnknownActions", policy.Identity, doc(`{"Effect":"Allow","Action":["secretsmanager:GetSecretValues","SecretsManager:get*","secretsmanager:*Policy","secretsmanager:Frob*","rotor:Backup"],"Resource":"*"},
+			{"Effect":"Deny","NotAction":"secretsmanager:ListSecret","Resource":"*"}`),
+			[]string{"WARNING UNKNOWN_ACTION", "WARNING UNKNOWN_ACTION", "WARNING UNKNOWN_ACTION"}},
 		{"Variable2008", policy.Identity, `{"Version":"2008-10-17","Statement":{"Effect":"Allow","Action":"a:b","Resource":"arn:aws:secretsmanager:*:*:secret:${aws:username}/*"}}`,
 			[]string{"WARNING POLICY_VARIABLE_IN_OLD_VERSION"}},
 	}
@@ -131,5 +137,30 @@ func TestGenerate(t *testing.T) {
 	}
 	if _, err := policy.Generate(policy.Resource, policy.Statement{Effect: "Allow", Action: []string{"a:b"}, Resource: []string{"*"}}); err == nil {
 		t.Error("Generate(resource policy without principal) = nil error")
+	}
+}
+
+// TestSecretsManagerActions checks the action list against the vendored
+// botocore model: one action per operation, no more, no fewer.
+func TestSecretsManagerActions(t *testing.T) {
+	data, err := os.ReadFile("../awsapi/model/secretsmanager-service-2.json")
+	if err != nil {
+		t.Fatalf("read model: %v", err)
+	}
+	var model struct {
+		Operations map[string]json.RawMessage `json:"operations"`
+	}
+	if err := json.Unmarshal(data, &model); err != nil {
+		t.Fatalf("parse model: %v", err)
+	}
+	var want []string
+	for op := range model.Operations {
+		want = append(want, "secretsmanager:"+op)
+	}
+	sort.Strings(want)
+	got := policy.SecretsManagerActions()
+	sort.Strings(got)
+	if len(want) < 23 || !reflect.DeepEqual(got, want) {
+		t.Errorf("SecretsManagerActions() =\n%q, want the model's operations\n%q", got, want)
 	}
 }

@@ -19,6 +19,9 @@ const (
 	// CodeUnknownConditionKey: a condition names a key Rotor never supplies
 	// (see Keys); the condition behaves as if the request lacked the key.
 	CodeUnknownConditionKey = "UNKNOWN_CONDITION_KEY"
+	// CodeUnknownAction: an Action or NotAction entry of the secretsmanager
+	// service matches none of its actions (see SecretsManagerActions).
+	CodeUnknownAction = "UNKNOWN_ACTION"
 	// CodeVariableInOldVersion: "${" appears in a policy without Version
 	// "2012-10-17", where it is plain text rather than a policy variable.
 	CodeVariableInOldVersion = "POLICY_VARIABLE_IN_OLD_VERSION"
@@ -38,7 +41,7 @@ type Finding struct {
 // that want to warn before storing a policy. account is the account the
 // policy's secret (or identity) belongs to. A malformed document returns
 // Parse's *Error and no findings; a well-formed one returns a nil error
-// and its findings, in document order, ERROR before WARNING.
+// and its findings, ERROR before WARNING.
 func Validate(doc string, kind Kind, account string) ([]Finding, error) {
 	p, err := Parse(doc, kind)
 	if err != nil {
@@ -62,6 +65,10 @@ func (p *Policy) Findings(account string) []Finding {
 		seen[strings.ToLower(k)] = true
 		out = append(out, Finding{Type: FindingWarning, Code: CodeUnknownConditionKey,
 			Message: fmt.Sprintf("The condition key %s is not supported: a condition on it is evaluated as if the request did not have it.", k)})
+	}
+	for _, a := range p.unknownActions() {
+		out = append(out, Finding{Type: FindingWarning, Code: CodeUnknownAction,
+			Message: fmt.Sprintf("The action %s matches no Secrets Manager action.", a)})
 	}
 	if p.version != Version2012 && strings.Contains(p.doc, "${") {
 		out = append(out, Finding{Type: FindingWarning, Code: CodeVariableInOldVersion,
