@@ -397,16 +397,17 @@ func segRun(toks []token, s string, ctx Context, cur, next []uint64) bool {
 				}
 			}
 		case tokStarSeg:
+			// From each reachable i, every position up to the next ':'.
+			on := false
 			for i := 0; i <= n; i++ {
-				if !has(cur, i) {
-					continue
+				if has(cur, i) {
+					on, live = true, true
 				}
-				live = true
-				for j := i; ; j++ {
-					set(next, j)
-					if j == n || s[j] == ':' {
-						break
-					}
+				if on {
+					set(next, i)
+				}
+				if i < n && s[i] == ':' {
+					on = false
 				}
 			}
 		case tokOne:
