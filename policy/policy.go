@@ -76,8 +76,14 @@ func malformed(format string, args ...any) *Error {
 }
 
 // errSyntax is IAM's message for a document that is not JSON or breaks the
-// grammar in a way IAM does not describe further.
-var errSyntax = &Error{Code: Malformed, Message: "Syntax errors in policy."}
+// grammar in a way IAM does not describe further, errVersion its message
+// for a bad Version. Secrets Manager words both as errResourceSyntax (its
+// answer to a resource policy with Version "2019-10-19").
+var (
+	errSyntax         = &Error{Code: Malformed, Message: "Syntax errors in policy."}
+	errVersion        = &Error{Code: Malformed, Message: "The policy must contain a valid version string"}
+	errResourceSyntax = &Error{Code: Malformed, Message: "This policy has invalid syntax."}
+)
 
 // Policy is a parsed, validated and compiled policy document. It is
 // immutable and safe for concurrent use; evaluating it allocates nothing.
@@ -127,6 +133,8 @@ type statement struct {
 //     NotResource, Principal and NotPrincipal) in one statement;
 //   - "The policy must contain a valid version string" for a Version other
 //     than "2012-10-17" or "2008-10-17";
+//   - for a resource policy, Secrets Manager's "This policy has invalid
+//     syntax." instead of either of the two above;
 //   - "Policy statement must contain actions." / "... resources.";
 //   - "Policy document should not specify a principal." (identity policies);
 //   - "Missing required field Principal" (resource policies);
@@ -141,6 +149,21 @@ func Parse(doc string, kind Kind) (*Policy, error) {
 	if kind != Identity && kind != Resource {
 		return nil, fmt.Errorf("policy: Parse with invalid kind %v", kind)
 	}
+	p, err := parse(doc, kind)
+	if err == nil {
+		return p, nil
+	}
+	if kind == Resource && (err == errSyntax || err == errVersion) {
+		err = errResourceSyntax
+	}
+	if e, ok := err.(*Error); ok {
+		c := *e // a copy: callers may not change the shared sentinels
+		return nil, &c
+	}
+	return nil, err
+}
+
+func parse(doc string, kind Kind) (*Policy, error) {
 	if err := checkSize(doc, kind); err != nil {
 		return nil, err
 	}
@@ -158,7 +181,7 @@ func Parse(doc string, kind Kind) (*Policy, error) {
 		case "Version":
 			v, ok := top.vals[k].(string)
 			if !ok || (v != Version2012 && v != Version2008) {
-				return nil, malformed("The policy must contain a valid version string")
+				return nil, errVersion
 			}
 			p.version = v
 		case "Id":
