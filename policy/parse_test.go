@@ -184,3 +184,15 @@ func TestParseSize(t *testing.T) {
 		})
 	}
 }
+
+func TestMustParse(t *testing.T) {
+	if p := policy.MustParse(doc(`{"Effect":"Allow","Action":"a:b","Resource":"*"}`), policy.Identity); p == nil {
+		t.Fatal("MustParse(valid) = nil")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("MustParse(malformed) did not panic")
+		}
+	}()
+	policy.MustParse(`{`, policy.Identity)
+}

@@ -60,7 +60,7 @@ func TestValidate(t *testing.T) {
 	codes := func(fs []policy.Finding) []string {
 		var out []string
 		for _, f := range fs {
-			out = append(out, f.Type+" "+f.Code)
+			out = append(out, f.Type+" "+f.Check)
 		}
 		return out
 	}

@@ -11,28 +11,28 @@ const (
 	FindingWarning = "WARNING" // the policy is accepted, but part of it can never take effect
 )
 
-// Finding codes.
+// Finding checks (the CheckName of ValidateResourcePolicy's errors).
 const (
-	// CodePublicAccess: the resource policy grants access outside the
+	// CheckPublicAccess: the resource policy grants access outside the
 	// account (see Policy.IsPublic).
-	CodePublicAccess = "PUBLIC_ACCESS"
-	// CodeUnknownConditionKey: a condition names a key Rotor never supplies
+	CheckPublicAccess = "PUBLIC_ACCESS"
+	// CheckUnknownConditionKey: a condition names a key Rotor never supplies
 	// (see Keys); the condition behaves as if the request lacked the key.
-	CodeUnknownConditionKey = "UNKNOWN_CONDITION_KEY"
-	// CodeUnknownAction: an Action or NotAction entry of the secretsmanager
+	CheckUnknownConditionKey = "UNKNOWN_CONDITION_KEY"
+	// CheckUnknownAction: an Action or NotAction entry of the secretsmanager
 	// service matches none of its actions (see SecretsManagerActions).
-	CodeUnknownAction = "UNKNOWN_ACTION"
-	// CodeVariableInOldVersion: "${" appears in a policy without Version
+	CheckUnknownAction = "UNKNOWN_ACTION"
+	// CheckVariableInOldVersion: "${" appears in a policy without Version
 	// "2012-10-17", where it is plain text rather than a policy variable.
-	CodeVariableInOldVersion = "POLICY_VARIABLE_IN_OLD_VERSION"
+	CheckVariableInOldVersion = "POLICY_VARIABLE_IN_OLD_VERSION"
 )
 
 // Finding is one problem Validate reports about a well-formed policy:
-// Type is FindingError or FindingWarning, Code one of the Code*
+// Type is FindingError or FindingWarning, Check one of the Check*
 // constants, Message a sentence for the user.
 type Finding struct {
 	Type    string
-	Code    string
+	Check   string
 	Message string
 }
 
@@ -54,7 +54,7 @@ func Validate(doc string, kind Kind, account string) ([]Finding, error) {
 func (p *Policy) Findings(account string) []Finding {
 	var out []Finding
 	if p.IsPublic(account) {
-		out = append(out, Finding{Type: FindingError, Code: CodePublicAccess,
+		out = append(out, Finding{Type: FindingError, Check: CheckPublicAccess,
 			Message: "The resource policy grants access to principals outside account " + account + "."})
 	}
 	seen := map[string]bool{}
@@ -63,15 +63,15 @@ func (p *Policy) Findings(account string) []Finding {
 			continue
 		}
 		seen[strings.ToLower(k)] = true
-		out = append(out, Finding{Type: FindingWarning, Code: CodeUnknownConditionKey,
+		out = append(out, Finding{Type: FindingWarning, Check: CheckUnknownConditionKey,
 			Message: fmt.Sprintf("The condition key %s is not supported: a condition on it is evaluated as if the request did not have it.", k)})
 	}
 	for _, a := range p.unknownActions() {
-		out = append(out, Finding{Type: FindingWarning, Code: CodeUnknownAction,
+		out = append(out, Finding{Type: FindingWarning, Check: CheckUnknownAction,
 			Message: fmt.Sprintf("The action %s matches no Secrets Manager action.", a)})
 	}
 	if p.version != Version2012 && strings.Contains(p.doc, "${") {
-		out = append(out, Finding{Type: FindingWarning, Code: CodeVariableInOldVersion,
+		out = append(out, Finding{Type: FindingWarning, Check: CheckVariableInOldVersion,
 			Message: `The policy uses "${" without "Version": "2012-10-17"; policy variables are then plain text.`})
 	}
 	return out
