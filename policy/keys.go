@@ -72,3 +72,36 @@ func (m MapContext) Value(key string) ([]string, bool) {
 	v, ok := m[key]
 	return v, ok
 }
+
+// keyTypes gives the type of the keys whose values have one, for Validate:
+// a non-string operator of another family can never match them. Tag keys
+// take any operator; string operators fit every key.
+var keyTypes = map[string]opKind{
+	"aws:sourceip":        opIP,
+	"aws:currenttime":     opDate,
+	"aws:securetransport": opBool,
+	"aws:principalarn":    opARN,
+	"secretsmanager:resource/allowrotationlambdaarn": opARN,
+	"secretsmanager:rotationlambdaarn":               opARN,
+}
+
+// operatorFits reports whether an operator of family op can match key.
+func operatorFits(op opKind, key string) bool {
+	if op == opNull {
+		return true
+	}
+	typ, typed := keyTypes[key]
+	switch op {
+	case opIP, opDate, opBool, opNumeric, opBinary:
+		return typed && typ == op || !typed && isTagKey(key)
+	case opARN:
+		return typed && typ == opARN || !typed && isTagKey(key)
+	}
+	// String operators compare the text, which every key has.
+	return true
+}
+
+func isTagKey(key string) bool {
+	return strings.HasPrefix(key, "aws:resourcetag/") || strings.HasPrefix(key, "aws:requesttag/") ||
+		strings.HasPrefix(key, "secretsmanager:resourcetag/")
+}

@@ -83,6 +83,14 @@ func TestValidate(t *testing.T) {
 		{"UnknownActions", policy.Identity, doc(`{"Effect":"Allow","Action":["secretsmanager:GetSecretValues","SecretsManager:get*","secretsmanager:*Policy","secretsmanager:Frob*","rotor:Backup"],"Resource":"*"},
 			{"Effect":"Deny","NotAction":"secretsmanager:ListSecret","Resource":"*"}`),
 			[]string{"WARNING UNKNOWN_ACTION", "WARNING UNKNOWN_ACTION", "WARNING UNKNOWN_ACTION"}},
+		{"MismatchedTypes", policy.Identity, doc(`{"Effect":"Allow","Action":"a:b","Resource":"*","Condition":{
+			"IpAddress":{"aws:username":"10.0.0.0/8"},"Bool":{"aws:SourceIp":"true"},
+			"DateLessThan":{"aws:SecureTransport":"2026-01-01"},"ArnLike":{"secretsmanager:Name":"arn:aws:x:::y"}}}`),
+			[]string{"WARNING MISMATCHED_TYPE", "WARNING MISMATCHED_TYPE", "WARNING MISMATCHED_TYPE", "WARNING MISMATCHED_TYPE"}},
+		{"FittingTypes", policy.Identity, doc(`{"Effect":"Allow","Action":"a:b","Resource":"*","Condition":{
+			"IpAddress":{"aws:SourceIp":"10.0.0.0/8"},"Bool":{"aws:SecureTransport":"true"},"DateLessThan":{"aws:CurrentTime":"2026-01-01"},
+			"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:user/a"},"StringLike":{"aws:PrincipalArn":"arn:*","secretsmanager:Name":"a*"},
+			"NumericLessThan":{"aws:ResourceTag/n":"3"},"Null":{"aws:SourceIp":"false"},"StringEquals":{"aws:CurrentTime":"x"},"ForAnyValue:StringEquals":{"aws:TagKeys":"a"}}}`), nil},
 		{"Variable2008", policy.Identity, `{"Version":"2008-10-17","Statement":{"Effect":"Allow","Action":"a:b","Resource":"arn:aws:secretsmanager:*:*:secret:${aws:username}/*"}}`,
 			[]string{"WARNING POLICY_VARIABLE_IN_OLD_VERSION"}},
 	}

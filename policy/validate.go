@@ -19,6 +19,10 @@ const (
 	// CheckUnknownConditionKey: a condition names a key Rotor never supplies
 	// (see Keys); the condition behaves as if the request lacked the key.
 	CheckUnknownConditionKey = "UNKNOWN_CONDITION_KEY"
+	// CheckMismatchedType: a condition's operator does not fit its key's
+	// type (IpAddress on aws:username, Bool on aws:SourceIp): it can never
+	// match, so only its negation or IfExists can be true.
+	CheckMismatchedType = "MISMATCHED_TYPE"
 	// CheckUnknownAction: an Action or NotAction entry of the secretsmanager
 	// service matches none of its actions (see SecretsManagerActions).
 	CheckUnknownAction = "UNKNOWN_ACTION"
@@ -65,6 +69,14 @@ func (p *Policy) Findings(account string) []Finding {
 		seen[strings.ToLower(k)] = true
 		out = append(out, Finding{Type: FindingWarning, Check: CheckUnknownConditionKey,
 			Message: fmt.Sprintf("The condition key %s is not supported: a condition on it is evaluated as if the request did not have it.", k)})
+	}
+	for i := range p.statements {
+		for _, c := range p.statements[i].conditions {
+			if c.known && !operatorFits(c.op, c.key) {
+				out = append(out, Finding{Type: FindingWarning, Check: CheckMismatchedType,
+					Message: fmt.Sprintf("The operator %s does not fit the type of the condition key %s: it never matches.", c.opName, c.written)})
+			}
+		}
 	}
 	for _, a := range p.unknownActions() {
 		out = append(out, Finding{Type: FindingWarning, Check: CheckUnknownAction,
