@@ -436,7 +436,8 @@ func (s *Service) FailRun(ctx context.Context, runID, lastErr string) error {
 }
 
 // truncateError cuts msg to at most maxRunError bytes, at a character
-// boundary.
+// boundary. msg comes scrubbed whole from the engine, so the cut leaves no
+// piece of a secret.
 func truncateError(msg string) string {
 	if len(msg) <= maxRunError {
 		return msg
