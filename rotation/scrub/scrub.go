@@ -5,8 +5,8 @@
 //
 // The rule the package exists for: scrub before you cut. A secret cut in
 // half by truncation is no longer found by a scrubber that runs
-// afterwards, so every bounded text is scrubbed whole first (Text, Head,
-// Tail), and where the text continues into bytes that were never kept, a
+// afterwards, so every bounded text is scrubbed whole first (Bounded,
+// Clean), and where the text continues into bytes that were never kept, a
 // trailing or leading piece that could be part of a secret is dropped.
 package scrub
 
@@ -90,15 +90,6 @@ func New(values ...string) *Scrubber {
 	return s
 }
 
-// Longest returns the length of the longest text the Scrubber looks for
-// (0 for none).
-func (s *Scrubber) Longest() int {
-	if s == nil || len(s.needles) == 0 {
-		return 0
-	}
-	return len(s.needles[0])
-}
-
 // addForms adds v in every encoded form to set.
 func addForms(set map[string]bool, v string) {
 	set[v] = true
@@ -118,16 +109,13 @@ func addForms(set map[string]bool, v string) {
 	for _, e := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
 		set[e.EncodeToString([]byte(v))] = true
 	}
+	// Inside a longer base64 text (HTTP basic auth: "user:password"), at
+	// each of the three alignments.
 	for _, e := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
-		for shift := 1; shift <= 2; shift++ {
+		for shift := range 3 {
 			if core := base64Core(e, v, shift); len(core) >= MinLength {
 				set[core] = true
 			}
-		}
-		// At offset 0 within a longer base64 text, the value's last
-		// character may mix with the bytes after it.
-		if core := base64Core(e, v, 0); len(core) >= MinLength {
-			set[core] = true
 		}
 	}
 	h := hex.EncodeToString([]byte(v))
@@ -261,20 +249,6 @@ func (s *Scrubber) Scrub(text string) string {
 // start of a secret is removed.
 func (s *Scrubber) Clean(text string, cutBefore, cutAfter bool) string {
 	return s.spans(text, cutBefore, cutAfter).render()
-}
-
-// Head returns at most n bytes of the start of text, scrubbed (see Clean
-// for cutAfter), and how many bytes of text they stand for. It never cuts
-// inside a rune or a Redacted.
-func (s *Scrubber) Head(text string, n int, cutAfter bool) (string, int) {
-	return s.spans(text, false, cutAfter).head(n)
-}
-
-// Tail returns at most n bytes of the end of text, scrubbed (see Clean for
-// cutBefore), and how many bytes of text they stand for. It never cuts
-// inside a rune or a Redacted.
-func (s *Scrubber) Tail(text string, n int, cutBefore bool) (string, int) {
-	return s.spans(text, cutBefore, false).tail(n)
 }
 
 // span is a piece of a text: kept as it is, or replaced by Redacted.
