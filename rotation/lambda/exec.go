@@ -56,8 +56,9 @@ const ioGrace = 2 * time.Second
 // The command runs in its own process group. Exit status 0 is success. When
 // Timeout passes or the context is cancelled, the whole group is killed
 // (SIGKILL); when the command exits, anything it left running in its group is
-// killed too. Stdout and stderr are captured together, bounded to MaxOutput
-// bytes (the beginning and the end are kept), whatever the command prints.
+// killed too. Stdout and stderr are captured together, in bounded memory
+// whatever the command prints, then scrubbed with Invocation.Scrubber and
+// cut to MaxOutput bytes (the beginning and the end are kept).
 //
 // An Exec is a plain value: the operator declares it in the configuration
 // file. Invoke does not modify it and may be called concurrently.
