@@ -44,10 +44,10 @@ func parseObjectExact(s string) (*object, error) {
 	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
-		if err != nil {
+		key, ok := tok.(string)
+		if err != nil || !ok {
 			return nil, errNotObject
 		}
-		key := tok.(string) // the decoder allows only strings here
 		if seen[key] {
 			return nil, fmt.Errorf("%w %q", errDuplicateKey, key)
 		}
@@ -66,16 +66,6 @@ func parseObjectExact(s string) (*object, error) {
 		return nil, errNotObject // something after the object
 	}
 	return o, nil
-}
-
-// raw returns the value of key as written, and whether the key is there.
-func (o *object) raw(key string) (json.RawMessage, bool) {
-	for _, m := range o.members {
-		if m.key == key {
-			return json.RawMessage(o.src[m.start:m.end]), true
-		}
-	}
-	return nil, false
 }
 
 // field is a value a strategy sets.

@@ -83,7 +83,7 @@ func parseObject(label, s string) (*object, map[string]json.RawMessage, error) {
 	}
 	raw := make(map[string]json.RawMessage, len(obj.members))
 	for _, m := range obj.members {
-		raw[m.key], _ = obj.raw(m.key)
+		raw[m.key] = json.RawMessage(obj.src[m.start:m.end])
 	}
 	return obj, raw, nil
 }
