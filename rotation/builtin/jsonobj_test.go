@@ -2,6 +2,8 @@ package builtin_test
 
 import (
 	"context"
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -79,4 +81,38 @@ func TestGenerateRefusesAmbiguousValues(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzGeneratePasswordKeepsOtherMembers: for any JSON object accepted,
+// the result is valid JSON with the same members — numbers as written —
+// except "password", which is the new one.
+func FuzzGeneratePasswordKeepsOtherMembers(f *testing.F) {
+	for _, s := range []string{`{}`, `{"password":"x"}`, `{"a":12345678901234567890,"b":"<&>"}`,
+		` {"n":{"password":1},"password":[1,2]} `, `{"\u0070assword":"x","e":1e400}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		got, err := builtin.GeneratePassword{}.Generate(context.Background(), in, fixedPassword)
+		if err != nil || !json.Valid([]byte(in)) || !strings.HasPrefix(strings.TrimSpace(in), "{") {
+			return
+		}
+		decode := func(s string) map[string]any {
+			dec := json.NewDecoder(strings.NewReader(s))
+			dec.UseNumber()
+			var m map[string]any
+			if err := dec.Decode(&m); err != nil {
+				t.Fatalf("decode %q: %v", s, err)
+			}
+			return m
+		}
+		before, after := decode(in), decode(got)
+		if after["password"] != newPassword {
+			t.Fatalf("Generate(%q) = %q: password not set", in, got)
+		}
+		delete(before, "password")
+		delete(after, "password")
+		if !reflect.DeepEqual(before, after) {
+			t.Fatalf("Generate(%q) = %q changed other members", in, got)
+		}
+	})
 }
