@@ -151,3 +151,33 @@ func mustJSON(s string) string {
 	}
 	return string(b)
 }
+
+// FuzzBoundedLeavesNoFragment places a secret anywhere in a text, keeps
+// any head and tail of it with or without a gap between, and checks the
+// rendering never holds 5 consecutive bytes of the secret.
+func FuzzBoundedLeavesNoFragment(f *testing.F) {
+	const secret = "Zq7#kP2!vX9@mW4$"
+	s := scrub.New(`{"password":"` + secret + `"}`)
+	f.Add("before ", " after", uint16(10), uint16(0), uint16(20))
+	f.Add(strings.Repeat("a", 100), strings.Repeat("b", 100), uint16(105), uint16(50), uint16(60))
+	f.Fuzz(func(t *testing.T, prefix, suffix string, cut, gap, limit uint16) {
+		for i := 0; i+5 <= len(secret); i++ {
+			if strings.Contains(prefix, secret[i:i+5]) || strings.Contains(suffix, secret[i:i+5]) {
+				return // the fragment would be the text's own
+			}
+		}
+		text := prefix + secret + suffix
+		c := int(cut) % (len(text) + 1)
+		g := min(int(gap), len(text)-c)
+		lim := int(limit)%200 + 40
+		out := s.Bounded(text[:c], text[c+g:], int64(len(text)), lim, lim/2, func(n int64) string { return fmt.Sprintf("[%d cut]", n) })
+		if len(out) > lim {
+			t.Fatalf("len %d > limit %d: %q", len(out), lim, out)
+		}
+		for i := 0; i+5 <= len(secret); i++ {
+			if strings.Contains(out, secret[i:i+5]) {
+				t.Fatalf("text %q cut at %d+%d, limit %d: %q holds %q", text, c, g, lim, out, secret[i:i+5])
+			}
+		}
+	})
+}
