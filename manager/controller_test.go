@@ -312,3 +312,31 @@ func TestRunSecretsMaster(t *testing.T) {
 		t.Fatalf("masterARN across regions = %q, %v", got, err)
 	}
 }
+
+// TestRunSecretsEveryLabeledVersion: a run's credentials can read every
+// labeled version of the secret and of its master (an alternating-users
+// function logs in with AWSPREVIOUS), so all of them are scrubbed; a
+// version without labels is not returned.
+func TestRunSecretsEveryLabeledVersion(t *testing.T) {
+	t.Parallel()
+	r := newRotEnv(t)
+	r.create(t, "admin", `{"username":"root","password":"master-old"}`)
+	r.put(t, "admin", tok(11), `{"username":"root","password":"master-new"}`)
+	r.create(t, "app", "app-v0")                                                           // deprecated by the second put
+	r.put(t, "app", tok(21), "app-v1")                                                     // AWSPREVIOUS
+	r.put(t, "app", tok(22), `{"username":"app","password":"app-v2","masterarn":"admin"}`) // AWSCURRENT
+	r.put(t, "app", tok(23), "app-custom", "MYLABEL")                                      // a custom label only
+	r.rotate(t, "app", tok(1), nil)
+	values, _, err := r.svc.RunSecrets(context.Background(), r.onlyRun(t, "app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(values)
+	wantEqual(t, "values", values, []string{
+		"app-custom",
+		"app-v1",
+		`{"username":"app","password":"app-v2","masterarn":"admin"}`,
+		`{"username":"root","password":"master-new"}`,
+		`{"username":"root","password":"master-old"}`,
+	})
+}

@@ -125,12 +125,14 @@ func (s *Service) ClaimRuns(ctx context.Context, now time.Time, limit int, skip 
 	return out, nil
 }
 
-// RunSecrets returns the values run touches, for scrubbing: the current
-// value of its secret, the value of its version once filled, and, when the
-// JSON of that value (or else of the current one) has a string "masterarn"
-// naming a secret of the run's region by ARN, name or partial ARN, the
-// current value of that secret, whose full ARN is returned as masterARN
-// ("" when there is none). Binary values are returned as their bytes.
+// RunSecrets returns every value the run's credentials can read, for
+// scrubbing: the value of every version of its secret that carries a
+// staging label (AWSCURRENT, AWSPREVIOUS, AWSPENDING or any other), the
+// value of the run's version once filled, and, when the JSON of that value
+// (or else of the current one) has a string "masterarn" naming a secret of
+// the run's region by ARN, name or partial ARN, the value of every labeled
+// version of that secret, whose full ARN is returned as masterARN ("" when
+// there is none). Binary values are returned as their bytes.
 //
 // Errors: ENOTFOUND when the run or its secret is gone; EDECRYPT; EINTERNAL.
 func (s *Service) RunSecrets(ctx context.Context, run rotor.RunRecord) (values []string, masterARN string, err error) {
@@ -162,20 +164,20 @@ func (s *Service) runSecretsTx(tx rotor.Tx, run rotor.RunRecord) ([]string, stri
 	if err != nil {
 		return nil, "", internal("versions", err)
 	}
-	l := labelsOf(vs)
-	var values []string
-	current, err := s.plaintext(rec.ARN, findVersion(vs, l[rotor.StageCurrent]))
+	// Every labeled version (AWSCURRENT, AWSPREVIOUS, AWSPENDING, custom
+	// labels) is readable with the run's credentials, and the run's own
+	// version is what it writes.
+	values, err := s.labeledValues(rec.ARN, vs, run.Token)
+	if err != nil {
+		return nil, "", err
+	}
+	current, err := s.plaintext(rec.ARN, findVersion(vs, labelsOf(vs)[rotor.StageCurrent]))
 	if err != nil {
 		return nil, "", err
 	}
 	pending, err := s.plaintext(rec.ARN, findVersion(vs, run.Token))
 	if err != nil {
 		return nil, "", err
-	}
-	for _, v := range []string{current, pending} {
-		if v != "" {
-			values = append(values, v)
-		}
 	}
 	ref := pending
 	if ref == "" {
@@ -196,15 +198,33 @@ func (s *Service) runSecretsTx(tx rotor.Tx, run rotor.RunRecord) ([]string, stri
 		if err != nil {
 			return nil, "", internal("versions", err)
 		}
-		mv, err := s.plaintext(master.ARN, findVersion(mvs, labelsOf(mvs)[rotor.StageCurrent]))
+		mv, err := s.labeledValues(master.ARN, mvs, "")
 		if err != nil {
 			return nil, "", err
 		}
-		if mv != "" {
-			values = append(values, mv)
-		}
+		values = append(values, mv...)
 	}
 	return values, master.ARN, nil
+}
+
+// labeledValues returns the values of the versions in vs of secret arn
+// that carry at least one staging label, and of version token ("" for
+// none) whatever its labels; empty values are left out.
+func (s *Service) labeledValues(arn string, vs []*rotor.VersionRecord, token string) ([]string, error) {
+	var values []string
+	for _, v := range vs {
+		if len(v.Stages) == 0 && (token == "" || v.ID != token) {
+			continue
+		}
+		p, err := s.plaintext(arn, v)
+		if err != nil {
+			return nil, err
+		}
+		if p != "" {
+			values = append(values, p)
+		}
+	}
+	return values, nil
 }
 
 // plaintext returns the value of version v of secret arn as a string; ""
@@ -474,7 +494,8 @@ func dropTestCopy(tx rotor.Tx, arn string, vs []*rotor.VersionRecord, l labels, 
 }
 
 // truncateError cuts msg to at most maxRunError bytes, at a character
-// boundary.
+// boundary. msg comes scrubbed whole from the engine, so the cut leaves no
+// piece of a secret.
 func truncateError(msg string) string {
 	if len(msg) <= maxRunError {
 		return msg

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -26,9 +25,9 @@ type Controller interface {
 	// now as running and returns them. Runs for which skip returns true are
 	// left alone.
 	ClaimRuns(ctx context.Context, now time.Time, limit int, skip func(runID string) bool) ([]rotor.RunRecord, error)
-	// RunSecrets returns every value the run touches — the current and
-	// pending values of the secret and, when its JSON names a masterarn, the
-	// current value of that secret — for scrubbing, and the master's ARN ("" if none).
+	// RunSecrets returns every value the run's credentials can read — every
+	// labeled version of the secret and, when it has a master secret, of
+	// that secret — for scrubbing, and the master's ARN ("" if none).
 	RunSecrets(ctx context.Context, run rotor.RunRecord) (values []string, masterARN string, err error)
 	// BeginStep durably records that a step starts. It returns an ESTATE
 	// error when the run is no longer active (cancelled or abandoned): the
@@ -293,7 +292,9 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 	if err != nil {
 		return fmt.Errorf("read secret: %s", rotor.ErrorMessage(err))
 	}
-	scrub := NewScrubber(base...)
+	values := &runValues{seen: map[string]bool{}}
+	values.add(base)
+	scrub := values.scrubber()
 
 	principal := rotor.Principal{Identity: "rotation/" + run.ID, Role: rotor.RoleScoped, Resources: []string{run.SecretARN}}
 	if master != "" {
@@ -327,21 +328,31 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 		stepCtx, cancel := context.WithTimeout(rotor.NewContext(ctx, rotor.Caller{
 			Principal: principal, Region: run.Region, RequestID: run.ID + "/" + step,
 		}), timeout)
+		// After the step, scrub what could be read then too (createSecret
+		// adds AWSPENDING, finishSecret moves AWSPREVIOUS), plus all read
+		// before. The function asks for it before it cuts its output;
+		// the engine asks afterwards; it is read once.
+		stepScrubber := sync.OnceValue(func() *Scrubber {
+			if v, _, err := e.Control.RunSecrets(context.WithoutCancel(ctx), run); err == nil {
+				values.add(v)
+			} else {
+				log.Warn("read secret values to scrub", "step", step, "err", rotor.ErrorMessage(err))
+			}
+			return values.scrubber()
+		})
 		res, ierr := fn.Invoke(stepCtx, lambda.Invocation{
 			Event:       lambda.Event{Step: step, SecretID: run.SecretARN, ClientRequestToken: run.Token, RotationToken: run.ID},
 			Region:      run.Region,
 			Endpoint:    endpoint,
 			Credentials: lambda.Credentials{AccessKeyID: id, SecretAccessKey: secret, SessionToken: token},
+			Scrubber:    stepScrubber,
 		})
 		cancel()
 		e.failpoint("invoked:" + step)
 		if ctx.Err() != nil {
 			return errStopped // cancelled under us: the Controller already recorded why
 		}
-		// The pending value exists after createSecret: scrub it too.
-		if v, _, err := e.Control.RunSecrets(ctx, run); err == nil {
-			scrub = NewScrubber(append(slices.Clone(base), v...)...)
-		}
+		scrub = stepScrubber()
 		rec := rotor.StepRecord{RunID: run.ID, Step: step, Attempt: run.Attempt, Started: started,
 			Duration: e.now().Sub(started), Outcome: "ok", Output: scrub.Scrub(res.Output)}
 		next := ""
@@ -372,6 +383,32 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 	}
 	log.Info("rotation succeeded")
 	return nil
+}
+
+// runValues accumulates the secret values a run could read, so a value
+// that loses its label during the run (AWSPREVIOUS at finishSecret) is
+// still scrubbed from later steps.
+type runValues struct {
+	mu   sync.Mutex
+	seen map[string]bool
+	list []string
+}
+
+func (r *runValues) add(vs []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, v := range vs {
+		if !r.seen[v] {
+			r.seen[v] = true
+			r.list = append(r.list, v)
+		}
+	}
+}
+
+func (r *runValues) scrubber() *Scrubber {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return NewScrubber(r.list...)
 }
 
 func (e *Engine) failpoint(point string) {

@@ -2,8 +2,12 @@ package rotation_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -516,3 +520,142 @@ func TestEngine_FailedTestOnlyRunEndsClean(t *testing.T) {
 		})
 	}
 }
+
+// printer runs the built-in generate-password step, then a real exec
+// function that prints what a careless function prints: the secret's
+// AWSPREVIOUS (which alternating-users and multi-credential functions log
+// in with), the master's versions, JSON numbers and booleans, hex and
+// base64 forms, and the new password where the output is cut. It fails
+// setSecret with all of that on stderr.
+type printer struct {
+	builtin lambda.Function
+	pending func(inv lambda.Invocation) string // the AWSPENDING password
+	values  string                             // a line of secret values, printed as is
+}
+
+func (p *printer) Invoke(ctx context.Context, inv lambda.Invocation) (lambda.Result, error) {
+	if _, err := p.builtin.Invoke(ctx, inv); err != nil {
+		return lambda.Result{}, err
+	}
+	pw := p.pending(inv)
+	half := lambda.MaxOutput / 2
+	// The stderr excerpt quotes the last 1024 bytes of "pw + f...\nvalues":
+	// make that cut fall 10 bytes before the end of pw.
+	fill := 1024 - 10 - 1 - len(p.values) - 1
+	script := fmt.Sprintf(`cat >/dev/null
+head -c %d /dev/zero | tr '\0' a; printf '%%s' "$PW"
+head -c %d /dev/zero | tr '\0' b; printf '%%s' "$PW"
+head -c 100000 /dev/zero | tr '\0' c; printf '\n%%s\n' "$VALUES"
+printf '%%s' "$PW" >&2; head -c %d /dev/zero | tr '\0' f >&2; printf '\n%%s\n' "$VALUES" >&2
+[ "$STEP" = setSecret ] && exit 1
+exit 0`,
+		half-10,                  // pw straddles the cut after the kept head
+		half+16<<10-half-len(pw), // then straddles the end of what is captured of the head
+		fill)
+	ex := &lambda.Exec{Command: []string{"/bin/sh", "-c", script},
+		Env: map[string]string{"PW": pw, "VALUES": p.values, "STEP": inv.Event.Step}}
+	return ex.Invoke(ctx, inv)
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestEngine_ScrubsEveryReadableValueBeforeCutting runs a real exec
+// function that prints every value the run's credentials can read, in
+// several forms, with the new password straddling the output's cuts, and
+// checks the stored history and the logs hold none of them.
+func TestEngine_ScrubsEveryReadableValueBeforeCutting(t *testing.T) {
+	e := newEnv(t, 1)
+	var logs syncBuffer
+	e.engine.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+
+	e.create(t, "rot-admin", `{"username":"root","password":"master-Old-Pw-77"}`)
+	if _, err := e.secrets.PutSecretValue(e.ctx, rotor.PutSecretValueInput{SecretID: "rot-admin", ClientRequestToken: strings.Repeat("m", 32),
+		Value: rotor.Value{String: ptr(`{"username":"root","password":"master-New-Pw-88"}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	e.create(t, "alt", `{"engine":"postgres","host":"db.internal","username":"app","password":"prev-Secret-P4ss","masterarn":"rot-admin","pin":739184}`)
+	const current = `{"engine":"postgres","host":"db.internal","username":"app_clone","password":"curr-Secret-P4ss","masterarn":"rot-admin","account":12345678901234567890,"recovery":false}`
+	if _, err := e.secrets.PutSecretValue(e.ctx, rotor.PutSecretValueInput{SecretID: "alt", ClientRequestToken: strings.Repeat("c", 32),
+		Value: rotor.Value{String: ptr(current)}}); err != nil {
+		t.Fatal(err)
+	}
+	currPw := "curr-Secret-P4ss"
+	secrets := []string{
+		"prev-Secret-P4ss", "master-Old-Pw-77", "master-New-Pw-88", currPw,
+		"739184", "12345678901234567890", "false",
+		hex.EncodeToString([]byte(currPw)), strings.ToUpper(hex.EncodeToString([]byte(currPw))),
+		base64.StdEncoding.EncodeToString([]byte(currPw)),
+	}
+	var pendingPw atomic.Value
+	p := &printer{
+		builtin: &builtin.Function{Secrets: e.secrets, Strategy: builtin.GeneratePassword{}},
+		values:  strings.Join(secrets, " "),
+		pending: func(inv lambda.Invocation) string {
+			v, err := e.secrets.GetSecretValue(e.ctx, rotor.GetSecretValueInput{SecretID: inv.Event.SecretID, VersionStage: rotor.StagePending})
+			if err != nil {
+				t.Error(err)
+				return ""
+			}
+			var doc struct{ Password string }
+			if err := json.Unmarshal([]byte(*v.Value.String), &doc); err != nil {
+				t.Error(err)
+			}
+			pendingPw.Store(doc.Password)
+			return doc.Password
+		},
+	}
+	e.reg.Register("printer", "builtin", nil, p)
+	if _, err := e.secrets.RotateSecret(e.ctx, rotor.RotateSecretInput{SecretID: "alt", RotationLambdaARN: e.reg.ARN(region, "printer")}); err != nil {
+		t.Fatal(err)
+	}
+	e.runDue(t)
+
+	h := e.history(t, "alt")
+	if len(h) != 1 || h[0].Run.Status != rotor.RunFailed || len(h[0].Steps) != 2 {
+		t.Fatalf("history = %+v, want one failed run with createSecret and setSecret", h)
+	}
+	for _, st := range h[0].Steps {
+		if !strings.Contains(st.Output, "aaaa") || !strings.Contains(st.Output, "bytes truncated") || !strings.Contains(st.Output, rotation.Redacted) {
+			t.Fatalf("%s output does not look printed, cut and scrubbed: %.200q", st.Step, st.Output)
+		}
+	}
+	pw, _ := pendingPw.Load().(string)
+	if len(pw) < 20 {
+		t.Fatalf("pending password %q", pw)
+	}
+	for where, text := range map[string]string{"history": fmt.Sprintf("%+v", h), "logs": logs.String()} {
+		for _, s := range secrets {
+			if strings.Contains(text, s) {
+				t.Errorf("%s holds %q", where, s)
+			}
+		}
+		// No piece of the new password, however short, next to a cut.
+		for i := 0; i+5 <= len(pw); i++ {
+			if strings.Contains(text, pw[i:i+5]) {
+				t.Errorf("%s holds %q, a fragment of the new password", where, pw[i:i+5])
+				break
+			}
+		}
+	}
+	if !strings.Contains(logs.String(), "rotation step failed") {
+		t.Fatalf("logs lack the failed step: %s", logs.String())
+	}
+}
+
+func ptr(s string) *string { return &s }

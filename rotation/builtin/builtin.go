@@ -3,8 +3,10 @@ package builtin
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/rotation/lambda"
@@ -194,7 +196,9 @@ func (f *Function) finish(ctx context.Context, ev lambda.Event, desc *rotor.Secr
 // GeneratePassword is the Strategy of the built-in function
 // "rotor-generate-password": createSecret replaces the "password" field of
 // a JSON object value (or, for any other value, the whole value) with a new
-// random password; setSecret and testSecret have nothing to do. It suits
+// random password, keeping every other byte of the object as written; it
+// refuses an object with a key twice, and a value that starts with "{" but
+// is not valid JSON. setSecret and testSecret have nothing to do. It suits
 // secrets whose every consumer reads them from Rotor (shared webhook keys,
 // tokens between two services).
 type GeneratePassword struct{}
@@ -205,16 +209,18 @@ func (GeneratePassword) Generate(ctx context.Context, current string, password f
 	if err != nil {
 		return "", fmt.Errorf("generate password: %s", rotor.ErrorMessage(err))
 	}
-	var doc map[string]any
-	if json.Unmarshal([]byte(current), &doc) != nil || doc == nil {
+	obj, err := parseObjectExact(current)
+	switch {
+	case errors.Is(err, errDuplicateKey):
+		return "", invalidf("AWSCURRENT secret value has a %s: its meaning is ambiguous", err)
+	case err != nil && strings.HasPrefix(strings.TrimSpace(current), "{"):
+		// Meant as JSON but broken: replacing it whole would lose what
+		// the user stored.
+		return "", invalidf("AWSCURRENT secret value starts like a JSON object but is not valid JSON")
+	case err != nil:
 		return pw, nil
 	}
-	doc["password"] = pw
-	b, err := json.Marshal(doc)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
+	return obj.with(field{KeyPassword, pw})
 }
 
 // NeedsMaster implements MasterUser: there is no administrator.

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -52,11 +53,12 @@ const (
 	SSLVerifyFull = "verify-full"
 )
 
-// dbSecret is a parsed database secret. raw keeps every key, known or not,
+// dbSecret is a parsed database secret. obj keeps the value as written,
 // so createSecret changes only what it means to change.
 type dbSecret struct {
-	raw       map[string]json.RawMessage
-	label     string // which secret this is, for messages: "AWSCURRENT", "master"
+	obj       *object
+	raw       map[string]json.RawMessage // obj's members by key
+	label     string                     // which secret this is, for messages: "AWSCURRENT", "master"
 	Engine    string
 	Host      string
 	Port      int
@@ -70,23 +72,30 @@ type dbSecret struct {
 
 func invalidf(format string, args ...any) error { return rotor.Errorf(rotor.EINVALID, format, args...) }
 
-// parseObject decodes s as a JSON object.
-func parseObject(label, s string) (map[string]json.RawMessage, error) {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(s), &raw); err != nil || raw == nil {
-		return nil, invalidf("%s secret value is not a JSON object", label)
+// parseObject decodes s as a JSON object, keeping it as written. It
+// refuses (EINVALID) anything else and an object with a key twice.
+func parseObject(label, s string) (*object, map[string]json.RawMessage, error) {
+	obj, err := parseObjectExact(s)
+	if errors.Is(err, errDuplicateKey) {
+		return nil, nil, invalidf("%s secret value has a %s: its meaning is ambiguous", label, err)
+	} else if err != nil {
+		return nil, nil, invalidf("%s secret value is not a JSON object", label)
 	}
-	return raw, nil
+	raw := make(map[string]json.RawMessage, len(obj.members))
+	for _, m := range obj.members {
+		raw[m.key] = json.RawMessage(obj.src[m.start:m.end])
+	}
+	return obj, raw, nil
 }
 
 // parseSecret parses a secret the engine e rotates: engine, host, username
 // and password are required; the engine must be one e accepts.
 func parseSecret(e Engine, label, s string) (*dbSecret, error) {
-	raw, err := parseObject(label, s)
+	obj, raw, err := parseObject(label, s)
 	if err != nil {
 		return nil, err
 	}
-	d := &dbSecret{raw: raw, label: label}
+	d := &dbSecret{obj: obj, raw: raw, label: label}
 	for _, k := range []string{KeyEngine, KeyHost, KeyUsername, KeyPassword} {
 		if _, ok := raw[k]; !ok {
 			return nil, invalidf("%s secret: %q key is missing from secret JSON", label, k)
@@ -109,11 +118,11 @@ func parseSecret(e Engine, label, s string) (*dbSecret, error) {
 // default to cur's.
 func parseMaster(e Engine, s string, cur *dbSecret) (*dbSecret, error) {
 	const label = "master"
-	raw, err := parseObject(label, s)
+	obj, raw, err := parseObject(label, s)
 	if err != nil {
 		return nil, err
 	}
-	d := &dbSecret{raw: raw, label: label}
+	d := &dbSecret{obj: obj, raw: raw, label: label}
 	for _, k := range []string{KeyUsername, KeyPassword} {
 		if _, ok := raw[k]; !ok {
 			return nil, invalidf("master secret: %q key is missing from secret JSON", k)
@@ -243,32 +252,16 @@ func intValue(v json.RawMessage) (int, error) {
 }
 
 // with returns the secret's JSON with username and password replaced and
-// every other key kept as it was.
+// every other byte as written (key order, number literals, escapes).
 func (d *dbSecret) with(username, password string) (string, error) {
-	out := make(map[string]json.RawMessage, len(d.raw))
-	for k, v := range d.raw {
-		out[k] = v
-	}
-	for k, v := range map[string]string{KeyUsername: username, KeyPassword: password} {
-		b, err := marshalString(v)
-		if err != nil {
-			return "", err
-		}
-		out[k] = b
-	}
-	b, err := marshalCompact(out)
+	out, err := d.obj.with(field{KeyUsername, username}, field{KeyPassword, password})
 	if err != nil {
 		return "", fmt.Errorf("encode secret JSON: %w", err)
 	}
-	return string(b), nil
+	return out, nil
 }
 
-// marshalString encodes s as a JSON string without HTML escaping.
-func marshalString(s string) (json.RawMessage, error) {
-	b, err := marshalCompact(s)
-	return json.RawMessage(b), err
-}
-
+// marshalCompact encodes v as JSON without HTML escaping or a newline.
 func marshalCompact(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -175,13 +176,25 @@ func TestEngineRotates(t *testing.T) {
 		}
 		return m
 	}
+	raw := func(arn, stage string) string {
+		out, err := svc.GetSecretValue(ctx, rotor.GetSecretValueInput{SecretID: arn, VersionStage: stage})
+		if err != nil {
+			t.Fatalf("get %s: %v", stage, err)
+		}
+		return *out.Value.String
+	}
+	// Fields the functions do not own come back exactly as written: a big
+	// integer, <>&, escapes, nesting, key order, whitespace.
+	const others = `"account": 12345678901234567890, "html": "<b>&amp;</b>", "esc": "\u00e9\u003c",
+	  "nested": {"z": [1, 2.50, null], "a": true}`
 	secrets := map[string]string{
-		builtins.GeneratePassword:     create("webhook", `{"password":"initial-pw","rotor:password_length":"48"}`),
-		builtins.RedisMultiCredential: create("redis-app", `{"engine":"redis","host":"`+host+`","port":`+itoa(port)+`,"username":"`+user+`","password":"initial-pw"}`),
+		builtins.GeneratePassword:     create("webhook", `{"password":"initial-pw",`+others+`, "rotor:password_length":"48"}`),
+		builtins.RedisMultiCredential: create("redis-app", `{"engine":"redis",`+others+`,"host":"`+host+`","port":`+itoa(port)+`,"username":"`+user+`","password":"initial-pw"}`),
 	}
 	for round := range 2 {
 		for name, arn := range secrets {
 			before := value(arn, rotor.StageCurrent)["password"]
+			beforeRaw := raw(arn, rotor.StageCurrent)
 			if _, err := svc.RotateSecret(ctx, rotor.RotateSecretInput{SecretID: arn, RotationLambdaARN: reg.ARN(builtintest.Region, name)}); err != nil {
 				t.Fatalf("round %d: RotateSecret(%s): %v", round, name, err)
 			}
@@ -195,6 +208,10 @@ func TestEngineRotates(t *testing.T) {
 			after := value(arn, rotor.StageCurrent)
 			if after["password"] == before {
 				t.Fatalf("round %d: %s did not change the password", round, name)
+			}
+			want := strings.Replace(beforeRaw, `"password":`+jsonText(t, before), `"password":`+jsonText(t, after["password"]), 1)
+			if got := raw(arn, rotor.StageCurrent); got != want {
+				t.Errorf("round %d: %s rewrote the secret:\n got %s\nwant %s", round, name, got, want)
 			}
 			if name == builtins.GeneratePassword && len(after["password"].(string)) != 48 {
 				t.Errorf("generated password has %d characters, want the secret's 48", len(after["password"].(string)))
@@ -214,3 +231,15 @@ func TestEngineRotates(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// jsonText encodes v as JSON without HTML escaping, as the built-ins do.
+func jsonText(t *testing.T, v any) string {
+	t.Helper()
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}

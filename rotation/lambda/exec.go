@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/rotation/scrub"
 )
 
 // DefaultPath is the PATH an Exec function gets when neither Env nor PassEnv
@@ -56,8 +57,9 @@ const ioGrace = 2 * time.Second
 // The command runs in its own process group. Exit status 0 is success. When
 // Timeout passes or the context is cancelled, the whole group is killed
 // (SIGKILL); when the command exits, anything it left running in its group is
-// killed too. Stdout and stderr are captured together, bounded to MaxOutput
-// bytes (the beginning and the end are kept), whatever the command prints.
+// killed too. Stdout and stderr are captured together, in bounded memory
+// whatever the command prints, then scrubbed with Invocation.Scrubber and
+// cut to MaxOutput bytes (the beginning and the end are kept).
 //
 // An Exec is a plain value: the operator declares it in the configuration
 // file. Invoke does not modify it and may be called concurrently.
@@ -175,7 +177,8 @@ func validEnvName(name string) bool {
 //     "exec function timed out after 30s", "exec function canceled: <ctx
 //     error>" (the cause wraps ctx.Err()), or the command could not start.
 //
-// Messages quote the function's own output, which the engine must scrub.
+// Messages quote the function's own output, scrubbed with
+// inv.Scrubber before it is cut.
 func (e *Exec) Invoke(ctx context.Context, inv Invocation) (Result, error) {
 	if err := e.Validate(); err != nil {
 		return Result{}, err
@@ -256,7 +259,7 @@ func (e *Exec) Invoke(ctx context.Context, inv Invocation) (Result, error) {
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Credential: cred},
 		WaitDelay:   ioGrace,
 	}
-	return run(ctx, cmd, timeout)
+	return run(ctx, cmd, timeout, inv.scrubber)
 }
 
 // environ returns the process environment described on Exec.
@@ -360,8 +363,10 @@ func lookupUser(name string) (*syscall.Credential, error) {
 var errTimeout = errors.New("timeout")
 
 // run starts cmd in its own process group, captures its output, and waits
-// for it, killing the group when timeout passes or ctx is done.
-func run(ctx context.Context, cmd *exec.Cmd, timeout time.Duration) (Result, error) {
+// for it, killing the group when timeout passes or ctx is done. Once the
+// command has ended, the output and the stderr excerpt are scrubbed with
+// what scrubber returns, then cut.
+func run(ctx context.Context, cmd *exec.Cmd, timeout time.Duration, scrubber func() *scrub.Scrubber) (Result, error) {
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		return Result{}, failed(err, "exec function could not start: %v", err)
@@ -423,7 +428,8 @@ func run(ctx context.Context, cmd *exec.Cmd, timeout time.Duration) (Result, err
 		<-readersDone
 	}
 
-	res := Result{Output: output.String()}
+	sc := scrubber()
+	res := Result{Output: output.render(sc)}
 	switch {
 	case stopped == errTimeout:
 		return res, failed(context.DeadlineExceeded, "exec function timed out after %v", timeout)
@@ -441,7 +447,7 @@ func run(ctx context.Context, cmd *exec.Cmd, timeout time.Duration) (Result, err
 	if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		msg = fmt.Sprintf("exec function was killed by signal %d (%v)", int(ws.Signal()), ws.Signal())
 	}
-	if excerpt := stderrExcerpt(stderr.bytes()); excerpt != "" {
+	if excerpt := stderrExcerpt(stderr.clean(sc)); excerpt != "" {
 		msg += ": " + excerpt
 	}
 	return res, failed(waitErr, "%s", msg)

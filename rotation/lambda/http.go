@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rotorhq/rotor/rotation/scrub"
 )
 
 // HTTP is a rotation function reached by an HTTP POST in the shape of the
@@ -105,8 +107,8 @@ func (h *HTTP) client(timeout time.Duration) *http.Client {
 }
 
 // Invoke POSTs the event and waits for the answer, at most Timeout (30s when
-// zero). The Result holds the response body (at most MaxOutput bytes) even
-// when the step failed.
+// zero). The Result holds the response body (scrubbed, at most MaxOutput
+// bytes) even when the step failed.
 //
 // Errors are *rotor.Error:
 //   - EINVALID when the configuration is invalid (see Validate);
@@ -118,8 +120,8 @@ func (h *HTTP) client(timeout time.Duration) *http.Client {
 //     "http function canceled: <ctx error>" (the cause wraps ctx.Err()), or
 //     "http function request failed: <transport error>".
 //
-// Messages quote the function's answer, which the engine must scrub. They
-// never quote the URL, which may carry a token.
+// Messages quote the function's answer, scrubbed with inv.Scrubber before
+// it is cut. They never quote the URL, which may carry a token.
 func (h *HTTP) Invoke(ctx context.Context, inv Invocation) (Result, error) {
 	u, err := h.parseURL()
 	if err != nil {
@@ -157,14 +159,21 @@ func (h *HTTP) Invoke(ctx context.Context, inv Invocation) (Result, error) {
 		return Result{}, requestError(ctx, err, timeout)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxOutput+1))
+	// Read a margin beyond MaxOutput, so a secret across that bound is
+	// still found whole; scrub, then cut.
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxOutput+captureMargin+1))
 	if err != nil {
 		return Result{}, requestError(ctx, err, timeout)
 	}
-	res := Result{Output: limitBody(raw)}
-	if len(raw) > MaxOutput {
-		raw = raw[:MaxOutput]
+	more := len(raw) > MaxOutput+captureMargin
+	if more {
+		raw = raw[:MaxOutput+captureMargin]
 	}
+	sc := inv.scrubber()
+	res := Result{Output: limitBody(sc, raw, more)}
+	// Excerpts quote the body scrubbed first: a piece next to the
+	// bytes not read is left out.
+	raw = []byte(sc.Clean(string(raw), false, more))
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		msg := fmt.Sprintf("http function answered %d", resp.StatusCode)
@@ -206,14 +215,16 @@ func joinNonEmpty(parts ...string) string {
 	return strings.Join(kept, ": ")
 }
 
-// limitBody returns raw as Result.Output: unchanged when it fits in
-// MaxOutput, otherwise cut with a marker so the whole is MaxOutput bytes.
-func limitBody(raw []byte) string {
-	if len(raw) <= MaxOutput {
-		return string(raw)
+// limitBody returns raw, scrubbed by sc, as Result.Output: whole when it
+// fits in MaxOutput, otherwise cut with a marker so the whole is at most
+// MaxOutput bytes. more says the body went on after raw.
+func limitBody(sc *scrub.Scrubber, raw []byte, more bool) string {
+	total := int64(len(raw))
+	if more {
+		total++ // at least one byte more than read
 	}
 	marker := fmt.Sprintf("\n[... response truncated at %d bytes ...]\n", MaxOutput)
-	return string(raw[:MaxOutput-len(marker)]) + marker
+	return sc.Bounded(string(raw), "", total, MaxOutput, MaxOutput-len(marker), func(int64) string { return marker })
 }
 
 // requestError turns a failed round trip or body read into the step's

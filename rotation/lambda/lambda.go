@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/rotation/scrub"
 )
 
 // Event is the rotation event, encoded exactly as AWS sends it (JSON keys
@@ -28,12 +29,27 @@ type Invocation struct {
 	Region      string // the secret's region
 	Endpoint    string // URL of the Rotor server (SECRETS_MANAGER_ENDPOINT)
 	Credentials Credentials
+	// Scrubber, when set, returns what the function removes from its
+	// Result and error messages before it cuts them to their bounds (a
+	// secret cut in half would no longer be found afterwards). The
+	// function calls it once the step has ended: the step may have
+	// created a value to remove (createSecret's AWSPENDING). Nil, or a
+	// nil *scrub.Scrubber, removes nothing.
+	Scrubber func() *scrub.Scrubber
 }
 
-// Result is what the function printed or answered, for the run history. The
-// engine scrubs it.
+// scrubber returns inv's Scrubber, nil when there is none.
+func (inv Invocation) scrubber() *scrub.Scrubber {
+	if inv.Scrubber == nil {
+		return nil
+	}
+	return inv.Scrubber()
+}
+
+// Result is what the function printed or answered, for the run history,
+// scrubbed with Invocation.Scrubber before it was cut.
 type Result struct {
-	Output string // stdout+stderr (exec) or response body (http), truncated to MaxOutput bytes with a marker
+	Output string // stdout+stderr (exec) or response body (http), scrubbed, then cut to MaxOutput bytes with a marker
 }
 
 // MaxOutput bounds Result.Output.

@@ -7,22 +7,29 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/rotorhq/rotor/rotation/scrub"
 )
 
-// capture keeps the first and the last bytes written to it, never more than
-// limit bytes in all, and counts what it drops in between. It is safe for
-// concurrent writers, so stdout and stderr can share one and keep their
-// interleaving.
+// capture keeps the first and the last bytes written to it, a bounded
+// amount, and counts what it drops in between. It keeps margin bytes more
+// on each side than its rendering shows, so a secret near a cut is still
+// found whole by the scrubber; a longer one straddling the gap is left out
+// (see scrub.Scrubber.Bounded). It is safe for concurrent writers, so
+// stdout and stderr can share one and keep their interleaving.
 type capture struct {
 	mu    sync.Mutex
 	limit int
-	head  []byte // the first limit/2 bytes
-	tail  ring   // the last limit-limit/2 bytes after head
+	head  []byte // the first limit/2+margin bytes
+	tail  ring   // the last limit-limit/2+margin bytes after head
 	total int64  // bytes written
 }
 
+// captureMargin is what a capture keeps beyond its limit on each side.
+const captureMargin = 16 << 10
+
 func newCapture(limit int) *capture {
-	return &capture{limit: limit, head: make([]byte, 0, limit/2), tail: ring{buf: make([]byte, limit-limit/2)}}
+	return &capture{limit: limit, head: make([]byte, 0, limit/2+captureMargin), tail: ring{buf: make([]byte, limit-limit/2+captureMargin)}}
 }
 
 // Write never fails: what does not fit is counted and dropped.
@@ -40,32 +47,18 @@ func (c *capture) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// String returns what was written, at most limit bytes: all of it if it fit,
-// otherwise the beginning, a marker saying how much was left out, and the end.
-func (c *capture) String() string {
+// render returns what was written, scrubbed by sc, at most limit bytes:
+// all of it if it fits, otherwise the beginning, a marker saying how much
+// was left out, and the end.
+func (c *capture) render(sc *scrub.Scrubber) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	tail := c.tail.bytes()
-	kept := int64(len(c.head) + len(tail))
-	if kept == c.total {
-		return string(c.head) + string(tail)
-	}
-	// Make room for the marker by giving up the oldest tail bytes, so the
-	// result stays within limit. Dropping bytes may lengthen the count in
-	// the marker, hence the loop.
-	marker := truncationMarker(c.total - kept)
-	for over := len(c.head) + len(marker) + len(tail) - c.limit; over > 0 && len(tail) > 0; over = len(c.head) + len(marker) + len(tail) - c.limit {
-		over = min(over, len(tail))
-		tail = tail[over:]
-		kept -= int64(over)
-		marker = truncationMarker(c.total - kept)
-	}
-	return string(c.head) + marker + string(tail)
+	return sc.Bounded(string(c.head), string(c.tail.bytes()), c.total, c.limit, c.limit/2, truncationMarker)
 }
 
 // truncationMarker is the text that stands for n bytes left out of an output.
-// Its length does not vary with n by more than a few digits; String allows
-// for that by measuring it.
+// Its length does not vary with n by more than a few digits;
+// scrub.Scrubber.Bounded allows for that by measuring it.
 func truncationMarker(n int64) string {
 	return fmt.Sprintf("\n[... %d bytes truncated ...]\n", n)
 }
@@ -110,21 +103,26 @@ func (r *ring) bytes() []byte {
 
 // tailWriter is a ring behind a mutex, for the stderr excerpt.
 type tailWriter struct {
-	mu sync.Mutex
-	r  ring
+	mu    sync.Mutex
+	r     ring
+	total int64
 }
 
 func (t *tailWriter) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.r.write(p)
+	t.total += int64(len(p))
 	return len(p), nil
 }
 
-func (t *tailWriter) bytes() []byte {
+// clean returns the kept bytes scrubbed by sc; when earlier bytes were
+// dropped, a leading piece that could end a secret is left out too.
+func (t *tailWriter) clean(sc *scrub.Scrubber) []byte {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.r.bytes()
+	b := t.r.bytes()
+	return []byte(sc.Clean(string(b), int64(len(b)) < t.total, false))
 }
 
 // Bounds of the excerpts quoted in error messages.
