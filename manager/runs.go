@@ -127,10 +127,10 @@ func (s *Service) ClaimRuns(ctx context.Context, now time.Time, limit int, skip 
 
 // RunSecrets returns the values run touches, for scrubbing: the current
 // value of its secret, the value of its version once filled, and, when the
-// JSON of that value (or else of the current one) has a string "masterarn"
-// naming a secret of the run's region by ARN, name or partial ARN, the
-// current value of that secret, whose full ARN is returned as masterARN
-// ("" when there is none). Binary values are returned as their bytes.
+// rotation is bound to a master secret (RotationConfig.MasterARN, never a
+// value's "masterarn"; see BoundMaster), the current value of that secret,
+// whose full ARN is returned as masterARN ("" when there is none). Binary
+// values are returned as their bytes.
 //
 // Errors: ENOTFOUND when the run or its secret is gone; EDECRYPT; EINTERNAL.
 func (s *Service) RunSecrets(ctx context.Context, run rotor.RunRecord) (values []string, masterARN string, err error) {
@@ -177,19 +177,14 @@ func (s *Service) runSecretsTx(tx rotor.Tx, run rotor.RunRecord) ([]string, stri
 			values = append(values, v)
 		}
 	}
-	ref := pending
-	if ref == "" {
-		ref = current
-	}
-	id := masterARNOf(ref)
-	if id == "" {
+	if rec.Rotation.MasterARN == "" {
 		return values, "", nil
 	}
-	master, err := s.resolve(tx, run.Region, id)
+	master, err := tx.Secret(rec.Rotation.MasterARN)
 	if isCode(err, rotor.ENOTFOUND) {
 		return values, "", nil
 	} else if err != nil {
-		return nil, "", err
+		return nil, "", internal("secret", err)
 	}
 	if master.ARN != rec.ARN {
 		mvs, err := tx.Versions(master.ARN)

@@ -19,7 +19,8 @@ type Event struct {
 	RotationToken      string `json:"RotationToken,omitempty"`
 }
 
-// Credentials are temporary credentials scoped to the secret being rotated.
+// Credentials are temporary credentials scoped to the secret being rotated
+// and its bound master secret (rotor.RotationScope).
 type Credentials struct{ AccessKeyID, SecretAccessKey, SessionToken string }
 
 // Invocation is everything a function needs for one step.
@@ -28,6 +29,10 @@ type Invocation struct {
 	Region      string // the secret's region
 	Endpoint    string // URL of the Rotor server (SECRETS_MANAGER_ENDPOINT)
 	Credentials Credentials
+	// Master is the full ARN of the master secret the rotation is bound to
+	// ("" for none): the only master the credentials may read. In-process
+	// functions take the master from here, never from a value.
+	Master string
 }
 
 // Result is what the function printed or answered, for the run history. The
