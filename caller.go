@@ -2,6 +2,7 @@ package rotor
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -15,7 +16,7 @@ const (
 	// DescribeSecret, ListSecrets and ListSecretVersionIds.
 	RoleReadOnly Role = "read-only"
 	// RoleScoped is a temporary principal (issued to a rotation function)
-	// that may act only on the secrets listed in Principal.Resources.
+	// that may do exactly what its Principal.Scope allows, and nothing else.
 	RoleScoped Role = "scoped"
 )
 
@@ -27,10 +28,32 @@ type Principal struct {
 	Identity    string // identity name
 	AccessKeyID string
 	Role        Role
-	// Resources lists the secret ARNs a RoleScoped principal may touch.
-	Resources []string
+	// Scope is everything a RoleScoped principal may do; it is empty for
+	// every other role. The server decides it when it issues the
+	// credentials, from what it has stored, never from anything the
+	// principal itself can write.
+	Scope []Grant
 	// Expires is when temporary credentials stop working; zero for long-term keys.
 	Expires time.Time
+}
+
+// Grant is one allow statement of a Principal's Scope: it allows each of
+// Actions on each of Resources. It maps one to one to an IAM policy
+// statement {"Effect": "Allow", "Action": Actions, "Resource": Resources}.
+//
+// Matching is exact: an action is a full name such as
+// "secretsmanager:GetSecretValue" and a resource a full secret ARN; there
+// are no wildcards. The resource "" stands for the actions that name no
+// resource (GetRandomPassword), which IAM writes as "*".
+type Grant struct {
+	Actions   []string
+	Resources []string
+}
+
+// Allows reports whether g allows action on resource ("" for an action
+// that names no resource).
+func (g Grant) Allows(action, resource string) bool {
+	return slices.Contains(g.Actions, action) && slices.Contains(g.Resources, resource)
 }
 
 // Caller is who is calling and in which region; the wire layer puts it in

@@ -17,6 +17,31 @@ const (
 // Steps lists the four steps of a rotation in order.
 var Steps = []string{StepCreate, StepSet, StepTest, StepFinish}
 
+// RotationScope is the whole scope of the temporary credentials a rotation
+// function gets for rotating the secret secretARN, whose rotation is bound
+// to the master secret masterARN ("" when it has none): on the secret
+// itself, exactly what the four steps need (DescribeSecret, GetSecretValue,
+// PutSecretValue, UpdateSecretVersionStage); on the master, only
+// GetSecretValue and DescribeSecret; GetRandomPassword; nothing else, on
+// nothing else.
+//
+// masterARN must be the master bound when rotation was configured, never
+// one read from a value the function can write.
+func RotationScope(secretARN, masterARN string) []Grant {
+	scope := []Grant{{
+		Actions: []string{"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+			"secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"},
+		Resources: []string{secretARN},
+	}}
+	if masterARN != "" {
+		scope = append(scope, Grant{
+			Actions:   []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"},
+			Resources: []string{masterARN},
+		})
+	}
+	return append(scope, Grant{Actions: []string{"secretsmanager:GetRandomPassword"}, Resources: []string{""}})
+}
+
 // Run kinds.
 const (
 	// RunRotate runs the four steps on the AWSPENDING placeholder.

@@ -48,6 +48,12 @@ type RotationConfig struct {
 	Enabled    bool
 	LambdaARN  string
 	Rules      RotationRules
+	// MasterARN is Rotor's own, not shown on the wire: the full ARN of the
+	// master secret rotation is bound to ("" for none). RotateSecret binds
+	// the secret that the AWSCURRENT value's "masterarn" names when it is
+	// called; nothing else changes it. Rotation credentials may read this
+	// secret and no other master.
+	MasterARN string
 }
 
 // Value is a secret value: exactly one of String or Binary is set. A

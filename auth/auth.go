@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -242,7 +243,7 @@ func (s *Service) temporary(a sigv4.Authorization) (string, rotor.Principal, err
 		return "", rotor.Principal{}, rotor.Errorf(rotor.EAUTHEXPIRED, msgExpiredToken)
 	}
 	p := t.principal
-	p.Resources = append([]string(nil), p.Resources...)
+	p.Scope = cloneScope(p.Scope)
 	return t.secret, p, nil
 }
 
@@ -261,13 +262,16 @@ func (s *Service) invalidate(drop func(id string, k cachedKey) bool) {
 
 // IssueTemporary mints credentials that authenticate as p (its AccessKeyID
 // and Expires are replaced) until ttl has passed or Revoke is called. p may
-// have any role; a RoleScoped principal acts only on p.Resources. The
+// have any role; a RoleScoped principal may do exactly what p.Scope
+// allows (only a RoleScoped principal may have a Scope). The
 // credentials live in this process's memory only (they are never stored
 // and do not survive a restart); the access key id starts with "ASIA", and
 // every request must carry sessionToken in X-Amz-Security-Token.
 //
-// Returns EINVALID when ttl is not positive, p.Role is not a known role or
-// p.Identity is empty, EINTERNAL when the system's random source fails.
+// Returns EINVALID when ttl is not positive, p.Role is not a known role,
+// p.Identity is empty or p has a Scope without being RoleScoped (a scope
+// never narrows a long-term role), EINTERNAL when the system's random
+// source fails.
 func (s *Service) IssueTemporary(p rotor.Principal, ttl time.Duration) (accessKeyID, secretKey, sessionToken string, err error) {
 	if ttl <= 0 {
 		return "", "", "", rotor.Errorf(rotor.EINVALID, "The lifetime of temporary credentials must be positive.")
@@ -278,6 +282,9 @@ func (s *Service) IssueTemporary(p rotor.Principal, ttl time.Duration) (accessKe
 	if p.Identity == "" {
 		return "", "", "", rotor.Errorf(rotor.EINVALID, "Temporary credentials need an identity name.")
 	}
+	if len(p.Scope) > 0 && p.Role != rotor.RoleScoped {
+		return "", "", "", rotor.Errorf(rotor.EINVALID, "Only temporary credentials of role %q may have a scope; role %q has its own.", rotor.RoleScoped, p.Role)
+	}
 	if secretKey, err = newSecret(secretKeyBytes); err != nil {
 		return "", "", "", internal(err)
 	}
@@ -286,7 +293,7 @@ func (s *Service) IssueTemporary(p rotor.Principal, ttl time.Duration) (accessKe
 	}
 	now := s.now()
 	p.Expires = now.Add(ttl)
-	p.Resources = append([]string(nil), p.Resources...)
+	p.Scope = cloneScope(p.Scope)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -306,6 +313,19 @@ func (s *Service) IssueTemporary(p rotor.Principal, ttl time.Duration) (accessKe
 	p.AccessKeyID = accessKeyID
 	s.temps[accessKeyID] = &tempKey{secret: secretKey, token: sessionToken, principal: p}
 	return accessKeyID, secretKey, sessionToken, nil
+}
+
+// cloneScope returns a deep copy of scope, so no caller shares the slices
+// a stored principal is authorized by.
+func cloneScope(scope []rotor.Grant) []rotor.Grant {
+	if scope == nil {
+		return nil
+	}
+	out := make([]rotor.Grant, len(scope))
+	for i, g := range scope {
+		out[i] = rotor.Grant{Actions: slices.Clone(g.Actions), Resources: slices.Clone(g.Resources)}
+	}
+	return out
 }
 
 // Revoke ends the temporary credentials with this access key id at once:

@@ -3,8 +3,8 @@ package auth_test
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"regexp"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -203,7 +203,7 @@ func TestAuthenticateInvalidationRace(t *testing.T) {
 func TestTemporaryCredentials(t *testing.T) {
 	e := newEnv(t)
 	const arn = "arn:aws:secretsmanager:us-east-1:000000000000:secret:db-AbCdEf"
-	p := rotor.Principal{Identity: "rotation-db", Role: rotor.RoleScoped, Resources: []string{arn}}
+	p := rotor.Principal{Identity: "rotation-db", Role: rotor.RoleScoped, Scope: rotor.RotationScope(arn, "")}
 	id, secret, token, err := e.svc.IssueTemporary(p, time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -218,7 +218,7 @@ func TestTemporaryCredentials(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		r := e.call(t, c, testRegion)
 		wantOK(t, r, "rotation-db")
-		if r.Role != rotor.RoleScoped || r.AccessKeyID != id || !slices.Equal(r.Resources, []string{arn}) ||
+		if r.Role != rotor.RoleScoped || r.AccessKeyID != id || !reflect.DeepEqual(r.Scope, rotor.RotationScope(arn, "")) ||
 			!r.Expires.Equal(e.clock.Now().Add(time.Minute)) {
 			t.Fatalf("Authentication=%+v, want scoped %s on %s expiring in 1m", r, id, arn)
 		}
@@ -328,6 +328,7 @@ func TestIssueTemporaryErrors(t *testing.T) {
 		"ErrNoRole":      {rotor.Principal{Identity: "x"}, time.Minute},
 		"ErrUnknownRole": {rotor.Principal{Identity: "x", Role: "root"}, time.Minute},
 		"ErrNoIdentity":  {rotor.Principal{Role: rotor.RoleScoped}, time.Minute},
+		"ErrScopeOnRole": {rotor.Principal{Identity: "x", Role: rotor.RoleReadOnly, Scope: rotor.RotationScope("arn:x", "")}, time.Minute},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -28,8 +28,10 @@
 //
 // Service.Authorize implements rotor.Authorizer with a fixed, role-based
 // policy kept in one table (see policy.go): RoleAdmin may do everything;
-// RoleReadOnly may only read secrets; RoleScoped may act only on the
-// secrets listed in its Principal.Resources (plus GetRandomPassword).
+// RoleReadOnly may only read secrets; a RoleScoped principal may do
+// exactly what the grants of its Principal.Scope allow (exact actions on
+// exact resources), which the server decided when it issued the
+// credentials — for a rotation function, rotor.RotationScope.
 // Only RoleAdmin may call Rotor's own "rotor:*" actions.
 //
 // Errors are *rotor.Error values. Their messages never contain a secret

@@ -79,7 +79,7 @@ type result struct {
 	Identity    string
 	AccessKeyID string
 	Role        rotor.Role
-	Resources   []string
+	Scope       []rotor.Grant
 	Expires     time.Time
 	Region      string
 	Service     string
@@ -117,7 +117,7 @@ func newEnvRegions(t testing.TB, regions []string) *env {
 			res.Code, res.Message = rotor.ErrorCode(err), rotor.ErrorMessage(err)
 		} else {
 			p := a.Principal
-			res = result{Identity: p.Identity, AccessKeyID: p.AccessKeyID, Role: p.Role, Resources: p.Resources,
+			res = result{Identity: p.Identity, AccessKeyID: p.AccessKeyID, Role: p.Role, Scope: p.Scope,
 				Expires: p.Expires, Region: a.Region, Service: a.Service}
 		}
 		json.NewEncoder(w).Encode(res)

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"slices"
 	"strings"
 
 	"github.com/rotorhq/rotor"
@@ -10,9 +9,8 @@ import (
 
 // Resource patterns a grant may name.
 const (
-	anyResource  = "*"          // any resource, and no resource
-	noResource   = ""           // only actions that name no resource
-	ownResources = "$resources" // one of the principal's Resources, exactly
+	anyResource = "*" // any resource, and no resource
+	noResource  = ""  // only actions that name no resource
 )
 
 // grant allows principals of a role to perform the actions matching action
@@ -24,9 +22,11 @@ type grant struct {
 	resource string
 }
 
-// policy is the whole authorization policy: a request is allowed when at
-// least one grant matches it, and denied otherwise. IAM-style policies can
-// replace this table later without touching the callers.
+// policy is the whole authorization policy of the long-term roles: a
+// request is allowed when at least one grant matches it, and denied
+// otherwise. RoleScoped principals have no grant here: they may do exactly
+// what their own Principal.Scope allows (see allowed). IAM-style policies
+// can replace this table later without touching the callers.
 var policy = []grant{
 	{rotor.RoleAdmin, "*", anyResource},
 
@@ -35,16 +35,23 @@ var policy = []grant{
 	{rotor.RoleReadOnly, "secretsmanager:DescribeSecret", anyResource},
 	{rotor.RoleReadOnly, "secretsmanager:ListSecrets", anyResource},
 	{rotor.RoleReadOnly, "secretsmanager:ListSecretVersionIds", anyResource},
-
-	{rotor.RoleScoped, "secretsmanager:*", ownResources},
-	{rotor.RoleScoped, "secretsmanager:GetRandomPassword", noResource},
 }
 
-// allowed reports whether some grant of policy lets p perform action on
-// resource.
+// allowed reports whether p may perform action on resource: for a
+// RoleScoped principal, whether some grant of its Scope allows exactly
+// that action on exactly that resource; for the other roles, whether some
+// grant of policy matches. A Scope never widens a long-term role.
 func allowed(p rotor.Principal, action, resource string) bool {
+	if p.Role == rotor.RoleScoped {
+		for _, g := range p.Scope {
+			if g.Allows(action, resource) {
+				return true
+			}
+		}
+		return false
+	}
 	for _, g := range policy {
-		if g.role == p.Role && actionMatches(g.action, action) && resourceMatches(g.resource, p, resource) {
+		if g.role == p.Role && actionMatches(g.action, action) && resourceMatches(g.resource, resource) {
 			return true
 		}
 	}
@@ -61,14 +68,12 @@ func actionMatches(pattern, action string) bool {
 	return pattern == action
 }
 
-func resourceMatches(pattern string, p rotor.Principal, resource string) bool {
+func resourceMatches(pattern string, resource string) bool {
 	switch pattern {
 	case anyResource:
 		return true
 	case noResource:
 		return resource == ""
-	case ownResources:
-		return resource != "" && slices.Contains(p.Resources, resource)
 	}
 	return false
 }

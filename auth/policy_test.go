@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"reflect"
 	"sort"
 	"testing"
 
@@ -86,31 +87,95 @@ func TestAuthorizeAdmin(t *testing.T) {
 	}
 }
 
-func TestAuthorizeScoped(t *testing.T) {
+const (
+	arnMaster = "arn:aws:secretsmanager:us-east-1:000000000000:secret:master-MnOpQr"
+	arnOther  = "arn:aws:secretsmanager:us-east-1:000000000000:secret:other-StUvWx"
+)
+
+// TestAuthorizeRotationScope checks the scope of rotation credentials
+// against every Secrets Manager action and Rotor's own, on the secret
+// being rotated, its bound master, another secret and no resource: exactly
+// the listed pairs are allowed.
+func TestAuthorizeRotationScope(t *testing.T) {
 	svc := auth.New(auth.Config{})
-	p := rotor.Principal{Identity: "rotation-a", Role: rotor.RoleScoped, Resources: []string{arnA}}
-	for _, action := range modelActions(t) {
-		t.Run(action, func(t *testing.T) {
-			ctx := context.Background()
-			if err := svc.Authorize(ctx, p, action, arnA); err != nil {
-				t.Errorf("on own secret: %v, want allowed", err)
-			}
-			wantCode(t, svc.Authorize(ctx, p, action, arnB), rotor.EDENIED)
-			// Exact match only: a prefix or a partial ARN is another resource.
-			wantCode(t, svc.Authorize(ctx, p, action, arnA[:len(arnA)-7]), rotor.EDENIED)
-			err := svc.Authorize(ctx, p, action, "")
-			if action == "secretsmanager:GetRandomPassword" {
-				if err != nil {
-					t.Errorf("without resource: %v, want allowed", err)
+	type pair struct{ action, resource string }
+	onSecret := []string{"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+		"secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"}
+	onMaster := []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+	tests := map[string]struct {
+		master string
+		allow  map[pair]bool
+	}{
+		"WithMaster":    {arnMaster, map[pair]bool{}},
+		"WithoutMaster": {"", map[pair]bool{}},
+	}
+	for _, tt := range tests {
+		for _, a := range onSecret {
+			tt.allow[pair{a, arnA}] = true
+		}
+		tt.allow[pair{"secretsmanager:GetRandomPassword", ""}] = true
+	}
+	for _, a := range onMaster {
+		tests["WithMaster"].allow[pair{a, arnMaster}] = true
+	}
+	actions := append(modelActions(t), rotorActions...)
+	actions = append(actions, "secretsmanager:*", "*", "secretsmanager", "secretsmanager:", "lambda:InvokeFunction")
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			p := rotor.Principal{Identity: "rotation/run-1", Role: rotor.RoleScoped, Scope: rotor.RotationScope(arnA, tt.master)}
+			for _, action := range actions {
+				// The ARN prefix without its suffix is another resource:
+				// matching is exact.
+				for _, resource := range []string{arnA, arnMaster, arnOther, "", arnA[:len(arnA)-7], "*"} {
+					err := svc.Authorize(context.Background(), p, action, resource)
+					if tt.allow[pair{action, resource}] {
+						if err != nil {
+							t.Errorf("Authorize(%s, %q) = %v, want allowed", action, resource, err)
+						}
+						continue
+					}
+					if rotor.ErrorCode(err) != rotor.EDENIED {
+						t.Errorf("Authorize(%s, %q) = %v, want EDENIED", action, resource, err)
+					}
 				}
-			} else {
-				wantCode(t, err, rotor.EDENIED)
 			}
 		})
 	}
-	for _, action := range append(rotorActions, "secretsmanager", "secretsmanager:", "lambda:InvokeFunction") {
+}
+
+// TestRotationScopeShape pins the scope itself: three grants (two without
+// a master), each naming one resource, so that it maps to an IAM policy
+// with one statement per resource.
+func TestRotationScopeShape(t *testing.T) {
+	want := []rotor.Grant{
+		{Actions: []string{"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+			"secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"}, Resources: []string{arnA}},
+		{Actions: []string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, Resources: []string{arnMaster}},
+		{Actions: []string{"secretsmanager:GetRandomPassword"}, Resources: []string{""}},
+	}
+	if got := rotor.RotationScope(arnA, arnMaster); !reflect.DeepEqual(got, want) {
+		t.Errorf("RotationScope(secret, master) =\n\t%+v\nwant\n\t%+v", got, want)
+	}
+	noMaster := []rotor.Grant{want[0], want[2]}
+	if got := rotor.RotationScope(arnA, ""); !reflect.DeepEqual(got, noMaster) {
+		t.Errorf("RotationScope(secret, \"\") =\n\t%+v\nwant\n\t%+v", got, noMaster)
+	}
+}
+
+// TestAuthorizeScopeNeverWidensARole: a Scope on a long-term role is
+// ignored by Authorize (and refused by IssueTemporary), and a scoped
+// principal without a Scope may do nothing.
+func TestAuthorizeScopeNeverWidensARole(t *testing.T) {
+	svc := auth.New(auth.Config{})
+	ctx := context.Background()
+	all := []rotor.Grant{{Actions: append(modelActions(t), rotorActions...), Resources: []string{arnA, ""}}}
+	reader := rotor.Principal{Identity: "reader", Role: rotor.RoleReadOnly, Scope: all}
+	wantCode(t, svc.Authorize(ctx, reader, "secretsmanager:PutSecretValue", arnA), rotor.EDENIED)
+	wantCode(t, svc.Authorize(ctx, reader, "rotor:CreateIdentity", ""), rotor.EDENIED)
+	empty := rotor.Principal{Identity: "rotation/x", Role: rotor.RoleScoped}
+	for _, action := range modelActions(t) {
 		for _, resource := range []string{arnA, ""} {
-			wantCode(t, svc.Authorize(context.Background(), p, action, resource), rotor.EDENIED)
+			wantCode(t, svc.Authorize(ctx, empty, action, resource), rotor.EDENIED)
 		}
 	}
 }
@@ -118,7 +183,7 @@ func TestAuthorizeScoped(t *testing.T) {
 func TestAuthorizeUnknownRole(t *testing.T) {
 	svc := auth.New(auth.Config{})
 	for _, role := range []rotor.Role{"", "root", "Admin"} {
-		p := rotor.Principal{Identity: "x", Role: role, Resources: []string{arnA}}
+		p := rotor.Principal{Identity: "x", Role: role, Scope: rotor.RotationScope(arnA, "")}
 		for _, action := range []string{"secretsmanager:GetSecretValue", "secretsmanager:GetRandomPassword", "rotor:ListKeys"} {
 			wantCode(t, svc.Authorize(context.Background(), p, action, arnA), rotor.EDENIED)
 		}

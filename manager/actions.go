@@ -4,6 +4,7 @@ package manager
 // ("secretsmanager:<Operation>"). They are constants so that no request
 // builds its action name.
 const (
+	actionBatchGetSecretValue      = "secretsmanager:BatchGetSecretValue"
 	actionCancelRotateSecret       = "secretsmanager:CancelRotateSecret"
 	actionCreateSecret             = "secretsmanager:CreateSecret"
 	actionDeleteSecret             = "secretsmanager:DeleteSecret"

@@ -55,6 +55,10 @@
 //   - a manual PutSecretValue or UpdateSecret that makes a new version
 //     AWSCURRENT abandons the active run (AWS's RotationAbandoned); the
 //     finishSecret move of AWSCURRENT by UpdateSecretVersionStage does not;
+//   - RotateSecret binds the rotation to the master secret the AWSCURRENT
+//     value's "masterarn" names, if the caller may read it; nothing else
+//     changes the binding, and BoundMaster fails a run whose value names
+//     another master (see binding.go);
 //   - CompleteRun removes AWSPENDING from the run's version once the
 //     function moved AWSCURRENT there, and records LastRotatedDate;
 //   - NextRotationDate is a random time inside the next window of the

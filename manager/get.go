@@ -164,13 +164,14 @@ func (s *Service) touch(ctx context.Context, e *entry, v *rotor.VersionRecord) {
 // most in.MaxResults, default and maximum 20, continued with NextToken).
 // A secret that cannot be read is reported in Errors with its rotor code
 // (ENOTFOUND, ESTATE for one scheduled for deletion, EDENIED, EDECRYPT)
-// instead of failing the call. Each secret is authorized as
-// "secretsmanager:GetSecretValue"; with Filters the listing itself is
+// instead of failing the call. As on AWS the call itself is authorized as
+// "secretsmanager:BatchGetSecretValue" on resource "", then each secret as
+// "secretsmanager:GetSecretValue"; with Filters the listing is also
 // authorized as "secretsmanager:ListSecrets" on resource "".
 //
 // Errors: EINVALID when both or neither of SecretIDs and Filters are given,
 // or MaxResults without Filters; EVALIDATION; ENEXTTOKEN; EDENIED for the
-// listing; EINTERNAL.
+// call or the listing; EINTERNAL.
 func (s *Service) BatchGetSecretValue(ctx context.Context, in rotor.BatchGetSecretValueInput) (*rotor.BatchGetSecretValueOutput, error) {
 	c, err := s.begin(ctx)
 	if err != nil {
@@ -178,6 +179,9 @@ func (s *Service) BatchGetSecretValue(ctx context.Context, in rotor.BatchGetSecr
 	}
 	if (len(in.SecretIDs) > 0) == (len(in.Filters) > 0) {
 		return nil, rotor.Errorf(rotor.EINVALID, msgBatchIDsXFilters)
+	}
+	if err := s.authorize(ctx, c, actionBatchGetSecretValue, ""); err != nil {
+		return nil, err
 	}
 	if len(in.Filters) == 0 {
 		if in.MaxResults != 0 {

@@ -341,8 +341,22 @@ func TestBatchGetSecretValue(t *testing.T) {
 		if pages != 2 {
 			t.Fatalf("pages = %d, want 2 (4 live secrets, 2 a page)", pages)
 		}
-		if calls := e.authz.reset(); calls[0] != (authCall{"secretsmanager:ListSecrets", ""}) {
-			t.Fatalf("first authorization = %+v, want the listing", calls[0])
+		if calls := e.authz.reset(); len(calls) < 2 || calls[0] != (authCall{"secretsmanager:BatchGetSecretValue", ""}) ||
+			calls[1] != (authCall{"secretsmanager:ListSecrets", ""}) {
+			t.Fatalf("first authorizations = %+v, want the call, then the listing", calls)
+		}
+	})
+
+	// The call itself needs secretsmanager:BatchGetSecretValue, as on AWS:
+	// GetSecretValue on each secret is not enough.
+	t.Run("ErrCallDenied", func(t *testing.T) {
+		d := newEnv(t)
+		d.create(t, "batch/a", "va")
+		d.authz.deny = func(action, _ string) bool { return action == "secretsmanager:BatchGetSecretValue" }
+		out, err := d.svc.BatchGetSecretValue(d.ctx, rotor.BatchGetSecretValueInput{SecretIDs: []string{"batch/a"}})
+		wantErr(t, err, rotor.EDENIED, "denied secretsmanager:BatchGetSecretValue on ")
+		if out != nil {
+			t.Fatalf("output %+v with an error", out)
 		}
 	})
 

@@ -34,6 +34,10 @@ type rotateRequest struct {
 	sched       *schedule.Schedule   // rules parsed (nil for manual rotation)
 	immediately bool                 // false: a test-only run
 	scheduled   bool                 // started by the scheduler, not a client
+	// authorizeMaster asks whether the client may read the master secret
+	// arn, which RotateSecret then binds; nil for the scheduler, which
+	// never rebinds.
+	authorizeMaster func(arn string) error
 }
 
 // rotateOutcome is what rotateTx decided: the answer to return after the
@@ -66,6 +70,14 @@ type rotateOutcome struct {
 //     run is re-driven first: pending again, due now, attempts reset;
 //   - needs an AWSCURRENT value (ESTATE otherwise) and a token no version
 //     uses (EEXISTS as PutSecretValue answers otherwise);
+//   - binds the rotation to the master secret that the AWSCURRENT value's
+//     "masterarn" names (a name, partial or full ARN of the region; none
+//     without one): the caller must be allowed
+//     "secretsmanager:GetSecretValue" on it (EDENIED otherwise), and it
+//     must exist (ESTATE otherwise), or nothing is saved. The rotation
+//     function's credentials may read that master and no other; see
+//     BoundMaster. A re-driven previous rotation (below) is rebound the
+//     same way; a retried request and an active run are not;
 //   - stores the configuration (rotation enabled, function, and the rules
 //     when given) and either, with RotateImmediately nil or true, creates
 //     the empty version in.ClientRequestToken (a random UUID when empty)
@@ -94,7 +106,8 @@ func (s *Service) RotateSecret(ctx context.Context, in rotor.RotateSecretInput) 
 		return nil, errMaxLen("rotationLambdaARN", maxLambdaARN)
 	}
 	req := rotateRequest{token: in.ClientRequestToken, lambdaARN: in.RotationLambdaARN,
-		immediately: in.RotateImmediately == nil || *in.RotateImmediately}
+		immediately:     in.RotateImmediately == nil || *in.RotateImmediately,
+		authorizeMaster: func(arn string) error { return s.authorize(ctx, c, actionGetSecretValue, arn) }}
 	if in.RotationRules != nil {
 		sched, err := schedule.Parse(*in.RotationRules)
 		if err != nil {
@@ -234,12 +247,17 @@ func (s *Service) rotateTx(tx rotor.Tx, rec *rotor.SecretRecord, req rotateReque
 		ref.VersionID = req.token // the same request again
 		return rotateOutcome{out: ref}, nil
 	}
-	if pending, ok := before[rotor.StagePending]; active != nil || (ok && pending != before[rotor.StageCurrent]) {
-		return s.previousIncomplete(tx, rec, before, active, fnARN, req, now)
-	}
 	cur := findVersion(vs, before[rotor.StageCurrent])
+	if pending, ok := before[rotor.StagePending]; active != nil || (ok && pending != before[rotor.StageCurrent]) {
+		return s.previousIncomplete(tx, rec, before, cur, active, fnARN, req, now)
+	}
 	if cur == nil || cur.Value == nil {
 		return rotateOutcome{}, rotor.Errorf(rotor.ESTATE, msgNoCurrentToRotate)
+	}
+	if req.authorizeMaster != nil {
+		if rec.Rotation.MasterARN, err = s.bindMaster(tx, rec, cur, req.authorizeMaster); err != nil {
+			return rotateOutcome{}, err
+		}
 	}
 	token := req.token
 	if token == "" {
@@ -301,10 +319,12 @@ func (s *Service) rotateTx(tx rotor.Tx, rec *rotor.SecretRecord, req rotateReque
 
 // previousIncomplete answers a rotation request while a previous rotation
 // is not complete: a run is active, or AWSPENDING is on a version that is
-// not AWSCURRENT. If that version's newest run failed, or it has none, the
-// rotation is re-driven with function fnARN. The request's configuration
-// is not saved.
-func (s *Service) previousIncomplete(tx rotor.Tx, rec *rotor.SecretRecord, l labels, active *rotor.RunRecord,
+// not AWSCURRENT (cur is the AWSCURRENT version, nil if none). If that
+// version's newest run failed, or it has none, the rotation is re-driven
+// with function fnARN and, for a client's request, rebound to the master
+// cur names (see bindMaster; on refusal nothing is saved). The request's
+// other configuration is not saved.
+func (s *Service) previousIncomplete(tx rotor.Tx, rec *rotor.SecretRecord, l labels, cur *rotor.VersionRecord, active *rotor.RunRecord,
 	fnARN string, req rotateRequest, now time.Time) (rotateOutcome, error) {
 	res := rotateOutcome{answer: rotor.Errorf(rotor.ESTATE, msgRotationIncomplete)}
 	if active != nil {
@@ -314,6 +334,18 @@ func (s *Service) previousIncomplete(tx rotor.Tx, rec *rotor.SecretRecord, l lab
 	last, err := lastRunOf(tx, rec, pending)
 	if err != nil {
 		return rotateOutcome{}, err
+	}
+	if (last == nil || last.Status == rotor.RunFailed) && req.authorizeMaster != nil {
+		master, err := s.bindMaster(tx, rec, cur, req.authorizeMaster)
+		if err != nil {
+			return rotateOutcome{}, err
+		}
+		if master != rec.Rotation.MasterARN {
+			rec.Rotation.MasterARN = master
+			if err := tx.UpdateSecret(rec); err != nil {
+				return rotateOutcome{}, internal("update secret", err)
+			}
+		}
 	}
 	switch {
 	case last == nil:
@@ -450,7 +482,8 @@ func (s *Service) nextRotation(sched *schedule.Schedule, after, base time.Time) 
 // through Config.OnRunStopped after the commit). Labels are left as they
 // are, as on AWS: the next RotateSecret answers that the previous rotation
 // is not complete until AWSPENDING is removed (except for the temporary
-// copy of a cancelled test-only run, which it removes). VersionID is the run's
+// copy of a cancelled test-only run, which it removes). The bound master
+// secret is kept too (the next RotateSecret binds afresh). VersionID is the run's
 // version, or else the version carrying AWSPENDING ("" if none).
 //
 // Errors: ESTATE on a secret scheduled for deletion or one whose rotation

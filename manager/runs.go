@@ -128,11 +128,11 @@ func (s *Service) ClaimRuns(ctx context.Context, now time.Time, limit int, skip 
 // RunSecrets returns every value the run's credentials can read, for
 // scrubbing: the value of every version of its secret that carries a
 // staging label (AWSCURRENT, AWSPREVIOUS, AWSPENDING or any other), the
-// value of the run's version once filled, and, when the JSON of that value
-// (or else of the current one) has a string "masterarn" naming a secret of
-// the run's region by ARN, name or partial ARN, the value of every labeled
-// version of that secret, whose full ARN is returned as masterARN ("" when
-// there is none). Binary values are returned as their bytes.
+// value of the run's version once filled, and, when the rotation is bound
+// to a master secret (RotationConfig.MasterARN, never a value's
+// "masterarn"; see BoundMaster), the value of every labeled version of that
+// secret, whose full ARN is returned as masterARN ("" when there is none).
+// Binary values are returned as their bytes.
 //
 // Errors: ENOTFOUND when the run or its secret is gone; EDECRYPT; EINTERNAL.
 func (s *Service) RunSecrets(ctx context.Context, run rotor.RunRecord) (values []string, masterARN string, err error) {
@@ -171,27 +171,14 @@ func (s *Service) runSecretsTx(tx rotor.Tx, run rotor.RunRecord) ([]string, stri
 	if err != nil {
 		return nil, "", err
 	}
-	current, err := s.plaintext(rec.ARN, findVersion(vs, labelsOf(vs)[rotor.StageCurrent]))
-	if err != nil {
-		return nil, "", err
-	}
-	pending, err := s.plaintext(rec.ARN, findVersion(vs, run.Token))
-	if err != nil {
-		return nil, "", err
-	}
-	ref := pending
-	if ref == "" {
-		ref = current
-	}
-	id := masterARNOf(ref)
-	if id == "" {
+	if rec.Rotation.MasterARN == "" {
 		return values, "", nil
 	}
-	master, err := s.resolve(tx, run.Region, id)
+	master, err := tx.Secret(rec.Rotation.MasterARN)
 	if isCode(err, rotor.ENOTFOUND) {
 		return values, "", nil
 	} else if err != nil {
-		return nil, "", err
+		return nil, "", internal("secret", err)
 	}
 	if master.ARN != rec.ARN {
 		mvs, err := tx.Versions(master.ARN)

@@ -6,10 +6,13 @@
 //   - Registry resolves a rotation function's Lambda ARN, per region, to a
 //     lambda.Function: built-in Go code, a local command or an HTTP endpoint.
 //   - Engine executes durable runs: it claims due runs, invokes each step with
-//     short-lived credentials scoped to the secret, records every step before
-//     and after it runs, retries failed attempts with exponential backoff and
-//     jitter, and gives up after a configured number of attempts. A server
-//     killed mid-run resumes the run on start.
+//     short-lived credentials scoped to the secret and to reading the master
+//     secret RotateSecret bound (rotor.RotationScope; never a master a value
+//     names), records every step before and after it runs, retries failed
+//     attempts with exponential backoff and jitter, and gives up after a
+//     configured number of attempts — at once when the secret's value names
+//     another master than the bound one. A server killed mid-run resumes the
+//     run on start.
 //   - Scheduler starts rotations whose NextRotationDate has come.
 //   - Scrubber removes secret values from anything the engine stores or logs.
 //

@@ -26,9 +26,16 @@ type Controller interface {
 	// left alone.
 	ClaimRuns(ctx context.Context, now time.Time, limit int, skip func(runID string) bool) ([]rotor.RunRecord, error)
 	// RunSecrets returns every value the run's credentials can read — every
-	// labeled version of the secret and, when it has a master secret, of
-	// that secret — for scrubbing, and the master's ARN ("" if none).
+	// labeled version of the secret and, when the rotation is bound to a
+	// master secret, of that secret — for scrubbing, and the master's ARN
+	// ("" if none).
 	RunSecrets(ctx context.Context, run rotor.RunRecord) (values []string, masterARN string, err error)
+	// BoundMaster returns the ARN of the master secret the rotation of the
+	// run's secret was bound to by RotateSecret ("" for none) — the only
+	// master its credentials may read — after checking the secret's
+	// AWSCURRENT value still names it. EPRECONDITION when it does not: the
+	// run then fails at once, since no retry can change that.
+	BoundMaster(ctx context.Context, run rotor.RunRecord) (string, error)
 	// BeginStep durably records that a step starts. It returns an ESTATE
 	// error when the run is no longer active (cancelled or abandoned): the
 	// engine then stops the run without invoking the step.
@@ -254,6 +261,12 @@ func (e *Engine) start(ctx context.Context) (int, error) {
 // errStopped means the run was cancelled or abandoned under the engine.
 var errStopped = errors.New("run stopped")
 
+// finalError is an attempt's failure that no retry can cure: the run
+// fails at once, whatever attempts are left.
+type finalError struct{ msg string }
+
+func (e *finalError) Error() string { return e.msg }
+
 // execute performs one attempt of run, from its recorded step.
 func (e *Engine) execute(ctx context.Context, run rotor.RunRecord) {
 	log := e.logger().With("run", run.ID, "secret", run.SecretARN, "attempt", run.Attempt)
@@ -263,7 +276,8 @@ func (e *Engine) execute(ctx context.Context, run rotor.RunRecord) {
 	}
 	// The error text is already scrubbed.
 	bg := context.WithoutCancel(ctx)
-	if run.Attempt >= run.MaxAttempts {
+	var final *finalError
+	if run.Attempt >= run.MaxAttempts || errors.As(err, &final) {
 		log.Warn("rotation failed", "err", err)
 		if ferr := e.Control.FailRun(bg, run.ID, err.Error()); ferr != nil && rotor.ErrorCode(ferr) != rotor.ESTATE {
 			log.Error("record failed run", "err", ferr)
@@ -288,7 +302,15 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 	if err != nil {
 		return errors.New(rotor.ErrorMessage(err))
 	}
-	base, master, err := e.Control.RunSecrets(ctx, run)
+	// The credentials' scope comes from what the server stored when rotation
+	// was configured, never from a value the function can write.
+	master, err := e.Control.BoundMaster(ctx, run)
+	if rotor.ErrorCode(err) == rotor.EPRECONDITION {
+		return &finalError{rotor.ErrorMessage(err)}
+	} else if err != nil {
+		return fmt.Errorf("read secret: %s", rotor.ErrorMessage(err))
+	}
+	base, _, err := e.Control.RunSecrets(ctx, run)
 	if err != nil {
 		return fmt.Errorf("read secret: %s", rotor.ErrorMessage(err))
 	}
@@ -296,10 +318,8 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 	values.add(base)
 	scrub := values.scrubber()
 
-	principal := rotor.Principal{Identity: "rotation/" + run.ID, Role: rotor.RoleScoped, Resources: []string{run.SecretARN}}
-	if master != "" {
-		principal.Resources = append(principal.Resources, master)
-	}
+	principal := rotor.Principal{Identity: "rotation/" + run.ID, Role: rotor.RoleScoped,
+		Scope: rotor.RotationScope(run.SecretARN, master)}
 	timeout := e.StepTimeout
 	if timeout <= 0 {
 		timeout = 15 * time.Minute
@@ -346,6 +366,7 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 			Endpoint:    endpoint,
 			Credentials: lambda.Credentials{AccessKeyID: id, SecretAccessKey: secret, SessionToken: token},
 			Scrubber:    stepScrubber,
+			Master:      master,
 		})
 		cancel()
 		e.failpoint("invoked:" + step)

@@ -200,7 +200,7 @@ func blob(b []byte) []byte {
 
 const secretColumns = `arn, region, name, description, kms_key_id, type, tags_ever_set,
 	rotation_configured, rotation_enabled, rotation_lambda_arn, rotation_after_days,
-	rotation_duration, rotation_schedule_expression,
+	rotation_duration, rotation_schedule_expression, rotation_master_arn,
 	created_date, last_changed_date, last_accessed_date, last_rotated_date,
 	next_rotation_date, deleted_date, purge_date, owning_service, primary_region`
 
@@ -209,7 +209,7 @@ func secretArgs(s *rotor.SecretRecord) []any {
 	r := s.Rotation
 	return []any{s.ARN, s.Region, s.Name, s.Description, s.KmsKeyID, s.Type, s.TagsEverSet,
 		r.Configured, r.Enabled, r.LambdaARN, r.Rules.AutomaticallyAfterDays,
-		r.Rules.Duration, r.Rules.ScheduleExpression,
+		r.Rules.Duration, r.Rules.ScheduleExpression, r.MasterARN,
 		toNanos(s.CreatedDate), toNanos(s.LastChangedDate), toNanos(s.LastAccessedDate), toNanos(s.LastRotatedDate),
 		toNanos(s.NextRotationDate), toNanos(s.DeletedDate), toNanos(s.PurgeDate), s.OwningService, s.PrimaryRegion}
 }
@@ -222,7 +222,7 @@ func scanSecret(sc scanner) (*rotor.SecretRecord, error) {
 	r := &s.Rotation
 	err := sc.Scan(&s.ARN, &s.Region, &s.Name, &s.Description, &s.KmsKeyID, &s.Type, &s.TagsEverSet,
 		&r.Configured, &r.Enabled, &r.LambdaARN, &r.Rules.AutomaticallyAfterDays,
-		&r.Rules.Duration, &r.Rules.ScheduleExpression,
+		&r.Rules.Duration, &r.Rules.ScheduleExpression, &r.MasterARN,
 		&created, &changed, &accessed, &rotated, &next, &deleted, &purge, &s.OwningService, &s.PrimaryRegion)
 	if err != nil {
 		return nil, err
@@ -309,7 +309,7 @@ func (t *tx) PurgeDue(now time.Time) ([]string, error) {
 func (t *tx) CreateSecret(s *rotor.SecretRecord) error {
 	const op = "create secret"
 	if _, err := t.exec(nounSecret, op, `INSERT INTO secrets (`+secretColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, secretArgs(s)...); err != nil {
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, secretArgs(s)...); err != nil {
 		return err
 	}
 	return t.insertTags(op, s.ARN, s.Tags)

@@ -159,6 +159,7 @@ func fullSecret(region, name, tag string, n int) *rotor.SecretRecord {
 		Configured: true,
 		Enabled:    true,
 		LambdaARN:  rotor.LambdaARN(region, account, "rotate-"+tag),
+		MasterARN:  rotor.SecretARN(region, account, "master-"+tag, "MaStEr"),
 		Rules: rotor.RotationRules{
 			AutomaticallyAfterDays: int64(n + 1),
 			Duration:               "3h",

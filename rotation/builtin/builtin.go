@@ -20,7 +20,7 @@ type Values struct {
 	Current   string // AWSCURRENT's SecretString
 	Pending   string // AWSPENDING's SecretString (the token's version); "" in createSecret
 	Previous  string // AWSPREVIOUS's SecretString, if any
-	Master    string // the current value of the secret named by "masterarn", if any
+	Master    string // the current value of the master secret the rotation is bound to, if AWSPENDING names it
 }
 
 // Strategy is what a target contributes to a rotation.
@@ -35,11 +35,14 @@ type Strategy interface {
 }
 
 // MasterUser is an optional interface of a Strategy. Function reads the
-// secret named by the pending value's "masterarn" into Values.Master, for
-// setSecret only, unless the strategy implements MasterUser and
-// NeedsMaster returns false — so a strategy that never acts as an
-// administrator is not broken by a stale "masterarn" and does not read the
-// administrator's secret.
+// master secret into Values.Master, for setSecret only, unless the
+// strategy implements MasterUser and NeedsMaster returns false — so a
+// strategy that never acts as an administrator is not broken by a stale
+// "masterarn" and does not read the administrator's secret.
+//
+// The master read is always the one the rotation is bound to
+// (lambda.Invocation.Master), never whatever the AWSPENDING value names:
+// when AWSPENDING's "masterarn" names another secret, setSecret fails.
 type MasterUser interface {
 	NeedsMaster() bool
 }
@@ -81,7 +84,7 @@ func (f *Function) Invoke(ctx context.Context, inv lambda.Invocation) (lambda.Re
 		return f.create(ctx, ev)
 	case rotor.StepSet, rotor.StepTest:
 		mu, ok := f.Strategy.(MasterUser)
-		v, err := f.values(ctx, ev, ev.Step == rotor.StepSet && (!ok || mu.NeedsMaster()))
+		v, err := f.values(ctx, inv, ev.Step == rotor.StepSet && (!ok || mu.NeedsMaster()))
 		if err != nil {
 			return lambda.Result{}, err
 		}
@@ -134,7 +137,8 @@ func (f *Function) create(ctx context.Context, ev lambda.Event) (lambda.Result, 
 
 // values gathers the versions setSecret and testSecret need; the master
 // secret only when withMaster.
-func (f *Function) values(ctx context.Context, ev lambda.Event, withMaster bool) (Values, error) {
+func (f *Function) values(ctx context.Context, inv lambda.Invocation, withMaster bool) (Values, error) {
+	ev := inv.Event
 	v := Values{SecretARN: ev.SecretID, Token: ev.ClientRequestToken}
 	get := func(in rotor.GetSecretValueInput, dst *string, optional bool) error {
 		out, err := f.Secrets.GetSecretValue(ctx, in)
@@ -166,11 +170,36 @@ func (f *Function) values(ctx context.Context, ev lambda.Event, withMaster bool)
 		MasterARN string `json:"masterarn"`
 	}
 	if withMaster && json.Unmarshal([]byte(v.Pending), &doc) == nil && doc.MasterARN != "" {
-		if err := get(rotor.GetSecretValueInput{SecretID: doc.MasterARN, VersionStage: rotor.StageCurrent}, &v.Master, false); err != nil {
+		if err := f.checkMaster(ctx, inv, doc.MasterARN); err != nil {
+			return v, err
+		}
+		if err := get(rotor.GetSecretValueInput{SecretID: inv.Master, VersionStage: rotor.StageCurrent}, &v.Master, false); err != nil {
 			return v, err
 		}
 	}
 	return v, nil
+}
+
+// checkMaster refuses (EPRECONDITION) an AWSPENDING value whose
+// "masterarn" does not name the master secret the rotation is bound
+// to, inv.Master: the step then fails rather than act as another
+// administrator. A name or partial ARN is resolved with DescribeSecret,
+// which the rotation's credentials allow on the bound master only.
+func (f *Function) checkMaster(ctx context.Context, inv lambda.Invocation, named string) error {
+	if inv.Master != "" && named != inv.Master {
+		if d, err := f.Secrets.DescribeSecret(ctx, named); err == nil && d.ARN == inv.Master {
+			named = inv.Master
+		}
+	}
+	if named == inv.Master {
+		return nil
+	}
+	bound := inv.Master
+	if bound == "" {
+		bound = "(none)"
+	}
+	return rotor.Errorf(rotor.EPRECONDITION, "refusing to rotate: the AWSPENDING secret names the master secret %s, "+
+		"but rotation of %s is bound to master %s; call RotateSecret again to rebind", named, inv.Event.SecretID, bound)
 }
 
 func (f *Function) finish(ctx context.Context, ev lambda.Event, desc *rotor.SecretDescription) (lambda.Result, error) {

@@ -20,7 +20,8 @@ type Event struct {
 	RotationToken      string `json:"RotationToken,omitempty"`
 }
 
-// Credentials are temporary credentials scoped to the secret being rotated.
+// Credentials are temporary credentials scoped to the secret being rotated
+// and its bound master secret (rotor.RotationScope).
 type Credentials struct{ AccessKeyID, SecretAccessKey, SessionToken string }
 
 // Invocation is everything a function needs for one step.
@@ -36,6 +37,11 @@ type Invocation struct {
 	// created a value to remove (createSecret's AWSPENDING). Nil, or a
 	// nil *scrub.Scrubber, removes nothing.
 	Scrubber func() *scrub.Scrubber
+
+	// Master is the full ARN of the master secret the rotation is bound to
+	// ("" for none): the only master the credentials may read. In-process
+	// functions take the master from here, never from a value.
+	Master string
 }
 
 // scrubber returns inv's Scrubber, nil when there is none.

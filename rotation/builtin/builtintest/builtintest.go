@@ -7,6 +7,7 @@ package builtintest
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/url"
 	"path/filepath"
@@ -92,17 +93,27 @@ func (e *Env) Value(t testing.TB, arn, stage string) string {
 }
 
 // StartRotation does what RotateSecret does before it queues a run: it
-// enables rotation and creates the empty AWSPENDING placeholder version,
-// whose id it returns.
+// enables rotation, binds it to the master secret the AWSCURRENT value's
+// "masterarn" names (none when that secret does not exist) and creates the
+// empty AWSPENDING placeholder version, whose id it returns.
 func (e *Env) StartRotation(t testing.TB, arn string) string {
 	t.Helper()
 	token := uuid.NewString()
+	master := ""
+	var doc struct {
+		MasterARN string `json:"masterarn"`
+	}
+	if json.Unmarshal([]byte(e.Value(t, arn, rotor.StageCurrent)), &doc) == nil && doc.MasterARN != "" {
+		if d, err := e.Secrets.DescribeSecret(e.Ctx, doc.MasterARN); err == nil {
+			master = d.ARN
+		}
+	}
 	err := e.Store.Update(e.Ctx, func(tx rotor.Tx) error {
 		rec, err := tx.Secret(arn)
 		if err != nil {
 			return err
 		}
-		rec.Rotation.Configured, rec.Rotation.Enabled = true, true
+		rec.Rotation.Configured, rec.Rotation.Enabled, rec.Rotation.MasterARN = true, true, master
 		if err := tx.UpdateSecret(rec); err != nil {
 			return err
 		}
@@ -128,11 +139,17 @@ func (e *Env) FinishRotation(t testing.TB, arn string) {
 	e.Secrets.InvalidateCache()
 }
 
-// Step invokes one step of fn for the rotation of arn to token.
+// Step invokes one step of fn for the rotation of arn to token, with the
+// master secret the rotation is bound to, as the engine does.
 func (e *Env) Step(fn lambda.Function, arn, token, step string) error {
-	_, err := fn.Invoke(e.Ctx, lambda.Invocation{
+	d, err := e.Secrets.DescribeSecret(e.Ctx, arn)
+	if err != nil {
+		return err
+	}
+	_, err = fn.Invoke(e.Ctx, lambda.Invocation{
 		Event:  lambda.Event{Step: step, SecretID: arn, ClientRequestToken: token},
 		Region: Region,
+		Master: d.Rotation.MasterARN,
 	})
 	return err
 }
