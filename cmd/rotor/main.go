@@ -6,6 +6,7 @@
 //	rotor access-key ...          manage access keys
 //	rotor keys ...                list, rotate and retire key-encryption keys
 //	rotor rotation ...            rotation runs: list, history, abandon
+//	rotor audit verify FILE...    check the audit log's hash chain (reads files only)
 //
 // Client subcommands talk to a running server through Rotor's own API,
 // signed with the caller's AWS credentials; they never open a data directory.
@@ -44,6 +45,8 @@ Commands:
   rotation list [-failed] [-status S] [-limit N]   rotation runs, newest first
   rotation history <secret-id> [-limit N]          a secret's runs with every step
   rotation abandon <secret-id>   stop a rotation and remove its stray AWSPENDING label
+  audit verify FILE...           check the audit log's hash chain, oldest file first
+                                 (audit.log.* audit.log); reads the files only, no server
   version
 
 Client commands find the server in --endpoint, $ROTOR_ENDPOINT, $AWS_ENDPOINT_URL_SECRETS_MANAGER
@@ -67,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "server":
 		err = runServer(ctx, args[1:], stdout)
+	case "audit":
+		err = runAudit(args[1:], stdout)
 	case "version":
 		fmt.Fprintln(stdout, "rotor", Version)
 	case "help", "-h", "--help":
