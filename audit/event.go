@@ -32,8 +32,9 @@ type chainState struct {
 }
 
 // appendLine appends rec as one audit line (with its newline) chained after
-// st, and returns the state after it. eventID is the line's unique id.
-func appendLine(b []byte, rec *rotor.AuditRecord, account, eventID string, st chainState) ([]byte, chainState) {
+// st, and returns the state after it. eventID is the line's unique id, 16
+// bytes written as a UUID.
+func appendLine(b []byte, rec *rotor.AuditRecord, account string, eventID []byte, st chainState) ([]byte, chainState) {
 	start := len(b)
 	b = append(b, `{"eventVersion":"`+EventVersion+`","eventTime":"`...)
 	b = rec.Time.UTC().AppendFormat(b, time.RFC3339)
@@ -92,8 +93,17 @@ func appendLine(b []byte, rec *rotor.AuditRecord, account, eventID string, st ch
 	}
 	b = append(b, `,"requestID":`...)
 	b = appendString(b, rec.RequestID)
-	b = append(b, `,"eventID":`...)
-	b = appendString(b, eventID)
+	b = append(b, `,"eventID":"`...)
+	b = hex.AppendEncode(b, eventID[0:4])
+	b = append(b, '-')
+	b = hex.AppendEncode(b, eventID[4:6])
+	b = append(b, '-')
+	b = hex.AppendEncode(b, eventID[6:8])
+	b = append(b, '-')
+	b = hex.AppendEncode(b, eventID[8:10])
+	b = append(b, '-')
+	b = hex.AppendEncode(b, eventID[10:16])
+	b = append(b, '"')
 	b = append(b, `,"readOnly":`...)
 	b = strconv.AppendBool(b, rec.ReadOnly)
 	b = append(b, `,"managementEvent":true,"eventCategory":"Management","recipientAccountId":`...)
@@ -119,11 +129,14 @@ func appendLine(b []byte, rec *rotor.AuditRecord, account, eventID string, st ch
 // "Unknown" (with the key presented, if any) when authentication failed.
 func appendIdentity(b []byte, rec *rotor.AuditRecord, account string) []byte {
 	p := &rec.Principal
-	field := func(b []byte, k, v string) []byte {
+	field := func(b []byte, k string, v ...string) []byte {
 		b = append(b, `,"`...)
 		b = append(b, k...)
-		b = append(b, '"', ':')
-		return appendString(b, v)
+		b = append(b, '"', ':', '"')
+		for _, part := range v {
+			b = appendEscaped(b, part)
+		}
+		return append(b, '"')
 	}
 	switch {
 	case rec.Source == rotor.AuditSourceRotation:
@@ -133,14 +146,14 @@ func appendIdentity(b []byte, rec *rotor.AuditRecord, account string) []byte {
 	case p.Identity != "" && p.Role == rotor.RoleScoped:
 		session := strings.TrimPrefix(p.Identity, "rotation/")
 		b = append(b, `{"type":"AssumedRole"`...)
-		b = field(b, "principalId", p.AccessKeyID+":"+session)
-		b = field(b, "arn", "arn:aws:sts::"+account+":assumed-role/rotor-rotation/"+session)
+		b = field(b, "principalId", p.AccessKeyID, ":", session)
+		b = field(b, "arn", "arn:aws:sts::", account, ":assumed-role/rotor-rotation/", session)
 		b = field(b, "accountId", account)
 		b = field(b, "accessKeyId", p.AccessKeyID)
 	case p.Identity != "":
 		b = append(b, `{"type":"IAMUser"`...)
 		b = field(b, "principalId", p.Identity)
-		b = field(b, "arn", "arn:aws:iam::"+account+":user/"+p.Identity)
+		b = field(b, "arn", "arn:aws:iam::", account, ":user/", p.Identity)
 		b = field(b, "accountId", account)
 		b = field(b, "accessKeyId", p.AccessKeyID)
 		b = field(b, "userName", p.Identity)
@@ -153,18 +166,34 @@ func appendIdentity(b []byte, rec *rotor.AuditRecord, account string) []byte {
 	return append(b, '}')
 }
 
+// plainByte marks the ASCII bytes a JSON string holds as they are.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // appendString appends s as a JSON string, as encoding/json writes it
 // without HTML escaping (invalid UTF-8 becomes U+FFFD).
 func appendString(b []byte, s string) []byte {
-	const hexDigits = "0123456789abcdef"
 	b = append(b, '"')
+	b = appendEscaped(b, s)
+	return append(b, '"')
+}
+
+// appendEscaped appends the inside of s's JSON string.
+func appendEscaped(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
 	start := 0
 	for i := 0; i < len(s); {
+		for i < len(s) && plainByte[s[i]] {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
 		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '\\', '"':
@@ -199,6 +228,5 @@ func appendString(b []byte, s string) []byte {
 		}
 		i += size
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
 }

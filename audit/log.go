@@ -17,7 +17,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/rotorhq/rotor"
 )
 
@@ -39,6 +38,10 @@ const (
 	DefaultBuffer        = 8192
 	DefaultMaxWait       = 200 * time.Millisecond
 	DefaultRetryInterval = time.Second
+	// DefaultBatchDelay is how long the writer lets records gather after
+	// the first one of a batch, so that one write and one fsync serve
+	// many requests even when few are in flight at once.
+	DefaultBatchDelay = 2 * time.Millisecond
 	// closeTimeout bounds how long Close keeps retrying a failing file.
 	closeTimeout = 5 * time.Second
 	// maxBatch bounds the records written (and fsynced) together.
@@ -71,7 +74,10 @@ type Options struct {
 	// RetryInterval is how often a failing file is retried; 0 =
 	// DefaultRetryInterval.
 	RetryInterval time.Duration
-	Logger        *slog.Logger // nil = discard
+	// BatchDelay is how long records gather before a batch is written;
+	// 0 = DefaultBatchDelay, negative = none.
+	BatchDelay time.Duration
+	Logger     *slog.Logger // nil = discard
 
 	// openFile opens the active file for appending; tests replace it.
 	openFile func(path string) (file, error)
@@ -160,6 +166,9 @@ func Open(opts Options) (*Log, error) {
 	}
 	if opts.RetryInterval <= 0 {
 		opts.RetryInterval = DefaultRetryInterval
+	}
+	if opts.BatchDelay == 0 {
+		opts.BatchDelay = DefaultBatchDelay
 	}
 	if opts.openFile == nil {
 		opts.openFile = openOSFile
@@ -335,6 +344,12 @@ func (l *Log) run() {
 			l.wakeFlush()
 			return
 		}
+		if l.opts.BatchDelay > 0 {
+			select {
+			case <-time.After(l.opts.BatchDelay):
+			case <-l.quit:
+			}
+		}
 	more:
 		for len(batch) < maxBatch {
 			select {
@@ -375,11 +390,10 @@ func (l *Log) write(batch []rotor.AuditRecord) {
 	l.buf = l.buf[:0]
 	st := l.chain
 	for i := range batch {
-		var id uuid.UUID
-		copy(id[:], ids[16*i:])
+		id := ids[16*i : 16*i+16]
 		id[6] = id[6]&0x0f | 0x40 // version 4
 		id[8] = id[8]&0x3f | 0x80 // RFC 4122 variant
-		l.buf, st = appendLine(l.buf, &batch[i], l.opts.Account, id.String(), st)
+		l.buf, st = appendLine(l.buf, &batch[i], l.opts.Account, id, st)
 	}
 	var deadline time.Time
 	for {

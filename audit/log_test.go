@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -117,6 +118,9 @@ func TestLinesAreCloudTrailShapedAndChained(t *testing.T) {
 		if ev[k] != v {
 			t.Errorf("%s = %#v, want %#v", k, ev[k], v)
 		}
+	}
+	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(ev["eventID"].(string)) {
+		t.Errorf("eventID = %v, want a random UUID", ev["eventID"])
 	}
 	id := ev["userIdentity"].(map[string]any)
 	if id["type"] != "IAMUser" || id["arn"] != "arn:aws:iam::123456789012:user/admin" || id["accessKeyId"] != "AKIAEXAMPLE" {
