@@ -41,7 +41,7 @@ const (
 	// DefaultBatchDelay is how long the writer lets records gather after
 	// the first one of a batch, so that one write and one fsync serve
 	// many requests even when few are in flight at once.
-	DefaultBatchDelay = 2 * time.Millisecond
+	DefaultBatchDelay = 10 * time.Millisecond
 	// closeTimeout bounds how long Close keeps retrying a failing file.
 	closeTimeout = 5 * time.Second
 	// maxBatch bounds the records written (and fsynced) together.
