@@ -34,7 +34,7 @@
 // request that is served always has its record in the buffer, and a record
 // leaves the buffer only once written and fsynced. What a crash can lose is
 // therefore bounded by the buffer: records of requests answered in the last
-// moments before the crash (at most one batch's fsync behind).
+// moments before the crash (the batch window, BatchDelay, plus one fsync).
 //
 // When the file cannot be written (disk full, permissions, I/O error) the
 // writer keeps the batch and retries every RetryInterval. Meanwhile, with

@@ -45,7 +45,7 @@ const (
 	// closeTimeout bounds how long Close keeps retrying a failing file.
 	closeTimeout = 5 * time.Second
 	// maxBatch bounds the records written (and fsynced) together.
-	maxBatch = 1024
+	maxBatch = 4096
 )
 
 // Options configure a Log.
@@ -344,7 +344,7 @@ func (l *Log) run() {
 			l.wakeFlush()
 			return
 		}
-		if l.opts.BatchDelay > 0 {
+		if l.opts.BatchDelay > 0 && len(l.queue) < maxBatch-1 { // no wait with a backlog
 			select {
 			case <-time.After(l.opts.BatchDelay):
 			case <-l.quit:
