@@ -371,3 +371,21 @@ func TestAuditFailurePolicies(t *testing.T) {
 		}
 	})
 }
+
+func TestAuditVerifyCommandLine(t *testing.T) {
+	var out, errOut syncBuffer
+	if code := run(context.Background(), []string{"audit"}, &out, &errOut); code != 2 {
+		t.Errorf("rotor audit = exit %d, want 2 (usage)", code)
+	}
+	if code, msg := verifyCLI(nil); code != 2 || !strings.Contains(msg, "at least one file") {
+		t.Errorf("rotor audit verify = exit %d: %s", code, msg)
+	}
+	if code, msg := verifyCLI([]string{filepath.Join(t.TempDir(), "missing.log")}); code != 1 || !strings.Contains(msg, "no such file") {
+		t.Errorf("rotor audit verify missing.log = exit %d: %s", code, msg)
+	}
+	empty := filepath.Join(t.TempDir(), "audit.log")
+	os.WriteFile(empty, nil, 0o600)
+	if code, msg := verifyCLI([]string{empty}); code != 0 || !strings.Contains(msg, "no records") {
+		t.Errorf("rotor audit verify on an empty log = exit %d: %s", code, msg)
+	}
+}
