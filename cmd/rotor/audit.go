@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/rotorhq/rotor/audit"
 )
@@ -15,9 +18,12 @@ func runAudit(args []string, stdout io.Writer) error {
 	if len(args) == 0 || args[0] != "verify" {
 		return usageError("usage: rotor audit verify FILE... (oldest first: audit.log.* audit.log)")
 	}
-	files := args[1:]
-	if len(files) == 0 {
+	if len(args) == 1 {
 		return usageError("rotor audit verify needs at least one file")
+	}
+	files, err := expandUnmatched(args[1:])
+	if err != nil {
+		return err
 	}
 	sum, err := audit.Verify(files)
 	var brk *audit.Break
@@ -38,4 +44,23 @@ func runAudit(args []string, stdout io.Writer) error {
 			sum.FirstSeq, sum.FirstFile)
 	}
 	return nil
+}
+
+// expandUnmatched expands a pattern the shell left as it was because
+// nothing matched it (`audit.log.*` before the first rotation): no match
+// means no file. Existing names are kept as given.
+func expandUnmatched(args []string) ([]string, error) {
+	var files []string
+	for _, a := range args {
+		if _, err := os.Stat(a); err == nil || !strings.ContainsAny(a, "*?[") {
+			files = append(files, a)
+			continue
+		}
+		matches, err := filepath.Glob(a)
+		if err != nil {
+			return nil, fmt.Errorf("pattern %q: %w", a, err)
+		}
+		files = append(files, matches...)
+	}
+	return files, nil
 }
