@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -388,4 +389,67 @@ func TestAuditVerifyCommandLine(t *testing.T) {
 	if code, msg := verifyCLI([]string{empty + ".*", empty}); code != 0 || !strings.Contains(msg, "no records") {
 		t.Errorf("rotor audit verify audit.log.* audit.log on a new empty log = exit %d: %s", code, msg)
 	}
+}
+
+// TestAuditChainSurvivesSIGKILL kills the server (SIGKILL) while requests
+// are being answered — a write may be cut short — then restarts it on the
+// same data directory: the chain continues where the last complete line
+// left it, and verify accepts it.
+func TestAuditChainSurvivesSIGKILL(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	p := startProcess(t, dir)
+	c := p.client(t, dir)
+	ctx := context.Background()
+	if _, err := c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("kill"), SecretString: aws.String("v")}); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("kill")})
+		}
+	}()
+	time.Sleep(300 * time.Millisecond)
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	p.cmd.Wait()
+	close(stop)
+	<-done
+
+	log := filepath.Join(dir, "audit", "audit.log")
+	// Make the tail a cut-short write whatever the kill left.
+	f, err := os.OpenFile(log, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"eventVersion":"1.08","eventTime":"2026-`)
+	f.Close()
+	if code, out := verifyCLI([]string{log}); code == 0 || !strings.Contains(out, "partial-line") {
+		t.Fatalf("verify before restart = %d: %s", code, out)
+	}
+
+	p2 := startProcess(t, dir)
+	c2 := p2.client(t, dir)
+	for i := 0; i < 5; i++ {
+		if _, err := c2.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("kill")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p2.cmd.Process.Signal(syscall.SIGTERM) // graceful: the buffer is written before exit
+	p2.cmd.Wait()
+	code, out := verifyCLI([]string{log})
+	if code != 0 {
+		t.Fatalf("verify after restart = %d: %s", code, out)
+	}
+	stderr, _ := os.ReadFile(p2.stderr)
+	if !strings.Contains(string(stderr), "removing a partial last line") {
+		t.Errorf("the restarted server did not say it cut the partial line:\n%s", stderr)
+	}
+	t.Log(strings.TrimSpace(out))
 }
