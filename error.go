@@ -22,6 +22,7 @@ const (
 	EDENIED       = "access_denied" // authenticated, but not allowed (AccessDeniedException)
 	ETHROTTLED    = "throttled"     // too many requests (ThrottlingException)
 	EUNSUPPORTED  = "unsupported"   // the operation exists in the API but Rotor does not offer it yet
+	EUNAVAILABLE  = "unavailable"   // the server cannot serve now (the audit log cannot be written); retryable (HTTP 503)
 
 	// Authentication failures, each a distinct AWS exception.
 	EAUTHMISSING    = "auth_missing"    // no credentials at all (MissingAuthenticationTokenException)

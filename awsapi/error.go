@@ -14,6 +14,7 @@ const (
 	typeSerialization    = "SerializationException"
 	typeUnknownOperation = "UnknownOperationException"
 	typeValidation       = "ValidationException"
+	typeUnavailable      = "ServiceUnavailableException"
 )
 
 // internalMessage is the only text a client sees for a server fault; the
@@ -57,6 +58,9 @@ var exceptions = map[string]exception{
 	rotor.EAUTHUNKNOWN:    {"UnrecognizedClientException", http.StatusBadRequest},
 	rotor.EAUTHSIGNATURE:  {"InvalidSignatureException", http.StatusBadRequest},
 	rotor.EAUTHEXPIRED:    {"ExpiredTokenException", http.StatusBadRequest},
+	// The server cannot serve now (the audit log cannot be written): 503,
+	// which every AWS SDK retries by its status.
+	rotor.EUNAVAILABLE: {typeUnavailable, http.StatusServiceUnavailable},
 }
 
 // exceptionFor returns the AWS exception for a rotor error code:
@@ -95,7 +99,7 @@ func toAPIError(err error) (ae *apiError, internal bool) {
 		return ae, ae.Status >= 500
 	}
 	ex := exceptionFor(rotor.ErrorCode(err))
-	if ex.Status >= 500 {
+	if ex.Type == typeInternal {
 		return &apiError{Type: ex.Type, Status: ex.Status, Message: internalMessage}, true
 	}
 	return &apiError{Type: ex.Type, Status: ex.Status, Message: rotor.ErrorMessage(err)}, false

@@ -71,6 +71,10 @@ type Handler struct {
 	Auth         Authenticator
 	Logger       *slog.Logger // nil = discard
 	MaxBodyBytes int64        // 0 = DefaultMaxBodyBytes
+	// Audit, when set, is asked for room before each request is served
+	// (its EUNAVAILABLE refuses the request: 503 ServiceUnavailableException)
+	// and given one record per request after it is answered (see audit.go).
+	Audit rotor.Auditor
 }
 
 // runFunc calls one operation with its validated input (see validateInput)
@@ -302,7 +306,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr["X-Amzn-Requestid"] = values[0:1:1] // x-amzn-RequestId; header names are case-insensitive
 	hdr["Content-Type"] = values[1:2:2]
 
-	target, out, err := h.safeServe(w, r, reqID)
+	var (
+		ai       auditInfo
+		reserved bool
+		target   string
+		out      any
+		err      error
+		at       time.Time
+	)
+	if h.Audit != nil {
+		at = time.Now()
+		reserved, err = h.Audit.Begin(r.Context())
+	}
+	if err == nil {
+		target, out, err = h.safeServe(w, r, reqID, &ai)
+	} else {
+		target = r.Header.Get("X-Amz-Target")
+	}
 	status := http.StatusOK
 	if err == nil {
 		buf := getBuffer()
@@ -317,6 +337,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		status = h.writeError(w, reqID, target, err)
 	}
+	if h.Audit != nil {
+		h.audit(r, at, reqID, target, &ai, out, err, reserved)
+	}
 	if debug {
 		log.LogAttrs(r.Context(), slog.LevelDebug, "awsapi request",
 			slog.String("request_id", reqID), slog.String("target", target),
@@ -327,7 +350,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // safeServe runs serve and turns a panic into an internal error, so a fault
 // in a service answers InternalServiceError instead of dropping the
 // connection.
-func (h *Handler) safeServe(w http.ResponseWriter, r *http.Request, reqID string) (target string, out any, err error) {
+func (h *Handler) safeServe(w http.ResponseWriter, r *http.Request, reqID string, ai *auditInfo) (target string, out any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
@@ -338,12 +361,13 @@ func (h *Handler) safeServe(w http.ResponseWriter, r *http.Request, reqID string
 			out, err = nil, fmt.Errorf("awsapi: panic: %v", p)
 		}
 	}()
-	return h.serve(w, r, reqID)
+	return h.serve(w, r, reqID, ai)
 }
 
 // serve is the request path: method and path, body, authentication,
-// dispatch, decoding and validation, the service call.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, reqID string) (target string, out any, err error) {
+// dispatch, decoding and validation, the service call. It notes in ai what
+// the audit record needs.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, reqID string, ai *auditInfo) (target string, out any, err error) {
 	target = r.Header.Get("X-Amz-Target")
 	if r.URL.Path != "/" {
 		return target, nil, unknownOperation(http.StatusNotFound, "Rotor serves the AWS JSON API on POST / only.")
@@ -369,6 +393,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, reqID string) (t
 	if err != nil {
 		return target, nil, err
 	}
+	ai.authn, ai.authed = authn, true
 	prefix, name, _ := strings.Cut(target, ".")
 	var table map[string]operation
 	switch prefix {
@@ -405,6 +430,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, reqID string) (t
 	if err != nil {
 		return target, nil, err
 	}
+	ai.shape, ai.in, ai.validated = op.input, in, true
 	out, err = op.run(h, ctx, in)
 	return target, out, err
 }

@@ -91,6 +91,10 @@ type Engine struct {
 	// 0 = 1s.
 	PollInterval time.Duration
 	Logger       *slog.Logger
+	// Audit, when set, gets one record per step (see auditStep); a step
+	// whose record cannot be kept (rotor.EUNAVAILABLE from Begin) is not
+	// run, and the attempt fails and is retried like any failed step.
+	Audit rotor.Auditor
 
 	mu       sync.Mutex
 	inflight map[string]context.CancelFunc // run id → cancels its invocation
@@ -339,10 +343,17 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 	for i, step := range steps {
 		e.failpoint("before:" + step)
 		started := e.now()
+		audited, err := e.auditBegin(ctx)
+		if err != nil {
+			return fmt.Errorf("%s: %s", step, rotor.ErrorMessage(err))
+		}
+		audit := func(code, msg string) { e.auditStep(run, step, started, code, msg, audited) }
 		if err := e.Control.BeginStep(ctx, run.ID, step, run.Attempt, started); err != nil {
 			if rotor.ErrorCode(err) == rotor.ESTATE {
+				audit(auditRunStopped, "The run was cancelled or abandoned before the step started.")
 				return errStopped
 			}
+			audit(auditStepFailed, "record step: "+rotor.ErrorMessage(err))
 			return fmt.Errorf("record step: %s", rotor.ErrorMessage(err))
 		}
 		stepCtx, cancel := context.WithTimeout(rotor.NewContext(ctx, rotor.Caller{
@@ -371,6 +382,7 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 		cancel()
 		e.failpoint("invoked:" + step)
 		if ctx.Err() != nil {
+			audit(auditRunStopped, "The run was cancelled or abandoned during the step.")
 			return errStopped // cancelled under us: the Controller already recorded why
 		}
 		scrub = stepScrubber()
@@ -383,6 +395,11 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 		if ierr != nil {
 			rec.Outcome, rec.Error = "error", scrub.Scrub(errorText(ierr))
 			next = step
+		}
+		if ierr != nil {
+			audit(auditStepFailed, rec.Error)
+		} else {
+			audit("", "")
 		}
 		if err := e.Control.EndStep(context.WithoutCancel(ctx), rec, next); err != nil {
 			if rotor.ErrorCode(err) == rotor.ESTATE {

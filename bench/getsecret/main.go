@@ -3,7 +3,7 @@
 // manager, decryption, LastAccessedDate bookkeeping — beside a bare net/http
 // handler measured in the same run on the same machine, and prints the ratio.
 //
-//	go run ./bench/getsecret [-duration 5s] [-conns 1,32]
+//	go run ./bench/getsecret [-duration 5s] [-conns 1,32] [-audit on|off|both]
 //
 // Both servers run as child processes; this process is the load generator.
 // It signs one GetSecretValue request with SigV4 and replays it (a signature
@@ -21,6 +21,12 @@
 // two servers would reach on a machine that only runs this benchmark and
 // is CPU-bound (client and server share the cores): (client + bare) /
 // (client + rotor) CPU per request.
+//
+// -audit chooses the rotor servers measured: "on" (the default
+// configuration: every request written to the audit log), "off"
+// (--audit off), or "both" (two rotor servers, each measured against the
+// same bare server, so the audit log's cost shows as the difference of
+// the two ratios).
 package main
 
 import (
@@ -62,12 +68,13 @@ func main() {
 	rotorBin := flag.String("rotor", "", "rotor binary (default: go build ./cmd/rotor)")
 	valueSize := flag.Int("value-size", 256, "size in bytes of the secret value")
 	profile := flag.String("cpuprofile", "", "write the rotor server's CPU profile to this file, and the bare server's to this file + \".bare\"")
+	auditMode := flag.String("audit", "both", "rotor servers to measure: on (audit log written), off (--audit off) or both")
 	flag.Parse()
 	if *bare {
 		serveBare()
 		return
 	}
-	if err := run(*duration, *warmup, *connList, *rotorBin, *valueSize, *profile); err != nil {
+	if err := run(*duration, *warmup, *connList, *rotorBin, *valueSize, *profile, *auditMode); err != nil {
 		fmt.Fprintln(os.Stderr, "getsecret:", err)
 		os.Exit(1)
 	}
@@ -158,7 +165,60 @@ func (c *child) stop() {
 	}
 }
 
-func run(duration, warmup time.Duration, connList, rotorBin string, valueSize int, profile string) error {
+// rotorServer is one rotor server under test and its signed request.
+type rotorServer struct {
+	name   string
+	child  *child
+	header http.Header
+}
+
+// startRotor starts a rotor server on a fresh data directory under tmp,
+// creates the secret and signs a GetSecretValue for replay.
+func startRotor(tmp, rotorBin, name, profile string, audit bool, value string, body []byte) (*rotorServer, int, error) {
+	dataDir := filepath.Join(tmp, name)
+	args := []string{"server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warn"}
+	if !audit {
+		args = append(args, "--audit", "off")
+	}
+	cmd := exec.Command(rotorBin, args...)
+	cmd.Env = append(os.Environ(), "ROTOR_CPU_PROFILE="+profile)
+	c, err := start(cmd)
+	if err != nil {
+		return nil, 0, err
+	}
+	id, secret, err := readCredentials(filepath.Join(dataDir, "credentials"))
+	if err != nil {
+		c.stop()
+		return nil, 0, err
+	}
+	// Set up one secret with the SDK, then sign a GetSecretValue for replay.
+	ctx := context.Background()
+	sm := secretsmanager.New(secretsmanager.Options{Region: "us-east-1", BaseEndpoint: aws.String(c.url),
+		Credentials: credentials.NewStaticCredentialsProvider(id, secret, "")})
+	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("bench/secret"), SecretString: aws.String(value)}); err != nil {
+		c.stop()
+		return nil, 0, fmt.Errorf("create secret: %w", err)
+	}
+	req, respSize, err := signedRequest(ctx, c.url, body, id, secret)
+	if err != nil {
+		c.stop()
+		return nil, 0, err
+	}
+	return &rotorServer{name: name, child: c, header: req}, respSize, nil
+}
+
+func run(duration, warmup time.Duration, connList, rotorBin string, valueSize int, profile, auditMode string) error {
+	var modes []bool // audit on?
+	switch auditMode {
+	case "on":
+		modes = []bool{true}
+	case "off":
+		modes = []bool{false}
+	case "both":
+		modes = []bool{true, false}
+	default:
+		return fmt.Errorf("-audit %q must be on, off or both", auditMode)
+	}
 	tmp, err := os.MkdirTemp("", "rotor-bench")
 	if err != nil {
 		return err
@@ -170,31 +230,25 @@ func run(duration, warmup time.Duration, connList, rotorBin string, valueSize in
 			return fmt.Errorf("go build ./cmd/rotor (run from the repository root): %v\n%s", err, out)
 		}
 	}
-	dataDir := filepath.Join(tmp, "data")
-	cmd := exec.Command(rotorBin, "server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warn")
-	cmd.Env = append(os.Environ(), "ROTOR_CPU_PROFILE="+profile)
-	rotor, err := start(cmd)
-	if err != nil {
-		return err
-	}
-	defer rotor.stop()
-	id, secret, err := readCredentials(filepath.Join(dataDir, "credentials"))
-	if err != nil {
-		return err
-	}
-
-	// Set up one secret with the SDK, then sign a GetSecretValue for replay.
-	ctx := context.Background()
-	sm := secretsmanager.New(secretsmanager.Options{Region: "us-east-1", BaseEndpoint: aws.String(rotor.url),
-		Credentials: credentials.NewStaticCredentialsProvider(id, secret, "")})
 	value := strings.Repeat("v", valueSize)
-	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("bench/secret"), SecretString: aws.String(value)}); err != nil {
-		return fmt.Errorf("create secret: %w", err)
-	}
 	body := []byte(`{"SecretId":"bench/secret"}`)
-	req, respSize, err := signedRequest(ctx, rotor.url, body, id, secret)
-	if err != nil {
-		return err
+	var rotors []*rotorServer
+	respSize := 0
+	for _, audit := range modes {
+		name, prof := "rotor+audit", profile
+		if !audit {
+			name = "rotor-noaudit"
+			if profile != "" && len(modes) > 1 {
+				prof = profile + ".noaudit"
+			}
+		}
+		r, size, err := startRotor(tmp, rotorBin, name, prof, audit, value, body)
+		if err != nil {
+			return err
+		}
+		defer r.child.stop()
+		rotors = append(rotors, r)
+		respSize = size
 	}
 
 	bareCmd := exec.Command(os.Args[0], "-bare")
@@ -210,36 +264,50 @@ func run(duration, warmup time.Duration, connList, rotorBin string, valueSize in
 
 	fmt.Printf("GetSecretValue, %d-byte value, %s per run after %s warm-up, GOMAXPROCS of each server = %d cores\n",
 		valueSize, duration, warmup, numCPU())
-	fmt.Printf("%-6s %-10s %12s %10s %10s %12s\n", "conns", "server", "req/s", "p50", "p99", "cpu/req")
+	fmt.Printf("%-6s %-14s %12s %10s %10s %12s\n", "conns", "server", "req/s", "p50", "p99", "cpu/req")
 	for i, s := range strings.Split(connList, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1 {
 			return fmt.Errorf("bad -conns entry %q", s)
 		}
 		// Alternate the order so neither server always runs on a warmer machine.
-		var b, r result
-		if i%2 == 0 {
-			b = load(bare.url, bare.pid(), req, body, n, warmup, duration)
-			r = load(rotor.url, rotor.pid(), req, body, n, warmup, duration)
-		} else {
-			r = load(rotor.url, rotor.pid(), req, body, n, warmup, duration)
-			b = load(bare.url, bare.pid(), req, body, n, warmup, duration)
+		order := append([]*rotorServer{nil}, rotors...) // nil = bare
+		if i%2 == 1 {
+			slices.Reverse(order)
 		}
-		if r.errors > 0 || b.errors > 0 {
-			return fmt.Errorf("errors during load: rotor %d (%s), bare %d (%s)", r.errors, r.firstErr, b.errors, b.firstErr)
-		}
-		fmt.Printf("%-6d %-10s %12.0f %10s %10s %12s\n", n, "bare", b.rps, b.p50, b.p99, b.cpuText())
-		fmt.Printf("%-6d %-10s %12.0f %10s %10s %12s\n", n, "rotor", r.rps, r.p50, r.p99, r.cpuText())
-		fmt.Printf("%-6d ratio rotor/bare throughput = %.2f", n, r.rps/b.rps)
-		if r.cpuPerReq > 0 && b.cpuPerReq > 0 {
-			fmt.Printf(", server CPU per request = %.2f", float64(r.cpuPerReq)/float64(b.cpuPerReq))
-			if r.clientCPU > 0 && b.clientCPU > 0 {
-				client := (r.clientCPU + b.clientCPU) / 2
-				fmt.Printf("\n%-6d client CPU per request %s; CPU-bound ratio (client+bare)/(client+rotor) = %.2f",
-					n, client.Round(100*time.Nanosecond), float64(client+b.cpuPerReq)/float64(client+r.cpuPerReq))
+		results := map[*rotorServer]result{}
+		for _, srv := range order {
+			if srv == nil {
+				results[nil] = load(bare.url, bare.pid(), rotors[0].header, body, n, warmup, duration)
+			} else {
+				results[srv] = load(srv.child.url, srv.child.pid(), srv.header, body, n, warmup, duration)
 			}
 		}
-		fmt.Println()
+		b := results[nil]
+		if b.errors > 0 {
+			return fmt.Errorf("errors during load: bare %d (%s)", b.errors, b.firstErr)
+		}
+		fmt.Printf("%-6d %-14s %12.0f %10s %10s %12s\n", n, "bare", b.rps, b.p50, b.p99, b.cpuText())
+		for _, srv := range rotors {
+			r := results[srv]
+			if r.errors > 0 {
+				return fmt.Errorf("errors during load: %s %d (%s)", srv.name, r.errors, r.firstErr)
+			}
+			fmt.Printf("%-6d %-14s %12.0f %10s %10s %12s\n", n, srv.name, r.rps, r.p50, r.p99, r.cpuText())
+		}
+		for _, srv := range rotors {
+			r := results[srv]
+			fmt.Printf("%-6d %s/bare throughput = %.2f", n, srv.name, r.rps/b.rps)
+			if r.cpuPerReq > 0 && b.cpuPerReq > 0 {
+				fmt.Printf(", server CPU per request = %.2f", float64(r.cpuPerReq)/float64(b.cpuPerReq))
+				if r.clientCPU > 0 && b.clientCPU > 0 {
+					client := (r.clientCPU + b.clientCPU) / 2
+					fmt.Printf("\n%-6d %s: client CPU per request %s; CPU-bound ratio (client+bare)/(client+rotor) = %.2f",
+						n, srv.name, client.Round(100*time.Nanosecond), float64(client+b.cpuPerReq)/float64(client+r.cpuPerReq))
+				}
+			}
+			fmt.Println()
+		}
 	}
 	return nil
 }

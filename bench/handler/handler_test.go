@@ -35,6 +35,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/rotorhq/rotor/audit"
 	"github.com/rotorhq/rotor/auth"
 	"github.com/rotorhq/rotor/awsapi"
 	"github.com/rotorhq/rotor/envelope"
@@ -234,8 +235,28 @@ func BenchmarkServeGetSecretValue(b *testing.B) {
 			}
 		})
 	}
-	b.Run("value=256/parallel", func(b *testing.B) {
+	for _, audited := range []bool{false, true} {
+		name := "value=256/parallel"
+		if audited {
+			name += "/audit"
+		}
+		b.Run(name, func(b *testing.B) { benchParallel(b, audited) })
+	}
+}
+
+// benchParallel is the parallel benchmark, with every request written to
+// a real audit log (in the test's temporary directory) when audited.
+func benchParallel(b *testing.B, audited bool) {
+	{
 		s, req := setup(b, 256)
+		if audited {
+			l, err := audit.Open(audit.Options{Path: filepath.Join(b.TempDir(), "audit", "audit.log"), Account: "123456789012"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { l.Close() })
+			s.h.Audit = l
+		}
 		b.ReportAllocs()
 		defer reportCPU(b)()
 		b.RunParallel(func(pb *testing.PB) {
@@ -249,7 +270,7 @@ func BenchmarkServeGetSecretValue(b *testing.B) {
 				}
 			}
 		})
-	})
+	}
 }
 
 // reportCPU starts measuring the process's CPU time; the function it

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -72,6 +74,66 @@ type Config struct {
 
 	// File is the config file the configuration was read from, if any.
 	File string `toml:"-"`
+	// Audit is the audit trail: one hash-chained JSON line per request and
+	// rotation step (package audit).
+	Audit struct {
+		Enabled bool `toml:"enabled"`
+		// File is the active audit file; "" = <data_dir>/audit/audit.log.
+		File string `toml:"file"`
+		// MaxSize is the size at which the file is rotated ("100MiB", or bytes).
+		MaxSize byteSize `toml:"max_size"`
+		// MaxFiles is how many rotated files are kept; 0 = all.
+		MaxFiles int `toml:"max_files"`
+		// OnFailure is "refuse" (answer 503) or "serve" while the file
+		// cannot be written.
+		OnFailure string `toml:"on_failure"`
+		// Buffer bounds the records held in memory before they are durable.
+		Buffer int `toml:"buffer"`
+	} `toml:"audit"`
+}
+
+// AuditPath is where the active audit file lives.
+func (c *Config) AuditPath() string {
+	if c.Audit.File != "" {
+		return c.Audit.File
+	}
+	return filepath.Join(c.DataDir, "audit", "audit.log")
+}
+
+// byteSize is a size read from TOML as a number of bytes or a string with
+// a unit: "512KiB", "100MiB", "1GiB" (KB, MB, GB are read as the same
+// powers of 1024).
+type byteSize int64
+
+func (b *byteSize) UnmarshalText(text []byte) error {
+	s := strings.TrimSpace(string(text))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"B", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return fmt.Errorf("size %q must be a whole number of bytes, optionally with KiB, MiB or GiB", string(text))
+	}
+	*b = byteSize(n * mult)
+	return nil
+}
+
+// UnmarshalTOML accepts a TOML integer (bytes) as well as a string.
+func (b *byteSize) UnmarshalTOML(v any) error {
+	switch t := v.(type) {
+	case int64:
+		return b.UnmarshalText([]byte(strconv.FormatInt(t, 10)))
+	case string:
+		return b.UnmarshalText([]byte(t))
+	}
+	return fmt.Errorf("size must be a number of bytes or a string such as \"100MiB\"")
 }
 
 // FunctionConfig declares one rotation function. It is reachable as
@@ -185,6 +247,10 @@ func DefaultConfig() Config {
 	c.Rotation.Workers = 4
 	c.Rotation.MaxAttempts = 5
 	c.Rotation.ScheduleInterval.Duration = time.Minute
+	c.Audit.Enabled = true
+	c.Audit.MaxSize = 100 << 20
+	c.Audit.OnFailure = "refuse"
+	c.Audit.Buffer = 8192
 	return c
 }
 
@@ -280,6 +346,18 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("log_level %q must be debug, info, warn or error", c.LogLevel)
 	}
+	if c.Audit.OnFailure != "refuse" && c.Audit.OnFailure != "serve" {
+		return fmt.Errorf("audit.on_failure %q must be refuse or serve", c.Audit.OnFailure)
+	}
+	if c.Audit.MaxSize < 1024 {
+		return errors.New("audit.max_size must be at least 1KiB")
+	}
+	if c.Audit.MaxFiles < 0 {
+		return errors.New("audit.max_files must not be negative")
+	}
+	if c.Audit.Buffer < 1 {
+		return errors.New("audit.buffer must be at least 1")
+	}
 	return nil
 }
 
@@ -321,6 +399,19 @@ var settings = []setting{
 		return c.Deletion.PurgeInterval.UnmarshalText([]byte(v))
 	}},
 	{"log-level", "ROTOR_LOG_LEVEL", "debug, info, warn or error (default info)", setString(func(c *Config) *string { return &c.LogLevel })},
+	{"audit", "ROTOR_AUDIT", "on or off: keep the audit log (default on)", func(c *Config, v string) error {
+		switch v {
+		case "on":
+			c.Audit.Enabled = true
+		case "off":
+			c.Audit.Enabled = false
+		default:
+			return fmt.Errorf("%q must be on or off", v)
+		}
+		return nil
+	}},
+	{"audit-file", "ROTOR_AUDIT_FILE", "audit log file (default <data-dir>/audit/audit.log)", setString(func(c *Config) *string { return &c.Audit.File })},
+	{"audit-on-failure", "ROTOR_AUDIT_ON_FAILURE", "refuse or serve while the audit log cannot be written (default refuse)", setString(func(c *Config) *string { return &c.Audit.OnFailure })},
 }
 
 // LoadConfig builds the configuration from defaults, the config file (the

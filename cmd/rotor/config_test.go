@@ -154,3 +154,54 @@ write_paths = ["/var/cache/fn"]
 		})
 	}
 }
+
+func TestLoadConfig_Audit(t *testing.T) {
+	c, err := LoadConfig(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Audit.Enabled || c.Audit.OnFailure != "refuse" || c.Audit.MaxSize != 100<<20 || c.Audit.MaxFiles != 0 ||
+		c.AuditPath() != filepath.Join("rotor-data", "audit", "audit.log") {
+		t.Fatalf("audit defaults = %+v, path %s", c.Audit, c.AuditPath())
+	}
+	file := filepath.Join(t.TempDir(), "rotor.toml")
+	os.WriteFile(file, []byte(`
+[audit]
+file = "/var/log/rotor/audit.log"
+max_size = "10MiB"
+max_files = 30
+on_failure = "serve"
+buffer = 100
+`), 0o600)
+	c, err = LoadConfig([]string{"--config", file}, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AuditPath() != "/var/log/rotor/audit.log" || c.Audit.MaxSize != 10<<20 || c.Audit.MaxFiles != 30 ||
+		c.Audit.OnFailure != "serve" || c.Audit.Buffer != 100 {
+		t.Fatalf("audit from file = %+v", c.Audit)
+	}
+	os.WriteFile(file, []byte("[audit]\nmax_size = 65536\n"), 0o600)
+	if c, err = LoadConfig([]string{"--config", file}, env(nil)); err != nil || c.Audit.MaxSize != 65536 {
+		t.Fatalf("max_size as bytes: %v %v", c.Audit.MaxSize, err)
+	}
+	c, err = LoadConfig([]string{"--audit", "off", "--audit-on-failure", "serve"}, env(map[string]string{"ROTOR_AUDIT_FILE": "/tmp/a.log"}))
+	if err != nil || c.Audit.Enabled || c.Audit.OnFailure != "serve" || c.AuditPath() != "/tmp/a.log" {
+		t.Fatalf("audit from flags and env = %+v, %v", c.Audit, err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--audit", "maybe"}, "on or off"},
+		{[]string{"--audit-on-failure", "ignore"}, "refuse or serve"},
+	} {
+		if _, err := LoadConfig(tc.args, env(nil)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("LoadConfig(%v) = %v, want it to mention %q", tc.args, err, tc.want)
+		}
+	}
+	os.WriteFile(file, []byte("[audit]\nmax_size = \"lots\"\n"), 0o600)
+	if _, err := LoadConfig([]string{"--config", file}, env(nil)); err == nil || !strings.Contains(err.Error(), "size") {
+		t.Errorf("max_size = lots: %v", err)
+	}
+}

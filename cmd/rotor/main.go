@@ -7,6 +7,7 @@
 //	rotor keys ...                list, rotate and retire key-encryption keys
 //	rotor rotation ...            rotation runs: list, history, abandon
 //	rotor recover-admin [flags]   offline: a new admin access key for a stopped server
+//	rotor audit verify FILE...    check the audit log's hash chain (reads files only)
 //
 // Client subcommands talk to a running server through Rotor's own API,
 // signed with the caller's AWS credentials; they never open a data directory.
@@ -48,6 +49,8 @@ Commands:
   recover-admin [-identity NAME] [-out FILE] [server flags: -data-dir, -key-file, -config, ...]
                                  on a STOPPED server's data directory: give an admin identity a new
                                  access key, written to FILE (default <data-dir>/credentials-recovered, 0600)
+  audit verify FILE...           check the audit log's hash chain, oldest file first
+                                 (audit.log.* audit.log); reads the files only, no server
   version
 
 Client commands find the server in --endpoint, $ROTOR_ENDPOINT, $AWS_ENDPOINT_URL_SECRETS_MANAGER
@@ -73,6 +76,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runServer(ctx, args[1:], stdout)
 	case "recover-admin":
 		err = runRecoverAdmin(ctx, args[1:], stdout)
+	case "audit":
+		err = runAudit(args[1:], stdout)
 	case "version":
 		fmt.Fprintln(stdout, "rotor", Version)
 	case "help", "-h", "--help":

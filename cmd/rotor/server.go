@@ -18,6 +18,7 @@ import (
 
 	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/admin"
+	"github.com/rotorhq/rotor/audit"
 	"github.com/rotorhq/rotor/auth"
 	"github.com/rotorhq/rotor/awsapi"
 	"github.com/rotorhq/rotor/envelope"
@@ -43,6 +44,7 @@ type Main struct {
 	lock     *os.File
 	profile  *os.File
 	store    *sqlite.Store
+	audit    *audit.Log // nil when audit.enabled is false
 	keyring  *envelope.Keyring
 	auth     *auth.Service
 	manager  *manager.Service
@@ -140,6 +142,23 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err := checkKeyring(m.keyring, inUse, keySource, c.DatabasePath()); err != nil {
 		return err
 	}
+	var auditor rotor.Auditor // nil interface when auditing is off
+	if c.Audit.Enabled {
+		if m.audit, err = audit.Open(audit.Options{
+			Path:      c.AuditPath(),
+			MaxSize:   int64(c.Audit.MaxSize),
+			MaxFiles:  c.Audit.MaxFiles,
+			OnFailure: audit.Policy(c.Audit.OnFailure),
+			Buffer:    c.Audit.Buffer,
+			Account:   c.AccountID,
+			Logger:    m.Logger,
+		}); err != nil {
+			return fmt.Errorf("audit log: %w", err)
+		}
+		auditor = m.audit
+	} else {
+		m.Logger.Warn("the audit log is off (audit.enabled = false): requests and rotations are not audited")
+	}
 
 	m.auth = auth.New(auth.Config{Store: m.store, Keyring: m.keyring, Regions: c.Regions})
 	// The engine and the manager know each other: the manager wakes the
@@ -153,6 +172,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Endpoint:    m.functionEndpoint,
 		Failpoint:   failpoint(m.Getenv("ROTOR_TEST_FAILPOINT"), m.Logger),
 		Logger:      m.Logger,
+		Audit:       auditor,
 	}
 	m.manager = manager.New(manager.Config{
 		Store:       m.store,
@@ -191,11 +211,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"status":"ok"}`)
-	})
-	mux.Handle("/", &awsapi.Handler{Secrets: m.manager, Admin: adm, Rotation: m.manager, Runs: m.manager, Auth: m.auth, Logger: m.Logger})
+	mux.HandleFunc("GET /health", m.health)
+	mux.Handle("/", &awsapi.Handler{Secrets: m.manager, Admin: adm, Rotation: m.manager, Runs: m.manager, Auth: m.auth, Logger: m.Logger, Audit: auditor})
 	m.server = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -244,6 +261,24 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	return nil
 }
 
+// health answers GET /health: {"status":"ok"} and, with auditing on, the
+// audit log's counters; the status is "degraded" while the audit log
+// cannot be written.
+func (m *Main) health(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if m.audit == nil {
+		io.WriteString(w, `{"status":"ok","audit":{"enabled":false}}`)
+		return
+	}
+	st := m.audit.Stats()
+	status := "ok"
+	if !st.Healthy {
+		status = "degraded"
+	}
+	fmt.Fprintf(w, `{"status":%q,"audit":{"enabled":true,"healthy":%t,"written":%d,"dropped":%d,"refused":%d,"failures":%d}}`,
+		status, st.Healthy, st.Written, st.Dropped, st.Refused, st.Failures)
+}
+
 // functionEndpoint is the URL exec and http functions call back.
 func (m *Main) functionEndpoint() string {
 	if m.Config.Rotation.Endpoint != "" {
@@ -280,6 +315,10 @@ func (m *Main) Close() error {
 			<-m.done
 		}
 		m.cancel = nil
+	}
+	if m.audit != nil { // after the server and the engine: their last records are written
+		errs = append(errs, m.audit.Close())
+		m.audit = nil
 	}
 	if m.store != nil {
 		errs = append(errs, m.store.Close())
