@@ -270,8 +270,8 @@ func (c *Config) CredentialsPath() string { return filepath.Join(c.DataDir, "cre
 
 // Protected are the server's files no sandboxed rotation function may
 // reach: the data directory (database, WAL, credentials, lock, and the
-// keyring by default), the keyring file, the TLS private key and the
-// config file.
+// keyring by default), the keyring file, the TLS private key, the config
+// file, and the audit log's directory when audit.file puts it elsewhere.
 func (c *Config) Protected() []string {
 	p := []string{c.DataDir, c.KeyFile()}
 	if c.TLS.KeyFile != "" {
@@ -279,6 +279,10 @@ func (c *Config) Protected() []string {
 	}
 	if c.File != "" {
 		p = append(p, c.File)
+	}
+	if c.Audit.Enabled && c.Audit.File != "" {
+		// Outside the data directory: its directory holds the rotated files too.
+		p = append(p, filepath.Dir(c.Audit.File))
 	}
 	return p
 }

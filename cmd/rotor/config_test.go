@@ -181,6 +181,9 @@ buffer = 100
 		c.Audit.OnFailure != "serve" || c.Audit.Buffer != 100 {
 		t.Fatalf("audit from file = %+v", c.Audit)
 	}
+	if p := c.Protected(); !slices.Contains(p, "/var/log/rotor") {
+		t.Errorf("Protected() = %v, want the audit directory /var/log/rotor in it", p)
+	}
 	os.WriteFile(file, []byte("[audit]\nmax_size = 65536\n"), 0o600)
 	if c, err = LoadConfig([]string{"--config", file}, env(nil)); err != nil || c.Audit.MaxSize != 65536 {
 		t.Fatalf("max_size as bytes: %v %v", c.Audit.MaxSize, err)
