@@ -156,7 +156,8 @@ func TestRotationCredentialsCannotWidenScope(t *testing.T) {
 	s := MustRunMain(t, "", func(c *Config) {
 		c.Rotation.MaxAttempts = 2
 		c.Functions = []FunctionConfig{{Name: "hostile", Kind: "exec", Command: []string{python, script},
-			Env: map[string]string{"LOG": logFile, "MASTER": "scope/master", "VICTIM": "scope/victim"}}}
+			Env:        map[string]string{"LOG": logFile, "MASTER": "scope/master", "VICTIM": "scope/victim"},
+			WritePaths: []string{dir}}} // the sandbox lets it read its script and write its log there only
 	})
 	c := s.Client("")
 	e2eCreate(t, c, "scope/master", `{"username":"admin","password":"master-pw"}`)
