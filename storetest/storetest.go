@@ -156,6 +156,7 @@ func fullSecret(region, name, tag string, n int) *rotor.SecretRecord {
 		Configured: true,
 		Enabled:    true,
 		LambdaARN:  rotor.LambdaARN(region, account, "rotate-"+tag),
+		Identity:   "identity-" + tag,
 		Rules: rotor.RotationRules{
 			AutomaticallyAfterDays: int64(n + 1),
 			Duration:               "3h",
