@@ -24,6 +24,7 @@ import (
 	"github.com/rotorhq/rotor/manager"
 	"github.com/rotorhq/rotor/rotation"
 	"github.com/rotorhq/rotor/rotation/builtins"
+	"github.com/rotorhq/rotor/rotation/rotorkeys"
 	"github.com/rotorhq/rotor/sqlite"
 )
 
@@ -143,7 +144,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		OnRunStopped: m.engine.Cancel,
 	})
 	m.engine.Control = m.manager
-	builtins.Register(m.registry, m.manager)
+	builtins.Register(m.registry, m.manager, rotorkeys.Service{Auth: m.auth})
 	if err := registerFunctions(m.registry, c.Functions, m.Getenv); err != nil {
 		return err
 	}
