@@ -39,6 +39,8 @@ type Env struct {
 	Secrets *manager.Service
 	Store   rotor.Store
 	Ctx     context.Context
+	// Endpoint is the server URL Step gives functions ("" for none).
+	Endpoint string
 }
 
 // NewEnv opens a store in a temporary directory and returns the service
@@ -131,8 +133,9 @@ func (e *Env) FinishRotation(t testing.TB, arn string) {
 // Step invokes one step of fn for the rotation of arn to token.
 func (e *Env) Step(fn lambda.Function, arn, token, step string) error {
 	_, err := fn.Invoke(e.Ctx, lambda.Invocation{
-		Event:  lambda.Event{Step: step, SecretID: arn, ClientRequestToken: token},
-		Region: Region,
+		Event:    lambda.Event{Step: step, SecretID: arn, ClientRequestToken: token},
+		Region:   Region,
+		Endpoint: e.Endpoint,
 	})
 	return err
 }
