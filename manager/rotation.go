@@ -323,8 +323,11 @@ func (s *Service) bindIdentity(rec *rotor.SecretRecord, cur *rotor.VersionRecord
 	if val.String != nil && json.Unmarshal([]byte(*val.String), &doc) != nil {
 		doc.Identity = ""
 	}
-	if manageKeys || doc.Identity != rec.Rotation.Identity {
+	switch {
+	case manageKeys:
 		rec.Rotation.Identity = doc.Identity
+	case doc.Identity != rec.Rotation.Identity:
+		rec.Rotation.Identity = ""
 	}
 	return nil
 }
