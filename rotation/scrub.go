@@ -83,10 +83,13 @@ func NewScrubber(values ...string) *Scrubber {
 
 // Identifying lists the top-level keys (lower case) of a secret's JSON
 // whose values a Scrubber keeps: they name the target, they do not unlock
-// it. The whole secret value is still removed.
+// it. The whole secret value is still removed. An access key's id and
+// identity (rotor-access-key) identify too: AWS shows key ids in logs;
+// the secret access key is what unlocks.
 var Identifying = map[string]bool{
 	"engine": true, "host": true, "port": true, "username": true,
 	"dbname": true, "masterarn": true, "ssl": true,
+	"accesskeyid": true, "identity": true,
 }
 
 // walkStrings calls fn for every string value (not key) in a decoded JSON
