@@ -54,6 +54,13 @@ type RotationConfig struct {
 	// called; nothing else changes it. Rotation credentials may read this
 	// secret and no other master.
 	MasterARN string
+	// Identity is Rotor's own, not shown on the wire: the Rotor identity
+	// whose access keys the rotation may manage ("" for none). RotateSecret
+	// binds the AWSCURRENT value's "identity" when its caller may perform
+	// rotor:CreateAccessKey, and unbinds it when a caller who may not
+	// finds another identity there; nothing else changes it. The built-in
+	// function rotor-access-key acts on this identity only.
+	Identity string
 }
 
 // Value is a secret value: exactly one of String or Binary is set. A

@@ -90,6 +90,20 @@ type DeleteAccessKeyInput struct {
 	AccessKeyID string `json:"AccessKeyId"`
 }
 
+// GetCallerIdentityInput is rotor.GetCallerIdentity's request (no
+// members).
+type GetCallerIdentityInput struct{}
+
+// GetCallerIdentityOutput is rotor.GetCallerIdentity's response: who signed
+// the request, as STS GetCallerIdentity answers it. Identity is the
+// identity's name (for rotation credentials "rotation/<run id>"); Role is
+// "admin", "read-only" or "scoped".
+type GetCallerIdentityOutput struct {
+	Identity    string `json:"Identity"`
+	AccessKeyID string `json:"AccessKeyId"`
+	Role        string `json:"Role"`
+}
+
 // ListKeysInput is rotor.ListKeys' request (no members).
 type ListKeysInput struct{}
 
@@ -180,6 +194,8 @@ var rotorModel = func() *serviceModel {
 		"RotationHistory": optional(input("RotationHistoryInput", member{"SecretId", secretID}),
 			member{"MaxResults", maxResults}),
 		"AbandonRotation": input("AbandonRotationInput", member{"SecretId", secretID}),
+
+		"GetCallerIdentity": input("GetCallerIdentityInput"),
 	}}
 }()
 
@@ -198,6 +214,11 @@ var rotorOps = bindOps(rotorModel, useAdmin, map[string]opSpec{
 	"ListRotationRuns": {run: run((*Handler).listRotationRuns), uses: useRuns},
 	"RotationHistory":  {run: run((*Handler).rotationHistory), uses: useRuns},
 	"AbandonRotation":  {run: run((*Handler).abandonRotation), uses: useRuns},
+
+	// GetCallerIdentity needs no authorization, as on AWS: any caller that
+	// authenticated may ask who it is (a rotation function tests a new
+	// access key with it whatever the key's identity may do).
+	"GetCallerIdentity": {run: run((*Handler).getCallerIdentity)},
 })
 
 func identityToWire(id *rotor.Identity) Identity {
@@ -264,6 +285,15 @@ func (h *Handler) updateAccessKey(ctx context.Context, in *UpdateAccessKeyInput)
 
 func (h *Handler) deleteAccessKey(ctx context.Context, in *DeleteAccessKeyInput) (any, error) {
 	return empty{}, h.Admin.DeleteAccessKey(ctx, in.AccessKeyID)
+}
+
+func (h *Handler) getCallerIdentity(ctx context.Context, _ *GetCallerIdentityInput) (any, error) {
+	c, ok := rotor.CallerFrom(ctx)
+	if !ok {
+		return nil, rotor.Errorf(rotor.EAUTHMISSING, "Missing Authentication Token")
+	}
+	p := c.Principal
+	return GetCallerIdentityOutput{Identity: p.Identity, AccessKeyID: p.AccessKeyID, Role: string(p.Role)}, nil
 }
 
 func (h *Handler) listKeys(ctx context.Context, _ *ListKeysInput) (any, error) {

@@ -26,7 +26,7 @@ func rotorCall(t *testing.T, h http.Handler, op string, in, out any) {
 
 func TestRotorOperations(t *testing.T) {
 	want := []string{"AbandonRotation", "Backup", "CreateAccessKey", "CreateIdentity", "DeleteAccessKey", "DeleteIdentity",
-		"ListIdentities", "ListKeys", "ListRotationRuns", "RetireKey", "RotateKeys", "RotationHistory", "UpdateAccessKey"}
+		"GetCallerIdentity", "ListIdentities", "ListKeys", "ListRotationRuns", "RetireKey", "RotateKeys", "RotationHistory", "UpdateAccessKey"}
 	if got := awsapi.RotorOperations(); !slices.Equal(got, want) {
 		t.Errorf("RotorOperations()=%v, want %v", got, want)
 	}
@@ -213,5 +213,21 @@ func TestRotorValidationAndErrors(t *testing.T) {
 				t.Errorf("admin service called=%v", called)
 			}
 		})
+	}
+}
+
+// TestRotorGetCallerIdentity: GetCallerIdentity answers who signed the
+// request, for any principal — a scoped one that may call no admin
+// operation included — without asking the admin service anything.
+func TestRotorGetCallerIdentity(t *testing.T) {
+	p := rotor.Principal{Identity: "rotation/run-1", AccessKeyID: "ASIATEMPTEMPTEMP", Role: rotor.RoleScoped}
+	h := &awsapi.Handler{Secrets: &fakeSecrets{}, Admin: &fakeAdmin{}, Auth: authFunc(func(*http.Request, []byte) (rotor.Authentication, error) {
+		return rotor.Authentication{Principal: p, Region: testRegion, Service: "rotor"}, nil
+	})}
+	var out awsapi.GetCallerIdentityOutput
+	rotorCall(t, h, "GetCallerIdentity", awsapi.GetCallerIdentityInput{}, &out)
+	want := awsapi.GetCallerIdentityOutput{Identity: "rotation/run-1", AccessKeyID: "ASIATEMPTEMPTEMP", Role: "scoped"}
+	if out != want {
+		t.Errorf("GetCallerIdentity=%+v, want %+v", out, want)
 	}
 }

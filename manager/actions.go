@@ -21,3 +21,7 @@ const (
 	actionUpdateSecret             = "secretsmanager:UpdateSecret"
 	actionUpdateSecretVersionStage = "secretsmanager:UpdateSecretVersionStage"
 )
+
+// actionCreateAccessKey is Rotor's own action RotateSecret asks about before
+// it binds a rotation to an identity (rotor.RotationConfig.Identity).
+const actionCreateAccessKey = "rotor:CreateAccessKey"

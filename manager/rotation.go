@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -38,6 +39,9 @@ type rotateRequest struct {
 	// arn, which RotateSecret then binds; nil for the scheduler, which
 	// never rebinds.
 	authorizeMaster func(arn string) error
+	// manageKeys: the caller may perform rotor:CreateAccessKey, so the
+	// rotation may be bound to the AWSCURRENT value's identity.
+	manageKeys bool
 }
 
 // rotateOutcome is what rotateTx decided: the answer to return after the
@@ -85,7 +89,11 @@ type rotateOutcome struct {
 //     RotateImmediately false, a version holding a copy of the current
 //     value labelled AWSPENDING and a pending run of testSecret only;
 //   - sets NextRotationDate to a time inside the schedule's next window
-//     (none without rules: manual rotation only).
+//     (none without rules: manual rotation only);
+//   - binds the rotation to the AWSCURRENT value's "identity" (see
+//     rotor.RotationConfig.Identity) when the caller may perform
+//     rotor:CreateAccessKey, and otherwise unbinds it when that value names
+//     another identity than the bound one.
 //
 // It returns {ARN, Name, VersionID: token} at once; the engine executes the
 // run (Config.OnRunQueued is called after the commit).
@@ -107,7 +115,8 @@ func (s *Service) RotateSecret(ctx context.Context, in rotor.RotateSecretInput) 
 	}
 	req := rotateRequest{token: in.ClientRequestToken, lambdaARN: in.RotationLambdaARN,
 		immediately:     in.RotateImmediately == nil || *in.RotateImmediately,
-		authorizeMaster: func(arn string) error { return s.authorize(ctx, c, actionGetSecretValue, arn) }}
+		authorizeMaster: func(arn string) error { return s.authorize(ctx, c, actionGetSecretValue, arn) },
+		manageKeys:      s.authorize(ctx, c, actionCreateAccessKey, "") == nil}
 	if in.RotationRules != nil {
 		sched, err := schedule.Parse(*in.RotationRules)
 		if err != nil {
@@ -267,6 +276,11 @@ func (s *Service) rotateTx(tx rotor.Tx, rec *rotor.SecretRecord, req rotateReque
 		return rotateOutcome{}, errTokenInUse(token, rec.ARN)
 	}
 
+	if !req.scheduled {
+		if err := s.bindIdentity(rec, cur, req.manageKeys); err != nil {
+			return rotateOutcome{}, err
+		}
+	}
 	rec.Rotation.Configured, rec.Rotation.Enabled, rec.Rotation.LambdaARN = true, true, fnARN
 	sched := req.sched
 	if req.rules != nil {
@@ -315,6 +329,34 @@ func (s *Service) rotateTx(tx rotor.Tx, rec *rotor.SecretRecord, req rotateReque
 	}
 	ref.VersionID = token
 	return rotateOutcome{out: ref, queued: true}, nil
+}
+
+// bindIdentity sets rec.Rotation.Identity from the "identity" string of
+// the current version's JSON value ("" when it has none): to it when
+// manageKeys, and otherwise to "" when it differs from the bound one, so
+// a caller who may not manage access keys can keep a binding an
+// administrator made but never make or move one.
+func (s *Service) bindIdentity(rec *rotor.SecretRecord, cur *rotor.VersionRecord, manageKeys bool) error {
+	if !manageKeys && rec.Rotation.Identity == "" {
+		return nil
+	}
+	val, err := s.open(rec.ARN, cur)
+	if err != nil {
+		return err
+	}
+	var doc struct {
+		Identity string `json:"identity"`
+	}
+	if val.String != nil && json.Unmarshal([]byte(*val.String), &doc) != nil {
+		doc.Identity = ""
+	}
+	switch {
+	case manageKeys:
+		rec.Rotation.Identity = doc.Identity
+	case doc.Identity != rec.Rotation.Identity:
+		rec.Rotation.Identity = ""
+	}
+	return nil
 }
 
 // previousIncomplete answers a rotation request while a previous rotation

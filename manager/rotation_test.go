@@ -553,3 +553,42 @@ func TestCancelRotateSecret(t *testing.T) {
 		}
 	})
 }
+
+// TestRotateSecretBindsIdentity: RotateSecret binds the rotation to the
+// AWSCURRENT value's "identity" when its caller may perform
+// rotor:CreateAccessKey; a caller who may not keeps the binding while the
+// value names the bound identity and unbinds it when the value names
+// another, so rewriting the value never moves the binding.
+func TestRotateSecretBindsIdentity(t *testing.T) {
+	t.Parallel()
+	r := newRotEnv(t)
+	r.create(t, "k", `{"identity":"svc","accessKeyId":"AKIA1"}`)
+	rotate := func(token string) string {
+		t.Helper()
+		r.rotate(t, "k", token, nil)
+		if _, err := r.svc.AbandonRotation(r.ctx, "k"); err != nil {
+			t.Fatal(err)
+		}
+		return r.describe(t, "k").Rotation.Identity
+	}
+	if got := rotate(tok(1)); got != "svc" {
+		t.Fatalf("bound to %q by an administrator, want svc", got)
+	}
+	r.authz.deny = func(action, _ string) bool { return action == "rotor:CreateAccessKey" }
+	if got := rotate(tok(2)); got != "svc" {
+		t.Fatalf("bound to %q after RotateSecret by a caller who may not manage keys, same identity; want svc", got)
+	}
+	r.put(t, "k", tok(3), `{"identity":"admin","accessKeyId":"AKIA1"}`)
+	if got := rotate(tok(4)); got != "" {
+		t.Fatalf("bound to %q after the value was changed to admin and RotateSecret by a caller who may not manage keys; want none", got)
+	}
+	r.put(t, "k", tok(5), `{"identity":"svc","accessKeyId":"AKIA1"}`)
+	if got := rotate(tok(6)); got != "" {
+		t.Fatalf("bound to %q by a caller who may not manage keys; want none", got)
+	}
+	r.authz.deny = nil
+	r.put(t, "k", tok(7), `{"identity":"admin","accessKeyId":"AKIA1"}`)
+	if got := rotate(tok(8)); got != "admin" {
+		t.Fatalf("bound to %q by an administrator, want admin", got)
+	}
+}

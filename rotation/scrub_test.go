@@ -32,6 +32,12 @@ func TestScrubber(t *testing.T) {
 	if got, want := s2.Scrub(msg), "login as app_user at db.internal (engine postgres, master arn:aws:secretsmanager:us-east-1:000000000000:secret:admin-AbCdEf) with [redacted]"; got != want {
 		t.Fatalf("Scrub = %q, want %q", got, want)
 	}
+	// So do an access key's id and identity, not its secret.
+	s3 := rotation.NewScrubber(`{"accessKeyId":"AKIAABCDEFGHIJKLMNOP","secretAccessKey":"wJalrXUtnFEMI/K7MDENG","identity":"svc-app"}`)
+	msg = "key AKIAABCDEFGHIJKLMNOP of svc-app with wJalrXUtnFEMI/K7MDENG"
+	if got, want := s3.Scrub(msg), "key AKIAABCDEFGHIJKLMNOP of svc-app with [redacted]"; got != want {
+		t.Fatalf("Scrub = %q, want %q", got, want)
+	}
 	// Short field values (ports, flags) are left alone: scrubbing "5432"
 	// everywhere would make messages unreadable without protecting anything.
 	if got := s.Scrub("connect to port 5432 as app"); got != "connect to port 5432 as app" {

@@ -91,7 +91,7 @@ func TestMigrateFromInitialSchema(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if sec.Name != "fixture" || !sec.Rotation.Enabled || sec.Rotation.MasterARN != "" {
+		if sec.Name != "fixture" || !sec.Rotation.Enabled || sec.Rotation.MasterARN != "" || sec.Rotation.Identity != "" {
 			t.Errorf("secret after migrating = %+v", sec)
 		}
 		due, err := tx.DueRotations(day0)

@@ -202,7 +202,8 @@ const secretColumns = `arn, region, name, description, kms_key_id, type, tags_ev
 	rotation_configured, rotation_enabled, rotation_lambda_arn, rotation_after_days,
 	rotation_duration, rotation_schedule_expression, rotation_master_arn,
 	created_date, last_changed_date, last_accessed_date, last_rotated_date,
-	next_rotation_date, deleted_date, purge_date, owning_service, primary_region`
+	next_rotation_date, deleted_date, purge_date, owning_service, primary_region,
+	rotation_identity`
 
 // secretArgs returns the values of secretColumns for s, in order.
 func secretArgs(s *rotor.SecretRecord) []any {
@@ -211,7 +212,8 @@ func secretArgs(s *rotor.SecretRecord) []any {
 		r.Configured, r.Enabled, r.LambdaARN, r.Rules.AutomaticallyAfterDays,
 		r.Rules.Duration, r.Rules.ScheduleExpression, r.MasterARN,
 		toNanos(s.CreatedDate), toNanos(s.LastChangedDate), toNanos(s.LastAccessedDate), toNanos(s.LastRotatedDate),
-		toNanos(s.NextRotationDate), toNanos(s.DeletedDate), toNanos(s.PurgeDate), s.OwningService, s.PrimaryRegion}
+		toNanos(s.NextRotationDate), toNanos(s.DeletedDate), toNanos(s.PurgeDate), s.OwningService, s.PrimaryRegion,
+		r.Identity}
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -223,7 +225,8 @@ func scanSecret(sc scanner) (*rotor.SecretRecord, error) {
 	err := sc.Scan(&s.ARN, &s.Region, &s.Name, &s.Description, &s.KmsKeyID, &s.Type, &s.TagsEverSet,
 		&r.Configured, &r.Enabled, &r.LambdaARN, &r.Rules.AutomaticallyAfterDays,
 		&r.Rules.Duration, &r.Rules.ScheduleExpression, &r.MasterARN,
-		&created, &changed, &accessed, &rotated, &next, &deleted, &purge, &s.OwningService, &s.PrimaryRegion)
+		&created, &changed, &accessed, &rotated, &next, &deleted, &purge, &s.OwningService, &s.PrimaryRegion,
+		&r.Identity)
 	if err != nil {
 		return nil, err
 	}

@@ -160,6 +160,7 @@ func fullSecret(region, name, tag string, n int) *rotor.SecretRecord {
 		Enabled:    true,
 		LambdaARN:  rotor.LambdaARN(region, account, "rotate-"+tag),
 		MasterARN:  rotor.SecretARN(region, account, "master-"+tag, "MaStEr"),
+		Identity:   "identity-" + tag,
 		Rules: rotor.RotationRules{
 			AutomaticallyAfterDays: int64(n + 1),
 			Duration:               "3h",

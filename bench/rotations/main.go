@@ -93,7 +93,7 @@ func run(n, workers int) error {
 	svc := manager.New(manager.Config{Store: store, Keyring: kr, Authorizer: au, Account: "000000000000",
 		Functions: reg, MaxAttempts: 1, OnRunQueued: eng.Wake, OnRunStopped: eng.Cancel, PruneMinAge: time.Nanosecond})
 	eng.Control = svc
-	fn := &timed{fn: builtins.Functions(svc)[builtins.GeneratePassword]}
+	fn := &timed{fn: builtins.Functions(svc, nil)[builtins.GeneratePassword]}
 	reg.Register("bench", "builtin", nil, fn)
 	arn := reg.ARN(region, "bench")
 	ctx := rotor.NewContext(context.Background(), rotor.Caller{Region: region, Principal: rotor.Principal{Identity: "bench", Role: rotor.RoleAdmin}})

@@ -26,6 +26,7 @@ import (
 	"github.com/rotorhq/rotor/rotation"
 	"github.com/rotorhq/rotor/rotation/builtins"
 	"github.com/rotorhq/rotor/rotation/lambda"
+	"github.com/rotorhq/rotor/rotation/rotorkeys"
 	"github.com/rotorhq/rotor/sqlite"
 )
 
@@ -188,7 +189,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		OnRunStopped: m.engine.Cancel,
 	})
 	m.engine.Control = m.manager
-	builtins.Register(m.registry, m.manager)
+	builtins.Register(m.registry, m.manager, rotorkeys.Service{Auth: m.auth})
 	if err := registerFunctions(m.registry, c.Functions, m.Getenv, c.Protected(), m.landlockSupported()); err != nil {
 		return err
 	}

@@ -21,6 +21,8 @@ type Values struct {
 	Pending   string // AWSPENDING's SecretString (the token's version); "" in createSecret
 	Previous  string // AWSPREVIOUS's SecretString, if any
 	Master    string // the current value of the master secret the rotation is bound to, if AWSPENDING names it
+	Region    string // the secret's region (lambda.Invocation.Region)
+	Endpoint  string // URL of the Rotor server (lambda.Invocation.Endpoint)
 }
 
 // Strategy is what a target contributes to a rotation.
@@ -45,6 +47,16 @@ type Strategy interface {
 // when AWSPENDING's "masterarn" names another secret, setSecret fails.
 type MasterUser interface {
 	NeedsMaster() bool
+}
+
+// Minter is an optional interface of a Strategy whose target makes the new
+// credential itself (Rotor's access keys) instead of taking a password
+// from GetRandomPassword. Function's createSecret then calls Mint instead
+// of Generate, with the secret's description (its ARN and the identity
+// its rotation is bound to) and the AWSCURRENT SecretString, and stores
+// what Mint returns as AWSPENDING. Mint may change the target.
+type Minter interface {
+	Mint(ctx context.Context, desc *rotor.SecretDescription, current string) (string, error)
 }
 
 // Function adapts a Strategy to the engine's lambda.Function.
@@ -81,13 +93,14 @@ func (f *Function) Invoke(ctx context.Context, inv lambda.Invocation) (lambda.Re
 	}
 	switch ev.Step {
 	case rotor.StepCreate:
-		return f.create(ctx, ev)
+		return f.create(ctx, ev, desc)
 	case rotor.StepSet, rotor.StepTest:
 		mu, ok := f.Strategy.(MasterUser)
 		v, err := f.values(ctx, inv, ev.Step == rotor.StepSet && (!ok || mu.NeedsMaster()))
 		if err != nil {
 			return lambda.Result{}, err
 		}
+		v.Region, v.Endpoint = inv.Region, inv.Endpoint
 		if ev.Step == rotor.StepSet {
 			return lambda.Result{}, f.Strategy.Set(ctx, v)
 		}
@@ -98,7 +111,7 @@ func (f *Function) Invoke(ctx context.Context, inv lambda.Invocation) (lambda.Re
 	return lambda.Result{}, fmt.Errorf("invalid step parameter %q", ev.Step)
 }
 
-func (f *Function) create(ctx context.Context, ev lambda.Event) (lambda.Result, error) {
+func (f *Function) create(ctx context.Context, ev lambda.Event, desc *rotor.SecretDescription) (lambda.Result, error) {
 	cur, err := f.Secrets.GetSecretValue(ctx, rotor.GetSecretValueInput{SecretID: ev.SecretID, VersionStage: rotor.StageCurrent})
 	if err != nil {
 		return lambda.Result{}, fmt.Errorf("get current value: %s", rotor.ErrorMessage(err))
@@ -112,16 +125,7 @@ func (f *Function) create(ctx context.Context, ev lambda.Event) (lambda.Result, 
 	if cur.Value.String == nil {
 		return lambda.Result{}, fmt.Errorf("secret %s holds a binary value: built-in rotation needs a SecretString", ev.SecretID)
 	}
-	spec := f.Password
-	if spec == (rotor.PasswordSpec{}) {
-		spec = rotor.DefaultPasswordSpec()
-	}
-	if spec, err = PasswordSpecFor(spec, *cur.Value.String); err != nil {
-		return lambda.Result{}, err
-	}
-	pending, err := f.Strategy.Generate(ctx, *cur.Value.String, func(ctx context.Context) (string, error) {
-		return f.Secrets.GetRandomPassword(ctx, spec)
-	})
+	pending, err := f.generate(ctx, desc, *cur.Value.String)
 	if err != nil {
 		return lambda.Result{}, err
 	}
@@ -133,6 +137,25 @@ func (f *Function) create(ctx context.Context, ev lambda.Event) (lambda.Result, 
 		return lambda.Result{}, fmt.Errorf("put pending value: %s", rotor.ErrorMessage(err))
 	}
 	return lambda.Result{Output: "created pending version " + ev.ClientRequestToken}, nil
+}
+
+// generate returns the new pending value: from Mint when the strategy is
+// a Minter, and otherwise from Generate with GetRandomPassword.
+func (f *Function) generate(ctx context.Context, desc *rotor.SecretDescription, current string) (string, error) {
+	if m, ok := f.Strategy.(Minter); ok {
+		return m.Mint(ctx, desc, current)
+	}
+	spec := f.Password
+	if spec == (rotor.PasswordSpec{}) {
+		spec = rotor.DefaultPasswordSpec()
+	}
+	spec, err := PasswordSpecFor(spec, current)
+	if err != nil {
+		return "", err
+	}
+	return f.Strategy.Generate(ctx, current, func(ctx context.Context) (string, error) {
+		return f.Secrets.GetRandomPassword(ctx, spec)
+	})
 }
 
 // values gathers the versions setSecret and testSecret need; the master

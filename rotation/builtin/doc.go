@@ -15,6 +15,10 @@
 //   - MultiCredential: the user holds the current and the new password at
 //     once (MultiPassword).
 //
+// AccessKeys applies the multiple-credentials strategy to Rotor's own
+// access keys, over a KeyService (package rotation/rotorkeys); as the
+// server makes a key itself, it is a Minter: createSecret creates the key.
+//
 // An Engine binds a Driver (packages rotation/postgres, rotation/mysql,
 // rotation/redis) to the "engine" values of the secrets it serves. The
 // secrets use the JSON of AWS's rotation templates (see the Key constants);

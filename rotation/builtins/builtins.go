@@ -28,17 +28,21 @@ const (
 	MariaDBAlternatingUsers  = "rotor-mariadb-alternating-users"
 	RedisSingleUser          = "rotor-redis-single-user"
 	RedisMultiCredential     = "rotor-redis-multi-credential"
+	// AccessKey rotates a secret holding one of Rotor's own access keys
+	// (see builtin.AccessKeys).
+	AccessKey = "rotor-access-key"
 )
 
 // Functions returns every built-in function by name, each working through
 // secrets (the in-process secrets service, which the engine calls with the
-// run's scoped principal in the context).
-func Functions(secrets rotor.SecretService) map[string]*builtin.Function {
+// run's scoped principal in the context). keys manages Rotor's own access
+// keys for rotor-access-key; when it is nil that function is left out.
+func Functions(secrets rotor.SecretService, keys builtin.KeyService) map[string]*builtin.Function {
 	fn := func(s builtin.Strategy, spec rotor.PasswordSpec) *builtin.Function {
 		return &builtin.Function{Secrets: secrets, Strategy: s, Password: spec}
 	}
 	pg, my, maria, rd := postgres.Engine(), mysql.MySQL(), mysql.MariaDB(), redis.Engine()
-	return map[string]*builtin.Function{
+	fns := map[string]*builtin.Function{
 		GeneratePassword:         fn(builtin.GeneratePassword{}, rotor.DefaultPasswordSpec()),
 		PostgresSingleUser:       fn(builtin.SingleUser{Engine: pg}, pg.Password),
 		PostgresAlternatingUsers: fn(builtin.AlternatingUsers{Engine: pg}, pg.Password),
@@ -49,13 +53,17 @@ func Functions(secrets rotor.SecretService) map[string]*builtin.Function {
 		RedisSingleUser:          fn(builtin.SingleUser{Engine: rd}, rd.Password),
 		RedisMultiCredential:     fn(builtin.MultiCredential{Engine: rd}, rd.Password),
 	}
+	if keys != nil {
+		fns[AccessKey] = fn(builtin.AccessKeys{Keys: keys}, rotor.PasswordSpec{})
+	}
+	return fns
 }
 
-// Register adds every built-in function to reg for every region. It
-// panics if one of the names is already registered (see
+// Register adds every built-in function (see Functions) to reg for every
+// region. It panics if one of the names is already registered (see
 // rotation.Registry.Register).
-func Register(reg *rotation.Registry, secrets rotor.SecretService) {
-	for name, f := range Functions(secrets) {
+func Register(reg *rotation.Registry, secrets rotor.SecretService, keys builtin.KeyService) {
+	for name, f := range Functions(secrets, keys) {
 		reg.Register(name, Kind, nil, f)
 	}
 }

@@ -24,12 +24,13 @@ import (
 	"github.com/rotorhq/rotor/rotation/mysql"
 	"github.com/rotorhq/rotor/rotation/postgres"
 	"github.com/rotorhq/rotor/rotation/redis"
+	"github.com/rotorhq/rotor/rotation/rotorkeys"
 	"github.com/rotorhq/rotor/sqlite"
 )
 
 func TestRegister(t *testing.T) {
 	reg := rotation.NewRegistry("000000000000")
-	builtins.Register(reg, builtintest.NewEnv(t).Secrets)
+	builtins.Register(reg, builtintest.NewEnv(t).Secrets, rotorkeys.Service{})
 	var names []string
 	for _, f := range reg.Functions() {
 		if f.Kind != "builtin" || f.Regions != nil {
@@ -38,7 +39,7 @@ func TestRegister(t *testing.T) {
 		names = append(names, f.Name)
 	}
 	want := []string{
-		"rotor-generate-password",
+		"rotor-access-key", "rotor-generate-password",
 		"rotor-mariadb-alternating-users", "rotor-mariadb-single-user",
 		"rotor-mysql-alternating-users", "rotor-mysql-single-user",
 		"rotor-postgres-alternating-users", "rotor-postgres-single-user",
@@ -50,6 +51,7 @@ func TestRegister(t *testing.T) {
 	}
 
 	strategies := map[string]builtin.Strategy{
+		"rotor-access-key":                 builtin.AccessKeys{},
 		"rotor-generate-password":          builtin.GeneratePassword{},
 		"rotor-postgres-single-user":       builtin.SingleUser{},
 		"rotor-postgres-alternating-users": builtin.AlternatingUsers{},
@@ -154,7 +156,7 @@ func TestEngineRotates(t *testing.T) {
 	}
 	reg := rotation.NewRegistry(builtintest.Account)
 	svc := manager.New(manager.Config{Store: st, Keyring: kr, Authorizer: allowAll{}, Account: builtintest.Account, Functions: reg})
-	builtins.Register(reg, svc)
+	builtins.Register(reg, svc, nil)
 	eng := &rotation.Engine{Control: svc, Functions: reg, Credentials: issuer{}, Backoff: func(int) time.Duration { return 0 }}
 	ctx := rotor.NewContext(context.Background(), rotor.Caller{Region: builtintest.Region, Principal: rotor.Principal{Role: rotor.RoleAdmin}})
 

@@ -35,10 +35,13 @@ const MinLength = 4
 
 // Identifying lists the top-level keys (lower case) of a secret's JSON
 // whose values a Scrubber keeps: they name the target, they do not unlock
-// it. The whole secret value is still removed.
+// it. The whole secret value is still removed. An access key's id and
+// identity (rotor-access-key) identify too: AWS shows key ids in logs;
+// the secret access key is what unlocks.
 var Identifying = map[string]bool{
 	"engine": true, "host": true, "port": true, "username": true,
 	"dbname": true, "masterarn": true, "ssl": true,
+	"accesskeyid": true, "identity": true,
 }
 
 // Scrubber removes known secret values from text. It is built from every

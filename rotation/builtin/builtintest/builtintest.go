@@ -40,6 +40,8 @@ type Env struct {
 	Secrets *manager.Service
 	Store   rotor.Store
 	Ctx     context.Context
+	// Endpoint is the server URL Step gives functions ("" for none).
+	Endpoint string
 }
 
 // NewEnv opens a store in a temporary directory and returns the service
@@ -147,9 +149,10 @@ func (e *Env) Step(fn lambda.Function, arn, token, step string) error {
 		return err
 	}
 	_, err = fn.Invoke(e.Ctx, lambda.Invocation{
-		Event:  lambda.Event{Step: step, SecretID: arn, ClientRequestToken: token},
-		Region: Region,
-		Master: d.Rotation.MasterARN,
+		Event:    lambda.Event{Step: step, SecretID: arn, ClientRequestToken: token},
+		Region:   Region,
+		Master:   d.Rotation.MasterARN,
+		Endpoint: e.Endpoint,
 	})
 	return err
 }
