@@ -205,6 +205,9 @@ const secretColumns = `arn, region, name, description, kms_key_id, type, tags_ev
 	next_rotation_date, deleted_date, purge_date, owning_service, primary_region,
 	rotation_identity`
 
+// secretPlaceholders has one "?" per column of secretColumns.
+var secretPlaceholders = strings.TrimSuffix(strings.Repeat("?, ", strings.Count(secretColumns, ",")+1), ", ")
+
 // secretArgs returns the values of secretColumns for s, in order.
 func secretArgs(s *rotor.SecretRecord) []any {
 	r := s.Rotation
@@ -311,8 +314,7 @@ func (t *tx) PurgeDue(now time.Time) ([]string, error) {
 // s.Region, is taken, or if two tags share a key.
 func (t *tx) CreateSecret(s *rotor.SecretRecord) error {
 	const op = "create secret"
-	if _, err := t.exec(nounSecret, op, `INSERT INTO secrets (`+secretColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, secretArgs(s)...); err != nil {
+	if _, err := t.exec(nounSecret, op, `INSERT INTO secrets (`+secretColumns+`) VALUES (`+secretPlaceholders+`)`, secretArgs(s)...); err != nil {
 		return err
 	}
 	return t.insertTags(op, s.ARN, s.Tags)
