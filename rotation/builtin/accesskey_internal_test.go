@@ -17,8 +17,8 @@ func TestReplaceFields(t *testing.T) {
 			`{ "z":1.50, "secretAccessKey" : "old",  "accessKeyId":"AKIAOLD","identity":"svc","a":{"b":[1, 2]}}`,
 			`{ "z":1.50, "secretAccessKey" : "s/+<&>",  "accessKeyId":"AKIANEW","identity":"svc","a":{"b":[1, 2]}}`},
 		{"Appended", "{\"identity\":\"svc\",\n \"n\": 1e3\n}",
-			"{\"identity\":\"svc\",\n \"n\": 1e3\n,\"accessKeyId\":\"AKIANEW\",\"secretAccessKey\":\"s/+<&>\"}"},
-		{"Empty", `{ }`, `{ "accessKeyId":"AKIANEW","secretAccessKey":"s/+<&>","identity":"svc"}`},
+			"{\"identity\":\"svc\",\n \"n\": 1e3,\"accessKeyId\":\"AKIANEW\",\"secretAccessKey\":\"s/+<&>\"\n}"},
+		{"Empty", `{ }`, `{"accessKeyId":"AKIANEW","secretAccessKey":"s/+<&>","identity":"svc" }`},
 		{"NonStringValues", `{"accessKeyId":null,"secretAccessKey":{"x":1},"identity":["svc"]}`,
 			`{"accessKeyId":"AKIANEW","secretAccessKey":"s/+<&>","identity":"svc"}`},
 	}
