@@ -202,7 +202,7 @@ const secretColumns = `arn, region, name, description, kms_key_id, type, tags_ev
 	rotation_configured, rotation_enabled, rotation_lambda_arn, rotation_after_days,
 	rotation_duration, rotation_schedule_expression,
 	created_date, last_changed_date, last_accessed_date, last_rotated_date,
-	next_rotation_date, deleted_date, purge_date, owning_service, primary_region`
+	next_rotation_date, deleted_date, purge_date, owning_service, primary_region, resource_policy`
 
 // secretArgs returns the values of secretColumns for s, in order.
 func secretArgs(s *rotor.SecretRecord) []any {
@@ -211,7 +211,8 @@ func secretArgs(s *rotor.SecretRecord) []any {
 		r.Configured, r.Enabled, r.LambdaARN, r.Rules.AutomaticallyAfterDays,
 		r.Rules.Duration, r.Rules.ScheduleExpression,
 		toNanos(s.CreatedDate), toNanos(s.LastChangedDate), toNanos(s.LastAccessedDate), toNanos(s.LastRotatedDate),
-		toNanos(s.NextRotationDate), toNanos(s.DeletedDate), toNanos(s.PurgeDate), s.OwningService, s.PrimaryRegion}
+		toNanos(s.NextRotationDate), toNanos(s.DeletedDate), toNanos(s.PurgeDate), s.OwningService, s.PrimaryRegion,
+		s.ResourcePolicy}
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -223,7 +224,8 @@ func scanSecret(sc scanner) (*rotor.SecretRecord, error) {
 	err := sc.Scan(&s.ARN, &s.Region, &s.Name, &s.Description, &s.KmsKeyID, &s.Type, &s.TagsEverSet,
 		&r.Configured, &r.Enabled, &r.LambdaARN, &r.Rules.AutomaticallyAfterDays,
 		&r.Rules.Duration, &r.Rules.ScheduleExpression,
-		&created, &changed, &accessed, &rotated, &next, &deleted, &purge, &s.OwningService, &s.PrimaryRegion)
+		&created, &changed, &accessed, &rotated, &next, &deleted, &purge, &s.OwningService, &s.PrimaryRegion,
+		&s.ResourcePolicy)
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +311,7 @@ func (t *tx) PurgeDue(now time.Time) ([]string, error) {
 func (t *tx) CreateSecret(s *rotor.SecretRecord) error {
 	const op = "create secret"
 	if _, err := t.exec(nounSecret, op, `INSERT INTO secrets (`+secretColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, secretArgs(s)...); err != nil {
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, secretArgs(s)...); err != nil {
 		return err
 	}
 	return t.insertTags(op, s.ARN, s.Tags)
