@@ -6,6 +6,9 @@ package main
 // account.
 
 import (
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"github.com/rotorhq/rotor/policy"
 )
 
 // e2ePolicyAccount is the account the resource-policy tests configure, so
@@ -215,4 +220,49 @@ func TestE2EResourcePolicy(t *testing.T) {
 			t.Errorf("ValidateResourcePolicy stored %q", aws.ToString(got.ResourcePolicy))
 		}
 	})
+}
+
+// TestDocsAccessControlPolicies keeps docs/access-control.md true: every
+// JSON policy in it is valid. The ones with a Principal are resource
+// policies: PutResourcePolicy accepts each with BlockPublicPolicy and
+// ValidateResourcePolicy passes it without findings; the others are
+// identity policies that policy.Parse accepts without findings.
+func TestDocsAccessControlPolicies(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "access-control.md"))
+	e2eNoErr(t, "read docs/access-control.md", err)
+	blocks := regexp.MustCompile("(?s)```json\n(.*?)```").FindAllStringSubmatch(string(data), -1)
+	if len(blocks) < 4 {
+		t.Fatalf("found %d JSON policies in docs/access-control.md, want at least 4", len(blocks))
+	}
+	s := MustRunMain(t, "", func(c *Config) { c.AccountID = "111122223333" })
+	c := s.e2eClient("")
+	name := "docs/app1/db"
+	e2eCreate(t, c, name, "v")
+	resource := 0
+	for i, b := range blocks {
+		doc := b[1]
+		if !strings.Contains(doc, `"Principal"`) {
+			p, err := policy.Parse(doc, policy.Identity)
+			if err != nil {
+				t.Errorf("JSON block %d (identity policy): %v", i+1, err)
+			} else if f := p.Findings("111122223333"); len(f) != 0 {
+				t.Errorf("JSON block %d (identity policy): findings %+v", i+1, f)
+			}
+			continue
+		}
+		resource++
+		_, err := c.PutResourcePolicy(e2eCtx, &secretsmanager.PutResourcePolicyInput{SecretId: aws.String(name),
+			ResourcePolicy: aws.String(doc), BlockPublicPolicy: aws.Bool(true)})
+		if err != nil {
+			t.Errorf("JSON block %d: PutResourcePolicy: %v", i+1, err)
+			continue
+		}
+		v, err := c.ValidateResourcePolicy(e2eCtx, &secretsmanager.ValidateResourcePolicyInput{SecretId: aws.String(name), ResourcePolicy: aws.String(doc)})
+		if err != nil || !v.PolicyValidationPassed || len(v.ValidationErrors) != 0 {
+			t.Errorf("JSON block %d: ValidateResourcePolicy = %+v, %v; want passed without findings", i+1, v, err)
+		}
+	}
+	if resource < 3 {
+		t.Errorf("found %d resource policies in docs/access-control.md, want at least 3", resource)
+	}
 }
