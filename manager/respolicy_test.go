@@ -357,3 +357,50 @@ func TestResourcePolicyForAuthorizer(t *testing.T) {
 		}
 	}
 }
+
+// TestResourcePolicySurvivesOtherWrites: every other write rewrites the
+// secret's record; none may drop or change its resource policy, and
+// re-creating a deleted name starts without one.
+func TestResourcePolicySurvivesOtherWrites(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.create(t, "s", "v0")
+	if _, err := e.svc.PutResourcePolicy(e.ctx, rotor.PutResourcePolicyInput{SecretID: "s", ResourcePolicy: ownPolicy}); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name string
+		fn   func() error
+	}{
+		{"TagResource", func() error { return e.svc.TagResource(e.ctx, "s", []rotor.Tag{{Key: "k", Value: "v"}}) }},
+		{"UntagResource", func() error { return e.svc.UntagResource(e.ctx, "s", []string{"k"}) }},
+		{"UpdateSecret", func() error {
+			_, err := e.svc.UpdateSecret(e.ctx, rotor.UpdateSecretInput{SecretID: "s", Description: str("d"), ClientRequestToken: tok(1), Value: sv("v1")})
+			return err
+		}},
+		{"PutSecretValue", func() error {
+			_, err := e.svc.PutSecretValue(e.ctx, rotor.PutSecretValueInput{SecretID: "s", ClientRequestToken: tok(2), Value: sv("v2")})
+			return err
+		}},
+		{"DeleteSecret", func() error {
+			_, err := e.svc.DeleteSecret(e.ctx, rotor.DeleteSecretInput{SecretID: "s", RecoveryWindowDays: 7})
+			return err
+		}},
+		{"RestoreSecret", func() error { _, err := e.svc.RestoreSecret(e.ctx, "s"); return err }},
+	}
+	for _, st := range steps {
+		if err := st.fn(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if st.name == "DeleteSecret" {
+			continue // Get refuses a secret scheduled for deletion
+		}
+		wantEqual(t, "policy after "+st.name, e.getPolicy(t, "s").Policy, ownPolicy)
+	}
+
+	if _, err := e.svc.DeleteSecret(e.ctx, rotor.DeleteSecretInput{SecretID: "s", ForceDelete: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.create(t, "s", "again")
+	wantEqual(t, "policy of the re-created secret", e.getPolicy(t, "s").Policy, "")
+}
