@@ -23,6 +23,8 @@ const (
 	ETHROTTLED    = "throttled"     // too many requests (ThrottlingException)
 	EUNSUPPORTED  = "unsupported"   // the operation exists in the API but Rotor does not offer it yet
 	EUNAVAILABLE  = "unavailable"   // the server cannot serve now (the audit log cannot be written); retryable (HTTP 503)
+	EPOLICY       = "policy"        // a resource policy is not a valid policy (MalformedPolicyDocumentException)
+	EPUBLICPOLICY = "public_policy" // BlockPublicPolicy refused a public resource policy (PublicPolicyException)
 
 	// Authentication failures, each a distinct AWS exception.
 	EAUTHMISSING    = "auth_missing"    // no credentials at all (MissingAuthenticationTokenException)

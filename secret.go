@@ -91,6 +91,47 @@ type SecretRef struct {
 	Name string
 }
 
+// PutResourcePolicyInput is PutResourcePolicy's request.
+type PutResourcePolicyInput struct {
+	SecretID string
+	// ResourcePolicy is the policy document, stored exactly as given.
+	ResourcePolicy string
+	// BlockPublicPolicy refuses a policy that grants access outside the
+	// account (EPUBLICPOLICY). AWS's default is false.
+	BlockPublicPolicy bool
+}
+
+// ResourcePolicy is GetResourcePolicy's result: the secret and its
+// resource policy document as stored, Policy "" when it has none.
+type ResourcePolicy struct {
+	ARN    string
+	Name   string
+	Policy string
+}
+
+// ValidateResourcePolicyInput is ValidateResourcePolicy's request; SecretID
+// is optional.
+type ValidateResourcePolicyInput struct {
+	SecretID       string
+	ResourcePolicy string
+}
+
+// PolicyValidation is ValidateResourcePolicy's result: Passed is false when
+// any finding is an error (the policy would be refused with
+// BlockPublicPolicy, or does not do what it seems to); Errors lists every
+// finding, warnings included.
+type PolicyValidation struct {
+	Passed bool
+	Errors []PolicyValidationError
+}
+
+// PolicyValidationError is one finding of ValidateResourcePolicy: Check
+// names the check (CheckName), Message describes the problem.
+type PolicyValidationError struct {
+	Check   string
+	Message string
+}
+
 // SecretValue is the result of reading one version (GetSecretValue and the
 // entries of BatchGetSecretValue).
 type SecretValue struct {
@@ -335,4 +376,8 @@ type SecretService interface {
 	TagResource(ctx context.Context, secretID string, tags []Tag) error
 	UntagResource(ctx context.Context, secretID string, keys []string) error
 	GetRandomPassword(ctx context.Context, spec PasswordSpec) (string, error)
+	PutResourcePolicy(ctx context.Context, in PutResourcePolicyInput) (*SecretRef, error)
+	GetResourcePolicy(ctx context.Context, secretID string) (*ResourcePolicy, error)
+	DeleteResourcePolicy(ctx context.Context, secretID string) (*SecretRef, error)
+	ValidateResourcePolicy(ctx context.Context, in ValidateResourcePolicyInput) (*PolicyValidation, error)
 }

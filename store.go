@@ -25,6 +25,10 @@ type SecretRecord struct {
 	Tags        []Tag // in the order they were added
 	TagsEverSet bool  // DescribeSecret shows Tags: [] once a secret was ever tagged
 	Rotation    RotationConfig
+	// ResourcePolicy is the secret's resource-based policy document exactly
+	// as the client sent it (PutResourcePolicy), never re-encoded; "" when
+	// the secret has none.
+	ResourcePolicy string
 
 	CreatedDate      time.Time
 	LastChangedDate  time.Time

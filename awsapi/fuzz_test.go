@@ -65,6 +65,16 @@ func happySecrets() *fakeSecrets {
 		GetRandomPasswordFn: func(_ context.Context, spec rotor.PasswordSpec) (string, error) {
 			return spec.ExcludeCharacters, nil
 		},
+		PutResourcePolicyFn: func(_ context.Context, in rotor.PutResourcePolicyInput) (*rotor.SecretRef, error) {
+			return ref(in.SecretID), nil
+		},
+		GetResourcePolicyFn: func(_ context.Context, id string) (*rotor.ResourcePolicy, error) {
+			return &rotor.ResourcePolicy{ARN: testARN, Name: id, Policy: "{}"}, nil
+		},
+		DeleteResourcePolicyFn: func(_ context.Context, id string) (*rotor.SecretRef, error) { return ref(id), nil },
+		ValidateResourcePolicyFn: func(_ context.Context, in rotor.ValidateResourcePolicyInput) (*rotor.PolicyValidation, error) {
+			return &rotor.PolicyValidation{Errors: []rotor.PolicyValidationError{{Check: "C", Message: in.ResourcePolicy}}}, nil
+		},
 	}
 }
 

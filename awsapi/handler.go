@@ -222,6 +222,10 @@ var secretsManagerOps = bindOps(secretsManagerModel, useSecrets, map[string]opSp
 	"TagResource":              {run: run((*Handler).tagResource)},
 	"UntagResource":            {run: run((*Handler).untagResource)},
 	"GetRandomPassword":        {run: run((*Handler).getRandomPassword)},
+	"PutResourcePolicy":        {run: run((*Handler).putResourcePolicy)},
+	"GetResourcePolicy":        {run: run((*Handler).getResourcePolicy)},
+	"DeleteResourcePolicy":     {run: run((*Handler).deleteResourcePolicy)},
+	"ValidateResourcePolicy":   {run: run((*Handler).validateResourcePolicy)},
 	"RotateSecret":             {run: run((*Handler).rotateSecret), uses: useRotation, input: rotateSecretInput},
 	"CancelRotateSecret":       {run: run((*Handler).cancelRotateSecret), uses: useRotation},
 })
@@ -230,10 +234,6 @@ var secretsManagerOps = bindOps(secretsManagerModel, useSecrets, map[string]opSp
 // InvalidRequestException "<Op> is not available in this version of Rotor
 // yet." (after authentication) whatever the configuration.
 var unsupportedOps = map[string]bool{
-	"PutResourcePolicy":            true,
-	"GetResourcePolicy":            true,
-	"DeleteResourcePolicy":         true,
-	"ValidateResourcePolicy":       true,
 	"ReplicateSecretToRegions":     true,
 	"RemoveRegionsFromReplication": true,
 	"StopReplicationToReplica":     true,

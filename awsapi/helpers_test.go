@@ -43,11 +43,47 @@ type fakeSecrets struct {
 	TagResourceFn              func(context.Context, string, []rotor.Tag) error
 	UntagResourceFn            func(context.Context, string, []string) error
 	GetRandomPasswordFn        func(context.Context, rotor.PasswordSpec) (string, error)
+	PutResourcePolicyFn        func(context.Context, rotor.PutResourcePolicyInput) (*rotor.SecretRef, error)
+	GetResourcePolicyFn        func(context.Context, string) (*rotor.ResourcePolicy, error)
+	DeleteResourcePolicyFn     func(context.Context, string) (*rotor.SecretRef, error)
+	ValidateResourcePolicyFn   func(context.Context, rotor.ValidateResourcePolicyInput) (*rotor.PolicyValidation, error)
 }
 
 var _ rotor.SecretService = (*fakeSecrets)(nil)
 
 var errNotSet = rotor.Errorf(rotor.EINTERNAL, "fake: method not set")
+
+func (f *fakeSecrets) PutResourcePolicy(ctx context.Context, in rotor.PutResourcePolicyInput) (*rotor.SecretRef, error) {
+	f.calls.Add(1)
+	if f.PutResourcePolicyFn == nil {
+		return nil, errNotSet
+	}
+	return f.PutResourcePolicyFn(ctx, in)
+}
+
+func (f *fakeSecrets) GetResourcePolicy(ctx context.Context, id string) (*rotor.ResourcePolicy, error) {
+	f.calls.Add(1)
+	if f.GetResourcePolicyFn == nil {
+		return nil, errNotSet
+	}
+	return f.GetResourcePolicyFn(ctx, id)
+}
+
+func (f *fakeSecrets) DeleteResourcePolicy(ctx context.Context, id string) (*rotor.SecretRef, error) {
+	f.calls.Add(1)
+	if f.DeleteResourcePolicyFn == nil {
+		return nil, errNotSet
+	}
+	return f.DeleteResourcePolicyFn(ctx, id)
+}
+
+func (f *fakeSecrets) ValidateResourcePolicy(ctx context.Context, in rotor.ValidateResourcePolicyInput) (*rotor.PolicyValidation, error) {
+	f.calls.Add(1)
+	if f.ValidateResourcePolicyFn == nil {
+		return nil, errNotSet
+	}
+	return f.ValidateResourcePolicyFn(ctx, in)
+}
 
 func (f *fakeSecrets) CreateSecret(ctx context.Context, in rotor.CreateSecretInput) (*rotor.VersionResult, error) {
 	f.calls.Add(1)

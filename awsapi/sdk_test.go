@@ -688,6 +688,8 @@ func TestSDKErrors(t *testing.T) {
 		{rotor.EDENIED, "AccessDeniedException", nil},
 		{rotor.ETHROTTLED, "ThrottlingException", nil},
 		{rotor.EUNSUPPORTED, "InvalidRequestException", new(*types.InvalidRequestException)},
+		{rotor.EPOLICY, "MalformedPolicyDocumentException", new(*types.MalformedPolicyDocumentException)},
+		{rotor.EPUBLICPOLICY, "PublicPolicyException", new(*types.PublicPolicyException)},
 		{rotor.EAUTHMISSING, "MissingAuthenticationTokenException", nil},
 		{rotor.EAUTHINCOMPLETE, "IncompleteSignatureException", nil},
 		{rotor.EAUTHUNKNOWN, "UnrecognizedClientException", nil},
@@ -774,22 +776,6 @@ func TestSDKUnsupported(t *testing.T) {
 		},
 		"CancelRotateSecret": func() error {
 			_, err := c.CancelRotateSecret(ctx, &secretsmanager.CancelRotateSecretInput{SecretId: id})
-			return err
-		},
-		"PutResourcePolicy": func() error {
-			_, err := c.PutResourcePolicy(ctx, &secretsmanager.PutResourcePolicyInput{SecretId: id, ResourcePolicy: aws.String("{}")})
-			return err
-		},
-		"GetResourcePolicy": func() error {
-			_, err := c.GetResourcePolicy(ctx, &secretsmanager.GetResourcePolicyInput{SecretId: id})
-			return err
-		},
-		"DeleteResourcePolicy": func() error {
-			_, err := c.DeleteResourcePolicy(ctx, &secretsmanager.DeleteResourcePolicyInput{SecretId: id})
-			return err
-		},
-		"ValidateResourcePolicy": func() error {
-			_, err := c.ValidateResourcePolicy(ctx, &secretsmanager.ValidateResourcePolicyInput{ResourcePolicy: aws.String("{}")})
 			return err
 		},
 		"ReplicateSecretToRegions": func() error {

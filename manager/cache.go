@@ -6,6 +6,7 @@ import (
 
 	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/envelope"
+	"github.com/rotorhq/rotor/policy"
 )
 
 // Cache bounds.
@@ -28,6 +29,12 @@ type entry struct {
 	// its record. It is filled by prepare for entries that go into the
 	// cache; nil otherwise (readVersion then computes it per read).
 	reads map[string]versionRead
+	// policy is rec.ResourcePolicy compiled (nil when the secret has none),
+	// policyErr the reason it does not compile; both set by prepare, so an
+	// Authorizer evaluating a cached secret's policy never parses it.
+	prepared  bool
+	policy    *policy.Policy
+	policyErr error
 }
 
 // versionRead is what GetSecretValue needs to read one version, computed
@@ -50,6 +57,8 @@ func newEntry(rec *rotor.SecretRecord, vs []*rotor.VersionRecord) *entry {
 // prepare computes e.reads for the versions that hold a value. It must be
 // called before e is shared (installed in the cache).
 func (e *entry) prepare() {
+	e.policy, e.policyErr = compilePolicy(e.rec)
+	e.prepared = true
 	e.reads = make(map[string]versionRead, len(e.versions))
 	for _, v := range e.versions {
 		if v.Value == nil {
@@ -57,6 +66,29 @@ func (e *entry) prepare() {
 		}
 		e.reads[v.ID] = versionRead{stages: e.labels.stagesOf(v.ID), aad: envelope.VersionAAD(e.rec.ARN, v.ID)}
 	}
+}
+
+// compilePolicy compiles rec's resource policy: nil when it has none,
+// EINTERNAL when the stored document does not parse (it did when it was
+// stored; a later grammar may be stricter).
+func compilePolicy(rec *rotor.SecretRecord) (*policy.Policy, error) {
+	if rec.ResourcePolicy == "" {
+		return nil, nil
+	}
+	p, err := policy.Parse(rec.ResourcePolicy, policy.Resource)
+	if err != nil {
+		return nil, internal("compile stored resource policy of "+rec.ARN, err)
+	}
+	return p, nil
+}
+
+// resourcePolicy returns e's compiled resource policy (see compilePolicy):
+// the one prepare compiled, or compiled now for an entry never prepared.
+func (e *entry) resourcePolicy() (*policy.Policy, error) {
+	if e.prepared {
+		return e.policy, e.policyErr
+	}
+	return compilePolicy(e.rec)
 }
 
 // read returns what reading version v of e needs: from e.reads when

@@ -28,6 +28,16 @@
 // there gets the denial, never ENOTFOUND, so a denied caller cannot probe
 // which secrets exist.
 //
+// # Resource policies
+//
+// PutResourcePolicy stores a secret's resource policy on its record, the
+// text exactly as sent, after package policy accepted it (and, with
+// BlockPublicPolicy, found it not public for Config.Account). The cache
+// keeps each cached secret's policy compiled next to its record, so an
+// Authorizer that evaluates resource policies gets it from
+// Service.ResourcePolicy without parsing per request; a write invalidates
+// it with the rest of the entry.
+//
 // # Encryption
 //
 // KmsKeyId is accepted, stored and echoed as AWS does (omitted when it is the

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,16 +83,19 @@ func TestMigrateFromInitialSchema(t *testing.T) {
 	db.Close()
 
 	s := mustOpen(t, path)
-	files, _ := filepath.Glob(filepath.Join("migrations", "*.sql"))
-	if rows := migrationRows(t, path); len(rows) != len(files) {
-		t.Fatalf("migrations after Open = %v, want %d rows", rows, len(files))
+	files, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows := migrationRows(t, path); len(rows) != len(files) || len(rows) < 2 || !strings.Contains(rows[1], " 0002_runs.sql ") {
+		t.Fatalf("migrations after Open = %v, want one row per migration file (%d), 0002_runs.sql second", rows, len(files))
 	}
 	view(t, s, func(tx rotor.Tx) error {
 		sec, err := tx.Secret(arn)
 		if err != nil {
 			return err
 		}
-		if sec.Name != "fixture" || !sec.Rotation.Enabled || sec.Rotation.MasterARN != "" || sec.Rotation.Identity != "" {
+		if sec.Name != "fixture" || !sec.Rotation.Enabled || sec.Rotation.MasterARN != "" || sec.Rotation.Identity != "" || sec.ResourcePolicy != "" {
 			t.Errorf("secret after migrating = %+v", sec)
 		}
 		due, err := tx.DueRotations(day0)

@@ -203,7 +203,7 @@ const secretColumns = `arn, region, name, description, kms_key_id, type, tags_ev
 	rotation_duration, rotation_schedule_expression, rotation_master_arn,
 	created_date, last_changed_date, last_accessed_date, last_rotated_date,
 	next_rotation_date, deleted_date, purge_date, owning_service, primary_region,
-	rotation_identity`
+	rotation_identity, resource_policy`
 
 // secretPlaceholders has one "?" per column of secretColumns.
 var secretPlaceholders = strings.TrimSuffix(strings.Repeat("?, ", strings.Count(secretColumns, ",")+1), ", ")
@@ -216,7 +216,7 @@ func secretArgs(s *rotor.SecretRecord) []any {
 		r.Rules.Duration, r.Rules.ScheduleExpression, r.MasterARN,
 		toNanos(s.CreatedDate), toNanos(s.LastChangedDate), toNanos(s.LastAccessedDate), toNanos(s.LastRotatedDate),
 		toNanos(s.NextRotationDate), toNanos(s.DeletedDate), toNanos(s.PurgeDate), s.OwningService, s.PrimaryRegion,
-		r.Identity}
+		r.Identity, s.ResourcePolicy}
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -229,7 +229,7 @@ func scanSecret(sc scanner) (*rotor.SecretRecord, error) {
 		&r.Configured, &r.Enabled, &r.LambdaARN, &r.Rules.AutomaticallyAfterDays,
 		&r.Rules.Duration, &r.Rules.ScheduleExpression, &r.MasterARN,
 		&created, &changed, &accessed, &rotated, &next, &deleted, &purge, &s.OwningService, &s.PrimaryRegion,
-		&r.Identity)
+		&r.Identity, &s.ResourcePolicy)
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -326,4 +328,68 @@ func testSecretPurgeDue(t *testing.T, s rotor.Store) {
 	if slices.Contains(got, before.ARN) || len(got) != 2 {
 		t.Errorf("PurgeDue after restore = %v, want %v without %s", got, want, before.ARN)
 	}
+}
+
+// testSecretResourcePolicyByteExact: a resource policy comes back byte for
+// byte as stored — white space, escapes, key order, non-ASCII text and a
+// document of the maximum size — from Secret, SecretByName and Secrets, and
+// clearing it leaves "".
+func testSecretResourcePolicyByteExact(t *testing.T, s rotor.Store) {
+	docs := []string{
+		"{\r\n\t\"Version\" : \"2012-10-17\",\n  \"Statement\":[ {\"Sid\":\"caf\u00e9 \\u00e9\\\"q\\\" \\/ \u65e5\u672c \U0001F511\"} ] }  \n",
+		`{"Statement":[],"Version":"2012-10-17"}`,
+		`{"Id":"` + strings.Repeat("x", 20480-len(`{"Id":""}`)) + `"}`,
+	}
+	var recs []*rotor.SecretRecord
+	for i, doc := range docs {
+		rec := secret(region1, fmt.Sprintf("policy-%d", i), at(i))
+		rec.ResourcePolicy = doc
+		recs = append(recs, rec)
+	}
+	createSecrets(t, s, recs...)
+	check := func(what string, want []string) {
+		t.Helper()
+		view(t, s, func(tx rotor.Tx) error {
+			for i, rec := range recs {
+				got, err := tx.Secret(rec.ARN)
+				if err != nil {
+					t.Errorf("%s: Secret(%s): %v", what, rec.Name, err)
+				} else if got.ResourcePolicy != want[i] {
+					t.Errorf("%s: Secret(%s).ResourcePolicy = %q, want %q", what, rec.Name, got.ResourcePolicy, want[i])
+				}
+				got, err = tx.SecretByName(region1, rec.Name)
+				if err != nil {
+					t.Errorf("%s: SecretByName(%s): %v", what, rec.Name, err)
+				} else if got.ResourcePolicy != want[i] {
+					t.Errorf("%s: SecretByName(%s).ResourcePolicy = %q, want %q", what, rec.Name, got.ResourcePolicy, want[i])
+				}
+			}
+			all, err := tx.Secrets(region1)
+			if err != nil {
+				t.Errorf("%s: Secrets: %v", what, err)
+				return nil
+			}
+			for i, got := range all {
+				if i < len(want) && got.ResourcePolicy != want[i] {
+					t.Errorf("%s: Secrets()[%d].ResourcePolicy = %q, want %q", what, i, got.ResourcePolicy, want[i])
+				}
+			}
+			return nil
+		})
+	}
+	check("after CreateSecret", docs)
+	if n := len([]rune(docs[2])); n != 20480 {
+		t.Fatalf("fixture: largest document has %d characters, want 20480", n)
+	}
+
+	// Clearing one policy and replacing another touches only those rows.
+	recs[0].ResourcePolicy = ""
+	recs[1].ResourcePolicy = docs[0]
+	update(t, s, func(tx rotor.Tx) error {
+		if err := tx.UpdateSecret(recs[0]); err != nil {
+			return err
+		}
+		return tx.UpdateSecret(recs[1])
+	})
+	check("after UpdateSecret", []string{"", docs[0], docs[2]})
 }

@@ -75,6 +75,7 @@ func Run(t *testing.T, open func(t *testing.T) rotor.Store) {
 		{"Secret/UpdateErrors", testSecretUpdateErrors},
 		{"Secret/DeleteCascades", testSecretDeleteCascades},
 		{"Secret/PurgeDue", testSecretPurgeDue},
+		{"Secret/ResourcePolicyByteExact", testSecretResourcePolicyByteExact},
 		{"Version/RoundTrip", testVersionRoundTrip},
 		{"Version/CreateErrors", testVersionCreateErrors},
 		{"Version/FillOnce", testVersionFillOnce},
@@ -175,6 +176,8 @@ func fullSecret(region, name, tag string, n int) *rotor.SecretRecord {
 	s.PurgeDate = at(n + 6)
 	s.OwningService = "service-" + tag
 	s.PrimaryRegion = region
+	s.ResourcePolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` +
+		account + `:user/` + tag + `"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}]}`
 	return s
 }
 

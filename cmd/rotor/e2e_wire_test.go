@@ -232,7 +232,7 @@ func TestE2EWire(t *testing.T) {
 			op   string
 			body any
 		}{
-			{"PutResourcePolicy", map[string]any{"SecretId": name, "ResourcePolicy": `{"Version":"2012-10-17","Statement":[]}`}},
+			{"StopReplicationToReplica", map[string]any{"SecretId": name}},
 			{"ReplicateSecretToRegions", map[string]any{"SecretId": arn, "AddReplicaRegions": []map[string]string{{"Region": "eu-west-1"}}}},
 		} {
 			t.Run(tc.op, func(t *testing.T) {

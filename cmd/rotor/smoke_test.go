@@ -40,6 +40,19 @@ func TestSmokeBoto3(t *testing.T) {
 	}
 }
 
+// TestSmokeBoto3ResourcePolicy runs the four resource-policy operations
+// with boto3 (issue 9).
+func TestSmokeBoto3ResourcePolicy(t *testing.T) {
+	python := testsvc.Python(t, "boto3")
+	s := MustRunMain(t, "", nil)
+	cmd := exec.Command(python, filepath.Join("..", "..", "test", "python", "respolicy_smoke.py"))
+	cmd.Env = s.clientEnv()
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "python respolicy smoke: ok") {
+		t.Fatalf("boto3 resource-policy smoke test: %v\n%s", err, out)
+	}
+}
+
 func TestSmokeJavaScriptSDK(t *testing.T) {
 	node := testsvc.Node(t, filepath.Join("..", "..", "test", "js"), "@aws-sdk/client-secrets-manager")
 	s := MustRunMain(t, "", nil)
