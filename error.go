@@ -22,6 +22,7 @@ const (
 	EDENIED       = "access_denied" // authenticated, but not allowed (AccessDeniedException)
 	ETHROTTLED    = "throttled"     // too many requests (ThrottlingException)
 	EUNSUPPORTED  = "unsupported"   // the operation exists in the API but Rotor does not offer it yet
+	EPOLICY       = "policy"        // a resource policy is not a valid policy (MalformedPolicyDocumentException)
 
 	// Authentication failures, each a distinct AWS exception.
 	EAUTHMISSING    = "auth_missing"    // no credentials at all (MissingAuthenticationTokenException)

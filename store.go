@@ -25,6 +25,10 @@ type SecretRecord struct {
 	Tags        []Tag // in the order they were added
 	TagsEverSet bool  // DescribeSecret shows Tags: [] once a secret was ever tagged
 	Rotation    RotationConfig
+	// ResourcePolicy is the secret's resource-based policy document exactly
+	// as the client sent it (PutResourcePolicy), never re-encoded; "" when
+	// the secret has none.
+	ResourcePolicy string
 
 	CreatedDate      time.Time
 	LastChangedDate  time.Time
@@ -61,8 +65,12 @@ type AccessKeyRecord struct {
 
 // IdentityRecord is a stored identity.
 type IdentityRecord struct {
-	Name        string
-	Role        Role
+	Name string
+	// Role attaches a built-in identity policy (RoleNone: none).
+	Role Role
+	// Policy is the identity's own inline identity policy document, as the
+	// client wrote it ("" for none).
+	Policy      string
 	CreatedDate time.Time
 }
 
@@ -145,6 +153,9 @@ type Tx interface {
 	Identities() ([]*IdentityRecord, error)
 	// DeleteIdentity removes the identity and its access keys.
 	DeleteIdentity(name string) error
+	// SetIdentityPolicy replaces the inline policy document of identity name
+	// ("" removes it); ENOTFOUND if there is no such identity.
+	SetIdentityPolicy(name, doc string) error
 	CreateAccessKey(k *AccessKeyRecord) error
 	AccessKey(id string) (*AccessKeyRecord, error)
 	// AccessKeys returns the keys of one identity, or of all identities when identity is "".

@@ -52,6 +52,7 @@ var exceptions = map[string]exception{
 	rotor.EDENIED:         {"AccessDeniedException", http.StatusBadRequest},
 	rotor.ETHROTTLED:      {"ThrottlingException", http.StatusBadRequest},
 	rotor.EUNSUPPORTED:    {"InvalidRequestException", http.StatusBadRequest},
+	rotor.EPOLICY:         {"MalformedPolicyDocumentException", http.StatusBadRequest},
 	rotor.EAUTHMISSING:    {"MissingAuthenticationTokenException", http.StatusBadRequest},
 	rotor.EAUTHINCOMPLETE: {"IncompleteSignatureException", http.StatusBadRequest},
 	rotor.EAUTHUNKNOWN:    {"UnrecognizedClientException", http.StatusBadRequest},

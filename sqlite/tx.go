@@ -202,7 +202,7 @@ const secretColumns = `arn, region, name, description, kms_key_id, type, tags_ev
 	rotation_configured, rotation_enabled, rotation_lambda_arn, rotation_after_days,
 	rotation_duration, rotation_schedule_expression, rotation_master_arn,
 	created_date, last_changed_date, last_accessed_date, last_rotated_date,
-	next_rotation_date, deleted_date, purge_date, owning_service, primary_region`
+	next_rotation_date, deleted_date, purge_date, owning_service, primary_region, resource_policy`
 
 // secretArgs returns the values of secretColumns for s, in order.
 func secretArgs(s *rotor.SecretRecord) []any {
@@ -211,7 +211,8 @@ func secretArgs(s *rotor.SecretRecord) []any {
 		r.Configured, r.Enabled, r.LambdaARN, r.Rules.AutomaticallyAfterDays,
 		r.Rules.Duration, r.Rules.ScheduleExpression, r.MasterARN,
 		toNanos(s.CreatedDate), toNanos(s.LastChangedDate), toNanos(s.LastAccessedDate), toNanos(s.LastRotatedDate),
-		toNanos(s.NextRotationDate), toNanos(s.DeletedDate), toNanos(s.PurgeDate), s.OwningService, s.PrimaryRegion}
+		toNanos(s.NextRotationDate), toNanos(s.DeletedDate), toNanos(s.PurgeDate), s.OwningService, s.PrimaryRegion,
+		s.ResourcePolicy}
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -223,7 +224,8 @@ func scanSecret(sc scanner) (*rotor.SecretRecord, error) {
 	err := sc.Scan(&s.ARN, &s.Region, &s.Name, &s.Description, &s.KmsKeyID, &s.Type, &s.TagsEverSet,
 		&r.Configured, &r.Enabled, &r.LambdaARN, &r.Rules.AutomaticallyAfterDays,
 		&r.Rules.Duration, &r.Rules.ScheduleExpression, &r.MasterARN,
-		&created, &changed, &accessed, &rotated, &next, &deleted, &purge, &s.OwningService, &s.PrimaryRegion)
+		&created, &changed, &accessed, &rotated, &next, &deleted, &purge, &s.OwningService, &s.PrimaryRegion,
+		&s.ResourcePolicy)
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +311,7 @@ func (t *tx) PurgeDue(now time.Time) ([]string, error) {
 func (t *tx) CreateSecret(s *rotor.SecretRecord) error {
 	const op = "create secret"
 	if _, err := t.exec(nounSecret, op, `INSERT INTO secrets (`+secretColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, secretArgs(s)...); err != nil {
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, secretArgs(s)...); err != nil {
 		return err
 	}
 	return t.insertTags(op, s.ARN, s.Tags)
@@ -539,8 +541,8 @@ func (t *tx) SetLastAccessed(arn, id string, day time.Time) error {
 
 // CreateIdentity inserts i; EEXISTS if the name is taken.
 func (t *tx) CreateIdentity(i *rotor.IdentityRecord) error {
-	_, err := t.exec(nounIdentity, "create identity", `INSERT INTO identities (name, role, created_date) VALUES (?, ?, ?)`,
-		i.Name, string(i.Role), toNanos(i.CreatedDate))
+	_, err := t.exec(nounIdentity, "create identity", `INSERT INTO identities (name, role, policy, created_date) VALUES (?, ?, ?, ?)`,
+		i.Name, string(i.Role), i.Policy, toNanos(i.CreatedDate))
 	return err
 }
 
@@ -548,7 +550,7 @@ func scanIdentity(sc scanner) (*rotor.IdentityRecord, error) {
 	var i rotor.IdentityRecord
 	var role string
 	var created int64
-	if err := sc.Scan(&i.Name, &role, &created); err != nil {
+	if err := sc.Scan(&i.Name, &role, &i.Policy, &created); err != nil {
 		return nil, err
 	}
 	i.Role, i.CreatedDate = rotor.Role(role), fromNanos(created)
@@ -557,18 +559,24 @@ func scanIdentity(sc scanner) (*rotor.IdentityRecord, error) {
 
 // Identity returns the identity name; ENOTFOUND if there is none.
 func (t *tx) Identity(name string) (*rotor.IdentityRecord, error) {
-	return queryOne(t, nounIdentity, "identity", scanIdentity, `SELECT name, role, created_date FROM identities WHERE name = ?`, name)
+	return queryOne(t, nounIdentity, "identity", scanIdentity, `SELECT name, role, policy, created_date FROM identities WHERE name = ?`, name)
 }
 
 // Identities returns every identity, sorted by name.
 func (t *tx) Identities() ([]*rotor.IdentityRecord, error) {
-	return queryAll(t, nounIdentity, "identities", scanIdentity, `SELECT name, role, created_date FROM identities ORDER BY name`)
+	return queryAll(t, nounIdentity, "identities", scanIdentity, `SELECT name, role, policy, created_date FROM identities ORDER BY name`)
 }
 
 // DeleteIdentity removes the identity and (by cascade) its access keys;
 // ENOTFOUND if there is no such identity.
 func (t *tx) DeleteIdentity(name string) error {
 	return t.execOne(nounIdentity, "delete identity", `DELETE FROM identities WHERE name = ?`, name)
+}
+
+// SetIdentityPolicy replaces the inline policy of identity name; ENOTFOUND
+// if there is no such identity.
+func (t *tx) SetIdentityPolicy(name, doc string) error {
+	return t.execOne(nounIdentity, "set identity policy", `UPDATE identities SET policy = ? WHERE name = ?`, doc, name)
 }
 
 // CreateAccessKey inserts k; ENOTFOUND if its identity does not exist,
