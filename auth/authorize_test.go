@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +20,9 @@ import (
 
 	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/auth"
+	"github.com/rotorhq/rotor/envelope"
 	"github.com/rotorhq/rotor/policy"
+	"github.com/rotorhq/rotor/sqlite"
 )
 
 const (
@@ -327,4 +333,64 @@ func TestAuthorizeAllocations(t *testing.T) {
 	if n := testing.AllocsPerRun(200, func() { _ = svc.Authorize(context.Background(), c, r) }); n > 1 {
 		t.Fatalf("Authorize allocates %v times per call, want at most 1", n)
 	}
+}
+
+// TestIdentitiesFromOldSchemaKeepTheirRights opens a database written
+// before identity policies existed (migrations 0001-0003 only, identities
+// with roles): after migrating, each identity's keys carry exactly its
+// role's rights.
+func TestIdentitiesFromOldSchemaKeepTheirRights(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmts := []string{`CREATE TABLE migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_date BIGINT NOT NULL)`}
+	for i, name := range []string{"0001_init.sql", "0002_runs.sql", "0003_cred_master.sql"} {
+		b, err := os.ReadFile(filepath.Join("..", "sqlite", "migrations", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stmts = append(stmts, string(b), fmt.Sprintf(`INSERT INTO migrations VALUES (%d, '%s', 1)`, i+1, name))
+	}
+	stmts = append(stmts, `INSERT INTO identities (name, role, created_date) VALUES ('old-admin', 'admin', 1), ('old-reader', 'read-only', 1)`)
+	for _, q := range stmts {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("building the old database: %v", err)
+		}
+	}
+	db.Close()
+
+	st, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatalf("open (migrate) old database: %v", err)
+	}
+	defer st.Close()
+	kr, err := envelope.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{store: &countingStore{Store: st}, keyring: kr, clock: &clock{now: time.Now().UTC()}}
+	e.svc = auth.New(auth.Config{Store: e.store, Keyring: kr, Now: e.clock.Now})
+	ctx := context.Background()
+	principal := func(name string) rotor.Principal {
+		k, err := e.svc.CreateAccessKey(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e.principalOf(t, creds(k))
+	}
+	admin, reader := principal("old-admin"), principal("old-reader")
+	for _, action := range append(modelActions(t), rotorActions...) {
+		for _, resource := range []string{app1ARN, ""} {
+			r := rotor.AccessRequest{Action: action, Resource: resource}
+			wantAllowed(t, ask(e.svc, admin, r))
+			readErr, roleErr := ask(e.svc, reader, r), authz(e.svc, rotor.Principal{Identity: "old-reader", Role: rotor.RoleReadOnly}, action, resource)
+			if (readErr == nil) != (roleErr == nil) {
+				t.Errorf("old-reader %s on %q: %v, read-only role: %v", action, resource, readErr, roleErr)
+			}
+		}
+	}
+	wantAllowed(t, ask(e.svc, reader, rotor.AccessRequest{Action: getValue, Resource: app1ARN}))
+	wantCode(t, ask(e.svc, reader, rotor.AccessRequest{Action: "secretsmanager:PutSecretValue", Resource: app1ARN}), rotor.EDENIED)
 }
