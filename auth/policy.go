@@ -149,8 +149,11 @@ func (s *Service) Authorize(ctx context.Context, c rotor.Caller, r rotor.AccessR
 				Err: fmt.Errorf("compile resource policy of %s: %w", r.Secret.ARN, err)}
 		}
 	}
-	rc := &reqContext{c: c, r: r, arn: arn, now: s.now}
+	rc := contexts.Get().(*reqContext)
+	rc.c, rc.r, rc.arn, rc.now = c, r, arn, s.now
 	d := policy.Decide(ids, res, &policy.Request{Principal: arn, Action: r.Action, Resource: r.Resource, Context: rc})
+	*rc = reqContext{} // keep no secret record or principal alive in the pool
+	contexts.Put(rc)
 	if d.Allowed {
 		return nil
 	}
@@ -165,12 +168,16 @@ func (s *Service) principalARN(p rotor.Principal) string {
 	return UserARN(s.account, p.Identity)
 }
 
+// contexts recycles reqContexts: Decide keeps nothing of its Context, so
+// an authorization allocates nothing.
+var contexts = sync.Pool{New: func() any { return new(reqContext) }}
+
 // reqContext is the policy.Context of one request: it reads condition keys
 // from the caller and the request lazily, only when a statement asks, and
 // builds no map. Each single value is returned in its own one-element
 // array, so values of different keys never share storage.
 type reqContext struct {
-	c   rotor.Caller // copies, so the context is the request's one allocation
+	c   rotor.Caller // copies: pointers to Authorize's arguments would make them escape
 	r   rotor.AccessRequest
 	arn string
 	now func() time.Time
