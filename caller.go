@@ -111,9 +111,12 @@ type AccessRequest struct {
 	// Action is an AWS-style action name such as
 	// "secretsmanager:GetSecretValue" or "rotor:CreateIdentity".
 	Action string
-	// Resource is the ARN the action is on: the secret's ARN when it exists,
-	// the ARN the request named when it does not, "" for actions that name
-	// no secret (IAM's Resource "*").
+	// Resource is the ARN the action is on, which policies are matched
+	// against: the secret's ARN when it exists, the ARN the request named
+	// when it does not (a name as a partial ARN, without suffix), "" for
+	// actions that name no secret (IAM's Resource "*"). A denial names
+	// Resource, except for a secret that does not exist: then it names
+	// SecretID as sent, as AWS does.
 	Resource string
 	// Secret is the secret the action is on, nil when it does not exist (or
 	// the action names none). Its resource policy (ResourcePolicy) is

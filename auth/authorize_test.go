@@ -394,3 +394,22 @@ func TestIdentitiesFromOldSchemaKeepTheirRights(t *testing.T) {
 	wantAllowed(t, ask(e.svc, reader, rotor.AccessRequest{Action: getValue, Resource: app1ARN}))
 	wantCode(t, ask(e.svc, reader, rotor.AccessRequest{Action: "secretsmanager:PutSecretValue", Resource: app1ARN}), rotor.EDENIED)
 }
+
+// TestDeniedMessageForMissingSecret: policies are matched against the ARN
+// the request names, but the denial names the SecretId as sent (AWS:
+// "... on resource: cfn/atlas/profile/development because ..."), never an
+// ARN Rotor would have to invent; a CreateSecret names the new ARN.
+func TestDeniedMessageForMissingSecret(t *testing.T) {
+	svc := auth.New(auth.Config{})
+	app1 := rotor.Principal{Identity: "app1", Policies: []*policy.Policy{policy.MustParse(`{"Version":"2012-10-17",
+		"Statement":{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"arn:aws:secretsmanager:*:*:secret:app1/*"}}`, policy.Identity)}}
+	partial := "arn:aws:secretsmanager:us-east-1:000000000000:secret:app2/missing"
+	wantDenied(t, ask(svc, app1, rotor.AccessRequest{Action: getValue, Resource: partial, SecretID: "app2/missing"}),
+		"User: arn:aws:iam::000000000000:user/app1 is not authorized to perform: secretsmanager:GetSecretValue on resource: "+
+			"app2/missing because no identity-based policy allows the secretsmanager:GetSecretValue action")
+	wantAllowed(t, ask(svc, app1, rotor.AccessRequest{Action: getValue, Resource: "arn:aws:secretsmanager:us-east-1:000000000000:secret:app1/missing",
+		SecretID: "app1/missing"}))
+	wantDenied(t, ask(svc, app1, rotor.AccessRequest{Action: "secretsmanager:CreateSecret", Resource: app2ARN, Name: "app2/db"}),
+		"User: arn:aws:iam::000000000000:user/app1 is not authorized to perform: secretsmanager:CreateSecret on resource: "+
+			app2ARN+" because no identity-based policy allows the secretsmanager:CreateSecret action")
+}

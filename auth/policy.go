@@ -120,7 +120,9 @@ func (c *compiledCache) resource(doc string) (*policy.Policy, error) {
 //
 // A denial is an EDENIED *rotor.Error whose message is AWS's
 // (policy.DeniedMessage) naming the principal's ARN, the action and
-// r.Resource (left out when ""). A stored resource policy that no longer
+// r.Resource (left out when ""), or for a secret that does not exist
+// (r.Secret nil, r.SecretID set) the SecretId as the caller sent it, as
+// AWS does. A stored resource policy that no longer
 // compiles denies the request (EINTERNAL), never allows it.
 func (s *Service) Authorize(ctx context.Context, c rotor.Caller, r rotor.AccessRequest) error {
 	p := &c.Principal
@@ -157,7 +159,14 @@ func (s *Service) Authorize(ctx context.Context, c rotor.Caller, r rotor.AccessR
 	if d.Allowed {
 		return nil
 	}
-	return &rotor.Error{Code: rotor.EDENIED, Message: policy.DeniedMessage(arn, r.Action, r.Resource, d.Reason)}
+	shown := r.Resource
+	if r.Secret == nil && r.SecretID != "" {
+		// A secret that does not exist: AWS names the SecretId as sent
+		// ("on resource: app1/missing"), never an ARN it would have to
+		// invent.
+		shown = r.SecretID
+	}
+	return &rotor.Error{Code: rotor.EDENIED, Message: policy.DeniedMessage(arn, r.Action, shown, d.Reason)}
 }
 
 // principalARN derives p's ARN from its identity and role.

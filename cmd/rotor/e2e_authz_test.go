@@ -140,11 +140,14 @@ func TestE2EIdentityPolicies(t *testing.T) {
 		{"app1", app1, "GetSecretValue", get, "app1/locked", "AccessDeniedException",
 			user("app1") + "secretsmanager:GetSecretValue on resource: " + arns["app1/locked"] + " with an explicit deny in a resource-based policy"},
 		{"app1", app1, "DescribeSecret", describe, "app1/locked", "", ""},
-		// A secret that does not exist: allowed on the ARN it would have,
-		// so the caller learns it is missing; denied otherwise, on the
-		// partial ARN it named (no suffix is invented).
+		// A secret that does not exist: the policies are matched against
+		// the ARN the request names (a name as a partial ARN), so a caller
+		// allowed there learns it is missing; a denial names the SecretId
+		// as sent, as AWS does (no ARN is invented).
 		{"app1", app1, "GetSecretValue", get, "app1/missing", "ResourceNotFoundException", ""},
-		{"app2", app2, "GetSecretValue", get, "app1/missing", "AccessDeniedException", implicit("app2", "GetSecretValue", prefix+"app1/missing")},
+		{"app2", app2, "GetSecretValue", get, "app1/missing", "AccessDeniedException", implicit("app2", "GetSecretValue", "app1/missing")},
+		{"app2", app2, "DescribeSecret", describe, prefix + "app1/missing-AbCdEf", "AccessDeniedException",
+			implicit("app2", "DescribeSecret", prefix+"app1/missing-AbCdEf")},
 		{"app2", app2, "GetSecretValue", get, "app2/db", "", ""},
 		{"app2", app2, "GetSecretValue", get, arns["app1/db"], "AccessDeniedException", implicit("app2", "GetSecretValue", arns["app1/db"])},
 		{"auditor", auditor, "DescribeSecret", describe, "app2/db", "", ""},
