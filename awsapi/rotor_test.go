@@ -80,6 +80,10 @@ func TestRotorIdentities(t *testing.T) {
 	if !reflect.DeepEqual(co.Identity, wantID) {
 		t.Errorf("CreateIdentity=%+v, want %+v", co.Identity, wantID)
 	}
+	// httptest's requests come from 192.0.2.1:1234, without TLS.
+	if caller.SourceIP != "192.0.2.1" || caller.SecureTransport {
+		t.Errorf("Caller SourceIP=%q SecureTransport=%v, want the peer's address without TLS", caller.SourceIP, caller.SecureTransport)
+	}
 	if caller.Principal.Identity != testPrincipal.Identity || caller.Region != testRegion || caller.RequestID == "" {
 		t.Errorf("Caller=%+v, want the authenticated principal, region and a request id", caller)
 	}

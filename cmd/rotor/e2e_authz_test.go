@@ -87,6 +87,13 @@ func TestE2EIdentityPolicies(t *testing.T) {
 	auditor := e2eIdentity(t, s, "auditor", "", `{"Version":"2012-10-17","Statement":{"Effect":"Allow",
 		"Action":["secretsmanager:DescribeSecret","secretsmanager:ListSecrets"],"Resource":"*"}}`)
 	nobody := e2eIdentity(t, s, "nobody", "", "")
+	// Condition keys the wire layer fills: the TCP peer and TLS.
+	cond := func(c string) string {
+		return `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"*","Condition":` + c + `}}`
+	}
+	local := e2eIdentity(t, s, "local", "", cond(`{"IpAddress":{"aws:SourceIp":"127.0.0.0/8"}}`))
+	remote := e2eIdentity(t, s, "remote", "", cond(`{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}`))
+	tlsOnly := e2eIdentity(t, s, "tls-only", "", cond(`{"Bool":{"aws:SecureTransport":"true"}}`))
 
 	e2eSetResourcePolicy(t, s, "app1/locked", `{"Version":"2012-10-17","Statement":{"Effect":"Deny",
 		"Principal":{"AWS":"*"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}}`)
@@ -158,6 +165,9 @@ func TestE2EIdentityPolicies(t *testing.T) {
 		{"nobody", nobody, "GetSecretValue", get, "app1/db", "AccessDeniedException", implicit("nobody", "GetSecretValue", arns["app1/db"])},
 		{"nobody", nobody, "ListSecrets", list, "", "AccessDeniedException", implicit("nobody", "ListSecrets", "")},
 		{"nobody", nobody, "GetRandomPassword", password, "", "AccessDeniedException", implicit("nobody", "GetRandomPassword", "")},
+		{"local", local, "GetSecretValue", get, "app2/db", "", ""},
+		{"remote", remote, "GetSecretValue", get, "app2/db", "AccessDeniedException", implicit("remote", "GetSecretValue", arns["app2/db"])},
+		{"tls-only", tlsOnly, "GetSecretValue", get, "app2/db", "AccessDeniedException", implicit("tls-only", "GetSecretValue", arns["app2/db"])},
 	}
 	for _, tt := range tests {
 		what := tt.who + " " + tt.op + "(" + tt.id + ")"
