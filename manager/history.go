@@ -8,7 +8,7 @@ import (
 )
 
 // Rotor's own rotation operations (rotor.RotationService). They are
-// authorized as "rotor:<Operation>" (which only RoleAdmin is granted) on
+// authorized as "rotor:<Operation>" (which of the built-in role documents only RoleAdmin's allows) on
 // the secret's ARN, or on "" when no secret is named.
 const (
 	actionListRotationRuns = "rotor:ListRotationRuns"
