@@ -212,3 +212,34 @@ func TestE2EIdentityPolicies(t *testing.T) {
 	e2eWantCode(t, "app2 BatchGetSecretValue", err, "AccessDeniedException", implicit("app2", "BatchGetSecretValue", ""))
 
 }
+
+// TestE2EResourcePolicyBindsRotationCredentials: a built-in rotation runs
+// as the run's scoped principal through the same authorizer, so a Deny in
+// the secret's resource policy naming rotation sessions
+// (arn:aws:sts::<account>:assumed-role/rotor-rotation/*) stops it, while
+// the admin may still write; without that policy the same rotation works.
+func TestE2EResourcePolicyBindsRotationCredentials(t *testing.T) {
+	s := MustRunMain(t, "", func(c *Config) { c.Rotation.MaxAttempts = 1 })
+	admin := s.e2eClient("")
+	e2eCreate(t, admin, "guarded", "v0")
+	e2eCreate(t, admin, "open", "v0")
+	e2eSetResourcePolicy(t, s, "guarded", `{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*",
+		"Action":"secretsmanager:PutSecretValue","Resource":"*",
+		"Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:sts::000000000000:assumed-role/rotor-rotation/*"}}}}`)
+	e2ePut(t, admin, "guarded", "v1") // the admin is not a rotation session
+
+	fn := aws.String(lambdaARN("rotor-generate-password"))
+	if _, err := admin.RotateSecret(e2eCtx, &secretsmanager.RotateSecretInput{SecretId: aws.String("guarded"), RotationLambdaARN: fn}); err != nil {
+		t.Fatal(err)
+	}
+	status, lastErr := waitRunEnded(t, s, "guarded")
+	if status != rotor.RunFailed || !regexp.MustCompile(`User: arn:aws:sts::000000000000:assumed-role/rotor-rotation/\S+ is not authorized to perform: `+
+		`secretsmanager:PutSecretValue on resource: \S+ with an explicit deny in a resource-based policy`).MatchString(lastErr) {
+		t.Fatalf("rotation of guarded ended %s (%q), want failed by the resource policy's explicit deny", status, lastErr)
+	}
+	out, err := admin.RotateSecret(e2eCtx, &secretsmanager.RotateSecretInput{SecretId: aws.String("open"), RotationLambdaARN: fn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitRotated(t, admin, "open", aws.ToString(out.VersionId))
+}
