@@ -413,3 +413,18 @@ func TestDeniedMessageForMissingSecret(t *testing.T) {
 		"User: arn:aws:iam::000000000000:user/app1 is not authorized to perform: secretsmanager:CreateSecret on resource: "+
 			app2ARN+" because no identity-based policy allows the secretsmanager:CreateSecret action")
 }
+
+// TestResourcePolicyAccountDenyCoversRotation: a Deny naming the account
+// covers every principal of it, rotation sessions (arn:aws:sts::...)
+// included, as on AWS.
+func TestResourcePolicyAccountDenyCoversRotation(t *testing.T) {
+	svc := auth.New(auth.Config{})
+	sec := secret(app1ARN, "app1/db")
+	sec.ResourcePolicy = `{"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":{"AWS":"000000000000"},
+		"Action":"secretsmanager:PutSecretValue","Resource":"*"}}`
+	rot := rotor.Principal{Identity: "rotation/run-2", Role: rotor.RoleScoped, Scope: rotor.RotationScope(app1ARN, "")}
+	wantDenied(t, ask(svc, rot, rotor.AccessRequest{Action: "secretsmanager:PutSecretValue", Resource: app1ARN, Secret: sec}),
+		"User: arn:aws:sts::000000000000:assumed-role/rotor-rotation/run-2 is not authorized to perform: secretsmanager:PutSecretValue on resource: "+
+			app1ARN+" with an explicit deny in a resource-based policy")
+	wantAllowed(t, ask(svc, rot, rotor.AccessRequest{Action: getValue, Resource: app1ARN, Secret: sec}))
+}
