@@ -45,14 +45,23 @@ type KeyInfo struct {
 	Wrapped int
 }
 
-// AdminService is Rotor's own API (X-Amz-Target "rotor.<Op>"): identities,
-// access keys, key-encryption keys and backups. Only RoleAdmin may call it.
+// AdminService is Rotor's own API (X-Amz-Target "rotor.<Op>"): identities
+// and their policies, access keys, key-encryption keys and backups. Each
+// operation is authorized as "rotor:<Op>" on no resource, which of the
+// built-in documents only RoleAdmin's allows.
 type AdminService interface {
 	CreateIdentity(ctx context.Context, name string, role Role) (*Identity, error)
 	ListIdentities(ctx context.Context) ([]Identity, error)
 	// DeleteIdentity removes an identity and all its keys. An identity cannot
 	// delete itself (ESTATE), so an operator cannot lock everyone out by mistake.
 	DeleteIdentity(ctx context.Context, name string) error
+	// PutIdentityPolicy sets the identity's inline identity policy (IAM's
+	// grammar, at most 6,144 characters): EPOLICY for a malformed document.
+	PutIdentityPolicy(ctx context.Context, name, doc string) error
+	// GetIdentityPolicy returns the identity's inline identity policy.
+	GetIdentityPolicy(ctx context.Context, name string) (string, error)
+	// DeleteIdentityPolicy removes the identity's inline identity policy.
+	DeleteIdentityPolicy(ctx context.Context, name string) error
 	// CreateAccessKey adds a key (at most MaxAccessKeysPerIdentity; ELIMIT beyond).
 	CreateAccessKey(ctx context.Context, identity string) (*AccessKey, error)
 	// UpdateAccessKey sets a key's status to KeyActive or KeyInactive.

@@ -4,30 +4,52 @@ import (
 	"context"
 	"slices"
 	"time"
+
+	"github.com/rotorhq/rotor/policy"
 )
 
 // Role is what an identity may do.
 type Role string
 
 const (
-	// RoleAdmin may call every operation, Rotor's own included.
+	// RoleNone has no built-in document: the identity may do exactly what
+	// its own identity policy allows (nothing without one).
+	RoleNone Role = ""
+	// RoleAdmin attaches the built-in document that allows every action on
+	// every resource, Rotor's own "rotor:*" actions included.
 	RoleAdmin Role = "admin"
-	// RoleReadOnly may only read: GetSecretValue, BatchGetSecretValue,
-	// DescribeSecret, ListSecrets and ListSecretVersionIds.
+	// RoleReadOnly attaches the built-in document that allows only reading:
+	// GetSecretValue, BatchGetSecretValue, DescribeSecret, ListSecrets and
+	// ListSecretVersionIds on every secret.
 	RoleReadOnly Role = "read-only"
 	// RoleScoped is a temporary principal (issued to a rotation function)
 	// that may do exactly what its Principal.Scope allows, and nothing else.
 	RoleScoped Role = "scoped"
 )
 
-// Valid reports whether r is a role an identity may be given.
-func (r Role) Valid() bool { return r == RoleAdmin || r == RoleReadOnly }
+// Valid reports whether r is a role an identity may be given (RoleNone
+// included).
+func (r Role) Valid() bool { return r == RoleNone || r == RoleAdmin || r == RoleReadOnly }
 
 // Principal is an authenticated caller.
 type Principal struct {
 	Identity    string // identity name
 	AccessKeyID string
 	Role        Role
+	// ARN names the principal in policies (aws:PrincipalArn, a resource
+	// policy's Principal) and in AccessDeniedException messages:
+	// "arn:aws:iam::<account>:user/<identity>" for an identity,
+	// "arn:aws:sts::<account>:assumed-role/rotor-<identity>" for temporary
+	// RoleScoped credentials (a rotation run's identity is
+	// "rotation/<run id>"). Package auth sets it; when it is empty the
+	// authorizer derives it from Identity and Role.
+	ARN string
+	// Policies are the principal's compiled identity policies: the built-in
+	// document of its Role, its own inline policy, and for RoleScoped
+	// credentials the document generated from Scope. Package auth sets them
+	// when it authenticates the principal; nil means the built-in document
+	// of Role alone.
+	Policies []*policy.Policy
 	// Scope is everything a RoleScoped principal may do; it is empty for
 	// every other role. The server decides it when it issues the
 	// credentials, from what it has stored, never from anything the
@@ -62,6 +84,12 @@ type Caller struct {
 	Principal Principal
 	Region    string
 	RequestID string
+	// SourceIP is the client's address (IPv4 or IPv6, no port) for the
+	// aws:SourceIp condition key; "" when unknown (in-process callers).
+	SourceIP string
+	// SecureTransport reports whether the request came over TLS, for
+	// aws:SecureTransport.
+	SecureTransport bool
 }
 
 type callerKey struct{}
@@ -77,13 +105,48 @@ func CallerFrom(ctx context.Context) (Caller, bool) {
 	return c, ok
 }
 
-// Authorizer decides whether a principal may perform action (an AWS-style
-// action name such as "secretsmanager:GetSecretValue" or
-// "rotor:CreateIdentity") on resource (a secret ARN, or "" for actions that
-// name no secret). It returns nil or an *Error with code EDENIED whose message
-// says what was denied.
+// AccessRequest is one authorization question: may the caller perform
+// Action on Resource? The other fields fill the condition keys of policies.
+type AccessRequest struct {
+	// Action is an AWS-style action name such as
+	// "secretsmanager:GetSecretValue" or "rotor:CreateIdentity".
+	Action string
+	// Resource is the ARN the action is on, which policies are matched
+	// against: the secret's ARN when it exists, the ARN the request named
+	// when it does not (a name as a partial ARN, without suffix), "" for
+	// actions that name no secret (IAM's Resource "*"). A denial names
+	// Resource, except for a secret that does not exist: then it names
+	// SecretID as sent, as AWS does.
+	Resource string
+	// Secret is the secret the action is on, nil when it does not exist (or
+	// the action names none). Its resource policy (ResourcePolicy) is
+	// evaluated with the caller's identity policies, and its tags fill
+	// aws:ResourceTag/* and secretsmanager:ResourceTag/*.
+	Secret *SecretRecord
+	// SecretID is the SecretId as the caller sent it
+	// (secretsmanager:SecretId); Name the name a CreateSecret asks for
+	// (secretsmanager:Name when Secret is nil).
+	SecretID string
+	Name     string
+	// VersionID and VersionStage are the version a request names
+	// (secretsmanager:VersionId, secretsmanager:VersionStage).
+	VersionID    string
+	VersionStage string
+	// RotationLambdaARN is the rotation function a RotateSecret asks for
+	// (secretsmanager:RotationLambdaARN).
+	RotationLambdaARN string
+	// RequestTags are the tags a request adds (aws:RequestTag/*); TagKeys
+	// the tag keys it names (aws:TagKeys), the keys of RequestTags when nil.
+	RequestTags []Tag
+	TagKeys     []string
+}
+
+// Authorizer decides whether the caller c may make the request r. It
+// returns nil or an *Error with code EDENIED whose message says what was
+// denied, in AWS's words. Every path authorizes through one Authorizer: the
+// Secrets Manager API, Rotor's own operations and rotation credentials.
 type Authorizer interface {
-	Authorize(ctx context.Context, p Principal, action, resource string) error
+	Authorize(ctx context.Context, c Caller, r AccessRequest) error
 }
 
 // Authentication is the outcome of verifying a request's signature: who

@@ -137,7 +137,8 @@ type RunHistory struct {
 }
 
 // RotationService is Rotor's own API for rotation runs (X-Amz-Target
-// "rotor.<Op>"). Only RoleAdmin may call it.
+// "rotor.<Op>"), authorized as "rotor:<Op>": of the built-in role
+// documents only RoleAdmin's allows it.
 type RotationService interface {
 	// ListRotationRuns lists runs, newest first.
 	ListRotationRuns(ctx context.Context, f RunFilter) ([]RunRecord, error)

@@ -65,8 +65,12 @@ type AccessKeyRecord struct {
 
 // IdentityRecord is a stored identity.
 type IdentityRecord struct {
-	Name        string
-	Role        Role
+	Name string
+	// Role attaches a built-in identity policy (RoleNone: none).
+	Role Role
+	// Policy is the identity's own inline identity policy document, as the
+	// client wrote it ("" for none).
+	Policy      string
 	CreatedDate time.Time
 }
 
@@ -149,6 +153,9 @@ type Tx interface {
 	Identities() ([]*IdentityRecord, error)
 	// DeleteIdentity removes the identity and its access keys.
 	DeleteIdentity(name string) error
+	// SetIdentityPolicy replaces the inline policy document of identity name
+	// ("" removes it); ENOTFOUND if there is no such identity.
+	SetIdentityPolicy(name, doc string) error
 	CreateAccessKey(k *AccessKeyRecord) error
 	AccessKey(id string) (*AccessKeyRecord, error)
 	// AccessKeys returns the keys of one identity, or of all identities when identity is "".

@@ -73,14 +73,15 @@ func (s *Service) authorize(ctx context.Context, method string) (rotor.Caller, e
 	if !ok {
 		return rotor.Caller{}, rotor.Errorf(rotor.EAUTHMISSING, "Missing Authentication Token")
 	}
-	if err := s.auth.Authorize(ctx, c.Principal, "rotor:"+method, ""); err != nil {
+	if err := s.auth.Authorize(ctx, c, rotor.AccessRequest{Action: "rotor:" + method}); err != nil {
 		return rotor.Caller{}, err
 	}
 	return c, nil
 }
 
-// CreateIdentity creates an identity with role (RoleAdmin or RoleReadOnly)
-// and no access keys. Errors: EDENIED, EINVALID (name or role), EEXISTS,
+// CreateIdentity creates an identity with role (RoleAdmin, RoleReadOnly,
+// or RoleNone for no rights until it is given an identity policy) and no
+// access keys. Errors: EDENIED, EINVALID (name or role), EEXISTS,
 // EINTERNAL; see auth.Service.CreateIdentity.
 func (s *Service) CreateIdentity(ctx context.Context, name string, role rotor.Role) (*rotor.Identity, error) {
 	c, err := s.authorize(ctx, "CreateIdentity")
@@ -93,6 +94,44 @@ func (s *Service) CreateIdentity(ctx context.Context, name string, role rotor.Ro
 	}
 	s.log.Info("identity created", "identity", name, "role", string(role), "by", c.Principal.Identity)
 	return id, nil
+}
+
+// PutIdentityPolicy sets the inline identity policy of identity name.
+// Errors: EDENIED, EPOLICY (a malformed document), ELIMIT (over 6,144
+// characters), ENOTFOUND, EINTERNAL; see auth.Service.PutIdentityPolicy.
+func (s *Service) PutIdentityPolicy(ctx context.Context, name, doc string) error {
+	c, err := s.authorize(ctx, "PutIdentityPolicy")
+	if err != nil {
+		return err
+	}
+	if err := s.auth.PutIdentityPolicy(ctx, name, doc); err != nil {
+		return err
+	}
+	s.log.Info("identity policy put", "identity", name, "by", c.Principal.Identity)
+	return nil
+}
+
+// GetIdentityPolicy returns the inline identity policy of identity name.
+// Errors: EDENIED, ENOTFOUND (no identity or no policy), EINTERNAL.
+func (s *Service) GetIdentityPolicy(ctx context.Context, name string) (string, error) {
+	if _, err := s.authorize(ctx, "GetIdentityPolicy"); err != nil {
+		return "", err
+	}
+	return s.auth.GetIdentityPolicy(ctx, name)
+}
+
+// DeleteIdentityPolicy removes the inline identity policy of identity name.
+// Errors: EDENIED, ENOTFOUND (no identity or no policy), EINTERNAL.
+func (s *Service) DeleteIdentityPolicy(ctx context.Context, name string) error {
+	c, err := s.authorize(ctx, "DeleteIdentityPolicy")
+	if err != nil {
+		return err
+	}
+	if err := s.auth.DeleteIdentityPolicy(ctx, name); err != nil {
+		return err
+	}
+	s.log.Info("identity policy deleted", "identity", name, "by", c.Principal.Identity)
+	return nil
 }
 
 // ListIdentities lists every identity with its access keys (never their

@@ -37,6 +37,14 @@ func TestAuthorization(t *testing.T) {
 		"RotateKeys":      func(ctx context.Context) error { _, err := e.admin.RotateKeys(ctx); return err },
 		"RetireKey":       func(ctx context.Context) error { return e.admin.RetireKey(ctx, oldKey) },
 		"Backup":          func(ctx context.Context) error { return e.admin.Backup(ctx, backup) },
+		"PutIdentityPolicy": func(ctx context.Context) error {
+			return e.admin.PutIdentityPolicy(ctx, auth.BootstrapIdentity, `{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","Resource":"*"}}`)
+		},
+		"GetIdentityPolicy": func(ctx context.Context) error {
+			_, err := e.admin.GetIdentityPolicy(ctx, auth.BootstrapIdentity)
+			return err
+		},
+		"DeleteIdentityPolicy": func(ctx context.Context) error { return e.admin.DeleteIdentityPolicy(ctx, auth.BootstrapIdentity) },
 	}
 	callers := map[string]struct {
 		ctx  context.Context
@@ -44,6 +52,7 @@ func TestAuthorization(t *testing.T) {
 	}{
 		"ReadOnly": {as("reader", rotor.RoleReadOnly), rotor.EDENIED},
 		"Scoped":   {as("rotation", rotor.RoleScoped), rotor.EDENIED},
+		"NoRole":   {as("app1", rotor.RoleNone), rotor.EDENIED},
 		"NoCaller": {context.Background(), rotor.EAUTHMISSING},
 	}
 	for method, call := range calls {
@@ -73,6 +82,33 @@ func TestAuthorization(t *testing.T) {
 	if _, err := os.Stat(backup); !os.IsNotExist(err) {
 		t.Fatalf("denied Backup left a file: %v", err)
 	}
+	if _, err := e.admin.GetIdentityPolicy(adminCtx(), auth.BootstrapIdentity); rotor.ErrorCode(err) != rotor.ENOTFOUND {
+		t.Fatalf("denied PutIdentityPolicy stored a policy: %v", err)
+	}
+}
+
+func TestIdentityPolicies(t *testing.T) {
+	e := newEnv(t)
+	ctx := adminCtx()
+	if _, err := e.admin.CreateIdentity(ctx, "app1", rotor.RoleNone); err != nil {
+		t.Fatal(err)
+	}
+	doc := `{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}}`
+	if err := e.admin.PutIdentityPolicy(ctx, "app1", doc); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.admin.GetIdentityPolicy(ctx, "app1"); err != nil || got != doc {
+		t.Fatalf("GetIdentityPolicy = %q, %v", got, err)
+	}
+	wantCode(t, e.admin.PutIdentityPolicy(ctx, "app1", `{"Statement":`), rotor.EPOLICY)
+	if got, _ := e.admin.GetIdentityPolicy(ctx, "app1"); got != doc {
+		t.Fatalf("a refused document replaced the stored one: %q", got)
+	}
+	wantCode(t, e.admin.PutIdentityPolicy(ctx, "nobody", doc), rotor.ENOTFOUND)
+	if err := e.admin.DeleteIdentityPolicy(ctx, "app1"); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, e.admin.DeleteIdentityPolicy(ctx, "app1"), rotor.ENOTFOUND)
 }
 
 func TestIdentitiesAndKeys(t *testing.T) {

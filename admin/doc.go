@@ -4,6 +4,7 @@
 //
 // Every method first authorizes the caller found in the context
 // (rotor.CallerFrom) for the action "rotor:<Method>" with no resource;
-// under auth's policy only RoleAdmin passes. A context without a caller
+// of the built-in role documents only RoleAdmin's allows it (an identity
+// policy may allow it too). A context without a caller
 // is refused with EAUTHMISSING.
 package admin

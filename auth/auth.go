@@ -12,6 +12,7 @@ import (
 
 	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/envelope"
+	"github.com/rotorhq/rotor/policy"
 	"github.com/rotorhq/rotor/sigv4"
 )
 
@@ -40,9 +41,17 @@ type Config struct {
 	// names another region is refused. Empty means every region is served.
 	Regions []string
 	// Now returns the current time; nil means time.Now. It decides both the
-	// expiry of temporary credentials and the clock-skew check of signatures.
+	// expiry of temporary credentials and the clock-skew check of signatures,
+	// and is aws:CurrentTime in policies.
 	Now func() time.Time
+	// Account is the 12-digit account id in principals' ARNs; "" means
+	// DefaultAccount.
+	Account string
 }
+
+// DefaultAccount is the account id when Config.Account is empty (the
+// server's default account_id).
+const DefaultAccount = "000000000000"
 
 // Service authenticates requests, authorizes principals, manages identities
 // and access keys, and issues temporary credentials. It is safe for
@@ -54,6 +63,8 @@ type Service struct {
 	regions  map[string]bool
 	now      func() time.Time
 	verifier *sigv4.Verifier
+	account  string
+	compiled compiledCache
 
 	mu sync.RWMutex
 	// keys caches long-term keys by access key id. gen counts
@@ -95,7 +106,12 @@ func New(cfg Config) *Service {
 			regions[r] = true
 		}
 	}
+	account := cfg.Account
+	if account == "" {
+		account = DefaultAccount
+	}
 	return &Service{
+		account:  account,
 		store:    cfg.Store,
 		keyring:  cfg.Keyring,
 		regions:  regions,
@@ -223,11 +239,36 @@ func (s *Service) loadOnce(r *http.Request, id string) (cachedKey, error) {
 			Message: "The secret of the access key could not be decrypted.",
 			Err:     fmt.Errorf("%w: access key %s: %w", errDecrypt, id, err)}
 	}
+	pols, err := identityPolicies(ident)
+	if err != nil {
+		return cachedKey{}, &rotor.Error{Code: rotor.EINTERNAL, Message: "An error occurred on the server side.",
+			Err: fmt.Errorf("identity %s: %w", ident.Name, err)}
+	}
 	return cachedKey{
-		secret:    string(plain),
-		principal: rotor.Principal{Identity: ident.Name, AccessKeyID: id, Role: ident.Role},
-		active:    rec.Status == rotor.KeyActive,
+		secret: string(plain),
+		principal: rotor.Principal{Identity: ident.Name, AccessKeyID: id, Role: ident.Role,
+			ARN: UserARN(s.account, ident.Name), Policies: pols},
+		active: rec.Status == rotor.KeyActive,
 	}, nil
+}
+
+// identityPolicies compiles the identity policies of ident: its role's
+// built-in document, then its inline policy. An inline policy that no longer
+// compiles is an error (the identity is refused), never skipped: skipping
+// it could drop a Deny.
+func identityPolicies(ident *rotor.IdentityRecord) ([]*policy.Policy, error) {
+	builtin := RolePolicies(ident.Role)
+	if ident.Policy == "" {
+		if builtin == nil {
+			return []*policy.Policy{}, nil // no rights, not "the role's"
+		}
+		return builtin, nil
+	}
+	p, err := policy.Parse(ident.Policy, policy.Identity)
+	if err != nil {
+		return nil, fmt.Errorf("compile inline policy: %w", err)
+	}
+	return append(slices.Clip(builtin), p), nil
 }
 
 // temporary returns the secret and principal of the temporary key a names
@@ -276,7 +317,7 @@ func (s *Service) IssueTemporary(p rotor.Principal, ttl time.Duration) (accessKe
 	if ttl <= 0 {
 		return "", "", "", rotor.Errorf(rotor.EINVALID, "The lifetime of temporary credentials must be positive.")
 	}
-	if !p.Role.Valid() && p.Role != rotor.RoleScoped {
+	if p.Role != rotor.RoleAdmin && p.Role != rotor.RoleReadOnly && p.Role != rotor.RoleScoped {
 		return "", "", "", rotor.Errorf(rotor.EINVALID, "Role %q is not a valid role.", p.Role)
 	}
 	if p.Identity == "" {
@@ -294,6 +335,18 @@ func (s *Service) IssueTemporary(p rotor.Principal, ttl time.Duration) (accessKe
 	now := s.now()
 	p.Expires = now.Add(ttl)
 	p.Scope = cloneScope(p.Scope)
+	if p.Role == rotor.RoleScoped {
+		// The scope becomes an identity policy, evaluated by the same
+		// Decide as every other, with the secret's resource policy.
+		sp, err := ScopePolicy(p.Scope)
+		if err != nil {
+			return "", "", "", internal(fmt.Errorf("scope policy: %w", err))
+		}
+		p.Policies = []*policy.Policy{sp}
+	}
+	if p.ARN == "" {
+		p.ARN = s.principalARN(p)
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -26,13 +26,23 @@
 //
 // # Authorization
 //
-// Service.Authorize implements rotor.Authorizer with a fixed, role-based
-// policy kept in one table (see policy.go): RoleAdmin may do everything;
-// RoleReadOnly may only read secrets; a RoleScoped principal may do
-// exactly what the grants of its Principal.Scope allow (exact actions on
-// exact resources), which the server decided when it issued the
-// credentials — for a rotation function, rotor.RotationScope.
-// Only RoleAdmin may call Rotor's own "rotor:*" actions.
+// Service.Authorize implements rotor.Authorizer by evaluating IAM policy
+// documents with package policy (AWS's logic for one account: an explicit
+// Deny wins, then an Allow from an identity policy or the secret's
+// resource policy, else deny). A principal's identity policies are its
+// role's built-in document (AdminPolicy, ReadOnlyPolicy, none for
+// RoleNone) plus its identity's inline policy, compiled when its key is
+// loaded; a RoleScoped principal's Scope becomes a generated policy
+// (ScopePolicy). Denials carry AWS's messages with the principal's ARN.
+//
+// In terms of the built-in documents: RoleAdmin may do everything;
+// RoleReadOnly may only read secrets; RoleNone may do nothing; a
+// RoleScoped principal may do what the grants of its Principal.Scope allow
+// (exact actions on exact resources), which the server decided when it
+// issued the credentials — for a rotation function, rotor.RotationScope —
+// unless the secret's resource policy denies it. Only the admin document
+// allows Rotor's own "rotor:*" actions. The secret's resource policy
+// applies to every principal.
 //
 // Errors are *rotor.Error values. Their messages never contain a secret
 // access key, a session token or any key material.

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/envelope"
+	"github.com/rotorhq/rotor/policy"
 )
 
 // BootstrapIdentity is the name of the admin identity Bootstrap creates.
@@ -65,10 +67,12 @@ func (s *Service) Bootstrap(ctx context.Context) (*rotor.AccessKey, error) {
 	return key, nil
 }
 
-// CreateIdentity stores a new identity with role and no access keys.
+// CreateIdentity stores a new identity with role and no access keys. Its
+// rights are those of its role's built-in policy (RolePolicies); with
+// RoleNone it may do nothing until it is given an identity policy.
 //
-// Returns EINVALID when name breaks ValidIdentityName or role is neither
-// RoleAdmin nor RoleReadOnly, EEXISTS when the name is taken, EINTERNAL
+// Returns EINVALID when name breaks ValidIdentityName or role is none of
+// RoleNone, RoleAdmin and RoleReadOnly, EEXISTS when the name is taken, EINTERNAL
 // when the store fails.
 func (s *Service) CreateIdentity(ctx context.Context, name string, role rotor.Role) (*rotor.Identity, error) {
 	if !ValidIdentityName(name) {
@@ -76,7 +80,7 @@ func (s *Service) CreateIdentity(ctx context.Context, name string, role rotor.Ro
 			"Invalid identity name. It must be 1 to %d characters of letters, digits or _.@+=,-", MaxIdentityNameLength)
 	}
 	if !role.Valid() {
-		return nil, rotor.Errorf(rotor.EINVALID, "Invalid role %q. It must be %q or %q.", role, rotor.RoleAdmin, rotor.RoleReadOnly)
+		return nil, rotor.Errorf(rotor.EINVALID, "Invalid role %q. It must be %q, %q or none.", role, rotor.RoleAdmin, rotor.RoleReadOnly)
 	}
 	rec := &rotor.IdentityRecord{Name: name, Role: role, CreatedDate: s.now().UTC()}
 	err := s.store.Update(ctx, func(tx rotor.Tx) error {
@@ -93,6 +97,90 @@ func (s *Service) CreateIdentity(ctx context.Context, name string, role rotor.Ro
 		return nil, fmt.Errorf("create identity %s: %w", name, err)
 	}
 	return &rotor.Identity{Name: rec.Name, Role: rec.Role, CreatedDate: rec.CreatedDate}, nil
+}
+
+// PutIdentityPolicy sets the inline identity policy of identity name to doc
+// (IAM's grammar, at most policy.MaxIdentitySize characters not counting
+// white space), replacing any it had. The document is stored byte-exact
+// and compiled when the identity's keys are next loaded; it holds from the
+// next request on. The identity's role keeps attaching its built-in
+// document.
+//
+// Returns EPOLICY (MalformedPolicyDocumentException) with IAM's message for
+// a document that is not a valid identity policy, ELIMIT "Cannot exceed
+// quota for PolicySize: 6144" for one too large, ENOTFOUND when no such
+// identity exists, EINTERNAL when the store fails.
+func (s *Service) PutIdentityPolicy(ctx context.Context, name, doc string) error {
+	if _, err := policy.Parse(doc, policy.Identity); err != nil {
+		return policyError(err)
+	}
+	return s.setIdentityPolicy(ctx, name, doc)
+}
+
+// GetIdentityPolicy returns the inline identity policy of identity name as
+// it was stored. Returns ENOTFOUND when no such identity exists or it has no
+// inline policy, EINTERNAL when the store fails.
+func (s *Service) GetIdentityPolicy(ctx context.Context, name string) (string, error) {
+	var ident *rotor.IdentityRecord
+	err := s.store.View(ctx, func(tx rotor.Tx) error {
+		var err error
+		ident, err = tx.Identity(name)
+		return err
+	})
+	if rotor.ErrorCode(err) == rotor.ENOTFOUND {
+		return "", rotor.Errorf(rotor.ENOTFOUND, "No identity named %s exists.", name)
+	} else if err != nil {
+		return "", fmt.Errorf("get identity policy of %s: %w", name, err)
+	}
+	if ident.Policy == "" {
+		return "", rotor.Errorf(rotor.ENOTFOUND, "Identity %s has no identity policy.", name)
+	}
+	return ident.Policy, nil
+}
+
+// DeleteIdentityPolicy removes the inline identity policy of identity name;
+// its role's built-in document stays. Returns ENOTFOUND when no such
+// identity exists or it has no inline policy, EINTERNAL when the store
+// fails.
+func (s *Service) DeleteIdentityPolicy(ctx context.Context, name string) error {
+	return s.setIdentityPolicy(ctx, name, "")
+}
+
+// setIdentityPolicy stores doc as the inline policy of name and drops the
+// cached principals of its keys.
+func (s *Service) setIdentityPolicy(ctx context.Context, name, doc string) error {
+	err := s.store.Update(ctx, func(tx rotor.Tx) error {
+		ident, err := tx.Identity(name)
+		if err != nil {
+			return err
+		}
+		if doc == "" && ident.Policy == "" {
+			return rotor.Errorf(rotor.ENOTFOUND, "Identity %s has no identity policy.", name)
+		}
+		return tx.SetIdentityPolicy(name, doc)
+	})
+	var re *rotor.Error
+	if errors.As(err, &re) && re.Code == rotor.ENOTFOUND && strings.HasPrefix(re.Message, "Identity ") {
+		return err
+	} else if rotor.ErrorCode(err) == rotor.ENOTFOUND {
+		return rotor.Errorf(rotor.ENOTFOUND, "No identity named %s exists.", name)
+	} else if err != nil {
+		return fmt.Errorf("set identity policy of %s: %w", name, err)
+	}
+	s.invalidate(func(_ string, k cachedKey) bool { return k.principal.Identity == name })
+	return nil
+}
+
+// policyError turns a *policy.Error into the *rotor.Error the client sees.
+func policyError(err error) error {
+	var pe *policy.Error
+	if !errors.As(err, &pe) {
+		return internal(err)
+	}
+	if pe.Code == policy.TooLarge {
+		return rotor.Errorf(rotor.ELIMIT, "Cannot exceed quota for PolicySize: %d", policy.MaxIdentitySize)
+	}
+	return rotor.Errorf(rotor.EPOLICY, "%s", pe.Message)
 }
 
 // ListIdentities returns every identity, sorted by name, each with its

@@ -43,6 +43,15 @@ func TestCreateIdentity(t *testing.T) {
 			t.Fatalf("identity=%+v, want read-only dave created now without keys", id)
 		}
 	})
+	t.Run("NoRole", func(t *testing.T) {
+		id, err := e.svc.CreateIdentity(ctx, "nora", rotor.RoleNone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id.Name != "nora" || id.Role != rotor.RoleNone {
+			t.Fatalf("identity=%+v, want nora without a role", id)
+		}
+	})
 	t.Run("ErrExists", func(t *testing.T) {
 		_, err := e.svc.CreateIdentity(ctx, "dave", rotor.RoleAdmin)
 		wantCode(t, err, rotor.EEXISTS)
@@ -55,7 +64,6 @@ func TestCreateIdentity(t *testing.T) {
 		"ErrEmptyName":    {"", rotor.RoleAdmin},
 		"ErrLongName":     {strings.Repeat("x", 65), rotor.RoleAdmin},
 		"ErrScopedRole":   {"erin", rotor.RoleScoped},
-		"ErrEmptyRole":    {"erin", ""},
 		"ErrUnknownRole":  {"erin", "superuser"},
 		"ErrRoleCaseOnly": {"erin", "Admin"},
 	} {
@@ -72,8 +80,8 @@ func TestCreateIdentity(t *testing.T) {
 	for _, i := range ids {
 		names = append(names, i.Name)
 	}
-	if strings.Join(names, ",") != "admin,dave" {
-		t.Fatalf("identities=%v, want [admin dave]", names)
+	if strings.Join(names, ",") != "admin,dave,nora" {
+		t.Fatalf("identities=%v, want [admin dave nora]", names)
 	}
 }
 

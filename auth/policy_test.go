@@ -37,9 +37,17 @@ func modelActions(t *testing.T) []string {
 	return out
 }
 
+// authz asks svc whether p may perform action on resource (no secret
+// record: no resource policy, no tags).
+func authz(svc *auth.Service, p rotor.Principal, action, resource string) error {
+	return svc.Authorize(context.Background(), rotor.Caller{Principal: p, Region: "us-east-1"},
+		rotor.AccessRequest{Action: action, Resource: resource})
+}
+
 // rotorActions are Rotor's own operations (rotor.AdminService).
 var rotorActions = []string{
 	"rotor:CreateIdentity", "rotor:ListIdentities", "rotor:DeleteIdentity",
+	"rotor:PutIdentityPolicy", "rotor:GetIdentityPolicy", "rotor:DeleteIdentityPolicy",
 	"rotor:CreateAccessKey", "rotor:UpdateAccessKey", "rotor:DeleteAccessKey",
 	"rotor:ListKeys", "rotor:RotateKeys", "rotor:RetireKey", "rotor:Backup",
 }
@@ -62,7 +70,7 @@ func TestAuthorizeReadOnly(t *testing.T) {
 	for _, action := range append(modelActions(t), rotorActions...) {
 		for _, resource := range []string{arnA, ""} {
 			t.Run(action+"/"+resource, func(t *testing.T) {
-				err := svc.Authorize(context.Background(), p, action, resource)
+				err := authz(svc, p, action, resource)
 				if allowed[action] {
 					if err != nil {
 						t.Fatalf("Authorize = %v, want allowed", err)
@@ -80,7 +88,7 @@ func TestAuthorizeAdmin(t *testing.T) {
 	p := rotor.Principal{Identity: "admin", Role: rotor.RoleAdmin}
 	for _, action := range append(modelActions(t), rotorActions...) {
 		for _, resource := range []string{arnA, ""} {
-			if err := svc.Authorize(context.Background(), p, action, resource); err != nil {
+			if err := authz(svc, p, action, resource); err != nil {
 				t.Errorf("Authorize(%s, %q) = %v, want allowed", action, resource, err)
 			}
 		}
@@ -113,7 +121,12 @@ func TestAuthorizeRotationScope(t *testing.T) {
 		for _, a := range onSecret {
 			tt.allow[pair{a, arnA}] = true
 		}
-		tt.allow[pair{"secretsmanager:GetRandomPassword", ""}] = true
+		// The scope's GetRandomPassword statement has Resource "*", as
+		// IAM writes an action on no resource, so it covers any resource
+		// (GetRandomPassword is only ever asked about with none).
+		for _, r := range []string{arnA, arnMaster, arnOther, "", arnA[:len(arnA)-7], "*"} {
+			tt.allow[pair{"secretsmanager:GetRandomPassword", r}] = true
+		}
 	}
 	for _, a := range onMaster {
 		tests["WithMaster"].allow[pair{a, arnMaster}] = true
@@ -127,7 +140,7 @@ func TestAuthorizeRotationScope(t *testing.T) {
 				// The ARN prefix without its suffix is another resource:
 				// matching is exact.
 				for _, resource := range []string{arnA, arnMaster, arnOther, "", arnA[:len(arnA)-7], "*"} {
-					err := svc.Authorize(context.Background(), p, action, resource)
+					err := authz(svc, p, action, resource)
 					if tt.allow[pair{action, resource}] {
 						if err != nil {
 							t.Errorf("Authorize(%s, %q) = %v, want allowed", action, resource, err)
@@ -167,25 +180,24 @@ func TestRotationScopeShape(t *testing.T) {
 // principal without a Scope may do nothing.
 func TestAuthorizeScopeNeverWidensARole(t *testing.T) {
 	svc := auth.New(auth.Config{})
-	ctx := context.Background()
 	all := []rotor.Grant{{Actions: append(modelActions(t), rotorActions...), Resources: []string{arnA, ""}}}
 	reader := rotor.Principal{Identity: "reader", Role: rotor.RoleReadOnly, Scope: all}
-	wantCode(t, svc.Authorize(ctx, reader, "secretsmanager:PutSecretValue", arnA), rotor.EDENIED)
-	wantCode(t, svc.Authorize(ctx, reader, "rotor:CreateIdentity", ""), rotor.EDENIED)
+	wantCode(t, authz(svc, reader, "secretsmanager:PutSecretValue", arnA), rotor.EDENIED)
+	wantCode(t, authz(svc, reader, "rotor:CreateIdentity", ""), rotor.EDENIED)
 	empty := rotor.Principal{Identity: "rotation/x", Role: rotor.RoleScoped}
 	for _, action := range modelActions(t) {
 		for _, resource := range []string{arnA, ""} {
-			wantCode(t, svc.Authorize(ctx, empty, action, resource), rotor.EDENIED)
+			wantCode(t, authz(svc, empty, action, resource), rotor.EDENIED)
 		}
 	}
 }
 
 func TestAuthorizeUnknownRole(t *testing.T) {
 	svc := auth.New(auth.Config{})
-	for _, role := range []rotor.Role{"", "root", "Admin"} {
+	for _, role := range []rotor.Role{rotor.RoleNone, "root", "Admin"} {
 		p := rotor.Principal{Identity: "x", Role: role, Scope: rotor.RotationScope(arnA, "")}
 		for _, action := range []string{"secretsmanager:GetSecretValue", "secretsmanager:GetRandomPassword", "rotor:ListKeys"} {
-			wantCode(t, svc.Authorize(context.Background(), p, action, arnA), rotor.EDENIED)
+			wantCode(t, authz(svc, p, action, arnA), rotor.EDENIED)
 		}
 	}
 }
@@ -195,13 +207,15 @@ func TestAuthorizeDeniedMessage(t *testing.T) {
 	p := rotor.Principal{Identity: "reader", Role: rotor.RoleReadOnly}
 	tests := map[string]struct{ action, resource, want string }{
 		"WithResource": {"secretsmanager:PutSecretValue", arnA,
-			"User: reader is not authorized to perform: secretsmanager:PutSecretValue on resource: " + arnA},
+			"User: arn:aws:iam::000000000000:user/reader is not authorized to perform: secretsmanager:PutSecretValue on resource: " +
+				arnA + " because no identity-based policy allows the secretsmanager:PutSecretValue action"},
 		"WithoutResource": {"rotor:CreateIdentity", "",
-			"User: reader is not authorized to perform: rotor:CreateIdentity"},
+			"User: arn:aws:iam::000000000000:user/reader is not authorized to perform: rotor:CreateIdentity" +
+				" because no identity-based policy allows the rotor:CreateIdentity action"},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			err := svc.Authorize(context.Background(), p, tt.action, tt.resource)
+			err := authz(svc, p, tt.action, tt.resource)
 			wantCode(t, err, rotor.EDENIED)
 			if got := rotor.ErrorMessage(err); got != tt.want {
 				t.Fatalf("Message=%q, want %q", got, tt.want)

@@ -14,7 +14,9 @@ import (
 // authorizes nothing.
 //
 // In one write transaction it creates identity name with RoleAdmin if it
-// does not exist, and gives it a fresh active access key, which it returns
+// does not exist, removes its inline identity policy if it has one (it
+// could deny what the admin document allows), and gives it a fresh active
+// access key, which it returns
 // (the only time its secret is available). When the identity already has
 // rotor.MaxAccessKeysPerIdentity keys, its oldest inactive key is deleted
 // to make room; removed reports that key's id ("" if none).
@@ -40,7 +42,13 @@ func (s *Service) RecoverAdmin(ctx context.Context, name string) (key *rotor.Acc
 			return fmt.Errorf("identity %s: %w", name, err)
 		case id.Role != rotor.RoleAdmin:
 			return rotor.Errorf(rotor.ESTATE,
-				"Identity %s exists with role %s, not admin; name another identity to recover admin access with.", name, id.Role)
+				"Identity %s exists with role %q, not admin; name another identity to recover admin access with.", name, id.Role)
+		case id.Policy != "":
+			// Its inline policy may deny what the admin document allows:
+			// recovery must give back full access, so it goes.
+			if err := tx.SetIdentityPolicy(name, ""); err != nil {
+				return fmt.Errorf("remove identity policy of %s: %w", name, err)
+			}
 		}
 		keys, err := tx.AccessKeys(name)
 		if err != nil {

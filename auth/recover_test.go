@@ -40,6 +40,24 @@ func TestRecoverAdmin(t *testing.T) {
 		// Both keys active now: nothing to recover with this identity.
 		wantCode(t, func() error { _, _, err := e.svc.RecoverAdmin(ctx, "admin"); return err }(), rotor.ESTATE)
 	})
+	t.Run("DropsDenyingPolicy", func(t *testing.T) {
+		// An admin whose inline policy denies everything is locked out as
+		// surely as one without keys: recovery removes that policy.
+		e := newEnv(t)
+		if err := e.svc.PutIdentityPolicy(ctx, "admin",
+			`{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","Resource":"*"}}`); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, ask(e.svc, e.principalOf(t, creds(e.admin)), rotor.AccessRequest{Action: "rotor:ListIdentities"}), rotor.EDENIED)
+		key, _, err := e.svc.RecoverAdmin(ctx, "admin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantAllowed(t, ask(e.svc, e.principalOf(t, creds(key)), rotor.AccessRequest{Action: "rotor:ListIdentities"}))
+		if _, err := e.svc.GetIdentityPolicy(ctx, "admin"); rotor.ErrorCode(err) != rotor.ENOTFOUND {
+			t.Fatalf("GetIdentityPolicy after recovery = %v, want ENOTFOUND", err)
+		}
+	})
 	t.Run("NewIdentity", func(t *testing.T) {
 		e := newEnv(t)
 		key, removed, err := e.svc.RecoverAdmin(ctx, "break-glass")

@@ -9,7 +9,9 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"runtime/debug"
 	"sort"
@@ -405,7 +407,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, reqID string, ai
 	if table != nil && authn.Service != prefix {
 		return target, nil, rotor.Errorf(rotor.EAUTHSIGNATURE, "Credential should be scoped to correct service: '%s'.", prefix)
 	}
-	ctx := rotor.NewContext(r.Context(), rotor.Caller{Principal: authn.Principal, Region: authn.Region, RequestID: reqID})
+	ctx := rotor.NewContext(r.Context(), rotor.Caller{Principal: authn.Principal, Region: authn.Region, RequestID: reqID,
+		SourceIP: sourceIP(r.RemoteAddr), SecureTransport: r.TLS != nil})
 
 	if table == nil {
 		if target == "" {
@@ -609,4 +612,18 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// sourceIP is the client address of a request's RemoteAddr ("host:port"),
+// for aws:SourceIp: the connection's peer, never a header the client
+// writes; "" when it is not an address.
+func sourceIP(remote string) string {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	if _, err := netip.ParseAddr(host); err != nil {
+		return ""
+	}
+	return host
 }

@@ -211,6 +211,34 @@ type fakeAdmin struct {
 	RotateKeysFn      func(context.Context) (*rotor.KeyInfo, error)
 	RetireKeyFn       func(context.Context, string) error
 	BackupFn          func(context.Context, string) error
+
+	PutIdentityPolicyFn    func(context.Context, string, string) error
+	GetIdentityPolicyFn    func(context.Context, string) (string, error)
+	DeleteIdentityPolicyFn func(context.Context, string) error
+}
+
+func (f *fakeAdmin) PutIdentityPolicy(ctx context.Context, name, doc string) error {
+	f.calls.Add(1)
+	if f.PutIdentityPolicyFn == nil {
+		return errNotSet
+	}
+	return f.PutIdentityPolicyFn(ctx, name, doc)
+}
+
+func (f *fakeAdmin) GetIdentityPolicy(ctx context.Context, name string) (string, error) {
+	f.calls.Add(1)
+	if f.GetIdentityPolicyFn == nil {
+		return "", errNotSet
+	}
+	return f.GetIdentityPolicyFn(ctx, name)
+}
+
+func (f *fakeAdmin) DeleteIdentityPolicy(ctx context.Context, name string) error {
+	f.calls.Add(1)
+	if f.DeleteIdentityPolicyFn == nil {
+		return errNotSet
+	}
+	return f.DeleteIdentityPolicyFn(ctx, name)
 }
 
 var _ rotor.AdminService = (*fakeAdmin)(nil)

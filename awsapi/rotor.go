@@ -17,11 +17,13 @@ import (
 // Rotor's own operations.
 const RotorTargetPrefix = "rotor"
 
-// CreateIdentityInput is rotor.CreateIdentity's request. Both members are
-// required; Role is "admin" or "read-only".
+// CreateIdentityInput is rotor.CreateIdentity's request. Name is required;
+// Role is "admin" or "read-only" (attaching that built-in policy) or left
+// out for an identity that may do nothing until it is given an identity
+// policy.
 type CreateIdentityInput struct {
 	Name string `json:"Name"`
-	Role string `json:"Role"`
+	Role string `json:"Role,omitempty"`
 }
 
 // CreateIdentityOutput is rotor.CreateIdentity's response.
@@ -54,6 +56,32 @@ type ListIdentitiesOutput struct {
 
 // DeleteIdentityInput is rotor.DeleteIdentity's request; the response is {}.
 type DeleteIdentityInput struct {
+	Name string `json:"Name"`
+}
+
+// PutIdentityPolicyInput is rotor.PutIdentityPolicy's request: the inline
+// identity policy (IAM's grammar, at most 6,144 characters not counting
+// white space) of identity Name, replacing any it had. The response is {}.
+type PutIdentityPolicyInput struct {
+	Name           string `json:"Name"`
+	PolicyDocument string `json:"PolicyDocument"`
+}
+
+// GetIdentityPolicyInput is rotor.GetIdentityPolicy's request.
+type GetIdentityPolicyInput struct {
+	Name string `json:"Name"`
+}
+
+// GetIdentityPolicyOutput is rotor.GetIdentityPolicy's response: the
+// document exactly as it was put.
+type GetIdentityPolicyOutput struct {
+	Name           string `json:"Name"`
+	PolicyDocument string `json:"PolicyDocument"`
+}
+
+// DeleteIdentityPolicyInput is rotor.DeleteIdentityPolicy's request; the
+// response is {}.
+type DeleteIdentityPolicyInput struct {
 	Name string `json:"Name"`
 }
 
@@ -165,6 +193,8 @@ var rotorModel = func() *serviceModel {
 	runStatus := &shape{Name: "RunStatusType", Type: "string", Enum: runStatuses}
 	maxRuns := int64(MaxRunResults)
 	maxResults := &shape{Name: "RunMaxResultsType", Type: "integer", Min: &one, Max: &maxRuns}
+	maxDoc := int64(131072) // IAM's PolicyDocument bound; the policy's own limit is checked by the service
+	document := &shape{Name: "PolicyDocumentType", Type: "string", Min: &one, Max: &maxDoc}
 	// input declares an input shape whose members are all required ...
 	input := func(name string, members ...member) *shape {
 		s := &shape{Name: name, Type: "structure", Required: map[string]bool{}, Members: members}
@@ -179,16 +209,20 @@ var rotorModel = func() *serviceModel {
 		return s
 	}
 	return &serviceModel{TargetPrefix: prefixRotor, Inputs: map[string]*shape{
-		"CreateIdentity":  input("CreateIdentityInput", member{"Name", nonEmpty}, member{"Role", role}),
-		"ListIdentities":  input("ListIdentitiesInput"),
-		"DeleteIdentity":  input("DeleteIdentityInput", member{"Name", nonEmpty}),
-		"CreateAccessKey": input("CreateAccessKeyInput", member{"Identity", nonEmpty}),
-		"UpdateAccessKey": input("UpdateAccessKeyInput", member{"AccessKeyId", nonEmpty}, member{"Status", status}),
-		"DeleteAccessKey": input("DeleteAccessKeyInput", member{"AccessKeyId", nonEmpty}),
-		"ListKeys":        input("ListKeysInput"),
-		"RotateKeys":      input("RotateKeysInput"),
-		"RetireKey":       input("RetireKeyInput", member{"KeyId", nonEmpty}),
-		"Backup":          input("BackupInput", member{"Path", nonEmpty}),
+		"CreateIdentity": optional(input("CreateIdentityInput", member{"Name", nonEmpty}), member{"Role", role}),
+		"PutIdentityPolicy": input("PutIdentityPolicyInput", member{"Name", nonEmpty},
+			member{"PolicyDocument", document}),
+		"GetIdentityPolicy":    input("GetIdentityPolicyInput", member{"Name", nonEmpty}),
+		"DeleteIdentityPolicy": input("DeleteIdentityPolicyInput", member{"Name", nonEmpty}),
+		"ListIdentities":       input("ListIdentitiesInput"),
+		"DeleteIdentity":       input("DeleteIdentityInput", member{"Name", nonEmpty}),
+		"CreateAccessKey":      input("CreateAccessKeyInput", member{"Identity", nonEmpty}),
+		"UpdateAccessKey":      input("UpdateAccessKeyInput", member{"AccessKeyId", nonEmpty}, member{"Status", status}),
+		"DeleteAccessKey":      input("DeleteAccessKeyInput", member{"AccessKeyId", nonEmpty}),
+		"ListKeys":             input("ListKeysInput"),
+		"RotateKeys":           input("RotateKeysInput"),
+		"RetireKey":            input("RetireKeyInput", member{"KeyId", nonEmpty}),
+		"Backup":               input("BackupInput", member{"Path", nonEmpty}),
 		"ListRotationRuns": optional(input("ListRotationRunsInput"),
 			member{"SecretId", secretID}, member{"Status", runStatus}, member{"MaxResults", maxResults}),
 		"RotationHistory": optional(input("RotationHistoryInput", member{"SecretId", secretID}),
@@ -201,19 +235,22 @@ var rotorModel = func() *serviceModel {
 
 // rotorOps is the dispatch table for "rotor.<Op>".
 var rotorOps = bindOps(rotorModel, useAdmin, map[string]opSpec{
-	"CreateIdentity":   {run: run((*Handler).createIdentity)},
-	"ListIdentities":   {run: run((*Handler).listIdentities)},
-	"DeleteIdentity":   {run: run((*Handler).deleteIdentity)},
-	"CreateAccessKey":  {run: run((*Handler).createAccessKey)},
-	"UpdateAccessKey":  {run: run((*Handler).updateAccessKey)},
-	"DeleteAccessKey":  {run: run((*Handler).deleteAccessKey)},
-	"ListKeys":         {run: run((*Handler).listKeys)},
-	"RotateKeys":       {run: run((*Handler).rotateKeys)},
-	"RetireKey":        {run: run((*Handler).retireKey)},
-	"Backup":           {run: run((*Handler).backup)},
-	"ListRotationRuns": {run: run((*Handler).listRotationRuns), uses: useRuns},
-	"RotationHistory":  {run: run((*Handler).rotationHistory), uses: useRuns},
-	"AbandonRotation":  {run: run((*Handler).abandonRotation), uses: useRuns},
+	"CreateIdentity":       {run: run((*Handler).createIdentity)},
+	"ListIdentities":       {run: run((*Handler).listIdentities)},
+	"DeleteIdentity":       {run: run((*Handler).deleteIdentity)},
+	"PutIdentityPolicy":    {run: run((*Handler).putIdentityPolicy)},
+	"GetIdentityPolicy":    {run: run((*Handler).getIdentityPolicy)},
+	"DeleteIdentityPolicy": {run: run((*Handler).deleteIdentityPolicy)},
+	"CreateAccessKey":      {run: run((*Handler).createAccessKey)},
+	"UpdateAccessKey":      {run: run((*Handler).updateAccessKey)},
+	"DeleteAccessKey":      {run: run((*Handler).deleteAccessKey)},
+	"ListKeys":             {run: run((*Handler).listKeys)},
+	"RotateKeys":           {run: run((*Handler).rotateKeys)},
+	"RetireKey":            {run: run((*Handler).retireKey)},
+	"Backup":               {run: run((*Handler).backup)},
+	"ListRotationRuns":     {run: run((*Handler).listRotationRuns), uses: useRuns},
+	"RotationHistory":      {run: run((*Handler).rotationHistory), uses: useRuns},
+	"AbandonRotation":      {run: run((*Handler).abandonRotation), uses: useRuns},
 
 	// GetCallerIdentity needs no authorization, as on AWS: any caller that
 	// authenticated may ask who it is (a rotation function tests a new
@@ -263,6 +300,22 @@ func (h *Handler) listIdentities(ctx context.Context, _ *ListIdentitiesInput) (a
 
 func (h *Handler) deleteIdentity(ctx context.Context, in *DeleteIdentityInput) (any, error) {
 	return empty{}, h.Admin.DeleteIdentity(ctx, in.Name)
+}
+
+func (h *Handler) putIdentityPolicy(ctx context.Context, in *PutIdentityPolicyInput) (any, error) {
+	return empty{}, h.Admin.PutIdentityPolicy(ctx, in.Name, in.PolicyDocument)
+}
+
+func (h *Handler) getIdentityPolicy(ctx context.Context, in *GetIdentityPolicyInput) (any, error) {
+	doc, err := h.Admin.GetIdentityPolicy(ctx, in.Name)
+	if err != nil {
+		return nil, err
+	}
+	return GetIdentityPolicyOutput{Name: in.Name, PolicyDocument: doc}, nil
+}
+
+func (h *Handler) deleteIdentityPolicy(ctx context.Context, in *DeleteIdentityPolicyInput) (any, error) {
+	return empty{}, h.Admin.DeleteIdentityPolicy(ctx, in.Name)
 }
 
 func (h *Handler) createAccessKey(ctx context.Context, in *CreateAccessKeyInput) (any, error) {

@@ -26,7 +26,8 @@ func rotorCall(t *testing.T, h http.Handler, op string, in, out any) {
 
 func TestRotorOperations(t *testing.T) {
 	want := []string{"AbandonRotation", "Backup", "CreateAccessKey", "CreateIdentity", "DeleteAccessKey", "DeleteIdentity",
-		"GetCallerIdentity", "ListIdentities", "ListKeys", "ListRotationRuns", "RetireKey", "RotateKeys", "RotationHistory", "UpdateAccessKey"}
+		"DeleteIdentityPolicy", "GetCallerIdentity", "GetIdentityPolicy", "ListIdentities", "ListKeys", "ListRotationRuns", "PutIdentityPolicy",
+		"RetireKey", "RotateKeys", "RotationHistory", "UpdateAccessKey"}
 	if got := awsapi.RotorOperations(); !slices.Equal(got, want) {
 		t.Errorf("RotorOperations()=%v, want %v", got, want)
 	}
@@ -54,14 +55,34 @@ func TestRotorIdentities(t *testing.T) {
 			calls = append(calls, "delete "+name)
 			return nil
 		},
+		PutIdentityPolicyFn: func(_ context.Context, name, doc string) error {
+			calls = append(calls, "put-policy "+name+" "+doc)
+			return nil
+		},
+		GetIdentityPolicyFn: func(_ context.Context, name string) (string, error) {
+			calls = append(calls, "get-policy "+name)
+			return `{"Statement": []}`, nil
+		},
+		DeleteIdentityPolicyFn: func(_ context.Context, name string) error {
+			calls = append(calls, "delete-policy "+name)
+			return nil
+		},
 	}
 	h := newHandler(nil, fa)
 
 	var co awsapi.CreateIdentityOutput
+	rotorCall(t, h, "CreateIdentity", awsapi.CreateIdentityInput{Name: "none"}, &co)
+	if co.Identity.Name != "none" || co.Identity.Role != "" {
+		t.Errorf("CreateIdentity without a role=%+v, want none without a role", co.Identity)
+	}
 	rotorCall(t, h, "CreateIdentity", awsapi.CreateIdentityInput{Name: "ci", Role: "read-only"}, &co)
 	wantID := awsapi.Identity{Name: "ci", Role: "read-only", CreatedDate: awsapi.Timestamp{Time: created}, AccessKeys: []awsapi.AccessKeySummary{}}
 	if !reflect.DeepEqual(co.Identity, wantID) {
 		t.Errorf("CreateIdentity=%+v, want %+v", co.Identity, wantID)
+	}
+	// httptest's requests come from 192.0.2.1:1234, without TLS.
+	if caller.SourceIP != "192.0.2.1" || caller.SecureTransport {
+		t.Errorf("Caller SourceIP=%q SecureTransport=%v, want the peer's address without TLS", caller.SourceIP, caller.SecureTransport)
 	}
 	if caller.Principal.Identity != testPrincipal.Identity || caller.Region != testRegion || caller.RequestID == "" {
 		t.Errorf("Caller=%+v, want the authenticated principal, region and a request id", caller)
@@ -85,7 +106,17 @@ func TestRotorIdentities(t *testing.T) {
 	if rec.Body.String() != "{}" {
 		t.Errorf("DeleteIdentity body=%s, want {}", rec.Body.String())
 	}
-	if want := []string{"create ci read-only", "delete ci"}; !slices.Equal(calls, want) {
+	var empty struct{}
+	doc := `{"Version": "2012-10-17", "Statement": []}`
+	rotorCall(t, h, "PutIdentityPolicy", awsapi.PutIdentityPolicyInput{Name: "ci", PolicyDocument: doc}, &empty)
+	var gp awsapi.GetIdentityPolicyOutput
+	rotorCall(t, h, "GetIdentityPolicy", awsapi.GetIdentityPolicyInput{Name: "ci"}, &gp)
+	if gp.Name != "ci" || gp.PolicyDocument != `{"Statement": []}` {
+		t.Errorf("GetIdentityPolicy=%+v", gp)
+	}
+	rotorCall(t, h, "DeleteIdentityPolicy", awsapi.DeleteIdentityPolicyInput{Name: "ci"}, &empty)
+	if want := []string{"create none ", "create ci read-only", "delete ci", "put-policy ci " + doc, "get-policy ci",
+		"delete-policy ci"}; !slices.Equal(calls, want) {
 		t.Errorf("calls=%v, want %v", calls, want)
 	}
 }
@@ -176,8 +207,11 @@ func TestRotorValidationAndErrors(t *testing.T) {
 		typ, want      string
 	}{
 		{"RequiredMissing", "CreateIdentity", `{}`, 400, "ValidationException",
-			"2 validation errors detected: Value null at 'name' failed to satisfy constraint: Member must not be null; " +
-				"Value null at 'role' failed to satisfy constraint: Member must not be null"},
+			"1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null"},
+		{"PolicyRequired", "PutIdentityPolicy", `{"Name":"x"}`, 400, "ValidationException",
+			"1 validation error detected: Value null at 'policyDocument' failed to satisfy constraint: Member must not be null"},
+		{"AdminMalformedPolicyMapped", "PutIdentityPolicy", `{"Name":"x","PolicyDocument":"{"}`, 400,
+			"MalformedPolicyDocumentException", "Syntax errors in policy."},
 		{"RoleEnum", "CreateIdentity", `{"Name":"x","Role":"root"}`, 400, "ValidationException",
 			"1 validation error detected: Value 'root' at 'role' failed to satisfy constraint: Member must satisfy enum value set: [admin, read-only]"},
 		{"EmptyName", "DeleteIdentity", `{"Name":""}`, 400, "ValidationException",
@@ -193,6 +227,9 @@ func TestRotorValidationAndErrors(t *testing.T) {
 	fa := &fakeAdmin{
 		DeleteIdentityFn: func(context.Context, string) error {
 			return rotor.Errorf(rotor.ESTATE, "An identity cannot delete itself.")
+		},
+		PutIdentityPolicyFn: func(context.Context, string, string) error {
+			return rotor.Errorf(rotor.EPOLICY, "Syntax errors in policy.")
 		},
 		CreateAccessKeyFn: func(context.Context, string) (*rotor.AccessKey, error) {
 			return nil, rotor.Errorf(rotor.ELIMIT, "An identity can have at most 2 access keys.")

@@ -60,7 +60,7 @@ func (s *Service) currentMaster(tx rotor.Tx, rec *rotor.SecretRecord, cur *rotor
 // Errors: EDENIED; ESTATE when "masterarn" names no secret of the region
 // (after the caller was authorized on the ARN it names, as a read of a
 // missing secret is); EDECRYPT; EINTERNAL.
-func (s *Service) bindMaster(tx rotor.Tx, rec *rotor.SecretRecord, cur *rotor.VersionRecord, authorize func(arn string) error) (string, error) {
+func (s *Service) bindMaster(tx rotor.Tx, rec *rotor.SecretRecord, cur *rotor.VersionRecord, authorize func(arn string, master *rotor.SecretRecord) error) (string, error) {
 	id, master, err := s.currentMaster(tx, rec, cur)
 	switch {
 	case err != nil:
@@ -68,14 +68,14 @@ func (s *Service) bindMaster(tx rotor.Tx, rec *rotor.SecretRecord, cur *rotor.Ve
 	case id == "":
 		return "", nil
 	case master == nil:
-		if err := authorize(s.requestedARN(rec.Region, id)); err != nil {
+		if err := authorize(s.requestedARN(rec.Region, id), nil); err != nil {
 			return "", err
 		}
 		return "", rotor.Errorf(rotor.ESTATE, "The AWSCURRENT value of this secret names the master secret %s in \"masterarn\", "+
 			"but no such secret exists in %s. Store a value whose \"masterarn\" names an existing secret, then call RotateSecret again.",
 			id, rec.Region)
 	}
-	if err := authorize(master.ARN); err != nil {
+	if err := authorize(master.ARN, master); err != nil {
 		return "", err
 	}
 	return master.ARN, nil

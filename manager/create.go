@@ -58,7 +58,8 @@ func (s *Service) CreateSecret(ctx context.Context, in rotor.CreateSecretInput) 
 		default:
 			return nil, err
 		}
-		if err := s.authorize(ctx, c, actionCreateSecret, arn); err != nil {
+		if err := s.authorize(ctx, c, rotor.AccessRequest{Action: actionCreateSecret, Resource: arn, Secret: existing,
+			Name: in.Name, RequestTags: in.Tags}); err != nil {
 			return nil, err
 		}
 

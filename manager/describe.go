@@ -64,7 +64,7 @@ func (s *Service) DescribeSecret(ctx context.Context, secretID string) (*rotor.S
 	} else if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, c, actionDescribeSecret, e.rec.ARN); err != nil {
+	if err := s.authorizeSecret(ctx, c, actionDescribeSecret, e.rec, secretID); err != nil {
 		return nil, err
 	}
 	return describe(e), nil
@@ -102,7 +102,7 @@ func (s *Service) ListSecretVersionIds(ctx context.Context, in rotor.ListSecretV
 		}
 		after = &cur
 	}
-	if err := s.authorize(ctx, c, actionListSecretVersionIds, e.rec.ARN); err != nil {
+	if err := s.authorizeSecret(ctx, c, actionListSecretVersionIds, e.rec, in.SecretID); err != nil {
 		return nil, err
 	}
 

@@ -45,7 +45,8 @@ func (s *Service) getValue(ctx context.Context, c rotor.Caller, id string, e *en
 			return nil, err
 		}
 	}
-	if err := s.authorize(ctx, c, actionGetSecretValue, e.rec.ARN); err != nil {
+	if err := s.authorize(ctx, c, rotor.AccessRequest{Action: actionGetSecretValue, Resource: e.rec.ARN, Secret: e.rec,
+		SecretID: id, VersionID: versionID, VersionStage: stage}); err != nil {
 		return nil, err
 	}
 	if !e.rec.DeletedDate.IsZero() {
@@ -180,7 +181,7 @@ func (s *Service) BatchGetSecretValue(ctx context.Context, in rotor.BatchGetSecr
 	if (len(in.SecretIDs) > 0) == (len(in.Filters) > 0) {
 		return nil, rotor.Errorf(rotor.EINVALID, msgBatchIDsXFilters)
 	}
-	if err := s.authorize(ctx, c, actionBatchGetSecretValue, ""); err != nil {
+	if err := s.authorizeNone(ctx, c, actionBatchGetSecretValue); err != nil {
 		return nil, err
 	}
 	if len(in.Filters) == 0 {

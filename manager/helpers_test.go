@@ -25,8 +25,8 @@ const (
 // denyAll denies everything.
 type denyAll struct{}
 
-func (denyAll) Authorize(_ context.Context, _ rotor.Principal, action, resource string) error {
-	return rotor.Errorf(rotor.EDENIED, "denied %s on %s", action, resource)
+func (denyAll) Authorize(_ context.Context, _ rotor.Caller, r rotor.AccessRequest) error {
+	return rotor.Errorf(rotor.EDENIED, "denied %s on %s", r.Action, r.Resource)
 }
 
 // authorizer records every call; it allows everything unless deny is set
@@ -39,7 +39,8 @@ type authorizer struct {
 
 type authCall struct{ Action, Resource string }
 
-func (a *authorizer) Authorize(_ context.Context, _ rotor.Principal, action, resource string) error {
+func (a *authorizer) Authorize(_ context.Context, _ rotor.Caller, r rotor.AccessRequest) error {
+	action, resource := r.Action, r.Resource
 	a.mu.Lock()
 	a.calls = append(a.calls, authCall{action, resource})
 	deny := a.deny

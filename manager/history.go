@@ -8,7 +8,7 @@ import (
 )
 
 // Rotor's own rotation operations (rotor.RotationService). They are
-// authorized as "rotor:<Operation>" (which only RoleAdmin is granted) on
+// authorized as "rotor:<Operation>" (which of the built-in role documents only RoleAdmin's allows) on
 // the secret's ARN, or on "" when no secret is named.
 const (
 	actionListRotationRuns = "rotor:ListRotationRuns"
@@ -43,7 +43,7 @@ func (s *Service) runsSecret(ctx context.Context, c rotor.Caller, action, id str
 	} else if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, c, action, rec.ARN); err != nil {
+	if err := s.authorizeSecret(ctx, c, action, rec, id); err != nil {
 		return nil, err
 	}
 	return rec, nil
@@ -78,7 +78,7 @@ func (s *Service) ListRotationRuns(ctx context.Context, f rotor.RunFilter) ([]ro
 			return nil, err
 		}
 		arn = rec.ARN
-	} else if err := s.authorize(ctx, c, actionListRotationRuns, ""); err != nil {
+	} else if err := s.authorizeNone(ctx, c, actionListRotationRuns); err != nil {
 		return nil, err
 	}
 	var runs []*rotor.RunRecord

@@ -18,7 +18,7 @@ func (s *Service) GetRandomPassword(ctx context.Context, spec rotor.PasswordSpec
 	if err != nil {
 		return "", err
 	}
-	if err := s.authorize(ctx, c, actionGetRandomPassword, ""); err != nil {
+	if err := s.authorizeNone(ctx, c, actionGetRandomPassword); err != nil {
 		return "", err
 	}
 	return password.Generate(spec)

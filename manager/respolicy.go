@@ -95,7 +95,7 @@ func (s *Service) GetResourcePolicy(ctx context.Context, secretID string) (*roto
 	} else if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, c, actionGetResourcePolicy, e.rec.ARN); err != nil {
+	if err := s.authorizeSecret(ctx, c, actionGetResourcePolicy, e.rec, secretID); err != nil {
 		return nil, err
 	}
 	if !e.rec.DeletedDate.IsZero() {
@@ -159,7 +159,7 @@ func (s *Service) ValidateResourcePolicy(ctx context.Context, in rotor.ValidateR
 	if err != nil {
 		return nil, err
 	}
-	resource := "" // no secret named: the actions on no resource, as ListSecrets
+	req := rotor.AccessRequest{} // no secret named: the actions on no resource, as ListSecrets
 	if in.SecretID != "" {
 		rec, err := s.locate(ctx, c.Region, in.SecretID)
 		if isCode(err, rotor.ENOTFOUND) {
@@ -170,10 +170,11 @@ func (s *Service) ValidateResourcePolicy(ctx context.Context, in rotor.ValidateR
 		} else if err != nil {
 			return nil, err
 		}
-		resource = rec.ARN
+		req = rotor.AccessRequest{Resource: rec.ARN, Secret: rec, SecretID: in.SecretID}
 	}
 	for _, action := range []string{actionValidateResourcePolicy, actionPutResourcePolicy} {
-		if err := s.authorize(ctx, c, action, resource); err != nil {
+		req.Action = action
+		if err := s.authorize(ctx, c, req); err != nil {
 			return nil, err
 		}
 	}

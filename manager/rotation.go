@@ -38,7 +38,7 @@ type rotateRequest struct {
 	// authorizeMaster asks whether the client may read the master secret
 	// arn, which RotateSecret then binds; nil for the scheduler, which
 	// never rebinds.
-	authorizeMaster func(arn string) error
+	authorizeMaster func(arn string, master *rotor.SecretRecord) error
 	// manageKeys: the caller may perform rotor:CreateAccessKey, so the
 	// rotation may be bound to the AWSCURRENT value's identity.
 	manageKeys bool
@@ -114,9 +114,11 @@ func (s *Service) RotateSecret(ctx context.Context, in rotor.RotateSecretInput) 
 		return nil, errMaxLen("rotationLambdaARN", maxLambdaARN)
 	}
 	req := rotateRequest{token: in.ClientRequestToken, lambdaARN: in.RotationLambdaARN,
-		immediately:     in.RotateImmediately == nil || *in.RotateImmediately,
-		authorizeMaster: func(arn string) error { return s.authorize(ctx, c, actionGetSecretValue, arn) },
-		manageKeys:      s.authorize(ctx, c, actionCreateAccessKey, "") == nil}
+		immediately: in.RotateImmediately == nil || *in.RotateImmediately,
+		authorizeMaster: func(arn string, master *rotor.SecretRecord) error {
+			return s.authorize(ctx, c, rotor.AccessRequest{Action: actionGetSecretValue, Resource: arn, Secret: master})
+		},
+		manageKeys: s.authorize(ctx, c, rotor.AccessRequest{Action: actionCreateAccessKey}) == nil}
 	if in.RotationRules != nil {
 		sched, err := schedule.Parse(*in.RotationRules)
 		if err != nil {
@@ -129,11 +131,12 @@ func (s *Service) RotateSecret(ctx context.Context, in rotor.RotateSecretInput) 
 		return nil, rotor.Errorf(rotor.ESTATE, msgRotationUnavailable)
 	}
 	var res rotateOutcome
-	err = s.mutate(ctx, c, actionRotateSecret, in.SecretID, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
-		var err error
-		res, err = s.rotateTx(tx, rec, req)
-		return err
-	})
+	err = s.mutateWith(ctx, c, rotor.AccessRequest{Action: actionRotateSecret, RotationLambdaARN: in.RotationLambdaARN},
+		in.SecretID, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
+			var err error
+			res, err = s.rotateTx(tx, rec, req)
+			return err
+		})
 	if err != nil {
 		return nil, err
 	}

@@ -192,11 +192,22 @@ func (s *Service) beginSecret(ctx context.Context, id string) (rotor.Caller, err
 	return c, nil
 }
 
-// authorize asks the Authorizer about a fully named action
+// authorize asks the Authorizer about r, whose Action is fully named
 // (actionGetSecretValue, actionListRotationRuns); its error is returned
 // unchanged.
-func (s *Service) authorize(ctx context.Context, c rotor.Caller, action, resource string) error {
-	return s.authz.Authorize(ctx, c.Principal, action, resource)
+func (s *Service) authorize(ctx context.Context, c rotor.Caller, r rotor.AccessRequest) error {
+	return s.authz.Authorize(ctx, c, r)
+}
+
+// authorizeSecret authorizes action on the existing secret rec, which the
+// caller named id: its resource policy and tags take part.
+func (s *Service) authorizeSecret(ctx context.Context, c rotor.Caller, action string, rec *rotor.SecretRecord, id string) error {
+	return s.authz.Authorize(ctx, c, rotor.AccessRequest{Action: action, Resource: rec.ARN, Secret: rec, SecretID: id})
+}
+
+// authorizeNone authorizes an action that names no secret.
+func (s *Service) authorizeNone(ctx context.Context, c rotor.Caller, action string) error {
+	return s.authz.Authorize(ctx, c, rotor.AccessRequest{Action: action})
 }
 
 // requestedARN is the ARN a request names: the id itself when it is an ARN,
@@ -213,7 +224,15 @@ func (s *Service) requestedARN(region, id string) string {
 // if the caller may not perform action on the requested ARN, ENOTFOUND
 // otherwise. action is fully named, as for authorize.
 func (s *Service) notFound(ctx context.Context, c rotor.Caller, action, id string) error {
-	if err := s.authorize(ctx, c, action, s.requestedARN(c.Region, id)); err != nil {
+	return s.notFoundWith(ctx, c, rotor.AccessRequest{Action: action}, id)
+}
+
+// notFoundWith is notFound for the request r (Action set, and any request
+// condition keys): no secret, so no resource policy and no resource tags,
+// and the resource is the ARN the caller named.
+func (s *Service) notFoundWith(ctx context.Context, c rotor.Caller, r rotor.AccessRequest, id string) error {
+	r.Resource, r.Secret, r.SecretID = s.requestedARN(c.Region, id), nil, id
+	if err := s.authorize(ctx, c, r); err != nil {
 		return err
 	}
 	return errNotFound()
@@ -359,15 +378,25 @@ const mutateAttempts = 4
 // fully named, as for authorize.
 func (s *Service) mutate(ctx context.Context, c rotor.Caller, action, id string,
 	fn func(tx rotor.Tx, rec *rotor.SecretRecord) error) error {
+	return s.mutateWith(ctx, c, rotor.AccessRequest{Action: action}, id, fn)
+}
+
+// mutateWith is mutate for the request r: its Action and request condition
+// keys (tags, version stage, rotation function) are given, the resource,
+// secret and SecretId filled in.
+func (s *Service) mutateWith(ctx context.Context, c rotor.Caller, r rotor.AccessRequest, id string,
+	fn func(tx rotor.Tx, rec *rotor.SecretRecord) error) error {
+	action := r.Action
 	for range mutateAttempts {
 		found, err := s.locate(ctx, c.Region, id)
 		if isCode(err, rotor.ENOTFOUND) {
-			return s.notFound(ctx, c, action, id)
+			return s.notFoundWith(ctx, c, r, id)
 		} else if err != nil {
 			return err
 		}
 		arn := found.ARN
-		if err := s.authorize(ctx, c, action, arn); err != nil {
+		r.Resource, r.Secret, r.SecretID = arn, found, id
+		if err := s.authorize(ctx, c, r); err != nil {
 			return err
 		}
 		var fnErr error

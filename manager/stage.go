@@ -33,28 +33,29 @@ func (s *Service) UpdateSecretVersionStage(ctx context.Context, in rotor.UpdateS
 		return nil, rotor.Errorf(rotor.EINVALID, msgNoMoveOrRemove)
 	}
 	var out *rotor.SecretRef
-	err = s.mutate(ctx, c, actionUpdateSecretVersionStage, in.SecretID, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
-		if !rec.DeletedDate.IsZero() {
-			return errMarkedForDeletion()
-		}
-		vs, err := tx.Versions(rec.ARN)
-		if err != nil {
-			return internal("versions", err)
-		}
-		before := labelsOf(vs)
-		after, err := moveStage(before, vs, in)
-		if err != nil {
-			return err
-		}
-		if err := applyLabels(tx, rec.ARN, before, after); err != nil {
-			return err
-		}
-		if err := storeChanged(tx, rec, s.now()); err != nil {
-			return err
-		}
-		out = &rotor.SecretRef{ARN: rec.ARN, Name: rec.Name}
-		return nil
-	})
+	err = s.mutateWith(ctx, c, rotor.AccessRequest{Action: actionUpdateSecretVersionStage, VersionStage: in.VersionStage},
+		in.SecretID, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
+			if !rec.DeletedDate.IsZero() {
+				return errMarkedForDeletion()
+			}
+			vs, err := tx.Versions(rec.ARN)
+			if err != nil {
+				return internal("versions", err)
+			}
+			before := labelsOf(vs)
+			after, err := moveStage(before, vs, in)
+			if err != nil {
+				return err
+			}
+			if err := applyLabels(tx, rec.ARN, before, after); err != nil {
+				return err
+			}
+			if err := storeChanged(tx, rec, s.now()); err != nil {
+				return err
+			}
+			out = &rotor.SecretRef{ARN: rec.ARN, Name: rec.Name}
+			return nil
+		})
 	if err != nil {
 		return nil, err
 	}

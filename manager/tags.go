@@ -23,7 +23,7 @@ func (s *Service) TagResource(ctx context.Context, secretID string, tags []rotor
 	if err := validateTags(tags); err != nil {
 		return err
 	}
-	return s.mutate(ctx, c, actionTagResource, secretID, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
+	return s.mutateWith(ctx, c, rotor.AccessRequest{Action: actionTagResource, RequestTags: tags}, secretID, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
 		if !rec.DeletedDate.IsZero() {
 			return errMarkedForDeletion()
 		}
@@ -59,7 +59,7 @@ func (s *Service) UntagResource(ctx context.Context, secretID string, keys []str
 			return err
 		}
 	}
-	return s.mutate(ctx, c, actionUntagResource, secretID, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
+	return s.mutateWith(ctx, c, rotor.AccessRequest{Action: actionUntagResource, TagKeys: keys}, secretID, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
 		if !rec.DeletedDate.IsZero() {
 			return errMarkedForDeletion()
 		}

@@ -165,7 +165,9 @@ func (p *pattern) match(s string, fold bool, ctx Context) bool {
 	}
 	if p.toks == nil {
 		if fold {
-			return equalFoldASCII(p.exact, s)
+			// Actions are usually written as the request names them: an
+			// exact comparison settles that case at memory speed.
+			return p.src == s || equalFoldASCII(p.exact, s)
 		}
 		return p.exact == s
 	}
@@ -223,6 +225,16 @@ func globMatch(toks []token, s string, fold bool, ctx Context) bool {
 			return false
 		}
 		starS++
+		if next := starT + 1; !fold && next < len(toks) && toks[next].kind == tokLit {
+			// Only a position where the literal after the star occurs can
+			// succeed: jump to the next one, or give up if there is none
+			// (the star can only grow).
+			i := strings.Index(s[starS:], toks[next].text)
+			if i < 0 {
+				return false
+			}
+			starS += i
+		}
 		ti, si = starT+1, starS
 	}
 }

@@ -86,11 +86,15 @@ func isAccount(s string) bool {
 }
 
 // principalAccount returns the account field of an IAM ARN
-// ("arn:aws:iam::<account>:...").
+// ("arn:aws:iam::<account>:...") or of an STS assumed-role session ARN
+// ("arn:aws:sts::<account>:assumed-role/..."), both principals of that
+// account.
 func principalAccount(arn string) string {
 	rest, ok := strings.CutPrefix(arn, "arn:aws:iam::")
 	if !ok {
-		return ""
+		if rest, ok = strings.CutPrefix(arn, "arn:aws:sts::"); !ok {
+			return ""
+		}
 	}
 	if i := strings.IndexByte(rest, ':'); i >= 0 {
 		return rest[:i]

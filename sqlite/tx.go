@@ -544,8 +544,8 @@ func (t *tx) SetLastAccessed(arn, id string, day time.Time) error {
 
 // CreateIdentity inserts i; EEXISTS if the name is taken.
 func (t *tx) CreateIdentity(i *rotor.IdentityRecord) error {
-	_, err := t.exec(nounIdentity, "create identity", `INSERT INTO identities (name, role, created_date) VALUES (?, ?, ?)`,
-		i.Name, string(i.Role), toNanos(i.CreatedDate))
+	_, err := t.exec(nounIdentity, "create identity", `INSERT INTO identities (name, role, policy, created_date) VALUES (?, ?, ?, ?)`,
+		i.Name, string(i.Role), i.Policy, toNanos(i.CreatedDate))
 	return err
 }
 
@@ -553,7 +553,7 @@ func scanIdentity(sc scanner) (*rotor.IdentityRecord, error) {
 	var i rotor.IdentityRecord
 	var role string
 	var created int64
-	if err := sc.Scan(&i.Name, &role, &created); err != nil {
+	if err := sc.Scan(&i.Name, &role, &i.Policy, &created); err != nil {
 		return nil, err
 	}
 	i.Role, i.CreatedDate = rotor.Role(role), fromNanos(created)
@@ -562,18 +562,24 @@ func scanIdentity(sc scanner) (*rotor.IdentityRecord, error) {
 
 // Identity returns the identity name; ENOTFOUND if there is none.
 func (t *tx) Identity(name string) (*rotor.IdentityRecord, error) {
-	return queryOne(t, nounIdentity, "identity", scanIdentity, `SELECT name, role, created_date FROM identities WHERE name = ?`, name)
+	return queryOne(t, nounIdentity, "identity", scanIdentity, `SELECT name, role, policy, created_date FROM identities WHERE name = ?`, name)
 }
 
 // Identities returns every identity, sorted by name.
 func (t *tx) Identities() ([]*rotor.IdentityRecord, error) {
-	return queryAll(t, nounIdentity, "identities", scanIdentity, `SELECT name, role, created_date FROM identities ORDER BY name`)
+	return queryAll(t, nounIdentity, "identities", scanIdentity, `SELECT name, role, policy, created_date FROM identities ORDER BY name`)
 }
 
 // DeleteIdentity removes the identity and (by cascade) its access keys;
 // ENOTFOUND if there is no such identity.
 func (t *tx) DeleteIdentity(name string) error {
 	return t.execOne(nounIdentity, "delete identity", `DELETE FROM identities WHERE name = ?`, name)
+}
+
+// SetIdentityPolicy replaces the inline policy of identity name; ENOTFOUND
+// if there is no such identity.
+func (t *tx) SetIdentityPolicy(name, doc string) error {
+	return t.execOne(nounIdentity, "set identity policy", `UPDATE identities SET policy = ? WHERE name = ?`, doc, name)
 }
 
 // CreateAccessKey inserts k; ENOTFOUND if its identity does not exist,

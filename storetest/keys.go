@@ -72,6 +72,57 @@ func sameKeys(t *testing.T, what string, got, want []*rotor.AccessKeyRecord) {
 	}
 }
 
+// testIdentityPolicy: an identity's inline policy is stored byte-exact
+// (white space, key order and non-ASCII kept), created with the identity or
+// set later, replaced, cleared, and SetIdentityPolicy on an unknown
+// identity is ENOTFOUND; an identity may have no role.
+func testIdentityPolicy(t *testing.T, s rotor.Store) {
+	doc := "{\n  \"Version\": \"2012-10-17\",\t\"Statement\": [{\"Sid\": \"é\", \"Effect\": \"Allow\", \"Action\": \"*\", \"Resource\": \"*\"}]}\n"
+	withPolicy := identity("app1", rotor.RoleNone, 1)
+	withPolicy.Policy = doc
+	plain := identity("app2", rotor.RoleReadOnly, 2)
+	createIdentities(t, s, []*rotor.IdentityRecord{withPolicy, plain}, nil)
+	get := func(name string) *rotor.IdentityRecord {
+		t.Helper()
+		var got *rotor.IdentityRecord
+		view(t, s, func(tx rotor.Tx) error {
+			var err error
+			got, err = tx.Identity(name)
+			return err
+		})
+		return got
+	}
+	if got := get("app1"); got.Policy != doc || got.Role != rotor.RoleNone {
+		t.Errorf("Identity(app1) = %+v, want the policy byte-exact and no role", got)
+	}
+	if got := get("app2"); got.Policy != "" {
+		t.Errorf("Identity(app2).Policy = %q, want none", got.Policy)
+	}
+	update(t, s, func(tx rotor.Tx) error { return tx.SetIdentityPolicy("app2", doc+" ") })
+	if got := get("app2"); got.Policy != doc+" " || got.Role != rotor.RoleReadOnly {
+		t.Errorf("Identity(app2) after SetIdentityPolicy = %+v", got)
+	}
+	update(t, s, func(tx rotor.Tx) error { return tx.SetIdentityPolicy("app1", "") })
+	if got := get("app1"); got.Policy != "" {
+		t.Errorf("Identity(app1).Policy after clearing = %q, want none", got.Policy)
+	}
+	view(t, s, func(tx rotor.Tx) error {
+		all, err := tx.Identities()
+		if err != nil {
+			return err
+		}
+		for _, i := range all {
+			if i.Name == "app2" && i.Policy != doc+" " {
+				t.Errorf("Identities: app2.Policy = %q", i.Policy)
+			}
+		}
+		return nil
+	})
+	updateCode(t, s, "SetIdentityPolicy(unknown)", rotor.ENOTFOUND, func(tx rotor.Tx) error {
+		return tx.SetIdentityPolicy("nobody", doc)
+	})
+}
+
 func testIdentityCRUD(t *testing.T, s rotor.Store) {
 	admin := identity("admin", rotor.RoleAdmin, 2)
 	reader := identity("reader", rotor.RoleReadOnly, 1)

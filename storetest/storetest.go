@@ -84,6 +84,7 @@ func Run(t *testing.T, open func(t *testing.T) rotor.Store) {
 		{"Stage/SetMoves", testStageSetMoves},
 		{"Stage/Remove", testStageRemove},
 		{"Identity/CRUD", testIdentityCRUD},
+		{"Identity/Policy", testIdentityPolicy},
 		{"AccessKey/CRUD", testAccessKeyCRUD},
 		{"AccessKey/DeleteIdentityCascades", testAccessKeyDeleteIdentityCascades},
 		{"Sealed/ByKey", testSealedByKey},

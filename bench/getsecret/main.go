@@ -3,7 +3,12 @@
 // manager, decryption, LastAccessedDate bookkeeping — beside a bare net/http
 // handler measured in the same run on the same machine, and prints the ratio.
 //
-//	go run ./bench/getsecret [-duration 5s] [-conns 1,32] [-audit on|off|both]
+//	go run ./bench/getsecret [-duration 5s] [-conns 1,32] [-audit on|off|both] [-policies]
+//
+// With -policies the request is signed by an identity without a role whose
+// rights come from a 20-statement identity policy, and the secret has a
+// 10-statement resource policy, so every request is authorized by
+// evaluating both (the matching Allow last, after every Deny).
 //
 // Both servers run as child processes; this process is the load generator.
 // It signs one GetSecretValue request with SigV4 and replays it (a signature
@@ -58,6 +63,9 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/sqlite"
 )
 
 func main() {
@@ -68,13 +76,14 @@ func main() {
 	rotorBin := flag.String("rotor", "", "rotor binary (default: go build ./cmd/rotor)")
 	valueSize := flag.Int("value-size", 256, "size in bytes of the secret value")
 	profile := flag.String("cpuprofile", "", "write the rotor server's CPU profile to this file, and the bare server's to this file + \".bare\"")
+	policies := flag.Bool("policies", false, "sign as an identity with a 20-statement identity policy and give the secret a 10-statement resource policy")
 	auditMode := flag.String("audit", "both", "rotor servers to measure: on (audit log written), off (--audit off) or both")
 	flag.Parse()
 	if *bare {
 		serveBare()
 		return
 	}
-	if err := run(*duration, *warmup, *connList, *rotorBin, *valueSize, *profile, *auditMode); err != nil {
+	if err := run(*duration, *warmup, *connList, *rotorBin, *valueSize, *profile, *auditMode, *policies); err != nil {
 		fmt.Fprintln(os.Stderr, "getsecret:", err)
 		os.Exit(1)
 	}
@@ -174,7 +183,7 @@ type rotorServer struct {
 
 // startRotor starts a rotor server on a fresh data directory under tmp,
 // creates the secret and signs a GetSecretValue for replay.
-func startRotor(tmp, rotorBin, name, profile string, audit bool, value string, body []byte) (*rotorServer, int, error) {
+func startRotor(tmp, rotorBin, name, profile string, audit, policies bool, value string, body []byte) (*rotorServer, int, error) {
 	dataDir := filepath.Join(tmp, name)
 	args := []string{"server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warn"}
 	if !audit {
@@ -199,6 +208,12 @@ func startRotor(tmp, rotorBin, name, profile string, audit bool, value string, b
 		c.stop()
 		return nil, 0, fmt.Errorf("create secret: %w", err)
 	}
+	if policies {
+		if id, secret, err = attachPolicies(ctx, rotorBin, c.url, dataDir, id, secret); err != nil {
+			c.stop()
+			return nil, 0, err
+		}
+	}
 	req, respSize, err := signedRequest(ctx, c.url, body, id, secret)
 	if err != nil {
 		c.stop()
@@ -207,7 +222,7 @@ func startRotor(tmp, rotorBin, name, profile string, audit bool, value string, b
 	return &rotorServer{name: name, child: c, header: req}, respSize, nil
 }
 
-func run(duration, warmup time.Duration, connList, rotorBin string, valueSize int, profile, auditMode string) error {
+func run(duration, warmup time.Duration, connList, rotorBin string, valueSize int, profile, auditMode string, policies bool) error {
 	var modes []bool // audit on?
 	switch auditMode {
 	case "on":
@@ -242,7 +257,7 @@ func run(duration, warmup time.Duration, connList, rotorBin string, valueSize in
 				prof = profile + ".noaudit"
 			}
 		}
-		r, size, err := startRotor(tmp, rotorBin, name, prof, audit, value, body)
+		r, size, err := startRotor(tmp, rotorBin, name, prof, audit, policies, value, body)
 		if err != nil {
 			return err
 		}
@@ -485,4 +500,108 @@ func readCredentials(path string) (id, secret string, err error) {
 		return "", "", fmt.Errorf("no key in %s", path)
 	}
 	return id, secret, nil
+}
+
+// benchIdentityPolicy has 20 statements: 6 Deny statements on other secrets
+// and actions (every one is checked on every request, Deny coming first),
+// 13 Allow statements on other secrets, and last the Allow that matches,
+// with a condition.
+func benchIdentityPolicy() string {
+	var st []string
+	for i := range 6 {
+		st = append(st, fmt.Sprintf(`{"Sid":"Deny%d","Effect":"Deny","Action":["secretsmanager:DeleteSecret","secretsmanager:PutSecretValue"],`+
+			`"Resource":"arn:aws:secretsmanager:*:*:secret:team%d/*"}`, i, i))
+	}
+	for i := range 13 {
+		st = append(st, fmt.Sprintf(`{"Sid":"Allow%d","Effect":"Allow","Action":["secretsmanager:GetSecretValue","secretsmanager:DescribeSecret"],`+
+			`"Resource":"arn:aws:secretsmanager:us-east-1:*:secret:app%d/*"}`, i, i))
+	}
+	st = append(st, `{"Sid":"Bench","Effect":"Allow","Action":"secretsmanager:GetSecretValue",`+
+		`"Resource":"arn:aws:secretsmanager:us-east-1:*:secret:bench/*","Condition":{"StringEquals":{"aws:username":"bench"}}}`)
+	return `{"Version":"2012-10-17","Statement":[` + strings.Join(st, ",") + `]}`
+}
+
+// benchResourcePolicy has 10 statements: 5 Deny statements (one denies
+// DescribeSecret to the bench user, which attachPolicies checks to prove
+// the policy is in force) and 5 Allow statements naming other users.
+func benchResourcePolicy() string {
+	var st []string
+	st = append(st, `{"Sid":"ProveInForce","Effect":"Deny","Principal":{"AWS":"arn:aws:iam::000000000000:user/bench"},`+
+		`"Action":"secretsmanager:DescribeSecret","Resource":"*"}`)
+	for i := range 4 {
+		st = append(st, fmt.Sprintf(`{"Sid":"Deny%d","Effect":"Deny","Principal":"*","Action":"secretsmanager:DeleteSecret","Resource":"*",`+
+			`"Condition":{"StringNotEquals":{"aws:PrincipalArn":"arn:aws:iam::000000000000:user/owner%d"}}}`, i, i))
+	}
+	for i := range 5 {
+		st = append(st, fmt.Sprintf(`{"Sid":"Allow%d","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:user/reader%d"},`+
+			`"Action":"secretsmanager:GetSecretValue","Resource":"*"}`, i, i))
+	}
+	return `{"Version":"2012-10-17","Statement":[` + strings.Join(st, ",") + `]}`
+}
+
+// attachPolicies creates the identity "bench" without a role, gives it
+// benchIdentityPolicy and an access key (through the rotor CLI, signed as
+// the admin), stores benchResourcePolicy on bench/secret, checks both are
+// in force, and returns the new key. The resource policy is written with
+// secretsmanager:PutResourcePolicy when the server offers it, else straight
+// into the store (WAL: the running server sees it; its cache holds no
+// entry for the secret yet).
+func attachPolicies(ctx context.Context, rotorBin, url, dataDir, adminID, adminSecret string) (string, string, error) {
+	cli := func(args ...string) (string, error) {
+		cmd := exec.Command(rotorBin, append(args, "-endpoint", url, "-region", "us-east-1")...)
+		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+adminID, "AWS_SECRET_ACCESS_KEY="+adminSecret, "AWS_SESSION_TOKEN=")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("rotor %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+		return string(out), nil
+	}
+	docFile := filepath.Join(dataDir, "..", "bench-policy.json")
+	if err := os.WriteFile(docFile, []byte(benchIdentityPolicy()), 0o600); err != nil {
+		return "", "", err
+	}
+	if _, err := cli("identity", "create", "bench"); err != nil {
+		return "", "", err
+	}
+	if _, err := cli("identity", "policy", "put", "bench", docFile); err != nil {
+		return "", "", err
+	}
+	out, err := cli("access-key", "create", "bench")
+	if err != nil {
+		return "", "", err
+	}
+	id := regexp.MustCompile(`"AccessKeyId":\s*"([^"]+)"`).FindStringSubmatch(out)
+	secret := regexp.MustCompile(`"SecretAccessKey":\s*"([^"]+)"`).FindStringSubmatch(out)
+	if id == nil || secret == nil {
+		return "", "", fmt.Errorf("access-key create printed %s", out)
+	}
+
+	admin := secretsmanager.New(secretsmanager.Options{Region: "us-east-1", BaseEndpoint: aws.String(url),
+		Credentials: credentials.NewStaticCredentialsProvider(adminID, adminSecret, "")})
+	if _, err := admin.PutResourcePolicy(ctx, &secretsmanager.PutResourcePolicyInput{
+		SecretId: aws.String("bench/secret"), ResourcePolicy: aws.String(benchResourcePolicy())}); err != nil {
+		st, err := sqlite.Open(filepath.Join(dataDir, "rotor.db"))
+		if err != nil {
+			return "", "", fmt.Errorf("open the store to set the resource policy: %w", err)
+		}
+		err = st.Update(ctx, func(tx rotor.Tx) error {
+			rec, err := tx.SecretByName("us-east-1", "bench/secret")
+			if err != nil {
+				return err
+			}
+			rec.ResourcePolicy = benchResourcePolicy()
+			return tx.UpdateSecret(rec)
+		})
+		st.Close()
+		if err != nil {
+			return "", "", fmt.Errorf("set the resource policy: %w", err)
+		}
+	}
+	bench := secretsmanager.New(secretsmanager.Options{Region: "us-east-1", BaseEndpoint: aws.String(url),
+		Credentials: credentials.NewStaticCredentialsProvider(id[1], secret[1], "")})
+	if _, err := bench.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String("bench/secret")}); err == nil ||
+		!strings.Contains(err.Error(), "explicit deny in a resource-based policy") {
+		return "", "", fmt.Errorf("the resource policy is not in force: DescribeSecret as bench answered %v", err)
+	}
+	return id[1], secret[1], nil
 }

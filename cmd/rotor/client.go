@@ -113,7 +113,7 @@ func runClient(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("rotor "+args[0], flag.ContinueOnError)
 	endpoint := fs.String("endpoint", "", "server URL")
 	region := fs.String("region", "", "region to sign for (default from the AWS configuration, else us-east-1)")
-	role := fs.String("role", string("read-only"), "role for 'identity create': admin or read-only")
+	role := fs.String("role", "", "role for 'identity create': admin or read-only (default: none, no rights until given a policy)")
 	failed := fs.Bool("failed", false, "for 'rotation list': only failed runs")
 	status := fs.String("status", "", "for 'rotation list': only runs in this state")
 	limit := fs.Int("limit", 0, "for 'rotation list' and 'rotation history': at most this many runs")
@@ -157,8 +157,14 @@ func runClient(ctx context.Context, args []string, stdout io.Writer) error {
 		return nil
 	case "identity create":
 		if err = need(1, "<name>"); err == nil {
-			err = c.call(ctx, "CreateIdentity", map[string]string{"Name": pos[0], "Role": *role}, &out)
+			in := map[string]string{"Name": pos[0]}
+			if *role != "" {
+				in["Role"] = *role
+			}
+			err = c.call(ctx, "CreateIdentity", in, &out)
 		}
+	case "identity policy":
+		err = identityPolicy(ctx, c, pos, &out)
 	case "identity list":
 		if err = need(0, "no arguments"); err == nil {
 			err = c.call(ctx, "ListIdentities", struct{}{}, &out)
@@ -225,6 +231,35 @@ func runClient(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	return printJSON(stdout, out)
+}
+
+// identityPolicy runs `rotor identity policy put <name> <file>`, `get
+// <name>` (prints the document as stored) and `delete <name>`. The file is
+// sent byte for byte; "-" reads standard input.
+func identityPolicy(ctx context.Context, c *apiClient, pos []string, out *json.RawMessage) error {
+	usage := usageError("identity policy takes put <name> <file>, get <name> or delete <name>")
+	if len(pos) == 0 {
+		return usage
+	}
+	switch {
+	case pos[0] == "put" && len(pos) == 3:
+		var doc []byte
+		var err error
+		if pos[2] == "-" {
+			doc, err = io.ReadAll(os.Stdin)
+		} else {
+			doc, err = os.ReadFile(pos[2])
+		}
+		if err != nil {
+			return fmt.Errorf("read policy document: %w", err)
+		}
+		return c.call(ctx, "PutIdentityPolicy", map[string]string{"Name": pos[1], "PolicyDocument": string(doc)}, out)
+	case pos[0] == "get" && len(pos) == 2:
+		return c.call(ctx, "GetIdentityPolicy", map[string]string{"Name": pos[1]}, out)
+	case pos[0] == "delete" && len(pos) == 2:
+		return c.call(ctx, "DeleteIdentityPolicy", map[string]string{"Name": pos[1]}, out)
+	}
+	return usage
 }
 
 // printJSON pretty-prints a response, as the AWS CLI does.

@@ -33,7 +33,10 @@ const usage = `Usage: rotor <command> [arguments]
 Commands:
   server                         run the server (flags: rotor server -h)
   backup <file>                  write a consistent snapshot of the server's database to <file> on the server's machine
-  identity create <name> [-role admin|read-only]
+  identity create <name> [-role admin|read-only]   without -role: no rights until given a policy
+  identity policy put <name> <file>   set the identity's inline IAM policy (JSON, <= 6,144 chars; - = stdin)
+  identity policy get <name>
+  identity policy delete <name>
   identity list
   identity delete <name>
   access-key create <identity>   the secret is shown once

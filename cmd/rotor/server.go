@@ -161,7 +161,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.Logger.Warn("the audit log is off (audit.enabled = false): requests and rotations are not audited")
 	}
 
-	m.auth = auth.New(auth.Config{Store: m.store, Keyring: m.keyring, Regions: c.Regions})
+	m.auth = auth.New(auth.Config{Store: m.store, Keyring: m.keyring, Regions: c.Regions, Account: c.AccountID})
 	// The engine and the manager know each other: the manager wakes the
 	// engine when it queues a run and stops it when a run is cancelled; the
 	// engine drives runs through the manager.

@@ -113,7 +113,7 @@ func engineOf(s builtin.Strategy) *builtin.Engine {
 
 type allowAll struct{}
 
-func (allowAll) Authorize(context.Context, rotor.Principal, string, string) error { return nil }
+func (allowAll) Authorize(context.Context, rotor.Caller, rotor.AccessRequest) error { return nil }
 
 // issuer hands out credentials the built-in functions never use.
 type issuer struct{}

@@ -32,7 +32,7 @@ const (
 type allowAll struct{}
 
 // Authorize allows everything.
-func (allowAll) Authorize(context.Context, rotor.Principal, string, string) error { return nil }
+func (allowAll) Authorize(context.Context, rotor.Caller, rotor.AccessRequest) error { return nil }
 
 // Env is a real secrets service (manager over SQLite with a generated
 // keyring) and a context carrying an admin caller in Region.
