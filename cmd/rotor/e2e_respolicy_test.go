@@ -6,6 +6,7 @@ package main
 // account.
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -236,8 +237,6 @@ func TestDocsAccessControlPolicies(t *testing.T) {
 	}
 	s := MustRunMain(t, "", func(c *Config) { c.AccountID = "111122223333" })
 	c := s.e2eClient("")
-	name := "docs/app1/db"
-	e2eCreate(t, c, name, "v")
 	resource := 0
 	for i, b := range blocks {
 		doc := b[1]
@@ -251,13 +250,17 @@ func TestDocsAccessControlPolicies(t *testing.T) {
 			continue
 		}
 		resource++
+		// A secret of its own for each policy: once attached, a policy is in
+		// force (the TLS example denies this plain-HTTP server's admin).
+		name := fmt.Sprintf("docs/app1/db%d", i+1)
+		e2eCreate(t, c, name, "v")
 		_, err := c.PutResourcePolicy(e2eCtx, &secretsmanager.PutResourcePolicyInput{SecretId: aws.String(name),
 			ResourcePolicy: aws.String(doc), BlockPublicPolicy: aws.Bool(true)})
 		if err != nil {
 			t.Errorf("JSON block %d: PutResourcePolicy: %v", i+1, err)
 			continue
 		}
-		v, err := c.ValidateResourcePolicy(e2eCtx, &secretsmanager.ValidateResourcePolicyInput{SecretId: aws.String(name), ResourcePolicy: aws.String(doc)})
+		v, err := c.ValidateResourcePolicy(e2eCtx, &secretsmanager.ValidateResourcePolicyInput{ResourcePolicy: aws.String(doc)})
 		if err != nil || !v.PolicyValidationPassed || len(v.ValidationErrors) != 0 {
 			t.Errorf("JSON block %d: ValidateResourcePolicy = %+v, %v; want passed without findings", i+1, v, err)
 		}
