@@ -102,7 +102,7 @@ func (m matcher) match(rec *rotor.SecretRecord) bool {
 
 func (f compiledFilter) match(rec *rotor.SecretRecord) bool {
 	attrs := f.attributes(rec)
-	words := f.key == rotor.FilterDescription || f.key == rotor.FilterAll
+	words := f.isWords()
 	for _, v := range f.values {
 		hit := false
 		for _, a := range attrs {
@@ -154,6 +154,39 @@ func (f compiledFilter) attributes(rec *rotor.SecretRecord) []string {
 		for _, t := range rec.Tags {
 			out = append(out, t.Key, t.Value)
 		}
+	}
+	return out
+}
+
+// isWords reports whether f matches words (description, all), which only
+// the manager evaluates, rather than prefixes, which the store evaluates.
+func (f compiledFilter) isWords() bool {
+	return f.key == rotor.FilterDescription || f.key == rotor.FilterAll
+}
+
+// hasWords reports whether m has a word filter.
+func (m matcher) hasWords() bool {
+	for _, f := range m {
+		if f.isWords() {
+			return true
+		}
+	}
+	return false
+}
+
+// storeFilters returns the prefix filters of m as store filters; they have
+// the same semantics (rotor.PrefixValue). The word filters stay with match.
+func (m matcher) storeFilters() []rotor.PrefixFilter {
+	var out []rotor.PrefixFilter
+	for _, f := range m {
+		if f.isWords() {
+			continue
+		}
+		pf := rotor.PrefixFilter{Key: f.key}
+		for _, v := range f.values {
+			pf.Values = append(pf.Values, rotor.PrefixValue{Prefix: v.raw, Negate: v.negate})
+		}
+		out = append(out, pf)
 	}
 	return out
 }

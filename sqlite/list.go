@@ -1,0 +1,161 @@
+package sqlite
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/rotorhq/rotor"
+)
+
+// listSortColumns maps a SecretQuery sort key to its column. Each has an
+// index on (region, column, arn) (migration 0003; name has UNIQUE
+// (region, name)), so a page is one range scan.
+var listSortColumns = map[string]string{
+	rotor.SortByCreatedDate:      "created_date",
+	rotor.SortByLastChangedDate:  "last_changed_date",
+	rotor.SortByLastAccessedDate: "last_accessed_date",
+	rotor.SortByName:             "name",
+}
+
+// tagChunk bounds the number of ARNs bound in one tag query.
+const tagChunk = 500
+
+// ListSecrets returns one page of secrets as q describes it (see
+// rotor.SecretQuery), with their tags. Prefix filters become range
+// conditions on the indexed columns, tag filters [NOT] EXISTS on the tags
+// table; the cursor is a row-value comparison on (sort key, arn).
+func (t *tx) ListSecrets(q rotor.SecretQuery) ([]*rotor.SecretRecord, error) {
+	const op = "list secrets"
+	col, ok := listSortColumns[q.SortBy]
+	if !ok {
+		return nil, rotor.Errorf(rotor.EINVALID, "Unknown sort key %q.", q.SortBy)
+	}
+	if q.Limit < 1 {
+		return nil, rotor.Errorf(rotor.EINVALID, "The limit must be at least 1.")
+	}
+	where := []string{"s.region = ?"}
+	args := []any{q.Region}
+	if !q.IncludeDeleted {
+		where = append(where, "s.deleted_date = 0")
+	}
+	for _, f := range q.Filters {
+		cond, fargs, err := filterSQL(f)
+		if err != nil {
+			return nil, err
+		}
+		where = append(where, cond)
+		args = append(args, fargs...)
+	}
+	dir, cmp := "ASC", ">"
+	if q.Desc {
+		dir, cmp = "DESC", "<"
+	}
+	if q.After != nil {
+		var key any = toNanos(q.After.Time)
+		if q.SortBy == rotor.SortByName {
+			key = q.After.Name
+		}
+		where = append(where, fmt.Sprintf("(s.%s, s.arn) %s (?, ?)", col, cmp))
+		args = append(args, key, q.After.ARN)
+	}
+	query := `SELECT ` + prefixed("s.", secretColumns) + ` FROM secrets s WHERE ` + strings.Join(where, " AND ") +
+		fmt.Sprintf(" ORDER BY s.%s %s, s.arn %s LIMIT ?", col, dir, dir)
+	args = append(args, q.Limit)
+	out, err := queryAll(t, nounSecret, op, scanSecret, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	for start := 0; start < len(out); start += tagChunk {
+		part := out[start:min(len(out), start+tagChunk)]
+		arns := make([]any, len(part))
+		for i, s := range part {
+			arns[i] = s.ARN
+		}
+		tags, err := t.tags(op, `WHERE secret_arn IN (?`+strings.Repeat(", ?", len(arns)-1)+`)`, arns...)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range part {
+			s.Tags = tags[s.ARN]
+		}
+	}
+	if out == nil {
+		out = []*rotor.SecretRecord{}
+	}
+	return out, nil
+}
+
+// prefixed qualifies each column of a comma-separated list with p.
+func prefixed(p, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = p + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// filterSQL returns the condition (on secrets aliased s) of one prefix
+// filter: its values ORed, each negated with NOT when asked.
+func filterSQL(f rotor.PrefixFilter) (string, []any, error) {
+	if len(f.Values) == 0 {
+		return "", nil, rotor.Errorf(rotor.EINVALID, "The filter %q has no values.", f.Key)
+	}
+	var conds []string
+	var args []any
+	for _, v := range f.Values {
+		var cond string
+		var vargs []any
+		switch f.Key {
+		case rotor.FilterName:
+			cond, vargs = prefixSQL("s.name", v.Prefix)
+		case rotor.FilterPrimaryRegion:
+			cond, vargs = prefixSQL("(CASE WHEN s.primary_region <> '' THEN s.primary_region ELSE s.region END)", v.Prefix)
+		case rotor.FilterOwningService:
+			cond, vargs = prefixSQL("s.owning_service", v.Prefix)
+			cond = "(s.owning_service <> '' AND " + cond + ")"
+		case rotor.FilterTagKey, rotor.FilterTagValue:
+			c := "t.key"
+			if f.Key == rotor.FilterTagValue {
+				c = "t.value"
+			}
+			cond, vargs = prefixSQL(c, v.Prefix)
+			cond = "EXISTS (SELECT 1 FROM tags t WHERE t.secret_arn = s.arn AND " + cond + ")"
+		default:
+			return "", nil, rotor.Errorf(rotor.EINVALID, "The store cannot filter on %q.", f.Key)
+		}
+		if v.Negate {
+			cond = "NOT " + cond
+		}
+		conds = append(conds, cond)
+		args = append(args, vargs...)
+	}
+	return "(" + strings.Join(conds, " OR ") + ")", args, nil
+}
+
+// prefixSQL returns a condition that expr starts with prefix, byte-wise:
+// the range [prefix, successor) under SQLite's BINARY collation (memcmp),
+// which an index on expr serves, unlike LIKE (case-insensitive) or GLOB
+// (wildcards). The empty prefix matches everything.
+func prefixSQL(expr, prefix string) (string, []any) {
+	if prefix == "" {
+		return "(1 = 1)", nil
+	}
+	if end, ok := prefixEnd(prefix); ok {
+		return "(" + expr + " >= ? AND " + expr + " < ?)", []any{prefix, end}
+	}
+	return "(" + expr + " >= ?)", []any{prefix}
+}
+
+// prefixEnd returns the least string greater than every string that starts
+// with p: p without its trailing 0xFF bytes, last byte incremented. ok is
+// false when there is none (p is all 0xFF bytes).
+func prefixEnd(p string) (end string, ok bool) {
+	b := []byte(p)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] != 0xFF {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
+}
