@@ -38,6 +38,11 @@
 //   - Steps returns steps in the order AddStep added them, and ENOTFOUND
 //     (as does AddStep) for an unknown run;
 //   - DeleteSecret deletes the secret's runs and their steps;
+//   - ListSecrets orders by the sort key, then the ARN, byte-wise, with a
+//     zero time before every other; its cursor is exclusive and need not
+//     name an existing secret; it returns an empty slice, not nil, when
+//     nothing matches, and EINVALID for an unknown sort or filter key, a
+//     filter without values, or a Limit below 1;
 //   - a write inside View fails and changes nothing;
 //   - Backup refuses an existing path with EINVALID.
 //
@@ -73,6 +78,11 @@ func Run(t *testing.T, open func(t *testing.T) rotor.Store) {
 		{"Secret/UpdateErrors", testSecretUpdateErrors},
 		{"Secret/DeleteCascades", testSecretDeleteCascades},
 		{"Secret/PurgeDue", testSecretPurgeDue},
+		{"ListSecrets/Order", testListSecretsOrder},
+		{"ListSecrets/CreatedTies", testListSecretsCreatedTies},
+		{"ListSecrets/Filters", testListSecretsFilters},
+		{"ListSecrets/CursorStable", testListSecretsCursorStable},
+		{"ListSecrets/Errors", testListSecretsErrors},
 		{"Version/RoundTrip", testVersionRoundTrip},
 		{"Version/CreateErrors", testVersionCreateErrors},
 		{"Version/FillOnce", testVersionFillOnce},
