@@ -180,6 +180,10 @@ type Tx interface {
 
 	// Versions returns every version of the secret with its labels, oldest first.
 	Versions(arn string) ([]*VersionRecord, error)
+	// VersionsOf returns the versions of each secret in arns, as Versions
+	// would return them; a secret that does not exist or has no version is
+	// absent from the map.
+	VersionsOf(arns []string) (map[string][]*VersionRecord, error)
 	// Version returns one version with its labels.
 	Version(arn, id string) (*VersionRecord, error)
 	// CreateVersion inserts v (its Stages are ignored; see SetStage);

@@ -158,12 +158,16 @@ func (s *Service) listPage(ctx context.Context, c rotor.Caller, q listQuery, def
 			last := posOf(items[size-1], by)
 			res.next = encodeToken(cursor{F: fp, T: last.t, S: last.s, ID: last.arn})
 		}
+		arns := make([]string, len(items))
+		for i, r := range items {
+			arns[i] = r.ARN
+		}
+		vs, err := tx.VersionsOf(arns)
+		if err != nil {
+			return internal("versions", err)
+		}
 		for _, r := range items {
-			vs, err := tx.Versions(r.ARN)
-			if err != nil {
-				return internal("versions", err)
-			}
-			res.entries = append(res.entries, newEntry(r, vs))
+			res.entries = append(res.entries, newEntry(r, vs[r.ARN]))
 		}
 		return nil
 	})

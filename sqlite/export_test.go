@@ -29,3 +29,11 @@ func Pragmas(s *Store) (map[string]string, error) {
 	}
 	return out, nil
 }
+
+// SetDriveMax sets how many candidates a ListSecrets filter may select for
+// the query to start from them, and returns a function restoring it.
+func SetDriveMax(n int) (restore func()) {
+	old := driveMax
+	driveMax = n
+	return func() { driveMax = old }
+}

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/rotorhq/rotor"
@@ -58,7 +59,17 @@ func (t *tx) ListSecrets(q rotor.SecretQuery) ([]*rotor.SecretRecord, error) {
 		where = append(where, fmt.Sprintf("(s.%s, s.arn) %s (?, ?)", col, cmp))
 		args = append(args, key, q.After.ARN)
 	}
-	query := `SELECT ` + prefixed("s.", secretColumns) + ` FROM secrets s WHERE ` + strings.Join(where, " AND ") +
+	from := `secrets s`
+	src, srcArgs, err := t.driver(op, q)
+	if err != nil {
+		return nil, err
+	}
+	if src != "" {
+		// CROSS JOIN keeps the few candidates as the outer loop.
+		from = `(` + src + `) m CROSS JOIN secrets s ON s.arn = m.arn`
+		args = append(srcArgs, args...)
+	}
+	query := `SELECT ` + prefixed("s.", secretColumns) + ` FROM ` + from + ` WHERE ` + strings.Join(where, " AND ") +
 		fmt.Sprintf(" ORDER BY s.%s %s, s.arn %s LIMIT ?", col, dir, dir)
 	args = append(args, q.Limit)
 	out, err := queryAll(t, nounSecret, op, scanSecret, query, args...)
@@ -83,6 +94,69 @@ func (t *tx) ListSecrets(q rotor.SecretQuery) ([]*rotor.SecretRecord, error) {
 		out = []*rotor.SecretRecord{}
 	}
 	return out, nil
+}
+
+// driveMax is the most candidates a filter may select for ListSecrets to
+// start from them (and sort them) rather than scan the sort order's index
+// and test each secret. Starting from M candidates costs about M rows;
+// scanning costs about Limit×N/M rows for N secrets: at N = 1,000,000 and
+// pages of 100 the two meet at M = 10,000.
+var driveMax = 10000
+
+// driver returns a query selecting the ARNs (column arn, distinct) of the
+// candidates of q's most selective filter that an index serves (a name,
+// tag-key or tag-value filter without negation or empty prefix), when it
+// selects at most driveMax rows; "" otherwise. Counting stops at
+// driveMax+1 rows, so it costs at most that many index entries per filter.
+func (t *tx) driver(op string, q rotor.SecretQuery) (string, []any, error) {
+	best, bestN := "", driveMax+1
+	var bestArgs []any
+	for _, f := range q.Filters {
+		var parts []string
+		var args []any
+		for _, v := range f.Values {
+			if v.Negate || v.Prefix == "" {
+				parts = nil
+				break
+			}
+			switch f.Key {
+			case rotor.FilterName:
+				cond, vargs := prefixSQL("name", v.Prefix)
+				parts = append(parts, `SELECT arn FROM secrets WHERE region = ? AND `+cond)
+				args = append(append(args, q.Region), vargs...)
+			case rotor.FilterTagKey, rotor.FilterTagValue:
+				col := "key"
+				if f.Key == rotor.FilterTagValue {
+					col = "value"
+				}
+				cond, vargs := prefixSQL(col, v.Prefix)
+				parts = append(parts, `SELECT secret_arn AS arn FROM tags WHERE `+cond)
+				args = append(args, vargs...)
+			}
+		}
+		if len(parts) < len(f.Values) {
+			continue
+		}
+		src := strings.Join(parts, " UNION ALL ")
+		n, err := queryOne(t, nounSecret, op, scanInt,
+			`SELECT count(*) FROM (`+src+` LIMIT ?)`, append(slices.Clone(args), bestN)...)
+		if err != nil {
+			return "", nil, err
+		}
+		if n < bestN {
+			best, bestN, bestArgs = src, n, args
+		}
+	}
+	if best == "" {
+		return "", nil, nil
+	}
+	return `SELECT DISTINCT arn FROM (` + best + `)`, bestArgs, nil
+}
+
+func scanInt(sc scanner) (int, error) {
+	var n int
+	err := sc.Scan(&n)
+	return n, err
 }
 
 // prefixed qualifies each column of a comma-separated list with p.
@@ -158,4 +232,58 @@ func prefixEnd(p string) (end string, ok bool) {
 		}
 	}
 	return "", false
+}
+
+// VersionsOf returns the versions of each of the secrets arns, as Versions
+// would, in two queries per 500 ARNs instead of three per secret.
+// Secrets that do not exist or have no version are absent from the map.
+func (t *tx) VersionsOf(arns []string) (map[string][]*rotor.VersionRecord, error) {
+	const op = "versions of"
+	out := make(map[string][]*rotor.VersionRecord, len(arns))
+	for start := 0; start < len(arns); start += tagChunk {
+		part := arns[start:min(len(arns), start+tagChunk)]
+		args := make([]any, len(part))
+		for i, a := range part {
+			args[i] = a
+		}
+		in := `secret_arn IN (?` + strings.Repeat(", ?", len(args)-1) + `)`
+		byID := map[[2]string]*rotor.VersionRecord{}
+		err := t.each(nounVersion, op, func(sc scanner) error {
+			var arn string
+			v, err := scanVersion(prefixScanner{sc, &arn})
+			if err != nil {
+				return err
+			}
+			out[arn] = append(out[arn], v)
+			byID[[2]string{arn, v.ID}] = v
+			return nil
+		}, `SELECT secret_arn, `+versionColumns+` FROM versions WHERE `+in+` ORDER BY secret_arn, created_date, rowid`, args...)
+		if err != nil {
+			return nil, err
+		}
+		err = t.each(nounLabel, op, func(sc scanner) error {
+			var arn, id, stage string
+			if err := sc.Scan(&arn, &id, &stage); err != nil {
+				return err
+			}
+			if v := byID[[2]string{arn, id}]; v != nil {
+				v.Stages = append(v.Stages, stage)
+			}
+			return nil
+		}, `SELECT secret_arn, version_id, stage FROM stages WHERE `+in+` ORDER BY stage`, args...)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// prefixScanner scans one leading column into first, then the rest with sc.
+type prefixScanner struct {
+	sc    scanner
+	first *string
+}
+
+func (p prefixScanner) Scan(dest ...any) error {
+	return p.sc.Scan(append([]any{p.first}, dest...)...)
 }

@@ -39,7 +39,7 @@ func listFixture(t *testing.T, s rotor.Store) []*rotor.SecretRecord {
 		}
 	}
 	recs := []*rotor.SecretRecord{
-		mk("app/db", 1, tags("env", "prod", "team", "core")),
+		mk("app/db", 1, tags("env", "prod", "team", "core", "tier", "prod-1")),
 		mk("app/cache", 1, tags("env", "dev")),
 		mk("App/web", 2, func(r *rotor.SecretRecord) {
 			tags("Env", "prod")(r)
@@ -484,4 +484,61 @@ func testListSecretsErrors(t *testing.T, s rotor.Store) {
 			return err
 		})
 	}
+}
+
+// testVersionsOf: VersionsOf returns, for each existing secret with
+// versions, exactly what Versions returns, and leaves out secrets without
+// versions and unknown ARNs.
+func testVersionsOf(t *testing.T, s rotor.Store) {
+	a, b, empty := secret(region1, "a", at(1)), secret(region1, "b", at(2)), secret(region1, "empty", at(3))
+	createSecrets(t, s, a, b, empty)
+	update(t, s, func(tx rotor.Tx) error {
+		for i, id := range []string{"v1", "v2", "v3"} {
+			for _, sec := range []*rotor.SecretRecord{a, b} {
+				v := &rotor.VersionRecord{ID: id, Value: sealed("kek", sec.Name+id), CreatedDate: at(10 - i)}
+				if sec == b && id == "v2" {
+					v.Value = nil
+				}
+				if err := tx.CreateVersion(sec.ARN, v); err != nil {
+					return err
+				}
+			}
+		}
+		for _, st := range []struct{ arn, stage, id string }{
+			{a.ARN, rotor.StageCurrent, "v3"}, {a.ARN, rotor.StagePrevious, "v2"}, {a.ARN, "custom", "v3"},
+			{b.ARN, rotor.StageCurrent, "v1"}, {b.ARN, rotor.StagePending, "v2"},
+		} {
+			if err := tx.SetStage(st.arn, st.stage, st.id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, s, func(tx rotor.Tx) error {
+		unknown := rotor.SecretARN(region1, account, "nope", "zzzzzz")
+		got, err := tx.VersionsOf([]string{b.ARN, unknown, a.ARN, empty.ARN})
+		if err != nil {
+			return err
+		}
+		if len(got) != 2 {
+			t.Errorf("VersionsOf returned %d secrets, want 2 (a and b)", len(got))
+		}
+		for _, sec := range []*rotor.SecretRecord{a, b} {
+			want, err := tx.Versions(sec.ARN)
+			if err != nil {
+				return err
+			}
+			if len(got[sec.ARN]) != len(want) {
+				t.Errorf("VersionsOf[%s] has %d versions, want %d", sec.Name, len(got[sec.ARN]), len(want))
+				continue
+			}
+			for i := range want {
+				sameVersion(t, "VersionsOf["+sec.Name+"]["+want[i].ID+"]", got[sec.ARN][i], want[i])
+			}
+		}
+		if none, err := tx.VersionsOf(nil); err != nil || len(none) != 0 {
+			t.Errorf("VersionsOf(nil) = %v, %v; want an empty map", none, err)
+		}
+		return nil
+	})
 }
