@@ -94,6 +94,8 @@ type SecretQuery struct {
 	IncludeDeleted bool
 	// Filters must all match (AND); see PrefixFilter.
 	Filters []PrefixFilter
+	// Contains must all hold too (AND); see ContainsFilter.
+	Contains []ContainsFilter
 	// SortBy is one of the SortBy* constants. Secrets are ordered by that
 	// key, then by ARN (byte-wise), ascending, or both descending when
 	// Desc. A zero time sorts before every other time; names and ARNs
@@ -123,6 +125,20 @@ type SecretCursor struct {
 type PrefixFilter struct {
 	Key    string
 	Values []PrefixValue
+}
+
+// ContainsFilter narrows a listing for a filter the store does not
+// evaluate (the manager's word filters) with a condition the matching
+// secrets meet. It holds when, for at least one element of AnyOf, each of
+// that element's strings occurs in some value of one of Fields (not
+// necessarily the same value for each string), ASCII letters compared
+// case-insensitively and every other byte exactly. Fields are among
+// FilterName, FilterDescription, FilterTagKey (every tag key) and
+// FilterTagValue (every tag value). An empty AnyOf, or an element without
+// strings, holds for every secret.
+type ContainsFilter struct {
+	Fields []string
+	AnyOf  [][]string
 }
 
 // PrefixValue matches a secret when some attribute value of the filter's

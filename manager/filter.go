@@ -191,6 +191,66 @@ func (m matcher) storeFilters() []rotor.PrefixFilter {
 	return out
 }
 
+// storeContains returns, for each word filter of m that it can narrow, a
+// condition every secret the filter matches meets, for the store to leave
+// out most of the others (match still decides). A pattern term t is a
+// prefix of a lower-cased term of an attribute, so the attribute contains
+// t ASCII-case-insensitively, provided t is ASCII without 'i' or 'k':
+// strings.ToLower maps only those ASCII letters from non-ASCII runes
+// (U+0130 to 'i', U+212A to 'k'), and the bytes of such a t can come only
+// from ASCII bytes, contiguous in the attribute. Terms that do not qualify
+// are left out of the condition (which only weakens it); a filter with a
+// negated value is not narrowed, nor one with a value none of whose terms
+// qualify.
+func (m matcher) storeContains() []rotor.ContainsFilter {
+	var out []rotor.ContainsFilter
+	for _, f := range m {
+		if !f.isWords() {
+			continue
+		}
+		c := rotor.ContainsFilter{Fields: []string{rotor.FilterDescription}}
+		if f.key == rotor.FilterAll {
+			c.Fields = []string{rotor.FilterName, rotor.FilterDescription, rotor.FilterTagKey, rotor.FilterTagValue}
+		}
+		narrow := true
+		for _, v := range f.values {
+			if v.negate {
+				narrow = false
+				break
+			}
+			if len(v.terms) == 0 {
+				continue // never matches: no alternative
+			}
+			var need []string
+			for _, t := range v.terms {
+				if containsOnly(t) {
+					need = append(need, t)
+				}
+			}
+			if len(need) == 0 {
+				narrow = false
+				break
+			}
+			c.AnyOf = append(c.AnyOf, need)
+		}
+		if narrow && len(c.AnyOf) > 0 {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// containsOnly reports whether t is ASCII without 'i' or 'k' (see
+// storeContains).
+func containsOnly(t string) bool {
+	for i := 0; i < len(t); i++ {
+		if c := t[i]; c >= 0x80 || c == 'i' || c == 'k' {
+			return false
+		}
+	}
+	return true
+}
+
 // wordMatch reports whether every pattern term (already lower-cased) is a
 // case-insensitive prefix of some term of s. No terms never match.
 func wordMatch(pattern []string, s string) bool {

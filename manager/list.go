@@ -120,7 +120,7 @@ func (s *Service) listPage(ctx context.Context, c rotor.Caller, q listQuery, def
 	}
 
 	sq := rotor.SecretQuery{Region: q.region, IncludeDeleted: q.includeDeleted, Filters: m.storeFilters(),
-		SortBy: by, Desc: order == rotor.SortDesc}
+		Contains: m.storeContains(), SortBy: by, Desc: order == rotor.SortDesc}
 	if after != nil {
 		sq.After = after.cursor()
 	}

@@ -228,3 +228,46 @@ func TestListSecretsTokenSurvivesChanges(t *testing.T) {
 		}
 	}
 }
+
+// The store narrows word filters with ASCII-case-insensitive substrings;
+// strings.ToLower also maps two non-ASCII runes to ASCII letters (U+212A
+// KELVIN SIGN to 'k', U+0130 to 'i'), and the listing must still find the
+// secrets whose terms match only through them.
+func TestListSecretsWordFilterNonASCIIFolds(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	base := e.clock.Now()
+	err := e.store.Update(context.Background(), func(tx rotor.Tx) error {
+		for i, r := range []struct{ name, desc string }{
+			{"kelvin", "ab\u212A"},
+			{"dotted", "x\u0130"},
+			{"plain", "abk xi"},
+			{"other", "nothing"},
+		} {
+			rec := &rotor.SecretRecord{ARN: rotor.SecretARN(testRegion, testAccount, r.name, "abcdef"), Region: testRegion,
+				Name: r.name, Description: r.desc, CreatedDate: base.Add(time.Duration(i) * time.Second)}
+			if err := tx.CreateSecret(rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		filter rotor.Filter
+		want   []string
+	}{
+		{f(rotor.FilterDescription, "abk"), []string{"kelvin", "plain"}},
+		{f(rotor.FilterDescription, "ABK"), []string{"kelvin", "plain"}},
+		{f(rotor.FilterDescription, "xi"), []string{"dotted", "plain"}},
+		{f(rotor.FilterAll, "abk"), []string{"kelvin", "plain"}},
+		{f(rotor.FilterAll, "xi"), []string{"dotted", "plain"}},
+		{f(rotor.FilterDescription, "nothing", "abk"), []string{"kelvin", "plain", "other"}},
+	} {
+		if got := e.listNames(t, tc.filter); !slices.Equal(got, tc.want) {
+			t.Errorf("%s %q = %q, want %q", tc.filter.Key, tc.filter.Values, got, tc.want)
+		}
+	}
+}

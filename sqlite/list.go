@@ -47,6 +47,14 @@ func (t *tx) ListSecrets(q rotor.SecretQuery) ([]*rotor.SecretRecord, error) {
 		where = append(where, cond)
 		args = append(args, fargs...)
 	}
+	for _, c := range q.Contains {
+		cond, cargs, err := containsSQL(c)
+		if err != nil {
+			return nil, err
+		}
+		where = append(where, cond)
+		args = append(args, cargs...)
+	}
 	dir, cmp := "ASC", ">"
 	if q.Desc {
 		dir, cmp = "DESC", "<"
@@ -204,6 +212,62 @@ func filterSQL(f rotor.PrefixFilter) (string, []any, error) {
 		args = append(args, vargs...)
 	}
 	return "(" + strings.Join(conds, " OR ") + ")", args, nil
+}
+
+// containsSQL returns the condition of one ContainsFilter: instr on the
+// ASCII-lowered columns (SQLite's lower folds ASCII letters only, as the
+// contract wants) with the needle ASCII-lowered too.
+func containsSQL(c rotor.ContainsFilter) (string, []any, error) {
+	var alts []string
+	var args []any
+	for _, all := range c.AnyOf {
+		if len(all) == 0 {
+			return "(1 = 1)", nil, nil
+		}
+		var terms []string
+		for _, x := range all {
+			needle := asciiLower(x)
+			var in []string
+			for _, f := range c.Fields {
+				switch f {
+				case rotor.FilterName:
+					in = append(in, "instr(lower(s.name), ?) > 0")
+					args = append(args, needle)
+				case rotor.FilterDescription:
+					in = append(in, "instr(lower(s.description), ?) > 0")
+					args = append(args, needle)
+				case rotor.FilterTagKey:
+					in = append(in, "EXISTS (SELECT 1 FROM tags t WHERE t.secret_arn = s.arn AND instr(lower(t.key), ?) > 0)")
+					args = append(args, needle)
+				case rotor.FilterTagValue:
+					in = append(in, "EXISTS (SELECT 1 FROM tags t WHERE t.secret_arn = s.arn AND instr(lower(t.value), ?) > 0)")
+					args = append(args, needle)
+				default:
+					return "", nil, rotor.Errorf(rotor.EINVALID, "The store cannot search %q.", f)
+				}
+			}
+			if len(in) == 0 {
+				return "", nil, rotor.Errorf(rotor.EINVALID, "A contains filter names no field.")
+			}
+			terms = append(terms, "("+strings.Join(in, " OR ")+")")
+		}
+		alts = append(alts, "("+strings.Join(terms, " AND ")+")")
+	}
+	if len(alts) == 0 {
+		return "(1 = 1)", nil, nil
+	}
+	return "(" + strings.Join(alts, " OR ") + ")", args, nil
+}
+
+// asciiLower lowers the ASCII letters of s, leaving every other byte.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // prefixSQL returns a condition that expr starts with prefix, byte-wise:

@@ -39,16 +39,22 @@ func listFixture(t *testing.T, s rotor.Store) []*rotor.SecretRecord {
 		}
 	}
 	recs := []*rotor.SecretRecord{
-		mk("app/db", 1, tags("env", "prod", "team", "core", "tier", "prod-1")),
+		mk("app/db", 1, func(r *rotor.SecretRecord) {
+			tags("env", "prod", "team", "core", "tier", "prod-1")(r)
+			r.Description = "Main DB password"
+		}),
 		mk("app/cache", 1, tags("env", "dev")),
 		mk("App/web", 2, func(r *rotor.SecretRecord) {
 			tags("Env", "prod")(r)
 			r.LastChangedDate, r.LastAccessedDate = at(50), at(40)
 		}),
-		mk("apple", 3, func(r *rotor.SecretRecord) { r.LastChangedDate = at(10) }),
+		mk("apple", 3, func(r *rotor.SecretRecord) { r.LastChangedDate, r.Description = at(10), "PASSWORD for apple" }),
 		mk("app%_x", 3, func(r *rotor.SecretRecord) { r.LastAccessedDate = at(40) }),
 		mk("appz", 4, func(r *rotor.SecretRecord) { r.OwningService = "rds"; r.LastChangedDate = at(10) }),
-		mk("éclair", 5, tags("envy", "x", "région", "été")),
+		mk("éclair", 5, func(r *rotor.SecretRecord) {
+			tags("envy", "x", "région", "été")(r)
+			r.Description = "Éclair au café"
+		}),
 		mk("ébène", 5, func(r *rotor.SecretRecord) { r.OwningService = "rds-proxy"; r.PrimaryRegion = region2 }),
 		mk("zed", 6, func(r *rotor.SecretRecord) { r.PrimaryRegion = "us-east-2" }),
 		mk("gone-app", 7, func(r *rotor.SecretRecord) {
@@ -362,6 +368,62 @@ func testListSecretsFilters(t *testing.T, s rotor.Store) {
 			}
 		}
 	}
+}
+
+// testListSecretsContains checks ContainsFilter against hand-written
+// results: ASCII letters fold, other bytes do not, strings of one element
+// may occur in different fields, elements are ORed, filters ANDed.
+func testListSecretsContains(t *testing.T, s rotor.Store) {
+	listFixture(t, s)
+	desc := []string{rotor.FilterDescription}
+	live := []string{"App/web", "app%_x", "app/cache", "app/db", "apple", "appz", "untagged-but-once", "zed", "ébène", "éclair"}
+	for _, tc := range []struct {
+		name     string
+		contains []rotor.ContainsFilter
+		filters  []rotor.PrefixFilter
+		want     []string
+	}{
+		{"ASCII letters fold", []rotor.ContainsFilter{{Fields: desc, AnyOf: [][]string{{"password"}}}}, nil, []string{"app/db", "apple"}},
+		{"needle folds too", []rotor.ContainsFilter{{Fields: desc, AnyOf: [][]string{{"PassWord"}}}}, nil, []string{"app/db", "apple"}},
+		{"non-ASCII letters do not fold", []rotor.ContainsFilter{{Fields: desc, AnyOf: [][]string{{"éclair"}}}}, nil, nil},
+		{"non-ASCII exact", []rotor.ContainsFilter{{Fields: desc, AnyOf: [][]string{{"Éclair", "CAFÉ"}}}}, nil, nil},
+		{"non-ASCII exact, ASCII folded", []rotor.ContainsFilter{{Fields: desc, AnyOf: [][]string{{"Éclair", "AU CAF"}}}}, nil, []string{"éclair"}},
+		{"substring anywhere", []rotor.ContainsFilter{{Fields: desc, AnyOf: [][]string{{"ssw"}}}}, nil, []string{"app/db", "apple"}},
+		{"name", []rotor.ContainsFilter{{Fields: []string{rotor.FilterName}, AnyOf: [][]string{{"APP/"}}}}, nil,
+			[]string{"App/web", "app/cache", "app/db"}},
+		{"LIKE wildcards are literal", []rotor.ContainsFilter{{Fields: []string{rotor.FilterName}, AnyOf: [][]string{{"%_"}}}}, nil,
+			[]string{"app%_x"}},
+		{"tag keys and values", []rotor.ContainsFilter{{Fields: []string{rotor.FilterTagKey, rotor.FilterTagValue}, AnyOf: [][]string{{"pro"}}}}, nil,
+			[]string{"App/web", "app/db"}},
+		{"tag keys only", []rotor.ContainsFilter{{Fields: []string{rotor.FilterTagKey}, AnyOf: [][]string{{"pro"}}}}, nil, nil},
+		{"strings of one element in different fields", []rotor.ContainsFilter{{Fields: []string{rotor.FilterName, rotor.FilterDescription},
+			AnyOf: [][]string{{"main", "app/"}}}}, nil, []string{"app/db"}},
+		{"all strings of an element", []rotor.ContainsFilter{{Fields: desc, AnyOf: [][]string{{"main", "zzz"}}}}, nil, nil},
+		{"elements OR", []rotor.ContainsFilter{{Fields: desc, AnyOf: [][]string{{"main", "zzz"}, {"apple"}}}}, nil, []string{"apple"}},
+		{"empty AnyOf holds", []rotor.ContainsFilter{{Fields: desc}}, nil, live},
+		{"empty element holds", []rotor.ContainsFilter{{Fields: desc, AnyOf: [][]string{{"zzz"}, {}}}}, nil, live},
+		{"contains AND contains", []rotor.ContainsFilter{{Fields: desc, AnyOf: [][]string{{"password"}}},
+			{Fields: []string{rotor.FilterTagKey}, AnyOf: [][]string{{"team"}}}}, nil, []string{"app/db"}},
+		{"contains AND prefix", []rotor.ContainsFilter{{Fields: desc, AnyOf: [][]string{{"password"}}}},
+			[]rotor.PrefixFilter{{Key: rotor.FilterTagKey, Values: []rotor.PrefixValue{{Prefix: "env", Negate: true}}}}, []string{"apple"}},
+	} {
+		for _, by := range listSortKeys {
+			q := rotor.SecretQuery{Region: region1, Contains: tc.contains, Filters: tc.filters, SortBy: by, Limit: 1000}
+			got := names(listAll(t, s, q))
+			slices.Sort(got)
+			if len(got) == 0 {
+				got = nil
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("%s: ListSecrets(%s, contains %q) = %q, want %q", tc.name, fmtQuery(q), tc.contains, got, tc.want)
+			}
+		}
+	}
+	viewCode(t, s, "contains on an unknown field", rotor.EINVALID, func(tx rotor.Tx) error {
+		_, err := tx.ListSecrets(rotor.SecretQuery{Region: region1, SortBy: rotor.SortByName, Limit: 1,
+			Contains: []rotor.ContainsFilter{{Fields: []string{rotor.FilterOwningService}, AnyOf: [][]string{{"x"}}}}})
+		return err
+	})
 }
 
 // testListSecretsCursorStable walks a listing page by page while secrets are

@@ -122,6 +122,7 @@ var listTests = []struct {
 	{"ListSecrets/Order", testListSecretsOrder},
 	{"ListSecrets/CreatedTies", testListSecretsCreatedTies},
 	{"ListSecrets/Filters", testListSecretsFilters},
+	{"ListSecrets/Contains", testListSecretsContains},
 	{"ListSecrets/CursorStable", testListSecretsCursorStable},
 	{"ListSecrets/Errors", testListSecretsErrors},
 	{"ListSecrets/VersionsOf", testVersionsOf},
