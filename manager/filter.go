@@ -164,16 +164,6 @@ func (f compiledFilter) isWords() bool {
 	return f.key == rotor.FilterDescription || f.key == rotor.FilterAll
 }
 
-// hasWords reports whether m has a word filter.
-func (m matcher) hasWords() bool {
-	for _, f := range m {
-		if f.isWords() {
-			return true
-		}
-	}
-	return false
-}
-
 // storeFilters returns the prefix filters of m as store filters; they have
 // the same semantics (rotor.PrefixValue). The word filters stay with match.
 func (m matcher) storeFilters() []rotor.PrefixFilter {

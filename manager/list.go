@@ -68,9 +68,10 @@ func (p sortPos) cursor() *rotor.SecretCursor {
 	return c
 }
 
-// wordBatch is how many secrets a listing with a word filter (description,
-// all) reads from the store at a time: those filters are evaluated here, so
-// the store returns candidates that may not match.
+// wordBatch is the most secrets a listing with a word filter (description,
+// all) reads from the store at a time beyond what the page lacks: the store
+// only narrows those filters, so it may return candidates that do not
+// match, and each batch that fell short is twice as large as the last.
 const wordBatch = 500
 
 // listPage validates q, authorizes the listing ("secretsmanager:ListSecrets"
@@ -131,11 +132,16 @@ func (s *Service) listPage(ctx context.Context, c rotor.Caller, q listQuery, def
 		// so a page holds exactly the secrets m matches. A page reads size+1
 		// matches, to know whether there is a next one.
 		var items []*rotor.SecretRecord
+		batch := 0
 		for {
-			sq.Limit = size + 1 - len(items)
-			if m.hasWords() && sq.Limit < wordBatch {
-				sq.Limit = wordBatch
+			// What the page lacks, or twice the last batch (up to
+			// wordBatch) when that is more: a batch falls short only when
+			// the store returned candidates a word filter rejects.
+			batch = min(2*batch, wordBatch)
+			if need := size + 1 - len(items); batch < need {
+				batch = need
 			}
+			sq.Limit = batch
 			recs, err := tx.ListSecrets(sq)
 			if err != nil {
 				return internal("list secrets", err)
