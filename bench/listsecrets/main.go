@@ -158,13 +158,20 @@ func bench(path string, n, samples int, walk, before bool) error {
 	fmt.Printf("\nN = %d secrets (%s)\n", n, built)
 	fmt.Printf("%-24s %6s %10s %10s %10s %10s %7s\n", "scenario", "pages", "p50", "p99", "ref p50", "ref p99", "p50/ref")
 	for _, sc := range scenarios {
-		lat, err := managerPages(cctx, svc, sc, samples)
-		if err != nil {
-			return fmt.Errorf("%s: %w", sc.name, err)
-		}
-		ref, err := referencePages(ctx, raw, sc, samples)
-		if err != nil {
-			return fmt.Errorf("%s reference: %w", sc.name, err)
+		// Alternate manager and reference pages, so that both see the same
+		// load on a shared machine.
+		mgr, refw := managerPages(cctx, svc, sc), referencePages(ctx, raw, sc)
+		var lat, ref []time.Duration
+		for range samples {
+			d, err := mgr()
+			if err != nil {
+				return fmt.Errorf("%s: %w", sc.name, err)
+			}
+			lat = append(lat, d)
+			if d, err = refw(); err != nil {
+				return fmt.Errorf("%s reference: %w", sc.name, err)
+			}
+			ref = append(ref, d)
 		}
 		fmt.Printf("%-24s %6d %10s %10s %10s %10s %7.1f\n", sc.name, len(lat), ms(pct(lat, 50)), ms(pct(lat, 99)),
 			ms(pct(ref, 50)), ms(pct(ref, 99)), float64(pct(lat, 50))/float64(pct(ref, 50)))
@@ -257,33 +264,31 @@ func record(i int, base time.Time) *rotor.SecretRecord {
 	return r
 }
 
-func managerPages(ctx context.Context, svc *manager.Service, sc scenario, samples int) ([]time.Duration, error) {
+// managerPages returns a function that times the next page of sc through
+// the manager, starting over after the last page.
+func managerPages(ctx context.Context, svc *manager.Service, sc scenario) func() (time.Duration, error) {
 	in := rotor.ListSecretsInput{Filters: sc.filters, SortBy: sc.sortBy, MaxResults: page}
 	if sc.desc {
 		in.SortOrder = rotor.SortDesc
 	}
-	var lat []time.Duration
-	for range samples {
+	return func() (time.Duration, error) {
 		start := time.Now()
 		out, err := svc.ListSecrets(ctx, in)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
-		lat = append(lat, time.Since(start))
+		d := time.Since(start)
 		if len(out.Secrets) == 0 {
-			return nil, errors.New("empty page")
+			return 0, errors.New("empty page")
 		}
-		if out.NextToken == "" {
-			in.NextToken = "" // start over
-			continue
-		}
-		in.NextToken = out.NextToken
+		in.NextToken = out.NextToken // "" after the last page: start over
+		return d, nil
 	}
-	return lat, nil
 }
 
-// referencePages runs the hand-written query of sc on the same pages.
-func referencePages(ctx context.Context, db *sql.DB, sc scenario, samples int) ([]time.Duration, error) {
+// referencePages returns a function that times the hand-written query of
+// sc on the next page, the same pages as managerPages.
+func referencePages(ctx context.Context, db *sql.DB, sc scenario) func() (time.Duration, error) {
 	dir, cmp := "ASC", ">"
 	if sc.desc {
 		dir, cmp = "DESC", "<"
@@ -301,13 +306,13 @@ func referencePages(ctx context.Context, db *sql.DB, sc scenario, samples int) (
 	if from == "" {
 		from = "secrets s"
 	}
-	first := fmt.Sprintf(`SELECT %s FROM %s WHERE %s ORDER BY s.%s %s, s.arn %s LIMIT %d`, cols, from, where, sc.col, dir, dir, page)
+	// LIMIT page+1, as the manager reads, to know whether a page follows.
+	first := fmt.Sprintf(`SELECT %s FROM %s WHERE %s ORDER BY s.%s %s, s.arn %s LIMIT %d`, cols, from, where, sc.col, dir, dir, page+1)
 	next := fmt.Sprintf(`SELECT %s FROM %s WHERE %s AND (s.%s, s.arn) %s (?, ?) ORDER BY s.%s %s, s.arn %s LIMIT %d`,
-		cols, from, where, sc.col, cmp, sc.col, dir, dir, page)
-	var lat []time.Duration
+		cols, from, where, sc.col, cmp, sc.col, dir, dir, page+1)
 	var key any
 	var arn string
-	for range samples {
+	return func() (time.Duration, error) {
 		start := time.Now()
 		var rows *sql.Rows
 		var err error
@@ -317,28 +322,29 @@ func referencePages(ctx context.Context, db *sql.DB, sc scenario, samples int) (
 			rows, err = db.QueryContext(ctx, next, region, key, arn)
 		}
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 		got := 0
 		for rows.Next() {
 			var r rowVals
 			if err := rows.Scan(r.dest()...); err != nil {
 				rows.Close()
-				return nil, err
+				return 0, err
 			}
-			key, arn = r.key, r.arn
-			got++
+			if got++; got == page {
+				key, arn = r.key, r.arn
+			}
 		}
 		if err := rows.Err(); err != nil {
-			return nil, err
+			return 0, err
 		}
 		rows.Close()
-		lat = append(lat, time.Since(start))
-		if got < page {
-			key = nil
+		d := time.Since(start)
+		if got <= page {
+			key = nil // the last page: start over
 		}
+		return d, nil
 	}
-	return lat, nil
 }
 
 type rowVals struct {
