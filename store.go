@@ -98,8 +98,8 @@ type SecretQuery struct {
 	Contains []ContainsFilter
 	// SortBy is one of the SortBy* constants. Secrets are ordered by that
 	// key, then by ARN (byte-wise), ascending, or both descending when
-	// Desc. A zero time sorts before every other time; names and ARNs
-	// compare byte-wise.
+	// Desc. A zero time sorts before every time after 1970 (every time the
+	// service records); names and ARNs compare byte-wise.
 	SortBy string
 	Desc   bool
 	// After, when not nil, is an exclusive keyset cursor: only secrets

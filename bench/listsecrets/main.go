@@ -58,8 +58,10 @@ func main() {
 	walk := flag.Bool("walk", true, "walk every page of the unfiltered listing")
 	before := flag.Bool("before", true, "also time the previous algorithm (N <= 100000)")
 	dir := flag.String("dir", "", "directory for the databases, kept for reuse (default: a temporary one, removed)")
+	only := flag.String("only", "", "run only the scenarios whose name contains this")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed part to this file")
 	flag.Parse()
+	onlyScenario = *only
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err == nil {
@@ -118,6 +120,9 @@ type scenario struct {
 	col     string
 }
 
+// onlyScenario selects scenarios by name (-only).
+var onlyScenario string
+
 var scenarios = []scenario{
 	{name: "unfiltered", col: "created_date"},
 	{name: "unfiltered, name desc", sortBy: rotor.SortByName, desc: true, col: "name"},
@@ -158,6 +163,9 @@ func bench(path string, n, samples int, walk, before bool) error {
 	fmt.Printf("\nN = %d secrets (%s)\n", n, built)
 	fmt.Printf("%-24s %6s %10s %10s %10s %10s %7s\n", "scenario", "pages", "p50", "p99", "ref p50", "ref p99", "p50/ref")
 	for _, sc := range scenarios {
+		if !strings.Contains(sc.name, onlyScenario) {
+			continue
+		}
 		// Alternate manager and reference pages, so that both see the same
 		// load on a shared machine.
 		mgr, refw := managerPages(cctx, svc, sc), referencePages(ctx, raw, sc)
