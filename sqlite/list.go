@@ -172,6 +172,26 @@ func scanInt(sc scanner) (int, error) {
 	return n, err
 }
 
+// Separators of tag_text: each tag is tagKeySep+key+tagValueSep+value, in
+// position order. A key or value containing these bytes makes instr find
+// more than there is, never less, and the EXISTS on tags decides.
+const (
+	tagKeySep   = "\x1e"
+	tagValueSep = "\x1f"
+)
+
+// tagText returns the tag_text of tags.
+func tagText(tags []rotor.Tag) string {
+	var b strings.Builder
+	for _, t := range tags {
+		b.WriteString(tagKeySep)
+		b.WriteString(t.Key)
+		b.WriteString(tagValueSep)
+		b.WriteString(t.Value)
+	}
+	return b.String()
+}
+
 // prefixed qualifies each column of a comma-separated list with p.
 func prefixed(p, cols string) string {
 	parts := strings.Split(cols, ",")
@@ -210,12 +230,24 @@ func filterSQL(f rotor.PrefixFilter, sortBy string) (string, []any, error) {
 			cond, vargs = prefixSQL("s.owning_service", v.Prefix)
 			cond = "(s.owning_service <> '' AND " + cond + ")"
 		case rotor.FilterTagKey, rotor.FilterTagValue:
-			c := "t.key"
+			c, sep := "t.key", tagKeySep
 			if f.Key == rotor.FilterTagValue {
-				c = "t.value"
+				c, sep = "t.value", tagValueSep
 			}
 			cond, vargs = prefixSQL(c, v.Prefix)
 			cond = "EXISTS (SELECT 1 FROM tags t WHERE t.secret_arn = s.arn AND " + cond + ")"
+			// tag_text holds sep+key (sep+value) for every tag: when it
+			// lacks sep+prefix, no tag matches, and the row is decided
+			// without looking at the tags table.
+			vargs = append([]any{sep + v.Prefix}, vargs...)
+			if v.Negate {
+				cond = "(instr(s.tag_text, ?) = 0 OR NOT " + cond + ")"
+			} else {
+				cond = "(instr(s.tag_text, ?) > 0 AND " + cond + ")"
+			}
+			conds = append(conds, cond)
+			args = append(args, vargs...)
+			continue
 		default:
 			return "", nil, rotor.Errorf(rotor.EINVALID, "The store cannot filter on %q.", f.Key)
 		}

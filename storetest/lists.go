@@ -56,7 +56,8 @@ func listFixture(t *testing.T, s rotor.Store) []*rotor.SecretRecord {
 			r.Description = "Éclair au café"
 		}),
 		mk("ébène", 5, func(r *rotor.SecretRecord) { r.OwningService = "rds-proxy"; r.PrimaryRegion = region2 }),
-		mk("zed", 6, func(r *rotor.SecretRecord) { r.PrimaryRegion = "us-east-2" }),
+		// A tag key holding the bytes a store may use as separators.
+		mk("zed", 6, func(r *rotor.SecretRecord) { tags("k\x1fprod\x1e", "\x1eenv")(r); r.PrimaryRegion = "us-east-2" }),
 		mk("gone-app", 7, func(r *rotor.SecretRecord) {
 			tags("env", "prod")(r)
 			r.DeletedDate, r.PurgeDate = at(8), at(9)
@@ -314,7 +315,9 @@ func testListSecretsFilters(t *testing.T, s rotor.Store) {
 		{"tag-key", []rotor.PrefixFilter{f(rotor.FilterTagKey, "env")}, false, []string{"app/cache", "app/db", "éclair"}},
 		{"tag-key is case-sensitive", []rotor.PrefixFilter{f(rotor.FilterTagKey, "Env")}, false, []string{"App/web"}},
 		{"empty tag-key prefix: any tag", []rotor.PrefixFilter{f(rotor.FilterTagKey, "")}, false,
-			[]string{"App/web", "app/cache", "app/db", "éclair"}},
+			[]string{"App/web", "app/cache", "app/db", "zed", "éclair"}},
+		{"tag-key with separator bytes", []rotor.PrefixFilter{f(rotor.FilterTagKey, "k\x1fp")}, false, []string{"zed"}},
+		{"tag-value with separator bytes", []rotor.PrefixFilter{f(rotor.FilterTagValue, "\x1e")}, false, []string{"zed"}},
 		{"negated tag-key includes untagged", []rotor.PrefixFilter{f(rotor.FilterTagKey, "!env")}, false,
 			[]string{"App/web", "app%_x", "apple", "appz", "untagged-but-once", "zed", "ébène"}},
 		{"negated tag-key: no key of the secret may match", []rotor.PrefixFilter{f(rotor.FilterTagKey, "!team")}, false,
@@ -370,6 +373,44 @@ func testListSecretsFilters(t *testing.T, s rotor.Store) {
 	}
 }
 
+// testListSecretsTagsUpdated: tag filters see tags changed by
+// UpdateSecret, added and removed.
+func testListSecretsTagsUpdated(t *testing.T, s rotor.Store) {
+	recs := listFixture(t, s)
+	byName := map[string]*rotor.SecretRecord{}
+	for _, r := range recs {
+		byName[r.Name] = r
+	}
+	update(t, s, func(tx rotor.Tx) error {
+		apple := *byName["apple"]
+		apple.Tags = []rotor.Tag{{Key: "env", Value: "late"}}
+		cache := *byName["app/cache"]
+		cache.Tags = nil
+		if err := tx.UpdateSecret(&apple); err != nil {
+			return err
+		}
+		return tx.UpdateSecret(&cache)
+	})
+	for _, tc := range []struct {
+		f    rotor.PrefixFilter
+		want []string
+	}{
+		{rotor.PrefixFilter{Key: rotor.FilterTagKey, Values: []rotor.PrefixValue{{Prefix: "env"}}}, []string{"app/db", "apple", "éclair"}},
+		{rotor.PrefixFilter{Key: rotor.FilterTagValue, Values: []rotor.PrefixValue{{Prefix: "la"}}}, []string{"apple"}},
+		{rotor.PrefixFilter{Key: rotor.FilterTagValue, Values: []rotor.PrefixValue{{Prefix: "dev"}}}, nil},
+		{rotor.PrefixFilter{Key: rotor.FilterTagKey, Values: []rotor.PrefixValue{{Prefix: "", Negate: true}}}, []string{"app%_x", "app/cache", "appz", "untagged-but-once", "ébène"}},
+	} {
+		q := rotor.SecretQuery{Region: region1, Filters: []rotor.PrefixFilter{tc.f}, SortBy: rotor.SortByName, Limit: 100}
+		got := names(listAll(t, s, q))
+		if len(got) == 0 {
+			got = nil
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("after UpdateSecret, ListSecrets(%s) = %q, want %q", fmtQuery(q), got, tc.want)
+		}
+	}
+}
+
 // testListSecretsContains checks ContainsFilter against hand-written
 // results: ASCII letters fold, other bytes do not, strings of one element
 // may occur in different fields, elements are ORed, filters ANDed.
@@ -394,8 +435,8 @@ func testListSecretsContains(t *testing.T, s rotor.Store) {
 		{"LIKE wildcards are literal", []rotor.ContainsFilter{{Fields: []string{rotor.FilterName}, AnyOf: [][]string{{"%_"}}}}, nil,
 			[]string{"app%_x"}},
 		{"tag keys and values", []rotor.ContainsFilter{{Fields: []string{rotor.FilterTagKey, rotor.FilterTagValue}, AnyOf: [][]string{{"pro"}}}}, nil,
-			[]string{"App/web", "app/db"}},
-		{"tag keys only", []rotor.ContainsFilter{{Fields: []string{rotor.FilterTagKey}, AnyOf: [][]string{{"pro"}}}}, nil, nil},
+			[]string{"App/web", "app/db", "zed"}},
+		{"tag keys only", []rotor.ContainsFilter{{Fields: []string{rotor.FilterTagKey}, AnyOf: [][]string{{"pro"}}}}, nil, []string{"zed"}},
 		{"strings of one element in different fields", []rotor.ContainsFilter{{Fields: []string{rotor.FilterName, rotor.FilterDescription},
 			AnyOf: [][]string{{"main", "app/"}}}}, nil, []string{"app/db"}},
 		{"all strings of an element", []rotor.ContainsFilter{{Fields: desc, AnyOf: [][]string{{"main", "zzz"}}}}, nil, nil},

@@ -123,6 +123,7 @@ var listTests = []struct {
 	{"ListSecrets/CreatedTies", testListSecretsCreatedTies},
 	{"ListSecrets/Filters", testListSecretsFilters},
 	{"ListSecrets/Contains", testListSecretsContains},
+	{"ListSecrets/TagsUpdated", testListSecretsTagsUpdated},
 	{"ListSecrets/CursorStable", testListSecretsCursorStable},
 	{"ListSecrets/Errors", testListSecretsErrors},
 	{"ListSecrets/VersionsOf", testVersionsOf},

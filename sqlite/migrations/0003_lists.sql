@@ -18,3 +18,17 @@ CREATE INDEX secrets_list_accessed ON secrets (region, last_accessed_date, arn);
 
 CREATE INDEX tags_key ON tags (key, secret_arn);
 CREATE INDEX tags_value ON tags (value, secret_arn);
+
+-- Tag filters test, for each secret the scan reaches, whether a tag key
+-- (value) starts with a prefix. tag_text lets most rows be decided from the
+-- secret's own row: it is the concatenation, in any order, of
+-- char(30) || key || char(31) || value for every tag, so that when
+-- char(30) || prefix (char(31) || prefix) does not occur in it, no key
+-- (value) starts with prefix. When it occurs, an EXISTS on tags decides
+-- (a key or value may itself contain those bytes). The store rewrites it
+-- with the tags.
+ALTER TABLE secrets ADD COLUMN tag_text TEXT NOT NULL DEFAULT '';
+UPDATE secrets SET tag_text = COALESCE((
+    SELECT group_concat(char(30) || key || char(31) || value, '')
+    FROM (SELECT key, value FROM tags WHERE tags.secret_arn = secrets.arn ORDER BY position)
+), '');
