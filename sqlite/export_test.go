@@ -30,10 +30,11 @@ func Pragmas(s *Store) (map[string]string, error) {
 	return out, nil
 }
 
-// SetDriveMax sets how many candidates a ListSecrets filter may select for
-// the query to start from them, and returns a function restoring it.
-func SetDriveMax(n int) (restore func()) {
-	old := driveMax
-	driveMax = n
-	return func() { driveMax = old }
+// SetDrivePlan forces how ListSecrets runs a filter an index serves:
+// "never" (scan the sort order's index), "always" (start from the
+// filter's candidates) or "auto"; it returns a function restoring it.
+func SetDrivePlan(plan string) (restore func()) {
+	old := drivePlan
+	drivePlan = plan
+	return func() { drivePlan = old }
 }

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -104,23 +105,42 @@ func (t *tx) ListSecrets(q rotor.SecretQuery) ([]*rotor.SecretRecord, error) {
 	return out, nil
 }
 
-// driveMax is the most candidates a filter may select for ListSecrets to
-// start from them (and sort them) rather than scan the sort order's index
-// and test each secret. Measured at 1,000,000 secrets (bench/listsecrets):
-// starting from a candidate costs about 5 µs (a random lookup by ARN, then
-// the sort), scanning costs about 0.3 µs a row (the index and the table
-// are both in creation order) and reads about Limit×N/M rows for M
-// matches among N. At 2,000 both stay near 10–15 ms for a page of 100
-// at N = 1,000,000; past a few million secrets the scan side grows.
-var driveMax = 2000
+// ListSecrets has two plans for a filter an index serves: scan the sort
+// order's index and test each secret, reading about Limit×N/M rows for M
+// matches among N secrets; or start from the M candidates (and sort them).
+// Measured at 1,000,000 secrets (bench/listsecrets), a candidate costs
+// about driveCost times a scanned row (a random lookup by ARN and the sort
+// against a sequential read: the index and the table are both in creation
+// order). So a filter drives when it selects at most driveMax rows (counted
+// with a LIMIT, index only) and driveCost×M² < Limit×N, N estimated by the
+// largest rowid (an upper bound: rowids grow).
+const (
+	driveMax  = 2000
+	driveCost = 16
+)
+
+// Plans for tests (SetDrivePlan): choose as above, never drive, or drive
+// whenever a filter can.
+const (
+	planAuto   = "auto"
+	planNever  = "never"
+	planAlways = "always"
+)
+
+var drivePlan = planAuto
 
 // driver returns a query selecting the ARNs (column arn, distinct) of the
 // candidates of q's most selective filter that an index serves (a name,
-// tag-key or tag-value filter without negation or empty prefix), when it
-// selects at most driveMax rows; "" otherwise. Counting stops at
-// driveMax+1 rows, so it costs at most that many index entries per filter.
+// tag-key or tag-value filter without negation or empty prefix) when the
+// listing should start from them (see driveMax); "" otherwise.
 func (t *tx) driver(op string, q rotor.SecretQuery) (string, []any, error) {
+	if drivePlan == planNever {
+		return "", nil, nil
+	}
 	best, bestN := "", driveMax+1
+	if drivePlan == planAlways {
+		bestN = math.MaxInt32
+	}
 	var bestArgs []any
 	for _, f := range q.Filters {
 		var parts, counts []string // counts: the same rows, index only
@@ -162,6 +182,15 @@ func (t *tx) driver(op string, q rotor.SecretQuery) (string, []any, error) {
 	}
 	if best == "" {
 		return "", nil, nil
+	}
+	if drivePlan == planAuto {
+		rows, err := queryOne(t, nounSecret, op, scanInt, `SELECT coalesce(max(rowid), 0) FROM secrets`)
+		if err != nil {
+			return "", nil, err
+		}
+		if driveCost*bestN*bestN >= q.Limit*rows {
+			return "", nil, nil
+		}
 	}
 	return `SELECT DISTINCT arn FROM (` + best + `)`, bestArgs, nil
 }
