@@ -91,6 +91,76 @@ const (
 	SealedAccessKey = "access_key"
 )
 
+// SecretQuery selects one page of secrets of a region for Tx.ListSecrets.
+// The store evaluates it exactly as described here; the manager turns the
+// AWS ListSecrets filters into it (and evaluates the word filters,
+// description and all, itself).
+type SecretQuery struct {
+	Region string
+	// IncludeDeleted includes secrets scheduled for deletion (a non-zero
+	// DeletedDate); otherwise they are left out.
+	IncludeDeleted bool
+	// Filters must all match (AND); see PrefixFilter.
+	Filters []PrefixFilter
+	// Contains must all hold too (AND); see ContainsFilter.
+	Contains []ContainsFilter
+	// SortBy is one of the SortBy* constants. Secrets are ordered by that
+	// key, then by ARN (byte-wise), ascending, or both descending when
+	// Desc. A zero time sorts before every time after 1970 (every time the
+	// service records); names and ARNs compare byte-wise.
+	SortBy string
+	Desc   bool
+	// After, when not nil, is an exclusive keyset cursor: only secrets
+	// strictly after that position in the order are returned. The position
+	// need not be that of a secret that still exists.
+	After *SecretCursor
+	// Limit is the largest number of secrets returned (at least 1).
+	Limit int
+}
+
+// SecretCursor is a position in a SecretQuery order: the sort key (Time for
+// the date keys, Name for SortByName; the other is ignored) and the ARN.
+type SecretCursor struct {
+	Time time.Time
+	Name string
+	ARN  string
+}
+
+// PrefixFilter is one filter of a SecretQuery: it matches a secret when at
+// least one of Values does (OR). Key is one of FilterName, FilterTagKey,
+// FilterTagValue, FilterPrimaryRegion or FilterOwningService; the word
+// filters (FilterDescription, FilterAll) are not store filters.
+type PrefixFilter struct {
+	Key    string
+	Values []PrefixValue
+}
+
+// ContainsFilter narrows a listing for a filter the store does not
+// evaluate (the manager's word filters) with a condition the matching
+// secrets meet. It holds when, for at least one element of AnyOf, each of
+// that element's strings occurs in some value of one of Fields (not
+// necessarily the same value for each string), ASCII letters compared
+// case-insensitively and every other byte exactly. Fields are among
+// FilterName, FilterDescription, FilterTagKey (every tag key) and
+// FilterTagValue (every tag value). An empty AnyOf, or an element without
+// strings, holds for every secret.
+type ContainsFilter struct {
+	Fields []string
+	AnyOf  [][]string
+}
+
+// PrefixValue matches a secret when some attribute value of the filter's
+// key starts with Prefix (a case-sensitive, byte-wise prefix; "" is a
+// prefix of every value), or, when Negate, when none does. The attribute
+// values are: the name; every tag key; every tag value; the primary region,
+// or the secret's own region when PrimaryRegion is ""; the owning service
+// when not "" (none otherwise). So a negated tag-key value matches an
+// untagged secret, and a negated owning-service value a secret without one.
+type PrefixValue struct {
+	Prefix string
+	Negate bool
+}
+
 // Store persists what the manager has already validated and encrypted. It
 // holds no business rules. All access happens inside a transaction.
 type Store interface {
@@ -118,6 +188,11 @@ type Tx interface {
 	SecretByName(region, name string) (*SecretRecord, error)
 	// Secrets returns every secret in region, oldest first.
 	Secrets(region string) ([]*SecretRecord, error)
+	// ListSecrets returns, with their tags, up to q.Limit secrets of
+	// q.Region matching q, in q's order, starting after q.After; see
+	// SecretQuery for the exact rules. EINVALID for a query it cannot run
+	// (an unknown sort or filter key, a Limit below 1).
+	ListSecrets(q SecretQuery) ([]*SecretRecord, error)
 	// PurgeDue returns the ARNs of secrets whose PurgeDate is not after t.
 	PurgeDue(t time.Time) ([]string, error)
 	// CreateSecret inserts s; EEXISTS if its ARN, or its name in its region, is taken.
@@ -129,6 +204,10 @@ type Tx interface {
 
 	// Versions returns every version of the secret with its labels, oldest first.
 	Versions(arn string) ([]*VersionRecord, error)
+	// VersionsOf returns the versions of each secret in arns, as Versions
+	// would return them; a secret that does not exist or has no version is
+	// absent from the map.
+	VersionsOf(arns []string) (map[string][]*VersionRecord, error)
 	// Version returns one version with its labels.
 	Version(arn, id string) (*VersionRecord, error)
 	// CreateVersion inserts v (its Stages are ignored; see SetStage);

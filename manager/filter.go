@@ -102,7 +102,7 @@ func (m matcher) match(rec *rotor.SecretRecord) bool {
 
 func (f compiledFilter) match(rec *rotor.SecretRecord) bool {
 	attrs := f.attributes(rec)
-	words := f.key == rotor.FilterDescription || f.key == rotor.FilterAll
+	words := f.isWords()
 	for _, v := range f.values {
 		hit := false
 		for _, a := range attrs {
@@ -156,6 +156,89 @@ func (f compiledFilter) attributes(rec *rotor.SecretRecord) []string {
 		}
 	}
 	return out
+}
+
+// isWords reports whether f matches words (description, all), which only
+// the manager evaluates, rather than prefixes, which the store evaluates.
+func (f compiledFilter) isWords() bool {
+	return f.key == rotor.FilterDescription || f.key == rotor.FilterAll
+}
+
+// storeFilters returns the prefix filters of m as store filters; they have
+// the same semantics (rotor.PrefixValue). The word filters stay with match.
+func (m matcher) storeFilters() []rotor.PrefixFilter {
+	var out []rotor.PrefixFilter
+	for _, f := range m {
+		if f.isWords() {
+			continue
+		}
+		pf := rotor.PrefixFilter{Key: f.key}
+		for _, v := range f.values {
+			pf.Values = append(pf.Values, rotor.PrefixValue{Prefix: v.raw, Negate: v.negate})
+		}
+		out = append(out, pf)
+	}
+	return out
+}
+
+// storeContains returns, for each word filter of m that it can narrow, a
+// condition every secret the filter matches meets, for the store to leave
+// out most of the others (match still decides). A pattern term t is a
+// prefix of a lower-cased term of an attribute, so the attribute contains
+// t ASCII-case-insensitively, provided t is ASCII without 'i' or 'k':
+// strings.ToLower maps only those ASCII letters from non-ASCII runes
+// (U+0130 to 'i', U+212A to 'k'), and the bytes of such a t can come only
+// from ASCII bytes, contiguous in the attribute. Terms that do not qualify
+// are left out of the condition (which only weakens it); a filter with a
+// negated value is not narrowed, nor one with a value none of whose terms
+// qualify.
+func (m matcher) storeContains() []rotor.ContainsFilter {
+	var out []rotor.ContainsFilter
+	for _, f := range m {
+		if !f.isWords() {
+			continue
+		}
+		c := rotor.ContainsFilter{Fields: []string{rotor.FilterDescription}}
+		if f.key == rotor.FilterAll {
+			c.Fields = []string{rotor.FilterName, rotor.FilterDescription, rotor.FilterTagKey, rotor.FilterTagValue}
+		}
+		narrow := true
+		for _, v := range f.values {
+			if v.negate {
+				narrow = false
+				break
+			}
+			if len(v.terms) == 0 {
+				continue // never matches: no alternative
+			}
+			var need []string
+			for _, t := range v.terms {
+				if containsOnly(t) {
+					need = append(need, t)
+				}
+			}
+			if len(need) == 0 {
+				narrow = false
+				break
+			}
+			c.AnyOf = append(c.AnyOf, need)
+		}
+		if narrow && len(c.AnyOf) > 0 {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// containsOnly reports whether t is ASCII without 'i' or 'k' (see
+// storeContains).
+func containsOnly(t string) bool {
+	for i := 0; i < len(t); i++ {
+		if c := t[i]; c >= 0x80 || c == 'i' || c == 'k' {
+			return false
+		}
+	}
+	return true
 }
 
 // wordMatch reports whether every pattern term (already lower-cased) is a

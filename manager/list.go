@@ -3,9 +3,7 @@ package manager
 import (
 	"context"
 	"math"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/rotorhq/rotor"
@@ -61,19 +59,20 @@ func posOf(rec *rotor.SecretRecord, by string) sortPos {
 	return p
 }
 
-// compare orders two positions ascending: key, then ARN.
-func (p sortPos) compare(o sortPos) int {
-	switch {
-	case p.t != o.t:
-		if p.t < o.t {
-			return -1
-		}
-		return 1
-	case p.s != o.s:
-		return strings.Compare(p.s, o.s)
+// cursor returns p as a store keyset cursor.
+func (p sortPos) cursor() *rotor.SecretCursor {
+	c := &rotor.SecretCursor{Name: p.s, ARN: p.arn}
+	if p.t != math.MinInt64 {
+		c.Time = time.Unix(0, p.t).UTC()
 	}
-	return strings.Compare(p.arn, o.arn)
+	return c
 }
+
+// wordBatch is the most secrets a listing with a word filter (description,
+// all) reads from the store at a time beyond what the page lacks: the store
+// only narrows those filters, so it may return candidates that do not
+// match, and each batch that fell short is twice as large as the last.
+const wordBatch = 500
 
 // listPage validates q, authorizes the listing ("secretsmanager:ListSecrets"
 // on resource "") and reads one page in one store snapshot. def and max are
@@ -121,43 +120,60 @@ func (s *Service) listPage(ctx context.Context, c rotor.Caller, q listQuery, def
 		return nil, err
 	}
 
-	sign := 1
-	if order == rotor.SortDesc {
-		sign = -1
+	sq := rotor.SecretQuery{Region: q.region, IncludeDeleted: q.includeDeleted, Filters: m.storeFilters(),
+		Contains: m.storeContains(), SortBy: by, Desc: order == rotor.SortDesc}
+	if after != nil {
+		sq.After = after.cursor()
 	}
 	res := &listResult{}
 	err = s.store.View(ctx, func(tx rotor.Tx) error {
-		recs, err := tx.Secrets(q.region)
-		if err != nil {
-			return internal("secrets", err)
-		}
-		type item struct {
-			rec *rotor.SecretRecord
-			pos sortPos
-		}
-		var items []item
-		for _, r := range recs {
-			if (!r.DeletedDate.IsZero() && !q.includeDeleted) || !m.match(r) {
-				continue
+		// The store evaluates the prefix filters, the order and the cursor;
+		// m.match evaluates every filter again, the word filters included,
+		// so a page holds exactly the secrets m matches. A page reads size+1
+		// matches, to know whether there is a next one.
+		var items []*rotor.SecretRecord
+		batch := 0
+		for {
+			// What the page lacks, or twice the last batch (up to
+			// wordBatch) when that is more: a batch falls short only when
+			// the store returned candidates a word filter rejects.
+			batch = min(2*batch, wordBatch)
+			if need := size + 1 - len(items); batch < need {
+				batch = need
 			}
-			it := item{rec: r, pos: posOf(r, by)}
-			if after != nil && sign*it.pos.compare(*after) <= 0 {
-				continue
+			sq.Limit = batch
+			recs, err := tx.ListSecrets(sq)
+			if err != nil {
+				return internal("list secrets", err)
 			}
-			items = append(items, it)
+			for _, r := range recs {
+				if m.match(r) {
+					items = append(items, r)
+				}
+				if len(items) > size {
+					break
+				}
+			}
+			if len(items) > size || len(recs) < sq.Limit {
+				break
+			}
+			sq.After = posOf(recs[len(recs)-1], by).cursor()
 		}
-		slices.SortFunc(items, func(a, b item) int { return sign * a.pos.compare(b.pos) })
 		if len(items) > size {
 			items = items[:size]
-			last := items[size-1].pos
+			last := posOf(items[size-1], by)
 			res.next = encodeToken(cursor{F: fp, T: last.t, S: last.s, ID: last.arn})
 		}
-		for _, it := range items {
-			vs, err := tx.Versions(it.rec.ARN)
-			if err != nil {
-				return internal("versions", err)
-			}
-			res.entries = append(res.entries, newEntry(it.rec, vs))
+		arns := make([]string, len(items))
+		for i, r := range items {
+			arns[i] = r.ARN
+		}
+		vs, err := tx.VersionsOf(arns)
+		if err != nil {
+			return internal("versions", err)
+		}
+		for _, r := range items {
+			res.entries = append(res.entries, newEntry(r, vs[r.ARN]))
 		}
 		return nil
 	})

@@ -29,3 +29,12 @@ func Pragmas(s *Store) (map[string]string, error) {
 	}
 	return out, nil
 }
+
+// SetDrivePlan forces how ListSecrets runs a filter an index serves:
+// "never" (scan the sort order's index), "always" (start from the
+// filter's candidates) or "auto"; it returns a function restoring it.
+func SetDrivePlan(plan string) (restore func()) {
+	old := drivePlan
+	drivePlan = plan
+	return func() { drivePlan = old }
+}

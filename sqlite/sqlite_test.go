@@ -24,6 +24,22 @@ func TestStore(t *testing.T) {
 	})
 }
 
+// TestStoreListsPlans runs the ListSecrets conformance tests with each
+// query plan forced: scanning the sort order's index for every filter, and
+// starting from the candidates of a filter whenever one can (TestStore
+// sees the choice the store makes, which on small fixtures is mostly the
+// scan).
+func TestStoreListsPlans(t *testing.T) {
+	for _, plan := range []string{"never", "always"} {
+		t.Run(plan, func(t *testing.T) {
+			defer sqlite.SetDrivePlan(plan)()
+			storetest.RunLists(t, func(t *testing.T) rotor.Store {
+				return mustOpen(t, filepath.Join(t.TempDir(), "rotor.db"))
+			})
+		})
+	}
+}
+
 // mustOpen opens path and closes it when the test ends.
 func mustOpen(t testing.TB, path string) *sqlite.Store {
 	t.Helper()

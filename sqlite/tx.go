@@ -320,6 +320,8 @@ func (t *tx) CreateSecret(s *rotor.SecretRecord) error {
 	return t.insertTags(op, s.ARN, s.Tags)
 }
 
+// insertTags inserts the tags of secret arn and records them in its
+// tag_text column (see tagText).
 func (t *tx) insertTags(op, arn string, tags []rotor.Tag) error {
 	for i, tag := range tags {
 		if _, err := t.exec(nounTag, op, `INSERT INTO tags (secret_arn, position, key, value) VALUES (?, ?, ?, ?)`,
@@ -327,7 +329,8 @@ func (t *tx) insertTags(op, arn string, tags []rotor.Tag) error {
 			return err
 		}
 	}
-	return nil
+	_, err := t.exec(nounSecret, op, `UPDATE secrets SET tag_text = ? WHERE arn = ?`, tagText(tags), arn)
+	return err
 }
 
 // UpdateSecret replaces every field of the secret s.ARN (its ARN aside)

@@ -40,6 +40,12 @@
 //   - DeleteSecret deletes the secret's runs and their steps;
 //   - KeyIDsInUse returns an empty (non-nil) slice for an empty store and
 //     ignores placeholders;
+//   - ListSecrets orders by the sort key, then the ARN, byte-wise, with a
+//     zero time before every other; its cursor is exclusive and need not
+//     name an existing secret; it returns an empty slice, not nil, when
+//     nothing matches, and EINVALID for an unknown sort or filter key, a
+//     filter without values, or a Limit below 1; VersionsOf leaves out
+//     unknown secrets and secrets without versions;
 //   - a write inside View fails and changes nothing;
 //   - Backup refuses an existing path with EINVALID.
 //
@@ -110,6 +116,34 @@ func Run(t *testing.T, open func(t *testing.T) rotor.Store) {
 		{"Run/DueRotations", testRunDueRotations},
 		{"Run/ConcurrentCreate", testRunConcurrentCreate},
 	}
+	runTests(t, open, append(tests, listTests...))
+}
+
+// listTests are the tests of Tx.ListSecrets.
+var listTests = []struct {
+	name string
+	fn   func(t *testing.T, s rotor.Store)
+}{
+	{"ListSecrets/Order", testListSecretsOrder},
+	{"ListSecrets/CreatedTies", testListSecretsCreatedTies},
+	{"ListSecrets/Filters", testListSecretsFilters},
+	{"ListSecrets/Contains", testListSecretsContains},
+	{"ListSecrets/TagsUpdated", testListSecretsTagsUpdated},
+	{"ListSecrets/CursorStable", testListSecretsCursorStable},
+	{"ListSecrets/Errors", testListSecretsErrors},
+	{"ListSecrets/VersionsOf", testVersionsOf},
+}
+
+// RunLists runs only the Tx.ListSecrets tests of the suite, for a backend
+// that has several ways to run a listing (query plans) to test each.
+func RunLists(t *testing.T, open func(t *testing.T) rotor.Store) {
+	runTests(t, open, listTests)
+}
+
+func runTests(t *testing.T, open func(t *testing.T) rotor.Store, tests []struct {
+	name string
+	fn   func(t *testing.T, s rotor.Store)
+}) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
