@@ -6,9 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/internal/jsonstr"
 )
 
 // EventVersion is the CloudTrail record format version the lines follow.
@@ -134,7 +134,7 @@ func appendIdentity(b []byte, rec *rotor.AuditRecord, account string) []byte {
 		b = append(b, k...)
 		b = append(b, '"', ':', '"')
 		for _, part := range v {
-			b = appendEscaped(b, part)
+			b = jsonstr.AppendEscaped(b, part)
 		}
 		return append(b, '"')
 	}
@@ -166,67 +166,6 @@ func appendIdentity(b []byte, rec *rotor.AuditRecord, account string) []byte {
 	return append(b, '}')
 }
 
-// plainByte marks the ASCII bytes a JSON string holds as they are.
-var plainByte = func() (t [256]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
 // appendString appends s as a JSON string, as encoding/json writes it
 // without HTML escaping (invalid UTF-8 becomes U+FFFD).
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	b = appendEscaped(b, s)
-	return append(b, '"')
-}
-
-// appendEscaped appends the inside of s's JSON string.
-func appendEscaped(b []byte, s string) []byte {
-	const hexDigits = "0123456789abcdef"
-	start := 0
-	for i := 0; i < len(s); {
-		for i < len(s) && plainByte[s[i]] {
-			i++
-		}
-		if i == len(s) {
-			break
-		}
-		if c := s[i]; c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(b, s[start:]...)
-}
+func appendString(b []byte, s string) []byte { return jsonstr.Append(b, s) }

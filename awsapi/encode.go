@@ -4,7 +4,8 @@ import (
 	"encoding/base64"
 	"math"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/rotorhq/rotor/internal/jsonstr"
 )
 
 // Hand-written JSON for the hot response. Each appendJSON method writes
@@ -83,57 +84,5 @@ func (t Timestamp) appendJSON(b []byte) []byte {
 }
 
 // appendJSONString appends s as a JSON string the way encoding/json does
-// without HTML escaping: '"', '\\' and control characters escaped (\b, \f,
-// \n, \r, \t by name, others as \u00XX), invalid UTF-8 replaced by \ufffd,
-// U+2028 and U+2029 escaped.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
+// without HTML escaping (see jsonstr.Append).
+func appendJSONString(b []byte, s string) []byte { return jsonstr.Append(b, s) }
