@@ -29,3 +29,10 @@ func Pragmas(s *Store) (map[string]string, error) {
 	}
 	return out, nil
 }
+
+// Waiting reports how many Updates are blocked waiting for the writer.
+func Waiting(s *Store) int {
+	s.commit.mu.Lock()
+	defer s.commit.mu.Unlock()
+	return s.commit.waiting
+}
