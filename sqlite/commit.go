@@ -149,6 +149,9 @@ func (s *Store) update(ctx context.Context, fn func(rotor.Tx) error) error {
 	}
 	b := c.cur
 	if b == nil {
+		if s.stmts.pending() {
+			s.stmts.prepare(context.WithoutCancel(ctx))
+		}
 		// The batch outlives this caller's ctx: it is begun (and its
 		// statements run) without cancellation, so one caller's
 		// cancellation cannot interrupt its batch-mates' work.
@@ -178,7 +181,7 @@ func (s *Store) update(ctx context.Context, fn func(rotor.Tx) error) error {
 			c.leave()
 		}
 	}()
-	err := fn(&tx{ctx: bg, tx: b.tx, writable: true})
+	err := fn(&tx{ctx: bg, tx: b.tx, writable: true, stmts: s.stmts})
 	returned = true
 	if err == nil && ctx.Err() != nil {
 		err = storeError(ctx.Err(), "transaction", "update: commit")

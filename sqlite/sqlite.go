@@ -39,6 +39,7 @@ type Store struct {
 	readers *sql.DB // query_only pool for View
 	busy    string  // busy timeout in milliseconds, for the DSN
 	commit  *committer
+	stmts   *stmtCache // the writer's prepared statements
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -104,6 +105,7 @@ func OpenWith(path string, o Options) (*Store, error) {
 		s.writer.Close()
 		return nil, openError("migrate", err)
 	}
+	s.stmts = newStmtCache(s.writer)
 
 	s.readers, err = sql.Open("sqlite", dsn(abs, url.Values{
 		"_busy_timeout": {busy},
@@ -310,6 +312,9 @@ func (s *Store) Close() error {
 		var errs []error
 		if s.readers != nil {
 			errs = append(errs, s.readers.Close())
+		}
+		if s.stmts != nil {
+			s.stmts.close()
 		}
 		if s.writer != nil {
 			errs = append(errs, s.writer.Close())
