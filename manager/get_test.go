@@ -118,6 +118,33 @@ func TestGetSecretValue(t *testing.T) {
 	})
 }
 
+// TestLastAccessedDateFlushedWithinInterval: without any explicit flush,
+// the first reads of the day of two secrets are written by one
+// transaction once the flush interval has passed.
+func TestLastAccessedDateFlushedWithinInterval(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, withAccessFlushInterval(20*time.Millisecond))
+	e.create(t, "a", "one")
+	e.create(t, "b", "two")
+	start := e.store.updates.Load()
+	e.current(t, "a")
+	e.current(t, "b")
+	today := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	// The bound is the interval; the deadline only keeps a broken build
+	// from hanging.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if e.describe(t, "a").LastAccessedDate.Equal(today) && e.describe(t, "b").LastAccessedDate.Equal(today) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the access dates were never written")
+		}
+	}
+	if n := e.store.updates.Load() - start; n != 1 {
+		t.Fatalf("two first reads of the day were written in %d transactions, want 1", n)
+	}
+}
+
 func TestLastAccessedDate(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -133,6 +160,16 @@ func TestLastAccessedDate(t *testing.T) {
 		e.current(t, "acc")
 		e.clock.Advance(time.Minute)
 	}
+	if n := e.store.updates.Load() - start; n != 0 {
+		t.Fatalf("20 reads wrote %d times before the access dates were flushed, want 0 (the write leaves the read path)", n)
+	}
+	flush := func() {
+		t.Helper()
+		if err := e.svc.FlushAccessDates(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flush()
 	if n := e.store.updates.Load() - start; n != 1 {
 		t.Fatalf("20 reads of one version on one day wrote %d times, want 1", n)
 	}
@@ -144,6 +181,7 @@ func TestLastAccessedDate(t *testing.T) {
 	// Another version the same day: one more write.
 	e.get(t, rotor.GetSecretValueInput{SecretID: "acc", VersionStage: "AWSPREVIOUS"})
 	e.get(t, rotor.GetSecretValueInput{SecretID: "acc", VersionStage: "AWSPREVIOUS"})
+	flush()
 	if n := e.store.updates.Load() - start; n != 2 {
 		t.Fatalf("writes = %d after reading a second version, want 2", n)
 	}
@@ -151,6 +189,9 @@ func TestLastAccessedDate(t *testing.T) {
 	// A fresh service (empty memory) sees today in the store: no write.
 	other := newEnvSharing(t, e)
 	other.current(t, "acc")
+	if err := other.svc.FlushAccessDates(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if n := e.store.updates.Load() - start; n != 2 {
 		t.Fatalf("writes = %d after a read by a fresh service, want 2", n)
 	}
@@ -160,6 +201,7 @@ func TestLastAccessedDate(t *testing.T) {
 	for range 5 {
 		e.current(t, "acc")
 	}
+	flush()
 	if n := e.store.updates.Load() - start; n != 3 {
 		t.Fatalf("writes = %d after reads the next day, want 3", n)
 	}
