@@ -91,6 +91,18 @@ func (s *Service) ClaimRuns(ctx context.Context, now time.Time, limit int, skip 
 		return nil, nil
 	}
 	now = now.UTC()
+	// Most calls (the engine's poll, a worker freed) find nothing due: look
+	// in a read first, so they cost no write transaction.
+	if s.store != nil {
+		found := true
+		if err := s.store.View(ctx, func(tx rotor.Tx) error {
+			due, err := tx.DueRuns(now, 1)
+			found = len(due) > 0
+			return err
+		}); err == nil && !found {
+			return nil, nil
+		}
+	}
 	var out []rotor.RunRecord
 	err := s.runTx(ctx, "claim runs", func(tx rotor.Tx) error {
 		out = out[:0]

@@ -347,13 +347,30 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 	// commits: the outcomes of createSecret and setSecret in one commit
 	// (after setSecret, the step that changes the target, so a crash after
 	// it resumes at testSecret), those of testSecret and finishSecret with
-	// the completion in another, and a failed step's at once. Until its
-	// record is durable, the run's durable state names the earliest step
-	// not recorded, and a crash resumes there: the rotation protocol makes
-	// every step safe to run again.
+	// the completion in another, and a failed step's at once. The record
+	// after setSecret is written while testSecret runs (it only tells a
+	// restarted server where to resume) and waited for before the next
+	// step. Until its record is durable, the run's durable state names the
+	// earliest step not recorded, and a crash resumes there: the rotation
+	// protocol makes every step safe to run again.
 	steps := stepsFrom(run)
 	var unrecorded []rotor.StepRecord
+	var recording <-chan error // the record being written meanwhile, if any
+	settle := func() error {   // waits for it
+		if recording == nil {
+			return nil
+		}
+		err := <-recording
+		recording = nil
+		if rotor.ErrorCode(err) == rotor.ESTATE {
+			return errStopped
+		} else if err != nil {
+			return fmt.Errorf("record step: %s", rotor.ErrorMessage(err))
+		}
+		return nil
+	}
 	defer func() {
+		settle()
 		// The attempt ended before its records were stored (stopped, or
 		// completion failed and stored nothing): keep the history of what
 		// the steps did. EndSteps keeps them even for a stopped run.
@@ -366,16 +383,22 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 	for i, step := range steps {
 		e.failpoint("before:" + step)
 		started := e.now()
-		durable := step // the step the run's durable state names
-		if len(unrecorded) > 0 {
-			durable = unrecorded[0].Step
-		}
-		if err := e.Control.BeginStep(ctx, run.ID, durable, run.Attempt, started); err != nil {
-			if rotor.ErrorCode(err) == rotor.ESTATE {
-				return errStopped
+		if recording == nil {
+			// Check the run is still active. The durable state names the
+			// earliest unrecorded step, so BeginStep only reads.
+			durable := step
+			if len(unrecorded) > 0 {
+				durable = unrecorded[0].Step
 			}
-			return fmt.Errorf("record step: %s", rotor.ErrorMessage(err))
+			if err := e.Control.BeginStep(ctx, run.ID, durable, run.Attempt, started); err != nil {
+				if rotor.ErrorCode(err) == rotor.ESTATE {
+					return errStopped
+				}
+				return fmt.Errorf("record step: %s", rotor.ErrorMessage(err))
+			}
 		}
+		// Otherwise the record being written checks that as it commits;
+		// it is waited for after this step.
 		stepCtx, cancel := context.WithTimeout(rotor.NewContext(ctx, rotor.Caller{
 			Principal: principal, Region: run.Region, RequestID: run.ID + "/" + step,
 		}), timeout)
@@ -416,7 +439,11 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 			next = step
 		}
 		unrecorded = append(unrecorded, rec)
-		if ierr != nil || (step == rotor.StepSet && next != "") {
+		if err := settle(); err != nil {
+			return err
+		}
+		switch {
+		case ierr != nil:
 			err := e.Control.EndSteps(context.WithoutCancel(ctx), unrecorded, next)
 			unrecorded = nil
 			if rotor.ErrorCode(err) == rotor.ESTATE {
@@ -424,12 +451,19 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 			} else if err != nil {
 				return fmt.Errorf("record step: %s", rotor.ErrorMessage(err))
 			}
+		case step == rotor.StepSet && next != "":
+			recs, done := unrecorded, make(chan error, 1)
+			unrecorded, recording = nil, done
+			go func() { done <- e.Control.EndSteps(context.WithoutCancel(ctx), recs, next) }()
 		}
 		e.failpoint("after:" + step)
 		if ierr != nil {
 			log.Info("rotation step failed", "step", step, "err", rec.Error)
 			return fmt.Errorf("%s: %s", step, rec.Error)
 		}
+	}
+	if err := settle(); err != nil {
+		return err
 	}
 	if err := e.Control.CompleteRunWith(context.WithoutCancel(ctx), run.ID, unrecorded); err != nil {
 		if rotor.ErrorCode(err) == rotor.ESTATE && ctx.Err() != nil {
