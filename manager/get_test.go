@@ -119,17 +119,16 @@ func TestGetSecretValue(t *testing.T) {
 }
 
 // TestLastAccessedDateFlushedWithinInterval: without any explicit flush,
-// the first reads of the day of two secrets are written by one
-// transaction once the flush interval has passed.
+// the first reads of the day are written once the flush interval has
+// passed; and the notes waiting at a flush are written in one transaction.
 func TestLastAccessedDateFlushedWithinInterval(t *testing.T) {
 	t.Parallel()
+	today := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 	e := newEnv(t, withAccessFlushInterval(20*time.Millisecond))
 	e.create(t, "a", "one")
 	e.create(t, "b", "two")
-	start := e.store.updates.Load()
 	e.current(t, "a")
 	e.current(t, "b")
-	today := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
 	// The bound is the interval; the deadline only keeps a broken build
 	// from hanging.
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
@@ -140,8 +139,26 @@ func TestLastAccessedDateFlushedWithinInterval(t *testing.T) {
 			t.Fatal("the access dates were never written")
 		}
 	}
+
+	// Batched: three first reads, one flush, one transaction.
+	e = newEnv(t, withAccessFlushInterval(time.Hour))
+	for _, name := range []string{"a", "b", "c"} {
+		e.create(t, name, "v")
+	}
+	start := e.store.updates.Load()
+	for _, name := range []string{"a", "b", "c"} {
+		e.current(t, name)
+	}
+	if err := e.svc.FlushAccessDates(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if n := e.store.updates.Load() - start; n != 1 {
-		t.Fatalf("two first reads of the day were written in %d transactions, want 1", n)
+		t.Fatalf("three first reads of the day were written in %d transactions, want 1", n)
+	}
+	for _, name := range []string{"a", "b", "c"} {
+		if d := e.describe(t, name); !d.LastAccessedDate.Equal(today) {
+			t.Fatalf("%s: LastAccessedDate = %v, want %v", name, d.LastAccessedDate, today)
+		}
 	}
 }
 
