@@ -51,6 +51,9 @@ func (s SingleUser) Set(ctx context.Context, v Values) error {
 	if err != nil {
 		return err
 	}
+	if p, ok := e.Driver.(Prehasher); ok {
+		p.Prehash(pending.Password) // alongside the login
+	}
 	sess, curErr := login(ctx, e, current)
 	if curErr != nil {
 		if tryLogin(ctx, e, pending) == nil {

@@ -247,6 +247,11 @@ func (s *session) passwordLiteral(ctx context.Context, user, password string) (s
 			return "", fmt.Errorf("show password_encryption: %w", err)
 		}
 	}
+	if enc == "scram-sha-256" {
+		if v, ok := takePrehashed(password); ok {
+			return quoteLiteral(v), nil
+		}
+	}
 	v, err := verifier(enc, user, password)
 	if err != nil {
 		return "", err
