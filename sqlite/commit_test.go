@@ -101,3 +101,49 @@ func TestGroupCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestGroupCommitCancelledWaiters stresses the hand-off between callers
+// while some give up waiting (their context ends): every Update returns,
+// each one that returned nil is stored, each that failed left nothing, and
+// the writer is free at the end.
+func TestGroupCommitCancelledWaiters(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "rotor.db"))
+	const workers, each = 16, 25
+	var wg sync.WaitGroup
+	ok := make([][]bool, workers)
+	for w := range workers {
+		ok[w] = make([]bool, each)
+		wg.Go(func() {
+			for i := range each {
+				ctx, cancel := context.WithCancel(context.Background())
+				if (w+i)%3 == 0 {
+					go func() { runtime.Gosched(); cancel() }()
+				}
+				name := fmt.Sprintf("cancel-%02d-%02d", w, i)
+				err := s.Update(ctx, func(tx rotor.Tx) error {
+					return tx.CreateSecret(&rotor.SecretRecord{ARN: rotor.SecretARN("us-east-1", "123456789012", name, "abcdef"), Region: "us-east-1", Name: name})
+				})
+				cancel()
+				ok[w][i] = err == nil
+			}
+		})
+	}
+	wg.Wait()
+	if err := s.Update(context.Background(), func(rotor.Tx) error { return nil }); err != nil {
+		t.Fatalf("Update after the storm: %v", err)
+	}
+	if err := s.View(context.Background(), func(tx rotor.Tx) error {
+		for w := range workers {
+			for i := range each {
+				name := fmt.Sprintf("cancel-%02d-%02d", w, i)
+				_, err := tx.Secret(rotor.SecretARN("us-east-1", "123456789012", name, "abcdef"))
+				if stored := err == nil; stored != ok[w][i] {
+					t.Errorf("%s: stored = %v (%v), but Update reported success = %v", name, stored, err, ok[w][i])
+				}
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
