@@ -39,7 +39,7 @@ type Store struct {
 	readers *sql.DB // query_only pool for View
 	busy    string  // busy timeout in milliseconds, for the DSN
 	commit  *committer
-	stmts   *stmtCache // the writer's prepared statements
+	stmts   *writeStmts // the writer's prepared statements
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -105,7 +105,7 @@ func OpenWith(path string, o Options) (*Store, error) {
 		s.writer.Close()
 		return nil, openError("migrate", err)
 	}
-	s.stmts = newStmtCache(s.writer)
+	s.stmts = newWriteStmts(s.writer)
 
 	s.readers, err = sql.Open("sqlite", dsn(abs, url.Values{
 		"_busy_timeout": {busy},

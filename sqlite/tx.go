@@ -19,7 +19,7 @@ type tx struct {
 	ctx      context.Context
 	tx       *sql.Tx
 	writable bool
-	stmts    *stmtCache // prepared statements of a write transaction; nil in View
+	stmts    *writeStmts // prepared statements of a write transaction; nil in View
 }
 
 var _ rotor.Tx = (*tx)(nil)

@@ -6,35 +6,35 @@ import (
 	"sync"
 )
 
-// maxCachedStmts bounds the prepared statements a stmtCache keeps; queries
+// maxWriteStmts bounds the prepared statements a writeStmts keeps; queries
 // beyond it (there are fewer distinct ones in tx.go) run unprepared.
-const maxCachedStmts = 256
+const maxWriteStmts = 256
 
-// stmtCache keeps the writer's statements prepared, so a write transaction
+// writeStmts keeps the writer's statements prepared, so a write transaction
 // does not parse its SQL again each time. A statement can only be prepared
 // while the writer's single connection is free, so a query seen inside a
 // transaction for the first time runs unprepared and is noted; the next
 // Update that begins a transaction prepares the noted queries first.
-type stmtCache struct {
+type writeStmts struct {
 	db     *sql.DB
 	mu     sync.Mutex
 	stmts  map[string]*sql.Stmt
 	wanted map[string]struct{}
 }
 
-func newStmtCache(db *sql.DB) *stmtCache {
-	return &stmtCache{db: db, stmts: map[string]*sql.Stmt{}, wanted: map[string]struct{}{}}
+func newWriteStmts(db *sql.DB) *writeStmts {
+	return &writeStmts{db: db, stmts: map[string]*sql.Stmt{}, wanted: map[string]struct{}{}}
 }
 
 // lookup returns query's prepared statement, or nil (noting the query)
 // if it is not prepared yet.
-func (c *stmtCache) lookup(query string) *sql.Stmt {
+func (c *writeStmts) lookup(query string) *sql.Stmt {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if st := c.stmts[query]; st != nil {
 		return st
 	}
-	if len(c.stmts)+len(c.wanted) < maxCachedStmts {
+	if len(c.stmts)+len(c.wanted) < maxWriteStmts {
 		c.wanted[query] = struct{}{}
 	}
 	return nil
@@ -43,7 +43,7 @@ func (c *stmtCache) lookup(query string) *sql.Stmt {
 // prepare prepares the noted queries; the caller guarantees the writer's
 // connection is free (it holds the writer and has no transaction open). A
 // query that fails to prepare is dropped; it keeps running unprepared.
-func (c *stmtCache) prepare(ctx context.Context) {
+func (c *writeStmts) prepare(ctx context.Context) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for q := range c.wanted {
@@ -55,14 +55,14 @@ func (c *stmtCache) prepare(ctx context.Context) {
 }
 
 // pending reports whether some query waits to be prepared.
-func (c *stmtCache) pending() bool {
+func (c *writeStmts) pending() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.wanted) > 0
 }
 
 // close releases the prepared statements.
-func (c *stmtCache) close() {
+func (c *writeStmts) close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for q, st := range c.stmts {
