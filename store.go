@@ -166,7 +166,10 @@ type PrefixValue struct {
 type Store interface {
 	// Update runs fn in a write transaction. The transaction commits, with a
 	// durable sync, only if fn returns nil; otherwise nothing fn did is kept.
-	// Write transactions are serialised.
+	// Write transactions are serialised. Update returns only once fn's work
+	// is durable; a backend may make several concurrent Updates durable with
+	// one sync (group commit), but each fn's work is kept or rolled back on
+	// its own, and fn is called at most once.
 	Update(ctx context.Context, fn func(Tx) error) error
 	// View runs fn in a read-only transaction that sees one consistent snapshot.
 	View(ctx context.Context, fn func(Tx) error) error

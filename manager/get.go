@@ -125,39 +125,26 @@ func (s *Service) readVersion(ctx context.Context, e *entry, v *rotor.VersionRec
 	return &res.sv, nil
 }
 
-// touch records today as the LastAccessedDate of version v and its secret,
-// unless the version already shows today or this process already wrote it
-// today. A failed write is logged and retried by a later read; it does not
-// fail the read.
-func (s *Service) touch(ctx context.Context, e *entry, v *rotor.VersionRecord) {
+// touch notes today as the LastAccessedDate of version v and its secret,
+// unless the version already shows today or this process already noted it
+// today. The write happens later, batched with others (see access.go), so
+// the read does not wait for it and never fails because of it.
+func (s *Service) touch(_ context.Context, e *entry, v *rotor.VersionRecord) {
 	today := day(s.now())
 	if v.LastAccessedDate.Equal(today) && e.rec.LastAccessedDate.Equal(today) {
 		return
 	}
 	key := e.rec.ARN + "\x00" + v.ID
 	s.accessMu.Lock()
+	defer s.accessMu.Unlock()
 	if last, ok := s.accessed[key]; ok && last.Equal(today) {
-		s.accessMu.Unlock()
 		return
 	}
 	if len(s.accessed) >= accessedMax {
 		s.accessed = map[string]time.Time{}
 	}
 	s.accessed[key] = today
-	s.accessMu.Unlock()
-
-	err := s.store.Update(context.WithoutCancel(ctx), func(tx rotor.Tx) error {
-		return tx.SetLastAccessed(e.rec.ARN, v.ID, today)
-	})
-	s.cache.invalidate(e.rec.ARN, e.rec.Region, e.rec.Name)
-	if err != nil {
-		s.accessMu.Lock()
-		delete(s.accessed, key)
-		s.accessMu.Unlock()
-		if !isCode(err, rotor.ENOTFOUND) { // the version may have just been pruned
-			s.log.Warn("record last accessed date", "arn", e.rec.ARN, "version", v.ID, "err", err)
-		}
-	}
+	s.noteAccessLocked(key, accessNote{arn: e.rec.ARN, region: e.rec.Region, name: e.rec.Name, version: v.ID, day: today})
 }
 
 // BatchGetSecretValue returns the AWSCURRENT values of the secrets named by

@@ -118,6 +118,50 @@ func TestGetSecretValue(t *testing.T) {
 	})
 }
 
+// TestLastAccessedDateFlushedWithinInterval: without any explicit flush,
+// the first reads of the day are written once the flush interval has
+// passed; and the notes waiting at a flush are written in one transaction.
+func TestLastAccessedDateFlushedWithinInterval(t *testing.T) {
+	t.Parallel()
+	today := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	e := newEnv(t, withAccessFlushInterval(20*time.Millisecond))
+	e.create(t, "a", "one")
+	e.create(t, "b", "two")
+	e.current(t, "a")
+	e.current(t, "b")
+	// The bound is the interval; the deadline only keeps a broken build
+	// from hanging.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if e.describe(t, "a").LastAccessedDate.Equal(today) && e.describe(t, "b").LastAccessedDate.Equal(today) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the access dates were never written")
+		}
+	}
+
+	// Batched: three first reads, one flush, one transaction.
+	e = newEnv(t, withAccessFlushInterval(time.Hour))
+	for _, name := range []string{"a", "b", "c"} {
+		e.create(t, name, "v")
+	}
+	start := e.store.updates.Load()
+	for _, name := range []string{"a", "b", "c"} {
+		e.current(t, name)
+	}
+	if err := e.svc.FlushAccessDates(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.store.updates.Load() - start; n != 1 {
+		t.Fatalf("three first reads of the day were written in %d transactions, want 1", n)
+	}
+	for _, name := range []string{"a", "b", "c"} {
+		if d := e.describe(t, name); !d.LastAccessedDate.Equal(today) {
+			t.Fatalf("%s: LastAccessedDate = %v, want %v", name, d.LastAccessedDate, today)
+		}
+	}
+}
+
 func TestLastAccessedDate(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -133,6 +177,16 @@ func TestLastAccessedDate(t *testing.T) {
 		e.current(t, "acc")
 		e.clock.Advance(time.Minute)
 	}
+	if n := e.store.updates.Load() - start; n != 0 {
+		t.Fatalf("20 reads wrote %d times before the access dates were flushed, want 0 (the write leaves the read path)", n)
+	}
+	flush := func() {
+		t.Helper()
+		if err := e.svc.FlushAccessDates(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flush()
 	if n := e.store.updates.Load() - start; n != 1 {
 		t.Fatalf("20 reads of one version on one day wrote %d times, want 1", n)
 	}
@@ -144,6 +198,7 @@ func TestLastAccessedDate(t *testing.T) {
 	// Another version the same day: one more write.
 	e.get(t, rotor.GetSecretValueInput{SecretID: "acc", VersionStage: "AWSPREVIOUS"})
 	e.get(t, rotor.GetSecretValueInput{SecretID: "acc", VersionStage: "AWSPREVIOUS"})
+	flush()
 	if n := e.store.updates.Load() - start; n != 2 {
 		t.Fatalf("writes = %d after reading a second version, want 2", n)
 	}
@@ -151,6 +206,9 @@ func TestLastAccessedDate(t *testing.T) {
 	// A fresh service (empty memory) sees today in the store: no write.
 	other := newEnvSharing(t, e)
 	other.current(t, "acc")
+	if err := other.svc.FlushAccessDates(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if n := e.store.updates.Load() - start; n != 2 {
 		t.Fatalf("writes = %d after a read by a fresh service, want 2", n)
 	}
@@ -160,6 +218,7 @@ func TestLastAccessedDate(t *testing.T) {
 	for range 5 {
 		e.current(t, "acc")
 	}
+	flush()
 	if n := e.store.updates.Load() - start; n != 3 {
 		t.Fatalf("writes = %d after reads the next day, want 3", n)
 	}

@@ -132,6 +132,8 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	}
 	e.cfg = cfg
 	e.svc = manager.New(cfg)
+	// Write noted access dates before the store closes (cleanups run last first).
+	t.Cleanup(func() { e.svc.FlushAccessDates(context.Background()) })
 	e.ctx = callerCtx(testRegion)
 	return e
 }
@@ -271,3 +273,7 @@ const (
 	msgNotFound        = "Secrets Manager can't find the specified secret."
 	msgMarkedForDelete = "You can't perform this operation on the secret because it was marked for deletion."
 )
+
+func withAccessFlushInterval(d time.Duration) envOption {
+	return func(c *manager.Config) { c.AccessFlushInterval = d }
+}

@@ -91,6 +91,18 @@ func (s *Service) ClaimRuns(ctx context.Context, now time.Time, limit int, skip 
 		return nil, nil
 	}
 	now = now.UTC()
+	// Most calls (the engine's poll, a worker freed) find nothing due: look
+	// in a read first, so they cost no write transaction.
+	if s.store != nil {
+		found := true
+		if err := s.store.View(ctx, func(tx rotor.Tx) error {
+			due, err := tx.DueRuns(now, 1)
+			found = len(due) > 0
+			return err
+		}); err == nil && !found {
+			return nil, nil
+		}
+	}
 	var out []rotor.RunRecord
 	err := s.runTx(ctx, "claim runs", func(tx rotor.Tx) error {
 		out = out[:0]
@@ -285,24 +297,37 @@ func (s *Service) BeginStep(ctx context.Context, runID, step string, attempt int
 //
 // Errors: ESTATE when the run is no longer active (or gone); EINTERNAL.
 func (s *Service) EndStep(ctx context.Context, rec rotor.StepRecord, next string) error {
+	return s.EndSteps(ctx, []rotor.StepRecord{rec}, next)
+}
+
+// EndSteps is EndStep for several consecutive records of one run, oldest
+// first, in one transaction: every record is appended, and the last one's
+// outcome decides whether next becomes the run's step. The engine uses it
+// to record the steps it ran since its last durable record in one commit.
+//
+// Errors: ESTATE when the run is no longer active (or gone); EINVALID when
+// recs is empty or names more than one run; EINTERNAL.
+func (s *Service) EndSteps(ctx context.Context, recs []rotor.StepRecord, next string) error {
+	if err := sameRun(recs); err != nil {
+		return err
+	}
 	var stopped error
 	err := s.runTx(ctx, "end step", func(tx rotor.Tx) error {
 		stopped = nil
-		run, err := tx.Run(rec.RunID)
+		run, err := tx.Run(recs[0].RunID)
 		if isCode(err, rotor.ENOTFOUND) {
-			return rotor.Errorf(rotor.ESTATE, "The rotation run %s no longer exists.", rec.RunID)
+			return rotor.Errorf(rotor.ESTATE, "The rotation run %s no longer exists.", recs[0].RunID)
 		} else if err != nil {
 			return internal("run", err)
 		}
-		rec.Started = rec.Started.UTC()
-		if err := tx.AddStep(&rec); err != nil {
-			return internal("add step", err)
+		if err := addSteps(tx, recs); err != nil {
+			return err
 		}
 		if !run.Active() {
 			stopped = errRunNotActive(run)
-			return nil // keep the step record
+			return nil // keep the step records
 		}
-		if rec.Outcome == "ok" && next != "" {
+		if recs[len(recs)-1].Outcome == "ok" && next != "" {
 			run.Step = next
 		}
 		run.Updated = s.now()
@@ -317,6 +342,30 @@ func (s *Service) EndStep(ctx context.Context, rec rotor.StepRecord, next string
 	return stopped
 }
 
+// sameRun checks recs is a non-empty list of records of one run.
+func sameRun(recs []rotor.StepRecord) error {
+	if len(recs) == 0 {
+		return rotor.Errorf(rotor.EINVALID, "No step record to store.")
+	}
+	for _, r := range recs[1:] {
+		if r.RunID != recs[0].RunID {
+			return rotor.Errorf(rotor.EINVALID, "Step records of runs %s and %s cannot be stored together.", recs[0].RunID, r.RunID)
+		}
+	}
+	return nil
+}
+
+// addSteps appends recs to their run's history.
+func addSteps(tx rotor.Tx, recs []rotor.StepRecord) error {
+	for _, rec := range recs {
+		rec.Started = rec.Started.UTC()
+		if err := tx.AddStep(&rec); err != nil {
+			return internal("add step", err)
+		}
+	}
+	return nil
+}
+
 // CompleteRun finishes run runID after all its steps succeeded, and marks
 // it succeeded. For a rotation, AWSCURRENT must be on the run's version
 // (finishSecret moved it there), else EINVALID "finishSecret did not move
@@ -329,11 +378,29 @@ func (s *Service) EndStep(ctx context.Context, rec rotor.StepRecord, next string
 //
 // Errors: ESTATE when the run is no longer active; EINVALID; EINTERNAL.
 func (s *Service) CompleteRun(ctx context.Context, runID string) error {
+	return s.CompleteRunWith(ctx, runID, nil)
+}
+
+// CompleteRunWith is CompleteRun that first appends recs (the run's last
+// step records, oldest first; may be empty) to the run's history, in the
+// same transaction: the last steps' records and the completion cost one
+// commit. When completion fails nothing is stored, recs included.
+//
+// Errors: as CompleteRun; EINVALID when recs name another run.
+func (s *Service) CompleteRunWith(ctx context.Context, runID string, recs []rotor.StepRecord) error {
+	for _, r := range recs {
+		if r.RunID != runID {
+			return rotor.Errorf(rotor.EINVALID, "A step record of run %s cannot complete run %s.", r.RunID, runID)
+		}
+	}
 	var rec *rotor.SecretRecord
 	err := s.runTx(ctx, "complete run", func(tx rotor.Tx) error {
 		rec = nil
 		run, err := liveRun(tx, runID)
 		if err != nil {
+			return err
+		}
+		if err := addSteps(tx, recs); err != nil {
 			return err
 		}
 		r, err := tx.Secret(run.SecretARN)

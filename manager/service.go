@@ -37,6 +37,11 @@ type Config struct {
 	// PruneMinAge is the age below which an unlabeled version is never
 	// pruned; 0 means 24 hours.
 	PruneMinAge time.Duration
+	// AccessFlushInterval bounds how long a first read of the day waits
+	// before its LastAccessedDate is written (batched with others); 0 means
+	// DefaultAccessFlushInterval. A crash loses at most that interval's
+	// access dates.
+	AccessFlushInterval time.Duration
 	// Logger receives operational messages (never values); nil discards them.
 	Logger *slog.Logger
 
@@ -92,6 +97,11 @@ type Service struct {
 	// day by this process.
 	accessMu sync.Mutex
 	accessed map[string]time.Time
+	// accessPending holds the access dates noted but not yet written, and
+	// accessTimer the write that bounds their wait (see access.go).
+	accessPending map[string]accessNote
+	accessTimer   *time.Timer
+	accessFlush   time.Duration
 }
 
 var (
@@ -127,6 +137,7 @@ func New(cfg Config) *Service {
 		log:         cfg.Logger,
 		cache:       newCache(cacheMaxSecrets),
 		accessed:    map[string]time.Time{},
+		accessFlush: cfg.AccessFlushInterval,
 
 		functions:    cfg.Functions,
 		maxAttempts:  cfg.MaxAttempts,

@@ -43,11 +43,18 @@ type Controller interface {
 	// EndStep durably records a step's outcome and, when it succeeded, the
 	// step to run next ("" after the last). ESTATE as for BeginStep.
 	EndStep(ctx context.Context, rec rotor.StepRecord, next string) error
+	// EndSteps is EndStep for several consecutive records of one run in
+	// one transaction; the last record's outcome decides whether next
+	// becomes the run's step.
+	EndSteps(ctx context.Context, recs []rotor.StepRecord, next string) error
 	// CompleteRun finishes a run whose steps all succeeded. For a rotation
 	// it checks AWSCURRENT is on the run's version, removes AWSPENDING,
 	// records LastRotatedDate and the next rotation date; for a test-only
 	// run it removes the temporary version's AWSPENDING label.
 	CompleteRun(ctx context.Context, runID string) error
+	// CompleteRunWith is CompleteRun that appends recs to the run's history
+	// in the same transaction; when completion fails nothing is stored.
+	CompleteRunWith(ctx context.Context, runID string, recs []rotor.StepRecord) error
 	// RetryRun schedules the run's next attempt, from createSecret, at next.
 	RetryRun(ctx context.Context, runID string, next time.Time, lastErr string) error
 	// FailRun marks the run failed, leaving the labels as AWS leaves them;
@@ -84,8 +91,9 @@ type Engine struct {
 	Now func() time.Time
 	// Failpoint, when set, is called at "before:<step>" (step not begun),
 	// "invoked:<step>" (the function returned, so the target may have
-	// changed, but the step is not recorded) and "after:<step>" (recorded)
-	// for every step, so tests can stop or crash the server at an exact point.
+	// changed, but the step is not recorded) and "after:<step>" (recorded,
+	// or queued for the run's next durable record: see attempt) for every
+	// step, so tests can stop or crash the server at an exact point.
 	Failpoint func(point string)
 	// PollInterval is how often Run looks for due runs without being woken;
 	// 0 = 1s.
@@ -339,7 +347,43 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 		endpoint = e.Endpoint()
 	}
 
+	// Step records are made durable in batches, so a run costs few
+	// commits: the outcomes of createSecret and setSecret in one commit
+	// (after setSecret, the step that changes the target, so a crash after
+	// it resumes at testSecret), those of testSecret and finishSecret with
+	// the completion in another, and a failed step's at once. The record
+	// after setSecret is written while testSecret runs (it only tells a
+	// restarted server where to resume) and waited for before the next
+	// step. Until its record is durable, the run's durable state names the
+	// earliest step not recorded, and a crash resumes there: the rotation
+	// protocol makes every step safe to run again.
 	steps := stepsFrom(run)
+	var unrecorded []rotor.StepRecord
+	var recording <-chan error // the record being written meanwhile, if any
+	settle := func() error {   // waits for it
+		if recording == nil {
+			return nil
+		}
+		err := <-recording
+		recording = nil
+		if rotor.ErrorCode(err) == rotor.ESTATE {
+			return errStopped
+		} else if err != nil {
+			return fmt.Errorf("record step: %s", rotor.ErrorMessage(err))
+		}
+		return nil
+	}
+	defer func() {
+		settle()
+		// The attempt ended before its records were stored (stopped, or
+		// completion failed and stored nothing): keep the history of what
+		// the steps did. EndSteps keeps them even for a stopped run.
+		if len(unrecorded) > 0 {
+			if err := e.Control.EndSteps(context.WithoutCancel(ctx), unrecorded, ""); err != nil && rotor.ErrorCode(err) != rotor.ESTATE {
+				log.Warn("record steps", "err", rotor.ErrorMessage(err))
+			}
+		}
+	}()
 	for i, step := range steps {
 		e.failpoint("before:" + step)
 		started := e.now()
@@ -348,14 +392,24 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 			return fmt.Errorf("%s: %s", step, rotor.ErrorMessage(err))
 		}
 		audit := func(code, msg string) { e.auditStep(run, step, started, code, msg, audited) }
-		if err := e.Control.BeginStep(ctx, run.ID, step, run.Attempt, started); err != nil {
-			if rotor.ErrorCode(err) == rotor.ESTATE {
-				audit(auditRunStopped, "The run was cancelled or abandoned before the step started.")
-				return errStopped
+		if recording == nil {
+			// Check the run is still active. The durable state names the
+			// earliest unrecorded step, so BeginStep only reads.
+			durable := step
+			if len(unrecorded) > 0 {
+				durable = unrecorded[0].Step
 			}
-			audit(auditStepFailed, "record step: "+rotor.ErrorMessage(err))
-			return fmt.Errorf("record step: %s", rotor.ErrorMessage(err))
+			if err := e.Control.BeginStep(ctx, run.ID, durable, run.Attempt, started); err != nil {
+				if rotor.ErrorCode(err) == rotor.ESTATE {
+					audit(auditRunStopped, "The run was cancelled or abandoned before the step started.")
+					return errStopped
+				}
+				audit(auditStepFailed, "record step: "+rotor.ErrorMessage(err))
+				return fmt.Errorf("record step: %s", rotor.ErrorMessage(err))
+			}
 		}
+		// Otherwise the record being written checks that as it commits;
+		// it is waited for after this step.
 		stepCtx, cancel := context.WithTimeout(rotor.NewContext(ctx, rotor.Caller{
 			Principal: principal, Region: run.Region, RequestID: run.ID + "/" + step,
 		}), timeout)
@@ -401,11 +455,23 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 		} else {
 			audit("", "")
 		}
-		if err := e.Control.EndStep(context.WithoutCancel(ctx), rec, next); err != nil {
+		unrecorded = append(unrecorded, rec)
+		if err := settle(); err != nil {
+			return err
+		}
+		switch {
+		case ierr != nil:
+			err := e.Control.EndSteps(context.WithoutCancel(ctx), unrecorded, next)
+			unrecorded = nil
 			if rotor.ErrorCode(err) == rotor.ESTATE {
 				return errStopped
+			} else if err != nil {
+				return fmt.Errorf("record step: %s", rotor.ErrorMessage(err))
 			}
-			return fmt.Errorf("record step: %s", rotor.ErrorMessage(err))
+		case step == rotor.StepSet && next != "":
+			recs, done := unrecorded, make(chan error, 1)
+			unrecorded, recording = nil, done
+			go func() { done <- e.Control.EndSteps(context.WithoutCancel(ctx), recs, next) }()
 		}
 		e.failpoint("after:" + step)
 		if ierr != nil {
@@ -413,12 +479,16 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 			return fmt.Errorf("%s: %s", step, rec.Error)
 		}
 	}
-	if err := e.Control.CompleteRun(context.WithoutCancel(ctx), run.ID); err != nil {
+	if err := settle(); err != nil {
+		return err
+	}
+	if err := e.Control.CompleteRunWith(context.WithoutCancel(ctx), run.ID, unrecorded); err != nil {
 		if rotor.ErrorCode(err) == rotor.ESTATE && ctx.Err() != nil {
 			return errStopped
 		}
 		return errors.New(scrub.Scrub(rotor.ErrorMessage(err)))
 	}
+	unrecorded = nil
 	log.Info("rotation succeeded")
 	return nil
 }

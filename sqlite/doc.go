@@ -18,9 +18,12 @@
 //
 // The database runs in WAL mode with synchronous=FULL, so a write is
 // acknowledged only after a durable commit. One writer connection serves
-// Update (transactions begin with BEGIN IMMEDIATE and are serialised); a pool
-// of read-only connections serves View, each View reading one consistent
-// snapshot while writes continue.
+// Update (transactions begin with BEGIN IMMEDIATE and are serialised);
+// concurrent Updates share a transaction and its one fsync (group commit:
+// each runs in its own savepoint, so a failing one rolls back only its own
+// work; see commit.go), and the writer keeps its statements prepared. A
+// pool of read-only connections serves View, each View reading one
+// consistent snapshot while writes continue.
 //
 // The schema lives in numbered files under migrations/, embedded in the
 // binary and applied in order by Open, each in its own transaction and

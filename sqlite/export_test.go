@@ -38,3 +38,10 @@ func SetDrivePlan(plan string) (restore func()) {
 	drivePlan = plan
 	return func() { drivePlan = old }
 }
+
+// Waiting reports how many Updates are blocked waiting for the writer.
+func Waiting(s *Store) int {
+	s.commit.mu.Lock()
+	defer s.commit.mu.Unlock()
+	return s.commit.waiting
+}

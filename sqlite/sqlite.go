@@ -38,6 +38,8 @@ type Store struct {
 	writer  *sql.DB // exactly one connection: serialises Update
 	readers *sql.DB // query_only pool for View
 	busy    string  // busy timeout in milliseconds, for the DSN
+	commit  *committer
+	stmts   *writeStmts // the writer's prepared statements
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -79,7 +81,7 @@ func OpenWith(path string, o Options) (*Store, error) {
 	}
 
 	busy := strconv.FormatInt(max(1, o.BusyTimeout.Milliseconds()), 10)
-	s := &Store{path: abs, busy: busy}
+	s := &Store{path: abs, busy: busy, commit: newCommitter()}
 	s.writer, err = sql.Open("sqlite", dsn(abs, url.Values{
 		"_busy_timeout": {busy},
 		"_journal_mode": {"WAL"},
@@ -103,6 +105,7 @@ func OpenWith(path string, o Options) (*Store, error) {
 		s.writer.Close()
 		return nil, openError("migrate", err)
 	}
+	s.stmts = newWriteStmts(s.writer)
 
 	s.readers, err = sql.Open("sqlite", dsn(abs, url.Values{
 		"_busy_timeout": {busy},
@@ -140,16 +143,23 @@ func openError(op string, err error) error {
 
 // Update runs fn in a write transaction on the single writer connection.
 // Write transactions start with BEGIN IMMEDIATE and run one at a time, so a
-// read-modify-write inside fn is safe. The transaction commits, durably
-// (synchronous=FULL), only if fn returns nil; if fn returns an error or
-// panics, or ctx ends first, everything fn did is rolled back.
+// read-modify-write inside fn is safe. fn's work commits, durably
+// (synchronous=FULL), only if fn returns nil, and Update returns only after
+// that commit; if fn returns an error or panics, or ctx ends first,
+// everything fn did is rolled back. Concurrent Updates share commits (see
+// commit.go): each runs in a savepoint of one transaction, so one fn's
+// failure rolls back only its own work, and one fsync acknowledges them
+// all. fn is called at most once.
 //
 // Update returns fn's error unchanged, or a *rotor.Error: EINTERNAL when the
 // transaction cannot begin or commit (its cause wraps ctx.Err() when ctx
 // ended, so errors.Is(err, context.Canceled) works). fn must not keep the Tx
 // after it returns, and must not call Update (that would wait for itself).
+// Statements inside fn are not interrupted when ctx ends (that would undo
+// other callers' work in the shared transaction); ctx is checked before fn
+// runs and after it returns.
 func (s *Store) Update(ctx context.Context, fn func(rotor.Tx) error) error {
-	return s.run(ctx, s.writer, nil, true, fn)
+	return s.update(ctx, fn)
 }
 
 // View runs fn in a read-only transaction on a pooled reader connection.
@@ -302,6 +312,9 @@ func (s *Store) Close() error {
 		var errs []error
 		if s.readers != nil {
 			errs = append(errs, s.readers.Close())
+		}
+		if s.stmts != nil {
+			s.stmts.close()
 		}
 		if s.writer != nil {
 			errs = append(errs, s.writer.Close())

@@ -19,6 +19,7 @@ type tx struct {
 	ctx      context.Context
 	tx       *sql.Tx
 	writable bool
+	stmts    *writeStmts // prepared statements of a write transaction; nil in View
 }
 
 var _ rotor.Tx = (*tx)(nil)
@@ -39,7 +40,7 @@ func (t *tx) exec(noun, op, query string, args ...any) (sql.Result, error) {
 	if !t.writable {
 		return nil, readOnly(op)
 	}
-	res, err := t.tx.ExecContext(t.ctx, query, args...)
+	res, err := t.execContext(query, args...)
 	if err != nil {
 		return nil, storeError(ctxErr(t.ctx, err), noun, op)
 	}
@@ -74,7 +75,7 @@ func (t *tx) execOne(noun, op, query string, args ...any) error {
 // with noun and op; the rows are closed before each returns, so the
 // caller may run its next statement at once.
 func (t *tx) each(noun, op string, row func(scanner) error, query string, args ...any) error {
-	rows, err := t.tx.QueryContext(t.ctx, query, args...)
+	rows, err := t.queryContext(query, args...)
 	if err != nil {
 		return storeError(ctxErr(t.ctx, err), noun, op)
 	}
@@ -111,7 +112,7 @@ func queryAll[T any](t *tx, noun, op string, scan func(scanner) (T, error), quer
 // come back through storeError with noun and op: ENOTFOUND if it selects
 // no row.
 func queryOne[T any](t *tx, noun, op string, scan func(scanner) (T, error), query string, args ...any) (T, error) {
-	v, err := scan(t.tx.QueryRowContext(t.ctx, query, args...))
+	v, err := scan(t.queryRowContext(query, args...))
 	if err != nil {
 		var zero T
 		return zero, storeError(ctxErr(t.ctx, err), noun, op)
@@ -129,7 +130,7 @@ func scanString(sc scanner) (string, error) {
 // exists reports whether query (a SELECT 1 ...) returns a row.
 func (t *tx) exists(noun, op, query string, args ...any) (bool, error) {
 	var one int
-	err := t.tx.QueryRowContext(t.ctx, query, args...).Scan(&one)
+	err := t.queryRowContext(query, args...).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -675,7 +676,7 @@ func scanSealedRef(sc scanner) (rotor.SealedRef, error) {
 // access-key secrets) whose data key is wrapped by keyID.
 func (t *tx) CountSealedByKey(keyID string) (int, error) {
 	var n int
-	err := t.tx.QueryRowContext(t.ctx, `SELECT
+	err := t.queryRowContext(`SELECT
 		(SELECT COUNT(*) FROM versions WHERE kek_id = ? AND ciphertext IS NOT NULL) +
 		(SELECT COUNT(*) FROM access_keys WHERE kek_id = ?)`, keyID, keyID).Scan(&n)
 	if err != nil {
@@ -687,7 +688,7 @@ func (t *tx) CountSealedByKey(keyID string) (int, error) {
 // KeyIDsInUse returns the distinct key-encryption key ids of stored
 // values and access keys, sorted. Both columns are indexed.
 func (t *tx) KeyIDsInUse() ([]string, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT kek_id FROM versions WHERE kek_id IS NOT NULL
+	rows, err := t.queryContext(`SELECT kek_id FROM versions WHERE kek_id IS NOT NULL
 		UNION SELECT kek_id FROM access_keys ORDER BY 1`)
 	if err != nil {
 		return nil, storeError(ctxErr(t.ctx, err), nounVersion, "key ids in use")
@@ -735,7 +736,7 @@ func (t *tx) ReplaceSealed(ref rotor.SealedRef, s rotor.Sealed) error {
 	}
 	var stored []byte
 	var placeholder bool
-	if err := t.tx.QueryRowContext(t.ctx, sel, key...).Scan(&stored, &placeholder); err != nil {
+	if err := t.queryRowContext(sel, key...).Scan(&stored, &placeholder); err != nil {
 		return storeError(ctxErr(t.ctx, err), noun, op)
 	}
 	if placeholder || !bytes.Equal(stored, s.Ciphertext) {

@@ -47,6 +47,10 @@
 //     filter without values, or a Limit below 1; VersionsOf leaves out
 //     unknown secrets and secrets without versions;
 //   - a write inside View fails and changes nothing;
+//   - concurrent Updates are isolated even when a backend groups them into
+//     one commit: each returns only after its own work is visible, and one
+//     that fails (its own error, a constraint violation, a panic) rolls back
+//     only its own work;
 //   - Backup refuses an existing path with EINVALID.
 //
 // Every expected error is checked in a transaction of its own whose fn
@@ -105,6 +109,8 @@ func Run(t *testing.T, open func(t *testing.T) rotor.Store) {
 		{"Tx/ContextCanceled", testTxContextCanceled},
 		{"Tx/ReturnedSlicesOwned", testTxReturnedSlicesOwned},
 		{"Tx/Concurrency", testTxConcurrency},
+		{"Tx/ConcurrentUpdatesIsolated", testTxConcurrentUpdatesIsolated},
+		{"Tx/UpdateAfterFailedBatchMate", testTxUpdateAfterFailedBatchMate},
 		{"Store/Backup", testStoreBackup},
 		{"Run/RoundTrip", testRunRoundTrip},
 		{"Run/OneActivePerSecret", testRunOneActivePerSecret},

@@ -28,8 +28,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -45,10 +48,15 @@ import (
 
 const region = "us-east-1"
 
+// profile names the engine phase's CPU profile ("" = none).
+var profile string
+
 func main() {
 	n := flag.Int("secrets", 1000, "secrets rotated in each phase")
 	workers := flag.Int("workers", 4, "engine workers (and reference workers)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the engine phase to this file")
 	flag.Parse()
+	profile = *cpuprofile
 	if *n < 1 || *n > 1000 {
 		fmt.Fprintln(os.Stderr, "rotations: -secrets must be 1-1000 (the run listing it checks with is capped there)")
 		os.Exit(2)
@@ -116,12 +124,29 @@ func run(n, workers int) error {
 	if _, err := queue("engine"); err != nil {
 		return err
 	}
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
+	st0 := store.Stats()
+	cpu0 := cpuTime()
 	t0 := time.Now()
 	done, err := eng.RunDue(ctx)
 	if err != nil {
 		return err
 	}
 	engineTime := time.Since(t0)
+	engineCPU := cpuTime() - cpu0
+	st1 := store.Stats()
+	if profile != "" {
+		pprof.StopCPUProfile()
+	}
 	engineFn := time.Duration(fn.total.Swap(0))
 	ok, err := svc.ListRotationRuns(ctx, rotor.RunFilter{Status: rotor.RunSucceeded, Limit: n})
 	if err != nil {
@@ -139,6 +164,8 @@ func run(n, workers int) error {
 	work := make(chan rotor.RunRecord)
 	var wg sync.WaitGroup
 	var failed atomic.Int64
+	st2 := store.Stats()
+	cpu1 := cpuTime()
 	t1 := time.Now()
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -161,6 +188,8 @@ func run(n, workers int) error {
 	close(work)
 	wg.Wait()
 	refTime := time.Since(t1)
+	refCPU := cpuTime() - cpu1
+	st3 := store.Stats()
 	if failed.Load() > 0 || len(runs) != n {
 		return fmt.Errorf("reference phase: %d of %d runs failed", failed.Load(), len(runs))
 	}
@@ -172,5 +201,23 @@ func run(n, workers int) error {
 	fmt.Printf("%-10s %10s %14.1f %22s\n", "reference", refTime.Round(time.Millisecond), float64(n)/refTime.Seconds(), time.Duration(fn.total.Load()).Round(time.Millisecond))
 	fmt.Printf("ratio engine/reference throughput = %.2f\n", refTime.Seconds()/engineTime.Seconds())
 	fmt.Printf("engine overhead per run (time not in the function, per worker) = %s\n", overhead.Round(10*time.Microsecond))
+	fmt.Printf("CPU per rotation (this process, user+system): engine %s, reference %s; engine overhead %s\n",
+		(engineCPU / time.Duration(n)).Round(time.Microsecond), (refCPU / time.Duration(n)).Round(time.Microsecond), ((engineCPU - refCPU) / time.Duration(n)).Round(time.Microsecond))
+	if cores := runtime.NumCPU(); engineCPU > 0 {
+		fmt.Printf("CPU-bound ceiling on %d idle cores: engine %.0f rotations/s, reference %.0f rotations/s\n",
+			cores, float64(cores)*float64(n)/engineCPU.Seconds(), float64(cores)*float64(n)/refCPU.Seconds())
+	}
+	engUpdates, refUpdates := float64(st1.Updates-st0.Updates)/float64(n), float64(st3.Updates-st2.Updates)/float64(n)
+	fmt.Printf("write transactions per run: engine %.2f (bookkeeping %.2f), reference %.2f\n", engUpdates, engUpdates-refUpdates, refUpdates)
+	fmt.Printf("commits (fsyncs) per run: engine %.2f, reference %.2f\n", float64(st1.Commits-st0.Commits)/float64(n), float64(st3.Commits-st2.Commits)/float64(n))
 	return nil
+}
+
+// cpuTime is the CPU time (user + system) this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -278,6 +278,7 @@ func TestE2EListSecrets(t *testing.T) {
 		t.Run("LastAccessed", func(t *testing.T) {
 			_, err := c.GetSecretValue(e2eCtx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("sort-d")})
 			e2eNoErr(t, "GetSecretValue", err)
+			e2eWaitAccessed(t, c, "sort-d")
 			for _, order := range []types.SortOrderType{types.SortOrderTypeAsc, types.SortOrderTypeDesc} {
 				entries := e2eListAll(t, c, secretsmanager.ListSecretsInput{SortBy: types.SortByTypeLastAccessedDate, SortOrder: order})
 				if ok, diff := e2eSameSet(e2eNames(entries), created); !ok {

@@ -636,6 +636,7 @@ func TestE2EDescribeSecret(t *testing.T) {
 		_, err := c.GetSecretValue(e2eCtx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)})
 		e2eNoErr(t, "GetSecretValue", err)
 		after := time.Now().UTC()
+		e2eWaitAccessed(t, c, name)
 		d := e2eDescribe(t, c, name)
 		if d.LastAccessedDate == nil {
 			t.Fatal("LastAccessedDate absent after a read")

@@ -167,6 +167,7 @@ func TestE2EWire(t *testing.T) {
 			t.Fatalf("GetSecretValue = %d %s", g.Status, g.Body)
 		}
 		after := time.Now().UTC().Truncate(24 * time.Hour).Unix()
+		e2eWaitAccessed(t, c, name)
 		check := func(what string, m map[string]any) {
 			t.Helper()
 			n, ok := m["LastAccessedDate"].(json.Number)

@@ -300,7 +300,8 @@ func (m *Main) printHints() {
 }
 
 // Close stops serving (letting requests in flight finish for up to 10 s),
-// then closes the database and releases the data-directory lock.
+// writes the LastAccessedDates still noted in memory, then closes the
+// database and releases the data-directory lock.
 func (m *Main) Close() error {
 	var errs []error
 	if m.server != nil {
@@ -316,6 +317,12 @@ func (m *Main) Close() error {
 			<-m.done
 		}
 		m.cancel = nil
+	}
+	if m.manager != nil && m.store != nil {
+		// Access dates noted by the last reads (see manager/access.go).
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		errs = append(errs, m.manager.FlushAccessDates(ctx))
+		cancel()
 	}
 	if m.audit != nil { // after the server and the engine: their last records are written
 		errs = append(errs, m.audit.Close())

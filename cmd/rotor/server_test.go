@@ -482,6 +482,36 @@ func TestGracefulShutdownOnSIGTERM(t *testing.T) {
 	startProcess(t, dir)
 }
 
+// TestAccessDatesWrittenOnShutdown: LastAccessedDate is written in batches
+// after the read; a graceful shutdown writes the ones still waiting.
+func TestAccessDatesWrittenOnShutdown(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	p := startProcess(t, dir)
+	c := p.client(t, dir)
+	ctx := context.Background()
+	if _, err := c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("read-me"), SecretString: aws.String("v")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("read-me")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+	p2 := startProcess(t, dir)
+	d, err := p2.client(t, dir).DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String("read-me")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	if d.LastAccessedDate == nil || !d.LastAccessedDate.UTC().Equal(today) {
+		t.Fatalf("LastAccessedDate after a read and a graceful shutdown = %v, want %v", d.LastAccessedDate, today)
+	}
+}
+
 // TestPlaintextNeverOnDisk writes known values, kills the server without a
 // clean shutdown, and scans every file of the data directory and the logs.
 func TestPlaintextNeverOnDisk(t *testing.T) {

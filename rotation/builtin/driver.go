@@ -59,6 +59,14 @@ type Driver interface {
 	Connect(ctx context.Context, c Conn) (Session, error)
 }
 
+// Prehasher is an optional Driver capability: Prehash starts deriving what
+// the target will store for password (PostgreSQL's SCRAM verifier) in the
+// background, so a password change that follows a login need not wait for
+// it after the login. Strategies call it before they log in.
+type Prehasher interface {
+	Prehash(password string)
+}
+
 // Session is one authenticated connection to a target. It is used by one
 // goroutine at a time.
 type Session interface {

@@ -34,10 +34,12 @@ func (s SingleUser) Generate(ctx context.Context, current string, password func(
 	return generate(ctx, s.Engine, current, password, nil)
 }
 
-// Set follows AWS's ladder. If the AWSPENDING credentials already log in
-// (a retried run), there is nothing to do. Otherwise it logs in with
-// AWSCURRENT, or failing that with AWSPREVIOUS (a run that changed the
-// password but never finished), and changes the user's own password.
+// Set logs in with AWSCURRENT and changes the user's own password to
+// AWSPENDING's. Only if AWSCURRENT does not log in does it try AWSPENDING
+// (a retried run whose password change already happened: nothing to do),
+// then AWSPREVIOUS (a run that changed the password but never finished).
+// In the usual run that is one login, where trying AWSPENDING first (AWS's
+// templates) costs a refused login before it.
 //
 // It refuses (EPRECONDITION) when AWSPENDING names another user, host or
 // port than AWSCURRENT, and when no credentials log in; EINVALID when a
@@ -49,21 +51,25 @@ func (s SingleUser) Set(ctx context.Context, v Values) error {
 	if err != nil {
 		return err
 	}
-	pendingErr := tryLogin(ctx, e, pending)
-	if pendingErr == nil {
-		return nil
+	if p, ok := e.Driver.(Prehasher); ok {
+		p.Prehash(pending.Password) // alongside the login
 	}
 	sess, curErr := login(ctx, e, current)
-	if curErr != nil && v.Previous != "" {
-		prev, err := parseSecret(e, rotor.StagePrevious, v.Previous)
-		if err == nil && sameTarget(prev, pending) == nil && prev.Username == pending.Username {
-			// AWS's templates use AWSCURRENT's TLS settings here too.
-			prev.SSLMode, prev.CA = current.SSLMode, current.CA
-			sess, _ = login(ctx, e, prev)
+	if curErr != nil {
+		if tryLogin(ctx, e, pending) == nil {
+			return nil
+		}
+		if v.Previous != "" {
+			prev, err := parseSecret(e, rotor.StagePrevious, v.Previous)
+			if err == nil && sameTarget(prev, pending) == nil && prev.Username == pending.Username {
+				// AWS's templates use AWSCURRENT's TLS settings here too.
+				prev.SSLMode, prev.CA = current.SSLMode, current.CA
+				sess, _ = login(ctx, e, prev)
+			}
 		}
 	}
 	if sess == nil {
-		return r.fail(rotor.EPRECONDITION, curErr, "unable to log in to %s at %s as %q with the AWSPENDING, AWSCURRENT or AWSPREVIOUS secret of %s; with AWSCURRENT",
+		return r.fail(rotor.EPRECONDITION, curErr, "unable to log in to %s at %s as %q with the AWSCURRENT, AWSPENDING or AWSPREVIOUS secret of %s; with AWSCURRENT",
 			e.Name, current.where(), current.Username, v.SecretARN)
 	}
 	defer sess.Close()

@@ -94,6 +94,10 @@ func unwrapConnect(err error) error {
 
 type session struct {
 	conn *pgx.Conn
+	// Learnt by WhoAmI, in the same round trip, and reused: the session's
+	// user ("" until known; a session never changes user, rotor runs no SET
+	// ROLE) and the server's password_encryption.
+	who, encryption string
 }
 
 var (
@@ -101,22 +105,28 @@ var (
 	_ builtin.Admin   = (*session)(nil)
 )
 
-// WhoAmI implements builtin.Session: SELECT current_user, now().
+// WhoAmI implements builtin.Session: SELECT current_user, now(), which
+// also reads password_encryption for a later password change.
 func (s *session) WhoAmI(ctx context.Context) (string, error) {
-	var who string
+	var who, enc string
 	var now time.Time
-	if err := s.conn.QueryRow(ctx, "SELECT current_user, now()").Scan(&who, &now); err != nil {
+	if err := s.conn.QueryRow(ctx, "SELECT current_user, now(), current_setting('password_encryption')").Scan(&who, &now, &enc); err != nil {
 		return "", fmt.Errorf("query current_user: %w", err)
 	}
+	s.who, s.encryption = who, enc
 	return who, nil
 }
 
 // ChangeOwnPassword implements builtin.Session: ALTER ROLE <self> WITH
-// PASSWORD ..., which PostgreSQL allows every role for itself.
+// PASSWORD ..., which PostgreSQL allows every role for itself. The login
+// already asked the server who the session is; that answer is reused.
 func (s *session) ChangeOwnPassword(ctx context.Context, password string) error {
-	who, err := s.WhoAmI(ctx)
-	if err != nil {
-		return err
+	who := s.who
+	if who == "" {
+		var err error
+		if who, err = s.WhoAmI(ctx); err != nil {
+			return err
+		}
 	}
 	return s.SetPassword(ctx, who, password)
 }
@@ -231,9 +241,16 @@ func grantMembership(ctx context.Context, tx pgx.Tx, original, clone string) err
 // a verifier computed here when the server's password_encryption allows,
 // else the escaped password.
 func (s *session) passwordLiteral(ctx context.Context, user, password string) (string, error) {
-	var enc string
-	if err := s.conn.QueryRow(ctx, "SHOW password_encryption").Scan(&enc); err != nil {
-		return "", fmt.Errorf("show password_encryption: %w", err)
+	enc := s.encryption
+	if enc == "" {
+		if err := s.conn.QueryRow(ctx, "SHOW password_encryption").Scan(&enc); err != nil {
+			return "", fmt.Errorf("show password_encryption: %w", err)
+		}
+	}
+	if enc == "scram-sha-256" {
+		if v, ok := takePrehashed(password); ok {
+			return quoteLiteral(v), nil
+		}
 	}
 	v, err := verifier(enc, user, password)
 	if err != nil {

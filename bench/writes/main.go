@@ -1,0 +1,256 @@
+// Command writes measures acknowledged writes per second through the API —
+// CreateSecret and PutSecretValue from concurrent aws-sdk-go-v2 clients
+// against a rotor server (a child process; SQLite in WAL mode with
+// synchronous=FULL) — against a reference measured in the same invocation:
+// a bare SQLite loop that INSERTs one row per transaction into a file with
+// the same settings, so each row costs one fsync of the WAL.
+//
+//	go run ./bench/writes [-clients 8] [-duration 5s] [-rounds 2] [-rotor path/to/rotor]
+//
+// Each client loops: CreateSecret of a new secret, then PutSecretValue of
+// a new value to it; both count as one write. The rounds alternate
+// reference and rotor so both see the same machine load. The figure to
+// compare is rotor writes/s ÷ reference inserts/s.
+package main
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	_ "modernc.org/sqlite"
+)
+
+func main() {
+	clients := flag.Int("clients", 8, "concurrent API clients")
+	duration := flag.Duration("duration", 5*time.Second, "measured time of each phase")
+	rounds := flag.Int("rounds", 2, "alternating reference/rotor rounds")
+	rotorBin := flag.String("rotor", "", "rotor binary (default: go build ./cmd/rotor)")
+	flag.Parse()
+	if err := run(*clients, *duration, *rounds, *rotorBin); err != nil {
+		fmt.Fprintln(os.Stderr, "writes:", err)
+		os.Exit(1)
+	}
+}
+
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func run(clients int, duration time.Duration, rounds int, rotorBin string) error {
+	tmp, err := os.MkdirTemp("", "rotor-writes")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if rotorBin == "" {
+		rotorBin = filepath.Join(tmp, "rotor")
+		if out, err := exec.Command("go", "build", "-o", rotorBin, "./cmd/rotor").CombinedOutput(); err != nil {
+			return fmt.Errorf("go build ./cmd/rotor (run from the repository root): %v\n%s", err, out)
+		}
+	}
+	dataDir := filepath.Join(tmp, "data")
+	srv, err := start(exec.Command(rotorBin, "server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warn"))
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	id, secret, err := readCredentials(filepath.Join(dataDir, "credentials"))
+	if err != nil {
+		return err
+	}
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients * 2}}
+	sm := secretsmanager.New(secretsmanager.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.url), HTTPClient: hc,
+		Credentials: credentials.NewStaticCredentialsProvider(id, secret, "")})
+
+	fmt.Printf("%d clients (CreateSecret + PutSecretValue, 64-byte values) vs a bare SQLite INSERT+fsync loop; %s per phase\n", clients, duration)
+	fmt.Printf("%-6s %-10s %12s %10s %10s  %s\n", "round", "phase", "writes/s", "p50", "p99", "load average")
+	var sumRatio float64
+	for r := 1; r <= rounds; r++ {
+		bare, err := bareLoop(filepath.Join(tmp, fmt.Sprintf("bare-%d.db", r)), duration)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%-6d %-10s %12.1f %10s %10s  %s\n", r, "reference", bare, "", "", loadavg())
+		res, err := apiLoad(sm, clients, duration, r)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%-6d %-10s %12.1f %10s %10s  %s\n", r, "rotor", res.rate, res.p50.Round(10*time.Microsecond), res.p99.Round(10*time.Microsecond), loadavg())
+		fmt.Printf("%-6d ratio rotor/reference = %.2f\n", r, res.rate/bare)
+		sumRatio += res.rate / bare
+	}
+	fmt.Printf("mean ratio = %.2f\n", sumRatio/float64(rounds))
+	return nil
+}
+
+// bareLoop inserts rows one transaction at a time for d and returns rows/s.
+func bareLoop(path string, d time.Duration) (float64, error) {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)")
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT NOT NULL, v BLOB NOT NULL)"); err != nil {
+		return 0, err
+	}
+	var mode, sync string
+	db.QueryRow("PRAGMA journal_mode").Scan(&mode)
+	db.QueryRow("PRAGMA synchronous").Scan(&sync)
+	if mode != "wal" || sync != "2" {
+		return 0, fmt.Errorf("bare database: journal_mode=%s synchronous=%s, want wal and 2 (FULL)", mode, sync)
+	}
+	v := make([]byte, 256)
+	n := 0
+	t0 := time.Now()
+	for time.Since(t0) < d {
+		if _, err := db.Exec("INSERT INTO t (name, v) VALUES (?, ?)", fmt.Sprint("row-", n), v); err != nil {
+			return 0, err
+		}
+		n++
+	}
+	return float64(n) / time.Since(t0).Seconds(), nil
+}
+
+type apiResult struct {
+	rate     float64
+	p50, p99 time.Duration
+}
+
+// apiLoad runs clients loops of CreateSecret + PutSecretValue for d.
+func apiLoad(sm *secretsmanager.Client, clients int, d time.Duration, round int) (apiResult, error) {
+	ctx := context.Background()
+	var n atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	var firstErr atomic.Value
+	stop := time.Now().Add(d)
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for c := range clients {
+		wg.Go(func() {
+			var mine []time.Duration
+			defer func() { mu.Lock(); lat = append(lat, mine...); mu.Unlock() }()
+			for i := 0; time.Now().Before(stop); i++ {
+				name := fmt.Sprintf("bench/r%d/c%d/s%d", round, c, i)
+				t := time.Now()
+				if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(strings.Repeat("a", 64))}); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				mine = append(mine, time.Since(t))
+				n.Add(1)
+				t = time.Now()
+				if _, err := sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(name), SecretString: aws.String(strings.Repeat("b", 64))}); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				mine = append(mine, time.Since(t))
+				n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	el := time.Since(t0)
+	if err, _ := firstErr.Load().(error); err != nil {
+		return apiResult{}, err
+	}
+	if len(lat) == 0 {
+		return apiResult{}, fmt.Errorf("no write completed")
+	}
+	slices.Sort(lat)
+	return apiResult{rate: float64(n.Load()) / el.Seconds(), p50: lat[len(lat)/2], p99: lat[len(lat)*99/100]}, nil
+}
+
+// child is a server process and the URL it printed.
+type child struct {
+	cmd *exec.Cmd
+	url string
+}
+
+var urlRE = regexp.MustCompile(`at (https?://[0-9.:]+)`)
+
+func start(cmd *exec.Cmd) (*child, error) {
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		sent := false
+		for sc.Scan() {
+			if m := urlRE.FindStringSubmatch(sc.Text()); m != nil && !sent {
+				found <- m[1]
+				sent = true
+			}
+		}
+	}()
+	select {
+	case u := <-found:
+		return &child{cmd: cmd, url: u}, nil
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		return nil, fmt.Errorf("%s did not print its URL", cmd.Path)
+	}
+}
+
+func (c *child) stop() {
+	c.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { c.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		c.cmd.Process.Kill()
+	}
+}
+
+func readCredentials(path string) (id, secret string, err error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", "", err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		switch strings.TrimSpace(k) {
+		case "aws_access_key_id":
+			id = strings.TrimSpace(v)
+		case "aws_secret_access_key":
+			secret = strings.TrimSpace(v)
+		}
+	}
+	if id == "" || secret == "" {
+		return "", "", fmt.Errorf("no key in %s", path)
+	}
+	return id, secret, nil
+}

@@ -1,0 +1,95 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/rotation/builtin"
+	"github.com/rotorhq/rotor/rotation/builtin/builtintest"
+	"github.com/rotorhq/rotor/rotation/postgres"
+)
+
+// recording wraps the real driver and notes, for each login, the password
+// it used and whether the server accepted it.
+type recording struct {
+	builtin.Driver
+	mu     sync.Mutex
+	logins []login
+}
+
+type login struct {
+	password string
+	ok       bool
+}
+
+func (r *recording) Connect(ctx context.Context, c builtin.Conn) (builtin.Session, error) {
+	s, err := r.Driver.Connect(ctx, c)
+	r.mu.Lock()
+	r.logins = append(r.logins, login{c.Password, err == nil})
+	r.mu.Unlock()
+	return s, err
+}
+
+func (r *recording) take() []login {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.logins
+	r.logins = nil
+	return out
+}
+
+// TestSingleUserSetLogsInWithCurrentFirst: in the usual run setSecret logs
+// in once, with AWSCURRENT, and is never refused (trying AWSPENDING first
+// costs a refused login); a retried setSecret, whose password change
+// already happened, is refused with AWSCURRENT and then finds AWSPENDING
+// logs in, and changes nothing.
+func TestSingleUserSetLogsInWithCurrentFirst(t *testing.T) {
+	s := newServer(t)
+	env := builtintest.NewEnv(t)
+	user := builtintest.Unique("rotor_test_order_")
+	s.createRole(t, user, "p0-initial", "")
+	// Plaintext only, so each login is one connection (the server has no TLS).
+	arn := env.CreateSecret(t, builtintest.Unique("pg-order-"), secretJSON(s.host, s.port, user, "p0-initial", "postgres", map[string]any{"ssl": false}))
+	rec := &recording{Driver: postgres.Driver{}}
+	e := postgres.Engine()
+	e.Driver = rec
+	fn := function(env, builtin.SingleUser{Engine: e})
+
+	token := env.StartRotation(t, arn)
+	if err := env.Steps(fn, arn, token, rotor.StepCreate); err != nil {
+		t.Fatal(err)
+	}
+	rec.take()
+	if err := env.Steps(fn, arn, token, rotor.StepSet); err != nil {
+		t.Fatal(err)
+	}
+	pending := parseCreds(t, env.Value(t, arn, rotor.StagePending)).Password
+	// Names the password of each login, so a failure prints no password.
+	describe := func(ls []login) []string {
+		var out []string
+		for _, l := range ls {
+			name := map[string]string{"p0-initial": "AWSCURRENT", pending: "AWSPENDING"}[l.password]
+			out = append(out, fmt.Sprintf("%s ok=%v", name, l.ok))
+		}
+		return out
+	}
+	if got := rec.take(); len(got) != 1 || got[0].password != "p0-initial" || !got[0].ok {
+		t.Errorf("setSecret logins = %v, want one accepted login with AWSCURRENT", describe(got))
+	}
+	s.mustLogIn(t, user, pending, "postgres")
+
+	// Retried: AWSCURRENT is refused now, AWSPENDING logs in, nothing changes.
+	if err := env.Steps(fn, arn, token, rotor.StepSet); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.take(); len(got) != 2 || got[0].password != "p0-initial" || got[0].ok || got[1].password != pending || !got[1].ok {
+		t.Errorf("retried setSecret logins = %v, want AWSCURRENT refused, then AWSPENDING accepted", describe(got))
+	}
+	s.mustLogIn(t, user, pending, "postgres")
+	if err := env.Steps(fn, arn, token, rotor.StepTest, rotor.StepFinish); err != nil {
+		t.Fatal(err)
+	}
+}

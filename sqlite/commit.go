@@ -1,0 +1,239 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/rotorhq/rotor"
+)
+
+// Group commit.
+//
+// SQLite has one writer, and with synchronous=FULL every COMMIT waits for an
+// fsync of the WAL. Update therefore lets several callers share one
+// transaction and one fsync: the caller holding the writer runs its fn
+// inside a SAVEPOINT of the open batch transaction (starting one with BEGIN
+// IMMEDIATE if none is open), releases or rolls back that savepoint, and
+// then either hands the writer to the next caller waiting for it, leaving
+// the batch open, or, when nobody waits (or the batch is full), COMMITs the
+// batch. Every caller whose fn succeeded waits for that COMMIT and returns
+// its result, so a write is acknowledged only once it is durable. fn runs
+// on its caller's goroutine, so a panic (or runtime.Goexit) in fn unwinds
+// its caller as before; its savepoint is rolled back first and its
+// batch-mates are unaffected.
+//
+// A fn that fails has only its own savepoint rolled back. If the batch
+// transaction itself breaks (a savepoint cannot be released or rolled
+// back, or COMMIT fails) every member of the batch gets an EINTERNAL error
+// and nothing of the batch is kept.
+
+// maxBatch bounds the callers whose work one COMMIT carries, and so how
+// long the first of them waits for its acknowledgement.
+const maxBatch = 64
+
+// savepoint is the name of each caller's savepoint inside a batch.
+const savepoint = "rotor_update"
+
+// committer serialises write transactions and groups their commits.
+type committer struct {
+	sem chan struct{} // capacity 1: held while running a fn or committing
+
+	mu      sync.Mutex // guards waiting and the hand-off decision
+	waiting int        // callers blocked on sem
+	cur     *batch     // open batch transaction; only touched holding sem
+
+	commits atomic.Int64 // COMMITs that wrote something
+	updates atomic.Int64 // Updates whose fn succeeded and were committed
+}
+
+// batch is one open transaction shared by several Updates.
+type batch struct {
+	tx      *sql.Tx
+	members int   // callers whose released savepoint is in tx
+	broken  error // set when tx can no longer be committed
+	done    chan struct{}
+	err     error // result of the COMMIT, valid once done is closed
+}
+
+func newCommitter() *committer {
+	return &committer{sem: make(chan struct{}, 1)}
+}
+
+// acquire takes the writer, or gives up when ctx ends first. A caller that
+// gives up commits the open batch itself if it was the last one the holder
+// handed the writer to, so a batch is never left without a committer.
+func (c *committer) acquire(ctx context.Context) error {
+	select {
+	case c.sem <- struct{}{}: // uncontended
+		return nil
+	default:
+	}
+	c.mu.Lock()
+	c.waiting++
+	c.mu.Unlock()
+	select {
+	case c.sem <- struct{}{}:
+		c.mu.Lock()
+		c.waiting--
+		c.mu.Unlock()
+		return nil
+	case <-ctx.Done():
+	}
+	c.mu.Lock()
+	c.waiting--
+	got := false
+	if c.waiting == 0 {
+		select {
+		case c.sem <- struct{}{}:
+			got = true
+		default: // the holder decides after us and sees waiting == 0
+		}
+	}
+	c.mu.Unlock()
+	if got {
+		c.leave()
+	}
+	return ctx.Err()
+}
+
+// leave ends the holder's turn: it hands the writer on, leaving the open
+// batch for the next caller to extend and commit, or commits the batch
+// (if any) and releases the writer.
+func (c *committer) leave() {
+	b := c.cur
+	c.mu.Lock()
+	if b != nil && b.broken == nil && c.waiting > 0 && b.members < maxBatch {
+		<-c.sem // hand off inside mu: see acquire
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	if b != nil {
+		c.cur = nil
+		c.finish(b)
+	}
+	<-c.sem
+}
+
+// finish commits b (or rolls it back if it is broken or holds nothing) and
+// wakes its members.
+func (c *committer) finish(b *batch) {
+	switch {
+	case b.broken != nil:
+		b.tx.Rollback()
+		b.err = b.broken
+	case b.members == 0:
+		b.err = b.tx.Rollback()
+	default:
+		b.err = b.tx.Commit()
+		if b.err == nil {
+			c.commits.Add(1)
+			c.updates.Add(int64(b.members))
+		}
+	}
+	close(b.done)
+}
+
+// update is Store.Update with group commit.
+func (s *Store) update(ctx context.Context, fn func(rotor.Tx) error) error {
+	c := s.commit
+	if err := ctx.Err(); err != nil {
+		return storeError(err, "transaction", "update: begin")
+	}
+	if err := c.acquire(ctx); err != nil {
+		return storeError(err, "transaction", "update: begin")
+	}
+	b := c.cur
+	if b == nil {
+		if s.stmts.pending() {
+			s.stmts.prepare(context.WithoutCancel(ctx))
+		}
+		// The batch outlives this caller's ctx: it is begun (and its
+		// statements run) without cancellation, so one caller's
+		// cancellation cannot interrupt its batch-mates' work.
+		stx, err := s.writer.BeginTx(context.Background(), nil)
+		if err != nil {
+			c.leave()
+			return storeError(err, "transaction", "update: begin")
+		}
+		b = &batch{tx: stx, done: make(chan struct{})}
+		c.cur = b
+	}
+	if err := ctx.Err(); err != nil {
+		c.leave()
+		return storeError(err, "transaction", "update: begin")
+	}
+	bg := context.WithoutCancel(ctx)
+	if _, err := b.tx.ExecContext(bg, "SAVEPOINT "+savepoint); err != nil {
+		b.broken = storeError(err, "transaction", "update: savepoint")
+		c.leave()
+		return b.broken
+	}
+
+	returned := false
+	defer func() {
+		if !returned { // fn panicked or called runtime.Goexit
+			rollbackTo(bg, b)
+			c.leave()
+		}
+	}()
+	err := fn(&tx{ctx: bg, tx: b.tx, writable: true, stmts: s.stmts})
+	returned = true
+	if err == nil && ctx.Err() != nil {
+		err = storeError(ctx.Err(), "transaction", "update: commit")
+	}
+	if err != nil {
+		rollbackTo(bg, b)
+		c.leave()
+		return err
+	}
+	if _, rerr := b.tx.ExecContext(bg, "RELEASE "+savepoint); rerr != nil {
+		b.broken = storeError(rerr, "transaction", "update: release savepoint")
+		c.leave()
+		return b.broken
+	}
+	b.members++
+	c.leave()
+	<-b.done
+	if b.err != nil {
+		var re *rotor.Error
+		if errors.As(b.err, &re) {
+			return b.err
+		}
+		return storeError(b.err, "transaction", "update: commit")
+	}
+	return nil
+}
+
+// rollbackTo undoes one caller's work inside b; if that fails the batch
+// transaction is broken (SQLite may have rolled it back entirely).
+func rollbackTo(ctx context.Context, b *batch) {
+	if b.broken != nil {
+		return
+	}
+	for _, q := range []string{"ROLLBACK TO " + savepoint, "RELEASE " + savepoint} {
+		if _, err := b.tx.ExecContext(ctx, q); err != nil {
+			b.broken = storeError(fmt.Errorf("roll back a failed update: %w", err), "transaction", "update: rollback")
+			return
+		}
+	}
+}
+
+// Stats are counters of a Store since it was opened.
+type Stats struct {
+	// Commits is the number of durable COMMITs (each one fsync of the WAL
+	// with synchronous=FULL) that wrote the work of at least one Update.
+	Commits int64
+	// Updates is the number of Updates whose work those commits wrote.
+	Updates int64
+}
+
+// Stats returns the store's counters. Updates/Commits is the average
+// number of Updates that shared one commit.
+func (s *Store) Stats() Stats {
+	return Stats{Commits: s.commit.commits.Load(), Updates: s.commit.updates.Load()}
+}

@@ -1,0 +1,149 @@
+package sqlite_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/sqlite"
+)
+
+// TestGroupCommit counts commits, not time: Updates queued behind the
+// writer share one COMMIT (one fsync), each is durable once it returns
+// (the file, reopened, holds them all), and Updates one after another
+// commit one by one.
+func TestGroupCommit(t *testing.T) {
+	const queued = 16
+	path := filepath.Join(t.TempDir(), "rotor.db")
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	sec := func(i int) *rotor.SecretRecord {
+		name := fmt.Sprintf("group-%02d", i)
+		return &rotor.SecretRecord{ARN: rotor.SecretARN("us-east-1", "123456789012", name, "abcdef"), Region: "us-east-1", Name: name}
+	}
+
+	holding, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- s.Update(ctx, func(tx rotor.Tx) error {
+			close(holding)
+			<-release
+			return tx.CreateSecret(sec(queued))
+		})
+	}()
+	<-holding
+	var wg sync.WaitGroup
+	errs := make([]error, queued)
+	for i := range queued {
+		wg.Go(func() {
+			errs[i] = s.Update(ctx, func(tx rotor.Tx) error {
+				if err := tx.CreateSecret(sec(i)); err != nil {
+					return err
+				}
+				if i%5 == 0 {
+					return fmt.Errorf("fn %d fails", i)
+				}
+				return nil
+			})
+		})
+	}
+	for sqlite.Waiting(s) < queued {
+		runtime.Gosched()
+	}
+	close(release)
+	wg.Wait()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	ok := 1 // the first
+	for i, err := range errs {
+		if (err != nil) != (i%5 == 0) {
+			t.Errorf("update %d: err = %v", i, err)
+		}
+		if err == nil {
+			ok++
+		}
+	}
+	if st := s.Stats(); st.Commits != 1 || st.Updates != int64(ok) {
+		t.Errorf("Stats = %+v, want 1 commit carrying %d updates", st, ok)
+	}
+
+	// One after another: one commit each.
+	for i := queued + 1; i < queued+4; i++ {
+		if err := s.Update(ctx, func(tx rotor.Tx) error { return tx.CreateSecret(sec(i)) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := s.Stats(); st.Commits != 4 || st.Updates != int64(ok+3) {
+		t.Errorf("Stats = %+v, want 4 commits carrying %d updates", st, ok+3)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = mustOpen(t, path)
+	if err := s.View(ctx, func(tx rotor.Tx) error {
+		for i := range queued + 4 {
+			_, err := tx.Secret(sec(i).ARN)
+			if want := i < queued && i%5 == 0; want != (rotor.ErrorCode(err) == rotor.ENOTFOUND) {
+				t.Errorf("after reopening, secret %d: err = %v", i, err)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestGroupCommitCancelledWaiters stresses the hand-off between callers
+// while some give up waiting (their context ends): every Update returns,
+// each one that returned nil is stored, each that failed left nothing, and
+// the writer is free at the end.
+func TestGroupCommitCancelledWaiters(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "rotor.db"))
+	const workers, each = 16, 25
+	var wg sync.WaitGroup
+	ok := make([][]bool, workers)
+	for w := range workers {
+		ok[w] = make([]bool, each)
+		wg.Go(func() {
+			for i := range each {
+				ctx, cancel := context.WithCancel(context.Background())
+				if (w+i)%3 == 0 {
+					go func() { runtime.Gosched(); cancel() }()
+				}
+				name := fmt.Sprintf("cancel-%02d-%02d", w, i)
+				err := s.Update(ctx, func(tx rotor.Tx) error {
+					return tx.CreateSecret(&rotor.SecretRecord{ARN: rotor.SecretARN("us-east-1", "123456789012", name, "abcdef"), Region: "us-east-1", Name: name})
+				})
+				cancel()
+				ok[w][i] = err == nil
+			}
+		})
+	}
+	wg.Wait()
+	if err := s.Update(context.Background(), func(rotor.Tx) error { return nil }); err != nil {
+		t.Fatalf("Update after the storm: %v", err)
+	}
+	if err := s.View(context.Background(), func(tx rotor.Tx) error {
+		for w := range workers {
+			for i := range each {
+				name := fmt.Sprintf("cancel-%02d-%02d", w, i)
+				_, err := tx.Secret(rotor.SecretARN("us-east-1", "123456789012", name, "abcdef"))
+				if stored := err == nil; stored != ok[w][i] {
+					t.Errorf("%s: stored = %v (%v), but Update reported success = %v", name, stored, err, ok[w][i])
+				}
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
