@@ -39,6 +39,9 @@ type Store struct {
 	readers *sql.DB // query_only pool for View
 	busy    string  // busy timeout in milliseconds, for the DSN
 
+	// Prepared statements of writer and readers (see stmtCache).
+	writerStmts, readerStmts *stmtCache
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
@@ -103,6 +106,10 @@ func OpenWith(path string, o Options) (*Store, error) {
 		s.writer.Close()
 		return nil, openError("migrate", err)
 	}
+	if s.writerStmts, err = newStmtCache(context.Background(), s.writer, preparedQueries); err != nil {
+		s.writer.Close()
+		return nil, openError("prepare writer statements", err)
+	}
 
 	s.readers, err = sql.Open("sqlite", dsn(abs, url.Values{
 		"_busy_timeout": {busy},
@@ -120,6 +127,10 @@ func OpenWith(path string, o Options) (*Store, error) {
 	if err := s.readers.Ping(); err != nil {
 		s.Close()
 		return nil, openError("connect reader", err)
+	}
+	if s.readerStmts, err = newStmtCache(context.Background(), s.readers, preparedQueries); err != nil {
+		s.Close()
+		return nil, openError("prepare reader statements", err)
 	}
 	return s, nil
 }
@@ -149,7 +160,7 @@ func openError(op string, err error) error {
 // ended, so errors.Is(err, context.Canceled) works). fn must not keep the Tx
 // after it returns, and must not call Update (that would wait for itself).
 func (s *Store) Update(ctx context.Context, fn func(rotor.Tx) error) error {
-	return s.run(ctx, s.writer, nil, true, fn)
+	return s.run(ctx, s.writer, s.writerStmts, nil, true, fn)
 }
 
 // View runs fn in a read-only transaction on a pooled reader connection.
@@ -158,10 +169,10 @@ func (s *Store) Update(ctx context.Context, fn func(rotor.Tx) error) error {
 // Write methods of the Tx return EINTERNAL. View returns fn's error
 // unchanged, or an EINTERNAL *rotor.Error as Update does.
 func (s *Store) View(ctx context.Context, fn func(rotor.Tx) error) error {
-	return s.run(ctx, s.readers, &sql.TxOptions{ReadOnly: true}, false, fn)
+	return s.run(ctx, s.readers, s.readerStmts, &sql.TxOptions{ReadOnly: true}, false, fn)
 }
 
-func (s *Store) run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, writable bool, fn func(rotor.Tx) error) error {
+func (s *Store) run(ctx context.Context, db *sql.DB, stmts *stmtCache, opts *sql.TxOptions, writable bool, fn func(rotor.Tx) error) error {
 	op := "view"
 	if writable {
 		op = "update"
@@ -177,11 +188,11 @@ func (s *Store) run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, writab
 		// A deferred read transaction takes its snapshot at its first
 		// read; read now so the snapshot is that of View's start.
 		var one int
-		if err := stx.QueryRowContext(ctx, "SELECT 1 FROM sqlite_master LIMIT 1").Scan(&one); err != nil {
+		if err := stmts.queryRowContext(ctx, stx, snapshotQuery).Scan(&one); err != nil {
 			return storeError(ctxErr(ctx, err), "transaction", op+": snapshot")
 		}
 	}
-	if err := fn(&tx{ctx: ctx, tx: stx, writable: writable}); err != nil {
+	if err := fn(&tx{ctx: ctx, tx: stx, stmts: stmts, writable: writable}); err != nil {
 		return err
 	}
 	if err := stx.Commit(); err != nil {
@@ -189,6 +200,9 @@ func (s *Store) run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, writab
 	}
 	return nil
 }
+
+// snapshotQuery is View's first read, which takes its snapshot.
+const snapshotQuery = "SELECT 1 FROM sqlite_master LIMIT 1"
 
 // ctxErr prefers the context's error over the one database/sql reports
 // (often sql.ErrTxDone) when the context has ended.
@@ -300,6 +314,11 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
 		var errs []error
+		for _, c := range []*stmtCache{s.readerStmts, s.writerStmts} {
+			if c != nil {
+				errs = append(errs, c.close())
+			}
+		}
 		if s.readers != nil {
 			errs = append(errs, s.readers.Close())
 		}
