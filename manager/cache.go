@@ -12,8 +12,8 @@ import (
 // Cache bounds.
 const (
 	// DefaultCacheMaxBytes is the cache budget when Config.CacheMaxBytes is
-	// 0: 256 MiB, a quarter of a 1 GB machine, which holds about 150,000
-	// secrets of small values (see entry.cost).
+	// 0: 256 MiB, a quarter of a 1 GB machine, which holds about 100,000
+	// secrets of small values (about 2.5 KB each, see entry.cost).
 	DefaultCacheMaxBytes = 256 << 20
 	// cacheMaxPending bounds the invalidations remembered for fills in
 	// flight; a fill older than the oldest one remembered is discarded.

@@ -16,8 +16,7 @@
 // never observes a state older than a write that returned before the read
 // began. The cache is bounded in bytes (Config.CacheMaxBytes, by an estimate
 // of each entry's memory) and evicts with CLOCK, keeping the secrets read
-// since the last sweep. Lookups by partial ARN always
-// go to the store.
+// since the last sweep. Lookups by partial ARN always go to the store.
 //
 // # Authorization
 //

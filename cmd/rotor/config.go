@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -69,6 +70,16 @@ type Config struct {
 		// PurgeInterval is how often secrets past their recovery window are purged.
 		PurgeInterval duration `toml:"purge_interval"`
 	} `toml:"deletion"`
+
+	Cache struct {
+		// MaxBytes bounds the read cache of sealed secrets, in bytes of
+		// estimated memory; 0 disables the cache.
+		MaxBytes int64 `toml:"max_bytes"`
+	} `toml:"cache"`
+
+	// DebugListen, when set, is a loopback host:port serving net/http/pprof
+	// (heap and CPU profiles on demand); "" = off.
+	DebugListen string `toml:"debug_listen"`
 
 	// File is the config file the configuration was read from, if any.
 	File string `toml:"-"`
@@ -171,6 +182,10 @@ func (d *duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
+// DefaultCacheMaxBytes is the default cache.max_bytes: 256 MiB, a quarter
+// of a 1 GB machine (see docs/config.md).
+const DefaultCacheMaxBytes = 256 << 20
+
 // DefaultConfig returns the configuration `rotor server` uses with no file,
 // no environment and no flags.
 func DefaultConfig() Config {
@@ -185,6 +200,7 @@ func DefaultConfig() Config {
 	c.Rotation.Workers = 4
 	c.Rotation.MaxAttempts = 5
 	c.Rotation.ScheduleInterval.Duration = time.Minute
+	c.Cache.MaxBytes = DefaultCacheMaxBytes
 	return c
 }
 
@@ -275,6 +291,18 @@ func (c *Config) Validate() error {
 		}
 		seen[f.Name] = true
 	}
+	if c.Cache.MaxBytes < 0 {
+		return errors.New("cache.max_bytes must not be negative")
+	}
+	if c.DebugListen != "" {
+		host, _, err := net.SplitHostPort(c.DebugListen)
+		if err != nil {
+			return fmt.Errorf("debug_listen %q: %v", c.DebugListen, err)
+		}
+		if !isLoopback(host) {
+			return fmt.Errorf("debug_listen %q is not a loopback address: profiles expose memory contents, so the debug listener only listens on 127.0.0.1, ::1 or localhost", c.DebugListen)
+		}
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -320,6 +348,15 @@ var settings = []setting{
 	{"purge-interval", "ROTOR_PURGE_INTERVAL", "how often deleted secrets past their window are purged (default 1m)", func(c *Config, v string) error {
 		return c.Deletion.PurgeInterval.UnmarshalText([]byte(v))
 	}},
+	{"cache-max-bytes", "ROTOR_CACHE_MAX_BYTES", "read cache budget in bytes, 0 = no cache (default 268435456, 256 MiB)", func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a number of bytes", v)
+		}
+		c.Cache.MaxBytes = n
+		return nil
+	}},
+	{"debug-listen", "ROTOR_DEBUG_LISTEN", "loopback host:port serving net/http/pprof (default off)", setString(func(c *Config) *string { return &c.DebugListen })},
 	{"log-level", "ROTOR_LOG_LEVEL", "debug, info, warn or error (default info)", setString(func(c *Config) *string { return &c.LogLevel })},
 }
 
