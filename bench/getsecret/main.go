@@ -62,6 +62,10 @@ func main() {
 	rotorBin := flag.String("rotor", "", "rotor binary (default: go build ./cmd/rotor)")
 	valueSize := flag.Int("value-size", 256, "size in bytes of the secret value")
 	profile := flag.String("cpuprofile", "", "write the rotor server's CPU profile to this file, and the bare server's to this file + \".bare\"")
+	flag.IntVar(&scale.secrets, "secrets", 1, "number of secrets; above 1, they are built through the store and reads spread over them")
+	flag.StringVar(&scale.dists, "dist", "uniform,zipf", "with -secrets > 1: comma-separated read distributions, uniform or zipf (s = 1.1)")
+	flag.IntVar(&scale.presign, "presign", 100000, "with -secrets > 1: requests signed ahead per distribution (replayed in a cycle)")
+	flag.Int64Var(&scale.cacheBytes, "cache-bytes", 256<<20, "the server's cache.max_bytes; both servers get GOGC=400 and GOMEMLIMIT = this + 128 MiB")
 	flag.Parse()
 	if *bare {
 		serveBare()
@@ -71,6 +75,21 @@ func main() {
 		fmt.Fprintln(os.Stderr, "getsecret:", err)
 		os.Exit(1)
 	}
+}
+
+// scale holds the flags of a run over many secrets.
+var scale struct {
+	secrets    int
+	dists      string
+	presign    int
+	cacheBytes int64
+}
+
+// gcEnv is the GC settings both servers run under: the rotor server's
+// defaults (cmd/rotor/memory.go), set explicitly so the bare reference
+// gets the same.
+func gcEnv() []string {
+	return []string{"GOGC=400", "GOMEMLIMIT=" + strconv.FormatInt(scale.cacheBytes+128<<20, 10)}
 }
 
 // serveBare is the reference: net/http, read the body, write a fixed
@@ -171,16 +190,35 @@ func run(duration, warmup time.Duration, connList, rotorBin string, valueSize in
 		}
 	}
 	dataDir := filepath.Join(tmp, "data")
-	cmd := exec.Command(rotorBin, "server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warn")
-	cmd.Env = append(os.Environ(), "ROTOR_CPU_PROFILE="+profile)
-	rotor, err := start(cmd)
+	debugAddr, err := freeLoopbackAddr()
 	if err != nil {
 		return err
 	}
-	defer rotor.stop()
+	rotorCmd := func() *exec.Cmd {
+		cmd := exec.Command(rotorBin, "server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warn",
+			"--cache-max-bytes", strconv.FormatInt(scale.cacheBytes, 10), "--debug-listen", debugAddr)
+		cmd.Env = append(os.Environ(), gcEnv()...)
+		return cmd
+	}
+	rotor, err := start(rotorCmd())
+	if err != nil {
+		return err
+	}
+	defer func() { rotor.stop() }()
 	id, secret, err := readCredentials(filepath.Join(dataDir, "credentials"))
 	if err != nil {
 		return err
+	}
+	if scale.secrets > 1 {
+		rotor.stop()
+		return runScale(dataDir, rotorCmd, &rotor, id, secret, duration, warmup, connList, valueSize)
+	}
+	if profile != "" {
+		// The rotor server's profile comes from its debug listener while
+		// the runs go on.
+		runs := len(strings.Split(connList, ","))
+		wait := fetchProfile("http://"+debugAddr, profile, time.Duration(2*runs)*(warmup+duration))
+		defer wait()
 	}
 
 	// Set up one secret with the SDK, then sign a GetSecretValue for replay.
@@ -196,9 +234,10 @@ func run(duration, warmup time.Duration, connList, rotorBin string, valueSize in
 	if err != nil {
 		return err
 	}
+	reqs := []signedReq{{header: req, body: body}}
 
 	bareCmd := exec.Command(os.Args[0], "-bare")
-	bareCmd.Env = append(os.Environ(), "BARE_RESPONSE_SIZE="+strconv.Itoa(respSize))
+	bareCmd.Env = append(append(os.Environ(), gcEnv()...), "BARE_RESPONSE_SIZE="+strconv.Itoa(respSize))
 	if profile != "" {
 		bareCmd.Env = append(bareCmd.Env, "BARE_CPU_PROFILE="+profile+".bare")
 	}
@@ -219,11 +258,11 @@ func run(duration, warmup time.Duration, connList, rotorBin string, valueSize in
 		// Alternate the order so neither server always runs on a warmer machine.
 		var b, r result
 		if i%2 == 0 {
-			b = load(bare.url, bare.pid(), req, body, n, warmup, duration)
-			r = load(rotor.url, rotor.pid(), req, body, n, warmup, duration)
+			b = load(bare.url, bare.pid(), reqs, n, warmup, duration)
+			r = load(rotor.url, rotor.pid(), reqs, n, warmup, duration)
 		} else {
-			r = load(rotor.url, rotor.pid(), req, body, n, warmup, duration)
-			b = load(bare.url, bare.pid(), req, body, n, warmup, duration)
+			r = load(rotor.url, rotor.pid(), reqs, n, warmup, duration)
+			b = load(bare.url, bare.pid(), reqs, n, warmup, duration)
 		}
 		if r.errors > 0 || b.errors > 0 {
 			return fmt.Errorf("errors during load: rotor %d (%s), bare %d (%s)", r.errors, r.firstErr, b.errors, b.firstErr)
@@ -318,7 +357,7 @@ func cpuTime(pid int) (d time.Duration, ok bool) {
 
 // load runs n connections, each a loop of the same request, for warmup +
 // duration and measures only the duration part.
-func load(url string, pid int, header http.Header, body []byte, n int, warmup, duration time.Duration) result {
+func load(url string, pid int, reqs []signedReq, n int, warmup, duration time.Duration) result {
 	tr := &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: n, DisableCompression: true}
 	client := &http.Client{Transport: tr}
 	defer tr.CloseIdleConnections()
@@ -326,6 +365,7 @@ func load(url string, pid int, header http.Header, body []byte, n int, warmup, d
 		measuring atomic.Bool
 		stop      atomic.Bool
 		count     atomic.Int64
+		next      atomic.Uint64
 		errs      atomic.Int64
 		firstErr  atomic.Value
 		mu        sync.Mutex
@@ -338,8 +378,9 @@ func load(url string, pid int, header http.Header, body []byte, n int, warmup, d
 			defer wg.Done()
 			local := make([]time.Duration, 0, 1<<16)
 			for !stop.Load() {
-				req, _ := http.NewRequest(http.MethodPost, url+"/", bytes.NewReader(body))
-				req.Header = header.Clone()
+				sr := reqs[int(next.Add(1)%uint64(len(reqs)))]
+				req, _ := http.NewRequest(http.MethodPost, url+"/", bytes.NewReader(sr.body))
+				req.Header = sr.header.Clone()
 				t0 := time.Now()
 				resp, err := client.Do(req)
 				if err == nil {
