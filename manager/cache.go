@@ -12,8 +12,8 @@ import (
 // Cache bounds.
 const (
 	// DefaultCacheMaxBytes is the cache budget when Config.CacheMaxBytes is
-	// 0: 256 MiB, a quarter of a 1 GB machine, which holds about 100,000
-	// secrets of small values (about 2.5 KB each, see entry.cost).
+	// 0: 256 MiB, a quarter of a 1 GB machine, which holds about 150,000
+	// secrets of small values (about 1.7 KB each, see entry.cost).
 	DefaultCacheMaxBytes = 256 << 20
 	// cacheMaxPending bounds the invalidations remembered for fills in
 	// flight; a fill older than the oldest one remembered is discarded.
@@ -27,12 +27,13 @@ const (
 type entry struct {
 	rec      *rotor.SecretRecord
 	versions []*rotor.VersionRecord // oldest first
-	byID     map[string]*rotor.VersionRecord
 	labels   labels
-	// reads holds, per version id, what reading that version needs besides
-	// its record. It is filled by prepare for entries that go into the
-	// cache; nil otherwise (readVersion then computes it per read).
-	reads map[string]versionRead
+	// reads holds, for versions[i], what reading it needs besides its
+	// record (zero for a placeholder). It is filled by prepare for entries
+	// that go into the cache; nil otherwise (readVersion then computes it
+	// per read). A slice, not a map keyed by id: a secret has few versions
+	// and a map costs hundreds of bytes in each of ~150,000 cached entries.
+	reads []versionRead
 
 	size int64       // cost(), computed by prepare
 	ref  atomic.Bool // read since the clock hand last passed (see cache)
@@ -49,35 +50,50 @@ type versionRead struct {
 }
 
 func newEntry(rec *rotor.SecretRecord, vs []*rotor.VersionRecord) *entry {
-	e := &entry{rec: rec, versions: vs, byID: make(map[string]*rotor.VersionRecord, len(vs)), labels: labelsOf(vs), slot: -1}
-	for _, v := range vs {
-		e.byID[v.ID] = v
+	return &entry{rec: rec, versions: vs, labels: labelsOf(vs), slot: -1}
+}
+
+// index returns the position of version id in e.versions, or -1. It
+// searches from the newest version, which is the one usually read.
+func (e *entry) index(id string) int {
+	for i := len(e.versions) - 1; i >= 0; i-- {
+		if e.versions[i].ID == id {
+			return i
+		}
 	}
-	return e
+	return -1
+}
+
+// version returns version id of e, or nil.
+func (e *entry) version(id string) *rotor.VersionRecord {
+	if i := e.index(id); i >= 0 {
+		return e.versions[i]
+	}
+	return nil
 }
 
 // prepare computes e.reads for the versions that hold a value. It must be
 // called before e is shared (installed in the cache).
 func (e *entry) prepare() {
-	e.reads = make(map[string]versionRead, len(e.versions))
-	for _, v := range e.versions {
+	e.reads = make([]versionRead, len(e.versions))
+	for i, v := range e.versions {
 		if v.Value == nil {
 			continue // a placeholder is never read
 		}
-		e.reads[v.ID] = versionRead{stages: e.labels.stagesOf(v.ID), aad: envelope.VersionAAD(e.rec.ARN, v.ID)}
+		e.reads[i] = versionRead{stages: e.labels.stagesOf(v.ID), aad: envelope.VersionAAD(e.rec.ARN, v.ID)}
 	}
 	e.size = e.cost()
 }
 
 // Estimated memory of a cache entry beyond the bytes of its strings and
 // slices, measured on amd64 with Go 1.26 (TestCacheCostEstimate checks the
-// estimate against the heap): the entry, its SecretRecord, three small maps
-// (byID, labels, reads) and the cache's indexes (byARN, byName, ring) cost
-// entryOverhead; each version's VersionRecord, Sealed, map slots and
-// versionRead cost versionOverhead, each tag or label stringOverhead.
+// estimate against the heap): the entry, its SecretRecord, the labels map
+// and the cache's indexes (byARN, byName, ring) cost entryOverhead; each
+// version's VersionRecord, Sealed, versionRead and slice slots cost
+// versionOverhead, each tag or label stringOverhead.
 const (
-	entryOverhead   = 1600
-	versionOverhead = 320
+	entryOverhead   = 820
+	versionOverhead = 250
 	stringOverhead  = 32
 )
 
@@ -106,8 +122,10 @@ func (e *entry) cost() int64 {
 // read returns what reading version v of e needs: from e.reads when
 // prepared, else computed now. The result must not be modified.
 func (e *entry) read(v *rotor.VersionRecord) versionRead {
-	if r, ok := e.reads[v.ID]; ok {
-		return r
+	if e.reads != nil {
+		if i := e.index(v.ID); i >= 0 && e.reads[i].aad != nil {
+			return e.reads[i]
+		}
 	}
 	return versionRead{stages: e.labels.stagesOf(v.ID), aad: envelope.VersionAAD(e.rec.ARN, v.ID)}
 }

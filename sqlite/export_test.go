@@ -29,3 +29,31 @@ func Pragmas(s *Store) (map[string]string, error) {
 	}
 	return out, nil
 }
+
+// PreparedQueries returns the queries every Store prepares on open.
+func PreparedQueries() []string { return preparedQueries }
+
+// QueryPlan returns the EXPLAIN QUERY PLAN lines of query on a reader.
+func QueryPlan(s *Store, query string, args ...any) ([]string, error) {
+	rows, err := s.readers.Query("EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			return nil, err
+		}
+		out = append(out, detail)
+	}
+	return out, rows.Err()
+}
+
+// Prepared reports whether the reader and writer statement caches hold
+// query.
+func Prepared(s *Store, query string) bool {
+	return s.readerStmts.get(query) != nil && s.writerStmts.get(query) != nil
+}
