@@ -66,6 +66,8 @@ func main() {
 	flag.StringVar(&scale.dists, "dist", "uniform,zipf", "with -secrets > 1: comma-separated read distributions, uniform or zipf (s = 1.1)")
 	flag.IntVar(&scale.presign, "presign", 100000, "with -secrets > 1: requests signed ahead per distribution (replayed in a cycle)")
 	flag.Int64Var(&scale.cacheBytes, "cache-bytes", 256<<20, "the server's cache.max_bytes; both servers get GOGC=400 and GOMEMLIMIT = this + 128 MiB")
+	flag.StringVar(&scale.gogc, "gogc", "400", "GOGC of both servers (the rotor server's default is 400)")
+	flag.StringVar(&scale.memlimit, "gomemlimit", "", "GOMEMLIMIT of both servers (\"off\" for none; default: the rotor server's, -cache-bytes + 128 MiB)")
 	flag.Parse()
 	if *bare {
 		serveBare()
@@ -83,13 +85,19 @@ var scale struct {
 	dists      string
 	presign    int
 	cacheBytes int64
+	gogc       string
+	memlimit   string
 }
 
 // gcEnv is the GC settings both servers run under: the rotor server's
 // defaults (cmd/rotor/memory.go), set explicitly so the bare reference
 // gets the same.
 func gcEnv() []string {
-	return []string{"GOGC=400", "GOMEMLIMIT=" + strconv.FormatInt(scale.cacheBytes+128<<20, 10)}
+	limit := scale.memlimit
+	if limit == "" {
+		limit = strconv.FormatInt(scale.cacheBytes+128<<20, 10)
+	}
+	return []string{"GOGC=" + scale.gogc, "GOMEMLIMIT=" + limit}
 }
 
 // serveBare is the reference: net/http, read the body, write a fixed
@@ -211,7 +219,7 @@ func run(duration, warmup time.Duration, connList, rotorBin string, valueSize in
 	}
 	if scale.secrets > 1 {
 		rotor.stop()
-		return runScale(dataDir, rotorCmd, &rotor, id, secret, duration, warmup, connList, valueSize)
+		return runScale(dataDir, rotorCmd, &rotor, id, secret, duration, warmup, connList, valueSize, profile, debugAddr)
 	}
 	if profile != "" {
 		// The rotor server's profile comes from its debug listener while

@@ -214,7 +214,7 @@ func fetchProfile(base, path string, d time.Duration) (wait func()) {
 // distribution and connection count, GetSecretValue against the bare
 // handler, with the server's RSS after each run and the load average.
 func runScale(dataDir string, rotorCmd func() *exec.Cmd, rotor **child, id, secret string,
-	duration, warmup time.Duration, connList string, valueSize int) error {
+	duration, warmup time.Duration, connList string, valueSize int, profile, debugAddr string) error {
 	n := scale.secrets
 	t0 := time.Now()
 	if err := buildStore(dataDir, n, valueSize); err != nil {
@@ -231,10 +231,7 @@ func runScale(dataDir string, rotorCmd func() *exec.Cmd, rotor **child, id, secr
 	ctx := context.Background()
 	sm := secretsmanager.New(secretsmanager.Options{Region: "us-east-1", BaseEndpoint: aws.String(r.url),
 		Credentials: credentials.NewStaticCredentialsProvider(id, secret, "")})
-	list, err := listLatency(ctx, sm, 5)
-	if err != nil {
-		return fmt.Errorf("list secrets: %w", err)
-	}
+	startRSS := rssMiB(r.pid())
 	// One real response fixes the size the bare handler answers with.
 	_, respSize, err := signedRequest(ctx, r.url, []byte(`{"SecretId":"`+scaleName(0)+`"}`), id, secret)
 	if err != nil {
@@ -248,10 +245,15 @@ func runScale(dataDir string, rotorCmd func() *exec.Cmd, rotor **child, id, secr
 	}
 	defer bare.stop()
 
-	fmt.Printf("GetSecretValue over %d secrets, %d-byte values, cache.max_bytes %d MiB, GOGC=400 GOMEMLIMIT=cache+128MiB for both servers\n",
-		n, valueSize, scale.cacheBytes>>20)
-	fmt.Printf("build %s (%.0f secrets/s), server startup %s, RSS after startup %.0f MiB, ListSecrets (100) median %s, load %s\n",
-		build.Round(time.Millisecond), float64(n)/build.Seconds(), startup.Round(time.Millisecond), rssMiB(r.pid()), list, loadAvg())
+	fmt.Printf("GetSecretValue over %d secrets, %d-byte values, cache.max_bytes %d MiB, %s for both servers\n",
+		n, valueSize, scale.cacheBytes>>20, strings.Join(gcEnv(), " "))
+	fmt.Printf("build %s (%.0f secrets/s), server startup %s, RSS after startup %.0f MiB, load %s\n",
+		build.Round(time.Millisecond), float64(n)/build.Seconds(), startup.Round(time.Millisecond), startRSS, loadAvg())
+	if profile != "" { // the whole measurement, both servers' runs included
+		runs := len(strings.Split(connList, ",")) * len(strings.Split(scale.dists, ","))
+		wait := fetchProfile("http://"+debugAddr, profile, time.Duration(2*runs)*(warmup+duration))
+		defer wait()
+	}
 	fmt.Printf("%-8s %-6s %-6s %10s %9s %9s %10s %9s %6s\n", "dist", "conns", "server", "req/s", "p50", "p99", "cpu/req", "RSS MiB", "load")
 	for _, dist := range strings.Split(scale.dists, ",") {
 		reqs, err := presign(ctx, r.url, id, secret, n, scale.presign, strings.TrimSpace(dist), uint64(n))
@@ -288,5 +290,12 @@ func runScale(dataDir string, rotorCmd func() *exec.Cmd, rotor **child, id, secr
 			fmt.Println()
 		}
 	}
+	// Last: listing loads every secret today, which would inflate the RSS
+	// figures of the reads.
+	list, err := listLatency(ctx, sm, 3)
+	if err != nil {
+		return fmt.Errorf("list secrets: %w", err)
+	}
+	fmt.Printf("ListSecrets (first page of 100) median of 3: %s, RSS after %.0f MiB, load %s\n", list, rssMiB(r.pid()), loadAvg())
 	return nil
 }
