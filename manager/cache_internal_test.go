@@ -121,9 +121,9 @@ func TestCacheKeepsHotSet(t *testing.T) {
 }
 
 // TestCacheZipfHitRatio replays a Zipf-skewed load over 20,000 secrets
-// with room for 10% of them; the hit ratio must be well above the 10% that
-// keeping an arbitrary subset gives (a perfect frequency cache gets ~80%
-// here).
+// with room for 10% of them. The load is deterministic (fixed seed): CLOCK
+// reaches 0.714 here, evicting in insertion order (FIFO, ref bits ignored)
+// 0.665, so the bound 0.70 fails if the second chance stops working.
 func TestCacheZipfHitRatio(t *testing.T) {
 	const secrets, reads = 20000, 200000
 	c := newCache(secrets / 10 * cachedSecret(0, 100).size)
@@ -140,8 +140,8 @@ func TestCacheZipfHitRatio(t *testing.T) {
 	}
 	ratio := float64(hits) / reads
 	t.Logf("hit ratio %.3f with %d of %d secrets cached", ratio, c.size(), secrets)
-	if ratio < 0.6 {
-		t.Fatalf("hit ratio %.3f under Zipf, want ≥ 0.6", ratio)
+	if ratio < 0.70 {
+		t.Fatalf("hit ratio %.3f under Zipf, want ≥ 0.70", ratio)
 	}
 	checkInvariants(t, c)
 }
