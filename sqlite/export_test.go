@@ -15,7 +15,7 @@ func Pragmas(s *Store) (map[string]string, error) {
 		{"writer.", []string{"journal_mode", "synchronous", "foreign_keys", "busy_timeout", "query_only"}, func(q string) (v string, err error) {
 			return v, s.writer.QueryRowContext(ctx, q).Scan(&v)
 		}},
-		{"reader.", []string{"journal_mode", "foreign_keys", "busy_timeout", "query_only"}, func(q string) (v string, err error) {
+		{"reader.", []string{"journal_mode", "foreign_keys", "busy_timeout", "query_only", "mmap_size"}, func(q string) (v string, err error) {
 			return v, s.readers.QueryRowContext(ctx, q).Scan(&v)
 		}},
 	} {

@@ -66,6 +66,7 @@ func main() {
 	flag.StringVar(&scale.dists, "dist", "uniform,zipf", "with -secrets > 1: comma-separated read distributions, uniform or zipf (s = 1.1)")
 	flag.IntVar(&scale.presign, "presign", 100000, "with -secrets > 1: requests signed ahead per distribution (replayed in a cycle)")
 	flag.Int64Var(&scale.cacheBytes, "cache-bytes", 256<<20, "the server's cache.max_bytes; both servers get GOGC=400 and GOMEMLIMIT = this + 128 MiB")
+	flag.Int64Var(&scale.mmapBytes, "db-mmap-bytes", 0, "the server's database.mmap_bytes (0 = off)")
 	flag.StringVar(&scale.gogc, "gogc", "400", "GOGC of both servers (the rotor server's default is 400)")
 	flag.StringVar(&scale.memlimit, "gomemlimit", "", "GOMEMLIMIT of both servers (\"off\" for none; default: the rotor server's, -cache-bytes + 128 MiB)")
 	flag.Parse()
@@ -85,6 +86,7 @@ var scale struct {
 	dists      string
 	presign    int
 	cacheBytes int64
+	mmapBytes  int64
 	gogc       string
 	memlimit   string
 }
@@ -204,7 +206,8 @@ func run(duration, warmup time.Duration, connList, rotorBin string, valueSize in
 	}
 	rotorCmd := func() *exec.Cmd {
 		cmd := exec.Command(rotorBin, "server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warn",
-			"--cache-max-bytes", strconv.FormatInt(scale.cacheBytes, 10), "--debug-listen", debugAddr)
+			"--cache-max-bytes", strconv.FormatInt(scale.cacheBytes, 10), "--debug-listen", debugAddr,
+			"--db-mmap-bytes", strconv.FormatInt(scale.mmapBytes, 10))
 		cmd.Env = append(os.Environ(), gcEnv()...)
 		return cmd
 	}

@@ -122,13 +122,20 @@ func presign(ctx context.Context, url, id, secret string, n, count int, dist str
 
 // rssMiB returns the resident set size of process pid in MiB, from
 // /proc/<pid>/status (Linux); 0 if unknown.
-func rssMiB(pid int) float64 {
+func rssMiB(pid int) float64 { return statusMiB(pid, "VmRSS:") }
+
+// anonMiB returns the anonymous part of pid's RSS (RssAnon: heap, stacks,
+// SQLite's page caches; not memory-mapped file pages) in MiB.
+func anonMiB(pid int) float64 { return statusMiB(pid, "RssAnon:") }
+
+// statusMiB returns the field of /proc/<pid>/status in MiB.
+func statusMiB(pid int, field string) float64 {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(line, field); ok {
 			f := strings.Fields(rest)
 			if len(f) > 0 {
 				kb, _ := strconv.ParseFloat(f[0], 64)
@@ -245,8 +252,8 @@ func runScale(dataDir string, rotorCmd func() *exec.Cmd, rotor **child, id, secr
 	}
 	defer bare.stop()
 
-	fmt.Printf("GetSecretValue over %d secrets, %d-byte values, cache.max_bytes %d MiB, %s for both servers\n",
-		n, valueSize, scale.cacheBytes>>20, strings.Join(gcEnv(), " "))
+	fmt.Printf("GetSecretValue over %d secrets, %d-byte values, cache.max_bytes %d MiB, database.mmap_bytes %d MiB, %s for both servers\n",
+		n, valueSize, scale.cacheBytes>>20, scale.mmapBytes>>20, strings.Join(gcEnv(), " "))
 	fmt.Printf("build %s (%.0f secrets/s), server startup %s, RSS after startup %.0f MiB, load %s\n",
 		build.Round(time.Millisecond), float64(n)/build.Seconds(), startup.Round(time.Millisecond), startRSS, loadAvg())
 	if profile != "" { // the whole measurement, both servers' runs included
@@ -254,7 +261,7 @@ func runScale(dataDir string, rotorCmd func() *exec.Cmd, rotor **child, id, secr
 		wait := fetchProfile("http://"+debugAddr, profile, time.Duration(2*runs)*(warmup+duration))
 		defer wait()
 	}
-	fmt.Printf("%-8s %-6s %-6s %10s %9s %9s %10s %9s %6s\n", "dist", "conns", "server", "req/s", "p50", "p99", "cpu/req", "RSS MiB", "load")
+	fmt.Printf("%-8s %-6s %-6s %10s %9s %9s %10s %9s %9s %6s\n", "dist", "conns", "server", "req/s", "p50", "p99", "cpu/req", "RSS MiB", "anon MiB", "load")
 	for _, dist := range strings.Split(scale.dists, ",") {
 		reqs, err := presign(ctx, r.url, id, secret, n, scale.presign, strings.TrimSpace(dist), uint64(n))
 		if err != nil {
@@ -277,8 +284,8 @@ func runScale(dataDir string, rotorCmd func() *exec.Cmd, rotor **child, id, secr
 				return fmt.Errorf("errors during load: rotor %d (%s), bare %d (%s)", rr.errors, rr.firstErr, b.errors, b.firstErr)
 			}
 			la := loadAvg()
-			fmt.Printf("%-8s %-6d %-6s %10.0f %9s %9s %10s %9.0f %6s\n", dist, conns, "bare", b.rps, b.p50, b.p99, b.cpuText(), rssMiB(bare.pid()), la)
-			fmt.Printf("%-8s %-6d %-6s %10.0f %9s %9s %10s %9.0f %6s\n", dist, conns, "rotor", rr.rps, rr.p50, rr.p99, rr.cpuText(), rssMiB(r.pid()), la)
+			fmt.Printf("%-8s %-6d %-6s %10.0f %9s %9s %10s %9.0f %9.0f %6s\n", dist, conns, "bare", b.rps, b.p50, b.p99, b.cpuText(), rssMiB(bare.pid()), anonMiB(bare.pid()), la)
+			fmt.Printf("%-8s %-6d %-6s %10.0f %9s %9s %10s %9.0f %9.0f %6s\n", dist, conns, "rotor", rr.rps, rr.p50, rr.p99, rr.cpuText(), rssMiB(r.pid()), anonMiB(r.pid()), la)
 			fmt.Printf("%-8s %-6d ratio rotor/bare throughput = %.2f", dist, conns, rr.rps/b.rps)
 			if rr.cpuPerReq > 0 && b.cpuPerReq > 0 {
 				fmt.Printf(", server CPU per request = %.2f", float64(rr.cpuPerReq)/float64(b.cpuPerReq))

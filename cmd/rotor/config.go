@@ -77,6 +77,11 @@ type Config struct {
 		MaxBytes int64 `toml:"max_bytes"`
 	} `toml:"cache"`
 
+	Database struct {
+		// MmapBytes is sqlite.Options.MmapSize; 0 = off.
+		MmapBytes int64 `toml:"mmap_bytes"`
+	} `toml:"database"`
+
 	// DebugListen, when set, is a loopback host:port serving net/http/pprof
 	// (heap and CPU profiles on demand); "" = off.
 	DebugListen string `toml:"debug_listen"`
@@ -294,6 +299,9 @@ func (c *Config) Validate() error {
 	if c.Cache.MaxBytes < 0 {
 		return errors.New("cache.max_bytes must not be negative")
 	}
+	if c.Database.MmapBytes < 0 {
+		return errors.New("database.mmap_bytes must not be negative")
+	}
 	if c.DebugListen != "" {
 		host, _, err := net.SplitHostPort(c.DebugListen)
 		if err != nil {
@@ -354,6 +362,14 @@ var settings = []setting{
 			return fmt.Errorf("%q is not a number of bytes", v)
 		}
 		c.Cache.MaxBytes = n
+		return nil
+	}},
+	{"db-mmap-bytes", "ROTOR_DB_MMAP_BYTES", "bytes of the database the readers memory-map, 0 = off (default 0)", func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a number of bytes", v)
+		}
+		c.Database.MmapBytes = n
 		return nil
 	}},
 	{"debug-listen", "ROTOR_DEBUG_LISTEN", "loopback host:port serving net/http/pprof (default off)", setString(func(c *Config) *string { return &c.DebugListen })},

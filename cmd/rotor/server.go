@@ -105,7 +105,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	// The database first: a keyring that lacks a key it uses is refused
 	// before anything is written.
-	if m.store, err = sqlite.Open(c.DatabasePath()); err != nil {
+	if m.store, err = sqlite.OpenWith(c.DatabasePath(), sqlite.Options{MmapSize: c.Database.MmapBytes}); err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
 	inUse, err := keyIDsInUse(ctx, m.store)
