@@ -104,3 +104,19 @@ func TestDebugListener(t *testing.T) {
 		t.Fatal("pprof served on the API listener")
 	}
 }
+
+func TestLoadConfig_DatabaseMmap(t *testing.T) {
+	c, err := LoadConfig(nil, env(nil))
+	if err != nil || c.Database.MmapBytes != 0 {
+		t.Fatalf("default database.mmap_bytes = %d, %v; want 0 (off)", c.Database.MmapBytes, err)
+	}
+	c, err = LoadConfig(nil, env(map[string]string{"ROTOR_DB_MMAP_BYTES": "1073741824"}))
+	if err != nil || c.Database.MmapBytes != 1<<30 {
+		t.Fatalf("database.mmap_bytes = %d, %v", c.Database.MmapBytes, err)
+	}
+	for _, bad := range []string{"-1", "1G"} {
+		if _, err := LoadConfig([]string{"--db-mmap-bytes", bad}, env(nil)); err == nil {
+			t.Errorf("database.mmap_bytes %q accepted", bad)
+		}
+	}
+}
