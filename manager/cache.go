@@ -3,6 +3,7 @@ package manager
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/envelope"
@@ -11,7 +12,10 @@ import (
 
 // Cache bounds.
 const (
-	cacheMaxSecrets = 10000
+	// DefaultCacheMaxBytes is the cache budget when Config.CacheMaxBytes is
+	// 0: 256 MiB, a quarter of a 1 GB machine, which holds about 150,000
+	// secrets of small values (about 1.7 KB each, see entry.cost).
+	DefaultCacheMaxBytes = 256 << 20
 	// cacheMaxPending bounds the invalidations remembered for fills in
 	// flight; a fill older than the oldest one remembered is discarded.
 	cacheMaxPending = 4096
@@ -19,16 +23,23 @@ const (
 
 // entry is one secret as loaded from the store in one snapshot: its record
 // and every version, values still sealed. An entry is immutable once built
-// and shared by concurrent readers.
+// and shared by concurrent readers, except for the cache's bookkeeping
+// (ref, slot), which the cache alone touches.
 type entry struct {
 	rec      *rotor.SecretRecord
 	versions []*rotor.VersionRecord // oldest first
-	byID     map[string]*rotor.VersionRecord
 	labels   labels
-	// reads holds, per version id, what reading that version needs besides
-	// its record. It is filled by prepare for entries that go into the
-	// cache; nil otherwise (readVersion then computes it per read).
-	reads map[string]versionRead
+	// reads holds, for versions[i], what reading it needs besides its
+	// record (zero for a placeholder). It is filled by prepare for entries
+	// that go into the cache; nil otherwise (readVersion then computes it
+	// per read). A slice, not a map keyed by id: a secret has few versions
+	// and a map costs hundreds of bytes in each of ~150,000 cached entries.
+	reads []versionRead
+
+	size int64       // cost(), computed by prepare
+	ref  atomic.Bool // read since the clock hand last passed (see cache)
+	slot int         // index in cache.ring, -1 when not in it; under cache.mu
+
 	// policy is rec.ResourcePolicy compiled (nil when the secret has none),
 	// policyErr the reason it does not compile; both set by prepare, so an
 	// Authorizer evaluating a cached secret's policy never parses it.
@@ -47,11 +58,26 @@ type versionRead struct {
 }
 
 func newEntry(rec *rotor.SecretRecord, vs []*rotor.VersionRecord) *entry {
-	e := &entry{rec: rec, versions: vs, byID: make(map[string]*rotor.VersionRecord, len(vs)), labels: labelsOf(vs)}
-	for _, v := range vs {
-		e.byID[v.ID] = v
+	return &entry{rec: rec, versions: vs, labels: labelsOf(vs), slot: -1}
+}
+
+// index returns the position of version id in e.versions, or -1. It
+// searches from the newest version, which is the one usually read.
+func (e *entry) index(id string) int {
+	for i := len(e.versions) - 1; i >= 0; i-- {
+		if e.versions[i].ID == id {
+			return i
+		}
 	}
-	return e
+	return -1
+}
+
+// version returns version id of e, or nil.
+func (e *entry) version(id string) *rotor.VersionRecord {
+	if i := e.index(id); i >= 0 {
+		return e.versions[i]
+	}
+	return nil
 }
 
 // prepare computes e.reads for the versions that hold a value. It must be
@@ -59,13 +85,49 @@ func newEntry(rec *rotor.SecretRecord, vs []*rotor.VersionRecord) *entry {
 func (e *entry) prepare() {
 	e.policy, e.policyErr = compilePolicy(e.rec)
 	e.prepared = true
-	e.reads = make(map[string]versionRead, len(e.versions))
-	for _, v := range e.versions {
+	e.reads = make([]versionRead, len(e.versions))
+	for i, v := range e.versions {
 		if v.Value == nil {
 			continue // a placeholder is never read
 		}
-		e.reads[v.ID] = versionRead{stages: e.labels.stagesOf(v.ID), aad: envelope.VersionAAD(e.rec.ARN, v.ID)}
+		e.reads[i] = versionRead{stages: e.labels.stagesOf(v.ID), aad: envelope.VersionAAD(e.rec.ARN, v.ID)}
 	}
+	e.size = e.cost()
+}
+
+// Estimated memory of a cache entry beyond the bytes of its strings and
+// slices, measured on amd64 with Go 1.26 (TestCacheCostEstimate checks the
+// estimate against the heap): the entry, its SecretRecord, the labels map
+// and the cache's indexes (byARN, byName, ring) cost entryOverhead; each
+// version's VersionRecord, Sealed, versionRead and slice slots cost
+// versionOverhead, each tag or label stringOverhead.
+const (
+	entryOverhead   = 820
+	versionOverhead = 250
+	stringOverhead  = 32
+)
+
+// cost estimates the heap bytes e holds while cached.
+func (e *entry) cost() int64 {
+	r := e.rec
+	n := entryOverhead + 3*len(r.ARN) + 2*len(r.Name) + 2*len(r.Region) + len(r.Description) +
+		len(r.KmsKeyID) + len(r.Type) + len(r.OwningService) + len(r.PrimaryRegion) +
+		len(r.Rotation.LambdaARN) + len(r.Rotation.MasterARN) + len(r.Rotation.Rules.Duration) +
+		len(r.Rotation.Rules.ScheduleExpression) + len(r.Rotation.Identity) +
+		len(r.ResourcePolicy) // the policy's text; its compiled form (e.policy) is not counted
+	for _, t := range r.Tags {
+		n += stringOverhead + len(t.Key) + len(t.Value)
+	}
+	for _, v := range e.versions {
+		n += versionOverhead + 2*len(v.ID) + len(v.KmsKeyID)
+		if v.Value != nil {
+			n += len(v.Value.KeyID) + cap(v.Value.WrappedKey) + cap(v.Value.Ciphertext) + len(r.ARN) + len(v.ID) + 16
+		}
+		for _, st := range v.Stages {
+			n += 2*stringOverhead + 2*len(st)
+		}
+	}
+	return int64(n)
 }
 
 // compilePolicy compiles rec's resource policy: nil when it has none,
@@ -94,8 +156,10 @@ func (e *entry) resourcePolicy() (*policy.Policy, error) {
 // read returns what reading version v of e needs: from e.reads when
 // prepared, else computed now. The result must not be modified.
 func (e *entry) read(v *rotor.VersionRecord) versionRead {
-	if r, ok := e.reads[v.ID]; ok {
-		return r
+	if e.reads != nil {
+		if i := e.index(v.ID); i >= 0 && e.reads[i].aad != nil {
+			return e.reads[i]
+		}
 	}
 	return versionRead{stages: e.labels.stagesOf(v.ID), aad: envelope.VersionAAD(e.rec.ARN, v.ID)}
 }
@@ -122,7 +186,8 @@ type invalidation struct {
 	nameKey secretKey
 }
 
-// cache holds entries by ARN, and a (region, name) → ARN index.
+// cache holds entries by ARN, and a (region, name) → ARN index, within a
+// budget of bytes (the sum of entry.cost).
 //
 // Consistency: writers call invalidate after their transaction committed.
 // A reader that misses calls begin, loads a snapshot from the store and calls
@@ -130,19 +195,33 @@ type invalidation struct {
 // invalidated after begin: the snapshot may predate the write. So an entry
 // in the cache is never older than the last write that invalidated it, and a
 // read that begins after a write returned sees that write or a newer state.
+//
+// Eviction is CLOCK (second chance): a hit sets the entry's ref bit (one
+// atomic load, and a store only when the bit was clear, under the read
+// lock); to make room, the hand sweeps the ring of entries, clearing set
+// bits and evicting the first entry whose bit is clear. Entries read again
+// since the hand last passed survive, so a skewed load keeps its hot set,
+// while a uniform load over more secrets than fit costs O(1) amortized per
+// eviction.
 type cache struct {
 	mu       sync.RWMutex
-	max      int
+	maxBytes int64
+	bytes    int64 // sum of cost of the entries in ring
 	byARN    map[string]*entry
 	byName   map[secretKey]string
+	ring     []*entry // every cached entry, and nil holes; entry.slot is its index
+	free     []int    // the holes in ring
+	hand     int
 	gen      uint64
 	floor    uint64 // fills begun before this generation are refused
 	inflight int    // fills between begin and end
 	recent   []invalidation
 }
 
-func newCache(max int) *cache {
-	return &cache{max: max, byARN: map[string]*entry{}, byName: map[secretKey]string{}}
+// newCache returns a cache holding at most maxBytes (by entry.cost); an
+// entry larger than that is never cached.
+func newCache(maxBytes int64) *cache {
+	return &cache{maxBytes: maxBytes, byARN: map[string]*entry{}, byName: map[secretKey]string{}}
 }
 
 // get returns the cached entry for id in region, or nil. Only exact ARNs
@@ -150,18 +229,20 @@ func newCache(max int) *cache {
 func (c *cache) get(region, id string) *entry {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
+	var e *entry
 	// ParseARN accepts nothing that lacks the "arn:" prefix; checking it
 	// first spares names (the common case) the parse and its allocation.
 	if isARN(id) {
-		if e := c.byARN[id]; e != nil && e.rec.Region == region {
-			return e
+		if e = c.byARN[id]; e != nil && e.rec.Region != region {
+			e = nil
 		}
-		return nil
+	} else if arn, ok := c.byName[nameKey(region, id)]; ok {
+		e = c.byARN[arn]
 	}
-	if arn, ok := c.byName[nameKey(region, id)]; ok {
-		return c.byARN[arn]
+	if e != nil && !e.ref.Load() {
+		e.ref.Store(true)
 	}
-	return nil
+	return e
 }
 
 // begin starts a fill and returns its generation; end must follow.
@@ -183,12 +264,13 @@ func (c *cache) end() {
 	}
 }
 
-// install adds e, loaded by a fill that began at generation gen, unless the
-// secret was invalidated since.
+// install adds e (prepared, not yet in any cache), loaded by a fill that
+// began at generation gen, unless the secret was invalidated since. It
+// evicts entries as needed to stay within maxBytes.
 func (c *cache) install(gen uint64, e *entry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if gen < c.floor {
+	if gen < c.floor || e.size > c.maxBytes {
 		return
 	}
 	nk := nameKey(e.rec.Region, e.rec.Name)
@@ -197,17 +279,64 @@ func (c *cache) install(gen uint64, e *entry) {
 			return
 		}
 	}
-	if _, ok := c.byARN[e.rec.ARN]; !ok && len(c.byARN) >= c.max {
-		for arn, old := range c.byARN { // evict one arbitrary entry
-			delete(c.byARN, arn)
-			if k := nameKey(old.rec.Region, old.rec.Name); c.byName[k] == arn {
-				delete(c.byName, k)
-			}
-			break
-		}
+	if old := c.byARN[e.rec.ARN]; old != nil {
+		c.remove(old)
 	}
+	if arn, ok := c.byName[nk]; ok {
+		// The name belonged to another secret (purged and re-created).
+		c.remove(c.byARN[arn])
+	}
+	for c.bytes+e.size > c.maxBytes {
+		c.evict()
+	}
+	// The entry takes the slot of the last one removed (for an eviction,
+	// the one just behind the hand), so the hand reaches it last.
+	if n := len(c.free); n > 0 {
+		e.slot = c.free[n-1]
+		c.free = c.free[:n-1]
+		c.ring[e.slot] = e
+	} else {
+		e.slot = len(c.ring)
+		c.ring = append(c.ring, e)
+	}
+	c.bytes += e.size
 	c.byARN[e.rec.ARN] = e
 	c.byName[nk] = e.rec.ARN
+}
+
+// evict removes one entry chosen by the clock hand. The cache must not be
+// empty.
+func (c *cache) evict() {
+	for {
+		if c.hand >= len(c.ring) {
+			c.hand = 0
+		}
+		e := c.ring[c.hand]
+		c.hand++
+		switch {
+		case e == nil:
+		case e.ref.Load():
+			e.ref.Store(false)
+		default:
+			c.remove(e)
+			return
+		}
+	}
+}
+
+// remove drops e (nil: nothing) from the cache.
+func (c *cache) remove(e *entry) {
+	if e == nil || e.slot < 0 {
+		return
+	}
+	c.ring[e.slot] = nil
+	c.free = append(c.free, e.slot)
+	e.slot = -1
+	c.bytes -= e.size
+	delete(c.byARN, e.rec.ARN)
+	if k := nameKey(e.rec.Region, e.rec.Name); c.byName[k] == e.rec.ARN {
+		delete(c.byName, k)
+	}
 }
 
 // invalidate drops the secret arn (named name in region) after a write.
@@ -215,9 +344,12 @@ func (c *cache) invalidate(arn, region, name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
-	delete(c.byARN, arn)
+	c.remove(c.byARN[arn])
 	nk := nameKey(region, name)
-	delete(c.byName, nk)
+	if other, ok := c.byName[nk]; ok {
+		c.remove(c.byARN[other])
+		delete(c.byName, nk)
+	}
 	if c.inflight == 0 {
 		c.floor = c.gen
 		return
@@ -237,6 +369,12 @@ func (c *cache) clear() {
 	c.gen++
 	c.floor = c.gen
 	c.recent = nil
+	for _, e := range c.ring {
+		if e != nil {
+			e.slot = -1
+		}
+	}
+	c.ring, c.free, c.hand, c.bytes = nil, nil, 0, 0
 	c.byARN = map[string]*entry{}
 	c.byName = map[secretKey]string{}
 }
@@ -246,4 +384,11 @@ func (c *cache) size() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return len(c.byARN)
+}
+
+// usage returns the sum of the cached entries' costs.
+func (c *cache) usage() int64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.bytes
 }

@@ -14,8 +14,9 @@
 // invalidates the secret's entries after it commits, and a cache fill that
 // started before an invalidation of the same secret is discarded, so a read
 // never observes a state older than a write that returned before the read
-// began. The cache holds at most 10,000 secrets. Lookups by partial ARN always
-// go to the store.
+// began. The cache is bounded in bytes (Config.CacheMaxBytes, by an estimate
+// of each entry's memory) and evicts with CLOCK, keeping the secrets read
+// since the last sweep. Lookups by partial ARN always go to the store.
 //
 // # Authorization
 //

@@ -62,7 +62,7 @@ func (s *Service) getValue(ctx context.Context, c rotor.Caller, id string, e *en
 // selectVersion applies the §2.4 resolution table to a loaded secret.
 func selectVersion(e *entry, versionID, stage string) (*rotor.VersionRecord, error) {
 	if versionID != "" {
-		v := e.byID[versionID]
+		v := e.version(versionID)
 		if v == nil {
 			return nil, errVersionNotFound(versionID)
 		}
@@ -78,10 +78,11 @@ func selectVersion(e *entry, versionID, stage string) (*rotor.VersionRecord, err
 		stage = rotor.StageCurrent
 	}
 	id, ok := e.labels[stage]
-	if !ok || e.byID[id] == nil || e.byID[id].Value == nil {
+	v := e.version(id)
+	if !ok || v == nil || v.Value == nil {
 		return nil, errStageNotFound(stage)
 	}
-	return e.byID[id], nil
+	return v, nil
 }
 
 // readResult is the one allocation behind a readVersion result: the

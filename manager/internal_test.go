@@ -172,12 +172,14 @@ func TestPruneCandidates(t *testing.T) {
 
 func TestCacheGenerations(t *testing.T) {
 	rec := func(arn, name string) *entry {
-		return newEntry(&rotor.SecretRecord{ARN: arn, Region: "r", Name: name}, nil)
+		e := newEntry(&rotor.SecretRecord{ARN: arn, Region: "r", Name: name}, nil)
+		e.prepare()
+		return e
 	}
 	// Names "a", "b", ... and ARNs "arn:a", "arn:b", ... stand for real ones
 	// in these tests, except where an ARN is looked up.
 	t.Run("FillBeforeInvalidationRefused", func(t *testing.T) {
-		c := newCache(10)
+		c := newCache(1 << 20)
 		g := c.begin()
 		c.invalidate("arn:a", "r", "a")
 		c.install(g, rec("arn:a", "a"))
@@ -187,7 +189,7 @@ func TestCacheGenerations(t *testing.T) {
 		}
 	})
 	t.Run("InvalidationByNameRefused", func(t *testing.T) {
-		c := newCache(10)
+		c := newCache(1 << 20)
 		g := c.begin()
 		c.invalidate("arn:old", "r", "a") // the name was purged and re-created
 		c.install(g, rec("arn:new", "a"))
@@ -197,7 +199,7 @@ func TestCacheGenerations(t *testing.T) {
 		}
 	})
 	t.Run("OtherSecretInvalidationAllowed", func(t *testing.T) {
-		c := newCache(10)
+		c := newCache(1 << 20)
 		g := c.begin()
 		c.invalidate("arn:b", "r", "b")
 		c.install(g, rec("arn:a", "a"))
@@ -207,7 +209,7 @@ func TestCacheGenerations(t *testing.T) {
 		}
 	})
 	t.Run("ByARNInRegion", func(t *testing.T) {
-		c := newCache(10)
+		c := newCache(1 << 20)
 		arn := rotor.SecretARN("r", "123456789012", "a", "AbCdEf")
 		c.install(c.begin(), rec(arn, "a"))
 		c.end()
@@ -219,7 +221,7 @@ func TestCacheGenerations(t *testing.T) {
 		}
 	})
 	t.Run("FillAfterInvalidationAllowed", func(t *testing.T) {
-		c := newCache(10)
+		c := newCache(1 << 20)
 		c.invalidate("arn:a", "r", "a")
 		g := c.begin()
 		c.install(g, rec("arn:a", "a"))
@@ -229,7 +231,7 @@ func TestCacheGenerations(t *testing.T) {
 		}
 	})
 	t.Run("ForgottenInvalidationsRefuseOldFills", func(t *testing.T) {
-		c := newCache(10)
+		c := newCache(1 << 20)
 		old := c.begin()
 		for range cacheMaxPending + 1 {
 			c.invalidate("arn:b", "r", "b")
@@ -247,7 +249,7 @@ func TestCacheGenerations(t *testing.T) {
 		}
 	})
 	t.Run("ClearRefusesFillsInFlight", func(t *testing.T) {
-		c := newCache(10)
+		c := newCache(1 << 20)
 		g := c.begin()
 		c.clear()
 		c.install(g, rec("arn:a", "a"))
@@ -257,7 +259,7 @@ func TestCacheGenerations(t *testing.T) {
 		}
 	})
 	t.Run("Bounded", func(t *testing.T) {
-		c := newCache(3)
+		c := newCache(3 * rec("arn:a", "a").size)
 		for i := range 10 {
 			g := c.begin()
 			c.install(g, rec("arn:"+string(rune('a'+i)), string(rune('a'+i))))

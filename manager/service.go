@@ -59,6 +59,10 @@ type Config struct {
 	// that cancelled or abandoned an active run (wire it to
 	// rotation.Engine.Cancel).
 	OnRunStopped func(runID string)
+	// CacheMaxBytes bounds the read cache of sealed records by their
+	// estimated memory; 0 means DefaultCacheMaxBytes, negative disables
+	// the cache.
+	CacheMaxBytes int64
 	// Rand picks the start time inside a rotation window; nil means a
 	// generator seeded from crypto/rand. The Service serialises its use.
 	Rand *mrand.Rand
@@ -135,7 +139,7 @@ func New(cfg Config) *Service {
 		nowFn:       cfg.Now,
 		pruneMinAge: cfg.PruneMinAge,
 		log:         cfg.Logger,
-		cache:       newCache(cacheMaxSecrets),
+		cache:       newCache(cfg.CacheMaxBytes),
 		accessed:    map[string]time.Time{},
 		accessFlush: cfg.AccessFlushInterval,
 
@@ -147,6 +151,12 @@ func New(cfg Config) *Service {
 	}
 	if s.maxAttempts <= 0 {
 		s.maxAttempts = defaultMaxAttempts
+	}
+	switch {
+	case cfg.CacheMaxBytes == 0:
+		s.cache.maxBytes = DefaultCacheMaxBytes
+	case cfg.CacheMaxBytes < 0:
+		s.cache.maxBytes = 0
 	}
 	if s.rand == nil {
 		var seed [32]byte

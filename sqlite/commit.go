@@ -149,8 +149,8 @@ func (s *Store) update(ctx context.Context, fn func(rotor.Tx) error) error {
 	}
 	b := c.cur
 	if b == nil {
-		if s.stmts.pending() {
-			s.stmts.prepare(context.WithoutCancel(ctx))
+		if s.writes.pending() {
+			s.writes.prepare(context.WithoutCancel(ctx))
 		}
 		// The batch outlives this caller's ctx: it is begun (and its
 		// statements run) without cancellation, so one caller's
@@ -181,7 +181,7 @@ func (s *Store) update(ctx context.Context, fn func(rotor.Tx) error) error {
 			c.leave()
 		}
 	}()
-	err := fn(&tx{ctx: bg, tx: b.tx, writable: true, stmts: s.stmts})
+	err := fn(&tx{ctx: bg, tx: b.tx, writable: true, reads: s.writerStmts, writes: s.writes})
 	returned = true
 	if err == nil && ctx.Err() != nil {
 		err = storeError(ctx.Err(), "transaction", "update: commit")

@@ -15,7 +15,7 @@ func Pragmas(s *Store) (map[string]string, error) {
 		{"writer.", []string{"journal_mode", "synchronous", "foreign_keys", "busy_timeout", "query_only"}, func(q string) (v string, err error) {
 			return v, s.writer.QueryRowContext(ctx, q).Scan(&v)
 		}},
-		{"reader.", []string{"journal_mode", "foreign_keys", "busy_timeout", "query_only"}, func(q string) (v string, err error) {
+		{"reader.", []string{"journal_mode", "foreign_keys", "busy_timeout", "query_only", "mmap_size"}, func(q string) (v string, err error) {
 			return v, s.readers.QueryRowContext(ctx, q).Scan(&v)
 		}},
 	} {
@@ -44,4 +44,32 @@ func Waiting(s *Store) int {
 	s.commit.mu.Lock()
 	defer s.commit.mu.Unlock()
 	return s.commit.waiting
+}
+
+// PreparedQueries returns the queries every Store prepares on open.
+func PreparedQueries() []string { return preparedQueries }
+
+// QueryPlan returns the EXPLAIN QUERY PLAN lines of query on a reader.
+func QueryPlan(s *Store, query string, args ...any) ([]string, error) {
+	rows, err := s.readers.Query("EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			return nil, err
+		}
+		out = append(out, detail)
+	}
+	return out, rows.Err()
+}
+
+// Prepared reports whether the reader and writer statement caches hold
+// query.
+func Prepared(s *Store, query string) bool {
+	return s.readerStmts.get(query) != nil && s.writerStmts.get(query) != nil
 }

@@ -153,11 +153,15 @@ func TestPragmas(t *testing.T) {
 		name string
 		open func(path string) (*sqlite.Store, error)
 		busy string
+		mmap string
 	}{
-		{"Default", sqlite.Open, "5000"},
+		{"Default", sqlite.Open, "5000", "0"},
 		{"BusyTimeout", func(p string) (*sqlite.Store, error) {
 			return sqlite.OpenWith(p, sqlite.Options{BusyTimeout: 1234 * time.Millisecond})
-		}, "1234"},
+		}, "1234", "0"},
+		{"MmapSize", func(p string) (*sqlite.Store, error) {
+			return sqlite.OpenWith(p, sqlite.Options{MmapSize: 64 << 20})
+		}, "5000", "67108864"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s, err := c.open(filepath.Join(t.TempDir(), "rotor.db"))
@@ -173,7 +177,7 @@ func TestPragmas(t *testing.T) {
 				"writer.journal_mode": "wal", "writer.synchronous": "2", "writer.foreign_keys": "1",
 				"writer.busy_timeout": c.busy, "writer.query_only": "0",
 				"reader.journal_mode": "wal", "reader.foreign_keys": "1", "reader.busy_timeout": c.busy,
-				"reader.query_only": "1",
+				"reader.query_only": "1", "reader.mmap_size": c.mmap,
 			}
 			for k, w := range want {
 				if got[k] != w {

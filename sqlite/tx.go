@@ -18,8 +18,9 @@ import (
 type tx struct {
 	ctx      context.Context
 	tx       *sql.Tx
+	reads    *stmtCache  // prepared preparedQueries of tx's database
+	writes   *writeStmts // prepared write statements of an Update; nil in View
 	writable bool
-	stmts    *writeStmts // prepared statements of a write transaction; nil in View
 }
 
 var _ rotor.Tx = (*tx)(nil)
@@ -151,12 +152,18 @@ func (t *tx) mustExist(noun, op, query string, args ...any) error {
 
 // secretExists returns ENOTFOUND unless the secret arn exists.
 func (t *tx) secretExists(arn, op string) error {
-	return t.mustExist(nounSecret, op, `SELECT 1 FROM secrets WHERE arn = ?`, arn)
+	return t.mustExist(nounSecret, op, secretExistsQuery, arn)
 }
+
+// Prepared lookups (see preparedQueries).
+const (
+	secretExistsQuery  = `SELECT 1 FROM secrets WHERE arn = ?`
+	versionExistsQuery = `SELECT 1 FROM versions WHERE secret_arn = ? AND id = ?`
+)
 
 // versionExists returns ENOTFOUND unless the secret arn has a version id.
 func (t *tx) versionExists(arn, id, op string) error {
-	return t.mustExist(nounVersion, op, `SELECT 1 FROM versions WHERE secret_arn = ? AND id = ?`, arn, id)
+	return t.mustExist(nounVersion, op, versionExistsQuery, arn, id)
 }
 
 // identityExists returns ENOTFOUND unless the identity name exists.
@@ -222,15 +229,19 @@ func secretArgs(s *rotor.SecretRecord) []any {
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanSecret(sc scanner) (*rotor.SecretRecord, error) {
+func scanSecret(sc scanner) (*rotor.SecretRecord, error) { return scanSecretWith(sc) }
+
+// scanSecretWith scans a row of secretColumns followed by the columns
+// scanned into extra.
+func scanSecretWith(sc scanner, extra ...any) (*rotor.SecretRecord, error) {
 	var s rotor.SecretRecord
 	var created, changed, accessed, rotated, next, deleted, purge int64
 	r := &s.Rotation
-	err := sc.Scan(&s.ARN, &s.Region, &s.Name, &s.Description, &s.KmsKeyID, &s.Type, &s.TagsEverSet,
+	err := sc.Scan(append([]any{&s.ARN, &s.Region, &s.Name, &s.Description, &s.KmsKeyID, &s.Type, &s.TagsEverSet,
 		&r.Configured, &r.Enabled, &r.LambdaARN, &r.Rules.AutomaticallyAfterDays,
 		&r.Rules.Duration, &r.Rules.ScheduleExpression, &r.MasterARN,
 		&created, &changed, &accessed, &rotated, &next, &deleted, &purge, &s.OwningService, &s.PrimaryRegion,
-		&r.Identity, &s.ResourcePolicy)
+		&r.Identity, &s.ResourcePolicy}, extra...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -240,17 +251,39 @@ func scanSecret(sc scanner) (*rotor.SecretRecord, error) {
 	return &s, nil
 }
 
-// secretWhere returns the one secret matched by where, with its tags.
-func (t *tx) secretWhere(op, where string, args ...any) (*rotor.SecretRecord, error) {
-	s, err := queryOne(t, nounSecret, op, scanSecret, `SELECT `+secretColumns+` FROM secrets WHERE `+where, args...)
+// Single-secret reads: the secret's row joined with its tags, one row per
+// tag in position order (one row with NULL key and value if it has none),
+// so a secret with its tags is one indexed read of one prepared statement.
+const (
+	secretWithTags    = `SELECT ` + secretColumns + `, tags.key, tags.value FROM secrets LEFT JOIN tags ON tags.secret_arn = secrets.arn WHERE `
+	secretByARNQuery  = secretWithTags + `secrets.arn = ? ORDER BY tags.position`
+	secretByNameQuery = secretWithTags + `secrets.region = ? AND secrets.name = ? ORDER BY tags.position`
+)
+
+// secretWhere returns the one secret selected by query (secretByARNQuery
+// or secretByNameQuery), with its tags.
+func (t *tx) secretWhere(op, query string, args ...any) (*rotor.SecretRecord, error) {
+	var s *rotor.SecretRecord
+	err := t.each(nounSecret, op, func(sc scanner) error {
+		var key, value sql.NullString
+		rec, err := scanSecretWith(sc, &key, &value)
+		if err != nil {
+			return err
+		}
+		if s == nil {
+			s = rec
+		}
+		if key.Valid {
+			s.Tags = append(s.Tags, rotor.Tag{Key: key.String, Value: value.String})
+		}
+		return nil
+	}, query, args...)
 	if err != nil {
 		return nil, err
 	}
-	tags, err := t.tags(op, `WHERE secret_arn = ?`, s.ARN)
-	if err != nil {
-		return nil, err
+	if s == nil {
+		return nil, notFound(nounSecret, op)
 	}
-	s.Tags = tags[s.ARN]
 	return s, nil
 }
 
@@ -276,13 +309,13 @@ func (t *tx) tags(op, where string, args ...any) (map[string][]rotor.Tag, error)
 // Secret returns the secret with this exact ARN, with its tags in the order
 // they were added; ENOTFOUND if there is none.
 func (t *tx) Secret(arn string) (*rotor.SecretRecord, error) {
-	return t.secretWhere("secret", `arn = ?`, arn)
+	return t.secretWhere("secret", secretByARNQuery, arn)
 }
 
 // SecretByName returns the secret named name in region, whatever its
 // deletion state; ENOTFOUND if there is none.
 func (t *tx) SecretByName(region, name string) (*rotor.SecretRecord, error) {
-	return t.secretWhere("secret by name", `region = ? AND name = ?`, region, name)
+	return t.secretWhere("secret by name", secretByNameQuery, region, name)
 }
 
 // Secrets returns every secret in region, oldest (CreatedDate) first, ties
@@ -383,6 +416,12 @@ func scanVersion(sc scanner) (*rotor.VersionRecord, error) {
 	return &v, nil
 }
 
+// The query of stages is stagesSelect + where + stagesOrder.
+const (
+	stagesSelect = `SELECT version_id, stage FROM stages WHERE `
+	stagesOrder  = ` ORDER BY stage`
+)
+
 // stages returns the labels of the secret's versions selected by where,
 // grouped by version id, sorted.
 func (t *tx) stages(op, where string, args ...any) (map[string][]string, error) {
@@ -394,7 +433,7 @@ func (t *tx) stages(op, where string, args ...any) (map[string][]string, error) 
 		}
 		m[id] = append(m[id], stage)
 		return nil
-	}, `SELECT version_id, stage FROM stages WHERE `+where+` ORDER BY stage`, args...)
+	}, stagesSelect+where+stagesOrder, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -404,42 +443,85 @@ func (t *tx) stages(op, where string, args ...any) (map[string][]string, error) 
 // Versions returns every version of the secret with its sorted labels,
 // oldest (CreatedDate) first, ties in insertion order; ENOTFOUND if the
 // secret does not exist.
+//
+// It is one indexed read: the secret's row joined with its versions and
+// their labels, one row per (version, label), or one row of NULLs for a
+// secret without versions, and no row for a missing secret.
 func (t *tx) Versions(arn string) ([]*rotor.VersionRecord, error) {
 	const op = "versions"
-	if err := t.secretExists(arn, op); err != nil {
-		return nil, err
-	}
-	out, err := queryAll(t, nounVersion, op, scanVersion,
-		`SELECT `+versionColumns+` FROM versions WHERE secret_arn = ? ORDER BY created_date, rowid`, arn)
+	found := false
+	var out []*rotor.VersionRecord
+	err := t.each(nounVersion, op, func(sc scanner) error {
+		found = true
+		var (
+			v                   rotor.VersionRecord
+			id, kek, stage      sql.NullString
+			wrapped, ciphertext []byte
+			placeholder         bool
+			created, accessed   int64
+		)
+		if err := sc.Scan(&id, &kek, &wrapped, &ciphertext, &placeholder, &v.Binary, &v.KmsKeyID, &created, &accessed, &stage); err != nil {
+			return err
+		}
+		if !id.Valid {
+			return nil // the secret has no version
+		}
+		if n := len(out); n == 0 || out[n-1].ID != id.String {
+			v.ID = id.String
+			if !placeholder {
+				v.Value = &rotor.Sealed{KeyID: kek.String, WrappedKey: blob(wrapped), Ciphertext: blob(ciphertext)}
+			}
+			v.CreatedDate, v.LastAccessedDate = fromNanos(created), fromNanos(accessed)
+			out = append(out, &v)
+		}
+		if stage.Valid {
+			last := out[len(out)-1]
+			last.Stages = append(last.Stages, stage.String)
+		}
+		return nil
+	}, versionsQuery, arn)
 	if err != nil {
 		return nil, err
 	}
-	stages, err := t.stages(op, `secret_arn = ?`, arn)
-	if err != nil {
-		return nil, err
-	}
-	for _, v := range out {
-		v.Stages = stages[v.ID]
+	if !found {
+		return nil, notFound(nounSecret, op)
 	}
 	return out, nil
 }
+
+// versionsQuery selects a secret's versions with their labels, for
+// Versions. The COALESCEs give a secret without versions a row that scans.
+const versionsQuery = `SELECT v.id, v.kek_id, v.wrapped_key, v.ciphertext, v.ciphertext IS NULL,
+	COALESCE(v.is_binary, FALSE), COALESCE(v.kms_key_id, ''), COALESCE(v.created_date, 0),
+	COALESCE(v.last_accessed_date, 0), st.stage
+	FROM secrets s
+	LEFT JOIN versions v ON v.secret_arn = s.arn
+	LEFT JOIN stages st ON st.secret_arn = v.secret_arn AND st.version_id = v.id
+	WHERE s.arn = ?
+	ORDER BY v.created_date, v.rowid, st.stage`
 
 // Version returns one version with its sorted labels; ENOTFOUND if the
 // secret has no version id.
 func (t *tx) Version(arn, id string) (*rotor.VersionRecord, error) {
 	const op = "version"
-	v, err := queryOne(t, nounVersion, op, scanVersion,
-		`SELECT `+versionColumns+` FROM versions WHERE secret_arn = ? AND id = ?`, arn, id)
+	v, err := queryOne(t, nounVersion, op, scanVersion, versionQuery, arn, id)
 	if err != nil {
 		return nil, err
 	}
-	stages, err := t.stages(op, `secret_arn = ? AND version_id = ?`, arn, id)
+	stages, err := t.stages(op, versionStagesWhere, arn, id)
 	if err != nil {
 		return nil, err
 	}
 	v.Stages = stages[id]
 	return v, nil
 }
+
+// Prepared queries of Version.
+const (
+	versionQuery       = `SELECT ` + versionColumns + ` FROM versions WHERE secret_arn = ? AND id = ?`
+	versionStagesWhere = `secret_arn = ? AND version_id = ?`
+	versionStagesQuery = stagesSelect + versionStagesWhere + stagesOrder
+)
 
 // CreateVersion inserts v (v.Stages is ignored; see SetStage). A nil
 // v.Value makes a placeholder that FillVersion fills later. ENOTFOUND if

@@ -71,13 +71,19 @@ func (c *writeStmts) close() {
 	}
 }
 
-// stmt returns query's prepared statement bound to this write
-// transaction, or nil to run query as text (reads, or not prepared yet).
+// stmt returns query's prepared statement bound to this transaction, or
+// nil to run query as text. A query of preparedQueries runs through the
+// read statements prepared at open (t.reads, in View and Update alike);
+// any other query, in an Update, through the write statements (t.writes,
+// nil until prepared between batches); in a View, as text.
 func (t *tx) stmt(query string) *sql.Stmt {
-	if t.stmts == nil {
+	if st := t.reads.get(query); st != nil {
+		return t.tx.StmtContext(t.ctx, st)
+	}
+	if t.writes == nil {
 		return nil
 	}
-	st := t.stmts.lookup(query)
+	st := t.writes.lookup(query)
 	if st == nil {
 		return nil
 	}

@@ -4,6 +4,14 @@
 // handler measured in the same run on the same machine, and prints the ratio.
 //
 //	go run ./bench/getsecret [-duration 5s] [-conns 1,32] [-audit on|off|both] [-policies]
+//	go run ./bench/getsecret -secrets 100000 [-dist uniform,zipf] [-gogc 400] [-gomemlimit off]
+//
+// With -secrets N > 1 (scale mode, see scale.go) N secrets are built
+// through the store and one rotor server (audit on unless -audit off) is
+// measured with reads spread over them by each distribution of -dist.
+//
+// -cpuprofile fetches each rotor server's CPU profile over the runs from
+// its debug listener (debug_listen, net/http/pprof).
 //
 // With -policies the request is signed by an identity without a role whose
 // rights come from a 20-statement identity policy, and the secret has a
@@ -77,7 +85,14 @@ func main() {
 	valueSize := flag.Int("value-size", 256, "size in bytes of the secret value")
 	profile := flag.String("cpuprofile", "", "write the rotor server's CPU profile to this file, and the bare server's to this file + \".bare\"")
 	policies := flag.Bool("policies", false, "sign as an identity with a 20-statement identity policy and give the secret a 10-statement resource policy")
-	auditMode := flag.String("audit", "both", "rotor servers to measure: on (audit log written), off (--audit off) or both")
+	auditMode := flag.String("audit", "both", "rotor servers to measure: on (audit log written), off (--audit off) or both; with -secrets > 1, one server, audit on unless off")
+	flag.IntVar(&scale.secrets, "secrets", 1, "number of secrets; above 1, they are built through the store and reads spread over them")
+	flag.StringVar(&scale.dists, "dist", "uniform,zipf", "with -secrets > 1: comma-separated read distributions, uniform or zipf (s = 1.1)")
+	flag.IntVar(&scale.presign, "presign", 100000, "with -secrets > 1: requests signed ahead per distribution (replayed in a cycle)")
+	flag.Int64Var(&scale.cacheBytes, "cache-bytes", 256<<20, "the server's cache.max_bytes; both servers get GOGC=400 and GOMEMLIMIT = this + 128 MiB")
+	flag.Int64Var(&scale.mmapBytes, "db-mmap-bytes", 0, "the server's database.mmap_bytes (0 = off)")
+	flag.StringVar(&scale.gogc, "gogc", "400", "GOGC of both servers (the rotor server's default is 400)")
+	flag.StringVar(&scale.memlimit, "gomemlimit", "", "GOMEMLIMIT of both servers (\"off\" for none; default: the rotor server's, -cache-bytes + 128 MiB)")
 	flag.Parse()
 	if *bare {
 		serveBare()
@@ -87,6 +102,28 @@ func main() {
 		fmt.Fprintln(os.Stderr, "getsecret:", err)
 		os.Exit(1)
 	}
+}
+
+// scale holds the flags of a run over many secrets.
+var scale struct {
+	secrets    int
+	dists      string
+	presign    int
+	cacheBytes int64
+	mmapBytes  int64
+	gogc       string
+	memlimit   string
+}
+
+// gcEnv is the GC settings both servers run under: the rotor server's
+// defaults (cmd/rotor/memory.go), set explicitly so the bare reference
+// gets the same.
+func gcEnv() []string {
+	limit := scale.memlimit
+	if limit == "" {
+		limit = strconv.FormatInt(scale.cacheBytes+128<<20, 10)
+	}
+	return []string{"GOGC=" + scale.gogc, "GOMEMLIMIT=" + limit}
 }
 
 // serveBare is the reference: net/http, read the body, write a fixed
@@ -176,21 +213,35 @@ func (c *child) stop() {
 
 // rotorServer is one rotor server under test and its signed request.
 type rotorServer struct {
-	name   string
-	child  *child
-	header http.Header
+	name      string
+	child     *child
+	header    http.Header
+	debugAddr string // its debug (pprof) listener
+}
+
+// rotorArgs are the arguments of a rotor server on dataDir: the benchmark's
+// cache and mmap settings, its debug listener on debugAddr, and the audit
+// log on or off.
+func rotorArgs(dataDir, debugAddr string, audit bool) []string {
+	args := []string{"server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warn",
+		"--cache-max-bytes", strconv.FormatInt(scale.cacheBytes, 10), "--debug-listen", debugAddr,
+		"--db-mmap-bytes", strconv.FormatInt(scale.mmapBytes, 10)}
+	if !audit {
+		args = append(args, "--audit", "off")
+	}
+	return args
 }
 
 // startRotor starts a rotor server on a fresh data directory under tmp,
 // creates the secret and signs a GetSecretValue for replay.
-func startRotor(tmp, rotorBin, name, profile string, audit, policies bool, value string, body []byte) (*rotorServer, int, error) {
+func startRotor(tmp, rotorBin, name string, audit, policies bool, value string, body []byte) (*rotorServer, int, error) {
 	dataDir := filepath.Join(tmp, name)
-	args := []string{"server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warn"}
-	if !audit {
-		args = append(args, "--audit", "off")
+	debugAddr, err := freeLoopbackAddr()
+	if err != nil {
+		return nil, 0, err
 	}
-	cmd := exec.Command(rotorBin, args...)
-	cmd.Env = append(os.Environ(), "ROTOR_CPU_PROFILE="+profile)
+	cmd := exec.Command(rotorBin, rotorArgs(dataDir, debugAddr, audit)...)
+	cmd.Env = append(os.Environ(), gcEnv()...)
 	c, err := start(cmd)
 	if err != nil {
 		return nil, 0, err
@@ -219,7 +270,7 @@ func startRotor(tmp, rotorBin, name, profile string, audit, policies bool, value
 		c.stop()
 		return nil, 0, err
 	}
-	return &rotorServer{name: name, child: c, header: req}, respSize, nil
+	return &rotorServer{name: name, child: c, header: req, debugAddr: debugAddr}, respSize, nil
 }
 
 func run(duration, warmup time.Duration, connList, rotorBin string, valueSize int, profile, auditMode string, policies bool) error {
@@ -245,19 +296,22 @@ func run(duration, warmup time.Duration, connList, rotorBin string, valueSize in
 			return fmt.Errorf("go build ./cmd/rotor (run from the repository root): %v\n%s", err, out)
 		}
 	}
+	if scale.secrets > 1 {
+		if policies {
+			return fmt.Errorf("-policies is not supported with -secrets > 1")
+		}
+		return startScale(tmp, rotorBin, auditMode != "off", duration, warmup, connList, valueSize, profile)
+	}
 	value := strings.Repeat("v", valueSize)
 	body := []byte(`{"SecretId":"bench/secret"}`)
 	var rotors []*rotorServer
 	respSize := 0
 	for _, audit := range modes {
-		name, prof := "rotor+audit", profile
+		name := "rotor+audit"
 		if !audit {
 			name = "rotor-noaudit"
-			if profile != "" && len(modes) > 1 {
-				prof = profile + ".noaudit"
-			}
 		}
-		r, size, err := startRotor(tmp, rotorBin, name, prof, audit, policies, value, body)
+		r, size, err := startRotor(tmp, rotorBin, name, audit, policies, value, body)
 		if err != nil {
 			return err
 		}
@@ -267,7 +321,7 @@ func run(duration, warmup time.Duration, connList, rotorBin string, valueSize in
 	}
 
 	bareCmd := exec.Command(os.Args[0], "-bare")
-	bareCmd.Env = append(os.Environ(), "BARE_RESPONSE_SIZE="+strconv.Itoa(respSize))
+	bareCmd.Env = append(append(os.Environ(), gcEnv()...), "BARE_RESPONSE_SIZE="+strconv.Itoa(respSize))
 	if profile != "" {
 		bareCmd.Env = append(bareCmd.Env, "BARE_CPU_PROFILE="+profile+".bare")
 	}
@@ -276,6 +330,19 @@ func run(duration, warmup time.Duration, connList, rotorBin string, valueSize in
 		return err
 	}
 	defer bare.stop()
+	if profile != "" {
+		// Each rotor server's profile comes from its debug listener and
+		// covers every run (the bare server's and the other rotor's too).
+		runs := len(strings.Split(connList, ","))
+		for _, r := range rotors {
+			path := profile
+			if !strings.HasSuffix(r.name, "+audit") && len(rotors) > 1 {
+				path = profile + ".noaudit"
+			}
+			wait := fetchProfile("http://"+r.debugAddr, path, time.Duration((1+len(rotors))*runs)*(warmup+duration))
+			defer wait()
+		}
+	}
 
 	fmt.Printf("GetSecretValue, %d-byte value, %s per run after %s warm-up, GOMAXPROCS of each server = %d cores\n",
 		valueSize, duration, warmup, numCPU())
@@ -293,9 +360,9 @@ func run(duration, warmup time.Duration, connList, rotorBin string, valueSize in
 		results := map[*rotorServer]result{}
 		for _, srv := range order {
 			if srv == nil {
-				results[nil] = load(bare.url, bare.pid(), rotors[0].header, body, n, warmup, duration)
+				results[nil] = load(bare.url, bare.pid(), []signedReq{{header: rotors[0].header, body: body}}, n, warmup, duration)
 			} else {
-				results[srv] = load(srv.child.url, srv.child.pid(), srv.header, body, n, warmup, duration)
+				results[srv] = load(srv.child.url, srv.child.pid(), []signedReq{{header: srv.header, body: body}}, n, warmup, duration)
 			}
 		}
 		b := results[nil]
@@ -401,7 +468,7 @@ func cpuTime(pid int) (d time.Duration, ok bool) {
 
 // load runs n connections, each a loop of the same request, for warmup +
 // duration and measures only the duration part.
-func load(url string, pid int, header http.Header, body []byte, n int, warmup, duration time.Duration) result {
+func load(url string, pid int, reqs []signedReq, n int, warmup, duration time.Duration) result {
 	tr := &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: n, DisableCompression: true}
 	client := &http.Client{Transport: tr}
 	defer tr.CloseIdleConnections()
@@ -409,6 +476,7 @@ func load(url string, pid int, header http.Header, body []byte, n int, warmup, d
 		measuring atomic.Bool
 		stop      atomic.Bool
 		count     atomic.Int64
+		next      atomic.Uint64
 		errs      atomic.Int64
 		firstErr  atomic.Value
 		mu        sync.Mutex
@@ -421,8 +489,9 @@ func load(url string, pid int, header http.Header, body []byte, n int, warmup, d
 			defer wg.Done()
 			local := make([]time.Duration, 0, 1<<16)
 			for !stop.Load() {
-				req, _ := http.NewRequest(http.MethodPost, url+"/", bytes.NewReader(body))
-				req.Header = header.Clone()
+				sr := reqs[int(next.Add(1)%uint64(len(reqs)))]
+				req, _ := http.NewRequest(http.MethodPost, url+"/", bytes.NewReader(sr.body))
+				req.Header = sr.header.Clone()
 				t0 := time.Now()
 				resp, err := client.Do(req)
 				if err == nil {

@@ -72,6 +72,21 @@ type Config struct {
 		PurgeInterval duration `toml:"purge_interval"`
 	} `toml:"deletion"`
 
+	Cache struct {
+		// MaxBytes bounds the read cache of sealed secrets, in bytes of
+		// estimated memory; 0 disables the cache.
+		MaxBytes int64 `toml:"max_bytes"`
+	} `toml:"cache"`
+
+	Database struct {
+		// MmapBytes is sqlite.Options.MmapSize; 0 = off.
+		MmapBytes int64 `toml:"mmap_bytes"`
+	} `toml:"database"`
+
+	// DebugListen, when set, is a loopback host:port serving net/http/pprof
+	// (heap and CPU profiles on demand); "" = off.
+	DebugListen string `toml:"debug_listen"`
+
 	// File is the config file the configuration was read from, if any.
 	File string `toml:"-"`
 	// Audit is the audit trail: one hash-chained JSON line per request and
@@ -233,6 +248,10 @@ func (d *duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
+// DefaultCacheMaxBytes is the default cache.max_bytes: 256 MiB, a quarter
+// of a 1 GB machine (see docs/config.md).
+const DefaultCacheMaxBytes = 256 << 20
+
 // DefaultConfig returns the configuration `rotor server` uses with no file,
 // no environment and no flags.
 func DefaultConfig() Config {
@@ -251,6 +270,7 @@ func DefaultConfig() Config {
 	c.Audit.MaxSize = 100 << 20
 	c.Audit.OnFailure = "refuse"
 	c.Audit.Buffer = 8192
+	c.Cache.MaxBytes = DefaultCacheMaxBytes
 	return c
 }
 
@@ -345,6 +365,21 @@ func (c *Config) Validate() error {
 		}
 		seen[f.Name] = true
 	}
+	if c.Cache.MaxBytes < 0 {
+		return errors.New("cache.max_bytes must not be negative")
+	}
+	if c.Database.MmapBytes < 0 {
+		return errors.New("database.mmap_bytes must not be negative")
+	}
+	if c.DebugListen != "" {
+		host, _, err := net.SplitHostPort(c.DebugListen)
+		if err != nil {
+			return fmt.Errorf("debug_listen %q: %v", c.DebugListen, err)
+		}
+		if !isLoopback(host) {
+			return fmt.Errorf("debug_listen %q is not a loopback address: profiles expose memory contents, so the debug listener only listens on 127.0.0.1, ::1 or localhost", c.DebugListen)
+		}
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -402,6 +437,23 @@ var settings = []setting{
 	{"purge-interval", "ROTOR_PURGE_INTERVAL", "how often deleted secrets past their window are purged (default 1m)", func(c *Config, v string) error {
 		return c.Deletion.PurgeInterval.UnmarshalText([]byte(v))
 	}},
+	{"cache-max-bytes", "ROTOR_CACHE_MAX_BYTES", "read cache budget in bytes, 0 = no cache (default 268435456, 256 MiB)", func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a number of bytes", v)
+		}
+		c.Cache.MaxBytes = n
+		return nil
+	}},
+	{"db-mmap-bytes", "ROTOR_DB_MMAP_BYTES", "bytes of the database the readers memory-map, 0 = off (default 0)", func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a number of bytes", v)
+		}
+		c.Database.MmapBytes = n
+		return nil
+	}},
+	{"debug-listen", "ROTOR_DEBUG_LISTEN", "loopback host:port serving net/http/pprof (default off)", setString(func(c *Config) *string { return &c.DebugListen })},
 	{"log-level", "ROTOR_LOG_LEVEL", "debug, info, warn or error (default info)", setString(func(c *Config) *string { return &c.LogLevel })},
 	{"audit", "ROTOR_AUDIT", "on or off: keep the audit log (default on)", func(c *Config, v string) error {
 		switch v {

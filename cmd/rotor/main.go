@@ -21,7 +21,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 )
 
@@ -112,12 +111,7 @@ func runServer(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if os.Getenv("GOGC") == "" {
-		// The heap is small and short-lived per request; collecting less
-		// often trades a little memory for ~10% of CPU on the read path
-		// (docs/benchmarks.md). GOGC in the environment still wins.
-		debug.SetGCPercent(400)
-	}
+	applyGC(cfg.Cache.MaxBytes, os.Getenv)
 	m := &Main{Config: cfg, Stdout: stdout}
 	if err := m.Run(ctx); err != nil {
 		return err

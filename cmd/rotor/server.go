@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -43,7 +42,7 @@ type Main struct {
 	landlockSupported func() error
 
 	lock     *os.File
-	profile  *os.File
+	debug    *http.Server // net/http/pprof on Config.DebugListen; nil = off
 	store    *sqlite.Store
 	audit    *audit.Log // nil when audit.enabled is false
 	keyring  *envelope.Keyring
@@ -94,14 +93,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.landlockSupported = lambda.LandlockSupported
 	}
 
-	if path := m.Getenv("ROTOR_CPU_PROFILE"); path != "" {
-		// For benchmarks (docs/benchmarks.md): profile the whole server life.
-		if m.profile, err = os.Create(path); err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
+	if c.DebugListen != "" {
+		var ln net.Listener
+		if m.debug, ln, err = debugServer(c.DebugListen); err != nil {
+			return err
 		}
-		if err := pprof.StartCPUProfile(m.profile); err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
+		m.Logger.Info("debug listener serving net/http/pprof", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
 	}
 	if err := prepareDataDir(c.DataDir); err != nil {
 		return err
@@ -111,7 +108,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	// The database first: a keyring that lacks a key it uses is refused
 	// before anything is written.
-	if m.store, err = sqlite.Open(c.DatabasePath()); err != nil {
+	if m.store, err = sqlite.OpenWith(c.DatabasePath(), sqlite.Options{MmapSize: c.Database.MmapBytes}); err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
 	inUse, err := keyIDsInUse(ctx, m.store)
@@ -176,12 +173,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Audit:       auditor,
 	}
 	m.manager = manager.New(manager.Config{
-		Store:       m.store,
-		Keyring:     m.keyring,
-		Authorizer:  m.auth,
-		Account:     c.AccountID,
-		PruneMinAge: pruneMinAge(c.Versions.PruneMinAge.Duration),
-		Logger:      m.Logger,
+		Store:         m.store,
+		Keyring:       m.keyring,
+		Authorizer:    m.auth,
+		Account:       c.AccountID,
+		PruneMinAge:   pruneMinAge(c.Versions.PruneMinAge.Duration),
+		Logger:        m.Logger,
+		CacheMaxBytes: managerCacheBytes(c.Cache.MaxBytes),
 
 		Functions:    m.registry,
 		MaxAttempts:  c.Rotation.MaxAttempts,
@@ -332,10 +330,9 @@ func (m *Main) Close() error {
 		errs = append(errs, m.store.Close())
 		m.store = nil
 	}
-	if m.profile != nil {
-		pprof.StopCPUProfile()
-		errs = append(errs, m.profile.Close())
-		m.profile = nil
+	if m.debug != nil {
+		errs = append(errs, closeDebug(m.debug))
+		m.debug = nil
 	}
 	if m.lock != nil {
 		errs = append(errs, m.lock.Close()) // closing the descriptor releases the flock
@@ -411,6 +408,15 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// managerCacheBytes maps cache.max_bytes to the manager's setting, which
+// reads 0 as "the default" and a negative budget as "no cache".
+func managerCacheBytes(n int64) int64 {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // pruneMinAge maps the configured minimum age to the manager's setting,

@@ -1,0 +1,336 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/envelope"
+	"github.com/rotorhq/rotor/sqlite"
+)
+
+// scaleName is the name of secret i of a scale run.
+func scaleName(i int) string { return fmt.Sprintf("scale/%07d", i) }
+
+// buildStore adds n secrets named scaleName(0..n-1) with one AWSCURRENT
+// version each (a valueSize-byte value sealed by the server's own keyring)
+// to the stopped server's data directory, through the Store in large
+// transactions, as CreateSecret would store them, and as read today.
+func buildStore(dataDir string, n, valueSize int) error {
+	kr, err := envelope.LoadFile(dataDir + "/kek.json")
+	if err != nil {
+		return err
+	}
+	st, err := sqlite.Open(dataDir + "/rotor.db")
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	value := []byte(strings.Repeat("v", valueSize))
+	now := time.Now().UTC()
+	// Recorded as read today, so the first read of each secret does not
+	// write LastAccessedDate (a write transaction per secret, which is the
+	// write path's cost, not the read path's).
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	const batch = 20000
+	for lo := 0; lo < n; lo += batch {
+		err := st.Update(context.Background(), func(tx rotor.Tx) error {
+			for i := lo; i < min(lo+batch, n); i++ {
+				name := scaleName(i)
+				arn := rotor.SecretARN("us-east-1", "000000000000", name, fmt.Sprintf("%06d", i%1000000))
+				id := fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)
+				sealed, err := kr.Seal(value, envelope.VersionAAD(arn, id))
+				if err != nil {
+					return err
+				}
+				if err := tx.CreateSecret(&rotor.SecretRecord{ARN: arn, Region: "us-east-1", Name: name,
+					CreatedDate: now, LastChangedDate: now, LastAccessedDate: today}); err != nil {
+					return err
+				}
+				if err := tx.CreateVersion(arn, &rotor.VersionRecord{ID: id, Value: &sealed, CreatedDate: now, LastAccessedDate: today}); err != nil {
+					return err
+				}
+				if err := tx.SetStage(arn, rotor.StageCurrent, id); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("build store: %w", err)
+		}
+	}
+	return nil
+}
+
+// signedReq is one pre-signed GetSecretValue request.
+type signedReq struct {
+	header http.Header
+	body   []byte
+}
+
+// presign signs count GetSecretValue requests for secrets drawn from dist
+// ("uniform" or "zipf", s = 1.1) over n secrets. A signature stays valid
+// for 15 minutes.
+func presign(ctx context.Context, url, id, secret string, n, count int, dist string, seed uint64) ([]signedReq, error) {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	var next func() int
+	switch dist {
+	case "uniform":
+		next = func() int { return rng.IntN(n) }
+	case "zipf":
+		z := rand.NewZipf(rng, 1.1, 1, uint64(n-1))
+		// Scatter the ranks so hot secrets are not neighbours in the table.
+		perm := rand.New(rand.NewPCG(seed, 8)).Perm(n)
+		next = func() int { return perm[z.Uint64()] }
+	default:
+		return nil, fmt.Errorf("-dist %q: want uniform or zipf", dist)
+	}
+	signer := v4.NewSigner()
+	creds := aws.Credentials{AccessKeyID: id, SecretAccessKey: secret}
+	now := time.Now()
+	out := make([]signedReq, count)
+	for i := range out {
+		body := []byte(`{"SecretId":"` + scaleName(next()) + `"}`)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		req.Header.Set("X-Amz-Target", "secretsmanager.GetSecretValue")
+		sum := sha256.Sum256(body)
+		if err := signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "secretsmanager", "us-east-1", now); err != nil {
+			return nil, err
+		}
+		out[i] = signedReq{header: req.Header, body: body}
+	}
+	return out, nil
+}
+
+// rssMiB returns the resident set size of process pid in MiB, from
+// /proc/<pid>/status (Linux); 0 if unknown.
+func rssMiB(pid int) float64 { return statusMiB(pid, "VmRSS:") }
+
+// anonMiB returns the anonymous part of pid's RSS (RssAnon: heap, stacks,
+// SQLite's page caches; not memory-mapped file pages) in MiB.
+func anonMiB(pid int) float64 { return statusMiB(pid, "RssAnon:") }
+
+// statusMiB returns the field of /proc/<pid>/status in MiB.
+func statusMiB(pid int, field string) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, field); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				kb, _ := strconv.ParseFloat(f[0], 64)
+				return kb / 1024
+			}
+		}
+	}
+	return 0
+}
+
+// loadAvg returns the 1-minute load average, from /proc/loadavg.
+func loadAvg() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "n/a"
+	}
+	if f := strings.Fields(string(data)); len(f) > 0 {
+		return f[0]
+	}
+	return "n/a"
+}
+
+// listLatency returns the median latency of count ListSecrets calls (first
+// page of 100).
+func listLatency(ctx context.Context, sm *secretsmanager.Client, count int) (time.Duration, error) {
+	var ds []time.Duration
+	for range count {
+		t0 := time.Now()
+		if _, err := sm.ListSecrets(ctx, &secretsmanager.ListSecretsInput{MaxResults: aws.Int32(100)}); err != nil {
+			return 0, err
+		}
+		ds = append(ds, time.Since(t0))
+	}
+	for i := range ds {
+		for j := i + 1; j < len(ds); j++ {
+			if ds[j] < ds[i] {
+				ds[i], ds[j] = ds[j], ds[i]
+			}
+		}
+	}
+	return ds[len(ds)/2].Round(time.Microsecond), nil
+}
+
+// freeLoopbackAddr returns a loopback address with a port free right now.
+func freeLoopbackAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// fetchProfile asks the rotor server's debug listener at base for a CPU
+// profile of d and writes it to path; the returned function waits for it.
+func fetchProfile(base, path string, d time.Duration) (wait func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		secs := max(1, int(d.Round(time.Second)/time.Second))
+		resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, secs))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "cpu profile:", err)
+			return
+		}
+		defer resp.Body.Close()
+		data, err := io.ReadAll(resp.Body)
+		if err == nil && resp.StatusCode != 200 {
+			err = fmt.Errorf("status %d: %s", resp.StatusCode, data)
+		}
+		if err == nil {
+			err = os.WriteFile(path, data, 0o600)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "cpu profile:", err)
+		}
+	}()
+	return func() { <-done }
+}
+
+// startScale starts a rotor server on a fresh data directory under tmp
+// (with the audit log on or off) to create its keyring and credentials,
+// stops it, and measures reads over scale.secrets secrets (runScale).
+func startScale(tmp, rotorBin string, audit bool, duration, warmup time.Duration, connList string, valueSize int, profile string) error {
+	dataDir := filepath.Join(tmp, "data")
+	debugAddr, err := freeLoopbackAddr()
+	if err != nil {
+		return err
+	}
+	rotorCmd := func() *exec.Cmd {
+		cmd := exec.Command(rotorBin, rotorArgs(dataDir, debugAddr, audit)...)
+		cmd.Env = append(os.Environ(), gcEnv()...)
+		return cmd
+	}
+	rotor, err := start(rotorCmd())
+	if err != nil {
+		return err
+	}
+	defer func() { rotor.stop() }()
+	id, secret, err := readCredentials(filepath.Join(dataDir, "credentials"))
+	if err != nil {
+		return err
+	}
+	rotor.stop()
+	return runScale(dataDir, rotorCmd, &rotor, id, secret, duration, warmup, connList, valueSize, profile, debugAddr)
+}
+
+// runScale builds a store of scale.secrets secrets in the stopped server's
+// data directory, restarts the server on it (*rotor) and measures, per
+// distribution and connection count, GetSecretValue against the bare
+// handler, with the server's RSS after each run and the load average.
+func runScale(dataDir string, rotorCmd func() *exec.Cmd, rotor **child, id, secret string,
+	duration, warmup time.Duration, connList string, valueSize int, profile, debugAddr string) error {
+	n := scale.secrets
+	t0 := time.Now()
+	if err := buildStore(dataDir, n, valueSize); err != nil {
+		return err
+	}
+	build := time.Since(t0)
+	t0 = time.Now()
+	r, err := start(rotorCmd())
+	if err != nil {
+		return err
+	}
+	*rotor = r
+	startup := time.Since(t0)
+	ctx := context.Background()
+	sm := secretsmanager.New(secretsmanager.Options{Region: "us-east-1", BaseEndpoint: aws.String(r.url),
+		Credentials: credentials.NewStaticCredentialsProvider(id, secret, "")})
+	startRSS := rssMiB(r.pid())
+	// One real response fixes the size the bare handler answers with.
+	_, respSize, err := signedRequest(ctx, r.url, []byte(`{"SecretId":"`+scaleName(0)+`"}`), id, secret)
+	if err != nil {
+		return err
+	}
+	bareCmd := exec.Command(os.Args[0], "-bare")
+	bareCmd.Env = append(append(os.Environ(), gcEnv()...), "BARE_RESPONSE_SIZE="+strconv.Itoa(respSize))
+	bare, err := start(bareCmd)
+	if err != nil {
+		return err
+	}
+	defer bare.stop()
+
+	fmt.Printf("GetSecretValue over %d secrets, %d-byte values, cache.max_bytes %d MiB, database.mmap_bytes %d MiB, %s for both servers\n",
+		n, valueSize, scale.cacheBytes>>20, scale.mmapBytes>>20, strings.Join(gcEnv(), " "))
+	fmt.Printf("build %s (%.0f secrets/s), server startup %s, RSS after startup %.0f MiB, load %s\n",
+		build.Round(time.Millisecond), float64(n)/build.Seconds(), startup.Round(time.Millisecond), startRSS, loadAvg())
+	if profile != "" { // the whole measurement, both servers' runs included
+		runs := len(strings.Split(connList, ",")) * len(strings.Split(scale.dists, ","))
+		wait := fetchProfile("http://"+debugAddr, profile, time.Duration(2*runs)*(warmup+duration))
+		defer wait()
+	}
+	fmt.Printf("%-8s %-6s %-6s %10s %9s %9s %10s %9s %9s %6s\n", "dist", "conns", "server", "req/s", "p50", "p99", "cpu/req", "RSS MiB", "anon MiB", "load")
+	for _, dist := range strings.Split(scale.dists, ",") {
+		reqs, err := presign(ctx, r.url, id, secret, n, scale.presign, strings.TrimSpace(dist), uint64(n))
+		if err != nil {
+			return err
+		}
+		for i, c := range strings.Split(connList, ",") {
+			conns, err := strconv.Atoi(strings.TrimSpace(c))
+			if err != nil || conns < 1 {
+				return fmt.Errorf("bad -conns entry %q", c)
+			}
+			var b, rr result
+			if i%2 == 0 {
+				b = load(bare.url, bare.pid(), reqs, conns, warmup, duration)
+				rr = load(r.url, r.pid(), reqs, conns, warmup, duration)
+			} else {
+				rr = load(r.url, r.pid(), reqs, conns, warmup, duration)
+				b = load(bare.url, bare.pid(), reqs, conns, warmup, duration)
+			}
+			if rr.errors > 0 || b.errors > 0 {
+				return fmt.Errorf("errors during load: rotor %d (%s), bare %d (%s)", rr.errors, rr.firstErr, b.errors, b.firstErr)
+			}
+			la := loadAvg()
+			fmt.Printf("%-8s %-6d %-6s %10.0f %9s %9s %10s %9.0f %9.0f %6s\n", dist, conns, "bare", b.rps, b.p50, b.p99, b.cpuText(), rssMiB(bare.pid()), anonMiB(bare.pid()), la)
+			fmt.Printf("%-8s %-6d %-6s %10.0f %9s %9s %10s %9.0f %9.0f %6s\n", dist, conns, "rotor", rr.rps, rr.p50, rr.p99, rr.cpuText(), rssMiB(r.pid()), anonMiB(r.pid()), la)
+			fmt.Printf("%-8s %-6d ratio rotor/bare throughput = %.2f", dist, conns, rr.rps/b.rps)
+			if rr.cpuPerReq > 0 && b.cpuPerReq > 0 {
+				fmt.Printf(", server CPU per request = %.2f", float64(rr.cpuPerReq)/float64(b.cpuPerReq))
+				if rr.clientCPU > 0 && b.clientCPU > 0 {
+					client := (rr.clientCPU + b.clientCPU) / 2
+					fmt.Printf(", CPU-bound ratio = %.2f", float64(client+b.cpuPerReq)/float64(client+rr.cpuPerReq))
+				}
+			}
+			fmt.Println()
+		}
+	}
+	// Last: listing loads every secret today, which would inflate the RSS
+	// figures of the reads.
+	list, err := listLatency(ctx, sm, 3)
+	if err != nil {
+		return fmt.Errorf("list secrets: %w", err)
+	}
+	fmt.Printf("ListSecrets (first page of 100) median of 3: %s, RSS after %.0f MiB, load %s\n", list, rssMiB(r.pid()), loadAvg())
+	return nil
+}

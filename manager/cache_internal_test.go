@@ -1,0 +1,207 @@
+package manager
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rotorhq/rotor"
+)
+
+// cachedSecret builds a prepared entry for secret i of region "r" with one
+// AWSCURRENT version whose sealed value has valueLen ciphertext bytes.
+func cachedSecret(i, valueLen int) *entry {
+	name := fmt.Sprintf("secret-%07d", i)
+	arn := rotor.SecretARN("r", "123456789012", name, "AbCdEf")
+	v := &rotor.VersionRecord{
+		ID:          fmt.Sprintf("%08d-0000-4000-8000-000000000000", i),
+		Value:       &rotor.Sealed{KeyID: "k1", WrappedKey: make([]byte, 60), Ciphertext: make([]byte, valueLen)},
+		Stages:      []string{rotor.StageCurrent},
+		CreatedDate: time.Unix(1700000000, 0),
+	}
+	e := newEntry(&rotor.SecretRecord{ARN: arn, Region: "r", Name: name, CreatedDate: v.CreatedDate}, []*rotor.VersionRecord{v})
+	e.prepare()
+	return e
+}
+
+// fill installs e as a reader that missed would.
+func fill(c *cache, e *entry) {
+	g := c.begin()
+	c.install(g, e)
+	c.end()
+}
+
+// checkInvariants verifies the cache's indexes agree and its byte count is
+// the sum of its entries' costs, within the budget.
+func checkInvariants(t *testing.T, c *cache) {
+	t.Helper()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var sum int64
+	n := 0
+	for i, e := range c.ring {
+		if e == nil {
+			continue
+		}
+		n++
+		sum += e.size
+		if e.slot != i || c.byARN[e.rec.ARN] != e || c.byName[nameKey(e.rec.Region, e.rec.Name)] != e.rec.ARN {
+			t.Fatalf("ring slot %d: entry %s not indexed consistently", i, e.rec.Name)
+		}
+	}
+	if n != len(c.byARN) || n != len(c.byName) || n+len(c.free) != len(c.ring) {
+		t.Fatalf("ring holds %d entries (%d holes of %d), byARN %d, byName %d", n, len(c.free), len(c.ring), len(c.byARN), len(c.byName))
+	}
+	if sum != c.bytes || c.bytes > c.maxBytes {
+		t.Fatalf("bytes = %d, sum of entries %d, budget %d", c.bytes, sum, c.maxBytes)
+	}
+}
+
+func TestCacheByteBound(t *testing.T) {
+	const budget = 64 << 10
+	c := newCache(budget)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 2000 {
+		fill(c, cachedSecret(i, rng.IntN(4096)))
+		if c.usage() > budget {
+			t.Fatalf("after %d installs usage = %d > %d", i+1, c.usage(), budget)
+		}
+	}
+	checkInvariants(t, c)
+	if c.usage() < budget/2 {
+		t.Fatalf("usage = %d, far below the budget %d: evicting too much", c.usage(), budget)
+	}
+	// Bigger values, fewer entries: the bound is on bytes, not on count.
+	small, big := newCache(budget), newCache(budget)
+	for i := range 500 {
+		fill(small, cachedSecret(i, 16))
+		fill(big, cachedSecret(i, 8192))
+	}
+	if small.size() <= 2*big.size() {
+		t.Fatalf("small values: %d entries, 8 KiB values: %d; want many more small ones", small.size(), big.size())
+	}
+	// An entry larger than the budget is not cached and evicts nothing.
+	before := big.size()
+	fill(big, cachedSecret(9999, 2*budget))
+	if big.get("r", "secret-0009999") != nil || big.size() != before {
+		t.Fatal("entry over the budget cached or evicted others")
+	}
+	// A negative (disabled) budget caches nothing.
+	off := newCache(0)
+	fill(off, cachedSecret(1, 10))
+	if off.size() != 0 {
+		t.Fatal("zero budget cached an entry")
+	}
+}
+
+// TestCacheKeepsHotSet reads a small hot set between installs of many
+// secrets read once: CLOCK must keep every hot secret, where evicting an
+// arbitrary entry would lose some.
+func TestCacheKeepsHotSet(t *testing.T) {
+	const hot, capacity = 50, 200
+	c := newCache(capacity * cachedSecret(0, 100).size)
+	for i := range hot {
+		fill(c, cachedSecret(i, 100))
+	}
+	for i := hot; i < 20000; i++ {
+		for h := range hot {
+			if e := c.get("r", fmt.Sprintf("secret-%07d", h)); e == nil {
+				fill(c, cachedSecret(h, 100))
+				if i > hot+capacity { // past warm-up
+					t.Fatalf("hot secret %d evicted after %d cold installs", h, i-hot)
+				}
+			}
+		}
+		fill(c, cachedSecret(i, 100))
+	}
+	checkInvariants(t, c)
+}
+
+// TestCacheZipfHitRatio replays a Zipf-skewed load over 20,000 secrets
+// with room for 10% of them. The load is deterministic (fixed seed): CLOCK
+// reaches 0.714 here, evicting in insertion order (FIFO, ref bits ignored)
+// 0.665, so the bound 0.70 fails if the second chance stops working.
+func TestCacheZipfHitRatio(t *testing.T) {
+	const secrets, reads = 20000, 200000
+	c := newCache(secrets / 10 * cachedSecret(0, 100).size)
+	rng := rand.New(rand.NewPCG(3, 4))
+	z := rand.NewZipf(rng, 1.01, 1, secrets-1)
+	hits := 0
+	for range reads {
+		i := int(z.Uint64())
+		if c.get("r", fmt.Sprintf("secret-%07d", i)) != nil {
+			hits++
+		} else {
+			fill(c, cachedSecret(i, 100))
+		}
+	}
+	ratio := float64(hits) / reads
+	t.Logf("hit ratio %.3f with %d of %d secrets cached", ratio, c.size(), secrets)
+	if ratio < 0.70 {
+		t.Fatalf("hit ratio %.3f under Zipf, want ≥ 0.70", ratio)
+	}
+	checkInvariants(t, c)
+}
+
+// TestCacheConcurrent runs readers, fills and invalidations at once (run
+// with -race) and checks the cache's invariants afterwards.
+func TestCacheConcurrent(t *testing.T) {
+	c := newCache(100 * cachedSecret(0, 100).size)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(g), 5))
+			for range 5000 {
+				i := rng.IntN(400)
+				switch rng.IntN(10) {
+				case 0:
+					e := cachedSecret(i, 100)
+					c.invalidate(e.rec.ARN, e.rec.Region, e.rec.Name)
+				case 1, 2:
+					fill(c, cachedSecret(i, rng.IntN(300)))
+				default:
+					if e := c.get("r", fmt.Sprintf("secret-%07d", i)); e != nil && e.rec.Name != fmt.Sprintf("secret-%07d", i) {
+						t.Errorf("get %d returned %s", i, e.rec.Name)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	checkInvariants(t, c)
+	c.clear()
+	checkInvariants(t, c)
+	if c.size() != 0 || c.usage() != 0 {
+		t.Fatal("clear left entries")
+	}
+}
+
+// TestCacheCostEstimate checks entry.cost against the heap the entries
+// really take (runtime.MemStats), so the byte budget means what it says:
+// the estimate must be within [0.7, 1.5] of the measured memory.
+func TestCacheCostEstimate(t *testing.T) {
+	for _, valueLen := range []int{32, 1024} {
+		const n = 20000
+		c := newCache(1 << 40)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for i := range n {
+			fill(c, cachedSecret(i, valueLen))
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		measured := float64(after.HeapAlloc-before.HeapAlloc) / n
+		estimated := float64(c.usage()) / n
+		t.Logf("value %d B: estimated %.0f B per entry, measured %.0f B", valueLen, estimated, measured)
+		if r := estimated / measured; r < 0.7 || r > 1.5 {
+			t.Errorf("value %d B: estimate %.0f B per entry vs %.0f B measured (ratio %.2f)", valueLen, estimated, measured, r)
+		}
+		runtime.KeepAlive(c)
+	}
+}

@@ -1,0 +1,123 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/sqlite"
+)
+
+// TestPreparedQueriesAreIndexed checks that every prepared query (the read
+// path of a cache miss among them) is prepared on both pools and reads
+// through an index: no full scan of a table.
+func TestPreparedQueriesAreIndexed(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "rotor.db"))
+	for _, q := range sqlite.PreparedQueries() {
+		if !sqlite.Prepared(s, q) {
+			t.Errorf("not prepared: %s", q)
+		}
+		args := make([]any, strings.Count(q, "?"))
+		for i := range args {
+			args[i] = "x"
+		}
+		plan, err := sqlite.QueryPlan(s, q, args...)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		for _, step := range plan {
+			if strings.HasPrefix(step, "SCAN ") && step != "SCAN sqlite_master" {
+				t.Errorf("full scan %q in plan of %s", step, q)
+			}
+		}
+	}
+}
+
+// TestSingleStatementReads checks what the joined reads return for the
+// shapes the joins must handle: several tags in position order, a secret
+// without versions, a placeholder, several labels on one version, and a
+// missing secret; in a View and in an Update (the writer's statements).
+func TestSingleStatementReads(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "rotor.db"))
+	ctx := context.Background()
+	now := time.Unix(1700000000, 0).UTC()
+	arn := rotor.SecretARN("r", "123456789012", "s", "AbCdEf")
+	bare := rotor.SecretARN("r", "123456789012", "bare", "AbCdEf")
+	err := s.Update(ctx, func(tx rotor.Tx) error {
+		for _, rec := range []*rotor.SecretRecord{
+			{ARN: arn, Region: "r", Name: "s", TagsEverSet: true, CreatedDate: now,
+				Tags: []rotor.Tag{{Key: "z", Value: "1"}, {Key: "a", Value: "2"}, {Key: "m", Value: ""}}},
+			{ARN: bare, Region: "r", Name: "bare", CreatedDate: now},
+		} {
+			if err := tx.CreateSecret(rec); err != nil {
+				return err
+			}
+		}
+		for i, id := range []string{"v1", "v2", "p"} {
+			v := &rotor.VersionRecord{ID: id, CreatedDate: now.Add(time.Duration(i) * time.Second)}
+			if id != "p" {
+				v.Value = &rotor.Sealed{KeyID: "k", WrappedKey: []byte{1}, Ciphertext: []byte(id)}
+			}
+			if err := tx.CreateVersion(arn, v); err != nil {
+				return err
+			}
+		}
+		for stage, id := range map[string]string{"AWSCURRENT": "v2", "B": "v2", "AWSPREVIOUS": "v1", "AWSPENDING": "p"} {
+			if err := tx.SetStage(arn, stage, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(tx rotor.Tx) error {
+		rec, err := tx.SecretByName("r", "s")
+		if err != nil {
+			return err
+		}
+		if got := rec.Tags; len(got) != 3 || got[0].Key != "z" || got[1].Key != "a" || got[2] != (rotor.Tag{Key: "m"}) {
+			t.Errorf("tags = %+v, want z, a, m in position order", got)
+		}
+		if byARN, err := tx.Secret(arn); err != nil || len(byARN.Tags) != 3 || byARN.Name != "s" {
+			t.Errorf("Secret = %+v, %v", byARN, err)
+		}
+		if b, err := tx.Secret(bare); err != nil || b.Tags != nil {
+			t.Errorf("untagged secret = %+v, %v; want nil tags", b, err)
+		}
+		vs, err := tx.Versions(arn)
+		if err != nil {
+			return err
+		}
+		var got []string
+		for _, v := range vs {
+			got = append(got, v.ID+"="+strings.Join(v.Stages, "+"))
+			if (v.Value == nil) != (v.ID == "p") || (v.Value != nil && string(v.Value.Ciphertext) != v.ID) {
+				t.Errorf("version %s value = %+v", v.ID, v.Value)
+			}
+		}
+		if strings.Join(got, " ") != "v1=AWSPREVIOUS v2=AWSCURRENT+B p=AWSPENDING" {
+			t.Errorf("versions = %v", got)
+		}
+		if vs, err := tx.Versions(bare); err != nil || len(vs) != 0 {
+			t.Errorf("versions of a secret without any = %v, %v", vs, err)
+		}
+		if _, err := tx.Versions("arn:missing"); rotor.ErrorCode(err) != rotor.ENOTFOUND {
+			t.Errorf("versions of a missing secret: %v, want ENOTFOUND", err)
+		}
+		if _, err := tx.SecretByName("r", "missing"); rotor.ErrorCode(err) != rotor.ENOTFOUND {
+			t.Errorf("missing secret: %v, want ENOTFOUND", err)
+		}
+		return nil
+	}
+	if err := s.View(ctx, check); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(ctx, check); err != nil {
+		t.Fatal(err)
+	}
+}
