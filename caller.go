@@ -4,8 +4,6 @@ import (
 	"context"
 	"slices"
 	"time"
-
-	"github.com/rotorhq/rotor/policy"
 )
 
 // Role is what an identity may do.
@@ -47,9 +45,11 @@ type Principal struct {
 	// Policies are the principal's compiled identity policies: the built-in
 	// document of its Role, its own inline policy, and for RoleScoped
 	// credentials the document generated from Scope. Package auth sets them
-	// when it authenticates the principal; nil means the built-in document
-	// of Role alone.
-	Policies []*policy.Policy
+	// when it authenticates the principal, as a []*policy.Policy — opaque
+	// here, so that this package imports only the standard library (and the
+	// client library, which imports it, no server package); nil means the
+	// built-in document of Role alone.
+	Policies any
 	// Scope is everything a RoleScoped principal may do; it is empty for
 	// every other role. The server decides it when it issues the
 	// credentials, from what it has stored, never from anything the

@@ -126,7 +126,7 @@ func (c *compiledCache) resource(doc string) (*policy.Policy, error) {
 // compiles denies the request (EINTERNAL), never allows it.
 func (s *Service) Authorize(ctx context.Context, c rotor.Caller, r rotor.AccessRequest) error {
 	p := &c.Principal
-	ids := p.Policies
+	ids, _ := p.Policies.([]*policy.Policy) // nil (unset) means Role's built-in document
 	if ids == nil && p.Role == rotor.RoleScoped && len(p.Scope) > 0 {
 		// A scoped principal built in-process (a built-in rotation
 		// function's caller) carries its Scope, not the policy
