@@ -43,7 +43,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -73,6 +72,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/bench/internal/serverproc"
 	"github.com/rotorhq/rotor/sqlite"
 )
 
@@ -163,58 +163,10 @@ func serveBare() {
 	}))
 }
 
-// child is a server process and the URL it printed.
-type child struct {
-	cmd *exec.Cmd
-	url string
-}
-
-var urlRE = regexp.MustCompile(`at (https?://[0-9.:]+)`)
-
-func start(cmd *exec.Cmd) (*child, error) {
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		sent := false
-		for sc.Scan() {
-			if m := urlRE.FindStringSubmatch(sc.Text()); m != nil && !sent {
-				found <- m[1]
-				sent = true
-			}
-		}
-	}()
-	select {
-	case u := <-found:
-		return &child{cmd: cmd, url: u}, nil
-	case <-time.After(60 * time.Second):
-		cmd.Process.Kill()
-		return nil, fmt.Errorf("%s did not print its URL", cmd.Path)
-	}
-}
-
-func (c *child) stop() {
-	c.cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { c.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		c.cmd.Process.Kill()
-	}
-}
-
 // rotorServer is one rotor server under test and its signed request.
 type rotorServer struct {
 	name      string
-	child     *child
+	child     *serverproc.Child
 	header    http.Header
 	debugAddr string // its debug (pprof) listener
 }
@@ -242,32 +194,32 @@ func startRotor(tmp, rotorBin, name string, audit, policies bool, value string, 
 	}
 	cmd := exec.Command(rotorBin, rotorArgs(dataDir, debugAddr, audit)...)
 	cmd.Env = append(os.Environ(), gcEnv()...)
-	c, err := start(cmd)
+	c, err := serverproc.Start(cmd)
 	if err != nil {
 		return nil, 0, err
 	}
-	id, secret, err := readCredentials(filepath.Join(dataDir, "credentials"))
+	id, secret, err := serverproc.ReadCredentials(filepath.Join(dataDir, "credentials"))
 	if err != nil {
-		c.stop()
+		c.Stop()
 		return nil, 0, err
 	}
 	// Set up one secret with the SDK, then sign a GetSecretValue for replay.
 	ctx := context.Background()
-	sm := secretsmanager.New(secretsmanager.Options{Region: "us-east-1", BaseEndpoint: aws.String(c.url),
+	sm := secretsmanager.New(secretsmanager.Options{Region: "us-east-1", BaseEndpoint: aws.String(c.URL),
 		Credentials: credentials.NewStaticCredentialsProvider(id, secret, "")})
 	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("bench/secret"), SecretString: aws.String(value)}); err != nil {
-		c.stop()
+		c.Stop()
 		return nil, 0, fmt.Errorf("create secret: %w", err)
 	}
 	if policies {
-		if id, secret, err = attachPolicies(ctx, rotorBin, c.url, dataDir, id, secret); err != nil {
-			c.stop()
+		if id, secret, err = attachPolicies(ctx, rotorBin, c.URL, dataDir, id, secret); err != nil {
+			c.Stop()
 			return nil, 0, err
 		}
 	}
-	req, respSize, err := signedRequest(ctx, c.url, body, id, secret)
+	req, respSize, err := signedRequest(ctx, c.URL, body, id, secret)
 	if err != nil {
-		c.stop()
+		c.Stop()
 		return nil, 0, err
 	}
 	return &rotorServer{name: name, child: c, header: req, debugAddr: debugAddr}, respSize, nil
@@ -315,7 +267,7 @@ func run(duration, warmup time.Duration, connList, rotorBin string, valueSize in
 		if err != nil {
 			return err
 		}
-		defer r.child.stop()
+		defer r.child.Stop()
 		rotors = append(rotors, r)
 		respSize = size
 	}
@@ -325,11 +277,11 @@ func run(duration, warmup time.Duration, connList, rotorBin string, valueSize in
 	if profile != "" {
 		bareCmd.Env = append(bareCmd.Env, "BARE_CPU_PROFILE="+profile+".bare")
 	}
-	bare, err := start(bareCmd)
+	bare, err := serverproc.Start(bareCmd)
 	if err != nil {
 		return err
 	}
-	defer bare.stop()
+	defer bare.Stop()
 	if profile != "" {
 		// Each rotor server's profile comes from its debug listener and
 		// covers every run (the bare server's and the other rotor's too).
@@ -360,9 +312,9 @@ func run(duration, warmup time.Duration, connList, rotorBin string, valueSize in
 		results := map[*rotorServer]result{}
 		for _, srv := range order {
 			if srv == nil {
-				results[nil] = load(bare.url, bare.pid(), []signedReq{{header: rotors[0].header, body: body}}, n, warmup, duration)
+				results[nil] = load(bare.URL, bare.PID(), []signedReq{{header: rotors[0].header, body: body}}, n, warmup, duration)
 			} else {
-				results[srv] = load(srv.child.url, srv.child.pid(), []signedReq{{header: srv.header, body: body}}, n, warmup, duration)
+				results[srv] = load(srv.child.URL, srv.child.PID(), []signedReq{{header: srv.header, body: body}}, n, warmup, duration)
 			}
 		}
 		b := results[nil]
@@ -437,7 +389,6 @@ func (r result) cpuText() string {
 }
 
 // pid is the server's process id.
-func (c *child) pid() int { return c.cmd.Process.Pid }
 
 // cpuTime returns the user + system CPU time process pid has used so far,
 // from /proc/<pid>/stat (Linux); ok is false where that is not available.
@@ -546,29 +497,6 @@ func load(url string, pid int, reqs []signedReq, n int, warmup, duration time.Du
 		r.p99 = lat[len(lat)*99/100].Round(time.Microsecond)
 	}
 	return r
-}
-
-func readCredentials(path string) (id, secret string, err error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "", "", err
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			continue
-		}
-		switch strings.TrimSpace(k) {
-		case "aws_access_key_id":
-			id = strings.TrimSpace(v)
-		case "aws_secret_access_key":
-			secret = strings.TrimSpace(v)
-		}
-	}
-	if id == "" || secret == "" {
-		return "", "", fmt.Errorf("no key in %s", path)
-	}
-	return id, secret, nil
 }
 
 // benchIdentityPolicy has 20 statements: 6 Deny statements on other secrets

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/bench/internal/serverproc"
 	"github.com/rotorhq/rotor/envelope"
 	"github.com/rotorhq/rotor/sqlite"
 )
@@ -231,16 +232,16 @@ func startScale(tmp, rotorBin string, audit bool, duration, warmup time.Duration
 		cmd.Env = append(os.Environ(), gcEnv()...)
 		return cmd
 	}
-	rotor, err := start(rotorCmd())
+	rotor, err := serverproc.Start(rotorCmd())
 	if err != nil {
 		return err
 	}
-	defer func() { rotor.stop() }()
-	id, secret, err := readCredentials(filepath.Join(dataDir, "credentials"))
+	defer func() { rotor.Stop() }()
+	id, secret, err := serverproc.ReadCredentials(filepath.Join(dataDir, "credentials"))
 	if err != nil {
 		return err
 	}
-	rotor.stop()
+	rotor.Stop()
 	return runScale(dataDir, rotorCmd, &rotor, id, secret, duration, warmup, connList, valueSize, profile, debugAddr)
 }
 
@@ -248,7 +249,7 @@ func startScale(tmp, rotorBin string, audit bool, duration, warmup time.Duration
 // data directory, restarts the server on it (*rotor) and measures, per
 // distribution and connection count, GetSecretValue against the bare
 // handler, with the server's RSS after each run and the load average.
-func runScale(dataDir string, rotorCmd func() *exec.Cmd, rotor **child, id, secret string,
+func runScale(dataDir string, rotorCmd func() *exec.Cmd, rotor **serverproc.Child, id, secret string,
 	duration, warmup time.Duration, connList string, valueSize int, profile, debugAddr string) error {
 	n := scale.secrets
 	t0 := time.Now()
@@ -257,28 +258,28 @@ func runScale(dataDir string, rotorCmd func() *exec.Cmd, rotor **child, id, secr
 	}
 	build := time.Since(t0)
 	t0 = time.Now()
-	r, err := start(rotorCmd())
+	r, err := serverproc.Start(rotorCmd())
 	if err != nil {
 		return err
 	}
 	*rotor = r
 	startup := time.Since(t0)
 	ctx := context.Background()
-	sm := secretsmanager.New(secretsmanager.Options{Region: "us-east-1", BaseEndpoint: aws.String(r.url),
+	sm := secretsmanager.New(secretsmanager.Options{Region: "us-east-1", BaseEndpoint: aws.String(r.URL),
 		Credentials: credentials.NewStaticCredentialsProvider(id, secret, "")})
-	startRSS := rssMiB(r.pid())
+	startRSS := rssMiB(r.PID())
 	// One real response fixes the size the bare handler answers with.
-	_, respSize, err := signedRequest(ctx, r.url, []byte(`{"SecretId":"`+scaleName(0)+`"}`), id, secret)
+	_, respSize, err := signedRequest(ctx, r.URL, []byte(`{"SecretId":"`+scaleName(0)+`"}`), id, secret)
 	if err != nil {
 		return err
 	}
 	bareCmd := exec.Command(os.Args[0], "-bare")
 	bareCmd.Env = append(append(os.Environ(), gcEnv()...), "BARE_RESPONSE_SIZE="+strconv.Itoa(respSize))
-	bare, err := start(bareCmd)
+	bare, err := serverproc.Start(bareCmd)
 	if err != nil {
 		return err
 	}
-	defer bare.stop()
+	defer bare.Stop()
 
 	fmt.Printf("GetSecretValue over %d secrets, %d-byte values, cache.max_bytes %d MiB, database.mmap_bytes %d MiB, %s for both servers\n",
 		n, valueSize, scale.cacheBytes>>20, scale.mmapBytes>>20, strings.Join(gcEnv(), " "))
@@ -291,7 +292,7 @@ func runScale(dataDir string, rotorCmd func() *exec.Cmd, rotor **child, id, secr
 	}
 	fmt.Printf("%-8s %-6s %-6s %10s %9s %9s %10s %9s %9s %6s\n", "dist", "conns", "server", "req/s", "p50", "p99", "cpu/req", "RSS MiB", "anon MiB", "load")
 	for _, dist := range strings.Split(scale.dists, ",") {
-		reqs, err := presign(ctx, r.url, id, secret, n, scale.presign, strings.TrimSpace(dist), uint64(n))
+		reqs, err := presign(ctx, r.URL, id, secret, n, scale.presign, strings.TrimSpace(dist), uint64(n))
 		if err != nil {
 			return err
 		}
@@ -302,18 +303,18 @@ func runScale(dataDir string, rotorCmd func() *exec.Cmd, rotor **child, id, secr
 			}
 			var b, rr result
 			if i%2 == 0 {
-				b = load(bare.url, bare.pid(), reqs, conns, warmup, duration)
-				rr = load(r.url, r.pid(), reqs, conns, warmup, duration)
+				b = load(bare.URL, bare.PID(), reqs, conns, warmup, duration)
+				rr = load(r.URL, r.PID(), reqs, conns, warmup, duration)
 			} else {
-				rr = load(r.url, r.pid(), reqs, conns, warmup, duration)
-				b = load(bare.url, bare.pid(), reqs, conns, warmup, duration)
+				rr = load(r.URL, r.PID(), reqs, conns, warmup, duration)
+				b = load(bare.URL, bare.PID(), reqs, conns, warmup, duration)
 			}
 			if rr.errors > 0 || b.errors > 0 {
 				return fmt.Errorf("errors during load: rotor %d (%s), bare %d (%s)", rr.errors, rr.firstErr, b.errors, b.firstErr)
 			}
 			la := loadAvg()
-			fmt.Printf("%-8s %-6d %-6s %10.0f %9s %9s %10s %9.0f %9.0f %6s\n", dist, conns, "bare", b.rps, b.p50, b.p99, b.cpuText(), rssMiB(bare.pid()), anonMiB(bare.pid()), la)
-			fmt.Printf("%-8s %-6d %-6s %10.0f %9s %9s %10s %9.0f %9.0f %6s\n", dist, conns, "rotor", rr.rps, rr.p50, rr.p99, rr.cpuText(), rssMiB(r.pid()), anonMiB(r.pid()), la)
+			fmt.Printf("%-8s %-6d %-6s %10.0f %9s %9s %10s %9.0f %9.0f %6s\n", dist, conns, "bare", b.rps, b.p50, b.p99, b.cpuText(), rssMiB(bare.PID()), anonMiB(bare.PID()), la)
+			fmt.Printf("%-8s %-6d %-6s %10.0f %9s %9s %10s %9.0f %9.0f %6s\n", dist, conns, "rotor", rr.rps, rr.p50, rr.p99, rr.cpuText(), rssMiB(r.PID()), anonMiB(r.PID()), la)
 			fmt.Printf("%-8s %-6d ratio rotor/bare throughput = %.2f", dist, conns, rr.rps/b.rps)
 			if rr.cpuPerReq > 0 && b.cpuPerReq > 0 {
 				fmt.Printf(", server CPU per request = %.2f", float64(rr.cpuPerReq)/float64(b.cpuPerReq))
@@ -331,6 +332,6 @@ func runScale(dataDir string, rotorCmd func() *exec.Cmd, rotor **child, id, secr
 	if err != nil {
 		return fmt.Errorf("list secrets: %w", err)
 	}
-	fmt.Printf("ListSecrets (first page of 100) median of 3: %s, RSS after %.0f MiB, load %s\n", list, rssMiB(r.pid()), loadAvg())
+	fmt.Printf("ListSecrets (first page of 100) median of 3: %s, RSS after %.0f MiB, load %s\n", list, rssMiB(r.PID()), loadAvg())
 	return nil
 }

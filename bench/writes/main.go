@@ -14,17 +14,14 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -34,6 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/rotorhq/rotor/bench/internal/serverproc"
 	_ "modernc.org/sqlite"
 )
 
@@ -71,17 +69,17 @@ func run(clients int, duration time.Duration, rounds int, rotorBin string) error
 		}
 	}
 	dataDir := filepath.Join(tmp, "data")
-	srv, err := start(exec.Command(rotorBin, "server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warn"))
+	srv, err := serverproc.Start(exec.Command(rotorBin, "server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warn"))
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
-	id, secret, err := readCredentials(filepath.Join(dataDir, "credentials"))
+	defer srv.Stop()
+	id, secret, err := serverproc.ReadCredentials(filepath.Join(dataDir, "credentials"))
 	if err != nil {
 		return err
 	}
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients * 2}}
-	sm := secretsmanager.New(secretsmanager.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.url), HTTPClient: hc,
+	sm := secretsmanager.New(secretsmanager.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: hc,
 		Credentials: credentials.NewStaticCredentialsProvider(id, secret, "")})
 
 	fmt.Printf("%d clients (CreateSecret + PutSecretValue, 64-byte values) vs a bare SQLite INSERT+fsync loop; %s per phase\n", clients, duration)
@@ -182,75 +180,4 @@ func apiLoad(sm *secretsmanager.Client, clients int, d time.Duration, round int)
 	}
 	slices.Sort(lat)
 	return apiResult{rate: float64(n.Load()) / el.Seconds(), p50: lat[len(lat)/2], p99: lat[len(lat)*99/100]}, nil
-}
-
-// child is a server process and the URL it printed.
-type child struct {
-	cmd *exec.Cmd
-	url string
-}
-
-var urlRE = regexp.MustCompile(`at (https?://[0-9.:]+)`)
-
-func start(cmd *exec.Cmd) (*child, error) {
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		sent := false
-		for sc.Scan() {
-			if m := urlRE.FindStringSubmatch(sc.Text()); m != nil && !sent {
-				found <- m[1]
-				sent = true
-			}
-		}
-	}()
-	select {
-	case u := <-found:
-		return &child{cmd: cmd, url: u}, nil
-	case <-time.After(60 * time.Second):
-		cmd.Process.Kill()
-		return nil, fmt.Errorf("%s did not print its URL", cmd.Path)
-	}
-}
-
-func (c *child) stop() {
-	c.cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { c.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		c.cmd.Process.Kill()
-	}
-}
-
-func readCredentials(path string) (id, secret string, err error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "", "", err
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			continue
-		}
-		switch strings.TrimSpace(k) {
-		case "aws_access_key_id":
-			id = strings.TrimSpace(v)
-		case "aws_secret_access_key":
-			secret = strings.TrimSpace(v)
-		}
-	}
-	if id == "" || secret == "" {
-		return "", "", fmt.Errorf("no key in %s", path)
-	}
-	return id, secret, nil
 }
