@@ -180,3 +180,30 @@ func TestSingleUserSetUnreachable(t *testing.T) {
 		t.Errorf("setSecret logged in %d times, want once, with AWSCURRENT", len(got))
 	}
 }
+
+// TestSingleUserSetFallsBackWithSSLPrefer: with the default TLS mode a
+// login is a TLS attempt that fails for a reason other than the password
+// (the test server's certificate does not verify for 127.0.0.1), then a
+// plaintext one; a refused plaintext attempt makes the whole login
+// refused, so setSecret still moves on to AWSPENDING.
+func TestSingleUserSetFallsBackWithSSLPrefer(t *testing.T) {
+	s := newServer(t)
+	user := builtintest.Unique("rotor_test_prefer_")
+	s.createRole(t, user, "pend-pw", "")
+	rec := &recording{Driver: postgres.Driver{}}
+	e := postgres.Engine()
+	e.Driver = rec
+	err := builtin.SingleUser{Engine: e}.Set(context.Background(), builtin.Values{
+		SecretARN: "arn:s",
+		Current:   secretJSON(s.host, s.port, user, "cur-pw", "postgres", nil),
+		Pending:   secretJSON(s.host, s.port, user, "pend-pw", "postgres", nil),
+	})
+	if err != nil {
+		t.Fatalf("setSecret with AWSCURRENT refused and AWSPENDING valid = %v, want nil", err)
+	}
+	got := rec.take()
+	if n := len(got); n == 0 || !got[n-1].ok || got[n-1].password != "pend-pw" {
+		t.Errorf("setSecret made %d connection attempts, the last not an accepted AWSPENDING login", n)
+	}
+	s.mustLogIn(t, user, "pend-pw", "postgres")
+}
