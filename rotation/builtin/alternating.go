@@ -64,7 +64,9 @@ func checkUsernameLength(e Engine, name string, max int) error {
 // It refuses (EPRECONDITION) when AWSPENDING names a user other than the
 // AWSCURRENT user or its alternate, or another host or port; when neither
 // the AWSCURRENT nor the AWSPENDING credentials log in (AWSCURRENT proves
-// the secret really is for this server); when the master secret is for
+// the secret really is for this server; it is tried only when the target
+// refuses AWSPENDING: IsLoginRefused), and when AWSPENDING fails to log in
+// for another reason (the target unreachable); when the master secret is for
 // another server or its credentials do not log in. It returns EINVALID for
 // malformed values, a missing "masterarn" or a user name too long for the
 // server, and EINTERNAL when the target fails. Every step is idempotent: a
@@ -86,7 +88,12 @@ func (a AlternatingUsers) Set(ctx context.Context, v Values) error {
 		return rotor.Errorf(rotor.EPRECONDITION, "refusing to rotate: the AWSPENDING user %q is neither the AWSCURRENT user %q nor its alternate %q",
 			pending.Username, current.Username, altUsername(current.Username))
 	}
-	pendingOK := tryLogin(ctx, e, pending) == nil
+	pendErr := tryLogin(ctx, e, pending)
+	if pendErr != nil && !IsLoginRefused(pendErr) { // the target fails: AWSCURRENT cannot fix it
+		return r.fail(rotor.EPRECONDITION, pendErr, "unable to log in to %s at %s as %q with the AWSPENDING secret of %s",
+			e.Name, pending.where(), pending.Username, v.SecretARN)
+	}
+	pendingOK := pendErr == nil
 	if !pendingOK {
 		if err := tryLogin(ctx, e, current); err != nil {
 			return r.fail(rotor.EPRECONDITION, err, "unable to log in to %s at %s as %q with the AWSCURRENT secret of %s",

@@ -69,9 +69,12 @@ func (r *redactor) fail(code string, cause error, format string, args ...any) er
 
 // login connects to d's target with d's credentials, trying each TLS
 // configuration d allows in turn, and checks that the server says the
-// session belongs to d.Username. The caller closes the session.
+// session belongs to d.Username. The caller closes the session. The error
+// is a refused login (IsLoginRefused) when the driver said an attempt was
+// refused.
 func login(ctx context.Context, e Engine, d *dbSecret) (Session, error) {
 	var errs []string
+	refused := false
 	attempts := d.tlsAttempts()
 	for _, t := range attempts {
 		s, err := e.Driver.Connect(ctx, d.conn(t))
@@ -86,6 +89,7 @@ func login(ctx context.Context, e Engine, d *dbSecret) (Session, error) {
 			}
 			s.Close()
 		}
+		refused = refused || IsLoginRefused(err)
 		if len(attempts) > 1 {
 			kind := "plaintext"
 			if t != nil {
@@ -98,7 +102,11 @@ func login(ctx context.Context, e Engine, d *dbSecret) (Session, error) {
 			break
 		}
 	}
-	return nil, errors.New(strings.Join(errs, "; "))
+	err := errors.New(strings.Join(errs, "; "))
+	if refused {
+		return nil, Refused(err)
+	}
+	return nil, err
 }
 
 // tryLogin logs in with d and reports whether it worked, closing the

@@ -3,6 +3,7 @@ package builtin
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"strconv"
 	"time"
@@ -55,9 +56,40 @@ func (c Conn) Addr() string {
 type Driver interface {
 	// Connect dials c.Host:c.Port and authenticates as c.Username with
 	// c.Password, within c.Timeout. It fails when the target is
-	// unreachable or refuses the credentials.
+	// unreachable or refuses the credentials; an error for refused
+	// credentials wraps ErrLoginRefused (see Refused), and no other error
+	// does.
 	Connect(ctx context.Context, c Conn) (Session, error)
 }
+
+// ErrLoginRefused is the error a Driver's Connect wraps (see Refused) when
+// the target answered and refused the credentials: a wrong password, an
+// unknown user, an account the server will not let in. Strategies that try
+// several passwords in turn move to the next one only on such an error;
+// anything else (the target unreachable, a TLS failure, a missing
+// database, too many connections) is returned at once, since another
+// password cannot fix it.
+var ErrLoginRefused = errors.New("login refused")
+
+// Refused marks err as a refused login: the returned error's text is
+// err's, it unwraps to err, and errors.Is(it, ErrLoginRefused) holds.
+// Refused(nil) is nil.
+func Refused(err error) error {
+	if err == nil {
+		return nil
+	}
+	return refusedError{err}
+}
+
+// IsLoginRefused reports whether err is, or wraps, a refused login.
+func IsLoginRefused(err error) bool { return errors.Is(err, ErrLoginRefused) }
+
+// refusedError is an error marked by Refused.
+type refusedError struct{ err error }
+
+func (e refusedError) Error() string        { return e.err.Error() }
+func (e refusedError) Unwrap() error        { return e.err }
+func (e refusedError) Is(target error) bool { return target == ErrLoginRefused }
 
 // Prehasher is an optional Driver capability: Prehash starts deriving what
 // the target will store for password (PostgreSQL's SCRAM verifier) in the

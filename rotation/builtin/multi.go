@@ -34,7 +34,8 @@ func (m MultiCredential) Generate(ctx context.Context, current string, password 
 //
 // It refuses (EPRECONDITION) when AWSPENDING names another user, host or
 // port than AWSCURRENT, when neither the AWSCURRENT nor the AWSPENDING
-// credentials log in, or when the master secret is for another server or
+// credentials log in (AWSPENDING is tried only when the target refuses
+// AWSCURRENT: IsLoginRefused), or when the master secret is for another server or
 // does not log in. EINVALID for malformed values; EUNSUPPORTED when the
 // engine's users cannot hold several passwords; EINTERNAL when the target
 // fails. A retried run repeats the same change.
@@ -51,6 +52,10 @@ func (m MultiCredential) Set(ctx context.Context, v Values) error {
 	}
 	var pendSess Session
 	if curErr != nil {
+		if !IsLoginRefused(curErr) { // another password cannot fix it
+			return r.fail(rotor.EPRECONDITION, curErr, "unable to log in to %s at %s as %q with the AWSCURRENT secret of %s",
+				e.Name, current.where(), current.Username, v.SecretARN)
+		}
 		var err error
 		if pendSess, err = login(ctx, e, pending); err != nil {
 			return r.fail(rotor.EPRECONDITION, curErr, "unable to log in to %s at %s as %q with the AWSCURRENT or AWSPENDING secret of %s; with AWSCURRENT",

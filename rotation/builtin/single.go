@@ -35,15 +35,18 @@ func (s SingleUser) Generate(ctx context.Context, current string, password func(
 }
 
 // Set logs in with AWSCURRENT and changes the user's own password to
-// AWSPENDING's. Only if AWSCURRENT does not log in does it try AWSPENDING
-// (a retried run whose password change already happened: nothing to do),
-// then AWSPREVIOUS (a run that changed the password but never finished).
-// In the usual run that is one login, where trying AWSPENDING first (AWS's
-// templates) costs a refused login before it.
+// AWSPENDING's. Only if the target refuses AWSCURRENT (IsLoginRefused)
+// does it try AWSPENDING (a retried run whose password change already
+// happened: nothing to do), and only if it refuses that too, AWSPREVIOUS
+// (a run that changed the password but never finished). In the usual run
+// that is one login, where trying AWSPENDING first (AWS's templates) costs
+// a refused login before it. Any other failure to log in (the target
+// unreachable, a TLS failure, a missing database) is returned at once:
+// another password cannot fix it, and trying one would hide it.
 //
 // It refuses (EPRECONDITION) when AWSPENDING names another user, host or
-// port than AWSCURRENT, and when no credentials log in; EINVALID when a
-// value is not a secret of this engine; EINTERNAL when the target fails.
+// port than AWSCURRENT, and when it cannot log in; EINVALID when a value
+// is not a secret of this engine; EINTERNAL when the target fails.
 func (s SingleUser) Set(ctx context.Context, v Values) error {
 	e := s.Engine
 	r := newRedactor(v)
@@ -54,17 +57,31 @@ func (s SingleUser) Set(ctx context.Context, v Values) error {
 	if p, ok := e.Driver.(Prehasher); ok {
 		p.Prehash(pending.Password) // alongside the login
 	}
+	cannot := func(stage string, err error) error {
+		return r.fail(rotor.EPRECONDITION, err, "unable to log in to %s at %s as %q with the %s secret of %s",
+			e.Name, current.where(), current.Username, stage, v.SecretARN)
+	}
 	sess, curErr := login(ctx, e, current)
 	if curErr != nil {
-		if tryLogin(ctx, e, pending) == nil {
+		if !IsLoginRefused(curErr) {
+			return cannot(rotor.StageCurrent, curErr)
+		}
+		pendErr := tryLogin(ctx, e, pending)
+		if pendErr == nil {
 			return nil
+		}
+		if !IsLoginRefused(pendErr) {
+			return cannot(rotor.StagePending, pendErr)
 		}
 		if v.Previous != "" {
 			prev, err := parseSecret(e, rotor.StagePrevious, v.Previous)
 			if err == nil && sameTarget(prev, pending) == nil && prev.Username == pending.Username {
 				// AWS's templates use AWSCURRENT's TLS settings here too.
 				prev.SSLMode, prev.CA = current.SSLMode, current.CA
-				sess, _ = login(ctx, e, prev)
+				var prevErr error
+				if sess, prevErr = login(ctx, e, prev); prevErr != nil && !IsLoginRefused(prevErr) {
+					return cannot(rotor.StagePrevious, prevErr)
+				}
 			}
 		}
 	}

@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rotorhq/rotor"
@@ -233,11 +236,12 @@ func TestSetMissingMasterARN(t *testing.T) {
 }
 
 // leaky is a driver whose errors quote the password it was given, as a
-// careless driver might.
+// careless driver might. It refuses every login, so the strategies try
+// every password they have.
 type leaky struct{}
 
 func (leaky) Connect(_ context.Context, c builtin.Conn) (builtin.Session, error) {
-	return nil, errors.New("login refused for password " + c.Password)
+	return nil, builtin.Refused(errors.New("login refused for password " + c.Password))
 }
 
 func TestErrorsNeverHoldPasswords(t *testing.T) {
@@ -307,5 +311,103 @@ func TestPasswordSpecFor(t *testing.T) {
 				t.Errorf("spec = %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// counting wraps a real driver and counts its logins.
+type counting struct {
+	builtin.Driver
+	mu sync.Mutex
+	n  int
+}
+
+func (c *counting) Connect(ctx context.Context, conn builtin.Conn) (builtin.Session, error) {
+	c.mu.Lock()
+	c.n++
+	c.mu.Unlock()
+	return c.Driver.Connect(ctx, conn)
+}
+
+func (c *counting) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// closedPort returns a local TCP port nothing listens on.
+func closedPort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return port
+}
+
+// TestSetUnreachableTriesOnePassword: when the target cannot be reached,
+// setSecret returns the connection error after one login, instead of
+// trying the next password (which cannot fix it and would hide the real
+// error behind "no credentials log in").
+func TestSetUnreachableTriesOnePassword(t *testing.T) {
+	port := closedPort(t)
+	secret := func(engine, user, pw string) string {
+		return fmt.Sprintf(`{"engine":%q,"host":"127.0.0.1","port":%d,"username":%q,"password":%q,"ssl":false,"masterarn":"arn:m"}`, engine, port, user, pw)
+	}
+	tests := map[string]struct {
+		e    builtin.Engine
+		s    func(builtin.Engine) builtin.Strategy
+		pend string // AWSPENDING's user
+		want string // the stage the error names
+	}{
+		"PostgresSingle":      {postgres.Engine(), func(e builtin.Engine) builtin.Strategy { return builtin.SingleUser{Engine: e} }, "app", "AWSCURRENT"},
+		"MariaDBSingle":       {mysql.MariaDB(), func(e builtin.Engine) builtin.Strategy { return builtin.SingleUser{Engine: e} }, "app", "AWSCURRENT"},
+		"RedisSingle":         {redis.Engine(), func(e builtin.Engine) builtin.Strategy { return builtin.SingleUser{Engine: e} }, "app", "AWSCURRENT"},
+		"RedisMulti":          {redis.Engine(), func(e builtin.Engine) builtin.Strategy { return builtin.MultiCredential{Engine: e} }, "app", "AWSCURRENT"},
+		"PostgresAlternating": {postgres.Engine(), func(e builtin.Engine) builtin.Strategy { return builtin.AlternatingUsers{Engine: e} }, "app_clone", "AWSPENDING"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			d := &counting{Driver: tt.e.Driver}
+			e := tt.e
+			e.Driver = d
+			engine := e.Engines[0]
+			err := tt.s(e).Set(context.Background(), builtin.Values{
+				SecretARN: "arn:s",
+				Current:   secret(engine, "app", "cur-pw"),
+				Pending:   secret(engine, tt.pend, "pend-pw"),
+				Previous:  secret(engine, "app", "prev-pw"),
+				Master:    `{"username":"admin","password":"master-pw"}`,
+			})
+			if err == nil {
+				t.Fatal("setSecret succeeded against a closed port")
+			}
+			if n := d.count(); n != 1 {
+				t.Errorf("setSecret logged in %d times, want 1: a connection error must not move on to another password (error: %v)", n, err)
+			}
+			msg := rotor.ErrorMessage(err)
+			if !strings.Contains(msg, "with the "+tt.want+" secret") || !strings.Contains(msg, "refused") {
+				t.Errorf("error %q should name %s and the connection error", msg, tt.want)
+			}
+			for _, p := range []string{"cur-pw", "pend-pw", "prev-pw", "master-pw"} {
+				if strings.Contains(msg, p) {
+					t.Errorf("error %q holds password %q", msg, p)
+				}
+			}
+		})
+	}
+}
+
+func TestRefused(t *testing.T) {
+	base := errors.New("password authentication failed")
+	err := fmt.Errorf("connect: %w", builtin.Refused(base))
+	if !builtin.IsLoginRefused(err) || !errors.Is(err, base) || err.Error() != "connect: password authentication failed" {
+		t.Errorf("Refused(%v) wrapped = %v: refused %v, unwraps %v", base, err, builtin.IsLoginRefused(err), errors.Is(err, base))
+	}
+	if builtin.IsLoginRefused(base) || builtin.IsLoginRefused(nil) || builtin.Refused(nil) != nil {
+		t.Error("an unmarked error or nil counts as refused")
 	}
 }

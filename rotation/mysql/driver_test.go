@@ -3,6 +3,7 @@ package mysql_test
 import (
 	"context"
 	"crypto/tls"
+	"net"
 	"sort"
 	"strings"
 	"testing"
@@ -202,4 +203,46 @@ func TestConnectTLSNoFallback(t *testing.T) {
 		t.Fatal("TLS was asked for and the driver connected without verified TLS")
 	}
 	t.Logf("error: %v", err)
+}
+
+// TestConnectClassifiesRefusal: a wrong password, an unknown user or a
+// database the account may not use is a refused login
+// (builtin.IsLoginRefused), so the strategies try the next password; an
+// unreachable server or a missing database is not.
+func TestConnectClassifiesRefusal(t *testing.T) {
+	s := newServer(t)
+	user := builtintest.Unique("rt_class_")
+	s.createUser(t, user, "right-pw")
+	s.exec(t, "GRANT ALL PRIVILEGES ON *.* TO "+mysql.Account(user, "%")) // so a missing database is not "access denied to database"
+	plain := builtintest.Unique("rt_plain_")                              // no privileges
+	s.createUser(t, plain, "right-pw")
+	db := s.createDB(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	tests := map[string]struct {
+		c       builtin.Conn
+		refused bool
+	}{
+		"WrongPassword":   {builtin.Conn{Host: s.host, Port: s.port, Username: user, Password: "wrong-pw"}, true},
+		"UnknownUser":     {builtin.Conn{Host: s.host, Port: s.port, Username: user + "_x", Password: "right-pw"}, true},
+		"NoDBAccess":      {builtin.Conn{Host: s.host, Port: s.port, Username: plain, Password: "right-pw", Database: db}, true},
+		"ClosedPort":      {builtin.Conn{Host: "127.0.0.1", Port: closed, Username: user, Password: "right-pw"}, false},
+		"MissingDatabase": {builtin.Conn{Host: s.host, Port: s.port, Username: user, Password: "right-pw", Database: user + "_nodb"}, false},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			sess, err := mysql.Driver{}.Connect(context.Background(), tt.c)
+			if err == nil {
+				sess.Close()
+				t.Fatal("Connect succeeded")
+			}
+			if got := builtin.IsLoginRefused(err); got != tt.refused {
+				t.Errorf("IsLoginRefused(%v) = %v, want %v", err, got, tt.refused)
+			}
+		})
+	}
 }

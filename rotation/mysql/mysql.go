@@ -63,7 +63,8 @@ const ioTimeout = 30 * time.Second
 
 // Connect opens one connection as c.Username, to c.Database if set, over
 // TLS when c.TLS is set (a server without TLS is then an error, never a
-// silent fallback to plaintext).
+// silent fallback to plaintext). An error for credentials the server
+// refuses wraps builtin.ErrLoginRefused.
 func (Driver) Connect(ctx context.Context, c builtin.Conn) (builtin.Session, error) {
 	timeout := c.ConnectTimeout()
 	addr := c.Addr()
@@ -96,7 +97,11 @@ func (Driver) Connect(ctx context.Context, c builtin.Conn) (builtin.Session, err
 			conn.Close()
 		}
 		db.Close()
-		return nil, fmt.Errorf("connect to %s as %q: %w", addr, c.Username, err)
+		err = fmt.Errorf("connect to %s as %q: %w", addr, c.Username, err)
+		if refused(err) {
+			return nil, builtin.Refused(err)
+		}
+		return nil, err
 	}
 	s := &session{db: db, conn: conn}
 	var version, mode string
@@ -106,6 +111,34 @@ func (Driver) Connect(ctx context.Context, c builtin.Conn) (builtin.Session, err
 	}
 	s.d = newDialect(version, mode)
 	return s, nil
+}
+
+// MySQL and MariaDB error numbers of a refused login.
+const (
+	// erDBAccessDenied is ER_DBACCESS_DENIED_ERROR: the account may not use
+	// the database (an alternate user whose privileges are not synced yet).
+	erDBAccessDenied = 1044
+	// erAccessDenied is ER_ACCESS_DENIED_ERROR: wrong password, unknown
+	// user or host.
+	erAccessDenied = 1045
+	// erAccessDeniedNoPassword is ER_ACCESS_DENIED_NO_PASSWORD_ERROR, which
+	// MariaDB returns for some unknown users and authentication plugins.
+	erAccessDeniedNoPassword = 1698
+)
+
+// refused reports whether err is the server refusing the account: one of
+// the "Access denied" errors above. An unknown database (1049), too many
+// connections (1040) or a network or TLS failure is not.
+func refused(err error) bool {
+	var me *driver.MySQLError
+	if !errors.As(err, &me) {
+		return false
+	}
+	switch me.Number {
+	case erDBAccessDenied, erAccessDenied, erAccessDeniedNoPassword:
+		return true
+	}
+	return false
 }
 
 // discard silences the driver's own logging (it logs connection errors

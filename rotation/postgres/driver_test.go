@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -178,6 +179,46 @@ func TestHostilePasswordsAndNames(t *testing.T) {
 				s.mustRefuse(t, user, hostile[j-1], "postgres")
 			}
 		}
+	}
+}
+
+// TestConnectClassifiesRefusal: a wrong password, an unknown user or a
+// database the user may not connect to is a refused login
+// (builtin.IsLoginRefused), so the strategies try the next password; an
+// unreachable server or a missing database is not.
+func TestConnectClassifiesRefusal(t *testing.T) {
+	s := newServer(t)
+	noConnect, _ := s.createDB(t) // before the role, so dropped after it
+	s.exec(t, "REVOKE CONNECT ON DATABASE "+postgres.Ident(noConnect)+" FROM PUBLIC")
+	user := builtintest.Unique("rotor_test_class_")
+	s.createRole(t, user, "right-pw", "")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	tests := map[string]struct {
+		c       builtin.Conn
+		refused bool
+	}{
+		"WrongPassword":   {builtin.Conn{Host: s.host, Port: s.port, Username: user, Password: "wrong-pw"}, true},
+		"NoConnect":       {builtin.Conn{Host: s.host, Port: s.port, Username: user, Password: "right-pw", Database: noConnect}, true},
+		"UnknownUser":     {builtin.Conn{Host: s.host, Port: s.port, Username: user + "_nobody", Password: "right-pw"}, true},
+		"ClosedPort":      {builtin.Conn{Host: "127.0.0.1", Port: closed, Username: user, Password: "right-pw"}, false},
+		"MissingDatabase": {builtin.Conn{Host: s.host, Port: s.port, Username: user, Password: "right-pw", Database: user + "_nodb"}, false},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			sess, err := postgres.Driver{}.Connect(context.Background(), tt.c)
+			if err == nil {
+				sess.Close()
+				t.Fatal("Connect succeeded")
+			}
+			if got := builtin.IsLoginRefused(err); got != tt.refused {
+				t.Errorf("IsLoginRefused(%v) = %v, want %v", err, got, tt.refused)
+			}
+		})
 	}
 }
 

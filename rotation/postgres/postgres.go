@@ -43,7 +43,8 @@ var _ builtin.Driver = Driver{}
 
 // Connect opens one connection as c.Username to c.Database (default
 // "postgres"), over TLS when c.TLS is set (the server must accept it: no
-// fallback). Environment variables such as PGHOST or PGSSLMODE do not
+// fallback). An error for credentials the server refuses wraps
+// builtin.ErrLoginRefused. Environment variables such as PGHOST or PGSSLMODE do not
 // apply.
 func (Driver) Connect(ctx context.Context, c builtin.Conn) (builtin.Session, error) {
 	timeout := c.ConnectTimeout()
@@ -77,9 +78,24 @@ func (Driver) Connect(ctx context.Context, c builtin.Conn) (builtin.Session, err
 	defer cancel()
 	conn, err := pgx.ConnectConfig(cctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("connect: %w", unwrapConnect(err))
+		err = fmt.Errorf("connect: %w", unwrapConnect(err))
+		if refused(err) {
+			return nil, builtin.Refused(err)
+		}
+		return nil, err
 	}
 	return &session{conn: conn}, nil
+}
+
+// refused reports whether err is the server refusing the login: SQLSTATE
+// 28P01 (invalid_password, also a user that does not exist), 28000
+// (invalid_authorization_specification: no pg_hba.conf entry lets this
+// user in, or the role may not log in) or 42501 (insufficient_privilege:
+// no CONNECT privilege on the database). A missing database (3D000), too
+// many connections (53300) or a network or TLS failure is not.
+func refused(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "28P01" || pe.Code == "28000" || pe.Code == "42501")
 }
 
 // unwrapConnect drops pgx's "failed to connect to `user=... database=...`"

@@ -24,6 +24,7 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -61,7 +62,8 @@ const ioTimeout = 30 * time.Second
 
 // Connect opens one connection and authenticates with HELLO/AUTH as
 // c.Username (an ACL user; "default" for requirepass), over TLS when c.TLS
-// is set. c.Database is ignored.
+// is set. c.Database is ignored. An error for credentials the server
+// refuses wraps builtin.ErrLoginRefused.
 func (Driver) Connect(ctx context.Context, c builtin.Conn) (builtin.Session, error) {
 	timeout := c.ConnectTimeout()
 	addr := c.Addr()
@@ -84,9 +86,27 @@ func (Driver) Connect(ctx context.Context, c builtin.Conn) (builtin.Session, err
 	defer cancel()
 	if err := client.Ping(cctx).Err(); err != nil {
 		client.Close()
-		return nil, fmt.Errorf("connect to %s as %q: %w", addr, c.Username, err)
+		err = fmt.Errorf("connect to %s as %q: %w", addr, c.Username, err)
+		if refused(err) {
+			return nil, builtin.Refused(err)
+		}
+		return nil, err
 	}
 	return &session{c: client, user: c.Username}, nil
+}
+
+// refused reports whether err is the server refusing the credentials:
+// WRONGPASS ("invalid username-password pair or user is disabled"), NOAUTH,
+// or "ERR invalid password" (Redis before 6). A network or TLS failure is
+// not.
+func refused(err error) bool {
+	var re goredis.Error
+	if !errors.As(err, &re) {
+		return false
+	}
+	msg := re.Error()
+	return goredis.IsAuthError(err) || strings.HasPrefix(msg, "WRONGPASS") || strings.HasPrefix(msg, "NOAUTH") ||
+		strings.Contains(msg, "invalid username-password pair") || msg == "ERR invalid password"
 }
 
 type session struct {

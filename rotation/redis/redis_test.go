@@ -73,6 +73,41 @@ func TestDriverHostile(t *testing.T) {
 
 // TestWhoAmIWithoutPermission: a user that may not run ACL WHOAMI is the
 // user it authenticated as.
+// TestConnectClassifiesRefusal: a wrong password, an unknown or disabled
+// user is a refused login (builtin.IsLoginRefused), so the strategies try
+// the next password; an unreachable server is not.
+func TestConnectClassifiesRefusal(t *testing.T) {
+	s := newServer(t)
+	user := builtintest.Unique("rotor_test_class_")
+	s.createUser(t, user, "right-pw", plainRules...)
+	disabled := builtintest.Unique("rotor_test_off_")
+	s.createUser(t, disabled, "right-pw", plainRules...)
+	if err := s.admin.Do(context.Background(), "ACL", "SETUSER", disabled, "off").Err(); err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]struct {
+		c       builtin.Conn
+		refused bool
+	}{
+		"WrongPassword": {builtin.Conn{Host: s.host, Port: s.port, Username: user, Password: "wrong-pw"}, true},
+		"UnknownUser":   {builtin.Conn{Host: s.host, Port: s.port, Username: user + "_x", Password: "right-pw"}, true},
+		"DisabledUser":  {builtin.Conn{Host: s.host, Port: s.port, Username: disabled, Password: "right-pw"}, true},
+		"ClosedPort":    {builtin.Conn{Host: "127.0.0.1", Port: freePort(t), Username: user, Password: "right-pw"}, false},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			sess, err := redis.Driver{}.Connect(context.Background(), tt.c)
+			if err == nil {
+				sess.Close()
+				t.Fatal("Connect succeeded")
+			}
+			if got := builtin.IsLoginRefused(err); got != tt.refused {
+				t.Errorf("IsLoginRefused(%v) = %v, want %v", err, got, tt.refused)
+			}
+		})
+	}
+}
+
 func TestWhoAmIWithoutPermission(t *testing.T) {
 	s := newServer(t)
 	user := builtintest.Unique("rotor_test_noacl_")
