@@ -111,6 +111,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.store, err = sqlite.OpenWith(c.DatabasePath(), sqlite.Options{MmapSize: c.Database.MmapBytes}); err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
+	if err := checkHiddenRegions(ctx, m.store, c.Regions, c.AllowHiddenRegions, m.Logger); err != nil {
+		return err
+	}
 	inUse, err := keyIDsInUse(ctx, m.store)
 	if err != nil {
 		return err
