@@ -191,6 +191,10 @@ type Tx interface {
 	SecretByName(region, name string) (*SecretRecord, error)
 	// Secrets returns every secret in region, oldest first.
 	Secrets(region string) ([]*SecretRecord, error)
+	// Regions returns every region that holds at least one secret (live or
+	// scheduled for deletion) with how many it holds; an empty, non-nil map
+	// for a store without secrets.
+	Regions() (map[string]int, error)
 	// ListSecrets returns, with their tags, up to q.Limit secrets of
 	// q.Region matching q, in q's order, starting after q.After; see
 	// SecretQuery for the exact rules. EINVALID for a query it cannot run

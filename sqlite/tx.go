@@ -337,6 +337,27 @@ func (t *tx) Secrets(region string) ([]*rotor.SecretRecord, error) {
 	return out, nil
 }
 
+// Regions returns the secret count of every region that has secrets.
+func (t *tx) Regions() (map[string]int, error) {
+	type count struct {
+		region string
+		n      int
+	}
+	rows, err := queryAll(t, nounSecret, "regions", func(sc scanner) (count, error) {
+		var c count
+		err := sc.Scan(&c.region, &c.n)
+		return c, err
+	}, `SELECT region, COUNT(*) FROM secrets GROUP BY region`)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int, len(rows))
+	for _, c := range rows {
+		out[c.region] = c.n
+	}
+	return out, nil
+}
+
 // PurgeDue returns the ARNs of secrets with a non-zero PurgeDate that is not
 // after now, earliest purge date first.
 func (t *tx) PurgeDue(now time.Time) ([]string, error) {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -392,4 +393,31 @@ func testSecretResourcePolicyByteExact(t *testing.T, s rotor.Store) {
 		return tx.UpdateSecret(recs[1])
 	})
 	check("after UpdateSecret", []string{"", docs[0], docs[2]})
+}
+
+func testSecretRegions(t *testing.T, s rotor.Store) {
+	view(t, s, func(tx rotor.Tx) error {
+		got, err := tx.Regions()
+		if err != nil {
+			t.Fatalf("Regions of an empty store: %v", err)
+		}
+		if got == nil || len(got) != 0 {
+			t.Errorf("Regions of an empty store = %v, want an empty, non-nil map", got)
+		}
+		return nil
+	})
+	deleted := secret(region1, "deleted", at(3))
+	deleted.DeletedDate, deleted.PurgeDate = at(4), at(5)
+	createSecrets(t, s, secret(region1, "a", at(1)), secret(region1, "b", at(2)), deleted, secret(region2, "x", at(1)))
+	view(t, s, func(tx rotor.Tx) error {
+		got, err := tx.Regions()
+		if err != nil {
+			t.Fatalf("Regions: %v", err)
+		}
+		want := map[string]int{region1: 3, region2: 1}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("Regions = %v, want %v", got, want)
+		}
+		return nil
+	})
 }

@@ -51,6 +51,8 @@
 //     one commit: each returns only after its own work is visible, and one
 //     that fails (its own error, a constraint violation, a panic) rolls back
 //     only its own work;
+//   - Regions counts secrets scheduled for deletion and returns an empty,
+//     non-nil map for a store without secrets;
 //   - Backup refuses an existing path with EINVALID.
 //
 // Every expected error is checked in a transaction of its own whose fn
@@ -81,6 +83,7 @@ func Run(t *testing.T, open func(t *testing.T) rotor.Store) {
 		{"Secret/CreateAndFind", testSecretCreateAndFind},
 		{"Secret/ErrExists", testSecretErrExists},
 		{"Secret/ListByRegion", testSecretListByRegion},
+		{"Secret/Regions", testSecretRegions},
 		{"Secret/UpdateRoundTrip", testSecretUpdateRoundTrip},
 		{"Secret/UpdateErrors", testSecretUpdateErrors},
 		{"Secret/DeleteCascades", testSecretDeleteCascades},

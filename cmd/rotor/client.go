@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 )
 
 // apiClient calls Rotor's own operations (X-Amz-Target rotor.<Op>), signed
@@ -29,6 +31,11 @@ type apiClient struct {
 	http     *http.Client
 }
 
+// errNoCredentials says where the client looked for credentials.
+var errNoCredentials = errors.New("no AWS credentials found to sign with: looked in $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY, " +
+	"then the profile $AWS_PROFILE (or --profile, else \"default\") in $AWS_SHARED_CREDENTIALS_FILE (default ~/.aws/credentials) " +
+	"and $AWS_CONFIG_FILE (default ~/.aws/config); the server prints the admin's credentials file at first start")
+
 // apiError is an AWS-shaped error answered by the server.
 type apiError struct {
 	Type    string `json:"__type"`
@@ -37,10 +44,16 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.Type + ": " + e.Message }
 
-func newAPIClient(ctx context.Context, endpoint, region string) (*apiClient, error) {
-	var opts []func(*config.LoadOptions) error
+func newAPIClient(ctx context.Context, endpoint, region, profile string) (*apiClient, error) {
+	// No EC2 instance-metadata lookups: Rotor's credentials come from the
+	// environment or the shared files, and on a machine outside EC2 the
+	// metadata client only adds seconds of retries and confusing noise.
+	opts := []func(*config.LoadOptions) error{config.WithEC2IMDSClientEnableState(imds.ClientDisabled)}
 	if region != "" {
 		opts = append(opts, config.WithRegion(region))
+	}
+	if profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(profile))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
@@ -76,11 +89,18 @@ func (c *apiClient) call(ctx context.Context, op string, in, out any) error {
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	req.Header.Set("X-Amz-Target", "rotor."+op)
 	if c.creds == nil {
-		return fmt.Errorf("no AWS credentials found: set AWS_SHARED_CREDENTIALS_FILE and AWS_PROFILE (the server prints them at first start)")
+		return errNoCredentials
 	}
 	creds, err := c.creds.Retrieve(ctx)
 	if err != nil {
-		return fmt.Errorf("AWS credentials: %w", err)
+		// When no source had credentials, the SDK's chain ends at the
+		// instance-metadata provider (disabled above) and says so, which
+		// only misleads off EC2; any other failure (a broken profile, an
+		// expired SSO token) is worth showing.
+		if strings.Contains(err.Error(), "EC2 IMDS") {
+			return errNoCredentials
+		}
+		return fmt.Errorf("%w\n(%v)", errNoCredentials, err)
 	}
 	sum := sha256.Sum256(body)
 	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "rotor", c.region, time.Now()); err != nil {
@@ -88,7 +108,10 @@ func (c *apiClient) call(ctx context.Context, op string, in, out any) error {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return err
+		if ctx.Err() != nil {
+			return err
+		}
+		return fmt.Errorf("cannot reach the Rotor server at %s (set --endpoint or $ROTOR_ENDPOINT): %w", c.endpoint, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
@@ -113,6 +136,7 @@ func runClient(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("rotor "+args[0], flag.ContinueOnError)
 	endpoint := fs.String("endpoint", "", "server URL")
 	region := fs.String("region", "", "region to sign for (default from the AWS configuration, else us-east-1)")
+	profile := fs.String("profile", "", "AWS shared-config profile whose credentials sign the requests (default $AWS_PROFILE, else default)")
 	role := fs.String("role", "", "role for 'identity create': admin or read-only (default: none, no rights until given a policy)")
 	failed := fs.Bool("failed", false, "for 'rotation list': only failed runs")
 	status := fs.String("status", "", "for 'rotation list': only runs in this state")
@@ -120,11 +144,15 @@ func runClient(ctx context.Context, args []string, stdout io.Writer) error {
 	cmd := args[0]
 	rest := args[1:]
 	sub := ""
-	if cmd != "backup" {
-		if len(rest) == 0 {
+	switch cmd {
+	case "backup":
+	case "identity", "access-key", "keys", "rotation":
+		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
 			return usageError(fmt.Sprintf("%s needs a subcommand", cmd))
 		}
 		sub, rest = rest[0], rest[1:]
+	default:
+		return usageError(fmt.Sprintf("unknown command %q; the commands are %s", cmd, commandNames))
 	}
 	pos, err := parseInterleaved(fs, rest)
 	if err != nil {
@@ -132,15 +160,16 @@ func runClient(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	need := func(n int, what string) error {
 		if len(pos) != n {
-			return usageError(fmt.Sprintf("%s %s takes %s", cmd, sub, what))
+			return usageError(fmt.Sprintf("usage: rotor %s %s", strings.TrimSpace(cmd+" "+sub), what))
 		}
 		return nil
 	}
-	c, err := newAPIClient(ctx, *endpoint, *region)
+	c, err := newAPIClient(ctx, *endpoint, *region, *profile)
 	if err != nil {
 		return err
 	}
 	var out json.RawMessage
+	done := "" // the confirmation for commands whose answer is empty
 	switch cmd + " " + sub {
 	case "backup ":
 		if err := need(1, "<file>"); err != nil {
@@ -166,12 +195,13 @@ func runClient(ctx context.Context, args []string, stdout io.Writer) error {
 	case "identity policy":
 		err = identityPolicy(ctx, c, pos, &out)
 	case "identity list":
-		if err = need(0, "no arguments"); err == nil {
+		if err = need(0, "(no arguments)"); err == nil {
 			err = c.call(ctx, "ListIdentities", struct{}{}, &out)
 		}
 	case "identity delete":
 		if err = need(1, "<name>"); err == nil {
 			err = c.call(ctx, "DeleteIdentity", map[string]string{"Name": pos[0]}, &out)
+			done = fmt.Sprintf("deleted identity %s and its access keys", pos[0])
 		}
 	case "access-key create":
 		if err = need(1, "<identity>"); err == nil {
@@ -181,25 +211,28 @@ func runClient(ctx context.Context, args []string, stdout io.Writer) error {
 		status := map[string]string{"activate": "Active", "deactivate": "Inactive"}[sub]
 		if err = need(1, "<access-key-id>"); err == nil {
 			err = c.call(ctx, "UpdateAccessKey", map[string]string{"AccessKeyId": pos[0], "Status": status}, &out)
+			done = fmt.Sprintf("access key %s is now %s", pos[0], status)
 		}
 	case "access-key delete":
 		if err = need(1, "<access-key-id>"); err == nil {
 			err = c.call(ctx, "DeleteAccessKey", map[string]string{"AccessKeyId": pos[0]}, &out)
+			done = fmt.Sprintf("deleted access key %s", pos[0])
 		}
 	case "keys list":
-		if err = need(0, "no arguments"); err == nil {
+		if err = need(0, "(no arguments)"); err == nil {
 			err = c.call(ctx, "ListKeys", struct{}{}, &out)
 		}
 	case "keys rotate":
-		if err = need(0, "no arguments"); err == nil {
+		if err = need(0, "(no arguments)"); err == nil {
 			err = c.call(ctx, "RotateKeys", struct{}{}, &out)
 		}
 	case "keys retire":
 		if err = need(1, "<key-id>"); err == nil {
 			err = c.call(ctx, "RetireKey", map[string]string{"KeyId": pos[0]}, &out)
+			done = fmt.Sprintf("retired key-encryption key %s", pos[0])
 		}
 	case "rotation list":
-		if err = need(0, "no arguments"); err == nil {
+		if err = need(0, "(no arguments)"); err == nil {
 			in := map[string]any{}
 			if *failed {
 				*status = "failed"
@@ -230,7 +263,20 @@ func runClient(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if done != "" && isEmptyAnswer(out) {
+		_, err = fmt.Fprintln(stdout, done)
+		return err
+	}
 	return printJSON(stdout, out)
+}
+
+// commandNames lists the commands for the unknown-command error.
+const commandNames = "server, backup, identity, access-key, keys, rotation, recover-admin, audit, version, help"
+
+// isEmptyAnswer reports whether a response carries nothing to print.
+func isEmptyAnswer(raw json.RawMessage) bool {
+	t := string(bytes.TrimSpace(raw))
+	return t == "" || t == "{}" || t == "null"
 }
 
 // identityPolicy runs `rotor identity policy put <name> <file>`, `get
@@ -264,7 +310,7 @@ func identityPolicy(ctx context.Context, c *apiClient, pos []string, out *json.R
 
 // printJSON pretty-prints a response, as the AWS CLI does.
 func printJSON(w io.Writer, raw json.RawMessage) error {
-	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "{}" {
+	if isEmptyAnswer(raw) {
 		return nil
 	}
 	var buf bytes.Buffer

@@ -32,6 +32,11 @@ type Config struct {
 	AccountID string   `toml:"account_id"`
 	LogLevel  string   `toml:"log_level"`
 
+	// AllowHiddenRegions lets the server start although regions leaves out
+	// a region that still holds secrets (they stay stored but unreachable
+	// until the region is served again); without it that start is refused.
+	AllowHiddenRegions bool `toml:"allow_hidden_regions"`
+
 	TLS struct {
 		CertFile string `toml:"cert_file"`
 		KeyFile  string `toml:"key_file"`
@@ -486,6 +491,8 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 	for i, s := range settings {
 		flagVals[i] = fs.String(s.flag, "", s.usage+"; env "+s.env)
 	}
+	allowHidden := fs.Bool("allow-hidden-regions", false,
+		"start although --regions leaves out regions that hold secrets; env ROTOR_ALLOW_HIDDEN_REGIONS=true")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -516,6 +523,16 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 				return c, fmt.Errorf("--%s: %v", s.flag, err)
 			}
 		}
+	}
+	if v := getenv("ROTOR_ALLOW_HIDDEN_REGIONS"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("ROTOR_ALLOW_HIDDEN_REGIONS: %q is not true or false", v)
+		}
+		c.AllowHiddenRegions = b
+	}
+	if *allowHidden {
+		c.AllowHiddenRegions = true
 	}
 	return c, c.Validate()
 }

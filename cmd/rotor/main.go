@@ -55,6 +55,12 @@ Commands:
                                  (audit.log.* audit.log); reads the files only, no server
   version
 
+Client flags (before or after the command):
+  --endpoint URL   the server; else $ROTOR_ENDPOINT, $AWS_ENDPOINT_URL_SECRETS_MANAGER
+                   or $AWS_ENDPOINT_URL (default http://127.0.0.1:8740)
+  --region R       region to sign for (default from the AWS configuration, else us-east-1)
+  --profile P      AWS shared-config profile whose credentials sign the requests
+
 Client commands find the server in --endpoint, $ROTOR_ENDPOINT, $AWS_ENDPOINT_URL_SECRETS_MANAGER
 or $AWS_ENDPOINT_URL (default http://127.0.0.1:8740) and sign with the AWS credentials of the
 environment ($AWS_SHARED_CREDENTIALS_FILE, $AWS_PROFILE, $AWS_ACCESS_KEY_ID, ...).
@@ -72,6 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
+	args = hoistClientFlags(args)
 	var err error
 	switch args[0] {
 	case "server":
@@ -81,7 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "audit":
 		err = runAudit(args[1:], stdout)
 	case "version":
-		fmt.Fprintln(stdout, "rotor", Version)
+		fmt.Fprintln(stdout, "rotor", version())
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:

@@ -111,6 +111,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.store, err = sqlite.OpenWith(c.DatabasePath(), sqlite.Options{MmapSize: c.Database.MmapBytes}); err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
+	if err := checkHiddenRegions(ctx, m.store, c.Regions, c.AllowHiddenRegions, m.Logger); err != nil {
+		return err
+	}
 	inUse, err := keyIDsInUse(ctx, m.store)
 	if err != nil {
 		return err
@@ -293,6 +296,10 @@ func (m *Main) printHints() {
 	if _, err := os.Stat(creds); err == nil {
 		fmt.Fprintf(m.Stdout, "Use it with:\n  export AWS_SHARED_CREDENTIALS_FILE=%s AWS_PROFILE=rotor AWS_REGION=%[2]s AWS_DEFAULT_REGION=%[2]s AWS_ENDPOINT_URL=%[3]s\n",
 			creds, m.Config.Regions[0], m.URL())
+		// AWS CLIs before 1.29.0/2.13.0 (and SDKs of that age) ignore
+		// AWS_ENDPOINT_URL and would send the request, signed with this
+		// key id, to real AWS: the hint must also work for them.
+		fmt.Fprintf(m.Stdout, "then, with any AWS CLI (older ones, e.g. 2.9, ignore AWS_ENDPOINT_URL and would call real AWS):\n  aws --endpoint-url \"$AWS_ENDPOINT_URL\" secretsmanager list-secrets\n")
 		fmt.Fprintf(m.Stdout, "The admin access key in that file is the only plaintext copy: move it into your own secret store and delete the file.\n")
 	}
 }

@@ -56,7 +56,9 @@ func TestFirstStart(t *testing.T) {
 	}
 	out := s.Stdout.String()
 	creds, _ := filepath.Abs(s.Config.CredentialsPath())
-	for _, want := range []string{"AWS_SHARED_CREDENTIALS_FILE=" + creds, "AWS_PROFILE=rotor", "AWS_ENDPOINT_URL=" + s.URL()} {
+	for _, want := range []string{"AWS_SHARED_CREDENTIALS_FILE=" + creds, "AWS_PROFILE=rotor", "AWS_ENDPOINT_URL=" + s.URL(),
+		// Safe for AWS CLIs that ignore AWS_ENDPOINT_URL too.
+		`aws --endpoint-url "$AWS_ENDPOINT_URL" secretsmanager`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("first-start output lacks %q:\n%s", want, out)
 		}
