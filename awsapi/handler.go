@@ -293,12 +293,7 @@ func (h *Handler) Unsupported() []string {
 //   - InternalServiceError (500, generic message) for any other error or a
 //     panic, logged with the request id.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	log := h.logger()
-	debug := log.Enabled(r.Context(), slog.LevelDebug)
-	var start time.Time
-	if debug {
-		start = time.Now()
-	}
+	start := time.Now()
 	reqID := newRequestID()
 	// One allocation for the three header values; each slice is capped so
 	// that a later Header().Add cannot write into its neighbour. The keys
@@ -342,11 +337,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.Audit != nil {
 		h.audit(r, at, reqID, target, &ai, out, err, reserved)
 	}
-	if debug {
-		log.LogAttrs(r.Context(), slog.LevelDebug, "awsapi request",
-			slog.String("request_id", reqID), slog.String("target", target),
-			slog.Int("status", status), slog.Duration("duration", time.Since(start)))
-	}
+	h.accessLog(r, start, reqID, target, &ai, out, err, status)
 }
 
 // safeServe runs serve and turns a panic into an internal error, so a fault

@@ -281,7 +281,7 @@ func (e *finalError) Error() string { return e.msg }
 
 // execute performs one attempt of run, from its recorded step.
 func (e *Engine) execute(ctx context.Context, run rotor.RunRecord) {
-	log := e.logger().With("run", run.ID, "secret", run.SecretARN, "attempt", run.Attempt)
+	log := e.logger().With("run_id", run.ID, "secret", run.SecretARN, "attempt", run.Attempt)
 	err := e.attempt(ctx, run, log)
 	if err == nil || errors.Is(err, errStopped) {
 		return
@@ -478,6 +478,7 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 			log.Info("rotation step failed", "step", step, "err", rec.Error)
 			return fmt.Errorf("%s: %s", step, rec.Error)
 		}
+		log.Info("rotation step done", "step", step, "duration_ms", rec.Duration.Milliseconds())
 	}
 	if err := settle(); err != nil {
 		return err
