@@ -31,6 +31,7 @@ type Config struct {
 	Regions   []string `toml:"regions"`
 	AccountID string   `toml:"account_id"`
 	LogLevel  string   `toml:"log_level"`
+	LogFormat string   `toml:"log_format"` // text or json
 
 	// AllowHiddenRegions lets the server start although regions leaves out
 	// a region that still holds secrets (they stay stored but unreachable
@@ -266,6 +267,7 @@ func DefaultConfig() Config {
 	c.Regions = []string{"us-east-1"}
 	c.AccountID = "000000000000"
 	c.LogLevel = "info"
+	c.LogFormat = "text"
 	c.Versions.PruneMinAge.Duration = 24 * time.Hour
 	c.Deletion.PurgeInterval.Duration = time.Minute
 	c.Rotation.Workers = 4
@@ -390,6 +392,9 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("log_level %q must be debug, info, warn or error", c.LogLevel)
 	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("log_format %q must be text or json", c.LogFormat)
+	}
 	if c.Audit.OnFailure != "refuse" && c.Audit.OnFailure != "serve" {
 		return fmt.Errorf("audit.on_failure %q must be refuse or serve", c.Audit.OnFailure)
 	}
@@ -460,6 +465,7 @@ var settings = []setting{
 	}},
 	{"debug-listen", "ROTOR_DEBUG_LISTEN", "loopback host:port serving net/http/pprof (default off)", setString(func(c *Config) *string { return &c.DebugListen })},
 	{"log-level", "ROTOR_LOG_LEVEL", "debug, info, warn or error (default info)", setString(func(c *Config) *string { return &c.LogLevel })},
+	{"log-format", "ROTOR_LOG_FORMAT", "text or json (default text)", setString(func(c *Config) *string { return &c.LogFormat })},
 	{"audit", "ROTOR_AUDIT", "on or off: keep the audit log (default on)", func(c *Config, v string) error {
 		switch v {
 		case "on":

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -72,7 +71,7 @@ func mustRunMainEnv(tb testing.TB, dataDir string, edit func(*Config), env map[s
 	}
 	s := &testServer{Stdout: &syncBuffer{}, Logs: &syncBuffer{}, Region: cfg.Regions[0], DataDir: dataDir}
 	s.Main = &Main{Config: cfg, Stdout: s.Stdout, Getenv: func(k string) string { return env[k] }}
-	s.Main.Logger = slog.New(slog.NewTextHandler(s.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s.Main.Logger = newFormatLogger(s.Logs, "debug", cfg.LogFormat)
 	if err := s.Run(context.Background()); err != nil {
 		tb.Fatalf("Run: %v", err)
 	}

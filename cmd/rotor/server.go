@@ -77,7 +77,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.Stdout = os.Stdout
 	}
 	if m.Logger == nil {
-		m.Logger = newLogger(os.Stderr, c.LogLevel)
+		m.Logger = newFormatLogger(os.Stderr, c.LogLevel, c.LogFormat)
 	}
 	defer func() {
 		if err != nil {
@@ -412,9 +412,19 @@ func fillCredentials(f *os.File, why string, key *rotor.AccessKey, region string
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
+	return newFormatLogger(w, level, "text")
+}
+
+// newFormatLogger logs at level (a valid log_level) to w as slog's text
+// lines, or as one JSON object a line when format is "json".
+func newFormatLogger(w io.Writer, level, format string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+	opts := &slog.HandlerOptions{Level: l}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // managerCacheBytes maps cache.max_bytes to the manager's setting, which
