@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -151,6 +153,13 @@ func TestLogsJSONSession(t *testing.T) {
 		needles["generated-json"] = string(b[1 : len(b)-1])
 	}
 
+	// /health is not an API request: no line at info.
+	hr, err := http.Get(s.URL() + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hr.Body.Close()
+
 	raw := []byte(s.Logs.String())
 	var requests []map[string]any
 	steps := map[string]bool{}
@@ -164,6 +173,11 @@ func TestLogsJSONSession(t *testing.T) {
 		switch line["msg"] {
 		case "request":
 			requests = append(requests, line)
+		}
+		if strings.Contains(fmt.Sprint(line), "/health") && line["level"] != "DEBUG" {
+			t.Errorf("/health logged above debug: %v", line)
+		}
+		switch line["msg"] {
 		case "rotation step done":
 			if line["run_id"] == "" || line["run_id"] == nil || line["attempt"] == nil || line["secret"] != arn {
 				t.Errorf("step line without run_id, attempt or secret: %v", line)
