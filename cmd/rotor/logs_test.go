@@ -109,6 +109,10 @@ func TestLogsJSONSession(t *testing.T) {
 	e2eWantCode(t, "put to a missing secret", err, "ResourceNotFoundException", "")
 	calls = append(calls, call{id: requestIDOf(t, middleware.Metadata{}, err), op: "secretsmanager.PutSecretValue", secret: "logs/missing", code: "ResourceNotFoundException", status: 400})
 
+	_, err = admin.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("logs/none")})
+	e2eWantCode(t, "get a missing secret", err, "ResourceNotFoundException", "")
+	calls = append(calls, call{id: requestIDOf(t, middleware.Metadata{}, err), op: "secretsmanager.GetSecretValue", secret: "logs/none", code: "ResourceNotFoundException", status: 400})
+
 	// A denied call: a read-only identity writing a value.
 	if _, err := cli(t, s, "identity", "create", "logreader", "-role", "read-only"); err != nil {
 		t.Fatal(err)
