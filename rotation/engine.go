@@ -252,6 +252,7 @@ func (e *Engine) start(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	for _, run := range runs {
+		e.observeLag(run)
 		runCtx, cancel := context.WithCancel(ctx)
 		e.mu.Lock()
 		e.inflight[run.ID] = cancel

@@ -1,6 +1,10 @@
 package rotation
 
-import "time"
+import (
+	"time"
+
+	"github.com/rotorhq/rotor"
+)
 
 // Metrics is told what the engine does (Engine.Metrics), so a metrics
 // package can count it without this package depending on it. Its methods
@@ -15,6 +19,9 @@ type Metrics interface {
 	// AttemptRetried (another attempt is scheduled) or AttemptStopped (the
 	// run was cancelled or abandoned).
 	ObserveAttempt(result string)
+	// ObserveLag records how late the engine started an attempt: from
+	// when it was due (rotor.RunRecord.NextAttempt) to when it was claimed.
+	ObserveLag(d time.Duration)
 }
 
 // Step outcomes given to Metrics.ObserveStep.
@@ -52,5 +59,13 @@ func (e *Engine) observeStep(step, code string, started time.Time) {
 func (e *Engine) observeAttempt(result string) {
 	if e.Metrics != nil {
 		e.Metrics.ObserveAttempt(result)
+	}
+}
+
+// observeLag tells Metrics how long run waited past its due time before
+// this attempt was claimed (Updated is the claim time).
+func (e *Engine) observeLag(run rotor.RunRecord) {
+	if e.Metrics != nil && !run.NextAttempt.IsZero() {
+		e.Metrics.ObserveLag(max(run.Updated.Sub(run.NextAttempt), 0))
 	}
 }

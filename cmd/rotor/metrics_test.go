@@ -148,7 +148,7 @@ func TestMetricsScriptedSession(t *testing.T) {
 		t.Errorf("rotor_cache_bytes = %v, want > 0", b)
 	}
 
-	// A rotation: four steps, one successful attempt.
+	// A rotation: one attempt claimed, four steps, one success.
 	rot, err := admin.RotateSecret(ctx, &secretsmanager.RotateSecretInput{SecretId: aws.String("metrics/app"),
 		RotationLambdaARN: aws.String(lambdaARN("rotor-generate-password"))})
 	if err != nil {
@@ -175,6 +175,9 @@ func TestMetricsScriptedSession(t *testing.T) {
 	}
 	if steps != 4 {
 		t.Errorf("the step histogram has %v observations, want 4", steps)
+	}
+	if n := metricValue(rotated, "rotor_rotation_scheduler_lag_seconds"); n != 1 {
+		t.Errorf("rotor_rotation_scheduler_lag_seconds has %v observations, want 1 (one attempt claimed)", n)
 	}
 	if got := metricValue(rotated, "rotor_requests_total", "operation=RotateSecret", "outcome=ok", "code="); got != 1 {
 		t.Errorf("rotor_requests_total{RotateSecret,ok} = %v, want 1", got)

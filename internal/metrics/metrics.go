@@ -36,6 +36,7 @@ type Metrics struct {
 	authzDenials    *prometheus.CounterVec   // operation
 	steps           *prometheus.HistogramVec // step, outcome
 	attempts        *prometheus.CounterVec   // result
+	lag             prometheus.Histogram
 }
 
 // New returns a Metrics with every instrument registered, plus the Go
@@ -69,8 +70,13 @@ func New() *Metrics {
 			Name: "rotor_rotation_attempts_total",
 			Help: "Rotation attempts ended, by result: succeeded, failed (the run failed for good), retried, stopped (cancelled or abandoned).",
 		}, []string{"result"}),
+		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "rotor_rotation_scheduler_lag_seconds",
+			Help:    "Time from when a rotation attempt was due to when the engine claimed it.",
+			Buckets: []float64{.01, .05, .1, .5, 1, 2, 5, 10, 30, 60, 300, 900, 3600},
+		}),
 	}
-	m.reg.MustRegister(m.requests, m.requestDuration, m.authFailures, m.authzDenials, m.steps, m.attempts,
+	m.reg.MustRegister(m.requests, m.requestDuration, m.authFailures, m.authzDenials, m.steps, m.attempts, m.lag,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -124,6 +130,9 @@ func (m *Metrics) ObserveStep(step, outcome string, d time.Duration) {
 func (m *Metrics) ObserveAttempt(result string) {
 	m.attempts.WithLabelValues(result).Inc()
 }
+
+// ObserveLag implements rotation.Metrics.
+func (m *Metrics) ObserveLag(d time.Duration) { m.lag.Observe(d.Seconds()) }
 
 // AddCache exposes the secret cache's counters, read from stats at each
 // scrape (the manager keeps plain atomic counters; no Prometheus call is
