@@ -137,6 +137,13 @@ func TestMetricsScriptedSession(t *testing.T) {
 			t.Errorf("%s%v moved by %v, want %v", c.name, c.labels, got, c.want)
 		}
 	}
+	// CreateSecret wrote: at least one durable commit (one fsync) more.
+	if c := delta("rotor_store_commits_total"); c < 1 {
+		t.Errorf("rotor_store_commits_total moved by %v, want >= 1", c)
+	}
+	if u := delta("rotor_store_updates_total"); u < 1 {
+		t.Errorf("rotor_store_updates_total moved by %v, want >= 1", u)
+	}
 	// The three reads of one secret: at most the first misses the cache.
 	if hits := delta("rotor_cache_hits_total"); hits < 2 {
 		t.Errorf("rotor_cache_hits_total moved by %v, want >= 2", hits)

@@ -116,6 +116,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.store, err = sqlite.OpenWith(c.DatabasePath(), sqlite.Options{MmapSize: c.Database.MmapBytes}); err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
+	m.metrics.AddStore(m.store.Stats)
 	if err := checkHiddenRegions(ctx, m.store, c.Regions, c.AllowHiddenRegions, m.Logger); err != nil {
 		return err
 	}

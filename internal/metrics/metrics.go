@@ -16,6 +16,7 @@ import (
 
 	"github.com/rotorhq/rotor/audit"
 	"github.com/rotorhq/rotor/manager"
+	"github.com/rotorhq/rotor/sqlite"
 )
 
 // Outcomes of a request, the "outcome" label of rotor_requests_total.
@@ -163,7 +164,20 @@ func (m *Metrics) AddAudit(stats func() audit.Stats) {
 	}, auditWritten, auditDropped, auditRefused, auditFailures, auditHealthy))
 }
 
+// AddStore exposes the database's commit counters, read from stats at each
+// scrape.
+func (m *Metrics) AddStore(stats func() sqlite.Stats) {
+	m.reg.MustRegister(funcCollector(func(ch chan<- prometheus.Metric) {
+		s := stats()
+		ch <- prometheus.MustNewConstMetric(storeCommits, prometheus.CounterValue, float64(s.Commits))
+		ch <- prometheus.MustNewConstMetric(storeUpdates, prometheus.CounterValue, float64(s.Updates))
+	}, storeCommits, storeUpdates))
+}
+
 var (
+	storeCommits = prometheus.NewDesc("rotor_store_commits_total", "Durable database commits, each one fsync of the write-ahead log.", nil, nil)
+	storeUpdates = prometheus.NewDesc("rotor_store_updates_total", "Write transactions those commits made durable (several may share one commit).", nil, nil)
+
 	cacheHits    = prometheus.NewDesc("rotor_cache_hits_total", "Secret lookups answered from the cache.", nil, nil)
 	cacheMisses  = prometheus.NewDesc("rotor_cache_misses_total", "Secret lookups the cache could not answer.", nil, nil)
 	cacheEntries = prometheus.NewDesc("rotor_cache_entries", "Secrets cached now.", nil, nil)
