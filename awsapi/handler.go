@@ -77,6 +77,18 @@ type Handler struct {
 	// (its EUNAVAILABLE refuses the request: 503 ServiceUnavailableException)
 	// and given one record per request after it is answered (see audit.go).
 	Audit rotor.Auditor
+	// Metrics, when set, is told about each request once it is answered.
+	Metrics RequestMetrics
+}
+
+// RequestMetrics is told about every answered request (Handler.Metrics),
+// so a metrics package can count them without awsapi depending on it.
+type RequestMetrics interface {
+	// ObserveRequest records one request: operation is the operation's
+	// name, or "unknown" for a target that names none this handler knows
+	// (so the set of names stays bounded); code is the exception type
+	// answered, "" on success; status is the HTTP status; d the time taken.
+	ObserveRequest(operation, code string, status int, d time.Duration)
 }
 
 // runFunc calls one operation with its validated input (see validateInput)
@@ -338,6 +350,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.audit(r, at, reqID, target, &ai, out, err, reserved)
 	}
 	h.accessLog(r, start, reqID, target, &ai, out, err, status)
+	if h.Metrics != nil {
+		code := ""
+		if err != nil {
+			ae, _ := toAPIError(err)
+			code = ae.Type
+		}
+		h.Metrics.ObserveRequest(metricOperation(target), code, status, time.Since(start))
+	}
 }
 
 // safeServe runs serve and turns a panic into an internal error, so a fault
@@ -617,4 +637,22 @@ func sourceIP(remote string) string {
 		return ""
 	}
 	return host
+}
+
+// metricOperation is the operation label for target: the operation's name
+// when target names one the handler knows, else "unknown", so that a
+// client cannot grow the set of label values.
+func metricOperation(target string) string {
+	prefix, name, _ := strings.Cut(target, ".")
+	switch prefix {
+	case prefixSecretsManager:
+		if _, ok := secretsManagerOps[name]; ok || unsupportedOps[name] {
+			return name
+		}
+	case prefixRotor:
+		if _, ok := rotorOps[name]; ok {
+			return name
+		}
+	}
+	return "unknown"
 }

@@ -216,6 +216,8 @@ type cache struct {
 	floor    uint64 // fills begun before this generation are refused
 	inflight int    // fills between begin and end
 	recent   []invalidation
+
+	hits, misses atomic.Uint64 // lookups by get, for CacheStats
 }
 
 // newCache returns a cache holding at most maxBytes (by entry.cost); an
@@ -239,7 +241,12 @@ func (c *cache) get(region, id string) *entry {
 	} else if arn, ok := c.byName[nameKey(region, id)]; ok {
 		e = c.byARN[arn]
 	}
-	if e != nil && !e.ref.Load() {
+	if e == nil {
+		c.misses.Add(1)
+		return nil
+	}
+	c.hits.Add(1)
+	if !e.ref.Load() {
 		e.ref.Store(true)
 	}
 	return e

@@ -144,3 +144,25 @@ func TestCacheConsistency(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestCacheStatsMetrics: CacheStats counts a read that loads the secret as a
+// miss and the reads after it as hits, and reports what the cache holds.
+func TestCacheStatsMetrics(t *testing.T) {
+	e := newEnv(t)
+	e.create(t, "stats", "v0")
+	e.svc.InvalidateCache()
+	before := e.svc.CacheStats()
+	if before.Entries != 0 || before.Bytes != 0 {
+		t.Fatalf("after InvalidateCache: %+v", before)
+	}
+	for range 3 {
+		e.get(t, rotor.GetSecretValueInput{SecretID: "stats"})
+	}
+	after := e.svc.CacheStats()
+	if hits, misses := after.Hits-before.Hits, after.Misses-before.Misses; hits != 2 || misses != 1 {
+		t.Errorf("three reads of one secret: %d hits, %d misses; want 2 and 1", hits, misses)
+	}
+	if after.Entries != 1 || after.Bytes <= 0 {
+		t.Errorf("cache holds %d entries of %d bytes; want 1 entry, > 0 bytes", after.Entries, after.Bytes)
+	}
+}

@@ -179,6 +179,18 @@ func New(cfg Config) *Service {
 // the store behind the service's back (key re-wrapping, a restore).
 func (s *Service) InvalidateCache() { s.cache.clear() }
 
+// CacheStats is a snapshot of the secret cache's counters.
+type CacheStats struct {
+	Hits, Misses uint64 // lookups answered from the cache, and not, since start
+	Entries      int    // secrets cached now
+	Bytes        int64  // their estimated size (what cache.max_bytes bounds)
+}
+
+// CacheStats returns the cache's counters; cheap enough to call per scrape.
+func (s *Service) CacheStats() CacheStats {
+	return CacheStats{Hits: s.cache.hits.Load(), Misses: s.cache.misses.Load(), Entries: s.cache.size(), Bytes: s.cache.usage()}
+}
+
 func (s *Service) now() time.Time { return s.nowFn().UTC() }
 
 // day truncates t to midnight UTC.

@@ -103,6 +103,8 @@ type Engine struct {
 	// whose record cannot be kept (rotor.EUNAVAILABLE from Begin) is not
 	// run, and the attempt fails and is retried like any failed step.
 	Audit rotor.Auditor
+	// Metrics, when set, is told about each step and each attempt's end.
+	Metrics Metrics
 
 	mu       sync.Mutex
 	inflight map[string]context.CancelFunc // run id → cancels its invocation
@@ -250,6 +252,7 @@ func (e *Engine) start(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	for _, run := range runs {
+		e.observeLag(run)
 		runCtx, cancel := context.WithCancel(ctx)
 		e.mu.Lock()
 		e.inflight[run.ID] = cancel
@@ -284,6 +287,11 @@ func (e *Engine) execute(ctx context.Context, run rotor.RunRecord) {
 	log := e.logger().With("run_id", run.ID, "secret", run.SecretARN, "attempt", run.Attempt)
 	err := e.attempt(ctx, run, log)
 	if err == nil || errors.Is(err, errStopped) {
+		if err == nil {
+			e.observeAttempt(AttemptSucceeded)
+		} else {
+			e.observeAttempt(AttemptStopped)
+		}
 		return
 	}
 	// The error text is already scrubbed.
@@ -291,6 +299,7 @@ func (e *Engine) execute(ctx context.Context, run rotor.RunRecord) {
 	var final *finalError
 	if run.Attempt >= run.MaxAttempts || errors.As(err, &final) {
 		log.Warn("rotation failed", "err", err)
+		e.observeAttempt(AttemptFailed)
 		if ferr := e.Control.FailRun(bg, run.ID, err.Error()); ferr != nil && rotor.ErrorCode(ferr) != rotor.ESTATE {
 			log.Error("record failed run", "err", ferr)
 		}
@@ -302,6 +311,7 @@ func (e *Engine) execute(ctx context.Context, run rotor.RunRecord) {
 	}
 	next := e.now().Add(backoff(run.Attempt))
 	log.Info("rotation attempt failed; will retry", "err", err, "next_attempt", next)
+	e.observeAttempt(AttemptRetried)
 	if rerr := e.Control.RetryRun(bg, run.ID, next, err.Error()); rerr != nil && rotor.ErrorCode(rerr) != rotor.ESTATE {
 		log.Error("schedule retry", "err", rerr)
 	}
@@ -391,7 +401,10 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 		if err != nil {
 			return fmt.Errorf("%s: %s", step, rotor.ErrorMessage(err))
 		}
-		audit := func(code, msg string) { e.auditStep(run, step, started, code, msg, audited) }
+		audit := func(code, msg string) {
+			e.auditStep(run, step, started, code, msg, audited)
+			e.observeStep(step, code, started)
+		}
 		if recording == nil {
 			// Check the run is still active. The durable state names the
 			// earliest unrecorded step, so BeginStep only reads.

@@ -92,6 +92,11 @@ type Config struct {
 	// DebugListen, when set, is a loopback host:port serving net/http/pprof
 	// (heap and CPU profiles on demand); "" = off.
 	DebugListen string `toml:"debug_listen"`
+	// Metrics is the Prometheus /metrics endpoint: always on the debug
+	// listener when that is set, and on the main listener when asked.
+	Metrics struct {
+		OnMainListener bool `toml:"on_main_listener"`
+	} `toml:"metrics"`
 
 	// File is the config file the configuration was read from, if any.
 	File string `toml:"-"`

@@ -48,9 +48,10 @@ func applyGC(cacheMaxBytes int64, getenv func(string) string) {
 	}
 }
 
-// debugServer serves net/http/pprof on addr, which Config.Validate has
-// checked is loopback. It returns once listening.
-func debugServer(addr string) (*http.Server, net.Listener, error) {
+// debugServer serves net/http/pprof, and metrics (if not nil) at /metrics,
+// on addr, which Config.Validate has checked is loopback. It returns once
+// listening.
+func debugServer(addr string, metrics http.Handler) (*http.Server, net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, nil, fmt.Errorf("debug_listen: %w", err)
@@ -65,6 +66,9 @@ func debugServer(addr string) (*http.Server, net.Listener, error) {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	if metrics != nil {
+		mux.Handle("GET /metrics", metrics)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

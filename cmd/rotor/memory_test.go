@@ -66,7 +66,7 @@ func TestGCSettings(t *testing.T) {
 // TestDebugListener serves pprof on the debug address when configured, and
 // nothing when not.
 func TestDebugListener(t *testing.T) {
-	srv, ln, err := debugServer("127.0.0.1:0")
+	srv, ln, err := debugServer("127.0.0.1:0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

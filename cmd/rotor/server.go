@@ -21,6 +21,7 @@ import (
 	"github.com/rotorhq/rotor/auth"
 	"github.com/rotorhq/rotor/awsapi"
 	"github.com/rotorhq/rotor/envelope"
+	"github.com/rotorhq/rotor/internal/metrics"
 	"github.com/rotorhq/rotor/manager"
 	"github.com/rotorhq/rotor/rotation"
 	"github.com/rotorhq/rotor/rotation/builtins"
@@ -42,7 +43,9 @@ type Main struct {
 	landlockSupported func() error
 
 	lock     *os.File
-	debug    *http.Server // net/http/pprof on Config.DebugListen; nil = off
+	debug    *http.Server // net/http/pprof and /metrics on Config.DebugListen; nil = off
+	debugLn  net.Addr     // where debug listens, once Run has returned
+	metrics  *metrics.Metrics
 	store    *sqlite.Store
 	audit    *audit.Log // nil when audit.enabled is false
 	keyring  *envelope.Keyring
@@ -93,12 +96,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.landlockSupported = lambda.LandlockSupported
 	}
 
+	m.metrics = metrics.New()
 	if c.DebugListen != "" {
 		var ln net.Listener
-		if m.debug, ln, err = debugServer(c.DebugListen); err != nil {
+		if m.debug, ln, err = debugServer(c.DebugListen, m.metrics.Handler()); err != nil {
 			return err
 		}
-		m.Logger.Info("debug listener serving net/http/pprof", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
+		m.debugLn = ln.Addr()
+		m.Logger.Info("debug listener serving net/http/pprof and /metrics", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
 	}
 	if err := prepareDataDir(c.DataDir); err != nil {
 		return err
@@ -111,6 +116,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.store, err = sqlite.OpenWith(c.DatabasePath(), sqlite.Options{MmapSize: c.Database.MmapBytes}); err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
+	m.metrics.AddStore(m.store.Stats)
 	if err := checkHiddenRegions(ctx, m.store, c.Regions, c.AllowHiddenRegions, m.Logger); err != nil {
 		return err
 	}
@@ -157,6 +163,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			return fmt.Errorf("audit log: %w", err)
 		}
 		auditor = m.audit
+		m.metrics.AddAudit(m.audit.Stats)
 	} else {
 		m.Logger.Warn("the audit log is off (audit.enabled = false): requests and rotations are not audited")
 	}
@@ -174,6 +181,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Failpoint:   failpoint(m.Getenv("ROTOR_TEST_FAILPOINT"), m.Logger),
 		Logger:      m.Logger,
 		Audit:       auditor,
+		Metrics:     m.metrics,
 	}
 	m.manager = manager.New(manager.Config{
 		Store:         m.store,
@@ -190,6 +198,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		OnRunStopped: m.engine.Cancel,
 	})
 	m.engine.Control = m.manager
+	m.metrics.AddCache(m.manager.CacheStats)
 	builtins.Register(m.registry, m.manager, rotorkeys.Service{Auth: m.auth})
 	if err := registerFunctions(m.registry, c.Functions, m.Getenv, c.Protected(), m.landlockSupported()); err != nil {
 		return err
@@ -214,7 +223,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", m.health)
-	mux.Handle("/", &awsapi.Handler{Secrets: m.manager, Admin: adm, Rotation: m.manager, Runs: m.manager, Auth: m.auth, Logger: m.Logger, Audit: auditor})
+	if c.Metrics.OnMainListener {
+		mux.Handle("GET /metrics", m.metrics.Handler())
+	}
+	mux.Handle("/", &awsapi.Handler{Secrets: m.manager, Admin: adm, Rotation: m.manager, Runs: m.manager, Auth: m.auth, Logger: m.Logger, Audit: auditor, Metrics: m.metrics})
 	m.server = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
