@@ -288,6 +288,23 @@ func (s *Service) temporary(a sigv4.Authorization) (string, rotor.Principal, err
 	return t.secret, p, nil
 }
 
+// Temporary returns the principal the live temporary credentials
+// accessKeyID authenticate as — Scope compiled into Policies, ARN set —
+// so an in-process caller (a built-in rotation function) acts as exactly
+// the principal its run's credentials are, without compiling the scope
+// again on every authorization. False for unknown or revoked credentials.
+func (s *Service) Temporary(accessKeyID string) (rotor.Principal, bool) {
+	s.mu.RLock()
+	t := s.temps[accessKeyID]
+	s.mu.RUnlock()
+	if t == nil {
+		return rotor.Principal{}, false
+	}
+	p := t.principal
+	p.Scope = cloneScope(p.Scope)
+	return p, true
+}
+
 // invalidate drops the cached long-term keys for which drop returns true
 // and makes loads in flight not cache their (possibly stale) result.
 func (s *Service) invalidate(drop func(id string, k cachedKey) bool) {

@@ -268,6 +268,25 @@ func TestTemporaryCredentialsRevoke(t *testing.T) {
 	wantOK(t, e.call(t, c2, testRegion), "ops")
 }
 
+// TestTemporaryPrincipal: Temporary returns the principal issued — scope
+// compiled, key id and ARN set — and nothing once revoked.
+func TestTemporaryPrincipal(t *testing.T) {
+	e := newEnv(t)
+	scope := rotor.RotationScope("arn:aws:secretsmanager:us-east-1:000000000000:secret:a-AbCdEf", "")
+	id, _, _, err := e.svc.IssueTemporary(rotor.Principal{Identity: "rotation/r1", Role: rotor.RoleScoped, Scope: scope}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := e.svc.Temporary(id)
+	if !ok || p.AccessKeyID != id || p.ARN == "" || p.Policies == nil || len(p.Scope) != len(scope) {
+		t.Fatalf("Temporary(%s) = %+v, %v; want the issued principal with its compiled scope", id, p, ok)
+	}
+	e.svc.Revoke(id)
+	if _, ok := e.svc.Temporary(id); ok {
+		t.Fatal("Temporary after Revoke: still found")
+	}
+}
+
 func TestTemporaryCredentialsNeverStored(t *testing.T) {
 	e := newEnv(t)
 	before := e.store.transactions()

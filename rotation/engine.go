@@ -66,6 +66,9 @@ type Controller interface {
 // (package auth implements it).
 type CredentialIssuer interface {
 	IssueTemporary(p rotor.Principal, ttl time.Duration) (accessKeyID, secretKey, sessionToken string, err error)
+	// Temporary returns the principal the live credentials accessKeyID
+	// authenticate as (its scope already compiled); false when unknown.
+	Temporary(accessKeyID string) (rotor.Principal, bool)
 	Revoke(accessKeyID string)
 }
 
@@ -351,7 +354,11 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 		return fmt.Errorf("issue temporary credentials: %s", rotor.ErrorMessage(err))
 	}
 	defer e.Credentials.Revoke(id)
-	principal.AccessKeyID = id
+	if issued, ok := e.Credentials.Temporary(id); ok {
+		principal = issued // built-ins act as the credentials do, scope compiled once
+	} else {
+		principal.AccessKeyID = id
+	}
 	endpoint := ""
 	if e.Endpoint != nil {
 		endpoint = e.Endpoint()

@@ -121,7 +121,8 @@ type issuer struct{}
 func (issuer) IssueTemporary(rotor.Principal, time.Duration) (string, string, string, error) {
 	return "ASIATEST", "secret", "token", nil
 }
-func (issuer) Revoke(string) {}
+func (issuer) Temporary(string) (rotor.Principal, bool) { return rotor.Principal{}, false }
+func (issuer) Revoke(string)                            {}
 
 // TestEngineRotates wires the built-ins as the server does — manager with
 // the registry, RotateSecret, the engine — and rotates a generated
