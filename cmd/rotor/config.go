@@ -64,6 +64,9 @@ type Config struct {
 		MaxAttempts int `toml:"max_attempts"`
 		// ScheduleInterval is how often the scheduler looks for due rotations.
 		ScheduleInterval duration `toml:"schedule_interval"`
+		// LeaseTTL is how long a server's claim on a rotation run lasts
+		// unless renewed (every third of it).
+		LeaseTTL duration `toml:"lease_ttl"`
 		// Endpoint is the URL exec and http functions call back; "" = the
 		// server's own URL.
 		Endpoint string `toml:"endpoint"`
@@ -278,6 +281,7 @@ func DefaultConfig() Config {
 	c.Rotation.Workers = 4
 	c.Rotation.MaxAttempts = 5
 	c.Rotation.ScheduleInterval.Duration = time.Minute
+	c.Rotation.LeaseTTL.Duration = 30 * time.Second
 	c.Audit.Enabled = true
 	c.Audit.MaxSize = 100 << 20
 	c.Audit.OnFailure = "refuse"
@@ -365,6 +369,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Rotation.ScheduleInterval.Duration <= 0 {
 		return errors.New("rotation.schedule_interval must be positive")
+	}
+	if c.Rotation.LeaseTTL.Duration < 3*time.Second {
+		return errors.New("rotation.lease_ttl must be at least 3s")
 	}
 	seen := map[string]bool{}
 	for i := range c.Functions {

@@ -177,6 +177,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Functions:   m.registry,
 		Credentials: m.auth,
 		Workers:     c.Rotation.Workers,
+		LeaseTTL:    c.Rotation.LeaseTTL.Duration,
 		Endpoint:    m.functionEndpoint,
 		Failpoint:   failpoint(m.Getenv("ROTOR_TEST_FAILPOINT"), m.Logger),
 		Logger:      m.Logger,
@@ -260,7 +261,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.done <- struct{}{}
 	}()
 	go func() {
-		sched := &rotation.Scheduler{Secrets: m.manager, Wake: m.engine.Wake, Logger: m.Logger}
+		sched := &rotation.Scheduler{Secrets: m.manager, Wake: m.engine.Wake, Logger: m.Logger, Owner: m.engine.ID()}
 		sched.Run(bg, c.Rotation.ScheduleInterval.Duration)
 		m.done <- struct{}{}
 	}()
