@@ -43,7 +43,8 @@ type Main struct {
 	debug    *http.Server // net/http/pprof and /metrics on Config.DebugListen; nil = off
 	debugLn  net.Addr     // where debug listens, once Run has returned
 	metrics  *metrics.Metrics
-	store    *sqlite.Store
+	store    rotor.Store
+	sqlite   *sqlite.Store // store, when it is SQLite (for its statistics)
 	audit    *audit.Log // nil when audit.enabled is false
 	keyring  *envelope.Keyring
 	core     *server.Server
@@ -108,10 +109,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	// The database first: a keyring that lacks a key it uses is refused
 	// before anything is written.
-	if m.store, err = sqlite.OpenWith(c.DatabasePath(), sqlite.Options{MmapSize: c.Database.MmapBytes}); err != nil {
-		return fmt.Errorf("open database: %w", err)
+	if m.store, m.sqlite, err = openStore(ctx, c); err != nil {
+		return err
 	}
-	m.metrics.AddStore(m.store.Stats)
+	if m.sqlite != nil {
+		m.metrics.AddStore(m.sqlite.Stats)
+	}
 	if err := checkHiddenRegions(ctx, m.store, c.Regions, c.AllowHiddenRegions, m.Logger); err != nil {
 		return err
 	}
@@ -141,7 +144,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			keySource += ", which does not exist"
 		}
 	}
-	if err := checkKeyring(m.keyring, inUse, keySource, c.DatabasePath()); err != nil {
+	if err := checkKeyring(m.keyring, inUse, keySource, c.storeName()); err != nil {
 		return err
 	}
 	if c.Audit.Enabled {
@@ -194,6 +197,17 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if key != nil {
 		if err := writeCredentials(c.CredentialsPath(), key, c.Regions[0]); err != nil {
 			return err
+		}
+	} else if c.sharedStore() {
+		// Servers sharing a database that start on it empty may each have
+		// made their own keyring; the one that created the admin identity
+		// sealed its key with its own. Every other one must stop before it
+		// writes data the rest cannot read.
+		if inUse, err = keyIDsInUse(ctx, m.store); err != nil {
+			return err
+		}
+		if err := checkKeyring(m.keyring, inUse, keySource, c.storeName()); err != nil {
+			return fmt.Errorf("another server on this database started first with a different keyring; give every server the same one (copy its key file, or the same keys.env value).\n%w", err)
 		}
 	}
 
