@@ -147,6 +147,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err := checkKeyring(m.keyring, inUse, keySource, c.storeName()); err != nil {
 		return err
 	}
+	if err := probeKeyring(ctx, m.store, m.keyring, inUse, c.storeName()); err != nil {
+		return err
+	}
 	if c.Audit.Enabled {
 		if m.audit, err = audit.Open(audit.Options{
 			Path:      c.AuditPath(),
