@@ -45,7 +45,7 @@ type Main struct {
 	metrics  *metrics.Metrics
 	store    rotor.Store
 	sqlite   *sqlite.Store // store, when it is SQLite (for its statistics)
-	audit    *audit.Log // nil when audit.enabled is false
+	audit    *audit.Log    // nil when audit.enabled is false
 	keyring  *envelope.Keyring
 	core     *server.Server
 	auth     *auth.Service    // core.Auth
