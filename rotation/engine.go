@@ -98,8 +98,12 @@ type CredentialIssuer interface {
 }
 
 // Engine executes rotation runs: durable, one run per secret at a time
-// (the store allows one active run per secret), at most Workers runs at
-// once across secrets.
+// (the store allows one active run per secret), at most Workers runs in
+// their steps at once across secrets. It holds up to as many again: runs
+// claimed ahead (so a free worker does not wait for a claim's commit), and
+// runs storing their completion (a worker moves on once a run's last step
+// returned). Offer lets the transaction that creates a run hand it to the
+// engine already claimed.
 //
 // Several engines (one per server) may share a store. Each claims runs
 // under its NodeID with a lease of LeaseTTL and renews the leases of the
@@ -118,7 +122,7 @@ type Engine struct {
 	// Endpoint returns the URL exec and http functions call back
 	// (SECRETS_MANAGER_ENDPOINT).
 	Endpoint func() string
-	// Workers bounds concurrent runs; 0 = 4.
+	// Workers bounds the runs invoking their function at once; 0 = 4.
 	Workers int
 	// StepTimeout bounds one invocation of a built-in function (exec and
 	// http functions have their own timeouts); 0 = 15 minutes.
@@ -874,11 +878,13 @@ func stopMessage(cause error, when string) string {
 
 // runValues accumulates the secret values a run could read, so a value
 // that loses its label during the run (AWSPREVIOUS at finishSecret) is
-// still scrubbed from later steps.
+// still scrubbed from later steps. Its Scrubber is built again only when
+// a value was added: most steps add none.
 type runValues struct {
 	mu   sync.Mutex
 	seen map[string]bool
 	list []string
+	sc   *Scrubber // for list; nil when a value was added since
 }
 
 func (r *runValues) add(vs []string) {
@@ -888,6 +894,7 @@ func (r *runValues) add(vs []string) {
 		if !r.seen[v] {
 			r.seen[v] = true
 			r.list = append(r.list, v)
+			r.sc = nil
 		}
 	}
 }
@@ -895,7 +902,10 @@ func (r *runValues) add(vs []string) {
 func (r *runValues) scrubber() *Scrubber {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return NewScrubber(r.list...)
+	if r.sc == nil {
+		r.sc = NewScrubber(r.list...)
+	}
+	return r.sc
 }
 
 func (e *Engine) failpoint(point string) {
