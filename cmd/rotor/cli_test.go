@@ -41,15 +41,21 @@ func adminEnv(s *testServer) map[string]string {
 
 func TestCLIClientFlagsBeforeCommand(t *testing.T) {
 	s := MustRunMain(t, "", nil)
-	for _, args := range [][]string{
-		{"--endpoint", s.URL(), "keys", "list"},
-		{"--endpoint=" + s.URL(), "--region", s.Region, "keys", "list"},
-		{"-endpoint", s.URL(), "keys", "list", "--region", s.Region},
-		{"keys", "list", "--endpoint", s.URL()},
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--endpoint", s.URL(), "keys", "list"}, "KEY ID"},
+		{[]string{"--endpoint=" + s.URL(), "--region", s.Region, "keys", "list"}, "KEY ID"},
+		{[]string{"-endpoint", s.URL(), "keys", "list", "--region", s.Region}, "KEY ID"},
+		{[]string{"keys", "list", "--endpoint", s.URL()}, "KEY ID"},
+		{[]string{"--output", "json", "--endpoint", s.URL(), "keys", "list"}, `"KeyId"`},
+		{[]string{"-o", "json", "keys", "list", "--endpoint", s.URL()}, `"KeyId"`},
+		{[]string{"keys", "list", "--endpoint", s.URL(), "-o=json"}, `"KeyId"`},
 	} {
-		code, out, errOut := runCLI(t, adminEnv(s), args...)
-		if code != 0 || !strings.Contains(out, `"KeyId"`) {
-			t.Errorf("rotor %s: exit %d, %q, %q", strings.Join(args, " "), code, out, errOut)
+		code, out, errOut := runCLI(t, adminEnv(s), tc.args...)
+		if code != 0 || !strings.Contains(out, tc.want) {
+			t.Errorf("rotor %s: exit %d, %q, %q", strings.Join(tc.args, " "), code, out, errOut)
 		}
 	}
 	// --profile picks the signing credentials from the shared file.
@@ -59,7 +65,7 @@ func TestCLIClientFlagsBeforeCommand(t *testing.T) {
 	}
 	code, out, errOut := runCLI(t, map[string]string{"AWS_SHARED_CREDENTIALS_FILE": creds, "AWS_REGION": s.Region},
 		"--profile", "ops", "--endpoint", s.URL(), "identity", "list")
-	if code != 0 || !strings.Contains(out, `"admin"`) {
+	if code != 0 || !regexp.MustCompile(`(?m)^admin +admin `).MatchString(out) {
 		t.Errorf("--profile ops: exit %d, %q, %q", code, out, errOut)
 	}
 }
@@ -103,11 +109,11 @@ func TestCLIConfirmations(t *testing.T) {
 		return out
 	}
 	do("identity", "create", "bob")
-	id := regexp.MustCompile(`"AccessKeyId":\s*"([^"]+)"`).FindStringSubmatch(do("access-key", "create", "bob"))
+	id := regexp.MustCompile(`"AccessKeyId":\s*"([^"]+)"`).FindStringSubmatch(do("access-key", "create", "bob", "-o", "json"))
 	if id == nil {
 		t.Fatal("no access key id")
 	}
-	old := regexp.MustCompile(`"KeyId":\s*"([^"]+)"`).FindStringSubmatch(do("keys", "list"))
+	old := regexp.MustCompile(`"KeyId":\s*"([^"]+)"`).FindStringSubmatch(do("keys", "list", "--output", "json"))
 	do("keys", "rotate")
 	for _, tc := range []struct {
 		args []string
