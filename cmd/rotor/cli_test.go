@@ -17,6 +17,12 @@ import (
 // the exit code, stdout and stderr.
 func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
+	return runCLIIn(t, env, "", args...)
+}
+
+// runCLIIn is runCLI with stdin as the standard input.
+func runCLIIn(t *testing.T, env map[string]string, stdin string, args ...string) (int, string, string) {
+	t.Helper()
 	home := t.TempDir()
 	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
 		"AWS_REGION", "AWS_DEFAULT_REGION", "ROTOR_ENDPOINT", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SECRETS_MANAGER"} {
@@ -30,7 +36,7 @@ func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, s
 		t.Setenv(k, v)
 	}
 	var out, errOut syncBuffer
-	code := run(context.Background(), args, &out, &errOut)
+	code := runWith(context.Background(), args, strings.NewReader(stdin), &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 

@@ -141,7 +141,8 @@ func restore(ctx context.Context, cfg Config, file string, force bool, stdout io
 	case cfg.Keys.Env != "":
 		fmt.Fprintf(stdout, ", --key-env %s", cfg.Keys.Env)
 	case cfg.Keys.File != "":
-		fmt.Fprintf(stdout, ", --key-file %s", cfg.KeyFile())
+		keyFile, _ := filepath.Abs(cfg.KeyFile())
+		fmt.Fprintf(stdout, ", --key-file %s", keyFile)
 	}
 	fmt.Fprintf(stdout, "). Its identities and access keys are those of the backup.\n")
 	return nil
