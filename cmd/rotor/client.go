@@ -140,4 +140,3 @@ func (c *apiClient) callService(ctx context.Context, service, op string, in, out
 	}
 	return nil
 }
-

@@ -20,7 +20,7 @@ import (
 
 // completionNode is what the scripts know about one command.
 type completionNode struct {
-	path  string   // "" for the root, "keys list" for a leaf
+	path  string // "" for the root, "keys list" for a leaf
 	subs  []*command
 	flags []string // "--name", "-o"
 	files bool     // a leaf whose arguments include a file
