@@ -13,7 +13,6 @@ import (
 	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/auth"
 	"github.com/rotorhq/rotor/envelope"
-	"github.com/rotorhq/rotor/sqlite"
 )
 
 // recoveredCredentials is the file recover-admin writes in the data
@@ -27,7 +26,10 @@ const recoveredCredentials = "credentials-recovered"
 // would with the same flags, config file and environment, gives an admin
 // identity a fresh access key (auth.Service.RecoverAdmin), and writes that
 // key to a new shared-credentials file of mode 0600. Only the file's path
-// and the key id are printed; the secret is in the file alone.
+// and the key id are printed; the secret is in the file alone. With a
+// database store (store = postgres://...) the lock guards only this data
+// directory: servers elsewhere may keep serving, and see the new key from
+// their next request on.
 //
 // It registers the command's own flags on fset and returns the action,
 // which reads the configuration with the rest of the flags.
@@ -46,7 +48,7 @@ func recoverAdminAction(fset *flag.FlagSet, stdout io.Writer) action {
 // runRecoverAdmin is recover-admin with its configuration and flags read.
 func runRecoverAdmin(ctx context.Context, cfg Config, identity, out string, stdout io.Writer) error {
 	dir := cfg.DataDir
-	if _, err := os.Stat(cfg.DatabasePath()); err != nil {
+	if _, err := os.Stat(cfg.DatabasePath()); err != nil && !cfg.sharedStore() {
 		return fmt.Errorf("no database at %s: recover-admin works on the data directory of an existing server (-data-dir)", cfg.DatabasePath())
 	}
 	if out == "" {
@@ -58,9 +60,9 @@ func runRecoverAdmin(ctx context.Context, cfg Config, identity, out string, stdo
 	}
 	defer lock.Close()
 
-	store, err := sqlite.Open(cfg.DatabasePath())
+	store, _, err := openStore(ctx, &cfg)
 	if err != nil {
-		return fmt.Errorf("open database: %w", err)
+		return err
 	}
 	defer store.Close()
 	inUse, err := keyIDsInUse(ctx, store)
@@ -71,7 +73,7 @@ func runRecoverAdmin(ctx context.Context, cfg Config, identity, out string, stdo
 	if err != nil {
 		return err
 	}
-	if err := checkKeyring(kr, inUse, source, cfg.DatabasePath()); err != nil {
+	if err := checkKeyring(kr, inUse, source, cfg.storeName()); err != nil {
 		return err
 	}
 

@@ -49,6 +49,9 @@ func setupRestore(fs *flag.FlagSet, x *cmdline) action {
 
 // restore installs the backup file into cfg's data directory.
 func restore(ctx context.Context, cfg Config, file string, force bool, stdout io.Writer) (err error) {
+	if cfg.sharedStore() {
+		return fmt.Errorf("rotor restore installs a backup into a data directory's SQLite database, but this configuration keeps its data in %s (store): restore that database with its own tools", cfg.storeName())
+	}
 	backup, err := filepath.Abs(file)
 	if err != nil {
 		return err
