@@ -170,8 +170,9 @@ func setupPolicyPut(_ *flag.FlagSet, x *cmdline) action {
 	}
 }
 
-// setupPolicyGet prints the document exactly as it was put (for people) or
-// the whole answer (JSON).
+// setupPolicyGet prints the document exactly as it was put (for people;
+// as secret get, a newline is added only on a terminal) or the whole
+// answer (JSON).
 func setupPolicyGet(_ *flag.FlagSet, x *cmdline) action {
 	return func(ctx context.Context, pos, _ []string) error {
 		raw, err := x.rotorCall(ctx, "GetIdentityPolicy", awsapi.GetIdentityPolicyInput{Name: pos[0]})
@@ -184,7 +185,7 @@ func setupPolicyGet(_ *flag.FlagSet, x *cmdline) action {
 				return err
 			}
 			doc := out.PolicyDocument
-			if !strings.HasSuffix(doc, "\n") {
+			if isTerminal(x.stdout) && !strings.HasSuffix(doc, "\n") {
 				doc += "\n"
 			}
 			_, err = io.WriteString(x.stdout, doc)

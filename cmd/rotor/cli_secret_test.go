@@ -7,13 +7,16 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/rotorhq/rotor/awsapi"
+	"golang.org/x/sys/unix"
 )
 
 // secretCLI runs rotor with the admin's credentials against s, with stdin
@@ -254,4 +257,53 @@ func compactJSON(t *testing.T, raw []byte) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// openPTY returns a new pseudo-terminal's controlling side and terminal.
+func openPTY(t *testing.T) (ctl, tty *os.File) {
+	t.Helper()
+	ctl, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ctl.Close() })
+	if err := unix.IoctlSetPointerInt(int(ctl.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetUint32(int(ctl.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tty, err = os.OpenFile("/dev/pts/"+strconv.Itoa(int(n)), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tty.Close() })
+	return ctl, tty
+}
+
+// TestCLISecretGetOnTerminal: on a terminal (only there) get ends a text
+// value with a newline, and refuses to write a binary value.
+func TestCLISecretGetOnTerminal(t *testing.T) {
+	s := MustRunMain(t, "", nil)
+	secretCLI(t, s, 0, "", "secret", "put", "text", "--value", "no newline")
+	secretCLI(t, s, 0, "\x1b[2J\xff", "secret", "put", "bin", "--value-stdin", "--binary")
+	for k, v := range adminEnv(s) {
+		t.Setenv(k, v)
+	}
+	ctl, tty := openPTY(t)
+	var errOut syncBuffer
+	code := runWith(context.Background(), []string{"secret", "get", "text", "--endpoint", s.URL()}, strings.NewReader(""), tty, &errOut)
+	if code != 0 {
+		t.Fatalf("get on a terminal: exit %d: %s", code, errOut.String())
+	}
+	buf := make([]byte, 100)
+	n, err := ctl.Read(buf)
+	if err != nil || string(buf[:n]) != "no newline\r\n" { // the terminal shows "\n" as "\r\n"
+		t.Errorf("terminal received %q, %v", buf[:n], err)
+	}
+	code = runWith(context.Background(), []string{"secret", "get", "bin", "--endpoint", s.URL()}, strings.NewReader(""), tty, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), "binary value (5 bytes): not written to a terminal") {
+		t.Errorf("binary get on a terminal: exit %d, %q", code, errOut.String())
+	}
 }

@@ -120,7 +120,25 @@ func TestCLIConfirmations(t *testing.T) {
 		t.Fatal("no access key id")
 	}
 	old := regexp.MustCompile(`"KeyId":\s*"([^"]+)"`).FindStringSubmatch(do("keys", "list", "--output", "json"))
-	do("keys", "rotate")
+	if out := do("keys", "rotate"); !regexp.MustCompile(`^New active key-encryption key (\S+); every data key is re-wrapped under it.\nKey ID: +(\S+)\n`).MatchString(out) {
+		t.Errorf("keys rotate printed %q", out)
+	}
+	// The policy document comes back byte for byte, without the JSON around it.
+	doc := "{\"Version\":\"2012-10-17\",\n \"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"secretsmanager:ListSecrets\",\"Resource\":\"*\"}]}"
+	file := filepath.Join(t.TempDir(), "policy.json")
+	os.WriteFile(file, []byte(doc), 0o600)
+	if got := do("identity", "policy", "put", "bob", file); got != "set the inline policy of identity bob\n" {
+		t.Errorf("policy put printed %q", got)
+	}
+	if got := do("identity", "policy", "get", "bob"); got != doc {
+		t.Errorf("policy get printed %q, want %q", got, doc)
+	}
+	if got := do("identity", "policy", "delete", "bob"); got != "deleted the inline policy of identity bob\n" {
+		t.Errorf("policy delete printed %q", got)
+	}
+	if got := do("backup", filepath.Join(t.TempDir(), "b.db")); !strings.HasPrefix(got, "backup written to /") {
+		t.Errorf("backup printed %q", got)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
