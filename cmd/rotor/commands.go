@@ -74,26 +74,26 @@ func init() {
 	commandTree = &command{name: "rotor", subs: []*command{
 		{name: "server", summary: "run the server (configuration: rotor server --help, docs/config.md)", kind: kindConfig, setup: setupServer},
 		{name: "secret", summary: "read and write secrets without the AWS CLI", subs: []*command{
-			{name: "ls", summary: "list secrets: name, last changed, rotation, next rotation [--filter KEY=VALUE]...", kind: kindClient, setup: setupSecretList},
+			{name: "ls", summary: "list secrets: name, last changed, rotation on/off, next rotation [--filter KEY=VALUE]", kind: kindClient, setup: setupSecretList},
 			{name: "get", args: "<secret-id>", summary: "print a secret's value exactly as stored [--version-stage S | --version-id ID]", kind: kindClient, setup: setupSecretGet},
-			{name: "put", args: "<name>", summary: "store a new value, creating the secret if needed (--value V | --value-file F | --value-stdin) [--binary]", kind: kindClient, setup: setupSecretPut},
+			{name: "put", args: "<name>", summary: "store a value, creating the secret if needed (--value V | --value-file F | --value-stdin)", kind: kindClient, setup: setupSecretPut},
 			{name: "rotate", args: "<secret-id>", summary: "start a rotation now and print the new version id", kind: kindClient, setup: setupSecretRotate},
 			{name: "history", args: "<secret-id>", summary: "a secret's versions and its rotation runs with every step [--limit N]", kind: kindClient, setup: setupSecretHistory},
 		}},
-		{name: "backup", args: "<file>", summary: "write a consistent snapshot of the server's database to <file> on the server's machine", kind: kindClient, setup: setupBackup},
-		{name: "restore", args: "<file>", summary: "install a backup into a stopped server's data directory, after checking the keyring opens it [--force]", kind: kindConfig, setup: setupRestore},
+		{name: "backup", args: "<file>", summary: "snapshot the server's database to <file> on the server's machine", kind: kindClient, setup: setupBackup},
+		{name: "restore", args: "<file>", summary: "install a backup in a stopped server's data directory, if the keyring opens it [--force]", kind: kindConfig, setup: setupRestore},
 		{name: "identity", summary: "manage identities (IAM users) and their policies", subs: []*command{
-			{name: "create", args: "<name>", summary: "create an identity [--role admin|read-only]; without --role it may do nothing until given a policy", kind: kindClient, setup: setupIdentityCreate},
+			{name: "create", args: "<name>", summary: "create an identity [--role admin|read-only]; without a role: no rights until a policy", kind: kindClient, setup: setupIdentityCreate},
 			{name: "list", summary: "identities with their roles and access keys", kind: kindClient, setup: setupIdentityList},
 			{name: "delete", args: "<name>", summary: "delete an identity and its access keys", kind: kindClient, setup: setupIdentityDelete},
 			{name: "policy", summary: "an identity's inline IAM policy", subs: []*command{
-				{name: "put", args: "<name> <file>", summary: "set the identity's inline IAM policy (JSON, <= 6,144 chars; <file> - = stdin)", kind: kindClient, setup: setupPolicyPut},
+				{name: "put", args: "<name> <file>", summary: "set the identity's inline IAM policy (JSON, <= 6,144 chars; - = stdin)", kind: kindClient, setup: setupPolicyPut},
 				{name: "get", args: "<name>", summary: "print the identity's inline policy exactly as put", kind: kindClient, setup: setupPolicyGet},
 				{name: "delete", args: "<name>", summary: "remove the identity's inline policy", kind: kindClient, setup: setupPolicyDelete},
 			}},
 		}},
 		{name: "access-key", summary: "manage access keys", subs: []*command{
-			{name: "create", args: "<identity>", summary: "create an access key; the secret is shown once, or written to a profile with --write-profile P", kind: kindClient, setup: setupAccessKeyCreate},
+			{name: "create", args: "<identity>", summary: "create an access key: shown once, or written to a profile [--write-profile P]", kind: kindClient, setup: setupAccessKeyCreate},
 			{name: "activate", args: "<access-key-id>", summary: "let an access key sign requests again", kind: kindClient, setup: setupAccessKeyStatus("Active")},
 			{name: "deactivate", args: "<access-key-id>", summary: "stop an access key from signing requests", kind: kindClient, setup: setupAccessKeyStatus("Inactive")},
 			{name: "delete", args: "<access-key-id>", summary: "delete an access key", kind: kindClient, setup: setupAccessKeyDelete},
@@ -108,9 +108,9 @@ func init() {
 			{name: "history", args: "<secret-id>", summary: "a secret's rotation runs with every step [--limit N]", kind: kindClient, setup: setupRotationHistory},
 			{name: "abandon", args: "<secret-id>", summary: "stop a rotation and remove its stray AWSPENDING label", kind: kindClient, setup: setupRotationAbandon},
 		}},
-		{name: "recover-admin", summary: "on a STOPPED server's data directory: a new admin access key, written to a file [--identity NAME] [--out FILE]", kind: kindConfig, setup: setupRecoverAdmin},
+		{name: "recover-admin", summary: "on a STOPPED server's data directory: a new admin access key, written to a file", kind: kindConfig, setup: setupRecoverAdmin},
 		{name: "audit", summary: "the audit log", subs: []*command{
-			{name: "verify", args: "<file>...", summary: "check the audit log's hash chain, oldest file first (audit.log.* audit.log); reads files only", setup: setupAuditVerify},
+			{name: "verify", args: "<file>...", summary: "check the audit log's hash chain, oldest file first: audit.log.* audit.log", setup: setupAuditVerify},
 		}},
 		{name: "completion", summary: "print a shell completion script", subs: []*command{
 			{name: "bash", summary: "bash completion: source <(rotor completion bash)", setup: setupCompletion("bash")},
