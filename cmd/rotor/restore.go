@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -138,6 +139,17 @@ func restore(ctx context.Context, cfg Config, file string, force bool, stdout io
 	fmt.Fprintf(stdout, "Restored %s into %s: %s.\n", backup, db, describeCounts(counts))
 	if aside != "" {
 		fmt.Fprintf(stdout, "The database it replaced is kept as %s.\n", aside)
+	}
+	var hidden []string
+	for r := range counts {
+		if !slices.Contains(cfg.Regions, r) {
+			hidden = append(hidden, r)
+		}
+	}
+	if len(hidden) > 0 {
+		sort.Strings(hidden)
+		fmt.Fprintf(stdout, "Note: the backup holds secrets in %s, which this configuration does not serve (regions = %s): the server will refuse to start until regions includes them.\n",
+			strings.Join(hidden, ", "), strings.Join(cfg.Regions, ","))
 	}
 	fmt.Fprintf(stdout, "Start the server with the same data directory and keyring options (--data-dir %s", dir)
 	switch {

@@ -203,10 +203,12 @@ func TestRestoreChecksKeyring(t *testing.T) {
 		t.Errorf("a refused restore left %v in an existing directory", entries)
 	}
 
-	// The right keyring through the environment, as the server reads it.
+	// The right keyring through the environment, as the server reads it;
+	// a configuration that does not serve the backup's region is warned.
 	t.Setenv("TEST_RESTORE_KEYRING", string(data))
-	code, out, errOut := restoreCLI(t, backup, "--data-dir", fresh, "--key-env", "TEST_RESTORE_KEYRING")
-	if code != 0 || !strings.Contains(out, "--key-env TEST_RESTORE_KEYRING") {
+	code, out, errOut := restoreCLI(t, backup, "--data-dir", fresh, "--key-env", "TEST_RESTORE_KEYRING", "--regions", "eu-west-1")
+	if code != 0 || !strings.Contains(out, "--key-env TEST_RESTORE_KEYRING") ||
+		!strings.Contains(out, "holds secrets in us-east-1, which this configuration does not serve (regions = eu-west-1)") {
 		t.Fatalf("restore with the key in the environment: exit %d, %s %s", code, out, errOut)
 	}
 	copyFile(t, s.Config.CredentialsPath(), filepath.Join(fresh, "credentials")) // for the test helper
