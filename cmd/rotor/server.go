@@ -97,6 +97,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 
 	m.metrics = metrics.New()
+	m.metrics.SetLogger(m.Logger)
 	if c.DebugListen != "" {
 		var ln net.Listener
 		if m.debug, ln, err = debugServer(c.DebugListen, m.metrics.Handler()); err != nil {
@@ -117,6 +118,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("open database: %w", err)
 	}
 	m.metrics.AddStore(m.store.Stats)
+	m.metrics.AddRuns(m.store, nil)
+	// Every transaction the server makes goes through st, which times it.
+	st := m.metrics.InstrumentStore(m.store)
 	if err := checkHiddenRegions(ctx, m.store, c.Regions, c.AllowHiddenRegions, m.Logger); err != nil {
 		return err
 	}
@@ -168,7 +172,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.Logger.Warn("the audit log is off (audit.enabled = false): requests and rotations are not audited")
 	}
 
-	m.auth = auth.New(auth.Config{Store: m.store, Keyring: m.keyring, Regions: c.Regions, Account: c.AccountID})
+	m.auth = auth.New(auth.Config{Store: st, Keyring: m.keyring, Regions: c.Regions, Account: c.AccountID})
 	// The engine and the manager know each other: the manager wakes the
 	// engine when it queues a run and stops it when a run is cancelled; the
 	// engine drives runs through the manager.
@@ -184,7 +188,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Metrics:     m.metrics,
 	}
 	m.manager = manager.New(manager.Config{
-		Store:         m.store,
+		Store:         st,
 		Keyring:       m.keyring,
 		Authorizer:    m.auth,
 		Account:       c.AccountID,
@@ -205,7 +209,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	adm := admin.New(admin.Config{
 		Auth:     m.auth,
-		Store:    m.store,
+		Store:    st,
 		Keyring:  m.keyring,
 		KeyFile:  keyFile,
 		OnRewrap: m.manager.InvalidateCache,
