@@ -21,22 +21,24 @@ const (
 const activeIn = `('` + rotor.RunPending + `', '` + rotor.RunRunning + `')`
 
 const runColumns = `id, secret_arn, region, token, kind, function_arn, status, step, attempt, max_attempts,
-	next_attempt, last_error, created, updated, finished`
+	next_attempt, last_error, created, updated, finished, owner, lease_until`
 
 // runArgs returns the values of runColumns for r, in order.
 func runArgs(r *rotor.RunRecord) []any {
 	return []any{r.ID, r.SecretARN, r.Region, r.Token, r.Kind, r.FunctionARN, r.Status, r.Step, r.Attempt, r.MaxAttempts,
-		toNanos(r.NextAttempt), r.LastError, toNanos(r.Created), toNanos(r.Updated), toNanos(r.Finished)}
+		toNanos(r.NextAttempt), r.LastError, toNanos(r.Created), toNanos(r.Updated), toNanos(r.Finished),
+		r.Owner, toNanos(r.LeaseUntil)}
 }
 
 func scanRun(sc scanner) (*rotor.RunRecord, error) {
 	var r rotor.RunRecord
-	var next, created, updated, finished int64
+	var next, created, updated, finished, lease int64
 	if err := sc.Scan(&r.ID, &r.SecretARN, &r.Region, &r.Token, &r.Kind, &r.FunctionARN, &r.Status, &r.Step,
-		&r.Attempt, &r.MaxAttempts, &next, &r.LastError, &created, &updated, &finished); err != nil {
+		&r.Attempt, &r.MaxAttempts, &next, &r.LastError, &created, &updated, &finished, &r.Owner, &lease); err != nil {
 		return nil, err
 	}
 	r.NextAttempt, r.Created, r.Updated, r.Finished = fromNanos(next), fromNanos(created), fromNanos(updated), fromNanos(finished)
+	r.LeaseUntil = fromNanos(lease)
 	return &r, nil
 }
 
@@ -68,7 +70,7 @@ func (t *tx) CreateRun(r *rotor.RunRecord) error {
 		return err
 	}
 	_, err := t.exec(nounRun, op, `INSERT INTO rotation_runs (`+runColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, runArgs(r)...)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, runArgs(r)...)
 	return err
 }
 
@@ -90,7 +92,8 @@ func (t *tx) UpdateRun(r *rotor.RunRecord) error {
 	args := runArgs(r)
 	return t.execOne(nounRun, "update run", `UPDATE rotation_runs SET
 		secret_arn = ?, region = ?, token = ?, kind = ?, function_arn = ?, status = ?, step = ?, attempt = ?,
-		max_attempts = ?, next_attempt = ?, last_error = ?, created = ?, updated = ?, finished = ?
+		max_attempts = ?, next_attempt = ?, last_error = ?, created = ?, updated = ?, finished = ?,
+		owner = ?, lease_until = ?
 		WHERE id = ?`, append(args[1:], r.ID)...)
 }
 

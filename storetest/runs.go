@@ -80,6 +80,7 @@ func createRuns(t *testing.T, s rotor.Store, runs ...*rotor.RunRecord) {
 func normRun(r *rotor.RunRecord) rotor.RunRecord {
 	c := *r
 	c.NextAttempt, c.Created, c.Updated, c.Finished = normTime(c.NextAttempt), normTime(c.Created), normTime(c.Updated), normTime(c.Finished)
+	c.LeaseUntil = normTime(c.LeaseUntil)
 	return c
 }
 
@@ -98,7 +99,7 @@ func sameRun(t *testing.T, what string, got, want *rotor.RunRecord) {
 	if g, w := normRun(got), normRun(want); g != w {
 		t.Errorf("%s =\n\t%+v\nwant\n\t%+v", what, g, w)
 	}
-	checkUTC(t, what, got.NextAttempt, got.Created, got.Updated, got.Finished)
+	checkUTC(t, what, got.NextAttempt, got.Created, got.Updated, got.Finished, got.LeaseUntil)
 }
 
 func runIDs(rs []*rotor.RunRecord) []string {
@@ -151,6 +152,8 @@ func testRunRoundTrip(t *testing.T, s rotor.Store) {
 		LastError:   "testSecret: connection refused\nline two 'quoted' \"double\"",
 		Created:     at(1),
 		Updated:     at(2),
+		Owner:       "node-a 7f3e",
+		LeaseUntil:  at(4),
 	}
 	createRuns(t, s, full)
 	sameRun(t, "Run(created)", getRun(t, s, full.ID), full)
@@ -181,19 +184,21 @@ func testRunRoundTrip(t *testing.T, s rotor.Store) {
 		Created:     at(10),
 		Updated:     at(20),
 		Finished:    at(40),
+		Owner:       "node-b",
+		LeaseUntil:  at(50),
 	}
 	update(t, s, func(tx rotor.Tx) error { return tx.UpdateRun(changed) })
 	sameRun(t, "Run(updated)", getRun(t, s, full.ID), changed)
 
 	// Zero times and empty strings round-trip as such.
 	back := *changed
-	back.Token, back.FunctionARN, back.LastError, back.Step = "", "", "", ""
+	back.Token, back.FunctionARN, back.LastError, back.Step, back.Owner = "", "", "", "", ""
 	back.Attempt, back.MaxAttempts = 0, 0
-	back.NextAttempt, back.Created, back.Updated, back.Finished = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	back.NextAttempt, back.Created, back.Updated, back.Finished, back.LeaseUntil = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	update(t, s, func(tx rotor.Tx) error { return tx.UpdateRun(&back) })
 	got := getRun(t, s, full.ID)
 	sameRun(t, "Run(zeroed)", got, &back)
-	for _, tm := range []time.Time{got.NextAttempt, got.Created, got.Updated, got.Finished} {
+	for _, tm := range []time.Time{got.NextAttempt, got.Created, got.Updated, got.Finished, got.LeaseUntil} {
 		if !tm.IsZero() {
 			t.Errorf("zero time came back as %v", tm)
 		}
