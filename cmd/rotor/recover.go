@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -29,7 +28,7 @@ const recoveredCredentials = "credentials-recovered"
 // key to a new shared-credentials file of mode 0600. Only the file's path
 // and the key id are printed; the secret is in the file alone.
 func runRecoverAdmin(ctx context.Context, args []string, stdout io.Writer) error {
-	fset := flag.NewFlagSet("rotor recover-admin", flag.ContinueOnError)
+	fset := newFlagSet("rotor recover-admin")
 	identity := fset.String("identity", auth.BootstrapIdentity, "admin identity to give a new access key (created if missing)")
 	out := fset.String("out", "", "credentials file to write (default <data-dir>/"+recoveredCredentials+"); must not exist")
 	cfg, err := loadConfig(fset, args, os.Getenv)

@@ -182,7 +182,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Credentials: m.auth,
 		Workers:     c.Rotation.Workers,
 		Endpoint:    m.functionEndpoint,
-		Failpoint:   failpoint(m.Getenv("ROTOR_TEST_FAILPOINT"), m.Logger),
+		Failpoint:   failpoint(m.Getenv(envTestFailpoint), m.Logger),
 		Logger:      m.Logger,
 		Audit:       auditor,
 		Metrics:     m.metrics,
