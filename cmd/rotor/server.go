@@ -109,6 +109,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err := prepareDataDir(c.DataDir); err != nil {
 		return err
 	}
+	warnForeignDataDir(c.DataDir, os.Geteuid(), m.Logger)
 	if m.lock, err = lockDataDir(c.DataDir); err != nil {
 		return err
 	}
