@@ -61,7 +61,7 @@ func newAPIClient(ctx context.Context, endpoint, region, profile string) (*apiCl
 		cfg.Region = "us-east-1"
 	}
 	if endpoint == "" {
-		for _, name := range []string{"ROTOR_ENDPOINT", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"} {
+		for _, name := range envEndpoints {
 			if endpoint = os.Getenv(name); endpoint != "" {
 				break
 			}

@@ -159,7 +159,7 @@ func (c *command) arity() (minArgs, maxArgs int) {
 // flagSet returns a leaf's complete flag set (its own flags and those of
 // its kind) and its action. The flag set prints nothing by itself.
 func (c *command) flagSet(path string, x *cmdline) (*flag.FlagSet, action) {
-	fs := flag.NewFlagSet(path, flag.ContinueOnError)
+	fs := newFlagSet(path)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	act := c.setup(fs, x)
@@ -281,7 +281,7 @@ func (x *cmdline) dispatch(ctx context.Context, args []string) error {
 	if node.kind == kindConfig {
 		// The action parses the flags again, with the configuration
 		// (loadConfig), on a flag set holding only its own flags.
-		own := flag.NewFlagSet(name, flag.ContinueOnError)
+		own := newFlagSet(name)
 		own.SetOutput(io.Discard)
 		own.Usage = func() {}
 		return node.setup(own, x)(ctx, pos, flagArgs)

@@ -42,7 +42,7 @@ func collectCompletion() completionData {
 		if c.subs != nil {
 			n.flags = []string{"--help"}
 			if c == commandTree { // client flags may come before the command
-				fs := flag.NewFlagSet("", flag.ContinueOnError)
+				fs := newFlagSet("")
 				(&cmdline{}).clientFlags(fs)
 				n.flags = append(flagNames(fs, values), n.flags...)
 			}

@@ -23,7 +23,7 @@ func credentialsFilePath(flagValue string, getenv func(string) string) (string, 
 	if flagValue != "" {
 		return filepath.Abs(flagValue)
 	}
-	if p := getenv("AWS_SHARED_CREDENTIALS_FILE"); p != "" {
+	if p := getenv(envSharedCredentialsFile); p != "" {
 		return filepath.Abs(p)
 	}
 	home, err := os.UserHomeDir()

@@ -29,7 +29,7 @@ const timeLayout = "2006-01-02 15:04:05 MST"
 // a process may change TZ between runs. A zone that cannot be loaded falls
 // back to UTC, as Go does.
 func localZone() *time.Location {
-	tz, ok := os.LookupEnv("TZ")
+	tz, ok := os.LookupEnv(envTZ)
 	switch {
 	case !ok:
 		return time.Local
