@@ -55,7 +55,8 @@ type Options struct {
 	// is recorded in (the Server does not close it); nil = no auditing.
 	Audit *audit.Log
 	// Metrics, when not nil, is told about requests, the cache, the audit
-	// log and rotations; nil = none.
+	// log, rotations and the store (every transaction is timed, and the
+	// stored runs are counted at each scrape); nil = none.
 	Metrics *metrics.Metrics
 	// MetricsOnHandler serves Metrics at GET /metrics on Handler too.
 	MetricsOnHandler bool
@@ -142,7 +143,13 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		auditor = opts.Audit
 	}
 	s := &Server{opts: opts}
-	s.Auth = auth.New(auth.Config{Store: opts.Store, Keyring: opts.Keyring, Regions: opts.Regions, Account: opts.Account})
+	// Every transaction of the server goes through store, which times it
+	// when there are metrics (whatever the backend).
+	store := opts.Store
+	if opts.Metrics != nil {
+		store = opts.Metrics.InstrumentStore(opts.Store)
+	}
+	s.Auth = auth.New(auth.Config{Store: store, Keyring: opts.Keyring, Regions: opts.Regions, Account: opts.Account})
 	// The engine and the manager know each other: the manager wakes the
 	// engine when it queues a run and stops it when a run is cancelled; the
 	// engine drives runs through the manager.
@@ -161,7 +168,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		s.Engine.Metrics = opts.Metrics
 	}
 	s.Manager = manager.New(manager.Config{
-		Store:         opts.Store,
+		Store:         store,
 		Keyring:       opts.Keyring,
 		Authorizer:    s.Auth,
 		Account:       opts.Account,
@@ -184,7 +191,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s.Admin = admin.New(admin.Config{
 		Auth:     s.Auth,
-		Store:    opts.Store,
+		Store:    store,
 		Keyring:  opts.Keyring,
 		KeyFile:  opts.KeyFile,
 		OnRewrap: s.Manager.InvalidateCache,
@@ -196,6 +203,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Metrics != nil {
 		api.Metrics = opts.Metrics
 		opts.Metrics.AddCache(s.Manager.CacheStats)
+		opts.Metrics.AddRuns(opts.Store, nil)
 		if opts.Audit != nil {
 			opts.Metrics.AddAudit(opts.Audit.Stats)
 		}

@@ -505,14 +505,14 @@ var settings = []setting{
 // --config flag, else $ROTOR_CONFIG, else none), the environment and the
 // flags in args, in increasing order of precedence.
 func LoadConfig(args []string, getenv func(string) string) (Config, error) {
-	return loadConfig(flag.NewFlagSet("rotor server", flag.ContinueOnError), args, getenv)
+	return loadConfig(newFlagSet("rotor server"), args, getenv)
 }
 
 // loadConfig is LoadConfig with the flags parsed by fs, which may define
 // flags of its own command besides the configuration's.
 func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
 	c := DefaultConfig()
-	configPath := fs.String("config", getenv("ROTOR_CONFIG"), "config file (TOML); env ROTOR_CONFIG")
+	configPath := fs.String("config", getenv(envConfig), "config file (TOML); env ROTOR_CONFIG")
 	flagVals := make([]*string, len(settings))
 	for i, s := range settings {
 		flagVals[i] = fs.String(s.flag, "", s.usage+"; env "+s.env)
@@ -550,7 +550,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 			}
 		}
 	}
-	if v := getenv("ROTOR_ALLOW_HIDDEN_REGIONS"); v != "" {
+	if v := getenv(envAllowHiddenRegions); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
 			return c, fmt.Errorf("ROTOR_ALLOW_HIDDEN_REGIONS: %q is not true or false", v)
