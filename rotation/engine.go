@@ -452,6 +452,9 @@ func (h *Handoff) Release() {
 // Tests call it with an injected clock instead of running the loop.
 func (e *Engine) RunDue(ctx context.Context) (int, error) {
 	e.init()
+	e.mu.Lock()
+	e.stopping = false // a Run that ended before does not stop this one
+	e.mu.Unlock()
 	renewCtx, stopRenew := context.WithCancel(ctx)
 	defer stopRenew()
 	go e.renewLoop(renewCtx)

@@ -6,7 +6,7 @@
 -- with 1,000 runs due, each claim sorted 1,000 rows inside the single
 -- writer. SQLite keeps the rowid at the end of every index entry, so this
 -- index yields the whole order. It serves RunsWithStatus and ExpiredRuns
--- (status prefix) as the old one did.
+-- (status prefix) as the old one did, under the same name.
 
 DROP INDEX rotation_runs_status_next;
-CREATE INDEX rotation_runs_status_next_created ON rotation_runs (status, next_attempt, created);
+CREATE INDEX rotation_runs_status_next ON rotation_runs (status, next_attempt, created);
