@@ -106,6 +106,8 @@ func (s *Store) Watch(ctx context.Context, fn func(rotor.Change)) error {
 		}
 	}()
 	cfg := s.conn.Copy()
+	// Operators (and tests) tell the listener apart in pg_stat_activity.
+	cfg.RuntimeParams["application_name"] += "-watch"
 	// Waiting for a notification ends at a deadline (watchPing); that must
 	// leave the connection usable rather than cancel on the server.
 	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
