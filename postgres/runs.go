@@ -12,8 +12,9 @@ import (
 
 // Nouns for error messages.
 const (
-	nounRun  = "rotation run"
-	nounStep = "rotation step"
+	nounRun   = "rotation run"
+	nounStep  = "rotation step"
+	nounLease = "lease"
 )
 
 // activeIn is the SQL list of the active run states. It matches, literally,
@@ -174,6 +175,40 @@ func (t *tx) DueRuns(now time.Time, limit int) ([]*rotor.RunRecord, error) {
 		ORDER BY next_attempt, created, seq LIMIT $2`, toNanos(now), sqlLimit(limit))
 }
 
+// ExpiredRuns returns up to limit running runs whose LeaseUntil is not
+// after now (a zero LeaseUntil has always lapsed), in any region, earliest
+// LeaseUntil first, then oldest Created, then insertion order. limit <= 0
+// means no limit. Running runs are few (those in flight on some server),
+// so the status prefix of rotation_runs_status_next is index enough.
+func (t *tx) ExpiredRuns(now time.Time, limit int) ([]*rotor.RunRecord, error) {
+	return t.runs("expired runs", `WHERE status = '`+rotor.RunRunning+`' AND lease_until <= $1
+		ORDER BY lease_until, created, seq LIMIT $2`, toNanos(now), sqlLimit(limit))
+}
+
+// AcquireLease takes or renews the named lease in one upsert: inserted
+// when absent, replaced when owner holds it or it lapsed (until not after
+// now), left alone otherwise; the rows it changed say which. Updates are
+// serialised (the write lock), so two servers never both win.
+func (t *tx) AcquireLease(name, owner string, now, until time.Time) (bool, error) {
+	const op = "acquire lease"
+	if err := t.writing(op); err != nil {
+		return false, err
+	}
+	if name == "" || owner == "" {
+		return false, rotor.Errorf(rotor.EINVALID, "A lease needs a name and an owner.")
+	}
+	if err := checkText(field{"lease name", name}, field{"lease owner", owner}); err != nil {
+		return false, err
+	}
+	n, err := t.exec(nounLease, op, `INSERT INTO leases (name, owner, until) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+		WHERE leases.owner = excluded.owner OR leases.until <= $4`, name, owner, toNanos(until), toNanos(now))
+	if err != nil {
+		return false, err
+	}
+	return n == 1, nil
+}
+
 // RunsWithStatus returns every run (in any region) whose Status is status,
 // oldest Created first, ties in insertion order; an empty slice if none.
 func (t *tx) RunsWithStatus(status string) ([]*rotor.RunRecord, error) {
@@ -266,4 +301,40 @@ func (t *tx) DueRotations(now time.Time) ([]string, error) {
 		  AND s.rotation_configured AND s.deleted_date = 0 AND s.next_rotation_date <= $1
 		  AND NOT EXISTS (SELECT 1 FROM rotation_runs r WHERE r.secret_arn = s.arn AND r.status IN `+activeIn+`)
 		ORDER BY s.next_rotation_date, s.arn`, toNanos(now))
+}
+
+// RunSummary counts the runs by status (an index-only scan of
+// rotation_runs_status_next when the visibility map allows) and finds the
+// oldest failed run not resolved by a later succeeded, cancelled or
+// abandoned run of its secret (the failed runs through the same index,
+// each checked against its secret's later runs through
+// rotation_runs_secret_created).
+func (t *tx) RunSummary() (*rotor.RunSummary, error) {
+	const op = "run summary"
+	sum := &rotor.RunSummary{ByStatus: map[string]int{}}
+	err := t.each(nounRun, op, func(r pgx.Rows) error {
+		var status string
+		var n int64
+		if err := r.Scan(&status, &n); err != nil {
+			return err
+		}
+		sum.ByStatus[status] = int(n)
+		return nil
+	}, `SELECT status, count(*) FROM rotation_runs GROUP BY status`)
+	if err != nil {
+		return nil, err
+	}
+	if sum.ByStatus[rotor.RunFailed] == 0 {
+		return sum, nil
+	}
+	oldest, err := queryOne(t, nounRun, op, scanInt, `SELECT COALESCE(min(f.finished), 0) FROM rotation_runs f
+		WHERE f.status = '`+rotor.RunFailed+`'
+		  AND NOT EXISTS (SELECT 1 FROM rotation_runs l
+		                  WHERE l.secret_arn = f.secret_arn AND l.created > f.created
+		                    AND l.status IN ('`+rotor.RunSucceeded+`', '`+rotor.RunCancelled+`', '`+rotor.RunAbandoned+`'))`)
+	if err != nil {
+		return nil, err
+	}
+	sum.OldestFailure = fromNanos(oldest)
+	return sum, nil
 }

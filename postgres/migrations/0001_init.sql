@@ -1,5 +1,5 @@
 -- 0001: the whole schema of a PostgreSQL store, as of SQLite's migration
--- 0008 (the two backends number their migrations separately).
+-- 0009 (the two backends number their migrations separately).
 --
 -- Conventions (see the package doc):
 --   - times are BIGINT unix nanoseconds, 0 = the zero time, so they
@@ -208,3 +208,11 @@ CREATE TABLE rotation_steps (
 );
 
 CREATE INDEX rotation_steps_run ON rotation_steps (run_id, seq);
+
+-- Named leases (rotor.Tx.AcquireLease): who holds each and until when. A
+-- lease whose until is not after now has lapsed and may be taken by anyone.
+CREATE TABLE leases (
+    name  TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+    owner TEXT COLLATE "C" NOT NULL,
+    until BIGINT NOT NULL
+);
