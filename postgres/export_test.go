@@ -8,3 +8,16 @@ func ExecRaw(t rotor.Tx, sql string) error {
 	_, err := t.(*tx).exec("test", "exec raw", sql)
 	return err
 }
+
+// HotReads are the statements of the reads on the request path, by method,
+// with arguments of the right types.
+var HotReads = []struct {
+	Method, Query string
+	Args          []any
+}{
+	{"Secret", secretByARNQuery, []any{"arn"}},
+	{"SecretByName", secretByNameQuery, []any{"us-east-1", "name"}},
+	{"Versions", versionsQuery, []any{"arn"}},
+	{"Version", versionQuery, []any{"arn", "id"}},
+	{"AccessKey", accessKeyQuery, []any{"AKIA"}},
+}
