@@ -67,7 +67,7 @@ var (
 // once: migrations run under an advisory lock, each once.
 //
 // Every connection runs with synchronous_commit = on unless the URL sets
-// it (options=-csynchronous_commit=remote_apply, say); "off" is refused,
+// it (?synchronous_commit=remote_apply, say); "off" is refused,
 // since an acknowledged write must be durable. The database must use the
 // UTF8 encoding and PostgreSQL must be at least MinServerVersion.
 //
