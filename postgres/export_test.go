@@ -21,3 +21,12 @@ var HotReads = []struct {
 	{"Version", versionQuery, []any{"arn", "id"}},
 	{"AccessKey", accessKeyQuery, []any{"AKIA"}},
 }
+
+// Setting returns the value of the run-time setting name in the
+// transaction of Tx tx.
+func Setting(t rotor.Tx, name string) (string, error) {
+	x := t.(*tx)
+	var v string
+	err := x.conn.QueryRow(x.ctx, "SELECT current_setting($1)", name).Scan(&v)
+	return v, err
+}

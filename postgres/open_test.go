@@ -138,3 +138,64 @@ func TestOpenErrorsHidePassword(t *testing.T) {
 		t.Errorf("Backup = %v; want EINVALID naming pg_dump, without the password", err)
 	}
 }
+
+// TestTransactionSettings checks what each transaction runs with: Update
+// at READ COMMITTED with synchronous_commit on even when the database's
+// default is off, or what the URL asks for; View at REPEATABLE READ, read
+// only.
+func TestTransactionSettings(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	conn := pgtest.Connect(t, dbURL)
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(context.Background(), "ALTER DATABASE "+strings.TrimPrefix(u.Path, "/")+" SET synchronous_commit = off"); err != nil {
+		t.Fatal(err)
+	}
+	settings := func(s *postgres.Store, update bool) map[string]string {
+		t.Helper()
+		got := map[string]string{}
+		run := s.View
+		if update {
+			run = s.Update
+		}
+		err := run(context.Background(), func(tx rotor.Tx) error {
+			for _, name := range []string{"synchronous_commit", "transaction_isolation", "transaction_read_only"} {
+				v, err := postgres.Setting(tx, name)
+				if err != nil {
+					return err
+				}
+				got[name] = v
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	open := func(rawURL string) *postgres.Store {
+		t.Helper()
+		s, err := postgres.Open(context.Background(), rawURL, postgres.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	s := open(dbURL)
+	if got := settings(s, true); got["synchronous_commit"] != "on" || got["transaction_isolation"] != "read committed" || got["transaction_read_only"] != "off" {
+		t.Errorf("Update runs with %v", got)
+	}
+	if got := settings(s, false); got["transaction_isolation"] != "repeatable read" || got["transaction_read_only"] != "on" {
+		t.Errorf("View runs with %v", got)
+	}
+	q := u.Query()
+	q.Set("synchronous_commit", "remote_apply")
+	withSetting := *u
+	withSetting.RawQuery = q.Encode()
+	if got := settings(open(withSetting.String()), true); got["synchronous_commit"] != "remote_apply" {
+		t.Errorf("Update with synchronous_commit=remote_apply in the URL runs with %v", got)
+	}
+}
