@@ -30,3 +30,6 @@ func Setting(t rotor.Tx, name string) (string, error) {
 	err := x.conn.QueryRow(x.ctx, "SELECT current_setting($1)", name).Scan(&v)
 	return v, err
 }
+
+// BackendPID returns the process id of the server backend that runs Tx tx.
+func BackendPID(t rotor.Tx) uint32 { return t.(*tx).conn.PgConn().PID() }

@@ -213,8 +213,10 @@ func (s *Store) Redacted() string { return s.where }
 //
 // Update returns fn's error unchanged, or a *rotor.Error: EUNAVAILABLE when
 // the database cannot be reached, EINTERNAL otherwise (its cause wraps
-// ctx.Err() when ctx ended). fn must not keep the Tx after it returns, and
-// must not call Update.
+// ctx.Err() when ctx ended). As with any database server, when the
+// connection is lost during COMMIT the error cannot say whether the commit
+// happened. fn must not keep the Tx after it returns, and must not call
+// Update.
 func (s *Store) Update(ctx context.Context, fn func(rotor.Tx) error) error {
 	const op = "update"
 	if err := s.ready(ctx, op); err != nil {
@@ -263,7 +265,7 @@ func closedError(op string) error {
 }
 
 // run runs fn in a transaction begun with begin on a pooled connection.
-func (s *Store) run(ctx context.Context, op, begin string, writable bool, fn func(rotor.Tx) error) (err error) {
+func (s *Store) run(ctx context.Context, op, begin string, writable bool, fn func(rotor.Tx) error) error {
 	pc, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return storeError(ctxErr(ctx, err), "transaction", op+": connect")
@@ -288,8 +290,9 @@ func (s *Store) run(ctx context.Context, op, begin string, writable bool, fn fun
 		return err
 	}
 	if t.broken != nil {
-		return &rotor.Error{Code: rotor.EINTERNAL, Message: "The database failed to complete the request.",
-			Err: fmt.Errorf("postgres: %s: a statement failed earlier in the transaction, which PostgreSQL then aborted: %w", op, t.broken)}
+		// fn went on after a failed statement: report that failure.
+		return storeError(fmt.Errorf("a statement failed earlier in the transaction, which PostgreSQL then aborted: %w", t.broken),
+			"transaction", op)
 	}
 	if err := ctx.Err(); err != nil {
 		return storeError(ctxErr(ctx, err), "transaction", op+": commit")

@@ -454,3 +454,31 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestConnectionLossIsRetryable terminates the backend of a transaction
+// in flight, as a database restart or failover would: the next call fails
+// with EUNAVAILABLE (which clients retry), nothing of the transaction is
+// kept, and the next Update runs on a fresh connection.
+func TestConnectionLossIsRetryable(t *testing.T) {
+	s, dbURL := pgtest.Open(t, postgres.Options{})
+	conn := pgtest.Connect(t, dbURL)
+	lost := secretRec("lost")
+	err := s.Update(context.Background(), func(tx rotor.Tx) error {
+		if err := tx.CreateSecret(lost); err != nil {
+			return err
+		}
+		if _, err := conn.Exec(context.Background(), "SELECT pg_terminate_backend($1)", postgres.BackendPID(tx)); err != nil {
+			t.Fatal(err)
+		}
+		return tx.CreateSecret(secretRec("after-loss"))
+	})
+	wantCode(t, "a write after the connection was lost", err, rotor.EUNAVAILABLE)
+	err = s.Update(context.Background(), func(tx rotor.Tx) error {
+		_, err := tx.Secret(lost.ARN)
+		wantCode(t, "the lost transaction's secret", err, rotor.ENOTFOUND)
+		return tx.CreateSecret(lost)
+	})
+	if err != nil {
+		t.Fatalf("Update after the connection was lost: %v", err)
+	}
+}
