@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -115,7 +116,7 @@ func (s *Store) Watch(ctx context.Context, fn func(rotor.Change)) error {
 	}
 	backoff := watchBackoffMin
 	for {
-		listened, _ := s.listen(wctx, cfg, fn)
+		listened, err := s.listen(wctx, cfg, fn)
 		select {
 		case <-s.done:
 			return nil
@@ -127,6 +128,8 @@ func (s *Store) Watch(ctx context.Context, fn func(rotor.Change)) error {
 		if listened {
 			backoff = watchBackoffMin
 		}
+		s.log.Warn("change feed: connection to PostgreSQL lost or refused; reconnecting, then every cache is dropped",
+			"database", s.where, "listened", listened, "retry_in", backoff, "err", maskPassword(fmt.Sprint(err), cfg.Password))
 		t := time.NewTimer(backoff)
 		select {
 		case <-t.C:

@@ -1,10 +1,13 @@
 package postgres_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -151,7 +154,8 @@ func TestChangeFeed(t *testing.T) {
 // arrive. Closing the store ends Watch with nil.
 func TestChangeFeedReconnects(t *testing.T) {
 	a, dbURL := pgtest.Open(t, postgres.Options{})
-	b, err := postgres.Open(context.Background(), dbURL, postgres.Options{})
+	var logged syncBuffer
+	b, err := postgres.Open(context.Background(), dbURL, postgres.Options{Logger: slog.New(slog.NewTextHandler(&logged, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,6 +178,10 @@ func TestChangeFeedReconnects(t *testing.T) {
 		w.expect(t, "a write after reconnecting", rotor.Change{SecretARN: sec.ARN})
 	}
 
+	if n := strings.Count(logged.String(), "change feed: connection to PostgreSQL lost"); n != 2 {
+		t.Errorf("logged %d lost connections, want 2:\n%s", n, logged.String())
+	}
+
 	b.Close()
 	select {
 	case err := <-w.done:
@@ -184,4 +192,22 @@ func TestChangeFeedReconnects(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Watch did not return after the store was closed")
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

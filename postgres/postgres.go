@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
@@ -25,6 +26,10 @@ type Options struct {
 	// and the number of CPUs. Writes use one connection at a time per
 	// Store, so the rest serve View.
 	MaxConns int32
+	// Logger receives what the store cannot return to a caller: the change
+	// feed's lost connections and reconnections (Watch). Messages never
+	// hold the URL's password. Nil discards them.
+	Logger *slog.Logger
 }
 
 // MinServerVersion is the oldest PostgreSQL release the store accepts
@@ -50,6 +55,7 @@ type Store struct {
 	pool    *pgxpool.Pool
 	conn    *pgx.ConnConfig // for Watch's dedicated connections
 	where   string          // the URL without its password, for messages
+	log     *slog.Logger
 	writer  chan struct{}   // capacity 1: held by this process's Update
 	done    chan struct{}   // closed by Close
 	closeMu sync.Once
@@ -125,10 +131,15 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, openError(ctx, where, "connect pool", err, password)
 	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &Store{
 		pool:   pool,
 		conn:   cfg.ConnConfig.Copy(),
 		where:  where,
+		log:    log,
 		writer: make(chan struct{}, 1),
 		done:   make(chan struct{}),
 	}, nil
@@ -160,15 +171,20 @@ func openError(ctx context.Context, where, op string, err error, password string
 	if unavailable(err) {
 		code, msg = rotor.EUNAVAILABLE, fmt.Sprintf("The PostgreSQL server at %s cannot be reached.", where)
 	}
-	text := err.Error()
-	if password != "" {
-		text = strings.ReplaceAll(text, password, "xxxxx")
-	}
+	text := maskPassword(err.Error(), password)
 	cause := fmt.Errorf("postgres: %s: %s", op, text)
 	if cerr := ctx.Err(); cerr != nil {
 		cause = fmt.Errorf("postgres: %s: %w: %s", op, cerr, text)
 	}
 	return &rotor.Error{Code: code, Message: msg, Err: cause}
+}
+
+// maskPassword returns text with every occurrence of password replaced.
+func maskPassword(text, password string) string {
+	if password == "" {
+		return text
+	}
+	return strings.ReplaceAll(text, password, "xxxxx")
 }
 
 // redactURL returns rawURL with its password replaced by "xxxxx", or a
