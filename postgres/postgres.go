@@ -56,8 +56,8 @@ type Store struct {
 	conn    *pgx.ConnConfig // for Watch's dedicated connections
 	where   string          // the URL without its password, for messages
 	log     *slog.Logger
-	writer  chan struct{}   // capacity 1: held by this process's Update
-	done    chan struct{}   // closed by Close
+	writer  chan struct{} // capacity 1: held by this process's Update
+	done    chan struct{} // closed by Close
 	closeMu sync.Once
 }
 
