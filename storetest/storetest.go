@@ -96,6 +96,7 @@ func Run(t *testing.T, open func(t *testing.T) rotor.Store) {
 		{"Version/DeleteVersions", testVersionDeleteVersions},
 		{"Stage/SetMoves", testStageSetMoves},
 		{"Stage/Remove", testStageRemove},
+		{"Stage/History", testStageHistory},
 		{"Identity/CRUD", testIdentityCRUD},
 		{"Identity/Policy", testIdentityPolicy},
 		{"AccessKey/CRUD", testAccessKeyCRUD},
