@@ -70,3 +70,35 @@ func TestStageHistoryRecordsEveryMove(t *testing.T) {
 		t.Errorf("StageHistory(limit 1001) error = %v, want EVALIDATION", err)
 	}
 }
+
+// TestAllowed asks the authorizer the same question the operation would,
+// on the secret's ARN, and performs nothing.
+func TestAllowed(t *testing.T) {
+	e := newEnv(t)
+	arn := e.create(t, "allowed", "v").ARN
+	e.authz.reset()
+	e.authz.deny = func(action, _ string) bool { return action == "secretsmanager:RotateSecret" }
+	if err := e.svc.Allowed(e.ctx, "secretsmanager:RotateSecret", "allowed"); rotor.ErrorCode(err) != rotor.EDENIED {
+		t.Errorf("Allowed(denied) = %v, want EDENIED", err)
+	}
+	if err := e.svc.Allowed(e.ctx, "secretsmanager:GetSecretValue", "allowed"); err != nil {
+		t.Errorf("Allowed(allowed) = %v", err)
+	}
+	if err := e.svc.Allowed(e.ctx, "rotor:ListIdentities", ""); err != nil {
+		t.Errorf("Allowed(no secret) = %v", err)
+	}
+	want := []struct{ Action, Resource string }{
+		{"secretsmanager:RotateSecret", arn}, {"secretsmanager:GetSecretValue", arn}, {"rotor:ListIdentities", ""}}
+	calls := e.authz.reset()
+	if len(calls) != len(want) {
+		t.Fatalf("authorization calls = %v, want %v", calls, want)
+	}
+	for i := range want {
+		if calls[i].Action != want[i].Action || calls[i].Resource != want[i].Resource {
+			t.Errorf("call %d = %v, want %v", i, calls[i], want[i])
+		}
+	}
+	if err := e.svc.Allowed(e.ctx, "secretsmanager:GetSecretValue", "missing"); rotor.ErrorCode(err) != rotor.ENOTFOUND {
+		t.Errorf("Allowed(missing) = %v, want ENOTFOUND", err)
+	}
+}
