@@ -226,6 +226,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if c.Metrics.OnMainListener {
 		mux.Handle("GET /metrics", m.metrics.Handler())
 	}
+	if c.Console.Enabled {
+		if err := m.mountConsole(mux, adm, auditor); err != nil {
+			return err
+		}
+	}
 	mux.Handle("/", &awsapi.Handler{Secrets: m.manager, Admin: adm, Rotation: m.manager, Runs: m.manager, Auth: m.auth, Logger: m.Logger, Audit: auditor, Metrics: m.metrics})
 	m.server = &http.Server{
 		Handler:           mux,
