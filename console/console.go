@@ -170,11 +170,15 @@ func (h *Handler) serveStatic(w http.ResponseWriter, r *http.Request) {
 	h.static.ServeHTTP(w, r)
 }
 
-// sameOrigin refuses cross-site POSTs: Sec-Fetch-Site, when the browser
-// sends it, must be same-origin; Origin, when sent, must be this host.
+// sameOrigin refuses cross-site POSTs. Sec-Fetch-Site, which browsers set
+// and pages cannot, decides when present: it must be same-origin.
+// Otherwise Origin, when present, must name this host. (Under
+// Referrer-Policy: no-referrer, Chromium sends "Origin: null" even for a
+// same-origin form, so Origin alone cannot decide when Sec-Fetch-Site is
+// there; "null" without Sec-Fetch-Site is refused.)
 func sameOrigin(r *http.Request) bool {
-	if s := r.Header.Get("Sec-Fetch-Site"); s != "" && s != "same-origin" {
-		return false
+	if s := r.Header.Get("Sec-Fetch-Site"); s != "" {
+		return s == "same-origin"
 	}
 	if o := r.Header.Get("Origin"); o != "" {
 		u, err := url.Parse(o)

@@ -41,10 +41,11 @@ const (
 	NameNode     = "node"     // node on PATH and test/js's npm dependencies
 	NameAWS      = "aws"      // the AWS CLI on PATH
 	NameRoot     = "root"     // running as root, with a user to switch to
+	NameChromium = "chromium" // Debian's chromium on PATH, for the web console's browser tests
 )
 
 // Names are the names ROTOR_TEST_SKIP accepts.
-var Names = []string{NamePostgres, NameMySQL, NameRedis, NamePython, NameNode, NameAWS, NameRoot}
+var Names = []string{NamePostgres, NameMySQL, NameRedis, NamePython, NameNode, NameAWS, NameRoot, NameChromium}
 
 // Variables naming the test servers, and their defaults (where
 // scripts/services runs them).
@@ -88,10 +89,11 @@ var commands = map[string]struct{ name, how string }{
 	"python3":      {NamePython, "install Python 3"},
 	"node":         {NameNode, "install Node.js 18+ (apt-get install nodejs npm)"},
 	"aws":          {NameAWS, "install the AWS CLI (apt-get install awscli, or pip install awscli)"},
+	"chromium":     {NameChromium, "apt-get install chromium (scripts/services does it)"},
 }
 
 // Command returns the path of program prog on PATH. prog must be one of
-// redis-server, python3, node and aws.
+// redis-server, python3, node, aws and chromium.
 func Command(t testing.TB, prog string) string {
 	t.Helper()
 	c, ok := commands[prog]
