@@ -79,6 +79,13 @@ type RunRecord struct {
 	Created     time.Time
 	Updated     time.Time
 	Finished    time.Time // zero while active
+	// Owner names the server process that claimed a running run ("" when
+	// none does), and LeaseUntil is when that claim lapses unless renewed.
+	// A running run whose lease has lapsed may be claimed by another server
+	// (its holder was killed or cut off); a holder must not record a step
+	// of a run it no longer owns. Both are kept as written by the store.
+	Owner      string
+	LeaseUntil time.Time
 }
 
 // Active reports whether the run still has work to do.

@@ -10,8 +10,9 @@ import (
 
 // Nouns for error messages.
 const (
-	nounRun  = "rotation run"
-	nounStep = "rotation step"
+	nounRun   = "rotation run"
+	nounStep  = "rotation step"
+	nounLease = "lease"
 )
 
 // activeIn is the SQL list of the active run states. It matches, literally,
@@ -20,22 +21,24 @@ const (
 const activeIn = `('` + rotor.RunPending + `', '` + rotor.RunRunning + `')`
 
 const runColumns = `id, secret_arn, region, token, kind, function_arn, status, step, attempt, max_attempts,
-	next_attempt, last_error, created, updated, finished`
+	next_attempt, last_error, created, updated, finished, owner, lease_until`
 
 // runArgs returns the values of runColumns for r, in order.
 func runArgs(r *rotor.RunRecord) []any {
 	return []any{r.ID, r.SecretARN, r.Region, r.Token, r.Kind, r.FunctionARN, r.Status, r.Step, r.Attempt, r.MaxAttempts,
-		toNanos(r.NextAttempt), r.LastError, toNanos(r.Created), toNanos(r.Updated), toNanos(r.Finished)}
+		toNanos(r.NextAttempt), r.LastError, toNanos(r.Created), toNanos(r.Updated), toNanos(r.Finished),
+		r.Owner, toNanos(r.LeaseUntil)}
 }
 
 func scanRun(sc scanner) (*rotor.RunRecord, error) {
 	var r rotor.RunRecord
-	var next, created, updated, finished int64
+	var next, created, updated, finished, lease int64
 	if err := sc.Scan(&r.ID, &r.SecretARN, &r.Region, &r.Token, &r.Kind, &r.FunctionARN, &r.Status, &r.Step,
-		&r.Attempt, &r.MaxAttempts, &next, &r.LastError, &created, &updated, &finished); err != nil {
+		&r.Attempt, &r.MaxAttempts, &next, &r.LastError, &created, &updated, &finished, &r.Owner, &lease); err != nil {
 		return nil, err
 	}
 	r.NextAttempt, r.Created, r.Updated, r.Finished = fromNanos(next), fromNanos(created), fromNanos(updated), fromNanos(finished)
+	r.LeaseUntil = fromNanos(lease)
 	return &r, nil
 }
 
@@ -67,7 +70,7 @@ func (t *tx) CreateRun(r *rotor.RunRecord) error {
 		return err
 	}
 	_, err := t.exec(nounRun, op, `INSERT INTO rotation_runs (`+runColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, runArgs(r)...)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, runArgs(r)...)
 	return err
 }
 
@@ -89,7 +92,8 @@ func (t *tx) UpdateRun(r *rotor.RunRecord) error {
 	args := runArgs(r)
 	return t.execOne(nounRun, "update run", `UPDATE rotation_runs SET
 		secret_arn = ?, region = ?, token = ?, kind = ?, function_arn = ?, status = ?, step = ?, attempt = ?,
-		max_attempts = ?, next_attempt = ?, last_error = ?, created = ?, updated = ?, finished = ?
+		max_attempts = ?, next_attempt = ?, last_error = ?, created = ?, updated = ?, finished = ?,
+		owner = ?, lease_until = ?
 		WHERE id = ?`, append(args[1:], r.ID)...)
 }
 
@@ -100,6 +104,38 @@ func (t *tx) UpdateRun(r *rotor.RunRecord) error {
 func (t *tx) DueRuns(now time.Time, limit int) ([]*rotor.RunRecord, error) {
 	return t.runs("due runs", `WHERE status = ? AND next_attempt <= ?
 		ORDER BY next_attempt, created, rowid LIMIT ?`, rotor.RunPending, toNanos(now), sqlLimit(limit))
+}
+
+// ExpiredRuns returns up to limit running runs whose LeaseUntil is not
+// after now (a zero LeaseUntil has always lapsed), in any region, earliest
+// LeaseUntil first, then oldest Created, then insertion order. limit <= 0
+// means no limit. Running runs are few (those in flight on some server),
+// so the status prefix of rotation_runs_status_next is index enough.
+func (t *tx) ExpiredRuns(now time.Time, limit int) ([]*rotor.RunRecord, error) {
+	return t.runs("expired runs", `WHERE status = ? AND lease_until <= ?
+		ORDER BY lease_until, created, rowid LIMIT ?`, rotor.RunRunning, toNanos(now), sqlLimit(limit))
+}
+
+// AcquireLease takes or renews the named lease (migration 0009) in one
+// upsert: inserted when absent, replaced when owner holds it or it lapsed
+// (until not after now), left alone otherwise; the rows it changed say
+// which.
+func (t *tx) AcquireLease(name, owner string, now, until time.Time) (bool, error) {
+	const op = "acquire lease"
+	if name == "" || owner == "" {
+		return false, rotor.Errorf(rotor.EINVALID, "A lease needs a name and an owner.")
+	}
+	res, err := t.exec(nounLease, op, `INSERT INTO leases (name, owner, until) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+		WHERE leases.owner = excluded.owner OR leases.until <= ?`, name, owner, toNanos(until), toNanos(now))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, storeError(err, nounLease, op)
+	}
+	return n == 1, nil
 }
 
 // RunsWithStatus returns every run (in any region) whose Status is status,

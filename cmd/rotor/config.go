@@ -26,7 +26,11 @@ const DefaultListen = "127.0.0.1:8740"
 // environment variables, the config file, DefaultConfig. Every key is
 // documented in docs/config.md.
 type Config struct {
-	DataDir   string   `toml:"data_dir"`
+	DataDir string `toml:"data_dir"`
+	// Store selects the database: "" is SQLite in the data directory;
+	// postgres://user:password@host:port/db (or postgresql://) is a
+	// PostgreSQL database that several servers may share.
+	Store     string   `toml:"store"`
 	Listen    string   `toml:"listen"`
 	Regions   []string `toml:"regions"`
 	AccountID string   `toml:"account_id"`
@@ -336,6 +340,9 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		return errors.New("data_dir must not be empty")
 	}
+	if _, err := storeKind(c.Store); err != nil {
+		return err
+	}
 	host, _, err := net.SplitHostPort(c.Listen)
 	if err != nil {
 		return fmt.Errorf("listen %q: %v", c.Listen, err)
@@ -445,6 +452,7 @@ func setString(dst func(c *Config) *string) func(*Config, string) error {
 // documents the same list.
 var settings = []setting{
 	{"data-dir", "ROTOR_DATA_DIR", "data directory (default rotor-data)", setString(func(c *Config) *string { return &c.DataDir })},
+	{"store", "ROTOR_STORE", "database: postgres://user:password@host:5432/db, or empty for SQLite in the data directory (default empty)", setString(func(c *Config) *string { return &c.Store })},
 	{"listen", "ROTOR_LISTEN", "listen address host:port (default " + DefaultListen + ")", setString(func(c *Config) *string { return &c.Listen })},
 	{"regions", "ROTOR_REGIONS", "comma-separated regions served (default us-east-1)", func(c *Config, v string) error { c.Regions = splitList(v); return nil }},
 	{"account-id", "ROTOR_ACCOUNT_ID", "12-digit account id used in ARNs", setString(func(c *Config) *string { return &c.AccountID })},

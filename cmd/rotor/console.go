@@ -9,13 +9,17 @@ import (
 )
 
 // mountConsole serves the web console under /console/ on mux (see
-// package console and docs/console.md), over the same services and
-// authorizer as the API; console.enabled = false leaves it out.
-func (m *Main) mountConsole(mux *http.ServeMux, adm rotor.AdminService, auditor rotor.Auditor) error {
+// package console and docs/console.md), over the same services, authorizer
+// and audit log as the API; console.enabled = false leaves it out.
+func (m *Main) mountConsole(mux *http.ServeMux) error {
+	var auditor rotor.Auditor // a nil interface when auditing is off
+	if m.audit != nil {
+		auditor = m.audit
+	}
 	h, err := console.New(console.Config{
-		Secrets:    m.manager,
-		Admin:      adm,
-		Auth:       m.auth,
+		Secrets:    m.core.Manager,
+		Admin:      m.core.Admin,
+		Auth:       m.core.Auth,
 		SessionKey: m.keyring.DeriveKey,
 		Regions:    m.Config.Regions,
 		Audit:      auditor,

@@ -13,7 +13,6 @@ import (
 	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/auth"
 	"github.com/rotorhq/rotor/envelope"
-	"github.com/rotorhq/rotor/sqlite"
 )
 
 // recoveredCredentials is the file recover-admin writes in the data
@@ -27,7 +26,10 @@ const recoveredCredentials = "credentials-recovered"
 // would with the same flags, config file and environment, gives an admin
 // identity a fresh access key (auth.Service.RecoverAdmin), and writes that
 // key to a new shared-credentials file of mode 0600. Only the file's path
-// and the key id are printed; the secret is in the file alone.
+// and the key id are printed; the secret is in the file alone. With a
+// database store (store = postgres://...) the lock guards only this data
+// directory: servers elsewhere may keep serving, and see the new key from
+// their next request on.
 func runRecoverAdmin(ctx context.Context, args []string, stdout io.Writer) error {
 	fset := flag.NewFlagSet("rotor recover-admin", flag.ContinueOnError)
 	identity := fset.String("identity", auth.BootstrapIdentity, "admin identity to give a new access key (created if missing)")
@@ -37,7 +39,7 @@ func runRecoverAdmin(ctx context.Context, args []string, stdout io.Writer) error
 		return err
 	}
 	dir := cfg.DataDir
-	if _, err := os.Stat(cfg.DatabasePath()); err != nil {
+	if _, err := os.Stat(cfg.DatabasePath()); err != nil && !cfg.sharedStore() {
 		return fmt.Errorf("no database at %s: recover-admin works on the data directory of an existing server (-data-dir)", cfg.DatabasePath())
 	}
 	if *out == "" {
@@ -49,9 +51,9 @@ func runRecoverAdmin(ctx context.Context, args []string, stdout io.Writer) error
 	}
 	defer lock.Close()
 
-	store, err := sqlite.Open(cfg.DatabasePath())
+	store, _, err := openStore(ctx, &cfg)
 	if err != nil {
-		return fmt.Errorf("open database: %w", err)
+		return err
 	}
 	defer store.Close()
 	inUse, err := keyIDsInUse(ctx, store)
@@ -62,7 +64,7 @@ func runRecoverAdmin(ctx context.Context, args []string, stdout io.Writer) error
 	if err != nil {
 		return err
 	}
-	if err := checkKeyring(kr, inUse, source, cfg.DatabasePath()); err != nil {
+	if err := checkKeyring(kr, inUse, source, cfg.storeName()); err != nil {
 		return err
 	}
 

@@ -1,4 +1,4 @@
--- 0008: the history of staging labels (Tx.AddStageEvents, Tx.StageHistory).
+-- 0010: the history of staging labels (Tx.AddStageEvents, Tx.StageHistory).
 --
 -- One row per label move, appended by the manager in the transaction that
 -- moves the label: version_id is the version the label moved onto, '' when
