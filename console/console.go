@@ -191,19 +191,17 @@ func sameOrigin(r *http.Request) bool {
 
 // request is one signed-in request.
 type request struct {
-	w       http.ResponseWriter
-	r       *http.Request
-	ctx     context.Context // carries the rotor.Caller
-	sess    session
-	p       rotor.Principal
-	region  string
-	csrf    string
-	flash   string // a message from the redirect that led here
-	reqID   string
-	rawUA   string
-	tls     bool
-	srcIP   string
-	expired bool
+	w      http.ResponseWriter
+	r      *http.Request
+	ctx    context.Context // carries the rotor.Caller
+	sess   session
+	p      rotor.Principal
+	region string
+	csrf   string
+	flash  string // a message from the redirect that led here
+	reqID  string
+	rawUA  string
+	srcIP  string
 }
 
 // withSession runs fn for a request with a valid session whose key is
@@ -255,7 +253,7 @@ func (h *Handler) withSession(fn func(*request)) http.HandlerFunc {
 		ctx := rotor.NewContext(r.Context(), rotor.Caller{Principal: p, Region: region, RequestID: reqID,
 			SourceIP: ip, SecureTransport: r.TLS != nil})
 		fn(&request{w: w, r: r, ctx: ctx, sess: s, p: p, region: region, csrf: csrf, flash: r.FormValue("msg"),
-			reqID: reqID, rawUA: r.Header.Get("User-Agent"), tls: r.TLS != nil, srcIP: ip})
+			reqID: reqID, rawUA: r.Header.Get("User-Agent"), srcIP: ip})
 	}
 }
 

@@ -105,16 +105,12 @@ func (h *Handler) frame(q *request, title, nav string, data any) layout {
 // flashText are the messages a redirect after a POST may show (by code,
 // so a link cannot put words on the page).
 var flashText = map[string]string{
-	"rotate":      "Rotation started.",
-	"retry":       "The previous rotation will be reattempted.",
-	"cancel":      "Rotation cancelled and disabled for this secret.",
-	"abandon":     "Rotation abandoned.",
-	"keystatus":   "Access key updated.",
-	"keydelete":   "Access key deleted.",
-	"signedout":   "You are signed out.",
-	"ended":       "Your session has ended. Sign in again.",
-	"":            "",
-	"unavailable": "",
+	"rotate":    "Rotation started.",
+	"retry":     "The previous rotation will be reattempted.",
+	"cancel":    "Rotation cancelled and disabled for this secret.",
+	"abandon":   "Rotation abandoned.",
+	"keystatus": "Access key updated.",
+	"keydelete": "Access key deleted.",
 }
 
 // fail renders the error page. q may be nil (no session).

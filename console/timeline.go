@@ -166,8 +166,8 @@ func buildTimeline(segs []segment, versionOrder []string, now time.Time) timelin
 
 // shortID is the first 8 characters of a version id.
 func shortID(id string) string {
-	if len(id) > 8 {
-		return id[:8] + "…"
+	if r := []rune(id); len(r) > 8 {
+		return string(r[:8]) + "…"
 	}
 	return id
 }
