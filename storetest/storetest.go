@@ -128,6 +128,7 @@ func Run(t *testing.T, open func(t *testing.T) rotor.Store, opts ...Option) {
 		{"Version/DeleteVersions", testVersionDeleteVersions},
 		{"Stage/SetMoves", testStageSetMoves},
 		{"Stage/Remove", testStageRemove},
+		{"Stage/History", testStageHistory},
 		{"Identity/CRUD", testIdentityCRUD},
 		{"Identity/Policy", testIdentityPolicy},
 		{"AccessKey/CRUD", testAccessKeyCRUD},
