@@ -1,4 +1,4 @@
--- 0010: DueRuns in index order.
+-- 0011: DueRuns in index order.
 --
 -- DueRuns orders by next_attempt, then created, then insertion (rowid).
 -- The index of 0002 on (status, next_attempt) left the last two to a sort
