@@ -5,7 +5,10 @@ package main
 // the timeline change, reveal a value (audited), retry a failed run, and a
 // read-only identity that sees no write buttons and is refused when it
 // posts anyway. Screenshots of every page go to $ROTOR_TEST_ARTIFACTS
-// (default: a temporary directory), logged at the start.
+// (default: a temporary directory), logged at the start, and every page is
+// checked with axe-core (test/js's pinned npm package, injected through
+// the DevTools protocol since the pages' CSP allows no inline script): a
+// serious or critical accessibility violation fails the test.
 
 import (
 	"bytes"
@@ -13,12 +16,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/internal/testsvc"
@@ -92,12 +97,64 @@ func browserFatal(t *testing.T, ctx context.Context, what string, err error) {
 	t.Fatalf("%s: %v (at %s: %q)", what, err, loc, body)
 }
 
-// screenshot saves the whole page as dir/name.png.
+// screenshot saves the whole page as dir/name.png, after checking its
+// accessibility (checkA11y).
 func screenshot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Helper()
+	checkA11y(t, ctx, name)
 	png := bval(t, ctx, "screenshot "+name, chromedp.FullScreenshot(100))
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// axeSource is the text of axe-core's axe.min.js from test/js (npm ci
+// there installs the version package.json pins), read once.
+func axeSource(t *testing.T) string {
+	t.Helper()
+	testsvc.Node(t, jsDir, "axe-core")
+	b, err := axeFile()
+	if err != nil {
+		t.Fatalf("read axe-core: %v", err)
+	}
+	return string(b)
+}
+
+var (
+	jsDir   = filepath.Join("..", "..", "test", "js")
+	axeFile = sync.OnceValues(func() ([]byte, error) {
+		return os.ReadFile(filepath.Join(jsDir, "node_modules", "axe-core", "axe.min.js"))
+	})
+)
+
+// axeRun runs every axe-core rule (WCAG 2.0, 2.1 and 2.2 A and AA, and the
+// best practices) on the document and returns the violations, one line
+// each starting with the impact, with the elements involved.
+const axeRun = `axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations
+	.map(v => v.impact + " " + v.id + ": " + v.help + " [" +
+		v.nodes.slice(0, 5).map(n => n.target.join(" ") + (n.failureSummary ? " (" + n.failureSummary.replace(/\s+/g, " ") + ")" : "")).join("; ") + "]"))`
+
+// checkA11y injects axe-core into the page shown (through
+// Runtime.evaluate, which the page's CSP does not govern) and fails the
+// test on each serious or critical violation it finds; lesser ones are
+// logged.
+func checkA11y(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	if !bval(t, ctx, "axe-core loaded on "+name, chromedp.Evaluate[bool](axeSource(t)+"; typeof axe === \"object\"")) {
+		t.Fatalf("%s: axe-core did not load", name)
+	}
+	c, cancel := context.WithTimeout(ctx, 2*actionTimeout)
+	defer cancel()
+	found, err := chromedp.Run(c, chromedp.Evaluate[[]string](axeRun, chromedp.EvalAwaitPromise))
+	if err != nil {
+		browserFatal(t, ctx, "axe-core on "+name, err)
+	}
+	for _, v := range found {
+		if strings.HasPrefix(v, "serious ") || strings.HasPrefix(v, "critical ") {
+			t.Errorf("accessibility of %s: %s", name, v)
+		} else {
+			t.Logf("accessibility of %s (not failing): %s", name, v)
+		}
 	}
 }
 
@@ -134,8 +191,15 @@ func waitFor(t *testing.T, ctx context.Context, url, what string, cond func() bo
 // (the old page's document is gone and the new one is complete).
 func clickNav(t *testing.T, ctx context.Context, what, sel string) {
 	t.Helper()
+	navigateBy(t, ctx, what, chromedp.Click(chromedp.CSS(sel)))
+}
+
+// navigateBy runs an action that leads to another page (a click, a key)
+// and waits until that page has loaded.
+func navigateBy(t *testing.T, ctx context.Context, what string, action chromedp.Action[chromedp.Void]) {
+	t.Helper()
 	bval(t, ctx, what+": mark the page", chromedp.Evaluate[bool](`window.rotorTestOld = true`))
-	brun(t, ctx, what, chromedp.Click(chromedp.CSS(sel)))
+	brun(t, ctx, what, action)
 	deadline := time.Now().Add(actionTimeout)
 	for {
 		c, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -177,23 +241,53 @@ func TestConsoleBrowser(t *testing.T) {
 	}
 	base := s.URL() + "/console/"
 
-	// Sign in.
+	// A wrong secret is refused with an alert.
+	brun(t, ctx, "sign-in page", chromedp.Navigate(base), chromedp.WaitVisible(chromedp.CSS("#access_key_id")),
+		chromedp.SendKeys(chromedp.CSS("#access_key_id"), s.KeyID),
+		chromedp.SendKeys(chromedp.CSS("#secret_access_key"), "wrong"))
+	clickNav(t, ctx, "wrong sign-in", "#signin")
+	if n := count(t, ctx, `#error[role="alert"]`); n != 1 {
+		t.Errorf("a wrong sign-in shows %d alerts, want 1", n)
+	}
+	screenshot(t, ctx, dir, "00-signin-refused")
+
+	// Sign in with the keyboard only: Tab reaches the skip link, the home
+	// link, then the two fields in order; Enter sends the form.
 	brun(t, ctx, "sign-in page", chromedp.Navigate(base), chromedp.WaitVisible(chromedp.CSS("#access_key_id")))
 	screenshot(t, ctx, dir, "01-signin")
-	brun(t, ctx, "sign in",
-		chromedp.SendKeys(chromedp.CSS("#access_key_id"), s.KeyID),
-		chromedp.SendKeys(chromedp.CSS("#secret_access_key"), s.Secret),
-	)
-	clickNav(t, ctx, "sign in", "#signin")
+	for i, want := range []string{"A.skip", "A.brand", "INPUT#access_key_id"} {
+		brun(t, ctx, "tab", chromedp.KeyEvent(kb.Tab))
+		if f := focused(t, ctx); f != want {
+			t.Errorf("Tab %d on the sign-in page focuses %s, want %s", i+1, f, want)
+		}
+	}
+	brun(t, ctx, "type the key", chromedp.KeyEvent(s.KeyID), chromedp.KeyEvent(kb.Tab))
+	if f := focused(t, ctx); f != "INPUT#secret_access_key" {
+		t.Errorf("Tab from the key id focuses %s, want the secret", f)
+	}
+	brun(t, ctx, "type the secret", chromedp.KeyEvent(s.Secret))
+	navigateBy(t, ctx, "sign in with Enter", chromedp.KeyEvent(kb.Enter))
 	who := bval(t, ctx, "who", chromedp.Text(chromedp.CSS("#who")))
 	if who != "admin" {
 		t.Errorf("signed in as %q, want admin", who)
 	}
 	screenshot(t, ctx, dir, "02-secrets")
 
-	// Find the secret by searching its name.
-	brun(t, ctx, "search", chromedp.SendKeys(chromedp.CSS("#q"), "browser/app"))
-	clickNav(t, ctx, "search", "#search")
+	// Skip the header with the skip link, and search by keyboard.
+	brun(t, ctx, "tab", chromedp.KeyEvent(kb.Tab))
+	if f := focused(t, ctx); f != "A.skip" {
+		t.Errorf("first Tab on the secrets page focuses %s, want the skip link", f)
+	}
+	brun(t, ctx, "skip", chromedp.KeyEvent(kb.Enter))
+	if f := focused(t, ctx); f != "MAIN#main" {
+		t.Errorf("the skip link moved the focus to %s, want the main content", f)
+	}
+	brun(t, ctx, "tab to the search", chromedp.KeyEvent(kb.Tab))
+	if f := focused(t, ctx); f != "INPUT#q" {
+		t.Errorf("Tab after skipping focuses %s, want the name search", f)
+	}
+	brun(t, ctx, "type the name", chromedp.KeyEvent("browser/app"))
+	navigateBy(t, ctx, "search with Enter", chromedp.KeyEvent(kb.Enter))
 	if n := count(t, ctx, "#secrets tbody tr"); n != 1 {
 		t.Errorf("search for browser/app lists %d secrets, want 1", n)
 	}
@@ -315,6 +409,12 @@ func TestConsoleBrowser(t *testing.T) {
 			}
 		}
 	}
+}
+
+// focused describes the focused element: TAG#id, or TAG.class without id.
+func focused(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	return bval(t, ctx, "focused element", chromedp.Evaluate[string](`(e => e.tagName + (e.id ? "#" + e.id : "." + e.className))(document.activeElement)`))
 }
 
 // waitAudit waits until a line of the audit file satisfies match.
