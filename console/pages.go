@@ -132,6 +132,8 @@ func (h *Handler) failErr(q *request, err error) {
 		status = http.StatusForbidden
 	case rotor.ENOTFOUND:
 		status = http.StatusNotFound
+	case rotor.EUNAVAILABLE:
+		status = http.StatusServiceUnavailable
 	}
 	if code == "InternalServiceError" {
 		status = http.StatusInternalServerError
@@ -159,16 +161,27 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, secret := strings.TrimSpace(r.PostForm.Get("access_key_id")), r.PostForm.Get("secret_access_key")
-	p, err := h.cfg.Auth.VerifySecret(r.Context(), id, secret)
-	h.auditSignIn(r, id, p, err)
+	reserved, err := h.beginSignIn(r)
+	var p rotor.Principal
+	if err == nil {
+		p, err = h.cfg.Auth.VerifySecret(r.Context(), id, secret)
+	}
+	h.auditSignIn(r, id, p, err, reserved)
 	if err != nil {
-		msg := "The access key id or secret access key is wrong, or the key is not active."
-		if rotor.ErrorCode(err) == rotor.EINTERNAL {
+		msg, status := "The access key id or secret access key is wrong, or the key is not active.", http.StatusUnauthorized
+		switch rotor.ErrorCode(err) {
+		case rotor.EINTERNAL:
 			h.cfg.Logger.Error("console: sign-in", "err", err)
-			msg = "Signing in failed on the server; try again later."
+			msg, status = "Signing in failed on the server; try again later.", http.StatusInternalServerError
+		case rotor.EUNAVAILABLE:
+			_, msg = awsapi.ErrorAnswer(err)
+			status = http.StatusServiceUnavailable
 		}
-		l := layout{Title: "Sign in", Error: msg, Data: signInData{AccessKeyID: id}}
-		h.render(w, http.StatusUnauthorized, "signin", l)
+		d := signInData{}
+		if plausibleKeyID(id) { // a secret pasted into the wrong field is not shown again
+			d.AccessKeyID = id
+		}
+		h.render(w, status, "signin", layout{Title: "Sign in", Error: msg, Data: d})
 		return
 	}
 	nonce, err := newNonce()
@@ -472,17 +485,16 @@ func hasStrayPending(d *rotor.SecretDescription) bool {
 // GetSecretValue (the manager does) and auditing it like one.
 func (h *Handler) reveal(q *request) {
 	id, version := q.r.PostForm.Get("id"), q.r.PostForm.Get("version")
-	reserved := false
-	if h.cfg.Audit != nil {
-		var err error
-		if reserved, err = h.cfg.Audit.Begin(q.ctx); err != nil {
-			h.failErr(q, err)
-			return
-		}
-	}
-	in := rotor.GetSecretValueInput{SecretID: id, VersionID: version}
-	v, err := h.cfg.Secrets.GetSecretValue(q.ctx, in)
-	h.auditReveal(q, in, v, err, reserved)
+	var v *rotor.SecretValue
+	err := h.audited(q, auditedOp{source: rotor.AuditSourceSecretsManager, name: "GetSecretValue", readOnly: true,
+		params: map[string]string{"secretId": id, "versionId": version}},
+		func() (string, string, string, error) {
+			var err error
+			if v, err = h.cfg.Secrets.GetSecretValue(q.ctx, rotor.GetSecretValueInput{SecretID: id, VersionID: version}); err != nil {
+				return "", "", "", err
+			}
+			return v.ARN, v.Name, v.VersionID, nil
+		})
 	if err != nil {
 		h.failErr(q, err)
 		return
@@ -500,11 +512,28 @@ func (h *Handler) reveal(q *request) {
 	h.showSecret(q, v.ARN, rev, http.StatusOK)
 }
 
-// Rotation actions: each is the API's operation, then back to the page.
+// Rotation actions: each is the API's operation, audited as the API
+// audits it, then back to the page.
+
+// secretOp runs one of the operations on a secret that return a
+// VersionResult, audited as the API's operation name (source
+// secretsmanager or rotor).
+func (h *Handler) secretOp(q *request, source, name, id string, op func() (*rotor.VersionResult, error)) error {
+	return h.audited(q, auditedOp{source: source, name: name, params: map[string]string{"secretId": id}},
+		func() (string, string, string, error) {
+			out, err := op()
+			if err != nil {
+				return "", "", "", err
+			}
+			return out.ARN, out.Name, out.VersionID, nil
+		})
+}
 
 func (h *Handler) rotate(q *request) {
 	id := q.r.PostForm.Get("id")
-	_, err := h.cfg.Secrets.RotateSecret(q.ctx, rotor.RotateSecretInput{SecretID: id})
+	err := h.secretOp(q, rotor.AuditSourceSecretsManager, "RotateSecret", id, func() (*rotor.VersionResult, error) {
+		return h.cfg.Secrets.RotateSecret(q.ctx, rotor.RotateSecretInput{SecretID: id})
+	})
 	done := "rotate"
 	if rotor.ErrorCode(err) == rotor.ESTATE && strings.Contains(rotor.ErrorMessage(err), "will be reattempted") {
 		err, done = nil, "retry" // the failed run is re-driven: what Retry asks for
@@ -514,13 +543,17 @@ func (h *Handler) rotate(q *request) {
 
 func (h *Handler) cancel(q *request) {
 	id := q.r.PostForm.Get("id")
-	_, err := h.cfg.Secrets.CancelRotateSecret(q.ctx, id)
+	err := h.secretOp(q, rotor.AuditSourceSecretsManager, "CancelRotateSecret", id, func() (*rotor.VersionResult, error) {
+		return h.cfg.Secrets.CancelRotateSecret(q.ctx, id)
+	})
 	h.after(q, id, "cancel", err)
 }
 
 func (h *Handler) abandon(q *request) {
 	id := q.r.PostForm.Get("id")
-	_, err := h.cfg.Secrets.AbandonRotation(q.ctx, id)
+	err := h.secretOp(q, rotor.AuditSourceRotor, "AbandonRotation", id, func() (*rotor.VersionResult, error) {
+		return h.cfg.Secrets.AbandonRotation(q.ctx, id)
+	})
 	h.after(q, id, "abandon", err)
 }
 
@@ -620,8 +653,20 @@ func (h *Handler) showIdentities(q *request, created *rotor.AccessKey) {
 	h.render(q.w, http.StatusOK, "identities", h.frame(q, "Identities and access keys", "identities", d))
 }
 
+// keyOp runs an operation on access keys, audited as the API's
+// rotor.<name>.
+func (h *Handler) keyOp(q *request, name string, params map[string]string, op func() error) error {
+	return h.audited(q, auditedOp{source: rotor.AuditSourceRotor, name: name, params: params},
+		func() (string, string, string, error) { return "", "", "", op() })
+}
+
 func (h *Handler) createKey(q *request) {
-	k, err := h.cfg.Admin.CreateAccessKey(q.ctx, q.r.PostForm.Get("identity"))
+	identity := q.r.PostForm.Get("identity")
+	var k *rotor.AccessKey
+	err := h.keyOp(q, "CreateAccessKey", map[string]string{"identity": identity}, func() (err error) {
+		k, err = h.cfg.Admin.CreateAccessKey(q.ctx, identity)
+		return err
+	})
 	if err != nil {
 		h.failErr(q, err)
 		return
@@ -630,12 +675,18 @@ func (h *Handler) createKey(q *request) {
 }
 
 func (h *Handler) keyStatus(q *request) {
-	err := h.cfg.Admin.UpdateAccessKey(q.ctx, q.r.PostForm.Get("access_key_id"), q.r.PostForm.Get("status"))
+	id, status := q.r.PostForm.Get("access_key_id"), q.r.PostForm.Get("status")
+	err := h.keyOp(q, "UpdateAccessKey", map[string]string{"accessKeyId": id, "status": status}, func() error {
+		return h.cfg.Admin.UpdateAccessKey(q.ctx, id, status)
+	})
 	h.afterKeys(q, "keystatus", err)
 }
 
 func (h *Handler) deleteKey(q *request) {
-	err := h.cfg.Admin.DeleteAccessKey(q.ctx, q.r.PostForm.Get("access_key_id"))
+	id := q.r.PostForm.Get("access_key_id")
+	err := h.keyOp(q, "DeleteAccessKey", map[string]string{"accessKeyId": id}, func() error {
+		return h.cfg.Admin.DeleteAccessKey(q.ctx, id)
+	})
 	h.afterKeys(q, "keydelete", err)
 }
 

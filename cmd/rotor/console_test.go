@@ -7,6 +7,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"html"
@@ -459,5 +460,129 @@ func TestConsoleDisabled(t *testing.T) {
 	status, body := s.get(t, "/console/signin")
 	if status == http.StatusOK || strings.Contains(body, "Sign in to Rotor") {
 		t.Errorf("console.enabled = false: GET /console/signin = %d %.200s", status, body)
+	}
+}
+
+// TestConsoleWritesAudited: every change made from the console (rotate,
+// cancel, abandon, and the access-key operations), and a write refused by
+// the authorizer, is in the audit log as the API's operation would be,
+// with the console's user agent; sign-ins are there too, failed ones
+// included.
+func TestConsoleWritesAudited(t *testing.T) {
+	s := MustRunMain(t, "", nil)
+	c := s.e2eClient("")
+	out, err := c.CreateSecret(e2eCtx, &secretsmanager.CreateSecretInput{Name: aws.String("audited"), SecretString: aws.String("audited-value-0001")})
+	e2eNoErr(t, "create", err)
+	_, err = c.RotateSecret(e2eCtx, &secretsmanager.RotateSecretInput{SecretId: out.ARN, RotationLambdaARN: aws.String(lambdaARN("rotor-generate-password"))})
+	e2eNoErr(t, "rotate", err)
+	waitNoPending(t, c, "audited")
+	e2eIdentity(t, s, "keyholder", "read-only", "")
+	ro := e2eIdentity(t, s, "reader", "read-only", "")
+	roCreds, err := ro.Options().Credentials.Retrieve(e2eCtx)
+	e2eNoErr(t, "creds", err)
+
+	jar, _ := cookiejar.New(nil)
+	anon := &consoleUser{t: t, s: s, c: &http.Client{Jar: jar}}
+	if status, _, _ := anon.post("/console/signin", url.Values{"access_key_id": {s.KeyID}, "secret_access_key": {"not-the-secret"}}); status != http.StatusUnauthorized {
+		t.Errorf("wrong secret: status %d", status)
+	}
+	u := consoleSignIn(t, s, s.KeyID, s.Secret)
+	mustRedirect := func(what string, status int, resp *http.Response, body string) {
+		t.Helper()
+		if status != http.StatusOK || strings.Contains(body, `id="error"`) {
+			t.Fatalf("%s: status %d at %s: %.300s", what, status, resp.Request.URL, body)
+		}
+	}
+	status, body, resp := u.action("/console/secret/rotate", url.Values{"id": {*out.ARN}})
+	mustRedirect("rotate", status, resp, body)
+	waitNoPending(t, c, "audited")
+	status, body, resp = u.action("/console/secret/abandon", url.Values{"id": {*out.ARN}})
+	if status != http.StatusBadRequest { // nothing to abandon: refused, and audited as refused
+		t.Errorf("abandon with nothing to abandon: status %d", status)
+	}
+	status, body, resp = u.action("/console/secret/cancel", url.Values{"id": {*out.ARN}})
+	mustRedirect("cancel", status, resp, body)
+	status, body, resp = u.action("/console/identities/key/create", url.Values{"identity": {"keyholder"}})
+	mustRedirect("create key", status, resp, body)
+	newKey := regexp.MustCompile(`id="new-key-id">([A-Z0-9]+)<`).FindStringSubmatch(body)
+	if newKey == nil {
+		t.Fatalf("no new key on the page: %.500s", body)
+	}
+	status, body, resp = u.action("/console/identities/key/status", url.Values{"access_key_id": {newKey[1]}, "status": {"Inactive"}})
+	mustRedirect("deactivate key", status, resp, body)
+	status, body, resp = u.action("/console/identities/key/delete", url.Values{"access_key_id": {newKey[1]}})
+	mustRedirect("delete key", status, resp, body)
+	r := consoleSignIn(t, s, roCreds.AccessKeyID, roCreds.SecretAccessKey)
+	if status, _, _ := r.action("/console/secret/rotate", url.Values{"id": {*out.ARN}}); status != http.StatusForbidden {
+		t.Errorf("read-only rotate: status %d, want 403", status)
+	}
+
+	events, raw := auditEvents(t, s)
+	if bytes.Contains(raw, []byte("audited-value-0001")) {
+		t.Error("the audit log contains the secret's value")
+	}
+	type want struct{ source, name, principal, errorCode, param string }
+	for _, w := range []want{
+		{"rotor", "ConsoleSignIn", "", "UnrecognizedClientException", ""},
+		{"rotor", "ConsoleSignIn", "admin", "", ""},
+		{"secretsmanager.amazonaws.com", "RotateSecret", "admin", "", `"secretId":"` + *out.ARN + `"`},
+		{"rotor", "AbandonRotation", "admin", "InvalidRequestException", `"secretId":"` + *out.ARN + `"`},
+		{"secretsmanager.amazonaws.com", "CancelRotateSecret", "admin", "", `"secretId":"` + *out.ARN + `"`},
+		{"rotor", "CreateAccessKey", "admin", "", `"identity":"keyholder"`},
+		{"rotor", "UpdateAccessKey", "admin", "", `"accessKeyId":"` + newKey[1] + `","status":"Inactive"`},
+		{"rotor", "DeleteAccessKey", "admin", "", `"accessKeyId":"` + newKey[1] + `"`},
+		{"rotor", "ConsoleSignIn", "reader", "", ""},
+		{"secretsmanager.amazonaws.com", "RotateSecret", "reader", "AccessDeniedException", `"secretId":"` + *out.ARN + `"`},
+	} {
+		found := false
+		for _, ev := range events {
+			ua, _ := ev["userAgent"].(string)
+			if ev["eventSource"] != w.source || ev["eventName"] != w.name || !strings.HasPrefix(ua, "rotor-console") {
+				continue
+			}
+			user, _ := ev["userIdentity"].(map[string]any)
+			name, _ := user["userName"].(string)
+			code, _ := ev["errorCode"].(string)
+			params, _ := json.Marshal(ev["requestParameters"])
+			if name == w.principal && code == w.errorCode && strings.Contains(string(params), w.param) {
+				found = true
+				if w.name != "ConsoleSignIn" && ev["readOnly"] != false {
+					t.Errorf("%s from the console: readOnly = %v", w.name, ev["readOnly"])
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no audit record of %s %s by %q (error %q, parameters %s) from the console", w.source, w.name, w.principal, w.errorCode, w.param)
+		}
+	}
+}
+
+// TestConsoleRefusesWhenAuditFails: with the audit log failing (on
+// /dev/full) and the server set to refuse then, the console refuses to
+// sign in and to reveal — nothing is done that cannot be recorded.
+func TestConsoleRefusesWhenAuditFails(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Fatalf("/dev/full is needed: %v", err)
+	}
+	s := MustRunMain(t, "", func(c *Config) { c.Audit.File = "/dev/full" })
+	// Requests are served until the first failed write is noticed.
+	deadline := time.Now().Add(10 * time.Second)
+	for s.audit.Stats().Healthy && time.Now().Before(deadline) {
+		s.get(t, "/console/signin")
+		jar, _ := cookiejar.New(nil)
+		(&consoleUser{t: t, s: s, c: &http.Client{Jar: jar}}).post("/console/signin", url.Values{"access_key_id": {"AKIAXXXXXXXXXXXXXXXX"}, "secret_access_key": {"x"}})
+		time.Sleep(20 * time.Millisecond)
+	}
+	if s.audit.Stats().Healthy {
+		t.Fatal("the audit log on /dev/full still counts as healthy")
+	}
+	jar, _ := cookiejar.New(nil)
+	u := &consoleUser{t: t, s: s, c: &http.Client{Jar: jar}}
+	status, body, _ := u.post("/console/signin", url.Values{"access_key_id": {s.KeyID}, "secret_access_key": {s.Secret}})
+	if status != http.StatusServiceUnavailable {
+		t.Errorf("sign-in while the audit log fails: status %d, want 503: %.300s", status, body)
+	}
+	if _, _, resp := u.get("/console/secrets"); resp.Request.URL.Path != "/console/signin" {
+		t.Errorf("the refused sign-in opened a session: GET ended at %s", resp.Request.URL.Path)
 	}
 }
