@@ -82,12 +82,21 @@ type Config struct {
 	SessionIdle   time.Duration // 0 = DefaultSessionIdle
 	StuckAfter    time.Duration // 0 = DefaultStuckAfter
 	Now           func() time.Time
+
+	// Failed sign-ins allowed at once per source address and per access
+	// key id, and the time to earn one more (see throttle.go); 0 = the
+	// Default values.
+	SignInBurstPerAddress int
+	SignInEveryPerAddress time.Duration
+	SignInBurstPerKey     int
+	SignInEveryPerKey     time.Duration
 }
 
 // Handler serves the console under Prefix. It is safe for concurrent use.
 type Handler struct {
-	cfg    Config
-	keys   keySource
+	cfg      Config
+	keys     keySource
+	throttle signInThrottle
 	pages  map[string]*template.Template
 	static http.Handler
 	mux    *http.ServeMux
@@ -114,7 +123,21 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	h := &Handler{cfg: cfg, keys: func(id string) (string, []byte, bool) { return cfg.SessionKey(id, sessionPurpose) }}
+	if cfg.SignInBurstPerAddress <= 0 {
+		cfg.SignInBurstPerAddress = DefaultSignInBurstPerAddress
+	}
+	if cfg.SignInEveryPerAddress <= 0 {
+		cfg.SignInEveryPerAddress = DefaultSignInEveryPerAddress
+	}
+	if cfg.SignInBurstPerKey <= 0 {
+		cfg.SignInBurstPerKey = DefaultSignInBurstPerKey
+	}
+	if cfg.SignInEveryPerKey <= 0 {
+		cfg.SignInEveryPerKey = DefaultSignInEveryPerKey
+	}
+	h := &Handler{cfg: cfg, keys: func(id string) (string, []byte, bool) { return cfg.SessionKey(id, sessionPurpose) },
+		throttle: signInThrottle{byAddr: newLimiter(cfg.SignInBurstPerAddress, cfg.SignInEveryPerAddress),
+			byKey: newLimiter(cfg.SignInBurstPerKey, cfg.SignInEveryPerKey)}}
 	var err error
 	if h.pages, err = parsePages(); err != nil {
 		return nil, err

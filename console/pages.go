@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"html/template"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -161,15 +162,33 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, secret := strings.TrimSpace(r.PostForm.Get("access_key_id")), r.PostForm.Get("secret_access_key")
+	ip, throttleKey := remoteIP(r.RemoteAddr), ""
+	if plausibleKeyID(id) {
+		throttleKey = id
+	}
 	reserved, err := h.beginSignIn(r)
 	var p rotor.Principal
+	var wait time.Duration
 	if err == nil {
-		p, err = h.cfg.Auth.VerifySecret(r.Context(), id, secret)
+		var ok bool
+		if ok, wait = h.throttle.take(ip, throttleKey, h.cfg.Now()); !ok {
+			err = rotor.Errorf(rotor.ETHROTTLED, "Too many failed sign-ins from this address or with this access key.")
+		}
+	}
+	if err == nil {
+		if p, err = h.cfg.Auth.VerifySecret(r.Context(), id, secret); err == nil {
+			h.throttle.succeeded(ip, throttleKey, h.cfg.Now())
+		}
 	}
 	h.auditSignIn(r, id, p, err, reserved)
 	if err != nil {
 		msg, status := "The access key id or secret access key is wrong, or the key is not active.", http.StatusUnauthorized
 		switch rotor.ErrorCode(err) {
+		case rotor.ETHROTTLED:
+			secs := int64(math.Ceil(wait.Seconds()))
+			w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+			msg, status = "Too many failed sign-ins from this address or with this access key. Try again in "+
+				strconv.FormatInt(secs, 10)+" seconds.", http.StatusTooManyRequests
 		case rotor.EINTERNAL:
 			h.cfg.Logger.Error("console: sign-in", "err", err)
 			msg, status = "Signing in failed on the server; try again later.", http.StatusInternalServerError

@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -584,5 +585,56 @@ func TestConsoleRefusesWhenAuditFails(t *testing.T) {
 	}
 	if _, _, resp := u.get("/console/secrets"); resp.Request.URL.Path != "/console/signin" {
 		t.Errorf("the refused sign-in opened a session: GET ended at %s", resp.Request.URL.Path)
+	}
+}
+
+// TestConsoleSignInThrottled: failed sign-ins with one access key are
+// throttled (429 with Retry-After, audited), and then even the right
+// secret waits; the API is not affected.
+func TestConsoleSignInThrottled(t *testing.T) {
+	s := MustRunMain(t, "", nil)
+	jar, _ := cookiejar.New(nil)
+	u := &consoleUser{t: t, s: s, c: &http.Client{Jar: jar}}
+	var resp *http.Response
+	var status int
+	var body string
+	refused := 0
+	for i := 0; i < 20; i++ {
+		status, body, resp = u.post("/console/signin", url.Values{"access_key_id": {s.KeyID}, "secret_access_key": {"wrong"}})
+		if status == http.StatusTooManyRequests {
+			break
+		}
+		if status != http.StatusUnauthorized {
+			t.Fatalf("wrong secret %d: status %d", i+1, status)
+		}
+		refused++
+	}
+	if status != http.StatusTooManyRequests {
+		t.Fatalf("20 wrong secrets in a row were never throttled")
+	}
+	if refused < 5 {
+		t.Errorf("throttled after %d failures, want at least the burst of 5", refused)
+	}
+	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || secs < 1 {
+		t.Errorf("Retry-After = %q", resp.Header.Get("Retry-After"))
+	}
+	if !strings.Contains(body, "Too many failed sign-ins") {
+		t.Errorf("throttled page: %.400s", body)
+	}
+	if status, _, _ := u.post("/console/signin", url.Values{"access_key_id": {s.KeyID}, "secret_access_key": {s.Secret}}); status != http.StatusTooManyRequests {
+		t.Errorf("right secret right after throttling: status %d, want 429", status)
+	}
+	if _, err := s.e2eClient("").ListSecrets(e2eCtx, &secretsmanager.ListSecretsInput{}); err != nil {
+		t.Errorf("the API with the throttled key: %v", err)
+	}
+	events, _ := auditEvents(t, s)
+	throttled := 0
+	for _, ev := range events {
+		if ev["eventName"] == "ConsoleSignIn" && ev["errorCode"] == "ThrottlingException" {
+			throttled++
+		}
+	}
+	if throttled != 2 {
+		t.Errorf("%d throttled sign-ins audited, want 2", throttled)
 	}
 }
