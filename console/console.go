@@ -94,12 +94,13 @@ type Config struct {
 
 // Handler serves the console under Prefix. It is safe for concurrent use.
 type Handler struct {
-	cfg      Config
-	keys     keySource
-	throttle signInThrottle
-	pages  map[string]*template.Template
-	static http.Handler
-	mux    *http.ServeMux
+	cfg       Config
+	keys      keySource
+	throttle  signInThrottle
+	signedOut revocations
+	pages     map[string]*template.Template
+	static    http.Handler
+	mux       *http.ServeMux
 }
 
 // New returns the console over cfg. Secrets, Admin, Auth, SessionKey and
@@ -239,14 +240,21 @@ func (h *Handler) withSession(fn func(*request)) http.HandlerFunc {
 		if err == nil {
 			s, err = decodeSession(c.Value, h.keys, now, h.cfg.SessionMaxAge, h.cfg.SessionIdle)
 		}
+		if err == nil && h.signedOut.revoked(s.Nonce) {
+			err = errSession
+		}
 		var p rotor.Principal
 		if err == nil {
 			p, err = h.cfg.Auth.ActivePrincipal(r.Context(), s.AccessKeyID)
 		}
 		if err != nil {
-			h.clearCookie(w, r)
+			to := Prefix + "signin"
+			if c != nil { // a session there was: say it ended
+				h.clearCookie(w, r)
+				to += "?ended=1"
+			}
 			if r.Method == http.MethodGet {
-				http.Redirect(w, r, Prefix+"signin?ended=1", http.StatusSeeOther)
+				http.Redirect(w, r, to, http.StatusSeeOther)
 				return
 			}
 			h.fail(w, r, nil, http.StatusUnauthorized, "Your session has ended. Sign in again.")

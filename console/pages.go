@@ -218,7 +218,11 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, Prefix+"secrets", http.StatusSeeOther)
 }
 
+// signOut ends the session: the browser's cookie is cleared, and this
+// server refuses the session from now on (a copy of the cookie included)
+// until it would have expired.
 func (h *Handler) signOut(q *request) {
+	h.signedOut.revoke(q.sess.Nonce, q.sess.Issued.Add(h.cfg.SessionMaxAge), h.cfg.Now())
 	h.clearCookie(q.w, q.r)
 	http.Redirect(q.w, q.r, Prefix+"signin?out=1", http.StatusSeeOther)
 }

@@ -285,7 +285,7 @@ func waitNoPending(t *testing.T, c *secretsmanager.Client, id string) {
 // TestConsoleSessionsAndCSRF: wrong credentials are refused; a POST
 // without the session's CSRF token, or from another site, changes
 // nothing; a forged cookie and a deactivated key's session are refused;
-// sign-out ends the session in the browser.
+// sign-out ends the session, a copy of its cookie included.
 func TestConsoleSessionsAndCSRF(t *testing.T) {
 	s := MustRunMain(t, "", nil)
 	c := s.e2eClient("")
@@ -385,12 +385,35 @@ func TestConsoleSessionsAndCSRF(t *testing.T) {
 		t.Errorf("deactivated key's session: GET ended at %s, want the sign-in page", resp.Request.URL.Path)
 	}
 
-	// Sign-out clears the cookie.
+	// Sign-out clears the cookie, and a copy of the cookie taken before is
+	// refused afterwards.
+	copied, _ := cookiejar.New(nil)
+	copied.SetCookies(mustURL(t, s.URL()+"/console/"), u.c.Jar.Cookies(mustURL(t, s.URL()+"/console/")))
+	thief := &consoleUser{t: t, s: s, c: &http.Client{Jar: copied}, csrf: u.csrf}
+	if _, _, resp := thief.get("/console/secrets"); resp.Request.URL.Path != "/console/secrets" {
+		t.Fatalf("the copied cookie before sign-out: GET ended at %s", resp.Request.URL.Path)
+	}
 	if _, _, resp := u.action("/console/signout", url.Values{}); resp.Request.URL.Path != "/console/signin" {
 		t.Errorf("sign out ended at %s", resp.Request.URL.Path)
 	}
 	if _, _, resp := u.get("/console/secrets"); resp.Request.URL.Path != "/console/signin" {
 		t.Errorf("after sign-out: GET ended at %s, want the sign-in page", resp.Request.URL.Path)
+	}
+	if _, _, resp := thief.get("/console/secrets"); resp.Request.URL.Path != "/console/signin" {
+		t.Errorf("a copy of the signed-out cookie: GET ended at %s, want the sign-in page", resp.Request.URL.Path)
+	}
+	if status, _, _ := thief.action("/console/secret/rotate", url.Values{"id": {*out.ARN}}); status != http.StatusUnauthorized {
+		t.Errorf("a copy of the signed-out cookie: POST status %d, want 401", status)
+	}
+	// Another session of the same key is still signed in.
+	if _, _, resp := other.get("/console/secrets"); resp.Request.URL.Path != "/console/secrets" {
+		t.Errorf("another session after sign-out: GET ended at %s", resp.Request.URL.Path)
+	}
+	// Without any session, the sign-in page does not say one ended.
+	jar2, _ := cookiejar.New(nil)
+	fresh := &consoleUser{t: t, s: s, c: &http.Client{Jar: jar2}}
+	if _, body, resp := fresh.get("/console/"); resp.Request.URL.RawQuery != "" || strings.Contains(body, "has ended") {
+		t.Errorf("first visit: ended at %s saying %q", resp.Request.URL, body)
 	}
 }
 
