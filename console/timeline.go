@@ -34,7 +34,8 @@ type timeline struct {
 }
 
 type tlRow struct {
-	Label  string
+	Label  string // the whole label (the row's tooltip)
+	Text   string // what fits left of the bars: the label, or its start and "…"
 	Y, TY  int // bar top; text baseline
 	LabelX int
 	Bars   []tlBar
@@ -130,7 +131,7 @@ func buildTimeline(segs []segment, versionOrder []string, now time.Time) timelin
 	tl := timeline{Width: tlWidth, Height: tlTop + len(labels)*tlRowHeight + tlAxis}
 	for i, l := range labels {
 		y := tlTop + i*tlRowHeight
-		row := tlRow{Label: l, Y: y, TY: y + tlBarHeight/2 + 5, LabelX: tlLeft - 8}
+		row := tlRow{Label: l, Text: clip(l, tlLabelRunes), Y: y, TY: y + tlBarHeight/2 + 5, LabelX: tlLeft - 8}
 		for _, s := range segs {
 			if s.Label != l {
 				continue
@@ -164,12 +165,24 @@ func buildTimeline(segs []segment, versionOrder []string, now time.Time) timelin
 	return tl
 }
 
+// tlLabelRunes is how many characters of a label fit left of the bars
+// (AWSPREVIOUS, the longest of AWS's, has 11).
+const tlLabelRunes = 13
+
 // shortID is the first 8 characters of a version id.
 func shortID(id string) string {
 	if r := []rune(id); len(r) > 8 {
 		return string(r[:8]) + "…"
 	}
 	return id
+}
+
+// clip is s when it has at most n characters, else its first n-1 and "…".
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }
 
 // fmtTime formats a time for the pages ("—" for none).

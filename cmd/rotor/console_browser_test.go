@@ -15,6 +15,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +24,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -439,4 +442,111 @@ func waitAudit(t *testing.T, s *testServer, match func(string) bool) {
 // admin identity (to read run history without going through the API).
 func adminCtx(s *testServer) context.Context {
 	return rotor.NewContext(context.Background(), rotor.Caller{Principal: rotor.Principal{Identity: "admin", Role: rotor.RoleAdmin}, Region: s.Region})
+}
+
+// browserSignIn signs in on the sign-in page with the key.
+func browserSignIn(t *testing.T, ctx context.Context, base, id, secret string) {
+	t.Helper()
+	brun(t, ctx, "sign-in page", chromedp.Navigate(base+"signin"), chromedp.WaitVisible(chromedp.CSS("#access_key_id")),
+		chromedp.SendKeys(chromedp.CSS("#access_key_id"), id), chromedp.SendKeys(chromedp.CSS("#secret_access_key"), secret))
+	clickNav(t, ctx, "sign in", "#signin")
+	if n := count(t, ctx, "#who"); n != 1 {
+		browserFatal(t, ctx, "sign in", nil)
+	}
+}
+
+// TestConsoleBrowserHostileText stores a secret whose description, tags,
+// version id and custom staging labels are made of markup that breaks out
+// of HTML text, attributes, SVG and CDATA, with non-ASCII text, and
+// checks in Chromium that every page shows them as text, exactly, and that
+// they made no element, attribute or script (whatever the CSP would have
+// stopped).
+func TestConsoleBrowserHostileText(t *testing.T) {
+	ctx := browser(t)
+	dir := artifacts(t)
+	s := MustRunMain(t, "", nil)
+	c := s.e2eClient("")
+	const (
+		name     = "hostile/+=.@_-x"
+		desc     = `</dd><script>window.pwned=1</script>"q" 's' ]]> <![CDATA[ x ]]> </svg><svg onload="window.pwned=2"> ü😀 {{.}} &amp; ` + "\u2028" + ` end`
+		tagKey   = `<b id="pwn">k]]>`
+		tagValue = `"><img src=x onerror="window.pwned=3"> ü`
+		token    = `<svg/onload=window.pwned=4>"']]>-0123456789abcdef-ü`
+		label1   = `<script>window.pwned=5</script>`
+		label2   = `]]></text><text onclick="window.pwned=6">&lt;`
+		label3   = `ü😀-label`
+	)
+	out, err := c.CreateSecret(e2eCtx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String("hostile-value-0001"),
+		Description: aws.String(desc), Tags: []types.Tag{{Key: aws.String(tagKey), Value: aws.String(tagValue)}}})
+	e2eNoErr(t, "create", err)
+	_, err = c.PutSecretValue(e2eCtx, &secretsmanager.PutSecretValueInput{SecretId: out.ARN, SecretString: aws.String("hostile-value-0002"),
+		ClientRequestToken: aws.String(token), VersionStages: []string{label1, label2, label3}})
+	e2eNoErr(t, "put", err)
+	base := s.URL() + "/console/"
+	browserSignIn(t, ctx, base, s.KeyID, s.Secret)
+
+	// What markup each page may have: one script (console.js), the one
+	// timeline SVG on a secret's page, no inline handler, no element the
+	// strings would have made.
+	clean := func(page string, svgs int) {
+		t.Helper()
+		got := bval(t, ctx, "markup of "+page, chromedp.Evaluate[string](`[
+			document.querySelectorAll("script").length,
+			document.querySelectorAll("svg").length,
+			document.querySelectorAll("img, #pwn, [onload], [onerror], [onclick]").length,
+			typeof window.pwned,
+			document.body.innerText.includes("hostile-value-000")].join(" ")`))
+		if want := "1 " + strconv.Itoa(svgs) + " 0 undefined false"; got != want {
+			t.Errorf("%s: scripts, svgs, injected elements, window.pwned, a value shown = %s; want %s", page, got, want)
+		}
+	}
+	texts := func(sel string) []string {
+		t.Helper()
+		return bval(t, ctx, "texts of "+sel, chromedp.Evaluate[[]string](`[...document.querySelectorAll(`+jsString(sel)+`)].map(e => e.textContent)`))
+	}
+
+	brun(t, ctx, "list", chromedp.Navigate(base+"secrets?q=hostile"), chromedp.WaitVisible(chromedp.CSS("#secrets")))
+	clean("the list", 0)
+	if got := texts("#secrets tbody .muted"); len(got) != 1 || got[0] != desc {
+		t.Errorf("the list shows the description as %q, want %q", got, desc)
+	}
+	if got := texts("#secrets tbody .tag"); len(got) != 1 || got[0] != tagKey+"="+tagValue {
+		t.Errorf("the list shows the tag as %q", got)
+	}
+	screenshot(t, ctx, dir, "hostile-list")
+	clickNav(t, ctx, "open the secret", "#secrets tbody a")
+	clean("the secret's page", 1)
+	if got := texts("#name"); len(got) != 1 || got[0] != name {
+		t.Errorf("heading %q, want %q", got, name)
+	}
+	if got := texts("dd"); !slices.Contains(got, desc) || !slices.Contains(got, tagKey+"="+tagValue+" ") {
+		t.Errorf("the details do not show the description and the tag exactly: %q", got)
+	}
+	labels := texts("#timeline text.tl-label title")
+	for _, l := range []string{label1, label2, label3} {
+		if !slices.Contains(labels, l) {
+			t.Errorf("the timeline has no row labelled %q: %q", l, labels)
+		}
+	}
+	titles := strings.Join(texts("#timeline rect title"), "\n")
+	if !strings.Contains(titles, label2+" on version "+token+" from") {
+		t.Errorf("the timeline's bar titles do not name the label and version exactly: %s", titles)
+	}
+	if got := texts("#versions tbody td.mono"); !slices.Contains(got, token) {
+		t.Errorf("the versions table does not show the version id exactly: %q", got)
+	}
+	if got := texts("#label-events td.mono"); !slices.Contains(got, token) {
+		t.Errorf("the label moves do not show the version id exactly: %q", got)
+	}
+	screenshot(t, ctx, dir, "hostile-secret")
+
+	// Reveal the hostile version: its value shows exactly, still as text.
+	brun(t, ctx, "the hostile version's reveal button", chromedp.WaitVisible(chromedp.CSS(`#versions button[aria-label*="-0123456789abcdef-"]`)))
+	clickNav(t, ctx, "reveal", `#versions button[aria-label*="-0123456789abcdef-"]`)
+	if got := texts("#value"); len(got) != 1 || got[0] != "hostile-value-0002" {
+		t.Errorf("revealed %q", got)
+	}
+	if got := texts("#revealed .mono"); len(got) != 1 || got[0] != token {
+		t.Errorf("the reveal names the version %q, want %q", got, token)
+	}
 }
