@@ -26,6 +26,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"github.com/rotorhq/rotor"
 )
 
 // consoleCSP is the Content-Security-Policy every console page carries.
@@ -138,7 +140,7 @@ func revealedValue(t *testing.T, body string) string {
 // chosen version's value byte-exact and is audited as a GetSecretValue
 // from the console.
 func TestConsoleNoValueUnlessRevealed(t *testing.T) {
-	s := MustRunMain(t, "", nil)
+	s := MustRunMain(t, "", func(c *Config) { c.Rotation.MaxAttempts = 1 })
 	c := s.e2eClient("")
 	values := map[string]string{
 		"plain":  "pl41n-Secret-Value-0001",
@@ -163,12 +165,21 @@ func TestConsoleNoValueUnlessRevealed(t *testing.T) {
 	_, err = c.RotateSecret(e2eCtx, &secretsmanager.RotateSecretInput{SecretId: aws.String("console/json"), RotationLambdaARN: aws.String(lambdaARN("rotor-generate-password"))})
 	e2eNoErr(t, "rotate", err)
 	waitNoPending(t, c, "console/json")
+	// A failed rotation: the function refuses the value (it starts like
+	// JSON but is not), so the run's error is about the value.
+	broken := `{"pl41n-broken-0005`
+	bout, err := c.CreateSecret(e2eCtx, &secretsmanager.CreateSecretInput{Name: aws.String("console/broken"), SecretString: aws.String(broken)})
+	e2eNoErr(t, "create broken", err)
+	arns["broken"] = *bout.ARN
+	_, err = c.RotateSecret(e2eCtx, &secretsmanager.RotateSecretInput{SecretId: bout.ARN, RotationLambdaARN: aws.String(lambdaARN("rotor-generate-password"))})
+	e2eNoErr(t, "rotate broken", err)
+	waitFailedRun(t, s, "console/broken")
 
 	var secrets []string
 	for _, v := range values {
 		secrets = append(secrets, v)
 	}
-	secrets = append(secrets, "pl41n-Second-Value-0004", string(binary))
+	secrets = append(secrets, "pl41n-Second-Value-0004", string(binary), broken, "pl41n-broken-0005")
 	// And the values the rotation generated, whatever they are.
 	for _, stage := range []string{"AWSCURRENT", "AWSPREVIOUS"} {
 		v, err := c.GetSecretValue(e2eCtx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("console/json"), VersionStage: aws.String(stage)})
@@ -212,6 +223,12 @@ func TestConsoleNoValueUnlessRevealed(t *testing.T) {
 	}
 	if _, body, _ := u.get(consoleSecretPath(arns["plain"])); !strings.Contains(body, `id="timeline"`) || !strings.Contains(body, "AWSPREVIOUS") {
 		t.Errorf("secret page has no label timeline with AWSPREVIOUS")
+	}
+	if _, body, _ := u.get("/console/attention"); !strings.Contains(body, "console/broken") {
+		t.Errorf("the needs-attention page does not list the failed run")
+	}
+	if _, body, _ := u.get(consoleSecretPath(arns["broken"])); !strings.Contains(body, "Last error:") {
+		t.Errorf("the failed secret's page shows no error")
 	}
 
 	// Reveal: exactly the value asked for, and the binary one as base64.
@@ -259,6 +276,21 @@ func TestConsoleNoValueUnlessRevealed(t *testing.T) {
 	if found != 3 {
 		t.Errorf("audit log has %d console GetSecretValue events, want 3", found)
 	}
+}
+
+// waitFailedRun waits until the secret's latest rotation run failed.
+func waitFailedRun(t *testing.T, s *testServer, id string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		h, err := s.Main.manager.RotationHistory(adminCtx(s), id, 1)
+		e2eNoErr(t, "history", err)
+		if len(h) > 0 && h[0].Run.Status == rotor.RunFailed {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: the rotation did not fail", id)
 }
 
 // waitNoPending waits until no version of the secret carries AWSPENDING.
