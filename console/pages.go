@@ -80,7 +80,8 @@ type layout struct {
 	CSRF    string
 	Flash   string
 	Error   string
-	Admin   bool // may see identities and run history
+	Admin   bool // may read the run history (needs attention, the failed filter)
+	IDs     bool // may list identities
 	Data    any
 }
 
@@ -100,7 +101,8 @@ func (h *Handler) render(w http.ResponseWriter, status int, page string, l layou
 func (h *Handler) frame(q *request, title, nav string, data any) layout {
 	return layout{Title: title, Nav: nav, User: q.p.Identity, Role: string(q.p.Role), Region: q.region,
 		Regions: h.cfg.Regions, CSRF: q.csrf, Flash: flashText[q.flash], Data: data,
-		Admin: h.cfg.Secrets.Allowed(q.ctx, actListRuns, "") == nil}
+		Admin: h.cfg.Secrets.Allowed(q.ctx, actListRuns, "") == nil,
+		IDs:   h.cfg.Secrets.Allowed(q.ctx, actListIdentities, "") == nil}
 }
 
 // flashText are the messages a redirect after a POST may show (by code,

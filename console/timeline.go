@@ -63,12 +63,15 @@ type segment struct {
 }
 
 // labelSegments turns the label history into intervals, per label, oldest
-// first. Without history (a secret from before it was recorded) the
-// current labels are drawn from their version's creation.
+// first. A label the history does not mention (it was set before the
+// history was recorded, or before its oldest event kept) is drawn on the
+// version that holds it now, from that version's creation.
 func labelSegments(events []rotor.StageEvent, current map[string][]string, created map[string]time.Time, now time.Time) []segment {
 	var out []segment
 	open := map[string]*segment{}
+	seen := map[string]bool{}
 	for _, ev := range events {
+		seen[ev.Stage] = true
 		if s := open[ev.Stage]; s != nil {
 			s.To = ev.Time
 			out = append(out, *s)
@@ -78,9 +81,9 @@ func labelSegments(events []rotor.StageEvent, current map[string][]string, creat
 			open[ev.Stage] = &segment{Label: ev.Stage, Version: ev.VersionID, From: ev.Time}
 		}
 	}
-	if len(events) == 0 {
-		for id, stages := range current {
-			for _, st := range stages {
+	for id, stages := range current {
+		for _, st := range stages {
+			if !seen[st] {
 				open[st] = &segment{Label: st, Version: id, From: created[id]}
 			}
 		}

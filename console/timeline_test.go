@@ -84,3 +84,31 @@ func TestTimelineWithoutHistory(t *testing.T) {
 		t.Error("no segments: the timeline is not empty")
 	}
 }
+
+// TestTimelineLabelOlderThanHistory: a label set before the history began
+// (or before its oldest kept event) still shows on the version holding it,
+// from that version's creation, beside the labels the history tells of.
+func TestTimelineLabelOlderThanHistory(t *testing.T) {
+	now := t0.Add(time.Hour)
+	events := []rotor.StageEvent{
+		{Stage: rotor.StageCurrent, VersionID: "v2", Time: t0.Add(30 * time.Minute)},
+		{Stage: rotor.StagePrevious, VersionID: "v1", Time: t0.Add(30 * time.Minute)},
+	}
+	current := map[string][]string{"v1": {rotor.StagePrevious, "blue"}, "v2": {rotor.StageCurrent}}
+	segs := labelSegments(events, current, map[string]time.Time{"v1": t0, "v2": t0.Add(30 * time.Minute)}, now)
+	var blue, cur int
+	for _, s := range segs {
+		switch s.Label {
+		case "blue":
+			blue++
+			if s.Version != "v1" || !s.From.Equal(t0) || !s.Open {
+				t.Errorf("blue: %+v, want on v1 since its creation", s)
+			}
+		case rotor.StageCurrent:
+			cur++
+		}
+	}
+	if blue != 1 || cur != 1 || len(segs) != 3 {
+		t.Errorf("segments %+v: want AWSCURRENT and AWSPREVIOUS from the history, blue from the current labels", segs)
+	}
+}

@@ -693,3 +693,37 @@ func TestConsoleSignInThrottled(t *testing.T) {
 		t.Errorf("%d throttled sign-ins audited, want 2", throttled)
 	}
 }
+
+// TestConsoleNavFollowsPolicy: the header links to the needs-attention
+// page only for identities that may read run history, and to the
+// identities page only for those that may list identities.
+func TestConsoleNavFollowsPolicy(t *testing.T) {
+	s := MustRunMain(t, "", nil)
+	for _, tc := range []struct {
+		name, action          string
+		attention, identities bool
+	}{
+		{"runs-reader", "rotor:ListRotationRuns", true, false},
+		{"ids-reader", "rotor:ListIdentities", false, true},
+	} {
+		doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["secretsmanager:ListSecrets","` + tc.action + `"],"Resource":"*"}]}`
+		cl := e2eIdentity(t, s, tc.name, "", doc)
+		creds, err := cl.Options().Credentials.Retrieve(e2eCtx)
+		e2eNoErr(t, "creds", err)
+		u := consoleSignIn(t, s, creds.AccessKeyID, creds.SecretAccessKey)
+		_, body, _ := u.get("/console/secrets")
+		if got := strings.Contains(body, `href="/console/attention`); got != tc.attention {
+			t.Errorf("%s: link to needs attention = %v, want %v", tc.name, got, tc.attention)
+		}
+		if got := strings.Contains(body, `href="/console/identities`); got != tc.identities {
+			t.Errorf("%s: link to identities = %v, want %v", tc.name, got, tc.identities)
+		}
+		wantStatus := http.StatusForbidden
+		if tc.identities {
+			wantStatus = http.StatusOK
+		}
+		if status, _, _ := u.get("/console/identities"); status != wantStatus {
+			t.Errorf("%s: GET identities = %d, want %d", tc.name, status, wantStatus)
+		}
+	}
+}
