@@ -430,6 +430,10 @@ func (x *cmdline) createKeyIntoProfile(ctx context.Context, identity, profile, f
 	if err != nil {
 		return err
 	}
+	if file == "" && inDataDir(cf) {
+		return errAdminCredentialsFile(cf.path)
+	}
+	replaced := profileValue(cf.content, profile, "aws_access_key_id")
 	c, err := x.client(ctx)
 	if err != nil {
 		return err
@@ -463,17 +467,21 @@ func (x *cmdline) createKeyIntoProfile(ctx context.Context, identity, profile, f
 		}
 		return fmt.Errorf("%w (the new access key %s was deleted again)", werr, k.AccessKeyID)
 	}
+	if replaced == k.AccessKeyID {
+		replaced = ""
+	}
 	if x.output == outputJSON {
 		raw, err := json.Marshal(struct {
-			AccessKey       any
-			Profile         string
-			CredentialsFile string
+			AccessKey           any
+			Profile             string
+			CredentialsFile     string
+			ReplacedAccessKeyID string `json:"ReplacedAccessKeyId,omitempty"`
 		}{struct {
 			AccessKeyID string           `json:"AccessKeyId"`
 			Identity    string           `json:"Identity"`
 			Status      string           `json:"Status"`
 			CreatedDate awsapi.Timestamp `json:"CreatedDate,omitzero"`
-		}{k.AccessKeyID, k.Identity, k.Status, k.CreatedDate}, profile, cf.path})
+		}{k.AccessKeyID, k.Identity, k.Status, k.CreatedDate}, profile, cf.path, replaced})
 		if err != nil {
 			return err
 		}
@@ -481,6 +489,12 @@ func (x *cmdline) createKeyIntoProfile(ctx context.Context, identity, profile, f
 	}
 	fmt.Fprintf(x.stdout, "Created access key %s for identity %s and wrote it to profile %s in %s (mode %04o).\n",
 		k.AccessKeyID, k.Identity, profile, cf.path, cf.mode)
+	if replaced != "" {
+		// Its secret is gone from the file, but a Rotor key stays active
+		// on the server until deleted.
+		fmt.Fprintf(x.stdout, "It replaces access key %s in that profile; if that key is Rotor's, it still works until you delete it: rotor access-key delete %s\n",
+			replaced, replaced)
+	}
 	use := "AWS_PROFILE=" + profile
 	if def, _ := credentialsFilePath("", func(string) string { return "" }); def != cf.path {
 		use = "AWS_SHARED_CREDENTIALS_FILE=" + cf.path + " " + use
