@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/awsapi"
 )
 
@@ -217,7 +218,7 @@ func setupKeysList(_ *flag.FlagSet, x *cmdline) action {
 			}
 			rows := make([][]string, len(out.Keys))
 			for i, k := range out.Keys {
-				active := ""
+				active := "inactive" // kept to unwrap the data keys it still wraps
 				if k.Active {
 					active = "active"
 				}
@@ -249,7 +250,9 @@ func setupKeysRotate(_ *flag.FlagSet, x *cmdline) action {
 
 var setupKeysRetire = simple("RetireKey",
 	func(pos []string) any { return awsapi.RetireKeyInput{KeyID: pos[0]} },
-	func(pos []string) string { return "retired key-encryption key " + pos[0] })
+	func(pos []string) string {
+		return "retired key-encryption key " + pos[0] + ": it is gone from the keyring; backups taken before now need the key file as it was before this retire"
+	})
 
 // runLimit registers --limit for the run listings.
 func runLimit(fs *flag.FlagSet) *int {
@@ -276,7 +279,11 @@ func setupRotationList(fs *flag.FlagSet, x *cmdline) action {
 			}
 			rows := make([][]string, len(out.Runs))
 			for i, r := range out.Runs {
-				rows[i] = []string{x.date(r.Created), secretName(r.SecretARN), r.Kind, r.Status, r.Step,
+				step := r.Step // the step to run next, or where the run stopped
+				if r.Status == rotor.RunSucceeded {
+					step = "-" // every step ran
+				}
+				rows[i] = []string{x.date(r.Created), secretName(r.SecretARN), r.Kind, r.Status, step,
 					fmt.Sprintf("%d/%d", r.Attempt, r.MaxAttempts), r.RunID, oneLine(r.LastError)}
 			}
 			return writeTable(x.stdout, []string{"CREATED", "SECRET", "KIND", "STATUS", "STEP", "ATTEMPT", "RUN ID", "LAST ERROR"}, rows)

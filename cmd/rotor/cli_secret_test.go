@@ -236,7 +236,8 @@ func TestCLISecretListRotateHistory(t *testing.T) {
 	// The rotation commands show the same runs.
 	header, rrows := tableRows(t, mustOut(secretCLI(t, s, 0, "", "rotation", "list")))
 	if strings.Join(header, "|") != "CREATED|SECRET|KIND|STATUS|STEP|ATTEMPT|RUN ID|LAST ERROR" || len(rrows) != 2 ||
-		rrows[0]["SECRET"] != "app/two" || rrows[0]["STATUS"] != "succeeded" || rrows[0]["RUN ID"] != rh.Runs[0].Run.RunID {
+		rrows[0]["SECRET"] != "app/two" || rrows[0]["STATUS"] != "succeeded" || rrows[0]["RUN ID"] != rh.Runs[0].Run.RunID ||
+		rrows[0]["STEP"] != "-" {
 		t.Errorf("rotation list: %q %v", header, rrows)
 	}
 	raw = rawRotorCall(t, s, "ListRotationRuns", awsapi.ListRotationRunsInput{})

@@ -147,6 +147,9 @@ func TestCLIConfirmations(t *testing.T) {
 	if out := do("keys", "rotate"); !regexp.MustCompile(`^New active key-encryption key (\S+); every data key is re-wrapped under it.\nKey ID: +(\S+)\n`).MatchString(out) {
 		t.Errorf("keys rotate printed %q", out)
 	}
+	if out := do("keys", "list"); !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(old[1]) + ` +inactive +`).MatchString(out) {
+		t.Errorf("keys list after a rotation shows the old key %s as %q", old[1], out)
+	}
 	// The policy document comes back byte for byte, without the JSON around it.
 	doc := "{\"Version\":\"2012-10-17\",\n \"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"secretsmanager:ListSecrets\",\"Resource\":\"*\"}]}"
 	file := filepath.Join(t.TempDir(), "policy.json")
@@ -171,7 +174,7 @@ func TestCLIConfirmations(t *testing.T) {
 		{[]string{"access-key", "activate", id[1]}, "access key " + id[1] + " is now Active\n"},
 		{[]string{"access-key", "delete", id[1]}, "deleted access key " + id[1] + "\n"},
 		{[]string{"identity", "delete", "bob"}, "deleted identity bob and its access keys\n"},
-		{[]string{"keys", "retire", old[1]}, "retired key-encryption key " + old[1] + "\n"},
+		{[]string{"keys", "retire", old[1]}, "retired key-encryption key " + old[1] + ": it is gone from the keyring; backups taken before now need the key file as it was before this retire\n"},
 	} {
 		if got := do(tc.args...); got != tc.want {
 			t.Errorf("rotor %s printed %q, want %q", strings.Join(tc.args, " "), got, tc.want)
