@@ -217,6 +217,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}
 
+	if c.Console.Enabled {
+		if err := m.mountConsole(m.core.Mux); err != nil {
+			return err
+		}
+	}
 	m.server = &http.Server{
 		Handler:           m.core.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
