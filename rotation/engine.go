@@ -354,7 +354,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	} else if n > 0 {
 		e.logger().Info("resuming interrupted rotation runs", "runs", n)
 	}
-	e.logger().Info("rotation engine started", "owner", e.nodeID, "lease_ttl", e.leaseTTL(), "workers", e.workers())
+	e.logger().Info("rotation engine started", "owner", e.nodeID, "lease_ttl", e.leaseTTL().String(), "workers", e.workers())
 	renewCtx, stopRenew := context.WithCancel(ctx)
 	defer stopRenew()
 	go e.renewLoop(renewCtx)
