@@ -265,3 +265,29 @@ func TestCLIServerUnreachable(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
 }
+
+// TestCLIEndpointMistakes: an endpoint without a scheme is refused naming
+// where it came from, before anything is sent; a server that is not
+// Rotor's (an HTTP answer without an AWS error) is named as such.
+func TestCLIEndpointMistakes(t *testing.T) {
+	creds := map[string]string{"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "x"}
+	code, _, errOut := runCLI(t, creds, "keys", "list", "--endpoint", "127.0.0.1:8740")
+	if code != 2 || !strings.Contains(errOut, `--endpoint "127.0.0.1:8740" is not the server's URL: write it as http://HOST:PORT`) {
+		t.Errorf("--endpoint without a scheme: exit %d, %q", code, errOut)
+	}
+	env := map[string]string{"ROTOR_ENDPOINT": "localhost:8740"}
+	for k, v := range creds {
+		env[k] = v
+	}
+	code, _, errOut = runCLI(t, env, "keys", "list")
+	if code != 2 || !strings.Contains(errOut, `$ROTOR_ENDPOINT "localhost:8740" is not the server's URL`) {
+		t.Errorf("$ROTOR_ENDPOINT without a scheme: exit %d, %q", code, errOut)
+	}
+
+	other := httptest.NewServer(http.NotFoundHandler())
+	defer other.Close()
+	code, _, errOut = runCLI(t, creds, "keys", "list", "--endpoint", other.URL)
+	if code != 1 || !strings.Contains(errOut, "ListKeys: "+other.URL+" answered HTTP 404 without an AWS error: is it a Rotor server's address") {
+		t.Errorf("a server that is not Rotor: exit %d, %q", code, errOut)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -60,15 +61,21 @@ func newAPIClient(ctx context.Context, endpoint, region, profile string) (*apiCl
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
+	source := "--endpoint"
 	if endpoint == "" {
 		for _, name := range envEndpoints {
 			if endpoint = os.Getenv(name); endpoint != "" {
+				source = "$" + name
 				break
 			}
 		}
 	}
 	if endpoint == "" {
 		endpoint = "http://" + DefaultListen
+	}
+	if u, err := url.Parse(endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, usageError(fmt.Sprintf("%s %q is not the server's URL: write it as http://HOST:PORT or https://HOST:PORT (e.g. http://%s)",
+			source, endpoint, DefaultListen))
 	}
 	return &apiClient{endpoint: strings.TrimRight(endpoint, "/"), region: cfg.Region, creds: cfg.Credentials,
 		http: &http.Client{Timeout: 5 * time.Minute}}, nil
@@ -131,7 +138,7 @@ func (c *apiClient) callService(ctx context.Context, service, op string, in, out
 	if resp.StatusCode != http.StatusOK {
 		var e apiError
 		if json.Unmarshal(data, &e) != nil || e.Type == "" {
-			return fmt.Errorf("%s: HTTP %d", op, resp.StatusCode)
+			return fmt.Errorf("%s: %s answered HTTP %d without an AWS error: is it a Rotor server's address (--endpoint)?", op, c.endpoint, resp.StatusCode)
 		}
 		return &e
 	}
