@@ -376,7 +376,16 @@ $AWS_PROFILE, $AWS_ACCESS_KEY_ID, ...). 'rotor COMMAND --help' describes one com
 func (x *cmdline) writeHelp(w io.Writer, path []string) error {
 	node := find(path)
 	if node == nil {
-		return usageError(fmt.Sprintf("unknown command %q", strings.Join(path, " ")))
+		// Name the commands of the deepest group the path reaches.
+		group, known := commandTree, 0
+		for known < len(path) && group.sub(path[known]) != nil && group.sub(path[known]).subs != nil {
+			group, known = group.sub(path[known]), known+1
+		}
+		if group == commandTree {
+			return usageError(fmt.Sprintf("unknown command %q; the commands are %s", strings.Join(path, " "), group.subNames()))
+		}
+		return usageError(fmt.Sprintf("unknown command %q; the %s commands are %s",
+			strings.Join(path, " "), strings.Join(path[:known], " "), group.subNames()))
 	}
 	if node == commandTree {
 		if err := x.writeUsage(w); err != nil {
