@@ -258,10 +258,12 @@ func TestCLISecretListRotateHistory(t *testing.T) {
 		"AWS_ACCESS_KEY_ID":     regexp.MustCompile(`"AccessKeyId":\s*"([^"]+)"`).FindStringSubmatch(key)[1],
 		"AWS_SECRET_ACCESS_KEY": regexp.MustCompile(`"SecretAccessKey":\s*"([^"]+)"`).FindStringSubmatch(key)[1]}
 	code, out, errOut := runCLI(t, readerEnv, "secret", "history", "app/two", "--endpoint", s.URL())
-	versionsPart, _, _ := strings.Cut(hist, "\n\n")
-	if code != 1 || out != versionsPart+"\n" || !strings.Contains(errOut, "rotation runs not shown: AccessDeniedException") ||
+	readerVersions, ok := strings.CutPrefix(out, "Versions, newest first:\n")
+	if code != 1 || !ok || strings.Contains(out, "\n\n") || !strings.Contains(errOut, "rotation runs not shown: AccessDeniedException") ||
 		!strings.Contains(errOut, "rotor:RotationHistory") {
-		t.Errorf("history as a read-only identity: exit %d, stdout %q (want %q), stderr %q", code, out, versionsPart+"\n", errOut)
+		t.Errorf("history as a read-only identity: exit %d, stdout %q, stderr %q", code, out, errOut)
+	} else if _, rrows := tableRows(t, readerVersions); len(rrows) != len(vrows) || rrows[0]["VERSION ID"] != version || rrows[0]["STAGES"] != "AWSCURRENT" {
+		t.Errorf("history as a read-only identity shows the versions %v, want %v", rrows, vrows)
 	}
 	if code, out, errOut = runCLI(t, readerEnv, "secret", "history", "app/two", "-o", "json", "--endpoint", s.URL()); code != 1 || out != "" ||
 		!strings.Contains(errOut, "AccessDeniedException") {
