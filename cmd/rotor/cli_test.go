@@ -294,3 +294,23 @@ func TestCLIEndpointMistakes(t *testing.T) {
 		t.Errorf("a server that is not Rotor: exit %d, %q", code, errOut)
 	}
 }
+
+// TestCLIMissingProfile: a profile that no file holds is named, with the
+// two files that were searched.
+func TestCLIMissingProfile(t *testing.T) {
+	dir := t.TempDir()
+	creds, conf := filepath.Join(dir, "creds"), filepath.Join(dir, "conf")
+	os.WriteFile(creds, []byte("[other]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = x\n"), 0o600)
+	env := map[string]string{"AWS_SHARED_CREDENTIALS_FILE": creds, "AWS_CONFIG_FILE": conf}
+	for _, args := range [][]string{{"--profile", "nope", "keys", "list"}, {"keys", "list"}} {
+		e := env
+		if len(args) == 2 {
+			e = map[string]string{"AWS_SHARED_CREDENTIALS_FILE": creds, "AWS_CONFIG_FILE": conf, "AWS_PROFILE": "nope"}
+		}
+		code, out, errOut := runCLI(t, e, append(args, "--endpoint", "http://127.0.0.1:1")...)
+		want := `the AWS profile "nope" (from --profile or $AWS_PROFILE) is in neither ` + creds + " nor " + conf
+		if code != 1 || out != "" || !strings.Contains(errOut, want) {
+			t.Errorf("rotor %s: exit %d, %q, want %q", strings.Join(args, " "), code, errOut, want)
+		}
+	}
+}

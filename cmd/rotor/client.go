@@ -55,6 +55,17 @@ func newAPIClient(ctx context.Context, endpoint, region, profile string) (*apiCl
 		opts = append(opts, config.WithSharedConfigProfile(profile))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	var missing config.SharedConfigProfileNotExistError
+	if errors.As(err, &missing) {
+		files := []string{config.DefaultSharedCredentialsFilename(), config.DefaultSharedConfigFilename()}
+		for i, name := range []string{envSharedCredentialsFile, envAWSConfigFile} {
+			if p := os.Getenv(name); p != "" {
+				files[i] = p
+			}
+		}
+		return nil, fmt.Errorf("the AWS profile %q (from --profile or $AWS_PROFILE) is in neither %s nor %s; "+
+			"name a profile they hold, or other files with $%s and $%s", missing.Profile, files[0], files[1], envSharedCredentialsFile, envAWSConfigFile)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load AWS credentials: %w", err)
 	}
