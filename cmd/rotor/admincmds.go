@@ -502,8 +502,11 @@ func (x *cmdline) createKeyIntoProfile(ctx context.Context, identity, profile, f
 		fmt.Fprintf(x.stdout, "It replaces access key %s in that profile; if that key is Rotor's, it still works until you delete it: rotor access-key delete %s\n",
 			replaced, replaced)
 	}
+	// The file is named unless the AWS tools of this environment read it
+	// already: it is the default and $AWS_SHARED_CREDENTIALS_FILE names
+	// no other.
 	use := "AWS_PROFILE=" + profile
-	if def, _ := credentialsFilePath("", func(string) string { return "" }); def != cf.path {
+	if current, _ := credentialsFilePath("", x.getenv); current != cf.path {
 		use = "AWS_SHARED_CREDENTIALS_FILE=" + cf.path + " " + use
 	}
 	_, err = fmt.Fprintf(x.stdout, "Use it with: export %s\n", use)

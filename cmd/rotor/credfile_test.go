@@ -95,6 +95,10 @@ func TestAccessKeyCreateWriteProfile(t *testing.T) {
 	if want := "Created access key " + id + " for identity app and wrote it to profile app in " + file + " (mode 0600).\n"; !strings.HasPrefix(out, want) {
 		t.Errorf("printed %q, want %q first", out, want)
 	}
+	// The environment's tools read another file: the hint names this one.
+	if want := "Use it with: export AWS_SHARED_CREDENTIALS_FILE=" + file + " AWS_PROFILE=app\n"; !strings.HasSuffix(out, want) {
+		t.Errorf("printed %q, want %q last", out, want)
+	}
 	// The key the profile held is named, with the way to delete it.
 	if want := "It replaces access key AKIAOLD in that profile; if that key is Rotor's, it still works until you delete it: rotor access-key delete AKIAOLD\n"; !strings.Contains(out, want) {
 		t.Errorf("printed %q, without %q", out, want)
@@ -167,10 +171,24 @@ func TestAccessKeyCreateWriteProfile(t *testing.T) {
 	if b, _ := os.ReadFile(adminFile); string(b) != string(adminText) || keyCount() != n {
 		t.Errorf("the refusal changed the file or created a key")
 	}
-	cl(0, "access-key", "create", "app2", "--write-profile", "ci", "--credentials-file", adminFile)
+	// ... and as $AWS_SHARED_CREDENTIALS_FILE names it, the hint need not.
+	if out, _ := cl(0, "access-key", "create", "app2", "--write-profile", "ci", "--credentials-file", adminFile); !strings.HasSuffix(out, "Use it with: export AWS_PROFILE=ci\n") {
+		t.Errorf("profile into the file the environment names: printed %q", out)
+	}
 	if b, _ := os.ReadFile(adminFile); !strings.HasPrefix(string(b), string(adminText)) || profileValue(b, "ci", "aws_access_key_id") == "" {
 		t.Errorf("--credentials-file %s: %q", adminFile, b)
 	}
+	// Into ~/.aws/credentials while $AWS_SHARED_CREDENTIALS_FILE names
+	// another file (the quickstart's export): the hint must name it.
+	home := t.TempDir()
+	env["HOME"] = home
+	cl(0, "identity", "create", "app3")
+	dotAWS := filepath.Join(home, ".aws", "credentials")
+	if out, _ := cl(0, "access-key", "create", "app3", "--write-profile", "ci", "--credentials-file", dotAWS); !strings.HasSuffix(out,
+		"Use it with: export AWS_SHARED_CREDENTIALS_FILE="+dotAWS+" AWS_PROFILE=ci\n") {
+		t.Errorf("profile into ~/.aws/credentials while the environment names %s: printed %q", adminFile, out)
+	}
+	delete(env, "HOME")
 	delete(env, "AWS_SHARED_CREDENTIALS_FILE")
 
 	// Refusals create no key and leave the files alone.
