@@ -433,6 +433,7 @@ func (h *Handoff) Take(run rotor.RunRecord) {
 		base := e.base
 		e.mu.Unlock()
 		if base != nil {
+			e.observeLag(run) // claimed by its creating transaction: the claim of this attempt
 			e.launch(base, run)
 		}
 	})
