@@ -36,7 +36,7 @@ type timeline struct {
 type tlRow struct {
 	Label  string // the whole label (the row's tooltip)
 	Text   string // what fits left of the bars: the label, or its start and "…"
-	Y, TY  int // bar top; text baseline
+	Y, TY  int    // bar top; text baseline
 	LabelX int
 	Bars   []tlBar
 }
