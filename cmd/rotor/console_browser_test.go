@@ -356,6 +356,18 @@ func TestConsoleBrowser(t *testing.T) {
 
 	brun(t, ctx, "identities", chromedp.Navigate(base+"identities"), chromedp.WaitVisible(chromedp.CSS("section.identity")))
 	screenshot(t, ctx, dir, "09-identities")
+	// A second access key for admin: shown once, then deleted.
+	clickNav(t, ctx, "create a key", `button[aria-label="Create access key for admin"]`)
+	newKey := bval(t, ctx, "new key id", chromedp.Text(chromedp.CSS("#new-key-id")))
+	if n := count(t, ctx, "#new-key-secret"); n != 1 || len(newKey) < 16 {
+		t.Fatalf("the created key %q is not shown with its secret", newKey)
+	}
+	screenshot(t, ctx, dir, "09b-key-created")
+	clickNav(t, ctx, "delete the key", `button[aria-label="Delete access key `+newKey+`"]`)
+	if msg := bval(t, ctx, "flash", chromedp.Text(chromedp.CSS(".flash"))); msg != "Access key deleted." || count(t, ctx, "#new-key-secret") != 0 {
+		t.Errorf("after deleting the key the page says %q", msg)
+	}
+	screenshot(t, ctx, dir, "09c-key-deleted")
 
 	// The phone layout: no page wider than the screen.
 	brun(t, ctx, "phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(secretURL), chromedp.WaitVisible(chromedp.CSS("#timeline")))
