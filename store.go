@@ -114,6 +114,11 @@ type SecretQuery struct {
 	Filters []PrefixFilter
 	// Contains must all hold too (AND); see ContainsFilter.
 	Contains []ContainsFilter
+	// Rotation, when not "", keeps only the secrets whose
+	// Rotation.Enabled is true (RotationOn) or false (RotationOff); any
+	// other value is EINVALID. With SortByName, a page is one range scan
+	// of an index however few secrets match.
+	Rotation string
 	// SortBy is one of the SortBy* constants. Secrets are ordered by that
 	// key, then by ARN (byte-wise), ascending, or both descending when
 	// Desc. A zero time sorts before every time after 1970 (every time the

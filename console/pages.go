@@ -21,7 +21,6 @@ import (
 // Listing limits.
 const (
 	pageSize      = 50   // secrets per page
-	scanPages     = 20   // pages of pageSize a filtered listing reads at most per request
 	runsScanned   = 1000 // newest runs read to find failed and stuck ones
 	historyRuns   = 20   // runs shown on a secret's page
 	attentionRows = 200
@@ -235,9 +234,7 @@ type secretsData struct {
 	Q, Rotation, TagKey, TagValue string
 	Failed                        bool
 	Rows                          []secretRow
-	Next                          string // query string of the next page, "" for none
-	Scanned                       int
-	Partial                       bool // the filtered scan stopped before filling a page
+	Next                          string // the link to the next page, "" for none
 	Note                          string
 }
 
@@ -258,49 +255,40 @@ func (h *Handler) secretsPage(q *request) {
 	if d.Rotation != "on" && d.Rotation != "off" {
 		d.Rotation = ""
 	}
-	keep := func(s rotor.SecretDescription) bool {
-		return d.Rotation == "" || (d.Rotation == "on") == s.Rotation.Enabled
-	}
 	if d.Failed {
+		keep := func(s rotor.SecretDescription) bool {
+			return d.Rotation == "" || (d.Rotation == rotor.RotationOn) == s.Rotation.Enabled
+		}
 		if err := h.listFailed(q, &d, keep); err != nil {
 			h.failErr(q, err)
 			return
 		}
 	} else {
+		// One page of ListSecrets by name, every filter evaluated by the
+		// store from its indexes: the same cost at 100,000 secrets.
 		var filters []rotor.Filter
 		for _, kv := range [][2]string{{rotor.FilterName, d.Q}, {rotor.FilterTagKey, d.TagKey}, {rotor.FilterTagValue, d.TagValue}} {
 			if kv[1] != "" {
 				filters = append(filters, rotor.Filter{Key: kv[0], Values: []string{kv[1]}})
 			}
 		}
-		token := f.Get("next")
-		for i := 0; i < scanPages && len(d.Rows) < pageSize; i++ {
-			out, err := h.cfg.Secrets.ListSecrets(q.ctx, rotor.ListSecretsInput{MaxResults: pageSize - len(d.Rows),
-				NextToken: token, Filters: filters, SortBy: rotor.SortByName})
-			if err != nil {
-				h.failErr(q, err)
-				return
-			}
-			d.Scanned += len(out.Secrets)
-			for _, s := range out.Secrets {
-				if keep(s) {
-					d.Rows = append(d.Rows, h.row(q, s))
-				}
-			}
-			token = out.NextToken
-			if token == "" {
-				break
-			}
+		out, err := h.cfg.Secrets.ListSecrets(q.ctx, rotor.ListSecretsInput{MaxResults: pageSize, NextToken: f.Get("next"),
+			Filters: filters, Rotation: d.Rotation, SortBy: rotor.SortByName})
+		if err != nil {
+			h.failErr(q, err)
+			return
 		}
-		if token != "" {
-			v := url.Values{"region": {q.region}, "next": {token}}
+		for _, s := range out.Secrets {
+			d.Rows = append(d.Rows, h.row(q, s))
+		}
+		if out.NextToken != "" {
+			v := url.Values{"region": {q.region}, "next": {out.NextToken}}
 			for k, x := range map[string]string{"q": d.Q, "rotation": d.Rotation, "tag_key": d.TagKey, "tag_value": d.TagValue} {
 				if x != "" {
 					v.Set(k, x)
 				}
 			}
-			d.Next = v.Encode()
-			d.Partial = len(d.Rows) < pageSize
+			d.Next = Prefix + "secrets?" + v.Encode()
 		}
 	}
 	h.render(q.w, http.StatusOK, "secrets", h.frame(q, "Secrets", "secrets", d))

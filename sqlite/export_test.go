@@ -1,6 +1,10 @@
 package sqlite
 
-import "context"
+import (
+	"context"
+
+	"github.com/rotorhq/rotor"
+)
 
 // Pragmas reports the settings of the writer connection and of one reader
 // connection, keyed "writer.<pragma>" and "reader.<pragma>".
@@ -76,3 +80,19 @@ func Prepared(s *Store, query string) bool {
 
 // RunSummaryQueries are the statements of Tx.RunSummary.
 var RunSummaryQueries = []string{runCountsQuery, oldestFailureQuery}
+
+// ListSecretsPlan returns the EXPLAIN QUERY PLAN lines of the statement
+// ListSecrets(q) runs.
+func ListSecretsPlan(s *Store, q rotor.SecretQuery) ([]string, error) {
+	var query string
+	var args []any
+	err := s.View(context.Background(), func(x rotor.Tx) error {
+		var err error
+		query, args, err = x.(*tx).listSQL("plan", q)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return QueryPlan(s, query, args...)
+}

@@ -4,9 +4,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/sqlite"
 )
 
 // TestMigrateListsBackfillsTagText opens a database that has migrations
@@ -58,5 +60,26 @@ func TestMigrateListsBackfillsTagText(t *testing.T) {
 			}
 			return nil
 		})
+	}
+}
+
+// TestListRotationPlan: a listing by name with the rotation filter is one
+// range scan of secrets_list_rotation, in the index's order (no sort),
+// from the cursor on, with or without a name prefix.
+func TestListRotationPlan(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "rotor.db"))
+	for _, q := range []rotor.SecretQuery{
+		{Region: "us-east-1", Rotation: rotor.RotationOn, SortBy: rotor.SortByName, Limit: 51},
+		{Region: "us-east-1", Rotation: rotor.RotationOff, SortBy: rotor.SortByName, Limit: 51, Desc: true,
+			After: &rotor.SecretCursor{Name: "m", ARN: "arn"}},
+	} {
+		plan, err := sqlite.ListSecretsPlan(s, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := strings.Join(plan, "\n")
+		if !strings.Contains(p, "USING INDEX secrets_list_rotation (region=? AND rotation_enabled=?") || strings.Contains(p, "TEMP B-TREE") {
+			t.Errorf("ListSecrets(rotation %s, desc %v) plan:\n%s\nwant a range scan of secrets_list_rotation without a sort", q.Rotation, q.Desc, p)
+		}
 	}
 }

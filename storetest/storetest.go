@@ -172,6 +172,7 @@ var listTests = []struct {
 }{
 	{"ListSecrets/Order", testListSecretsOrder},
 	{"ListSecrets/CreatedTies", testListSecretsCreatedTies},
+	{"ListSecrets/Rotation", testListSecretsRotation},
 	{"ListSecrets/Filters", testListSecretsFilters},
 	{"ListSecrets/Contains", testListSecretsContains},
 	{"ListSecrets/TagsUpdated", testListSecretsTagsUpdated},
