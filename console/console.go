@@ -53,6 +53,7 @@ type Secrets interface {
 	rotor.Rotator
 	rotor.RotationService
 	StageHistory(ctx context.Context, secretID string, limit int) ([]rotor.StageEvent, error)
+	LatestFailedRuns(ctx context.Context, nextToken string, limit int) ([]rotor.RunRecord, string, error)
 	Allowed(ctx context.Context, action, secretID string) error
 }
 

@@ -21,7 +21,7 @@ import (
 // Listing limits.
 const (
 	pageSize      = 50   // secrets per page
-	runsScanned   = 1000 // newest runs read to find failed and stuck ones
+	activeRuns    = 1000 // running (and pending) runs read to find stuck ones
 	historyRuns   = 20   // runs shown on a secret's page
 	attentionRows = 200
 )
@@ -304,45 +304,38 @@ func secretLink(region, arn string) string {
 	return Prefix + "secret?" + url.Values{"region": {region}, "id": {arn}}.Encode()
 }
 
-// latestRuns returns, of the newest runs of the caller's region, the
-// newest run of each secret, newest first.
-func (h *Handler) latestRuns(q *request) ([]rotor.RunRecord, error) {
-	runs, err := h.cfg.Secrets.ListRotationRuns(q.ctx, rotor.RunFilter{Limit: runsScanned})
-	if err != nil {
-		return nil, err
-	}
-	seen := map[string]bool{}
-	var out []rotor.RunRecord
-	for _, r := range runs {
-		if !seen[r.SecretARN] {
-			seen[r.SecretARN] = true
-			out = append(out, r)
-		}
-	}
-	return out, nil
-}
-
-// listFailed lists the secrets whose latest run (among the newest
-// runsScanned runs of the region) failed, filtered like the listing.
+// listFailed lists a page of the secrets whose latest run failed
+// (Secrets.LatestFailedRuns: one indexed page, whatever the number of
+// runs), most recent failure first. The other filters narrow that page, so
+// a page may show fewer rows than it read; its link continues after it.
 func (h *Handler) listFailed(q *request, d *secretsData, keep func(rotor.SecretDescription) bool) error {
-	runs, err := h.latestRuns(q)
+	runs, next, err := h.cfg.Secrets.LatestFailedRuns(q.ctx, q.r.URL.Query().Get("next"), pageSize)
 	if err != nil {
 		return err
 	}
 	for _, r := range runs {
-		if r.Status != rotor.RunFailed || len(d.Rows) >= pageSize {
-			continue
-		}
 		s, err := h.cfg.Secrets.DescribeSecret(q.ctx, r.SecretARN)
 		if err != nil {
-			continue // deleted, or not visible to this caller
+			continue // deleted since, or not visible to this caller
 		}
 		if !strings.HasPrefix(s.Name, d.Q) || !keep(*s) || !hasTag(s.Tags, d.TagKey, d.TagValue) {
 			continue
 		}
 		d.Rows = append(d.Rows, h.row(q, *s))
 	}
-	d.Note = "Secrets whose latest rotation run failed, among the newest 1,000 runs of the region."
+	if next != "" {
+		v := url.Values{"region": {q.region}, "next": {next}, "failed": {"1"}}
+		for k, x := range map[string]string{"q": d.Q, "rotation": d.Rotation, "tag_key": d.TagKey, "tag_value": d.TagValue} {
+			if x != "" {
+				v.Set(k, x)
+			}
+		}
+		d.Next = Prefix + "secrets?" + v.Encode()
+	}
+	d.Note = "Secrets whose latest rotation run failed, the most recent failure first."
+	if d.Q != "" || d.Rotation != "" || d.TagKey != "" || d.TagValue != "" {
+		d.Note += " The other filters apply to each page of 50 failures, so a page may show fewer."
+	}
 	return nil
 }
 
@@ -588,6 +581,7 @@ func (h *Handler) after(q *request, id, done string, err error) {
 
 type attentionData struct {
 	Failed, Stuck []attentionRow
+	MoreFailed    bool // more failures than the page shows
 	StuckAfter    time.Duration
 }
 
@@ -597,21 +591,35 @@ type attentionRow struct {
 	CanRetry, CanAbandon, Cancel bool
 }
 
+// attentionPage lists the most recent failures (the latest run of their
+// secret failed) and the active runs that made no progress for
+// StuckAfter: running ones whose last update, pending ones whose due time,
+// is that old. Each list is read from indexes (LatestFailedRuns, and
+// ListRotationRuns by status: active runs are one per secret at most).
 func (h *Handler) attentionPage(q *request) {
-	runs, err := h.latestRuns(q)
+	failed, more, err := h.cfg.Secrets.LatestFailedRuns(q.ctx, "", attentionRows)
 	if err != nil {
 		h.failErr(q, err)
 		return
 	}
+	runs := failed
+	for _, status := range []string{rotor.RunRunning, rotor.RunPending} {
+		active, err := h.cfg.Secrets.ListRotationRuns(q.ctx, rotor.RunFilter{Status: status, Limit: activeRuns})
+		if err != nil {
+			h.failErr(q, err)
+			return
+		}
+		runs = append(runs, active...)
+	}
 	now := h.cfg.Now()
-	d := attentionData{StuckAfter: h.cfg.StuckAfter}
+	d := attentionData{StuckAfter: h.cfg.StuckAfter, MoreFailed: more != ""}
 	for _, r := range runs {
 		stuck := (r.Status == rotor.RunRunning && now.Sub(r.Updated) > h.cfg.StuckAfter) ||
 			(r.Status == rotor.RunPending && now.Sub(r.NextAttempt) > h.cfg.StuckAfter)
 		if r.Status != rotor.RunFailed && !stuck {
 			continue
 		}
-		if len(d.Failed)+len(d.Stuck) >= attentionRows {
+		if r.Status != rotor.RunFailed && len(d.Stuck) >= attentionRows {
 			break
 		}
 		row := attentionRow{Run: r, Name: nameOf(r.SecretARN), Link: secretLink(q.region, r.SecretARN)}

@@ -27,19 +27,26 @@ import (
 
 const region = "us-east-1"
 
-// readCounter counts the secret records read from the store by listings.
+// readCounter counts the secret records read from the store by listings,
+// and the runs by LatestFailedRuns.
 type readCounter struct {
 	rotor.Store
-	read atomic.Int64
+	read, runs atomic.Int64
 }
 
 func (s *readCounter) View(ctx context.Context, fn func(rotor.Tx) error) error {
-	return s.Store.View(ctx, func(tx rotor.Tx) error { return fn(&countingTx{Tx: tx, n: &s.read}) })
+	return s.Store.View(ctx, func(tx rotor.Tx) error { return fn(&countingTx{Tx: tx, n: &s.read, runs: &s.runs}) })
 }
 
 type countingTx struct {
 	rotor.Tx
-	n *atomic.Int64
+	n, runs *atomic.Int64
+}
+
+func (t *countingTx) LatestFailedRuns(region string, after *rotor.RunCursor, limit int) ([]*rotor.RunRecord, error) {
+	runs, err := t.Tx.LatestFailedRuns(region, after, limit)
+	t.runs.Add(int64(len(runs)))
+	return runs, err
 }
 
 func (t *countingTx) Secrets(region string) ([]*rotor.SecretRecord, error) {
@@ -58,7 +65,9 @@ func (t *countingTx) ListSecrets(q rotor.SecretQuery) ([]*rotor.SecretRecord, er
 // under -race), a page of the secrets list (first page, a later page
 // through its link, a name search, and a rotation filter that one secret
 // in 1,000 matches, with its next page) reads from the store one page and
-// one record more, never more. Times are logged, not asserted.
+// one record more, never more; so does the failed filter, with a run for
+// one secret in ten, of which one in 1,000 failed. Times are logged, not
+// asserted.
 func TestListPageAtScale(t *testing.T) {
 	const n = scaleSecrets
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "rotor.db"))
@@ -82,6 +91,18 @@ func TestListPageAtScale(t *testing.T) {
 			}
 			if err := tx.CreateSecret(r); err != nil {
 				return err
+			}
+			if i%10 == 7 {
+				status := rotor.RunSucceeded
+				if i%1000 == 7 {
+					status = rotor.RunFailed
+				}
+				if err := tx.CreateRun(&rotor.RunRecord{ID: fmt.Sprintf("run-%06d", i), SecretARN: r.ARN, Region: region,
+					Token: fmt.Sprintf("token-%06d", i), Kind: rotor.RunRotate, FunctionARN: r.Rotation.LambdaARN, Status: status,
+					Step: rotor.StepFinish, Attempt: 1, MaxAttempts: 1, Created: r.CreatedDate, Updated: r.CreatedDate,
+					Finished: r.CreatedDate}); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -121,6 +142,7 @@ func TestListPageAtScale(t *testing.T) {
 	page := func(what, query string, maxRead int64) ([]string, string) {
 		t.Helper()
 		rc.read.Store(0)
+		rc.runs.Store(0)
 		start := time.Now()
 		resp, err := c.Get(srv.URL + "/console/secrets?" + query)
 		if err != nil {
@@ -133,8 +155,8 @@ func TestListPageAtScale(t *testing.T) {
 		for _, m := range rows.FindAllSubmatch(body, -1) {
 			got = append(got, string(m[1]))
 		}
-		read := rc.read.Load()
-		t.Logf("%s: %d rows, %d secrets read, %v", what, len(got), read, took)
+		read := rc.read.Load() + rc.runs.Load()
+		t.Logf("%s: %d rows, %d secrets or runs read, %v", what, len(got), read, took)
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s: status %d", what, resp.StatusCode)
 		}
@@ -178,5 +200,23 @@ func TestListPageAtScale(t *testing.T) {
 	}
 	if got, _ := page("rotation off", "rotation=off", pageSize+1); len(got) != pageSize || got[7] != "app/000008" {
 		t.Errorf("rotation off: %d rows %.9q", len(got), got)
+	}
+	// The failed filter: the secrets whose (only) run failed, most recent
+	// first, page after page, reading one page of failed runs each.
+	want = nil
+	for i := 7; i < n; i += 1000 {
+		want = append([]string{fmt.Sprintf("app/%06d", i)}, want...)
+	}
+	all = nil
+	for query := "failed=1"; ; {
+		got, more := page("failed", query, pageSize+1)
+		all = append(all, got...)
+		if more == "" || len(all) > len(want) {
+			break
+		}
+		query = more
+	}
+	if !slices.Equal(all, want) {
+		t.Errorf("failed, page after page: %d secrets %.3q..., want %d %.3q...", len(all), all, len(want), want)
 	}
 }

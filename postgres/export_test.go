@@ -37,3 +37,9 @@ func BackendPID(t rotor.Tx) uint32 { return t.(*tx).conn.PgConn().PID() }
 // ListSecretsSQL returns the statement ListSecrets(q) runs and its
 // arguments.
 func ListSecretsSQL(q rotor.SecretQuery) (string, []any, error) { return listSQL(q) }
+
+// LatestFailedRunsSQL returns the statement LatestFailedRuns runs and its
+// arguments.
+func LatestFailedRunsSQL(region string, after *rotor.RunCursor, limit int) (string, []any) {
+	return latestFailedSQL(region, after, limit)
+}

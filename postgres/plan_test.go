@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/postgres"
@@ -88,6 +89,41 @@ func TestListRotationUsesItsIndex(t *testing.T) {
 			!strings.Contains(plan[1], "using secrets_list_rotation") {
 			t.Errorf("ListSecrets(rotation %s, desc %v, filters %v) plan:\n%s\nwant a scan of secrets_list_rotation without a sort",
 				q.Rotation, q.Desc, q.Filters, p)
+		}
+	}
+}
+
+// TestLatestFailedRunsUseIndexes: a page of the latest failed runs scans
+// rotation_runs_region_status in its order (no sort) from the cursor, and
+// looks each run's later runs up in rotation_runs_secret_created.
+func TestLatestFailedRunsUseIndexes(t *testing.T) {
+	_, dbURL := pgtest.Open(t, postgres.Options{})
+	conn := pgtest.Connect(t, dbURL)
+	ctx := context.Background()
+	if _, err := conn.Exec(ctx, "SET enable_seqscan = off"); err != nil {
+		t.Fatal(err)
+	}
+	for _, after := range []*rotor.RunCursor{nil, {Created: time.Unix(5, 0), ID: "r"}} {
+		query, args := postgres.LatestFailedRunsSQL("us-east-1", after, 50)
+		rows, err := conn.Query(ctx, "EXPLAIN "+query, args...)
+		if err != nil {
+			t.Fatalf("EXPLAIN %s: %v", query, err)
+		}
+		var plan []string
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, line)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		p := strings.Join(plan, "\n")
+		if strings.Contains(p, "Seq Scan") || strings.Contains(p, "Sort") || !strings.Contains(p, "rotation_runs_region_status") ||
+			!strings.Contains(p, "rotation_runs_secret_created") {
+			t.Errorf("LatestFailedRuns(after %v) plan:\n%s\nwant index scans of rotation_runs_region_status and rotation_runs_secret_created, no sort", after, p)
 		}
 	}
 }

@@ -96,3 +96,10 @@ func ListSecretsPlan(s *Store, q rotor.SecretQuery) ([]string, error) {
 	}
 	return QueryPlan(s, query, args...)
 }
+
+// LatestFailedRunsPlan returns the EXPLAIN QUERY PLAN lines of the
+// statement LatestFailedRuns runs.
+func LatestFailedRunsPlan(s *Store, after *rotor.RunCursor) ([]string, error) {
+	query, args := latestFailedSQL("us-east-1", after, 50)
+	return QueryPlan(s, query, args...)
+}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/sqlite"
@@ -80,6 +81,24 @@ func TestListRotationPlan(t *testing.T) {
 		p := strings.Join(plan, "\n")
 		if !strings.Contains(p, "USING INDEX secrets_list_rotation (region=? AND rotation_enabled=?") || strings.Contains(p, "TEMP B-TREE") {
 			t.Errorf("ListSecrets(rotation %s, desc %v) plan:\n%s\nwant a range scan of secrets_list_rotation without a sort", q.Rotation, q.Desc, p)
+		}
+	}
+}
+
+// TestLatestFailedRunsPlan: a page of the latest failed runs is a range
+// scan of rotation_runs_region_status in its order (no sort) from the
+// cursor, each run's later runs looked up by its secret.
+func TestLatestFailedRunsPlan(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "rotor.db"))
+	for _, after := range []*rotor.RunCursor{nil, {Created: time.Unix(5, 0), ID: "r"}} {
+		plan, err := sqlite.LatestFailedRunsPlan(s, after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := strings.Join(plan, "\n")
+		if !strings.Contains(p, "SEARCH f USING INDEX rotation_runs_region_status (region=? AND status=?") ||
+			!strings.Contains(p, "SEARCH l USING INDEX rotation_runs_secret_created (secret_arn=? AND created>?)") || strings.Contains(p, "TEMP B-TREE") {
+			t.Errorf("LatestFailedRuns(after %v) plan:\n%s\nwant range scans of rotation_runs_region_status and rotation_runs_secret_created, no sort", after, p)
 		}
 	}
 }

@@ -153,6 +153,7 @@ func Run(t *testing.T, open func(t *testing.T) rotor.Store, opts ...Option) {
 		{"Run/DueRuns", testRunDueRuns},
 		{"Run/RunsWithStatus", testRunRunsWithStatus},
 		{"Run/Runs", testRunRuns},
+		{"Run/LatestFailedRuns", testLatestFailedRuns},
 		{"Run/Steps", testRunSteps},
 		{"Run/DeleteSecretCascades", testRunDeleteSecretCascades},
 		{"Run/DueRotations", testRunDueRotations},
