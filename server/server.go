@@ -68,6 +68,12 @@ type Options struct {
 	// PurgeInterval is how often secrets past their recovery window are
 	// purged; 0 = one minute.
 	PurgeInterval time.Duration
+	// SharedCacheMaxAge bounds how long a cached secret or access key is
+	// used after it was read, when Store is shared with other servers (it
+	// implements rotor.ChangeFeed): notifications of their writes can be
+	// lost, and this bounds the staleness then. 0 =
+	// DefaultSharedCacheMaxAge. Ignored for a store that is not shared.
+	SharedCacheMaxAge time.Duration
 
 	Rotation RotationOptions
 
@@ -92,6 +98,9 @@ type RotationOptions struct {
 	Failpoint func(point string)
 }
 
+// DefaultSharedCacheMaxAge is Options.SharedCacheMaxAge when it is 0.
+const DefaultSharedCacheMaxAge = 5 * time.Second
+
 // Server is a wired server core. Its fields are the pieces, for callers
 // that need one directly (first-start admin creation, benchmarks, tests);
 // they must not be replaced.
@@ -106,6 +115,7 @@ type Server struct {
 	Mux *http.ServeMux
 
 	opts    Options
+	feed    rotor.ChangeFeed // nil for a store no other server shares
 	mu      sync.Mutex
 	started bool
 	cancel  context.CancelFunc
@@ -139,7 +149,16 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		auditor = opts.Audit
 	}
 	s := &Server{opts: opts}
-	s.Auth = auth.New(auth.Config{Store: opts.Store, Keyring: opts.Keyring, Regions: opts.Regions, Account: opts.Account})
+	var maxAge time.Duration // caches are trusted until invalidated
+	if feed, ok := opts.Store.(rotor.ChangeFeed); ok {
+		s.feed = feed
+		maxAge = opts.SharedCacheMaxAge
+		if maxAge <= 0 {
+			maxAge = DefaultSharedCacheMaxAge
+		}
+	}
+	s.Auth = auth.New(auth.Config{Store: opts.Store, Keyring: opts.Keyring, Regions: opts.Regions, Account: opts.Account,
+		CacheMaxAge: maxAge})
 	// The engine and the manager know each other: the manager wakes the
 	// engine when it queues a run and stops it when a run is cancelled; the
 	// engine drives runs through the manager.
@@ -164,6 +183,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		PruneMinAge:   opts.PruneMinAge,
 		Logger:        opts.Logger,
 		CacheMaxBytes: opts.CacheMaxBytes,
+		CacheMaxAge:   maxAge,
 
 		Functions:    s.Registry,
 		MaxAttempts:  opts.Rotation.MaxAttempts,
@@ -209,8 +229,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 func (s *Server) Handler() http.Handler { return s.Mux }
 
 // Start runs the background work until Close: the rotation engine, the
-// scheduler and the purger of secrets past their recovery window. It is
-// called at most once.
+// scheduler, the purger of secrets past their recovery window and, for a
+// shared store, the watcher that drops what the caches hold of other
+// servers' writes. Calls after the first do nothing.
 func (s *Server) Start() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -220,6 +241,9 @@ func (s *Server) Start() {
 	s.started = true
 	bg, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
+	if s.feed != nil {
+		s.goBackground(func() { s.watch(bg) })
+	}
 	s.goBackground(func() { s.Manager.RunPurger(bg, s.opts.PurgeInterval) })
 	s.goBackground(func() {
 		if err := s.Engine.Run(bg); err != nil {
@@ -238,6 +262,54 @@ func (s *Server) goBackground(fn func()) {
 		defer s.wg.Done()
 		fn()
 	}()
+}
+
+// watch applies the store's change feed to the caches until ctx ends. When
+// the feed fails it drops every cache (changes may have been missed while
+// it was down) and subscribes again after a pause that doubles up to
+// maxWatchPause; meanwhile the caches' maximum age bounds how stale a read
+// can be.
+func (s *Server) watch(ctx context.Context) {
+	pause := minWatchPause
+	for {
+		start := time.Now()
+		err := s.feed.Watch(ctx, s.apply)
+		if ctx.Err() != nil {
+			return
+		}
+		s.apply(rotor.Change{All: true})
+		if time.Since(start) > maxWatchPause {
+			pause = minWatchPause // it ran a while: a fresh failure
+		}
+		s.opts.Logger.Warn("change feed lost; caches dropped, subscribing again", "err", err, "retry_in", pause)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, maxWatchPause)
+	}
+}
+
+// Pauses between subscriptions to a failing change feed.
+const (
+	minWatchPause = 100 * time.Millisecond
+	maxWatchPause = 5 * time.Second
+)
+
+// apply drops what the caches hold of one change.
+func (s *Server) apply(c rotor.Change) {
+	if c.All {
+		s.Manager.InvalidateCache()
+		s.Auth.InvalidateCache()
+		return
+	}
+	if c.SecretARN != "" {
+		s.Manager.InvalidateSecret(c.SecretARN)
+	}
+	if c.Auth {
+		s.Auth.InvalidateCache()
+	}
 }
 
 // Close stops the background work, waiting for it, and writes the
