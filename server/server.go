@@ -44,6 +44,9 @@ type Options struct {
 	// KeyFile is where RotateKeys and RetireKey save the keyring; "" when
 	// the keyring came from an environment variable (they are then refused).
 	KeyFile string
+	// ReloadKeyring, when not nil, reads the key file again into Keyring;
+	// RotateKeys calls it first, to find a key staged there.
+	ReloadKeyring func() error
 	// Regions served; the first is the default. Account is the 12-digit
 	// account id in ARNs ("" = auth.DefaultAccount).
 	Regions []string
@@ -203,6 +206,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		Keyring:  opts.Keyring,
 		KeyFile:  opts.KeyFile,
 		OnRewrap: s.Manager.InvalidateCache,
+		Reload:   opts.ReloadKeyring,
+		Shared:   s.feed != nil,
 		Logger:   opts.Logger,
 	})
 

@@ -43,7 +43,10 @@ Commands:
   access-key deactivate <id>
   access-key delete <id>
   keys list                      key-encryption keys and how many data keys each wraps
-  keys rotate                    add a new key-encryption key and re-wrap every data key under it
+  keys add <key file>            offline: stage a new, inactive key-encryption key in a key file, to give
+                                 to every server sharing a database before 'keys rotate' activates it
+  keys rotate                    make a new key-encryption key active (the staged one, if any) and
+                                 re-wrap every data key under it
   keys retire <id>               remove a key-encryption key that wraps nothing
   rotation list [-failed] [-status S] [-limit N]   rotation runs, newest first
   rotation history <secret-id> [-limit N]          a secret's runs with every step
@@ -87,6 +90,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runRecoverAdmin(ctx, args[1:], stdout)
 	case "audit":
 		err = runAudit(args[1:], stdout)
+	case "keys":
+		if len(args) > 1 && args[1] == "add" {
+			err = runKeysAdd(args[2:], stdout)
+		} else {
+			err = runClient(ctx, args, stdout)
+		}
 	case "version":
 		fmt.Fprintln(stdout, "rotor", version())
 	case "help", "-h", "--help":

@@ -47,6 +47,9 @@ type Main struct {
 	sqlite   *sqlite.Store // store, when it is SQLite (for its statistics)
 	audit    *audit.Log    // nil when audit.enabled is false
 	keyring  *envelope.Keyring
+	keys     *keyFollower // nil when the keyring comes from keys.env
+	keysStop func()       // stops keys.run
+	keysDone chan struct{}
 	core     *server.Server
 	auth     *auth.Service    // core.Auth
 	manager  *manager.Service // core.Manager
@@ -144,6 +147,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			keySource += ", which does not exist"
 		}
 	}
+	if keyFile != "" && m.keyring != nil {
+		m.keys = newKeyFollower(keyFile, m.keyring, m.Logger)
+	}
 	if err := checkKeyring(m.keyring, inUse, keySource, c.storeName()); err != nil {
 		return err
 	}
@@ -170,6 +176,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Store:             m.store,
 		Keyring:           m.keyring,
 		KeyFile:           keyFile,
+		ReloadKeyring:     m.reloadKeyring(),
 		Regions:           c.Regions,
 		Account:           c.AccountID,
 		Logger:            m.Logger,
@@ -235,6 +242,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 
 	m.core.Start()
+	if m.keys != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		m.keysStop = func() { cancel(); <-m.keysDone }
+		m.keysDone = make(chan struct{})
+		go func() { defer close(m.keysDone); m.keys.run(ctx) }()
+	}
 	m.done = make(chan struct{}, 1)
 	go func() {
 		if err := m.server.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -245,6 +258,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.Logger.Info("rotor serving", "url", m.URL(), "data_dir", c.DataDir, "regions", strings.Join(c.Regions, ","))
 	m.printHints()
 	return nil
+}
+
+// reloadKeyring is server.Options.ReloadKeyring: nil without a key file.
+func (m *Main) reloadKeyring() func() error {
+	if m.keys == nil {
+		return nil
+	}
+	return m.keys.Reload
 }
 
 // functionEndpoint is the URL exec and http functions call back.
@@ -285,6 +306,10 @@ func (m *Main) Close() error {
 	if m.done != nil {
 		<-m.done // Serve has returned
 		m.done = nil
+	}
+	if m.keysStop != nil {
+		m.keysStop()
+		m.keysStop = nil
 	}
 	if m.core != nil {
 		// Stops the engine, scheduler and purger, and writes the access
