@@ -273,6 +273,11 @@ type Tx interface {
 	// DueRuns returns up to limit pending runs whose NextAttempt is not
 	// after t, earliest first.
 	DueRuns(t time.Time, limit int) ([]*RunRecord, error)
+	// ExpiredRuns returns up to limit running runs whose LeaseUntil is not
+	// after t (a zero LeaseUntil has always lapsed), earliest LeaseUntil
+	// first: runs whose holder stopped renewing its claim, which another
+	// server may claim. limit <= 0 means no limit.
+	ExpiredRuns(t time.Time, limit int) ([]*RunRecord, error)
 	// RunsWithStatus returns every run in one state (RunRunning at start-up).
 	RunsWithStatus(status string) ([]*RunRecord, error)
 	// Runs returns runs newest first: of one secret when secretARN is not
@@ -287,4 +292,14 @@ type Tx interface {
 	// enabled, not scheduled for deletion, whose NextRotationDate is set and
 	// not after t, and that have no active run.
 	DueRotations(t time.Time) ([]string, error)
+
+	// AcquireLease takes or renews the named lease for owner until until,
+	// and reports whether owner holds it now: true when no one held it,
+	// when owner already held it (until then replaces the old expiry, even
+	// if earlier), or when its holder's expiry is not after now (it
+	// lapsed); false, changing nothing, while another owner holds it past
+	// now. Servers sharing a store use it so that one of them does a
+	// cluster-wide chore at a time (the rotation scheduler's scan).
+	// EINVALID for an empty name or owner.
+	AcquireLease(name, owner string, now, until time.Time) (bool, error)
 }

@@ -10,8 +10,9 @@ import (
 
 // Nouns for error messages.
 const (
-	nounRun  = "rotation run"
-	nounStep = "rotation step"
+	nounRun   = "rotation run"
+	nounStep  = "rotation step"
+	nounLease = "lease"
 )
 
 // activeIn is the SQL list of the active run states. It matches, literally,
@@ -103,6 +104,38 @@ func (t *tx) UpdateRun(r *rotor.RunRecord) error {
 func (t *tx) DueRuns(now time.Time, limit int) ([]*rotor.RunRecord, error) {
 	return t.runs("due runs", `WHERE status = ? AND next_attempt <= ?
 		ORDER BY next_attempt, created, rowid LIMIT ?`, rotor.RunPending, toNanos(now), sqlLimit(limit))
+}
+
+// ExpiredRuns returns up to limit running runs whose LeaseUntil is not
+// after now (a zero LeaseUntil has always lapsed), in any region, earliest
+// LeaseUntil first, then oldest Created, then insertion order. limit <= 0
+// means no limit. Running runs are few (those in flight on some server),
+// so the status prefix of rotation_runs_status_next is index enough.
+func (t *tx) ExpiredRuns(now time.Time, limit int) ([]*rotor.RunRecord, error) {
+	return t.runs("expired runs", `WHERE status = ? AND lease_until <= ?
+		ORDER BY lease_until, created, rowid LIMIT ?`, rotor.RunRunning, toNanos(now), sqlLimit(limit))
+}
+
+// AcquireLease takes or renews the named lease (migration 0009) in one
+// upsert: inserted when absent, replaced when owner holds it or it lapsed
+// (until not after now), left alone otherwise; the rows it changed say
+// which.
+func (t *tx) AcquireLease(name, owner string, now, until time.Time) (bool, error) {
+	const op = "acquire lease"
+	if name == "" || owner == "" {
+		return false, rotor.Errorf(rotor.EINVALID, "A lease needs a name and an owner.")
+	}
+	res, err := t.exec(nounLease, op, `INSERT INTO leases (name, owner, until) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+		WHERE leases.owner = excluded.owner OR leases.until <= ?`, name, owner, toNanos(until), toNanos(now))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, storeError(err, nounLease, op)
+	}
+	return n == 1, nil
 }
 
 // RunsWithStatus returns every run (in any region) whose Status is status,

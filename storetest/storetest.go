@@ -31,7 +31,12 @@
 //     may be inserted beside an active one; UpdateRun returns ENOTFOUND for
 //     an unknown run and EEXISTS when it would make a second run active;
 //   - DueRuns orders by NextAttempt, then Created, and treats a zero
-//     NextAttempt as due; RunsWithStatus returns oldest Created first;
+//     NextAttempt as due; ExpiredRuns returns running runs only, by
+//     LeaseUntil, then Created, a zero LeaseUntil having lapsed;
+//   - AcquireLease lets an owner renew (or shorten) its own lease, refuses
+//     another owner until the expiry is not after now, returns EINVALID for
+//     an empty name or owner, and of owners racing for a free lease exactly
+//     one gets it; RunsWithStatus returns oldest Created first;
 //     Runs returns newest Created first and ignores region when secretARN
 //     is given; limit <= 0 means no limit; no match is an empty result,
 //     not an error;
@@ -124,6 +129,9 @@ func Run(t *testing.T, open func(t *testing.T) rotor.Store) {
 		{"Run/DeleteSecretCascades", testRunDeleteSecretCascades},
 		{"Run/DueRotations", testRunDueRotations},
 		{"Run/ConcurrentCreate", testRunConcurrentCreate},
+		{"Run/ExpiredRuns", testRunExpiredRuns},
+		{"Lease/Acquire", testLeaseAcquire},
+		{"Lease/Concurrent", testLeaseConcurrent},
 	}
 	runTests(t, open, append(tests, listTests...))
 }
