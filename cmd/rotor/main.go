@@ -7,6 +7,7 @@
 //	rotor keys ...                list, rotate and retire key-encryption keys
 //	rotor rotation ...            rotation runs: list, history, abandon
 //	rotor recover-admin [flags]   offline: a new admin access key for a stopped server
+//	rotor migrate --from DIR --to URL  offline: copy a SQLite data directory into PostgreSQL
 //	rotor audit verify FILE...    check the audit log's hash chain (reads files only)
 //
 // Client subcommands talk to a running server through Rotor's own API,
@@ -54,6 +55,9 @@ Commands:
   recover-admin [-identity NAME] [-out FILE] [server flags: -data-dir, -key-file, -config, ...]
                                  on a STOPPED server's data directory: give an admin identity a new
                                  access key, written to FILE (default <data-dir>/credentials-recovered, 0600)
+  migrate --from DIR --to URL    offline: copy a STOPPED SQLite server's data directory into an empty
+                                 PostgreSQL database (sealed values as stored), then verify the copy
+                                 [-key-file FILE | -key-env NAME] (the keyring, needed to verify)
   audit verify FILE...           check the audit log's hash chain, oldest file first
                                  (audit.log.* audit.log); reads the files only, no server
   version
@@ -88,6 +92,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runServer(ctx, args[1:], stdout)
 	case "recover-admin":
 		err = runRecoverAdmin(ctx, args[1:], stdout)
+	case "migrate":
+		err = runMigrate(ctx, args[1:], stdout)
 	case "audit":
 		err = runAudit(args[1:], stdout)
 	case "keys":
