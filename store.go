@@ -288,6 +288,11 @@ type Tx interface {
 	AddStep(s *StepRecord) error
 	// Steps returns a run's step records, oldest first.
 	Steps(runID string) ([]*StepRecord, error)
+	// RunSummary counts the stored runs by state and finds the oldest
+	// unresolved failure (see RunSummary), in every region. It is meant to
+	// be called on each metrics scrape: a backend answers it from indexes,
+	// without reading the runs' rows.
+	RunSummary() (*RunSummary, error)
 	// DueRotations returns the ARNs of secrets (any region) with rotation
 	// enabled, not scheduled for deletion, whose NextRotationDate is set and
 	// not after t, and that have no active run.

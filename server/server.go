@@ -58,7 +58,8 @@ type Options struct {
 	// is recorded in (the Server does not close it); nil = no auditing.
 	Audit *audit.Log
 	// Metrics, when not nil, is told about requests, the cache, the audit
-	// log and rotations; nil = none.
+	// log, rotations and the store (every transaction is timed, and the
+	// stored runs are counted at each scrape); nil = none.
 	Metrics *metrics.Metrics
 	// MetricsOnHandler serves Metrics at GET /metrics on Handler too.
 	MetricsOnHandler bool
@@ -94,6 +95,9 @@ type RotationOptions struct {
 	// ScheduleInterval is how often the scheduler looks for due rotations;
 	// 0 = one minute.
 	ScheduleInterval time.Duration
+	// LeaseTTL is how long the engine's claim on a run lasts unless
+	// renewed (rotation.Engine.LeaseTTL); 0 = rotation.DefaultLeaseTTL.
+	LeaseTTL time.Duration
 	// Endpoint returns the URL exec and http functions call back; nil = no
 	// endpoint (only built-in functions work).
 	Endpoint func() string
@@ -160,7 +164,13 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 			maxAge = DefaultSharedCacheMaxAge
 		}
 	}
-	s.Auth = auth.New(auth.Config{Store: opts.Store, Keyring: opts.Keyring, Regions: opts.Regions, Account: opts.Account,
+	// Every transaction of the server goes through store, which times it
+	// when there are metrics (whatever the backend).
+	store := opts.Store
+	if opts.Metrics != nil {
+		store = opts.Metrics.InstrumentStore(opts.Store)
+	}
+	s.Auth = auth.New(auth.Config{Store: store, Keyring: opts.Keyring, Regions: opts.Regions, Account: opts.Account,
 		CacheMaxAge: maxAge})
 	// The engine and the manager know each other: the manager wakes the
 	// engine when it queues a run and stops it when a run is cancelled; the
@@ -170,6 +180,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		Functions:   s.Registry,
 		Credentials: s.Auth,
 		Workers:     opts.Rotation.Workers,
+		LeaseTTL:    opts.Rotation.LeaseTTL,
 		Endpoint:    opts.Rotation.Endpoint,
 		Failpoint:   opts.Rotation.Failpoint,
 		Logger:      opts.Logger,
@@ -179,7 +190,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		s.Engine.Metrics = opts.Metrics
 	}
 	s.Manager = manager.New(manager.Config{
-		Store:         opts.Store,
+		Store:         store,
 		Keyring:       opts.Keyring,
 		Authorizer:    s.Auth,
 		Account:       opts.Account,
@@ -202,7 +213,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s.Admin = admin.New(admin.Config{
 		Auth:     s.Auth,
-		Store:    opts.Store,
+		Store:    store,
 		Keyring:  opts.Keyring,
 		KeyFile:  opts.KeyFile,
 		OnRewrap: s.Manager.InvalidateCache,
@@ -216,6 +227,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Metrics != nil {
 		api.Metrics = opts.Metrics
 		opts.Metrics.AddCache(s.Manager.CacheStats)
+		opts.Metrics.AddRuns(opts.Store, nil)
 		if opts.Audit != nil {
 			opts.Metrics.AddAudit(opts.Audit.Stats)
 		}
@@ -256,7 +268,8 @@ func (s *Server) Start() {
 		}
 	})
 	s.goBackground(func() {
-		sched := &rotation.Scheduler{Secrets: s.Manager, Wake: s.Engine.Wake, Logger: s.opts.Logger}
+		// One scheduler scans at a time among the servers sharing the store.
+		sched := &rotation.Scheduler{Secrets: s.Manager, Wake: s.Engine.Wake, Logger: s.opts.Logger, Owner: s.Engine.ID()}
 		sched.Run(bg, s.opts.Rotation.ScheduleInterval)
 	})
 }

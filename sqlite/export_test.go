@@ -73,3 +73,6 @@ func QueryPlan(s *Store, query string, args ...any) ([]string, error) {
 func Prepared(s *Store, query string) bool {
 	return s.readerStmts.get(query) != nil && s.writerStmts.get(query) != nil
 }
+
+// RunSummaryQueries are the statements of Tx.RunSummary.
+var RunSummaryQueries = []string{runCountsQuery, oldestFailureQuery}

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"database/sql"
 	"time"
 
 	"github.com/rotorhq/rotor"
@@ -210,4 +211,51 @@ func (t *tx) DueRotations(now time.Time) ([]string, error) {
 		  AND s.rotation_configured AND s.deleted_date = 0 AND s.next_rotation_date <= ?
 		  AND NOT EXISTS (SELECT 1 FROM rotation_runs r WHERE r.secret_arn = s.arn AND r.status IN `+activeIn+`)
 		ORDER BY s.next_rotation_date, s.arn`, toNanos(now))
+}
+
+// The queries of RunSummary (TestRunSummaryIsIndexed checks their plans).
+const (
+	runCountsQuery     = `SELECT status, COUNT(*) FROM rotation_runs GROUP BY status`
+	oldestFailureQuery = `SELECT MIN(f.finished) FROM rotation_runs f
+		WHERE f.status = ?
+		  AND NOT EXISTS (SELECT 1 FROM rotation_runs l
+		                  WHERE l.secret_arn = f.secret_arn AND l.created > f.created AND l.status IN (?, ?, ?))`
+)
+
+// RunSummary counts the runs by status (a scan of the index
+// rotation_runs_status_next, not of the table) and finds the oldest failed
+// run not resolved by a later succeeded, cancelled or abandoned run of its
+// secret (the failed runs through the same index, each checked against its
+// secret's later runs through rotation_runs_secret_created).
+func (t *tx) RunSummary() (*rotor.RunSummary, error) {
+	const op = "run summary"
+	type count struct {
+		status string
+		n      int
+	}
+	counts, err := queryAll(t, nounRun, op, func(sc scanner) (count, error) {
+		var c count
+		err := sc.Scan(&c.status, &c.n)
+		return c, err
+	}, runCountsQuery)
+	if err != nil {
+		return nil, err
+	}
+	sum := &rotor.RunSummary{ByStatus: make(map[string]int, len(counts))}
+	for _, c := range counts {
+		sum.ByStatus[c.status] = c.n
+	}
+	if sum.ByStatus[rotor.RunFailed] == 0 {
+		return sum, nil
+	}
+	oldest, err := queryOne(t, nounRun, op, func(sc scanner) (int64, error) {
+		var n sql.NullInt64
+		err := sc.Scan(&n)
+		return n.Int64, err
+	}, oldestFailureQuery, rotor.RunFailed, rotor.RunSucceeded, rotor.RunCancelled, rotor.RunAbandoned)
+	if err != nil {
+		return nil, err
+	}
+	sum.OldestFailure = fromNanos(oldest)
+	return sum, nil
 }

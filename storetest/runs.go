@@ -937,3 +937,72 @@ func testLeaseConcurrent(t *testing.T, s rotor.Store) {
 		t.Errorf("%d owners hold the lease at once, want 1", winners)
 	}
 }
+
+// testRunSummary: RunSummary counts runs by state across regions and finds
+// the Finished time of the oldest failed run that no later succeeded,
+// cancelled or abandoned run of the same secret resolved.
+func testRunSummary(t *testing.T, s rotor.Store) {
+	summary := func() *rotor.RunSummary {
+		t.Helper()
+		var sum *rotor.RunSummary
+		view(t, s, func(tx rotor.Tx) (err error) {
+			sum, err = tx.RunSummary()
+			return err
+		})
+		return sum
+	}
+	if sum := summary(); sum.ByStatus == nil || len(sum.ByStatus) != 0 || !sum.OldestFailure.IsZero() {
+		t.Fatalf("empty store: RunSummary = %+v, want an empty non-nil map and a zero time", sum)
+	}
+
+	secs := map[string]*rotor.SecretRecord{}
+	for i, name := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
+		secs[name] = runSecret([]string{region1, region2}[i%2], "summary-"+name, i)
+	}
+	createSecrets(t, s, secs["a"], secs["b"], secs["c"], secs["d"], secs["e"], secs["f"], secs["g"], secs["h"])
+	createRuns(t, s,
+		newRun("a-failed", secs["a"], rotor.RunFailed, 1), // resolved by a-succeeded
+		newRun("a-succeeded", secs["a"], rotor.RunSucceeded, 5),
+		newRun("b-failed-1", secs["b"], rotor.RunFailed, 3), // Finished at(4); a later failure and a pending run do not resolve it
+		newRun("b-failed-2", secs["b"], rotor.RunFailed, 6),
+		newRun("b-pending", secs["b"], rotor.RunPending, 8),
+		newRun("c-failed", secs["c"], rotor.RunFailed, 10),
+		newRun("d-succeeded", secs["d"], rotor.RunSucceeded, 0),
+		newRun("d-cancelled", secs["d"], rotor.RunCancelled, 9),
+		newRun("e-failed", secs["e"], rotor.RunFailed, 2), // resolved by e-abandoned
+		newRun("e-abandoned", secs["e"], rotor.RunAbandoned, 12),
+		newRun("f-failed", secs["f"], rotor.RunFailed, 5), // Finished at(6); a running run does not resolve it
+		newRun("f-running", secs["f"], rotor.RunRunning, 13),
+		newRun("g-failed", secs["g"], rotor.RunFailed, 0), // resolved by g-cancelled
+		newRun("g-cancelled", secs["g"], rotor.RunCancelled, 14),
+		newRun("h-succeeded", secs["h"], rotor.RunSucceeded, -5), // before the failure: resolves nothing
+		newRun("h-failed", secs["h"], rotor.RunFailed, -3),       // Finished at(-2): the oldest unresolved
+	)
+	sum := summary()
+	wantCounts := map[string]int{rotor.RunFailed: 8, rotor.RunSucceeded: 3, rotor.RunCancelled: 2,
+		rotor.RunAbandoned: 1, rotor.RunPending: 1, rotor.RunRunning: 1}
+	if !reflect.DeepEqual(sum.ByStatus, wantCounts) {
+		t.Errorf("ByStatus = %v, want %v", sum.ByStatus, wantCounts)
+	}
+	if !sum.OldestFailure.Equal(at(-2)) {
+		t.Errorf("OldestFailure = %v, want %v (h-failed: an earlier success does not resolve it)", sum.OldestFailure, at(-2))
+	}
+
+	createRuns(t, s, newRun("h-succeeded-later", secs["h"], rotor.RunSucceeded, 30))
+	if got := summary().OldestFailure; !got.Equal(at(4)) {
+		t.Errorf("after h succeeded: OldestFailure = %v, want %v (b-failed-1)", got, at(4))
+	}
+	done := getRun(t, s, "b-pending")
+	done.Status, done.Finished = rotor.RunSucceeded, at(31)
+	update(t, s, func(tx rotor.Tx) error { return tx.UpdateRun(done) })
+	if got := summary().OldestFailure; !got.Equal(at(6)) {
+		t.Errorf("after b succeeded: OldestFailure = %v, want %v (f-failed)", got, at(6))
+	}
+	for _, id := range []string{"c-failed", "f-failed"} {
+		r := getRun(t, s, id)
+		update(t, s, func(tx rotor.Tx) error { return tx.DeleteSecret(r.SecretARN) })
+	}
+	if sum := summary(); !sum.OldestFailure.IsZero() || sum.ByStatus[rotor.RunFailed] != 6 {
+		t.Errorf("with every failure resolved or its secret deleted: %+v, want 6 failed runs and a zero time", sum)
+	}
+}

@@ -43,6 +43,9 @@
 //   - Steps returns steps in the order AddStep added them, and ENOTFOUND
 //     (as does AddStep) for an unknown run;
 //   - DeleteSecret deletes the secret's runs and their steps;
+//   - RunSummary returns an empty, non-nil ByStatus for a store without
+//     runs; a failed run is resolved only by a run of its secret created
+//     after it (not before) that succeeded, was cancelled or abandoned;
 //   - KeyIDsInUse returns an empty (non-nil) slice for an empty store and
 //     ignores placeholders;
 //   - ListSecrets orders by the sort key, then the ARN, byte-wise, with a
@@ -129,6 +132,7 @@ func Run(t *testing.T, open func(t *testing.T) rotor.Store) {
 		{"Run/DeleteSecretCascades", testRunDeleteSecretCascades},
 		{"Run/DueRotations", testRunDueRotations},
 		{"Run/ConcurrentCreate", testRunConcurrentCreate},
+		{"Run/Summary", testRunSummary},
 		{"Run/ExpiredRuns", testRunExpiredRuns},
 		{"Lease/Acquire", testLeaseAcquire},
 		{"Lease/Concurrent", testLeaseConcurrent},

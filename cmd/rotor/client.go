@@ -63,7 +63,7 @@ func newAPIClient(ctx context.Context, endpoint, region, profile string) (*apiCl
 		cfg.Region = "us-east-1"
 	}
 	if endpoint == "" {
-		for _, name := range []string{"ROTOR_ENDPOINT", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"} {
+		for _, name := range envEndpoints {
 			if endpoint = os.Getenv(name); endpoint != "" {
 				break
 			}
@@ -133,7 +133,7 @@ func (c *apiClient) call(ctx context.Context, op string, in, out any) error {
 
 // runClient runs one client subcommand: args[0] is the command.
 func runClient(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("rotor "+args[0], flag.ContinueOnError)
+	fs := newFlagSet("rotor " + args[0])
 	endpoint := fs.String("endpoint", "", "server URL")
 	region := fs.String("region", "", "region to sign for (default from the AWS configuration, else us-east-1)")
 	profile := fs.String("profile", "", "AWS shared-config profile whose credentials sign the requests (default $AWS_PROFILE, else default)")

@@ -70,6 +70,9 @@ type Config struct {
 		MaxAttempts int `toml:"max_attempts"`
 		// ScheduleInterval is how often the scheduler looks for due rotations.
 		ScheduleInterval duration `toml:"schedule_interval"`
+		// LeaseTTL is how long a server's claim on a rotation run lasts
+		// unless renewed (every third of it).
+		LeaseTTL duration `toml:"lease_ttl"`
 		// Endpoint is the URL exec and http functions call back; "" = the
 		// server's own URL.
 		Endpoint string `toml:"endpoint"`
@@ -288,6 +291,7 @@ func DefaultConfig() Config {
 	c.Rotation.Workers = 4
 	c.Rotation.MaxAttempts = 5
 	c.Rotation.ScheduleInterval.Duration = time.Minute
+	c.Rotation.LeaseTTL.Duration = 30 * time.Second
 	c.Audit.Enabled = true
 	c.Audit.MaxSize = 100 << 20
 	c.Audit.OnFailure = "refuse"
@@ -379,6 +383,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Rotation.ScheduleInterval.Duration <= 0 {
 		return errors.New("rotation.schedule_interval must be positive")
+	}
+	if c.Rotation.LeaseTTL.Duration < 3*time.Second {
+		return errors.New("rotation.lease_ttl must be at least 3s")
 	}
 	seen := map[string]bool{}
 	for i := range c.Functions {
@@ -508,14 +515,14 @@ var settings = []setting{
 // --config flag, else $ROTOR_CONFIG, else none), the environment and the
 // flags in args, in increasing order of precedence.
 func LoadConfig(args []string, getenv func(string) string) (Config, error) {
-	return loadConfig(flag.NewFlagSet("rotor server", flag.ContinueOnError), args, getenv)
+	return loadConfig(newFlagSet("rotor server"), args, getenv)
 }
 
 // loadConfig is LoadConfig with the flags parsed by fs, which may define
 // flags of its own command besides the configuration's.
 func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
 	c := DefaultConfig()
-	configPath := fs.String("config", getenv("ROTOR_CONFIG"), "config file (TOML); env ROTOR_CONFIG")
+	configPath := fs.String("config", getenv(envConfig), "config file (TOML); env ROTOR_CONFIG")
 	flagVals := make([]*string, len(settings))
 	for i, s := range settings {
 		flagVals[i] = fs.String(s.flag, "", s.usage+"; env "+s.env)
@@ -553,7 +560,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 			}
 		}
 	}
-	if v := getenv("ROTOR_ALLOW_HIDDEN_REGIONS"); v != "" {
+	if v := getenv(envAllowHiddenRegions); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
 			return c, fmt.Errorf("ROTOR_ALLOW_HIDDEN_REGIONS: %q is not true or false", v)

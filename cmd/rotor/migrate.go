@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -30,9 +29,9 @@ import (
 // core is opened on the new store and every version with a value is read
 // back through it and compared with the source.
 func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("rotor migrate", flag.ContinueOnError)
+	fs := newFlagSet("rotor migrate")
 	from := fs.String("from", "", "data directory of the stopped SQLite server to copy")
-	to := fs.String("to", "", "the empty database to copy into: postgres://user:password@host:5432/db (or $ROTOR_STORE)")
+	to := fs.String("to", "", "the empty database to copy into: postgres://user:password@host:5432/db")
 	keyFile := fs.String("key-file", "", "the keyring file (default <from>/kek.json)")
 	keyEnv := fs.String("key-env", "", "name of an environment variable holding the keyring instead")
 	if err := fs.Parse(args); err != nil {
@@ -40,9 +39,6 @@ func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if fs.NArg() > 0 {
 		return usageError("migrate takes no arguments besides its flags")
-	}
-	if *to == "" {
-		*to = os.Getenv("ROTOR_STORE")
 	}
 	if *from == "" || *to == "" {
 		return usageError("migrate needs --from <data directory> and --to postgres://...")
@@ -158,7 +154,7 @@ func copyStore(ctx context.Context, src, dst rotor.Store) (copyCounts, error) {
 				}
 				n.AccessKeys++
 			}
-			for _, region := range sortedKeys(regions) {
+			for _, region := range regionNames(regions) {
 				secrets, err := stx.Secrets(region)
 				if err != nil {
 					return fmt.Errorf("list secrets of %s: %w", region, err)
@@ -261,7 +257,7 @@ func verifyCopy(ctx context.Context, src, dst rotor.Store, kr *envelope.Keyring)
 	if err := src.View(ctx, func(tx rotor.Tx) (err error) { regions, err = tx.Regions(); return err }); err != nil {
 		return 0, err
 	}
-	served := sortedKeys(regions)
+	served := regionNames(regions)
 	if len(served) == 0 {
 		served = []string{"us-east-1"}
 	}
@@ -477,7 +473,7 @@ func (readOnlyStore) Update(context.Context, func(rotor.Tx) error) error {
 	return rotor.Errorf(rotor.ESTATE, "read-only while migrate verifies")
 }
 
-func sortedKeys(m map[string]int) []string {
+func regionNames(m map[string]int) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -31,7 +30,7 @@ const recoveredCredentials = "credentials-recovered"
 // directory: servers elsewhere may keep serving, and see the new key from
 // their next request on.
 func runRecoverAdmin(ctx context.Context, args []string, stdout io.Writer) error {
-	fset := flag.NewFlagSet("rotor recover-admin", flag.ContinueOnError)
+	fset := newFlagSet("rotor recover-admin")
 	identity := fset.String("identity", auth.BootstrapIdentity, "admin identity to give a new access key (created if missing)")
 	out := fset.String("out", "", "credentials file to write (default <data-dir>/"+recoveredCredentials+"); must not exist")
 	cfg, err := loadConfig(fset, args, os.Getenv)

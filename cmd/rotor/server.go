@@ -96,6 +96,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 
 	m.metrics = metrics.New()
+	m.metrics.SetLogger(m.Logger)
 	if c.DebugListen != "" {
 		var ln net.Listener
 		if m.debug, ln, err = debugServer(c.DebugListen, m.metrics.Handler()); err != nil {
@@ -107,6 +108,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err := prepareDataDir(c.DataDir); err != nil {
 		return err
 	}
+	warnForeignDataDir(c.DataDir, os.Geteuid(), m.Logger)
 	if m.lock, err = lockDataDir(c.DataDir); err != nil {
 		return err
 	}
@@ -191,8 +193,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			Workers:          c.Rotation.Workers,
 			MaxAttempts:      c.Rotation.MaxAttempts,
 			ScheduleInterval: c.Rotation.ScheduleInterval.Duration,
+			LeaseTTL:         c.Rotation.LeaseTTL.Duration,
 			Endpoint:         m.functionEndpoint,
-			Failpoint:        failpoint(m.Getenv("ROTOR_TEST_FAILPOINT"), m.Logger),
+			Failpoint:        failpoint(m.Getenv(envTestFailpoint), m.Logger),
 		},
 		RegisterFunctions: func(reg *rotation.Registry) error {
 			return registerFunctions(reg, c.Functions, m.Getenv, c.Protected(), m.landlockSupported())
