@@ -71,10 +71,17 @@ func errMinLen(path string, n int) *rotor.Error {
 
 // internal wraps a fault that is not the caller's: the cause is kept for
 // logs only and the message is generic.
+//
+// A store's EUNAVAILABLE (the database cannot be reached at the moment)
+// is kept, so that the client is told to retry (503) rather than of a
+// fault (500).
 func internal(op string, err error) *rotor.Error {
 	var re *rotor.Error
 	if errors.As(err, &re) && re.Code == rotor.EINTERNAL && re.Message == msgInternal {
 		return re
+	}
+	if errors.As(err, &re) && re.Code == rotor.EUNAVAILABLE {
+		return &rotor.Error{Code: rotor.EUNAVAILABLE, Message: re.Message, Err: fmt.Errorf("%s: %w", op, err)}
 	}
 	return &rotor.Error{Code: rotor.EINTERNAL, Message: msgInternal, Err: fmt.Errorf("%s: %w", op, err)}
 }

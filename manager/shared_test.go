@@ -1,6 +1,7 @@
 package manager_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -69,5 +70,33 @@ func TestCacheMaxAge(t *testing.T) {
 	}
 	if st := b.svc.CacheStats(); st.Hits != 0 {
 		t.Errorf("cache hits = %d with a 1 ns maximum age, want 0", st.Hits)
+	}
+}
+
+// unreachableStore is the real store whose transactions fail the way a
+// database store's do while the database cannot be reached.
+type unreachableStore struct{ rotor.Store }
+
+func (unreachableStore) View(context.Context, func(rotor.Tx) error) error {
+	return rotor.Errorf(rotor.EUNAVAILABLE, "The database is unavailable; try again.")
+}
+
+func (unreachableStore) Update(context.Context, func(rotor.Tx) error) error {
+	return rotor.Errorf(rotor.EUNAVAILABLE, "The database is unavailable; try again.")
+}
+
+// TestStoreUnavailableIsKept: a store that cannot reach its database
+// makes reads and writes fail with EUNAVAILABLE (503, which clients
+// retry), not EINTERNAL.
+func TestStoreUnavailableIsKept(t *testing.T) {
+	e := newEnv(t)
+	e.create(t, "s", "v")
+	e.cfg.Store = unreachableStore{e.store}
+	svc := manager.New(e.cfg)
+	if _, err := svc.GetSecretValue(e.ctx, rotor.GetSecretValueInput{SecretID: "s"}); rotor.ErrorCode(err) != rotor.EUNAVAILABLE {
+		t.Errorf("GetSecretValue = %v, want EUNAVAILABLE", err)
+	}
+	if _, err := svc.PutSecretValue(e.ctx, rotor.PutSecretValueInput{SecretID: "s", ClientRequestToken: tok(1), Value: sv("w")}); rotor.ErrorCode(err) != rotor.EUNAVAILABLE {
+		t.Errorf("PutSecretValue = %v, want EUNAVAILABLE", err)
 	}
 }

@@ -78,6 +78,14 @@ type Options struct {
 	// lost, and this bounds the staleness then. 0 =
 	// DefaultSharedCacheMaxAge. Ignored for a store that is not shared.
 	SharedCacheMaxAge time.Duration
+	// RelaxedSharedReads, with a store shared by other servers, serves
+	// requests from the caches at once instead of first waiting until this
+	// server has applied every change committed before the request arrived
+	// (rotor.ChangeSyncer). Relaxed, a client that writes through another
+	// server may read its write back stale for as long as that server's
+	// notification takes to arrive (normally well under a millisecond; at
+	// most SharedCacheMaxAge when it is lost).
+	RelaxedSharedReads bool
 
 	Rotation RotationOptions
 
@@ -123,6 +131,7 @@ type Server struct {
 
 	opts    Options
 	feed    rotor.ChangeFeed // nil for a store no other server shares
+	barrier *barrier         // nil unless requests wait for the feed to catch up
 	mu      sync.Mutex
 	started bool
 	cancel  context.CancelFunc
@@ -237,8 +246,31 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.MetricsOnHandler && opts.Metrics != nil {
 		s.Mux.Handle("GET /metrics", opts.Metrics.Handler())
 	}
-	s.Mux.Handle("/", api)
+	var h http.Handler = api
+	if syncer, ok := opts.Store.(rotor.ChangeSyncer); ok && s.feed != nil && !opts.RelaxedSharedReads {
+		s.barrier = &barrier{sync: syncer.Sync}
+		h = s.synced(api)
+	}
+	s.Mux.Handle("/", h)
 	return s, nil
+}
+
+// barrierTimeout bounds one wait for the change feed to catch up.
+const barrierTimeout = 2 * time.Second
+
+// synced serves h once this server has applied every change to the shared
+// store committed before the request arrived, so that what it answers from
+// its caches is at least as new as any write acknowledged by any server
+// before then. When that cannot be known (the feed is not listening, or
+// takes longer than barrierTimeout) it serves anyway: the caches' maximum
+// age bounds how stale a read can be then.
+func (s *Server) synced(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.barrier.wait(r.Context()); err != nil && r.Context().Err() == nil {
+			s.opts.Logger.Debug("serving without knowing the change feed caught up", "err", err)
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Handler is what a listener serves: the AWS API, /health and, when asked,

@@ -95,6 +95,11 @@ type Config struct {
 		// used after it was read, with a store shared by several servers
 		// (server.Options.SharedCacheMaxAge); ignored for SQLite.
 		SharedMaxAge duration `toml:"shared_max_age"`
+		// ReadYourWrites, with a store shared by several servers, makes
+		// each request wait until this server applied every change
+		// committed before it arrived (server.Options.RelaxedSharedReads
+		// is its opposite); ignored for SQLite.
+		ReadYourWrites bool `toml:"read_your_writes"`
 	} `toml:"cache"`
 
 	Database struct {
@@ -298,6 +303,7 @@ func DefaultConfig() Config {
 	c.Audit.Buffer = 8192
 	c.Cache.MaxBytes = DefaultCacheMaxBytes
 	c.Cache.SharedMaxAge.Duration = server.DefaultSharedCacheMaxAge
+	c.Cache.ReadYourWrites = true
 	return c
 }
 
