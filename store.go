@@ -74,6 +74,16 @@ type IdentityRecord struct {
 	CreatedDate time.Time
 }
 
+// StageEvent is one entry of a secret's label history (Tx.StageHistory):
+// at Time, label Stage moved onto version VersionID, or, when VersionID is
+// "", was removed from whichever version carried it. The history is only
+// ever appended to; a store keeps each event exactly as given.
+type StageEvent struct {
+	Stage     string
+	VersionID string // "" = the label was removed
+	Time      time.Time
+}
+
 // SealedRef points at one stored Sealed value, for re-wrapping data keys
 // under a new key-encryption key.
 type SealedRef struct {
@@ -233,6 +243,17 @@ type Tx interface {
 	RemoveStage(arn, stage string) error
 	// SetLastAccessed records the day a version (and its secret) was read.
 	SetLastAccessed(arn, id string, day time.Time) error
+	// AddStageEvents appends events, in order, to the secret's label
+	// history (see StageEvent); ENOTFOUND if the secret does not exist. It
+	// does not move any label: the manager calls it in the transaction that
+	// moves them (SetStage, RemoveStage), with the times it recorded.
+	AddStageEvents(arn string, evs []StageEvent) error
+	// StageHistory returns the newest limit events of the secret's label
+	// history (limit < 1: all), oldest first, in the order they were added
+	// (events with equal times keep that order); ENOTFOUND if the secret
+	// does not exist. DeleteSecret removes the history with the secret;
+	// DeleteVersions keeps the events that name the deleted versions.
+	StageHistory(arn string, limit int) ([]StageEvent, error)
 
 	CreateIdentity(i *IdentityRecord) error
 	Identity(name string) (*IdentityRecord, error)

@@ -259,7 +259,7 @@ func (s *Service) rotateTx(tx rotor.Tx, rec *rotor.SecretRecord, req rotateReque
 		return rotateOutcome{}, err
 	}
 	if active == nil {
-		if vs, err = clearTestLeftover(tx, rec, vs, before); err != nil {
+		if vs, err = clearTestLeftover(tx, rec, vs, before, now); err != nil {
 			return rotateOutcome{}, err
 		}
 		before = labelsOf(vs)
@@ -330,7 +330,7 @@ func (s *Service) rotateTx(tx rotor.Tx, rec *rotor.SecretRecord, req rotateReque
 	if err := tx.CreateVersion(rec.ARN, v); err != nil {
 		return rotateOutcome{}, internal("create version", err)
 	}
-	if err := applyLabels(tx, rec.ARN, before, after); err != nil {
+	if err := applyLabels(tx, rec.ARN, before, after, now); err != nil {
 		return rotateOutcome{}, err
 	}
 	if err := tx.CreateRun(run); err != nil {
@@ -456,7 +456,7 @@ func lastRunOf(tx rotor.Tx, rec *rotor.SecretRecord, token string) (*rotor.RunRe
 // cancelled), so it no longer blocks rotation: it is Rotor's own artefact,
 // not a rotation in progress. vs are the secret's versions and l their
 // labels, with no run active; it returns the versions afterwards.
-func clearTestLeftover(tx rotor.Tx, rec *rotor.SecretRecord, vs []*rotor.VersionRecord, l labels) ([]*rotor.VersionRecord, error) {
+func clearTestLeftover(tx rotor.Tx, rec *rotor.SecretRecord, vs []*rotor.VersionRecord, l labels, now time.Time) ([]*rotor.VersionRecord, error) {
 	pending, ok := l[rotor.StagePending]
 	if !ok || pending == l[rotor.StageCurrent] {
 		return vs, nil
@@ -468,7 +468,7 @@ func clearTestLeftover(tx rotor.Tx, rec *rotor.SecretRecord, vs []*rotor.Version
 	}
 	after := l.clone()
 	delete(after, rotor.StagePending)
-	if err := applyLabels(tx, rec.ARN, l, after); err != nil {
+	if err := applyLabels(tx, rec.ARN, l, after, now); err != nil {
 		return nil, err
 	}
 	if err := dropTestCopy(tx, rec.ARN, vs, after, pending); err != nil {

@@ -572,7 +572,7 @@ func (s *Service) CompleteRunWith(ctx context.Context, owner, runID string, recs
 		if after[rotor.StagePending] == run.Token {
 			delete(after, rotor.StagePending)
 		}
-		if err := applyLabels(tx, rec.ARN, before, after); err != nil {
+		if err := applyLabels(tx, rec.ARN, before, after, now); err != nil {
 			return err
 		}
 		if run.Kind == rotor.RunTestOnly {
@@ -673,7 +673,7 @@ func (s *Service) endTestOnly(tx rotor.Tx, run *rotor.RunRecord, now time.Time) 
 	if after[rotor.StagePending] == run.Token {
 		delete(after, rotor.StagePending)
 	}
-	if err := applyLabels(tx, rec.ARN, before, after); err != nil {
+	if err := applyLabels(tx, rec.ARN, before, after, now); err != nil {
 		return nil, err
 	}
 	if err := dropTestCopy(tx, rec.ARN, vs, after, run.Token); err != nil {

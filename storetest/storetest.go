@@ -61,7 +61,9 @@
 //     only its own work;
 //   - Regions counts secrets scheduled for deletion and returns an empty,
 //     non-nil map for a store without secrets;
-//   - Backup refuses an existing path with EINVALID.
+//   - Backup refuses an existing path with EINVALID; a backend run with
+//     BackupRefused (a database server's, backed up with the server's own
+//     tools) refuses every path with EINVALID and writes nothing.
 //
 // Every expected error is checked in a transaction of its own whose fn
 // returns it, because some databases (PostgreSQL) cannot continue a
@@ -81,9 +83,31 @@ import (
 	"github.com/rotorhq/rotor"
 )
 
+// Option changes what Run expects of a backend.
+type Option func(*options)
+
+type options struct {
+	backupRefused bool
+}
+
+// BackupRefused is for a backend whose Backup never writes a file (a
+// database server's, backed up with the server's own tools): Run then
+// checks that Backup refuses every path with EINVALID, leaves an existing
+// file alone and creates none, instead of checking that it writes a
+// snapshot.
+func BackupRefused() Option { return func(o *options) { o.backupRefused = true } }
+
 // Run runs the conformance suite; open must return a new, empty store for
 // each subtest and arrange its cleanup (Close) with t.Cleanup.
-func Run(t *testing.T, open func(t *testing.T) rotor.Store) {
+func Run(t *testing.T, open func(t *testing.T) rotor.Store, opts ...Option) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	backup := testStoreBackup
+	if o.backupRefused {
+		backup = testStoreBackupRefused
+	}
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s rotor.Store)
@@ -104,6 +128,7 @@ func Run(t *testing.T, open func(t *testing.T) rotor.Store) {
 		{"Version/DeleteVersions", testVersionDeleteVersions},
 		{"Stage/SetMoves", testStageSetMoves},
 		{"Stage/Remove", testStageRemove},
+		{"Stage/History", testStageHistory},
 		{"Identity/CRUD", testIdentityCRUD},
 		{"Identity/Policy", testIdentityPolicy},
 		{"AccessKey/CRUD", testAccessKeyCRUD},
@@ -122,7 +147,7 @@ func Run(t *testing.T, open func(t *testing.T) rotor.Store) {
 		{"Tx/Concurrency", testTxConcurrency},
 		{"Tx/ConcurrentUpdatesIsolated", testTxConcurrentUpdatesIsolated},
 		{"Tx/UpdateAfterFailedBatchMate", testTxUpdateAfterFailedBatchMate},
-		{"Store/Backup", testStoreBackup},
+		{"Store/Backup", backup},
 		{"Run/RoundTrip", testRunRoundTrip},
 		{"Run/OneActivePerSecret", testRunOneActivePerSecret},
 		{"Run/DueRuns", testRunDueRuns},

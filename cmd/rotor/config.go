@@ -116,6 +116,11 @@ type Config struct {
 		OnMainListener bool `toml:"on_main_listener"`
 	} `toml:"metrics"`
 
+	// Console is the web console at /console/ on the main listener.
+	Console struct {
+		Enabled bool `toml:"enabled"`
+	} `toml:"console"`
+
 	// File is the config file the configuration was read from, if any.
 	File string `toml:"-"`
 	// Audit is the audit trail: one hash-chained JSON line per request and
@@ -298,6 +303,7 @@ func DefaultConfig() Config {
 	c.Rotation.ScheduleInterval.Duration = time.Minute
 	c.Rotation.LeaseTTL.Duration = 30 * time.Second
 	c.Audit.Enabled = true
+	c.Console.Enabled = true
 	c.Audit.MaxSize = 100 << 20
 	c.Audit.OnFailure = "refuse"
 	c.Audit.Buffer = 8192

@@ -51,7 +51,9 @@ func TestConfigDocComplete(t *testing.T) {
 		flagSets.output = nil
 		flagSets.Unlock()
 	})
-	cmds := usageCommands(usage)
+	var usage strings.Builder
+	(&cmdline{}).writeUsage(&usage)
+	cmds := usageCommands(usage.String())
 	for _, must := range []string{"server", "recover-admin", "backup"} {
 		if !slices.ContainsFunc(cmds, func(c []string) bool { return c[0] == must }) {
 			t.Fatalf("the usage text yielded the commands %q, without %q: usageCommands no longer understands it", cmds, must)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"flag"
 	"fmt"
 	"io"
 
@@ -8,15 +10,17 @@ import (
 	"github.com/rotorhq/rotor/envelope"
 )
 
-// runKeysAdd is `rotor keys add FILE`: offline, it stages a new
+func setupKeysAdd(_ *flag.FlagSet, x *cmdline) action {
+	return func(_ context.Context, pos, _ []string) error {
+		return keysAdd(pos[0], x.stdout)
+	}
+}
+
+// keysAdd is `rotor keys add FILE`: offline, it stages a new
 // key-encryption key in the key file FILE — added, inactive — so that it
 // can be given to every server sharing a database before any of them seals
 // under it; `rotor keys rotate` then activates it. It talks to no server.
-func runKeysAdd(args []string, stdout io.Writer) error {
-	if len(args) != 1 {
-		return usageError("keys add takes one argument: the key file to stage a new key in")
-	}
-	path := args[0]
+func keysAdd(path string, stdout io.Writer) error {
 	kr, err := envelope.LoadFile(path)
 	if err != nil {
 		return fmt.Errorf("keys add: %s", rotor.ErrorMessage(err))

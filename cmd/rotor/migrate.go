@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -19,7 +20,7 @@ import (
 	"github.com/rotorhq/rotor/sqlite"
 )
 
-// runMigrate is `rotor migrate --from DIR --to URL`: it copies a stopped
+// setupMigrate is `rotor migrate --from DIR --to URL`: it copies a stopped
 // SQLite server's data (the data directory DIR; its lock is taken, so it
 // refuses while a server runs there) into an empty database store, then
 // verifies the copy. Everything is copied as stored: values and access-key
@@ -28,23 +29,23 @@ import (
 // key file, --key-file or --key-env) is needed only to verify: a server
 // core is opened on the new store and every version with a value is read
 // back through it and compared with the source.
-func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := newFlagSet("rotor migrate")
+func setupMigrate(fs *flag.FlagSet, x *cmdline) action {
 	from := fs.String("from", "", "data directory of the stopped SQLite server to copy")
 	to := fs.String("to", "", "the empty database to copy into: postgres://user:password@host:5432/db")
 	keyFile := fs.String("key-file", "", "the keyring file (default <from>/kek.json)")
 	keyEnv := fs.String("key-env", "", "name of an environment variable holding the keyring instead")
-	if err := fs.Parse(args); err != nil {
-		return err
+	return func(ctx context.Context, _, _ []string) error {
+		return migrate(ctx, *from, *to, *keyFile, *keyEnv, x.stdout)
 	}
-	if fs.NArg() > 0 {
-		return usageError("migrate takes no arguments besides its flags")
-	}
-	if *from == "" || *to == "" {
+}
+
+// migrate is runMigrate's work, once the flags are parsed.
+func migrate(ctx context.Context, from, to, keyFile, keyEnv string, stdout io.Writer) error {
+	if from == "" || to == "" {
 		return usageError("migrate needs --from <data directory> and --to postgres://...")
 	}
 	cfg := DefaultConfig()
-	cfg.DataDir, cfg.Keys.File, cfg.Keys.Env, cfg.Store = *from, *keyFile, *keyEnv, *to
+	cfg.DataDir, cfg.Keys.File, cfg.Keys.Env, cfg.Store = from, keyFile, keyEnv, to
 	if kind, err := storeKind(cfg.Store); err != nil {
 		return err
 	} else if kind == storeSQLite {
@@ -77,7 +78,7 @@ func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := probeKeyring(ctx, src, kr, inUse, cfg.DatabasePath()); err != nil {
 		return err
 	}
-	dst, _, err := openStore(ctx, &cfg)
+	dst, _, err := openStore(ctx, &cfg, nil)
 	if err != nil {
 		return err
 	}

@@ -39,6 +39,11 @@ var (
 	envGOMEMLIMIT         = envName("GOMEMLIMIT")
 	// Where client commands find the server, in this order.
 	envEndpoints = []string{envName("ROTOR_ENDPOINT"), envName("AWS_ENDPOINT_URL_SECRETS_MANAGER"), envName("AWS_ENDPOINT_URL")}
+	// The credentials file access-key create --write-profile writes to
+	// (the AWS SDK reads it too, for the signing credentials).
+	envSharedCredentialsFile = envName("AWS_SHARED_CREDENTIALS_FILE")
+	// The time zone client commands show dates in.
+	envTZ = envName("TZ")
 )
 
 // flagSets records, by name, the last flag set newFlagSet made, so a test

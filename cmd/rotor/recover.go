@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -18,8 +19,8 @@ import (
 // directory unless -out names another.
 const recoveredCredentials = "credentials-recovered"
 
-// runRecoverAdmin is `rotor recover-admin`: the break-glass way back when
-// no administrator can sign in. It works offline on a stopped server's
+// recoverAdminAction is `rotor recover-admin`: the break-glass way back
+// when no administrator can sign in. It works offline on a stopped server's
 // data directory (it takes the server's lock, so it refuses while a server
 // runs), opens the database and the keyring exactly as `rotor server`
 // would with the same flags, config file and environment, gives an admin
@@ -29,20 +30,29 @@ const recoveredCredentials = "credentials-recovered"
 // database store (store = postgres://...) the lock guards only this data
 // directory: servers elsewhere may keep serving, and see the new key from
 // their next request on.
-func runRecoverAdmin(ctx context.Context, args []string, stdout io.Writer) error {
-	fset := newFlagSet("rotor recover-admin")
+//
+// It registers the command's own flags on fset and returns the action,
+// which reads the configuration with the rest of the flags.
+func recoverAdminAction(fset *flag.FlagSet, stdout io.Writer) action {
 	identity := fset.String("identity", auth.BootstrapIdentity, "admin identity to give a new access key (created if missing)")
 	out := fset.String("out", "", "credentials file to write (default <data-dir>/"+recoveredCredentials+"); must not exist")
-	cfg, err := loadConfig(fset, args, os.Getenv)
-	if err != nil {
-		return err
+	return func(ctx context.Context, _, flagArgs []string) error {
+		cfg, err := loadConfig(fset, flagArgs, os.Getenv)
+		if err != nil {
+			return err
+		}
+		return runRecoverAdmin(ctx, cfg, *identity, *out, stdout)
 	}
+}
+
+// runRecoverAdmin is recover-admin with its configuration and flags read.
+func runRecoverAdmin(ctx context.Context, cfg Config, identity, out string, stdout io.Writer) error {
 	dir := cfg.DataDir
 	if _, err := os.Stat(cfg.DatabasePath()); err != nil && !cfg.sharedStore() {
 		return fmt.Errorf("no database at %s: recover-admin works on the data directory of an existing server (-data-dir)", cfg.DatabasePath())
 	}
-	if *out == "" {
-		*out = filepath.Join(dir, recoveredCredentials)
+	if out == "" {
+		out = filepath.Join(dir, recoveredCredentials)
 	}
 	lock, err := lockDataDir(dir)
 	if err != nil {
@@ -50,7 +60,7 @@ func runRecoverAdmin(ctx context.Context, args []string, stdout io.Writer) error
 	}
 	defer lock.Close()
 
-	store, _, err := openStore(ctx, &cfg)
+	store, _, err := openStore(ctx, &cfg, nil)
 	if err != nil {
 		return err
 	}
@@ -69,28 +79,28 @@ func runRecoverAdmin(ctx context.Context, args []string, stdout io.Writer) error
 
 	// Claim the output file before the key exists, so a key is never made
 	// that could not be handed over.
-	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("%s already exists: move it away, or name another file with -out", *out)
+		return fmt.Errorf("%s already exists: move it away, or name another file with -out", out)
 	} else if err != nil {
 		return fmt.Errorf("credentials file: %w", err)
 	}
 	svc := auth.New(auth.Config{Store: store, Keyring: kr, Regions: cfg.Regions})
-	key, removed, err := svc.RecoverAdmin(ctx, *identity)
+	key, removed, err := svc.RecoverAdmin(ctx, identity)
 	if err != nil {
 		f.Close()
-		os.Remove(*out)
+		os.Remove(out)
 		return fmt.Errorf("recover admin access: %s", rotor.ErrorMessage(err))
 	}
 	if err := fillCredentials(f, "issued by 'rotor recover-admin'", key, cfg.Regions[0]); err != nil {
-		os.Remove(*out)
+		os.Remove(out)
 		return fmt.Errorf("%w (access key %s was created; run recover-admin again for another)", err, key.AccessKeyID)
 	}
-	abs, _ := filepath.Abs(*out)
+	abs, _ := filepath.Abs(out)
 	if removed != "" {
-		fmt.Fprintf(stdout, "Deleted the inactive access key %s of %s to make room.\n", removed, *identity)
+		fmt.Fprintf(stdout, "Deleted the inactive access key %s of %s to make room.\n", removed, identity)
 	}
-	fmt.Fprintf(stdout, "Created access key %s for admin identity %s; its secret is in %s (mode 0600).\n", key.AccessKeyID, *identity, abs)
+	fmt.Fprintf(stdout, "Created access key %s for admin identity %s; its secret is in %s (mode 0600).\n", key.AccessKeyID, identity, abs)
 	fmt.Fprintf(stdout, "Start the server, then use it with:\n  export AWS_SHARED_CREDENTIALS_FILE=%s AWS_PROFILE=rotor\n", abs)
 	fmt.Fprintf(stdout, "Move the key into your own secret store and delete the file.\n")
 	return nil

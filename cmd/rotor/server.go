@@ -114,7 +114,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	// The database first: a keyring that lacks a key it uses is refused
 	// before anything is written.
-	if m.store, m.sqlite, err = openStore(ctx, c); err != nil {
+	if m.store, m.sqlite, err = openStore(ctx, c, m.Logger); err != nil {
 		return err
 	}
 	if m.sqlite != nil {
@@ -226,6 +226,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}
 
+	if c.Console.Enabled {
+		if err := m.mountConsole(m.core.Mux); err != nil {
+			return err
+		}
+	}
 	m.server = &http.Server{
 		Handler:           m.core.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
