@@ -18,6 +18,9 @@
 //     function, all rotated at once, until every run has succeeded, on
 //     SQLite and on the replicas.
 //
+// One more replica answers reads from its caches at once
+// (cache.read_your_writes = false), to show what the read barrier costs.
+//
 // The replicas share a fresh database on the PostgreSQL server of
 // $ROTOR_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres,
 // which must be allowed to create databases); it is dropped at the end.
@@ -146,6 +149,13 @@ func (b *bench) run() error {
 		}
 		nodes = append(nodes, n)
 	}
+	// One more replica that answers from its caches at once
+	// (cache.read_your_writes = false), to show what waiting costs.
+	relaxed, _, _, err := b.start("pg-relaxed", dbURL, "[cache]", "read_your_writes = false")
+	if err != nil {
+		return err
+	}
+	defer relaxed.child.Stop()
 	bare, err := startBare()
 	if err != nil {
 		return err
@@ -154,7 +164,7 @@ func (b *bench) run() error {
 
 	fmt.Printf("%d replicas on one PostgreSQL database; 1 SQLite server; all on this machine's %d cores with the load generator and PostgreSQL\n",
 		b.replicas, numCPU())
-	if err := b.reads(lite, liteID, liteKey, nodes, bare); err != nil {
+	if err := b.reads(lite, liteID, liteKey, nodes, relaxed, bare); err != nil {
 		return err
 	}
 	if err := b.writes(lite, liteID, liteKey, nodes); err != nil {
@@ -167,11 +177,19 @@ func (b *bench) run() error {
 // dbURL ("" = SQLite in the data directory), and returns it with the admin
 // key written in its data directory (none for a replica that did not
 // create the admin).
-func (b *bench) start(name, dbURL string) (*node, string, string, error) {
+func (b *bench) start(name, dbURL string, config ...string) (*node, string, string, error) {
 	dir := filepath.Join(b.tmp, name)
-	args := []string{"server", "--data-dir", dir, "--listen", "127.0.0.1:0", "--log-level", "warn"}
+	// Unlabeled versions are pruned at once: the write runs make many.
+	args := []string{"server", "--data-dir", dir, "--listen", "127.0.0.1:0", "--log-level", "warn", "--prune-min-age", "0s"}
 	if dbURL != "" {
 		args = append(args, "--store", dbURL, "--key-file", b.keyFile)
+	}
+	if len(config) > 0 {
+		file := filepath.Join(b.tmp, name+".toml")
+		if err := os.WriteFile(file, []byte(strings.Join(config, "\n")+"\n"), 0o600); err != nil {
+			return nil, "", "", err
+		}
+		args = append(args, "--config", file)
 	}
 	c, err := serverproc.Start(exec.Command(b.bin, args...))
 	if err != nil {
@@ -188,7 +206,7 @@ func (b *bench) client(url, id, key string) *secretsmanager.Client {
 
 // reads measures GetSecretValue through 1..replicas replicas and through
 // the SQLite server, each beside the bare ceiling.
-func (b *bench) reads(lite *node, liteID, liteKey string, nodes []*node, bare *serverproc.Child) error {
+func (b *bench) reads(lite *node, liteID, liteKey string, nodes []*node, relaxed *node, bare *serverproc.Child) error {
 	ctx := context.Background()
 	body := []byte(`{"SecretId":"bench/read"}`)
 	if _, err := b.client(lite.child.URL, liteID, liteKey).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
@@ -226,12 +244,18 @@ func (b *bench) reads(lite *node, liteID, liteKey string, nodes []*node, bare *s
 	rows := []row{{"bare net/http", []target{bareReq}}, {"sqlite, 1 server", []target{liteReq}}}
 	for k := 1; k <= len(nodes); k++ {
 		ts := slices.Clone(pgReqs[:k])
-		pids := allPIDs(nodes)
+		pids := append(allPIDs(nodes), relaxed.child.PID())
 		for i := range ts {
 			ts[i].pids = pids // every replica's CPU counts, idle ones too
 		}
 		rows = append(rows, row{fmt.Sprintf("postgres, %d replica(s)", k), ts})
 	}
+	rel, _, err := signed(relaxed.child.URL, body, b.id, b.key)
+	if err != nil {
+		return err
+	}
+	rel.pids = append(allPIDs(nodes), relaxed.child.PID())
+	rows = append(rows, row{"postgres, 1, relaxed", []target{rel}})
 	var bareRPS float64
 	for _, r := range rows {
 		res := load(r.ts, b.conns, b.warmup, b.duration)
@@ -411,11 +435,11 @@ var succeededRE = regexp.MustCompile(`"SecretARN":\s*"[^"]*:secret:(rot-[^"]*)-[
 // succeeded counts the succeeded runs of the secrets under prefix, with
 // the rotor CLI.
 func (b *bench) succeeded(url, id, key, prefix string) (int, error) {
-	cmd := exec.Command(b.bin, "rotation", "list", "-status", "succeeded", "-limit", "1000", "--endpoint", url)
+	cmd := exec.Command(b.bin, "rotation", "list", "--status", "succeeded", "--limit", "1000", "--output", "json", "--endpoint", url)
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+id, "AWS_SECRET_ACCESS_KEY="+key, "AWS_REGION="+region,
 		"AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_CONFIG_FILE=/dev/null")
 	out, err := cmd.CombinedOutput()
-	if err != nil {
+	if err != nil || !bytes.Contains(out, []byte(`"Runs"`)) {
 		return 0, fmt.Errorf("rotation list: %v: %s", err, out)
 	}
 	n := 0
