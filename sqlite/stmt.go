@@ -42,6 +42,9 @@ var preparedQueries = []string{
 	versionStagesQuery,
 	secretExistsQuery,
 	versionExistsQuery,
+	runByIDQuery, // the engine's checks before each step
+	dueRunsQuery,
+	expiredRunsQuery,
 }
 
 // newStmtCache prepares queries on db.
