@@ -220,6 +220,17 @@ func copySecret(stx, dtx rotor.Tx, s *rotor.SecretRecord, n *copyCounts) error {
 		}
 		n.Versions++
 	}
+	// The label history is the store's own record (SetStage does not
+	// write it), so it is copied as it stands, events in their order.
+	evs, err := stx.StageHistory(s.ARN, 0)
+	if err != nil {
+		return fmt.Errorf("label history: %w", err)
+	}
+	if len(evs) > 0 {
+		if err := dtx.AddStageEvents(s.ARN, evs); err != nil {
+			return fmt.Errorf("label history: %w", err)
+		}
+	}
 	if err := dtx.UpdateSecret(s); err != nil {
 		return fmt.Errorf("dates: %w", err)
 	}
@@ -361,6 +372,17 @@ func sameRecords(stx, dtx rotor.Tx, regions []string) error {
 				return err
 			}
 			if err := same("versions of "+s.ARN, va, vb); err != nil {
+				return err
+			}
+			ha, err := stx.StageHistory(s.ARN, 0)
+			if err != nil {
+				return err
+			}
+			hb, err := dtx.StageHistory(s.ARN, 0)
+			if err != nil {
+				return err
+			}
+			if err := same("label history of "+s.ARN, ha, hb); err != nil {
 				return err
 			}
 		}

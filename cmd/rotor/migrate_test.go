@@ -110,6 +110,45 @@ func TestCopyStore(t *testing.T) {
 	if read != 17 {
 		t.Errorf("verified %d values, want 17", read)
 	}
+	// The label history (the console's timeline) comes along, event for
+	// event: every version's labels were put on by the manager, so each
+	// secret has some.
+	err = src.View(ctx, func(stx rotor.Tx) error {
+		return dst.View(ctx, func(dtx rotor.Tx) error {
+			regions, err := stx.Regions()
+			if err != nil {
+				return err
+			}
+			var secrets []*rotor.SecretRecord
+			for r := range regions {
+				rs, err := stx.Secrets(r)
+				if err != nil {
+					return err
+				}
+				secrets = append(secrets, rs...)
+			}
+			if len(secrets) != 6 {
+				return fmt.Errorf("%d secrets on the source, want 6", len(secrets))
+			}
+			for _, sec := range secrets {
+				a, err := stx.StageHistory(sec.ARN, 0)
+				if err != nil {
+					return err
+				}
+				b, err := dtx.StageHistory(sec.ARN, 0)
+				if err != nil {
+					return err
+				}
+				if len(a) == 0 || len(a) != len(b) {
+					return fmt.Errorf("%s: %d label events on the source, %d on the target", sec.Name, len(a), len(b))
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	// Byte for byte: the same sealed bytes under the same key ids.
 	err = src.View(ctx, func(stx rotor.Tx) error {
 		return dst.View(ctx, func(dtx rotor.Tx) error {
