@@ -360,7 +360,8 @@ type secretData struct {
 	Events      []rotor.StageEvent
 	Runs        []runView
 	RunsDenied  bool
-	Active      bool // a run is pending or running: the page refreshes
+	Active      bool // a run is pending or running
+	Stuck       bool // ... but has made no progress for StuckAfter: the page does not refresh
 	Revealed    *revealed
 	CanReveal   bool
 	CanRotate   bool
@@ -459,6 +460,7 @@ func (h *Handler) showSecret(q *request, id string, rev *revealed, status int) {
 		}
 		if len(hist) > 0 {
 			d.Active = hist[0].Run.Active()
+			d.Stuck = h.stuck(hist[0].Run, h.cfg.Now())
 			d.LastFailed = hist[0].Run.Status == rotor.RunFailed
 		}
 	} else if rotor.ErrorCode(err) == rotor.EDENIED {
@@ -614,9 +616,7 @@ func (h *Handler) attentionPage(q *request) {
 	now := h.cfg.Now()
 	d := attentionData{StuckAfter: h.cfg.StuckAfter, MoreFailed: more != ""}
 	for _, r := range runs {
-		stuck := (r.Status == rotor.RunRunning && now.Sub(r.Updated) > h.cfg.StuckAfter) ||
-			(r.Status == rotor.RunPending && now.Sub(r.NextAttempt) > h.cfg.StuckAfter)
-		if r.Status != rotor.RunFailed && !stuck {
+		if r.Status != rotor.RunFailed && !h.stuck(r, now) {
 			continue
 		}
 		if r.Status != rotor.RunFailed && len(d.Stuck) >= attentionRows {
@@ -634,6 +634,13 @@ func (h *Handler) attentionPage(q *request) {
 		}
 	}
 	h.render(q.w, http.StatusOK, "attention", h.frame(q, "Needs attention", "attention", d))
+}
+
+// stuck reports whether an active run has made no progress for
+// StuckAfter: running without an update, or pending past its due time.
+func (h *Handler) stuck(r rotor.RunRecord, now time.Time) bool {
+	return (r.Status == rotor.RunRunning && now.Sub(r.Updated) > h.cfg.StuckAfter) ||
+		(r.Status == rotor.RunPending && now.Sub(r.NextAttempt) > h.cfg.StuckAfter)
 }
 
 // nameOf is the secret name in an ARN (without the random suffix).

@@ -6,9 +6,6 @@ import (
 	"html"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
-	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -17,11 +14,6 @@ import (
 	"time"
 
 	"github.com/rotorhq/rotor"
-	"github.com/rotorhq/rotor/admin"
-	"github.com/rotorhq/rotor/auth"
-	"github.com/rotorhq/rotor/console"
-	"github.com/rotorhq/rotor/envelope"
-	"github.com/rotorhq/rotor/manager"
 	"github.com/rotorhq/rotor/sqlite"
 )
 
@@ -75,10 +67,6 @@ func TestListPageAtScale(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	kr, err := envelope.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := time.Now()
 	created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	err = st.Update(context.Background(), func(tx rotor.Tx) error {
@@ -113,26 +101,7 @@ func TestListPageAtScale(t *testing.T) {
 	t.Logf("stored %d secrets in %v", n, time.Since(start))
 
 	rc := &readCounter{Store: st}
-	au := auth.New(auth.Config{Store: st, Keyring: kr, Regions: []string{region}})
-	key, err := au.Bootstrap(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgr := manager.New(manager.Config{Store: rc, Keyring: kr, Authorizer: au, Account: "000000000000"})
-	h, err := console.New(console.Config{Secrets: mgr, Admin: admin.New(admin.Config{Auth: au, Store: st, Keyring: kr}), Auth: au,
-		SessionKey: kr.DeriveKey, Regions: []string{region}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar}
-	resp, err := c.PostForm(srv.URL+"/console/signin", url.Values{"access_key_id": {key.AccessKeyID}, "secret_access_key": {key.SecretAccessKey}})
-	if err != nil || resp.Request.URL.Path != "/console/secrets" {
-		t.Fatalf("sign in: %v", err)
-	}
-	resp.Body.Close()
+	srv, c := startConsole(t, st, rc)
 
 	rows := regexp.MustCompile(`<th scope="row"><a href="[^"]*">([^<]*)</a>`)
 	next := regexp.MustCompile(`href="/console/secrets\?([^"]+)" id="next"`)
