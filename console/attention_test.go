@@ -49,7 +49,7 @@ func TestAttentionAndStuckRuns(t *testing.T) {
 			}
 		}
 		for _, r := range []struct {
-			name, status            string
+			name, status           string
 			created, updated, next time.Time
 		}{
 			{"failed", rotor.RunFailed, hour, hour, hour},
