@@ -369,14 +369,22 @@ func TestConsoleBrowser(t *testing.T) {
 	}
 	screenshot(t, ctx, dir, "09c-key-deleted")
 
-	// The phone layout: no page wider than the screen.
-	brun(t, ctx, "phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(secretURL), chromedp.WaitVisible(chromedp.CSS("#timeline")))
-	overflow := bval(t, ctx, "overflow", chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
-	if overflow {
-		wide := bval(t, ctx, "wide elements", chromedp.Evaluate[string](`[...document.querySelectorAll("body *")].filter(e => (!e.parentElement.closest(".scroll, .timeline")) && e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 8).map(e => e.tagName + "." + e.getAttribute("class") + "#" + e.id + ":" + Math.round(e.getBoundingClientRect().right)).join(" ")`))
-		t.Errorf("the secret page is wider than a 390 px screen: %s (%s)", wide, bval(t, ctx, "widths", chromedp.Evaluate[string](`[document.documentElement.scrollWidth, document.documentElement.clientWidth, window.innerWidth, document.body.scrollWidth].join(" ")`)))
+	// The phone layout: no page wider than the screen (tables and the
+	// timeline scroll inside their own box).
+	for _, p := range []struct{ name, url, sel string }{
+		{"10-secret-phone", secretURL, "#timeline"},
+		{"10b-secrets-phone", base + "secrets", "#secrets"},
+		{"10c-attention-phone", base + "attention", "main h1"},
+		{"10d-identities-phone", base + "identities", "section.identity"},
+	} {
+		brun(t, ctx, "phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(p.url), chromedp.WaitVisible(chromedp.CSS(p.sel)))
+		overflow := bval(t, ctx, "overflow", chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
+		if overflow {
+			wide := bval(t, ctx, "wide elements", chromedp.Evaluate[string](`[...document.querySelectorAll("body *")].filter(e => (!e.parentElement.closest(".scroll, .timeline")) && e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 8).map(e => e.tagName + "." + e.getAttribute("class") + "#" + e.id + ":" + Math.round(e.getBoundingClientRect().right)).join(" ")`))
+			t.Errorf("%s is wider than a 390 px screen: %s (%s)", p.name, wide, bval(t, ctx, "widths", chromedp.Evaluate[string](`[document.documentElement.scrollWidth, document.documentElement.clientWidth, window.innerWidth, document.body.scrollWidth].join(" ")`)))
+		}
+		screenshot(t, ctx, dir, p.name)
 	}
-	screenshot(t, ctx, dir, "10-secret-phone")
 	brun(t, ctx, "laptop", chromedp.EmulateViewport(1366, 768))
 
 	// Sign out, then sign in as a read-only identity.
