@@ -19,12 +19,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -363,7 +365,22 @@ func TestConsoleBrowser(t *testing.T) {
 		t.Fatalf("the created key %q is not shown with its secret", newKey)
 	}
 	screenshot(t, ctx, dir, "09b-key-created")
-	clickNav(t, ctx, "delete the key", `button[aria-label="Delete access key `+newKey+`"]`)
+	// Delete asks first: dismissed, nothing happens; accepted, the key goes.
+	dialogs := answerDialogs(t, ctx)
+	deleteKey := `button[aria-label="Delete access key ` + newKey + `"]`
+	dialogs.accept.Store(false)
+	bval(t, ctx, "mark the page", chromedp.Evaluate[bool](`window.rotorTestOld = true`))
+	brun(t, ctx, "delete the key, then dismiss", chromedp.Click(chromedp.CSS(deleteKey)))
+	if msg := dialogs.wait(t); !strings.Contains(msg, "Delete access key "+newKey+"?") {
+		t.Errorf("the delete button asked %q", msg)
+	}
+	time.Sleep(300 * time.Millisecond) // a form sent anyway would be on its way
+	if still := bval(t, ctx, "same page", chromedp.Evaluate[bool](`window.rotorTestOld === true`)); !still || count(t, ctx, deleteKey) != 1 {
+		t.Errorf("dismissing the confirmation still sent the form")
+	}
+	dialogs.accept.Store(true)
+	clickNav(t, ctx, "delete the key, then accept", deleteKey)
+	dialogs.wait(t)
 	if msg := bval(t, ctx, "flash", chromedp.Text(chromedp.CSS(".flash"))); msg != "Access key deleted." || count(t, ctx, "#new-key-secret") != 0 {
 		t.Errorf("after deleting the key the page says %q", msg)
 	}
@@ -431,6 +448,47 @@ func TestConsoleBrowser(t *testing.T) {
 				t.Error("the refused rotation left an AWSPENDING version")
 			}
 		}
+	}
+}
+
+// dialogAnswerer answers the page's JavaScript dialogs: accept or
+// dismiss as told, passing on each message.
+type dialogAnswerer struct {
+	accept   atomic.Bool
+	messages chan string
+}
+
+// answerDialogs starts answering the dialogs of the browser's page.
+func answerDialogs(t *testing.T, ctx context.Context) *dialogAnswerer {
+	t.Helper()
+	d := &dialogAnswerer{messages: make(chan string, 8)}
+	lctx, cancel := context.WithCancel(ctx)
+	t.Cleanup(cancel)
+	opening := chromedp.Events(lctx, page.JavascriptDialogOpening)
+	go func() {
+		for ev, err := range opening {
+			if err != nil {
+				return
+			}
+			accept := d.accept.Load()
+			go func() { // answered from another goroutine than the one receiving events
+				chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: accept})
+			}()
+			d.messages <- ev.Message
+		}
+	}()
+	return d
+}
+
+// wait returns the message of the next dialog the page opened.
+func (d *dialogAnswerer) wait(t *testing.T) string {
+	t.Helper()
+	select {
+	case m := <-d.messages:
+		return m
+	case <-time.After(actionTimeout):
+		t.Fatal("the page opened no dialog")
+		return ""
 	}
 }
 
