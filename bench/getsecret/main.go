@@ -4,7 +4,7 @@
 // handler measured in the same run on the same machine, and prints the ratio.
 //
 //	go run ./bench/getsecret [-duration 5s] [-conns 1,32] [-audit on|off|both] [-policies]
-//	go run ./bench/getsecret -secrets 100000 [-dist uniform,zipf] [-gogc 400] [-gomemlimit off]
+//	go run ./bench/getsecret -secrets 100000 [-dist uniform,zipf] [-store DIR] [-gogc 400] [-gomemlimit off]
 //
 // With -secrets N > 1 (scale mode, see scale.go) N secrets are built
 // through the store and one rotor server (audit on unless -audit off) is
@@ -91,6 +91,7 @@ func main() {
 	flag.IntVar(&scale.presign, "presign", 100000, "with -secrets > 1: requests signed ahead per distribution (replayed in a cycle)")
 	flag.Int64Var(&scale.cacheBytes, "cache-bytes", 256<<20, "the server's cache.max_bytes; both servers get GOGC=400 and GOMEMLIMIT = this + 128 MiB")
 	flag.Int64Var(&scale.mmapBytes, "db-mmap-bytes", 0, "the server's database.mmap_bytes (0 = off)")
+	flag.StringVar(&scale.storeDir, "store", "", "with -secrets > 1: keep the store in this directory and reuse it on later runs with the same -secrets and -value-size")
 	flag.StringVar(&scale.gogc, "gogc", "400", "GOGC of both servers (the rotor server's default is 400)")
 	flag.StringVar(&scale.memlimit, "gomemlimit", "", "GOMEMLIMIT of both servers (\"off\" for none; default: the rotor server's, -cache-bytes + 128 MiB)")
 	flag.Parse()
@@ -111,6 +112,7 @@ var scale struct {
 	presign    int
 	cacheBytes int64
 	mmapBytes  int64
+	storeDir   string
 	gogc       string
 	memlimit   string
 }

@@ -221,8 +221,39 @@ func fetchProfile(base, path string, d time.Duration) (wait func()) {
 // startScale starts a rotor server on a fresh data directory under tmp
 // (with the audit log on or off) to create its keyring and credentials,
 // stops it, and measures reads over scale.secrets secrets (runScale).
+//
+// With -store DIR the data directory is DIR/data and is kept: a later run
+// with the same -secrets and -value-size reuses it instead of building the
+// store again (building 1,000,000 secrets takes minutes). DIR/scale.txt
+// records what was built; a DIR holding anything else is refused.
 func startScale(tmp, rotorBin string, audit bool, duration, warmup time.Duration, connList string, valueSize int, profile string) error {
 	dataDir := filepath.Join(tmp, "data")
+	marker := ""
+	want := fmt.Sprintf("secrets=%d value-size=%d\n", scale.secrets, valueSize)
+	if scale.storeDir != "" {
+		dataDir = filepath.Join(scale.storeDir, "data")
+		marker = filepath.Join(scale.storeDir, "scale.txt")
+		got, err := os.ReadFile(marker)
+		switch {
+		case err == nil && string(got) == want:
+			if fi, err := os.Stat(marker); err == nil && fi.ModTime().UTC().Format(time.DateOnly) != time.Now().UTC().Format(time.DateOnly) {
+				// The secrets were recorded as read on the day they were
+				// built: today, every first read writes LastAccessedDate.
+				fmt.Println("warning: the store was built on another day (UTC); first reads today also write LastAccessedDate")
+			}
+			return reuseScale(dataDir, rotorBin, audit, duration, warmup, connList, valueSize, profile)
+		case err == nil:
+			return fmt.Errorf("-store %s holds a store built with %q, not %q: use another directory", scale.storeDir, strings.TrimSpace(string(got)), strings.TrimSpace(want))
+		case !os.IsNotExist(err):
+			return err
+		}
+		if _, err := os.Stat(dataDir); err == nil {
+			return fmt.Errorf("-store %s: %s exists without %s (an interrupted build?): remove it", scale.storeDir, dataDir, marker)
+		}
+		if err := os.MkdirAll(scale.storeDir, 0o700); err != nil {
+			return err
+		}
+	}
 	debugAddr, err := freeLoopbackAddr()
 	if err != nil {
 		return err
@@ -242,22 +273,52 @@ func startScale(tmp, rotorBin string, audit bool, duration, warmup time.Duration
 		return err
 	}
 	rotor.Stop()
-	return runScale(dataDir, rotorCmd, &rotor, id, secret, duration, warmup, connList, valueSize, profile, debugAddr)
-}
-
-// runScale builds a store of scale.secrets secrets in the stopped server's
-// data directory, restarts the server on it (*rotor) and measures, per
-// distribution and connection count, GetSecretValue against the bare
-// handler, with the server's RSS after each run and the load average.
-func runScale(dataDir string, rotorCmd func() *exec.Cmd, rotor **serverproc.Child, id, secret string,
-	duration, warmup time.Duration, connList string, valueSize int, profile, debugAddr string) error {
-	n := scale.secrets
 	t0 := time.Now()
-	if err := buildStore(dataDir, n, valueSize); err != nil {
+	if err := buildStore(dataDir, scale.secrets, valueSize); err != nil {
 		return err
 	}
 	build := time.Since(t0)
-	t0 = time.Now()
+	if marker != "" {
+		if err := os.WriteFile(marker, []byte(want), 0o600); err != nil {
+			return err
+		}
+	}
+	return runScale(dataDir, rotorCmd, &rotor, id, secret, build, duration, warmup, connList, valueSize, profile, debugAddr)
+}
+
+// reuseScale measures reads over the store a previous run built in dataDir
+// (see startScale).
+func reuseScale(dataDir, rotorBin string, audit bool, duration, warmup time.Duration, connList string, valueSize int, profile string) error {
+	debugAddr, err := freeLoopbackAddr()
+	if err != nil {
+		return err
+	}
+	rotorCmd := func() *exec.Cmd {
+		cmd := exec.Command(rotorBin, rotorArgs(dataDir, debugAddr, audit)...)
+		cmd.Env = append(os.Environ(), gcEnv()...)
+		return cmd
+	}
+	id, secret, err := serverproc.ReadCredentials(filepath.Join(dataDir, "credentials"))
+	if err != nil {
+		return err
+	}
+	var rotor *serverproc.Child
+	defer func() {
+		if rotor != nil {
+			rotor.Stop()
+		}
+	}()
+	return runScale(dataDir, rotorCmd, &rotor, id, secret, 0, duration, warmup, connList, valueSize, profile, debugAddr)
+}
+
+// runScale starts the server on the store of scale.secrets secrets in
+// dataDir (built in build; 0: reused) as *rotor and measures, per
+// distribution and connection count, GetSecretValue against the bare
+// handler, with the server's RSS after each run and the load average.
+func runScale(dataDir string, rotorCmd func() *exec.Cmd, rotor **serverproc.Child, id, secret string,
+	build, duration, warmup time.Duration, connList string, valueSize int, profile, debugAddr string) error {
+	n := scale.secrets
+	t0 := time.Now()
 	r, err := serverproc.Start(rotorCmd())
 	if err != nil {
 		return err
@@ -283,8 +344,12 @@ func runScale(dataDir string, rotorCmd func() *exec.Cmd, rotor **serverproc.Chil
 
 	fmt.Printf("GetSecretValue over %d secrets, %d-byte values, cache.max_bytes %d MiB, database.mmap_bytes %d MiB, %s for both servers\n",
 		n, valueSize, scale.cacheBytes>>20, scale.mmapBytes>>20, strings.Join(gcEnv(), " "))
-	fmt.Printf("build %s (%.0f secrets/s), server startup %s, RSS after startup %.0f MiB, load %s\n",
-		build.Round(time.Millisecond), float64(n)/build.Seconds(), startup.Round(time.Millisecond), startRSS, loadAvg())
+	if build > 0 {
+		fmt.Printf("build %s (%.0f secrets/s), ", build.Round(time.Millisecond), float64(n)/build.Seconds())
+	} else {
+		fmt.Printf("store reused from %s, ", dataDir)
+	}
+	fmt.Printf("server startup %s, RSS after startup %.0f MiB, load %s\n", startup.Round(time.Millisecond), startRSS, loadAvg())
 	if profile != "" { // the whole measurement, both servers' runs included
 		runs := len(strings.Split(connList, ",")) * len(strings.Split(scale.dists, ","))
 		wait := fetchProfile("http://"+debugAddr, profile, time.Duration(2*runs)*(warmup+duration))
