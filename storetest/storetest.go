@@ -53,7 +53,10 @@
 //     only its own work;
 //   - Regions counts secrets scheduled for deletion and returns an empty,
 //     non-nil map for a store without secrets;
-//   - Backup refuses an existing path with EINVALID.
+//   - Backup refuses an existing path with EINVALID;
+//   - a Store that implements the optional rotor.SecretReader returns
+//     exactly what one View of SecretByName (or Secret) and Versions
+//     would, from one snapshot; the SecretReader tests skip other stores.
 //
 // Every expected error is checked in a transaction of its own whose fn
 // returns it, because some databases (PostgreSQL) cannot continue a
@@ -124,6 +127,8 @@ func Run(t *testing.T, open func(t *testing.T) rotor.Store) {
 		{"Run/DeleteSecretCascades", testRunDeleteSecretCascades},
 		{"Run/DueRotations", testRunDueRotations},
 		{"Run/ConcurrentCreate", testRunConcurrentCreate},
+		{"SecretReader/SameAsView", testReaderSameAsView},
+		{"SecretReader/Snapshot", testReaderSnapshot},
 	}
 	runTests(t, open, append(tests, listTests...))
 }

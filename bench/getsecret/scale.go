@@ -7,12 +7,14 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -81,15 +83,19 @@ func buildStore(dataDir string, n, valueSize int) error {
 	return nil
 }
 
-// signedReq is one pre-signed GetSecretValue request.
+// signedReq is one pre-signed GetSecretValue request: header, plus
+// Authorization when auth is not "" (the scale runs share one header of
+// the common fields, so a million signed requests fit in memory).
 type signedReq struct {
 	header http.Header
+	auth   string
 	body   []byte
 }
 
 // presign signs count GetSecretValue requests for secrets drawn from dist
-// ("uniform" or "zipf", s = 1.1) over n secrets. A signature stays valid
-// for 15 minutes.
+// ("uniform" or "zipf", s = 1.1) over n secrets, each drawn independently.
+// Each secret drawn is signed once (its request is replayed when drawn
+// again); a signature stays valid for 15 minutes.
 func presign(ctx context.Context, url, id, secret string, n, count int, dist string, seed uint64) ([]signedReq, error) {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	var next func() int
@@ -107,9 +113,16 @@ func presign(ctx context.Context, url, id, secret string, n, count int, dist str
 	signer := v4.NewSigner()
 	creds := aws.Credentials{AccessKeyID: id, SecretAccessKey: secret}
 	now := time.Now()
+	var common http.Header     // every header but Authorization, the same for all
+	signed := make([]int32, n) // index+1 in out of secret i's first request; 0 = not signed yet
 	out := make([]signedReq, count)
 	for i := range out {
-		body := []byte(`{"SecretId":"` + scaleName(next()) + `"}`)
+		k := next()
+		if j := signed[k]; j > 0 {
+			out[i] = out[j-1]
+			continue
+		}
+		body := []byte(`{"SecretId":"` + scaleName(k) + `"}`)
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 		req.Header.Set("X-Amz-Target", "secretsmanager.GetSecretValue")
@@ -117,9 +130,44 @@ func presign(ctx context.Context, url, id, secret string, n, count int, dist str
 		if err := signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "secretsmanager", "us-east-1", now); err != nil {
 			return nil, err
 		}
-		out[i] = signedReq{header: req.Header, body: body}
+		auth := req.Header.Get("Authorization")
+		req.Header.Del("Authorization")
+		if common == nil {
+			common = req.Header
+		} else if !maps.EqualFunc(common, req.Header, slices.Equal) {
+			return nil, fmt.Errorf("signed requests differ in more than Authorization: %v, %v", common, req.Header)
+		}
+		out[i] = signedReq{header: common, auth: auth, body: body}
+		signed[k] = int32(i + 1)
 	}
 	return out, nil
+}
+
+// cacheCounters returns the rotor server's cache hits and misses so far,
+// from the /metrics of its debug listener at base; ok is false if they
+// cannot be read.
+func cacheCounters(base string) (hits, misses float64, ok bool) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return 0, 0, false
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, 0, false
+	}
+	found := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		for name, dst := range map[string]*float64{"rotor_cache_hits_total ": &hits, "rotor_cache_misses_total ": &misses} {
+			if rest, ok := strings.CutPrefix(line, name); ok {
+				if v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64); err == nil {
+					*dst = v
+					found++
+				}
+			}
+		}
+	}
+	return hits, misses, found == 2
 }
 
 // rssMiB returns the resident set size of process pid in MiB, from
@@ -357,7 +405,9 @@ func runScale(dataDir string, rotorCmd func() *exec.Cmd, rotor **serverproc.Chil
 	}
 	fmt.Printf("%-8s %-6s %-6s %10s %9s %9s %10s %9s %9s %6s\n", "dist", "conns", "server", "req/s", "p50", "p99", "cpu/req", "RSS MiB", "anon MiB", "load")
 	for _, dist := range strings.Split(scale.dists, ",") {
-		reqs, err := presign(ctx, r.URL, id, secret, n, scale.presign, strings.TrimSpace(dist), uint64(n))
+		// At least one draw per secret, so a uniform load over a million
+		// secrets is not a replay of a smaller subset.
+		reqs, err := presign(ctx, r.URL, id, secret, n, max(scale.presign, n), strings.TrimSpace(dist), uint64(n))
 		if err != nil {
 			return err
 		}
@@ -368,11 +418,11 @@ func runScale(dataDir string, rotorCmd func() *exec.Cmd, rotor **serverproc.Chil
 			}
 			var b, rr result
 			if i%2 == 0 {
-				b = load(bare.URL, bare.PID(), reqs, conns, warmup, duration)
-				rr = load(r.URL, r.PID(), reqs, conns, warmup, duration)
+				b = load(bare.URL, bare.PID(), reqs, conns, warmup, duration, "")
+				rr = load(r.URL, r.PID(), reqs, conns, warmup, duration, "http://"+debugAddr)
 			} else {
-				rr = load(r.URL, r.PID(), reqs, conns, warmup, duration)
-				b = load(bare.URL, bare.PID(), reqs, conns, warmup, duration)
+				rr = load(r.URL, r.PID(), reqs, conns, warmup, duration, "http://"+debugAddr)
+				b = load(bare.URL, bare.PID(), reqs, conns, warmup, duration, "")
 			}
 			if rr.errors > 0 || b.errors > 0 {
 				return fmt.Errorf("errors during load: rotor %d (%s), bare %d (%s)", rr.errors, rr.firstErr, b.errors, b.firstErr)
@@ -387,6 +437,9 @@ func runScale(dataDir string, rotorCmd func() *exec.Cmd, rotor **serverproc.Chil
 					client := (rr.clientCPU + b.clientCPU) / 2
 					fmt.Printf(", CPU-bound ratio = %.2f", float64(client+b.cpuPerReq)/float64(client+rr.cpuPerReq))
 				}
+			}
+			if rr.hitRatio >= 0 {
+				fmt.Printf(", cache hit ratio %.3f", rr.hitRatio)
 			}
 			fmt.Println()
 		}
