@@ -153,4 +153,3 @@ func TestSingleStatementReads(t *testing.T) {
 		t.Errorf("ReadSecretARN of a missing secret: %v, want ENOTFOUND", err)
 	}
 }
-
