@@ -13,7 +13,9 @@ import (
 const (
 	// DefaultCacheMaxBytes is the cache budget when Config.CacheMaxBytes is
 	// 0: 256 MiB, a quarter of a 1 GB machine, which holds about 300,000
-	// secrets of small values (about 850 bytes each, see packed.cost).
+	// secrets of small values (about 850 bytes each, see packed.cost). The
+	// rest of such a machine is better left to the kernel's page cache of
+	// the database, which the reads that miss this cache go to.
 	DefaultCacheMaxBytes = 256 << 20
 	// cacheMaxPending bounds the invalidations remembered for fills in
 	// flight; a fill older than the oldest one remembered is discarded.

@@ -42,9 +42,8 @@ type compiledPolicy struct {
 
 // newPacked packs rec and vs (oldest first) for the cache or for one read.
 func newPacked(rec *rotor.SecretRecord, vs []*rotor.VersionRecord) *packed {
-	p := &packed{data: pack(rec, vs), slot: -1}
-	_, r := p.decodeRecord()
-	p.vstart = int32(r.i)
+	data, vstart := pack(rec, vs)
+	p := &packed{data: data, vstart: int32(vstart), slot: -1}
 	if rec.ResourcePolicy != "" {
 		pol, err := compilePolicy(rec)
 		p.policy = &compiledPolicy{p: pol, err: err}
@@ -121,8 +120,9 @@ const (
 	flagBinary
 )
 
-// pack encodes rec and vs (see the layout above).
-func pack(rec *rotor.SecretRecord, vs []*rotor.VersionRecord) string {
+// pack encodes rec and vs (see the layout above); vstart is where the
+// version count is.
+func pack(rec *rotor.SecretRecord, vs []*rotor.VersionRecord) (data string, vstart int) {
 	r := &rec.Rotation
 	n := 64 + len(rec.ARN) + len(rec.Region) + len(rec.Name) + len(rec.Description) + len(rec.KmsKeyID) +
 		len(rec.Type) + len(rec.ResourcePolicy) + len(rec.OwningService) + len(rec.PrimaryRegion) +
@@ -162,6 +162,7 @@ func pack(rec *rotor.SecretRecord, vs []*rotor.VersionRecord) string {
 	for _, t := range rec.Tags {
 		b = appendStrs(b, t.Key, t.Value)
 	}
+	vstart = len(b)
 	b = binary.AppendUvarint(b, uint64(len(vs)))
 	for _, v := range vs {
 		b = appendStrs(b, v.ID, v.KmsKeyID)
@@ -180,7 +181,7 @@ func pack(rec *rotor.SecretRecord, vs []*rotor.VersionRecord) string {
 			b = appendStrs(b, v.Value.KeyID, string(v.Value.WrappedKey), string(v.Value.Ciphertext))
 		}
 	}
-	return string(b)
+	return string(b), vstart
 }
 
 func appendStrs(b []byte, ss ...string) []byte {

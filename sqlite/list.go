@@ -396,7 +396,7 @@ func (t *tx) VersionsOf(arns []string) (map[string][]*rotor.VersionRecord, error
 			out[arn] = append(out[arn], v)
 			byID[[2]string{arn, v.ID}] = v
 			return nil
-		}, `SELECT secret_arn, `+versionColumns+` FROM versions WHERE `+in+` ORDER BY secret_arn, created_date, seq`, args...)
+		}, `SELECT secret_arn, `+versionColumns+` FROM versions WHERE `+in+` ORDER BY secret_arn, created_date, rowid`, args...)
 		if err != nil {
 			return nil, err
 		}

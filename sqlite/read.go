@@ -32,7 +32,7 @@ func (s *Store) ReadSecretARN(ctx context.Context, arn string) (*rotor.SecretRec
 //
 //	readKindSecret:  secretColumns
 //	readKindTag:     position, key, value
-//	readKindVersion: versionColumns, seq
+//	readKindVersion: versionColumns, rowid
 //	readKindLabel:   version_id, stage
 //
 // The secret's row is read once (MATERIALIZED) and the other three are
@@ -65,7 +65,7 @@ SELECT %[3]d, %[1]s FROM s
 UNION ALL SELECT %[4]d, t.position, t.key, t.value%[5]s
 	FROM s CROSS JOIN tags t ON t.secret_arn = s.arn WHERE s.tag_text <> ''
 UNION ALL SELECT %[6]d, v.id, v.kek_id, v.wrapped_key, v.ciphertext, v.ciphertext IS NULL, v.is_binary,
-	v.kms_key_id, v.created_date, v.last_accessed_date, v.seq%[7]s
+	v.kms_key_id, v.created_date, v.last_accessed_date, v.rowid%[7]s
 	FROM s CROSS JOIN versions v ON v.secret_arn = s.arn
 UNION ALL SELECT %[8]d, st.version_id, st.stage%[9]s
 	FROM s CROSS JOIN stages st ON st.secret_arn = s.arn`,
@@ -78,7 +78,8 @@ UNION ALL SELECT %[8]d, st.version_id, st.stage%[9]s
 
 // readSecret runs one of the read queries with args on a reader
 // connection, prepared when the store opened (preparedQueries). The
-// version rows carry versionColumns (scanVersion) and then seq.
+// version rows carry versionColumns (scanVersion) and then the rowid,
+// which orders versions created in the same instant.
 //
 // The statement runs under a context without ctx's cancellation: it
 // searches a few pages, and a cancellable context costs the driver a
@@ -96,7 +97,7 @@ func (s *Store) readSecret(ctx context.Context, query, op string, args ...any) (
 	var (
 		rec    *rotor.SecretRecord
 		vs     []*rotor.VersionRecord
-		seqs   = map[*rotor.VersionRecord]int64{}
+		rowids []int64 // of vs, in order
 		tags   []positionedTag
 		labels [][2]string // version id, stage
 	)
@@ -123,12 +124,11 @@ func (s *Store) readSecret(ctx context.Context, query, op string, args ...any) (
 			tags = append(tags, t)
 		case readKindVersion:
 			var v *rotor.VersionRecord
-			var seq int64
+			var rowid int64
 			v, err = scanVersion(sc)
 			if err == nil {
-				err = sc.Scan(&seq)
-				vs = append(vs, v)
-				seqs[v] = seq
+				err = sc.Scan(&rowid)
+				vs, rowids = append(vs, v), append(rowids, rowid)
 			}
 		case readKindLabel:
 			var l [2]string
@@ -152,9 +152,20 @@ func (s *Store) readSecret(ctx context.Context, query, op string, args ...any) (
 		rec.Tags = append(rec.Tags, t.Tag)
 	}
 	// As Versions orders them: oldest first, ties in insertion order.
-	slices.SortFunc(vs, func(a, b *rotor.VersionRecord) int {
-		return cmp.Or(a.CreatedDate.Compare(b.CreatedDate), cmp.Compare(seqs[a], seqs[b]))
-	})
+	if len(vs) > 1 {
+		order := make([]int, len(vs))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortFunc(order, func(a, b int) int {
+			return cmp.Or(vs[a].CreatedDate.Compare(vs[b].CreatedDate), cmp.Compare(rowids[a], rowids[b]))
+		})
+		sorted := make([]*rotor.VersionRecord, len(vs))
+		for i, j := range order {
+			sorted[i] = vs[j]
+		}
+		vs = sorted
+	}
 	slices.SortFunc(labels, func(a, b [2]string) int { return strings.Compare(a[1], b[1]) })
 	for _, l := range labels {
 		for _, v := range vs {

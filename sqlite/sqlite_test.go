@@ -620,9 +620,9 @@ func TestErrorsAreClientSafe(t *testing.T) {
 }
 
 // TestMigrationClusteredReads migrates a database written before 0008
-// (versions, labels and tags in rowid tables) and checks that every row
-// survives with its order, that the constraints, cascades and the
-// write-once trigger still hold, and that the three tables are clustered.
+// (labels and tags in rowid tables) and checks that every row survives
+// with its order, that the constraints and cascades still hold, and that
+// the two tables are clustered.
 func TestMigrationClusteredReads(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "rotor.db")
 	if err := sqlite.MigrateTo(path, 7); err != nil {
@@ -681,6 +681,9 @@ func TestMigrationClusteredReads(t *testing.T) {
 	if got, want := versions(arn), "p[AWSPENDING] v-z[AWSPREVIOUS] v-a[AWSCURRENT] v-0[]"; got != want {
 		t.Errorf("versions after a new tie = %s, want %s", got, want)
 	}
+	if _, vs, err := s.ReadSecret(context.Background(), "r", "s"); err != nil || len(vs) != 4 || vs[3].ID != "v-0" || vs[1].ID != "v-z" {
+		t.Errorf("ReadSecret after a new tie = %v, %v", vs, err)
+	}
 	// Cascades: a version's labels go with it, a secret's versions and tags with it.
 	update(t, s, func(tx rotor.Tx) error { return tx.DeleteVersions(arn, []string{"p"}) })
 	update(t, s, func(tx rotor.Tx) error { return tx.DeleteSecret(other) })
@@ -688,12 +691,12 @@ func TestMigrationClusteredReads(t *testing.T) {
 
 	db = mustRaw(t, path)
 	for q, want := range map[string]int{
-		`SELECT COUNT(*) FROM stages WHERE version_id = 'p'`:                                                                               0,
-		`SELECT COUNT(*) FROM versions WHERE secret_arn = '` + other + `'`:                                                                 0,
-		`SELECT COUNT(*) FROM stages WHERE secret_arn = '` + other + `'`:                                                                   0,
-		`SELECT COUNT(*) FROM sqlite_master WHERE name LIKE '%_new'`:                                                                       0,
-		`SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND sql LIKE '%WITHOUT ROWID' AND name IN ('versions', 'stages', 'tags')`: 3,
-		`SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'versions_value_written_once'`:                               1,
+		`SELECT COUNT(*) FROM stages WHERE version_id = 'p'`:                                                                   0,
+		`SELECT COUNT(*) FROM versions WHERE secret_arn = '` + other + `'`:                                                     0,
+		`SELECT COUNT(*) FROM stages WHERE secret_arn = '` + other + `'`:                                                       0,
+		`SELECT COUNT(*) FROM sqlite_master WHERE name LIKE '%_new'`:                                                           0,
+		`SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND sql LIKE '%WITHOUT ROWID' AND name IN ('stages', 'tags')`: 2,
+		`SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'versions_value_written_once'`:                   1,
 	} {
 		var n int
 		if err := db.QueryRow(q).Scan(&n); err != nil || n != want {

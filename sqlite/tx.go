@@ -519,7 +519,7 @@ const versionsQuery = `SELECT v.id, v.kek_id, v.wrapped_key, v.ciphertext, v.cip
 	LEFT JOIN versions v ON v.secret_arn = s.arn
 	LEFT JOIN stages st ON st.secret_arn = v.secret_arn AND st.version_id = v.id
 	WHERE s.arn = ?
-	ORDER BY v.created_date, v.seq, st.stage`
+	ORDER BY v.created_date, v.rowid, st.stage`
 
 // Version returns one version with its sorted labels; ENOTFOUND if the
 // secret has no version id.
@@ -556,10 +556,9 @@ func (t *tx) CreateVersion(arn string, v *rotor.VersionRecord) error {
 	if v.Value != nil {
 		kek, wrapped, ciphertext = v.Value.KeyID, blob(v.Value.WrappedKey), blob(v.Value.Ciphertext)
 	}
-	// seq orders versions created in the same nanosecond by insertion.
 	_, err := t.exec(nounVersion, op, `INSERT INTO versions
-		(secret_arn, id, seq, kek_id, wrapped_key, ciphertext, is_binary, kms_key_id, created_date, last_accessed_date)
-		VALUES (?1, ?2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM versions WHERE secret_arn = ?1), ?3, ?4, ?5, ?6, ?7, ?8, ?9)`,
+		(secret_arn, id, kek_id, wrapped_key, ciphertext, is_binary, kms_key_id, created_date, last_accessed_date)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		arn, v.ID, kek, wrapped, ciphertext, v.Binary, v.KmsKeyID, toNanos(v.CreatedDate), toNanos(v.LastAccessedDate))
 	return err
 }

@@ -88,12 +88,12 @@ func main() {
 	auditMode := flag.String("audit", "both", "rotor servers to measure: on (audit log written), off (--audit off) or both; with -secrets > 1, one server, audit on unless off")
 	flag.IntVar(&scale.secrets, "secrets", 1, "number of secrets; above 1, they are built through the store and reads spread over them")
 	flag.StringVar(&scale.dists, "dist", "uniform,zipf", "with -secrets > 1: comma-separated read distributions, uniform or zipf (s = 1.1)")
-	flag.IntVar(&scale.presign, "presign", 100000, "with -secrets > 1: requests drawn and signed ahead per distribution, at least -secrets (replayed in a cycle)")
-	flag.Int64Var(&scale.cacheBytes, "cache-bytes", 256<<20, "the server's cache.max_bytes; both servers get GOGC=400 and GOMEMLIMIT = this + 128 MiB")
+	flag.IntVar(&scale.presign, "presign", 100000, "with -secrets > 1: requests drawn and signed ahead per distribution, at least 4 × -secrets up to 2,000,000 (replayed in a cycle)")
+	flag.Int64Var(&scale.cacheBytes, "cache-bytes", 256<<20, "the server's cache.max_bytes; both servers get GOGC=400 and GOMEMLIMIT = this + 96 MiB")
 	flag.Int64Var(&scale.mmapBytes, "db-mmap-bytes", 0, "the server's database.mmap_bytes (0 = off)")
 	flag.StringVar(&scale.storeDir, "store", "", "with -secrets > 1: keep the store in this directory and reuse it on later runs with the same -secrets and -value-size")
 	flag.StringVar(&scale.gogc, "gogc", "400", "GOGC of both servers (the rotor server's default is 400)")
-	flag.StringVar(&scale.memlimit, "gomemlimit", "", "GOMEMLIMIT of both servers (\"off\" for none; default: the rotor server's, -cache-bytes + 128 MiB)")
+	flag.StringVar(&scale.memlimit, "gomemlimit", "", "GOMEMLIMIT of both servers (\"off\" for none; default: the rotor server's, -cache-bytes + 96 MiB)")
 	flag.Parse()
 	if *bare {
 		serveBare()
@@ -123,7 +123,7 @@ var scale struct {
 func gcEnv() []string {
 	limit := scale.memlimit
 	if limit == "" {
-		limit = strconv.FormatInt(scale.cacheBytes+128<<20, 10)
+		limit = strconv.FormatInt(scale.cacheBytes+96<<20, 10)
 	}
 	return []string{"GOGC=" + scale.gogc, "GOMEMLIMIT=" + limit}
 }
