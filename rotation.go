@@ -79,10 +79,30 @@ type RunRecord struct {
 	Created     time.Time
 	Updated     time.Time
 	Finished    time.Time // zero while active
+	// Owner names the server process that claimed a running run ("" when
+	// none does), and LeaseUntil is when that claim lapses unless renewed.
+	// A running run whose lease has lapsed may be claimed by another server
+	// (its holder was killed or cut off); a holder must not record a step
+	// of a run it no longer owns. Both are kept as written by the store.
+	Owner      string
+	LeaseUntil time.Time
 }
 
 // Active reports whether the run still has work to do.
 func (r *RunRecord) Active() bool { return r.Status == RunPending || r.Status == RunRunning }
+
+// RunSummary is what Tx.RunSummary reports about the stored rotation runs,
+// for monitoring.
+type RunSummary struct {
+	// ByStatus is how many stored runs are in each state; a state without
+	// runs is absent. Never nil.
+	ByStatus map[string]int
+	// OldestFailure is the Finished time of the oldest unresolved failed
+	// run: a run in RunFailed such that no run of the same secret created
+	// after it ended in RunSucceeded, RunCancelled or RunAbandoned. Zero
+	// when there is none.
+	OldestFailure time.Time
+}
 
 // StepRecord is the history of one invocation of one step.
 type StepRecord struct {

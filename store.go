@@ -74,6 +74,16 @@ type IdentityRecord struct {
 	CreatedDate time.Time
 }
 
+// StageEvent is one entry of a secret's label history (Tx.StageHistory):
+// at Time, label Stage moved onto version VersionID, or, when VersionID is
+// "", was removed from whichever version carried it. The history is only
+// ever appended to; a store keeps each event exactly as given.
+type StageEvent struct {
+	Stage     string
+	VersionID string // "" = the label was removed
+	Time      time.Time
+}
+
 // SealedRef points at one stored Sealed value, for re-wrapping data keys
 // under a new key-encryption key.
 type SealedRef struct {
@@ -251,6 +261,17 @@ type Tx interface {
 	RemoveStage(arn, stage string) error
 	// SetLastAccessed records the day a version (and its secret) was read.
 	SetLastAccessed(arn, id string, day time.Time) error
+	// AddStageEvents appends events, in order, to the secret's label
+	// history (see StageEvent); ENOTFOUND if the secret does not exist. It
+	// does not move any label: the manager calls it in the transaction that
+	// moves them (SetStage, RemoveStage), with the times it recorded.
+	AddStageEvents(arn string, evs []StageEvent) error
+	// StageHistory returns the newest limit events of the secret's label
+	// history (limit < 1: all), oldest first, in the order they were added
+	// (events with equal times keep that order); ENOTFOUND if the secret
+	// does not exist. DeleteSecret removes the history with the secret;
+	// DeleteVersions keeps the events that name the deleted versions.
+	StageHistory(arn string, limit int) ([]StageEvent, error)
 
 	CreateIdentity(i *IdentityRecord) error
 	Identity(name string) (*IdentityRecord, error)
@@ -291,6 +312,11 @@ type Tx interface {
 	// DueRuns returns up to limit pending runs whose NextAttempt is not
 	// after t, earliest first.
 	DueRuns(t time.Time, limit int) ([]*RunRecord, error)
+	// ExpiredRuns returns up to limit running runs whose LeaseUntil is not
+	// after t (a zero LeaseUntil has always lapsed), earliest LeaseUntil
+	// first: runs whose holder stopped renewing its claim, which another
+	// server may claim. limit <= 0 means no limit.
+	ExpiredRuns(t time.Time, limit int) ([]*RunRecord, error)
 	// RunsWithStatus returns every run in one state (RunRunning at start-up).
 	RunsWithStatus(status string) ([]*RunRecord, error)
 	// Runs returns runs newest first: of one secret when secretARN is not
@@ -301,8 +327,23 @@ type Tx interface {
 	AddStep(s *StepRecord) error
 	// Steps returns a run's step records, oldest first.
 	Steps(runID string) ([]*StepRecord, error)
+	// RunSummary counts the stored runs by state and finds the oldest
+	// unresolved failure (see RunSummary), in every region. It is meant to
+	// be called on each metrics scrape: a backend answers it from indexes,
+	// without reading the runs' rows.
+	RunSummary() (*RunSummary, error)
 	// DueRotations returns the ARNs of secrets (any region) with rotation
 	// enabled, not scheduled for deletion, whose NextRotationDate is set and
 	// not after t, and that have no active run.
 	DueRotations(t time.Time) ([]string, error)
+
+	// AcquireLease takes or renews the named lease for owner until until,
+	// and reports whether owner holds it now: true when no one held it,
+	// when owner already held it (until then replaces the old expiry, even
+	// if earlier), or when its holder's expiry is not after now (it
+	// lapsed); false, changing nothing, while another owner holds it past
+	// now. Servers sharing a store use it so that one of them does a
+	// cluster-wide chore at a time (the rotation scheduler's scan).
+	// EINVALID for an empty name or owner.
+	AcquireLease(name, owner string, now, until time.Time) (bool, error)
 }

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -177,22 +178,29 @@ func (s *Service) longTerm(r *http.Request, a sigv4.Authorization) (string, roto
 		// means the client holds something we did not issue.
 		return "", rotor.Principal{}, rotor.Errorf(rotor.EAUTHUNKNOWN, msgInvalidToken)
 	}
-	if !validLongTermID(a.AccessKeyID) {
+	return s.longTermKey(r.Context(), a.AccessKeyID)
+}
+
+// longTermKey returns the secret and principal of the stored long-term
+// key id when it exists and is Active, from the cache or, on a miss, from
+// the store; EAUTHUNKNOWN otherwise.
+func (s *Service) longTermKey(ctx context.Context, id string) (string, rotor.Principal, error) {
+	if !validLongTermID(id) {
 		// Not a key this server could have issued: no need to ask the store.
 		return "", rotor.Principal{}, rotor.Errorf(rotor.EAUTHUNKNOWN, msgInvalidToken)
 	}
 	s.mu.RLock()
-	k, ok := s.keys[a.AccessKeyID]
+	k, ok := s.keys[id]
 	gen := s.gen
 	s.mu.RUnlock()
 	if !ok {
 		var err error
-		if k, err = s.load(r, a.AccessKeyID); err != nil {
+		if k, err = s.load(ctx, id); err != nil {
 			return "", rotor.Principal{}, err
 		}
 		s.mu.Lock()
 		if s.gen == gen {
-			s.keys[a.AccessKeyID] = k
+			s.keys[id] = k
 		}
 		s.mu.Unlock()
 	}
@@ -206,10 +214,10 @@ func (s *Service) longTerm(r *http.Request, a sigv4.Authorization) (string, roto
 // the key's secret. A secret that cannot be decrypted is read once more:
 // a key-encryption key may have been retired between reading a value
 // wrapped by it and opening it, after the value was re-wrapped.
-func (s *Service) load(r *http.Request, id string) (cachedKey, error) {
-	k, err := s.loadOnce(r, id)
+func (s *Service) load(ctx context.Context, id string) (cachedKey, error) {
+	k, err := s.loadOnce(ctx, id)
 	if errors.Is(err, errDecrypt) {
-		k, err = s.loadOnce(r, id)
+		k, err = s.loadOnce(ctx, id)
 	}
 	return k, err
 }
@@ -217,10 +225,10 @@ func (s *Service) load(r *http.Request, id string) (cachedKey, error) {
 // errDecrypt marks a stored secret that could not be decrypted.
 var errDecrypt = errors.New("access key secret cannot be decrypted")
 
-func (s *Service) loadOnce(r *http.Request, id string) (cachedKey, error) {
+func (s *Service) loadOnce(ctx context.Context, id string) (cachedKey, error) {
 	var rec *rotor.AccessKeyRecord
 	var ident *rotor.IdentityRecord
-	err := s.store.View(r.Context(), func(tx rotor.Tx) error {
+	err := s.store.View(ctx, func(tx rotor.Tx) error {
 		var err error
 		if rec, err = tx.AccessKey(id); err != nil {
 			return err

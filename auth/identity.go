@@ -41,7 +41,10 @@ func ValidIdentityName(name string) bool {
 // access key when no identity exists yet, and returns that key (the only
 // time its secret is available). When any identity already exists it
 // changes nothing and returns nil, nil. The check and the creation happen
-// in one write transaction, so concurrent calls create one admin at most.
+// in one write transaction, so concurrent calls create one admin at most;
+// when servers sharing a database race and the store refuses this one's
+// identity as taken (EEXISTS: another server created it first), Bootstrap
+// returns nil, nil like any call that finds an identity.
 //
 // Returns EINTERNAL (or EENCRYPT) when the store or the keyring fails.
 func (s *Service) Bootstrap(ctx context.Context) (*rotor.AccessKey, error) {
@@ -61,10 +64,25 @@ func (s *Service) Bootstrap(ctx context.Context) (*rotor.AccessKey, error) {
 		key, err = s.createKey(tx, BootstrapIdentity)
 		return err
 	})
+	if rotor.ErrorCode(err) == rotor.EEXISTS && s.anyIdentity(ctx) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
 	return key, nil
+}
+
+// anyIdentity reports whether the store holds an identity (false when it
+// cannot tell).
+func (s *Service) anyIdentity(ctx context.Context) bool {
+	var n int
+	err := s.store.View(ctx, func(tx rotor.Tx) error {
+		ids, err := tx.Identities()
+		n = len(ids)
+		return err
+	})
+	return err == nil && n > 0
 }
 
 // CreateIdentity stores a new identity with role and no access keys. Its

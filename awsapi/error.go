@@ -114,3 +114,12 @@ type errorBody struct {
 	Type    string `json:"__type"`
 	Message string `json:"Message"`
 }
+
+// ErrorAnswer returns the AWS exception type and the message the API
+// answers err with (InternalServiceError and a generic message for a
+// server fault), for another front end over the same services (the web
+// console's audit records) to report errors exactly as the API would.
+func ErrorAnswer(err error) (exception, message string) {
+	ae, _ := toAPIError(err)
+	return ae.Type, ae.Message
+}

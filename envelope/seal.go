@@ -115,6 +115,20 @@ func (k *Keyring) Open(s rotor.Sealed, aad []byte) ([]byte, error) {
 	return plaintext, nil
 }
 
+// CheckKey reports whether k can unwrap the data key of s, which must have
+// been sealed with the same aad: nil if it can, else the EDECRYPT error Open
+// would return. The data key is wiped at once and the value is not
+// decrypted, so a restore can check a backup against a keyring without
+// holding plaintext.
+func (k *Keyring) CheckKey(s rotor.Sealed, aad []byte) error {
+	dek, err := k.unwrap(s, aad)
+	if err != nil {
+		return err
+	}
+	clear(dek)
+	return nil
+}
+
 // Rewrap returns s with its data key re-wrapped under the active
 // key-encryption key; the Ciphertext is the same slice, unchanged. If s is
 // already wrapped by the active key it returns s as it is. Only the wrapped

@@ -407,3 +407,36 @@ func BenchmarkOpen(b *testing.B) {
 		}
 	}
 }
+
+// TestCheckKey: CheckKey accepts exactly the sealed values whose data key
+// the keyring unwraps, and does not look at the value itself.
+func TestCheckKey(t *testing.T) {
+	kr := MustGenerate(t)
+	aad := envelope.VersionAAD(testARN, "v1")
+	s := MustSeal(t, kr, []byte("value"), aad)
+	if err := kr.CheckKey(s, aad); err != nil {
+		t.Fatalf("CheckKey with the sealing keyring: %v", err)
+	}
+	flipped := slices.Clone(s.WrappedKey)
+	flipped[20] ^= 1
+	for _, tc := range []struct {
+		name string
+		kr   *envelope.Keyring
+		s    rotor.Sealed
+		aad  []byte
+	}{
+		{"OtherKeyring", MustGenerate(t), s, aad},
+		{"WrongAAD", kr, s, envelope.VersionAAD(testARN, "v2")},
+		{"FlippedWrappedKey", kr, rotor.Sealed{KeyID: s.KeyID, WrappedKey: flipped, Ciphertext: s.Ciphertext}, aad},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantCode(t, tc.kr.CheckKey(tc.s, tc.aad), rotor.EDECRYPT)
+		})
+	}
+	// The ciphertext is not opened: a damaged value still has a good key.
+	damaged := rotor.Sealed{KeyID: s.KeyID, WrappedKey: s.WrappedKey, Ciphertext: slices.Clone(s.Ciphertext)}
+	damaged.Ciphertext[len(damaged.Ciphertext)-1] ^= 1
+	if err := kr.CheckKey(damaged, aad); err != nil {
+		t.Errorf("CheckKey looked at the ciphertext: %v", err)
+	}
+}

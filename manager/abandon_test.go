@@ -43,7 +43,7 @@ func TestManualCurrentAbandonsRotation(t *testing.T) {
 			if got := r.current(t, "s"); got != "manual" {
 				t.Fatalf("current = %q", got)
 			}
-			wantErr(t, r.svc.BeginStep(context.Background(), run.ID, rotor.StepSet, 1, r.clock.Now()), rotor.ESTATE, "")
+			wantErr(t, r.svc.BeginStep(context.Background(), testOwner, run.ID, rotor.StepSet, 1, r.clock.Now()), rotor.ESTATE, "")
 			// The next RotateSecret may start at once.
 			r.rotate(t, "s", tok(3), nil)
 		})
@@ -73,7 +73,7 @@ func TestManualWritesThatKeepTheRotation(t *testing.T) {
 	}
 	wantEqual(t, "stages", r.stages(t, "s"), map[string][]string{tok(0): {"AWSPREVIOUS"}, tok(1): {"AWSCURRENT", "AWSPENDING"}, tok(5): {"CUSTOM"}})
 	r.step(t, run, rotor.StepCreate, rotor.StepSet)
-	if err := r.svc.CompleteRun(context.Background(), run.ID); err != nil {
+	if err := r.svc.CompleteRun(context.Background(), testOwner, run.ID); err != nil {
 		t.Fatal(err)
 	}
 	wantEqual(t, "stages", r.stages(t, "s"), map[string][]string{tok(0): {"AWSPREVIOUS"}, tok(1): {"AWSCURRENT"}, tok(5): {"CUSTOM"}})
@@ -116,7 +116,7 @@ func TestAbandonRotation(t *testing.T) {
 		r.rotate(t, "s", tok(1), nil)
 		run := r.claim(t)[0]
 		r.fill(t, "s", tok(1), "new")
-		if err := r.svc.FailRun(context.Background(), run.ID, "testSecret failed"); err != nil {
+		if err := r.svc.FailRun(context.Background(), testOwner, run.ID, "testSecret failed"); err != nil {
 			t.Fatal(err)
 		}
 		out, err := r.svc.AbandonRotation(r.ctx, "s")

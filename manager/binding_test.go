@@ -188,7 +188,7 @@ func TestBoundMasterIgnoresValues(t *testing.T) {
 
 	// The scheduler starts a run (it never rebinds): it fails at once,
 	// without invoking the function or issuing credentials.
-	if err := r.svc.StartScheduledRotation(context.Background(), app.ARN); err != nil {
+	if err := r.svc.StartScheduledRotation(context.Background(), app.ARN, r.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := eng.RunDue(context.Background()); err != nil {
@@ -252,7 +252,7 @@ func TestBoundMasterNoneThenNamed(t *testing.T) {
 	app := r.create(t, "app", `{"username":"app","password":"p0"}`)
 	r.rotate(t, "app", tok(1), nil)
 	r.put(t, "app", tok(2), appValue("p1", "admin")) // abandons the run
-	if err := r.svc.StartScheduledRotation(context.Background(), app.ARN); err != nil {
+	if err := r.svc.StartScheduledRotation(context.Background(), app.ARN, r.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := eng.RunDue(context.Background()); err != nil {

@@ -45,11 +45,11 @@ func TestControllerLifecycle(t *testing.T) {
 	}
 
 	// createSecret: the function fills the placeholder.
-	if err := r.svc.BeginStep(bg, run.ID, rotor.StepCreate, 1, r.clock.Now()); err != nil {
+	if err := r.svc.BeginStep(bg, testOwner, run.ID, rotor.StepCreate, 1, r.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	r.fill(t, "s", tok(1), "new-password")
-	if err := r.svc.EndStep(bg, rotor.StepRecord{RunID: run.ID, Step: rotor.StepCreate, Attempt: 1,
+	if err := r.svc.EndStep(bg, testOwner, rotor.StepRecord{RunID: run.ID, Step: rotor.StepCreate, Attempt: 1,
 		Started: r.clock.Now(), Duration: time.Second, Outcome: "ok", Output: "created"}, rotor.StepSet); err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestControllerLifecycle(t *testing.T) {
 	r.step(t, run, rotor.StepTest, rotor.StepFinish)
 
 	// CompleteRun refuses while AWSCURRENT is not on the run's version.
-	err = r.svc.CompleteRun(bg, run.ID)
+	err = r.svc.CompleteRun(bg, testOwner, run.ID)
 	wantErr(t, err, rotor.EINVALID, "finishSecret did not move AWSCURRENT to version "+tok(1))
 	if got := r.onlyRun(t, "s"); got.Status != rotor.RunRunning {
 		t.Fatalf("run after refused completion = %+v", got)
@@ -82,7 +82,7 @@ func TestControllerLifecycle(t *testing.T) {
 
 	r.clock.Advance(time.Minute)
 	done := r.clock.Now()
-	if err := r.svc.CompleteRun(bg, run.ID); err != nil {
+	if err := r.svc.CompleteRun(bg, testOwner, run.ID); err != nil {
 		t.Fatal(err)
 	}
 	d := r.describe(t, "s")
@@ -106,11 +106,11 @@ func TestControllerLifecycle(t *testing.T) {
 	}
 	// A finished run refuses every further change.
 	for name, err := range map[string]error{
-		"BeginStep":   r.svc.BeginStep(bg, run.ID, rotor.StepCreate, 1, done),
-		"EndStep":     r.svc.EndStep(bg, rotor.StepRecord{RunID: run.ID, Step: rotor.StepCreate, Outcome: "ok"}, rotor.StepSet),
-		"CompleteRun": r.svc.CompleteRun(bg, run.ID),
-		"RetryRun":    r.svc.RetryRun(bg, run.ID, done, "x"),
-		"FailRun":     r.svc.FailRun(bg, run.ID, "x"),
+		"BeginStep":   r.svc.BeginStep(bg, testOwner, run.ID, rotor.StepCreate, 1, done),
+		"EndStep":     r.svc.EndStep(bg, testOwner, rotor.StepRecord{RunID: run.ID, Step: rotor.StepCreate, Outcome: "ok"}, rotor.StepSet),
+		"CompleteRun": r.svc.CompleteRun(bg, testOwner, run.ID),
+		"RetryRun":    r.svc.RetryRun(bg, testOwner, run.ID, done, "x"),
+		"FailRun":     r.svc.FailRun(bg, testOwner, run.ID, "x"),
 	} {
 		if rotor.ErrorCode(err) != rotor.ESTATE {
 			t.Errorf("%s on a succeeded run: %v, want ESTATE", name, err)
@@ -151,15 +151,15 @@ func TestRetryAndFailRun(t *testing.T) {
 	}
 	r.step(t, run, rotor.StepCreate, rotor.StepSet)
 	start := r.clock.Now()
-	if err := r.svc.BeginStep(bg, run.ID, rotor.StepSet, 1, start); err != nil {
+	if err := r.svc.BeginStep(bg, testOwner, run.ID, rotor.StepSet, 1, start); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.svc.EndStep(bg, rotor.StepRecord{RunID: run.ID, Step: rotor.StepSet, Attempt: 1, Started: start,
+	if err := r.svc.EndStep(bg, testOwner, rotor.StepRecord{RunID: run.ID, Step: rotor.StepSet, Attempt: 1, Started: start,
 		Outcome: "error", Error: "connection refused"}, rotor.StepSet); err != nil {
 		t.Fatal(err)
 	}
 	next := start.Add(5 * time.Second)
-	if err := r.svc.RetryRun(bg, run.ID, next, "setSecret: connection refused"); err != nil {
+	if err := r.svc.RetryRun(bg, testOwner, run.ID, next, "setSecret: connection refused"); err != nil {
 		t.Fatal(err)
 	}
 	got := r.onlyRun(t, "s")
@@ -177,7 +177,7 @@ func TestRetryAndFailRun(t *testing.T) {
 		t.Fatalf("claimed %+v", claimed)
 	}
 	long := strings.Repeat("é", 3000) // 6000 bytes
-	if err := r.svc.FailRun(bg, run.ID, long); err != nil {
+	if err := r.svc.FailRun(bg, testOwner, run.ID, long); err != nil {
 		t.Fatal(err)
 	}
 	got = r.onlyRun(t, "s")
@@ -187,9 +187,9 @@ func TestRetryAndFailRun(t *testing.T) {
 	}
 	// Labels are left as AWS leaves them.
 	wantEqual(t, "stages", r.stages(t, "s"), map[string][]string{tok(0): {"AWSCURRENT"}, tok(1): {"AWSPENDING"}})
-	wantErr(t, r.svc.RetryRun(bg, run.ID, next, "x"), rotor.ESTATE, "")
-	wantErr(t, r.svc.FailRun(bg, run.ID, "x"), rotor.ESTATE, "")
-	wantErr(t, r.svc.BeginStep(bg, "no-such-run", rotor.StepCreate, 1, next), rotor.ESTATE, "")
+	wantErr(t, r.svc.RetryRun(bg, testOwner, run.ID, next, "x"), rotor.ESTATE, "")
+	wantErr(t, r.svc.FailRun(bg, testOwner, run.ID, "x"), rotor.ESTATE, "")
+	wantErr(t, r.svc.BeginStep(bg, testOwner, "no-such-run", rotor.StepCreate, 1, next), rotor.ESTATE, "")
 }
 
 func TestRecoverRuns(t *testing.T) {
@@ -200,12 +200,12 @@ func TestRecoverRuns(t *testing.T) {
 		r.create(t, name, "v0")
 		r.rotate(t, name, tok(1), nil)
 	}
-	claimed, err := r.svc.ClaimRuns(bg, r.clock.Now(), 2, nil)
+	claimed, err := r.svc.ClaimRuns(bg, testOwner, r.clock.Now(), r.clock.Now().Add(testLease), 2, nil)
 	if err != nil || len(claimed) != 2 {
 		t.Fatalf("ClaimRuns = %d runs, %v; want 2", len(claimed), err)
 	}
 	r.step(t, claimed[0], rotor.StepCreate, rotor.StepSet)
-	if err := r.svc.BeginStep(bg, claimed[0].ID, rotor.StepSet, 1, r.clock.Now()); err != nil {
+	if err := r.svc.BeginStep(bg, testOwner, claimed[0].ID, rotor.StepSet, 1, r.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	r.clock.Advance(time.Hour) // the server was down for an hour
@@ -230,7 +230,7 @@ func TestRecoverRuns(t *testing.T) {
 	}
 	// All three are due; skip leaves one alone.
 	skipped := claimed[1].ID
-	got, err := r.svc.ClaimRuns(bg, r.clock.Now(), 10, func(id string) bool { return id == skipped })
+	got, err := r.svc.ClaimRuns(bg, testOwner, r.clock.Now(), r.clock.Now().Add(testLease), 10, func(id string) bool { return id == skipped })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func TestClaimRunsSkipsBeyondLimit(t *testing.T) {
 		r.clock.Advance(time.Second)
 	}
 	// The three earliest due runs are skipped: the two behind them are found.
-	got, err := r.svc.ClaimRuns(context.Background(), r.clock.Now(), 2, func(id string) bool { return slices.Contains(skip, id) })
+	got, err := r.svc.ClaimRuns(context.Background(), testOwner, r.clock.Now(), r.clock.Now().Add(testLease), 2, func(id string) bool { return slices.Contains(skip, id) })
 	if err != nil {
 		t.Fatal(err)
 	}

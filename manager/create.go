@@ -132,8 +132,8 @@ func (s *Service) createTx(tx rotor.Tx, region, arn string, exists bool, in roto
 	if err := tx.CreateVersion(arn, v); err != nil {
 		return nil, internal("create version", err)
 	}
-	if err := tx.SetStage(arn, rotor.StageCurrent, v.ID); err != nil {
-		return nil, internal("set stage", err)
+	if err := applyLabels(tx, arn, labels{}, labels{rotor.StageCurrent: v.ID}, now); err != nil {
+		return nil, err
 	}
 	out.VersionID = v.ID
 	return out, nil

@@ -70,10 +70,13 @@ func errMinLen(path string, n int) *rotor.Error {
 }
 
 // internal wraps a fault that is not the caller's: the cause is kept for
-// logs only and the message is generic.
+// logs only and the message is generic. An EINVALID error passes through
+// unchanged: it is the store refusing a value it cannot hold (a PostgreSQL
+// store cannot keep a NUL character in a description, tag, label or token),
+// which is the caller's input, and its message says which field.
 func internal(op string, err error) *rotor.Error {
 	var re *rotor.Error
-	if errors.As(err, &re) && re.Code == rotor.EINTERNAL && re.Message == msgInternal {
+	if errors.As(err, &re) && (re.Code == rotor.EINTERNAL && re.Message == msgInternal || re.Code == rotor.EINVALID) {
 		return re
 	}
 	return &rotor.Error{Code: rotor.EINTERNAL, Message: msgInternal, Err: fmt.Errorf("%s: %w", op, err)}

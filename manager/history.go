@@ -192,7 +192,7 @@ func (s *Service) AbandonRotation(ctx context.Context, secretID string) (*rotor.
 		}
 		after := before.clone()
 		delete(after, rotor.StagePending)
-		if err := applyLabels(tx, rec.ARN, before, after); err != nil {
+		if err := applyLabels(tx, rec.ARN, before, after, now); err != nil {
 			return "", err
 		}
 		if v := findVersion(vs, pending); v != nil && v.Value == nil && !after.labelled(pending) {

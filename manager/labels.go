@@ -120,18 +120,30 @@ func labelDiff(before, after labels) (remove []string, set []string) {
 	return remove, set
 }
 
-// applyLabels writes the difference between before and after through tx.
-func applyLabels(tx rotor.Tx, arn string, before, after labels) error {
+// applyLabels writes the difference between before and after through tx,
+// and appends each move, at now, to the secret's label history
+// (Tx.AddStageEvents): every label move of the service goes through here
+// (or setCurrent), so the history is complete.
+func applyLabels(tx rotor.Tx, arn string, before, after labels, now time.Time) error {
 	remove, set := labelDiff(before, after)
+	if len(remove)+len(set) == 0 {
+		return nil
+	}
+	evs := make([]rotor.StageEvent, 0, len(remove)+len(set))
 	for _, st := range remove {
 		if err := tx.RemoveStage(arn, st); err != nil {
 			return internal("remove stage", err)
 		}
+		evs = append(evs, rotor.StageEvent{Stage: st, Time: now})
 	}
 	for _, st := range set {
 		if err := tx.SetStage(arn, st, after[st]); err != nil {
 			return internal("set stage", err)
 		}
+		evs = append(evs, rotor.StageEvent{Stage: st, VersionID: after[st], Time: now})
+	}
+	if err := tx.AddStageEvents(arn, evs); err != nil {
+		return internal("stage history", err)
 	}
 	return nil
 }

@@ -117,7 +117,7 @@ func (s *Service) fillPlaceholder(tx rotor.Tx, rec *rotor.SecretRecord, before l
 	if err := tx.FillVersion(rec.ARN, id, sealed, value.Binary != nil); err != nil {
 		return nil, internal("fill version", err)
 	}
-	if err := applyLabels(tx, rec.ARN, before, after); err != nil {
+	if err := applyLabels(tx, rec.ARN, before, after, s.now()); err != nil {
 		return nil, err
 	}
 	return after, nil
@@ -149,7 +149,7 @@ func (s *Service) addVersion(tx rotor.Tx, rec *rotor.SecretRecord, vs []*rotor.V
 	if err := tx.CreateVersion(rec.ARN, v); err != nil {
 		return nil, internal("create version", err)
 	}
-	if err := applyLabels(tx, rec.ARN, before, after); err != nil {
+	if err := applyLabels(tx, rec.ARN, before, after, now); err != nil {
 		return nil, err
 	}
 	if len(prune) > 0 {

@@ -152,14 +152,20 @@ func (s *Service) RotateSecret(ctx context.Context, in rotor.RotateSecretInput) 
 // StartScheduledRotation starts a rotation of the secret arn exactly as
 // RotateSecret without parameters would, with a generated token, on behalf
 // of the service itself: no caller is needed in ctx and nothing is
-// authorized. It refuses (ESTATE) a secret whose rotation is not enabled.
+// authorized. It refuses (ESTATE) a secret whose rotation is not enabled,
+// and one whose NextRotationDate is after now, the time the caller found
+// it due: a rotation that ended since (a client's RotateSecret, or another
+// server's scheduler when a scheduler lease changed hands) moved the date
+// on, so starting another would rotate twice. Together with the one active
+// run per secret this makes a second start of the same due rotation
+// harmless: it changes nothing.
 // When a previous rotation is not complete it re-drives it as RotateSecret
 // does, moves NextRotationDate to the following window (so the scheduler
 // does not try again at every tick) and returns the ESTATE answer.
 //
 // Errors: ENOTFOUND for an unknown ARN; ESTATE; EDENIED when the stored
 // function no longer exists; ELIMIT; EENCRYPT; EDECRYPT; EINTERNAL.
-func (s *Service) StartScheduledRotation(ctx context.Context, arn string) error {
+func (s *Service) StartScheduledRotation(ctx context.Context, arn string, now time.Time) error {
 	if s.store == nil || s.keyring == nil {
 		return internal("start scheduled rotation", errStoreMissing)
 	}
@@ -181,6 +187,10 @@ func (s *Service) StartScheduledRotation(ctx context.Context, arn string) error 
 			return fnErr
 		}
 		region, name = rec.Region, rec.Name
+		if rec.NextRotationDate.After(now) {
+			fnErr = rotor.Errorf(rotor.ESTATE, "The rotation of this secret is not due until %s.", rec.NextRotationDate.Format(time.RFC3339))
+			return fnErr
+		}
 		res, fnErr = s.rotateTx(tx, rec, rotateRequest{immediately: true, scheduled: true})
 		return fnErr
 	})
@@ -249,7 +259,7 @@ func (s *Service) rotateTx(tx rotor.Tx, rec *rotor.SecretRecord, req rotateReque
 		return rotateOutcome{}, err
 	}
 	if active == nil {
-		if vs, err = clearTestLeftover(tx, rec, vs, before); err != nil {
+		if vs, err = clearTestLeftover(tx, rec, vs, before, now); err != nil {
 			return rotateOutcome{}, err
 		}
 		before = labelsOf(vs)
@@ -320,7 +330,7 @@ func (s *Service) rotateTx(tx rotor.Tx, rec *rotor.SecretRecord, req rotateReque
 	if err := tx.CreateVersion(rec.ARN, v); err != nil {
 		return rotateOutcome{}, internal("create version", err)
 	}
-	if err := applyLabels(tx, rec.ARN, before, after); err != nil {
+	if err := applyLabels(tx, rec.ARN, before, after, now); err != nil {
 		return rotateOutcome{}, err
 	}
 	if err := tx.CreateRun(run); err != nil {
@@ -405,6 +415,7 @@ func (s *Service) previousIncomplete(tx rotor.Tx, rec *rotor.SecretRecord, l lab
 	case last.Status == rotor.RunFailed:
 		last.Status, last.Step, last.Attempt, last.MaxAttempts = rotor.RunPending, firstStep(last.Kind), 1, s.maxAttempts
 		last.FunctionARN, last.NextAttempt, last.Updated, last.Finished = fnARN, now, now, time.Time{}
+		release(last)
 		if err := tx.UpdateRun(last); err != nil {
 			return rotateOutcome{}, internal("update run", err)
 		}
@@ -445,7 +456,7 @@ func lastRunOf(tx rotor.Tx, rec *rotor.SecretRecord, token string) (*rotor.RunRe
 // cancelled), so it no longer blocks rotation: it is Rotor's own artefact,
 // not a rotation in progress. vs are the secret's versions and l their
 // labels, with no run active; it returns the versions afterwards.
-func clearTestLeftover(tx rotor.Tx, rec *rotor.SecretRecord, vs []*rotor.VersionRecord, l labels) ([]*rotor.VersionRecord, error) {
+func clearTestLeftover(tx rotor.Tx, rec *rotor.SecretRecord, vs []*rotor.VersionRecord, l labels, now time.Time) ([]*rotor.VersionRecord, error) {
 	pending, ok := l[rotor.StagePending]
 	if !ok || pending == l[rotor.StageCurrent] {
 		return vs, nil
@@ -457,7 +468,7 @@ func clearTestLeftover(tx rotor.Tx, rec *rotor.SecretRecord, vs []*rotor.Version
 	}
 	after := l.clone()
 	delete(after, rotor.StagePending)
-	if err := applyLabels(tx, rec.ARN, l, after); err != nil {
+	if err := applyLabels(tx, rec.ARN, l, after, now); err != nil {
 		return nil, err
 	}
 	if err := dropTestCopy(tx, rec.ARN, vs, after, pending); err != nil {

@@ -23,6 +23,13 @@ const (
 	msgNothingToAbandon = "There is no rotation to abandon."
 )
 
+// testOwner is the node id the tests claim runs as, for testLease (long
+// enough that no test's clock moves past it unless it means to).
+const (
+	testOwner = "test-node"
+	testLease = 365 * 24 * time.Hour
+)
+
 // funcOf adapts a Go function to lambda.Function.
 type funcOf func(ctx context.Context, inv lambda.Invocation) (lambda.Result, error)
 
@@ -147,7 +154,7 @@ func (r *rotEnv) onlyRun(t testing.TB, id string) rotor.RunRecord {
 // claim claims every due run at the clock's time.
 func (r *rotEnv) claim(t testing.TB) []rotor.RunRecord {
 	t.Helper()
-	runs, err := r.svc.ClaimRuns(context.Background(), r.clock.Now(), 100, nil)
+	runs, err := r.svc.ClaimRuns(context.Background(), testOwner, r.clock.Now(), r.clock.Now().Add(testLease), 100, nil)
 	if err != nil {
 		t.Fatalf("ClaimRuns: %v", err)
 	}
@@ -159,10 +166,10 @@ func (r *rotEnv) step(t testing.TB, run rotor.RunRecord, step, next string) {
 	t.Helper()
 	ctx := context.Background()
 	at := r.clock.Now()
-	if err := r.svc.BeginStep(ctx, run.ID, step, run.Attempt, at); err != nil {
+	if err := r.svc.BeginStep(ctx, testOwner, run.ID, step, run.Attempt, at); err != nil {
 		t.Fatalf("BeginStep(%s): %v", step, err)
 	}
-	if err := r.svc.EndStep(ctx, rotor.StepRecord{RunID: run.ID, Step: step, Attempt: run.Attempt, Started: at,
+	if err := r.svc.EndStep(ctx, testOwner, rotor.StepRecord{RunID: run.ID, Step: step, Attempt: run.Attempt, Started: at,
 		Duration: time.Second, Outcome: "ok"}, next); err != nil {
 		t.Fatalf("EndStep(%s): %v", step, err)
 	}
@@ -202,9 +209,18 @@ func (r *rotEnv) moveCurrent(t testing.TB, id, token string) {
 }
 
 // complete drives run through all its steps by hand, doing what the
-// function does, and completes it.
+// function does, and completes it; it claims the run first if it is
+// pending.
 func (r *rotEnv) complete(t testing.TB, id string, run rotor.RunRecord, value string) {
 	t.Helper()
+	if run.Status == rotor.RunPending {
+		now := r.clock.Now()
+		claimed, err := r.svc.ClaimRuns(context.Background(), testOwner, now, now.Add(testLease), 1, func(other string) bool { return other != run.ID })
+		if err != nil || len(claimed) != 1 {
+			t.Fatalf("ClaimRuns(%s) = %+v, %v", run.ID, claimed, err)
+		}
+		run = claimed[0]
+	}
 	if run.Kind == rotor.RunTestOnly {
 		r.step(t, run, rotor.StepTest, "")
 	} else {
@@ -215,7 +231,7 @@ func (r *rotEnv) complete(t testing.TB, id string, run rotor.RunRecord, value st
 		r.moveCurrent(t, id, run.Token)
 		r.step(t, run, rotor.StepFinish, "")
 	}
-	if err := r.svc.CompleteRun(context.Background(), run.ID); err != nil {
+	if err := r.svc.CompleteRun(context.Background(), testOwner, run.ID); err != nil {
 		t.Fatalf("CompleteRun: %v", err)
 	}
 }

@@ -229,7 +229,7 @@ func TestRotateSecretWithoutFunctions(t *testing.T) {
 	_, err := r.svc.RotateSecret(r.ctx, rotor.RotateSecretInput{SecretID: "s", ClientRequestToken: tok(1), RotationLambdaARN: r.fnARN})
 	wantErr(t, err, rotor.ESTATE, "")
 	wantEqual(t, "snapshot", r.snapshot(t, "s"), before)
-	err = r.svc.StartScheduledRotation(context.Background(), before.desc.ARN)
+	err = r.svc.StartScheduledRotation(context.Background(), before.desc.ARN, r.clock.Now())
 	wantErr(t, err, rotor.ESTATE, "")
 }
 
@@ -321,7 +321,7 @@ func TestTestOnlyFailureDoesNotBlockRotation(t *testing.T) {
 			}
 			run := r.claim(t)[0]
 			if end == "failed" {
-				if err := r.svc.FailRun(context.Background(), run.ID, "testSecret: login refused"); err != nil {
+				if err := r.svc.FailRun(context.Background(), testOwner, run.ID, "testSecret: login refused"); err != nil {
 					t.Fatal(err)
 				}
 				wantEqual(t, "stages after the failed test", r.stages(t, "s"), map[string][]string{tok(0): {"AWSCURRENT"}})
@@ -401,11 +401,11 @@ func TestRotateSecretPreviousRotationIncomplete(t *testing.T) {
 		r.rotate(t, "s", tok(1), &rules)
 		run := r.claim(t)[0]
 		r.step(t, run, rotor.StepCreate, rotor.StepSet)
-		if err := r.svc.RetryRun(context.Background(), run.ID, r.clock.Now(), "first"); err != nil {
+		if err := r.svc.RetryRun(context.Background(), testOwner, run.ID, r.clock.Now(), "first"); err != nil {
 			t.Fatal(err)
 		}
 		run = r.claim(t)[0]
-		if err := r.svc.FailRun(context.Background(), run.ID, "setSecret: refused"); err != nil {
+		if err := r.svc.FailRun(context.Background(), testOwner, run.ID, "setSecret: refused"); err != nil {
 			t.Fatal(err)
 		}
 		failed := r.onlyRun(t, "s")
@@ -428,6 +428,7 @@ func TestRotateSecretPreviousRotationIncomplete(t *testing.T) {
 		want := failed
 		want.Status, want.Step, want.Attempt, want.NextAttempt, want.Updated, want.Finished =
 			rotor.RunPending, rotor.StepCreate, 1, now, now, time.Time{}
+		want.Owner, want.LeaseUntil = "", time.Time{} // unclaimed until an engine claims it
 		wantEqual(t, "re-driven run", got, want)
 		// The request's configuration was not saved; no version was added.
 		wantEqual(t, "description", r.describe(t, "s"), desc)
@@ -541,7 +542,7 @@ func TestCancelRotateSecret(t *testing.T) {
 			t.Fatalf("NextRotationDate = %v with rotation disabled", d.NextRotationDate)
 		}
 		// The engine learns at its next step that the run stopped.
-		err = r.svc.BeginStep(context.Background(), run.ID, rotor.StepSet, 1, r.clock.Now())
+		err = r.svc.BeginStep(context.Background(), testOwner, run.ID, rotor.StepSet, 1, r.clock.Now())
 		wantErr(t, err, rotor.ESTATE, "")
 		// Cancelling again: nothing active, the AWSPENDING version is named.
 		out, err = r.svc.CancelRotateSecret(r.ctx, "s")

@@ -3,10 +3,13 @@ package manager
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 	"unicode/utf8"
 
 	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/rotation"
 )
 
 // The rotation.Controller methods: the engine's only way to change runs,
@@ -37,29 +40,79 @@ func (s *Service) runTx(ctx context.Context, op string, fn func(tx rotor.Tx) err
 	return nil
 }
 
-// liveRun returns run id if it is still active; ESTATE when it is not, or
-// no longer exists (its secret was deleted).
-func liveRun(tx rotor.Tx, id string) (*rotor.RunRecord, error) {
-	run, err := tx.Run(id)
-	if isCode(err, rotor.ENOTFOUND) {
-		return nil, rotor.Errorf(rotor.ESTATE, "The rotation run %s no longer exists.", id)
-	} else if err != nil {
-		return nil, internal("run", err)
-	}
-	if !run.Active() {
-		return nil, errRunNotActive(run)
-	}
-	return run, nil
+func errRunGone(id string) *rotor.Error {
+	return rotor.Errorf(rotor.ESTATE, "The rotation run %s no longer exists.", id)
 }
 
 func errRunNotActive(run *rotor.RunRecord) *rotor.Error {
 	return rotor.Errorf(rotor.ESTATE, "The rotation run %s is no longer active: it is %s.", run.ID, run.Status)
 }
 
+// Leases. A server's engine claims a run for itself (ClaimRuns sets Owner
+// to the engine's node id and LeaseUntil a lease TTL ahead) and renews the
+// claim while it works (RenewLeases). Every write the engine makes about a
+// run names the owner and is fenced: it happens only while that owner
+// still holds the run — Owner unchanged and, for a running run, the lease
+// not lapsed by the service's clock. A claim can only pass to another
+// owner once the lease has lapsed (ClaimRuns), and writes are serialised,
+// so a holder that lost its run (killed, paused, cut off) can never record
+// a step of it after another server took it over; it gets ESTATE wrapping
+// rotation.ErrLeaseLost and drops the run.
+
+// leaseState says whether owner may write about run: nil when it holds
+// the running run; ESTATE wrapping rotation.ErrLeaseLost when another
+// owner (or none) holds it or its lease lapsed at now; errRunNotActive when
+// owner held it until it ended (cancelled, abandoned, finished).
+func leaseState(run *rotor.RunRecord, owner string, now time.Time) error {
+	switch {
+	case owner == "" || run.Owner != owner:
+		holder := run.Owner
+		if holder == "" {
+			holder = "no server"
+		}
+		return &rotor.Error{Code: rotor.ESTATE, Err: rotation.ErrLeaseLost,
+			Message: fmt.Sprintf("The rotation run %s is not held by %s: %s holds it.", run.ID, owner, holder)}
+	case !run.Active():
+		return errRunNotActive(run)
+	case run.Status != rotor.RunRunning || !now.Before(run.LeaseUntil):
+		return &rotor.Error{Code: rotor.ESTATE, Err: rotation.ErrLeaseLost,
+			Message: fmt.Sprintf("The lease of %s on rotation run %s lapsed at %s.", owner, run.ID, run.LeaseUntil.Format(time.RFC3339Nano))}
+	}
+	return nil
+}
+
+// heldRun returns run id if owner holds it now (see leaseState); ESTATE
+// otherwise, and when the run no longer exists.
+func (s *Service) heldRun(tx rotor.Tx, id, owner string) (*rotor.RunRecord, error) {
+	run, err := tx.Run(id)
+	if isCode(err, rotor.ENOTFOUND) {
+		return nil, errRunGone(id)
+	} else if err != nil {
+		return nil, internal("run", err)
+	}
+	if err := leaseState(run, owner, s.now()); err != nil {
+		return nil, err
+	}
+	return run, nil
+}
+
+// release makes run unclaimed: no owner, no lease.
+func release(run *rotor.RunRecord) {
+	run.Owner, run.LeaseUntil = "", time.Time{}
+}
+
 // RecoverRuns turns every run left running (by a server that stopped
 // mid-run) back into pending, due now, keeping its step and attempt, and
-// returns how many. Errors: EINTERNAL.
+// unclaimed, and returns how many. It is for a store one server uses
+// alone, where a running run at start-up can only be a dead server's: with
+// a store several servers share (one that implements rotor.ChangeFeed) a
+// running run may be another server's live one, so RecoverRuns does
+// nothing and returns 0 — ClaimRuns takes over runs whose lease lapsed.
+// Errors: EINTERNAL.
 func (s *Service) RecoverRuns(ctx context.Context) (int, error) {
+	if _, shared := s.store.(rotor.ChangeFeed); shared {
+		return 0, nil
+	}
 	n := 0
 	err := s.runTx(ctx, "recover runs", func(tx rotor.Tx) error {
 		runs, err := tx.RunsWithStatus(rotor.RunRunning)
@@ -69,6 +122,7 @@ func (s *Service) RecoverRuns(ctx context.Context) (int, error) {
 		now := s.now()
 		for _, run := range runs {
 			run.Status, run.NextAttempt, run.Updated = rotor.RunPending, now, now
+			release(run)
 			if err := tx.UpdateRun(run); err != nil {
 				return internal("update run", err)
 			}
@@ -82,59 +136,141 @@ func (s *Service) RecoverRuns(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// ClaimRuns marks up to limit pending runs whose NextAttempt is not after
-// now as running (Updated = now) and returns them, earliest due first. Runs
-// for which skip returns true are left alone; skip may be nil. A limit
-// below 1 claims nothing. Errors: EINTERNAL.
-func (s *Service) ClaimRuns(ctx context.Context, now time.Time, limit int, skip func(runID string) bool) ([]rotor.RunRecord, error) {
+// ClaimRuns claims up to limit runs for owner, marking them running with
+// Owner = owner and LeaseUntil = until (Updated = now), and returns them:
+// first running runs whose lease is not after now (their holder stopped
+// renewing: killed, or cut off from the database), which keep their step
+// and attempt and so resume where their durable record says, earliest
+// lapsed first; then pending runs whose NextAttempt is not after now,
+// earliest due first. Runs for which skip returns true are left alone;
+// skip may be nil. A limit below 1 claims nothing.
+//
+// Errors: EINVALID for an empty owner or an until not after now;
+// EINTERNAL.
+func (s *Service) ClaimRuns(ctx context.Context, owner string, now, until time.Time, limit int, skip func(runID string) bool) ([]rotor.RunRecord, error) {
 	if limit < 1 {
 		return nil, nil
 	}
-	now = now.UTC()
+	if owner == "" || !until.After(now) {
+		return nil, rotor.Errorf(rotor.EINVALID, "A claim needs an owner and a lease that ends after it starts.")
+	}
+	now, until = now.UTC(), until.UTC()
 	// Most calls (the engine's poll, a worker freed) find nothing due: look
 	// in a read first, so they cost no write transaction.
 	if s.store != nil {
 		found := true
 		if err := s.store.View(ctx, func(tx rotor.Tx) error {
 			due, err := tx.DueRuns(now, 1)
-			found = len(due) > 0
+			if err != nil || len(due) > 0 {
+				found = len(due) > 0
+				return err
+			}
+			lapsed, err := tx.ExpiredRuns(now, 1)
+			found = len(lapsed) > 0
 			return err
 		}); err == nil && !found {
 			return nil, nil
 		}
 	}
 	var out []rotor.RunRecord
+	var taken []rotor.RunRecord // lapsed claims taken over, for the log
 	err := s.runTx(ctx, "claim runs", func(tx rotor.Tx) error {
-		out = out[:0]
-		// Claimed runs stop being due inside this transaction, so each pass
-		// sees the skipped runs again and new ones behind them.
-		for fetch := limit; ; fetch *= 2 {
-			due, err := tx.DueRuns(now, fetch)
-			if err != nil {
-				return internal("due runs", err)
+		out, taken = out[:0], taken[:0]
+		claim := func(run *rotor.RunRecord) error {
+			if run.Status == rotor.RunRunning {
+				taken = append(taken, *run)
 			}
-			for _, run := range due {
-				if len(out) == limit {
+			run.Status, run.Owner, run.LeaseUntil, run.Updated = rotor.RunRunning, owner, until, now
+			if err := tx.UpdateRun(run); err != nil {
+				return internal("update run", err)
+			}
+			out = append(out, *run)
+			return nil
+		}
+		// Claimed runs stop being due (or lapsed) inside this transaction,
+		// so each pass sees the skipped runs again and new ones behind them.
+		for _, list := range []func(time.Time, int) ([]*rotor.RunRecord, error){tx.ExpiredRuns, tx.DueRuns} {
+			for fetch := limit - len(out); len(out) < limit; fetch *= 2 {
+				runs, err := list(now, fetch)
+				if err != nil {
+					return internal("claimable runs", err)
+				}
+				for _, run := range runs {
+					if len(out) == limit {
+						break
+					}
+					if skip != nil && skip(run.ID) {
+						continue
+					}
+					if err := claim(run); err != nil {
+						return err
+					}
+				}
+				if len(runs) < fetch {
 					break
 				}
-				if skip != nil && skip(run.ID) {
-					continue
-				}
-				run.Status, run.Updated = rotor.RunRunning, now
-				if err := tx.UpdateRun(run); err != nil {
-					return internal("update run", err)
-				}
-				out = append(out, *run)
-			}
-			if len(out) == limit || len(due) < fetch {
-				return nil
 			}
 		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	for _, r := range taken {
+		s.log.Info("took over a rotation run whose lease lapsed", "run_id", r.ID, "secret", r.SecretARN,
+			"step", r.Step, "previous_owner", r.Owner, "lease_until", r.LeaseUntil, "owner", owner)
+	}
 	return out, nil
+}
+
+// RenewLeases extends to until the lease of owner on each run of runIDs it
+// still holds (see the lease comment above), all in one transaction, and
+// returns the ids of the others: runs another server took over, whose
+// lease lapsed, that ended, or that no longer exist. The engine stops its
+// work on those. Errors: EINTERNAL.
+func (s *Service) RenewLeases(ctx context.Context, owner string, runIDs []string, until time.Time) (lost []string, err error) {
+	if len(runIDs) == 0 {
+		return nil, nil
+	}
+	err = s.runTx(ctx, "renew leases", func(tx rotor.Tx) error {
+		lost = lost[:0]
+		for _, id := range runIDs {
+			run, err := s.heldRun(tx, id, owner)
+			if rotor.ErrorCode(err) == rotor.ESTATE {
+				lost = append(lost, id)
+				continue
+			} else if err != nil {
+				return err
+			}
+			run.LeaseUntil = until.UTC()
+			if err := tx.UpdateRun(run); err != nil {
+				return internal("update run", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return lost, nil
+}
+
+// HoldLease takes or renews the named lease (rotor.Tx.AcquireLease) for
+// owner from now until until and reports whether owner holds it.
+// Errors: EINVALID for an empty name or owner; EINTERNAL.
+func (s *Service) HoldLease(ctx context.Context, name, owner string, now, until time.Time) (bool, error) {
+	held := false
+	err := s.runTx(ctx, "hold lease", func(tx rotor.Tx) error {
+		ok, err := tx.AcquireLease(name, owner, now.UTC(), until.UTC())
+		if rotor.ErrorCode(err) == rotor.EINVALID {
+			return err
+		} else if err != nil {
+			return internal("acquire lease", err)
+		}
+		held = ok
+		return nil
+	})
+	return held, err
 }
 
 // RunSecrets returns every value the run's credentials can read, for
@@ -252,19 +388,23 @@ func masterARNOf(value string) string {
 	return id
 }
 
-// BeginStep records that step starts (attempt, at) on run runID.
+// BeginStep records that step starts (attempt, at) on run runID, which
+// owner holds.
 //
 // Errors: ESTATE when the run is no longer active (cancelled, abandoned,
-// finished, or deleted with its secret); EINTERNAL.
-func (s *Service) BeginStep(ctx context.Context, runID, step string, attempt int, at time.Time) error {
+// finished, or deleted with its secret) or owner no longer holds it
+// (wrapping rotation.ErrLeaseLost); EINTERNAL.
+func (s *Service) BeginStep(ctx context.Context, owner, runID, step string, attempt int, at time.Time) error {
 	// Usually the durable state already names this step and attempt:
 	// ClaimRuns or the previous EndStep wrote it, and that write is the
 	// "before" record. Then only check, in a read, that the run is still
-	// active — a write per step would double the commits of a rotation.
+	// active and held — a write per step would double the commits of a
+	// rotation. Only a claim after the lease lapsed can take the run from
+	// owner, so a read that finds it held is as good as a write.
 	if s.store != nil {
 		current := false
 		err := s.store.View(ctx, func(tx rotor.Tx) error {
-			run, err := liveRun(tx, runID)
+			run, err := s.heldRun(tx, runID, owner)
 			if err != nil {
 				return err
 			}
@@ -278,7 +418,7 @@ func (s *Service) BeginStep(ctx context.Context, runID, step string, attempt int
 		}
 	}
 	return s.runTx(ctx, "begin step", func(tx rotor.Tx) error {
-		run, err := liveRun(tx, runID)
+		run, err := s.heldRun(tx, runID, owner)
 		if err != nil {
 			return err
 		}
@@ -291,13 +431,17 @@ func (s *Service) BeginStep(ctx context.Context, runID, step string, attempt int
 }
 
 // EndStep appends rec to its run's history and, when rec.Outcome is "ok"
-// and next is not "", makes next the run's step. The record is kept even
-// when the run stopped meanwhile, so the history shows what the invocation
-// did; the run itself is then left alone and ESTATE is returned.
+// and next is not "", makes next the run's step; owner must hold the run.
+// The record is kept even when the run stopped meanwhile (while owner
+// held it), so the history shows what the invocation did; the run itself
+// is then left alone and ESTATE is returned. When owner no longer holds
+// the run nothing is stored: another server took it over and runs it from
+// its recorded step.
 //
-// Errors: ESTATE when the run is no longer active (or gone); EINTERNAL.
-func (s *Service) EndStep(ctx context.Context, rec rotor.StepRecord, next string) error {
-	return s.EndSteps(ctx, []rotor.StepRecord{rec}, next)
+// Errors: ESTATE when the run is no longer active (or gone), or owner no
+// longer holds it (wrapping rotation.ErrLeaseLost); EINTERNAL.
+func (s *Service) EndStep(ctx context.Context, owner string, rec rotor.StepRecord, next string) error {
+	return s.EndSteps(ctx, owner, []rotor.StepRecord{rec}, next)
 }
 
 // EndSteps is EndStep for several consecutive records of one run, oldest
@@ -305,9 +449,9 @@ func (s *Service) EndStep(ctx context.Context, rec rotor.StepRecord, next string
 // outcome decides whether next becomes the run's step. The engine uses it
 // to record the steps it ran since its last durable record in one commit.
 //
-// Errors: ESTATE when the run is no longer active (or gone); EINVALID when
-// recs is empty or names more than one run; EINTERNAL.
-func (s *Service) EndSteps(ctx context.Context, recs []rotor.StepRecord, next string) error {
+// Errors: as EndStep; EINVALID when recs is empty or names more than one
+// run.
+func (s *Service) EndSteps(ctx context.Context, owner string, recs []rotor.StepRecord, next string) error {
 	if err := sameRun(recs); err != nil {
 		return err
 	}
@@ -316,15 +460,19 @@ func (s *Service) EndSteps(ctx context.Context, recs []rotor.StepRecord, next st
 		stopped = nil
 		run, err := tx.Run(recs[0].RunID)
 		if isCode(err, rotor.ENOTFOUND) {
-			return rotor.Errorf(rotor.ESTATE, "The rotation run %s no longer exists.", recs[0].RunID)
+			return errRunGone(recs[0].RunID)
 		} else if err != nil {
 			return internal("run", err)
+		}
+		state := leaseState(run, owner, s.now())
+		if errors.Is(state, rotation.ErrLeaseLost) {
+			return state // store nothing
 		}
 		if err := addSteps(tx, recs); err != nil {
 			return err
 		}
-		if !run.Active() {
-			stopped = errRunNotActive(run)
+		if state != nil {
+			stopped = state
 			return nil // keep the step records
 		}
 		if recs[len(recs)-1].Outcome == "ok" && next != "" {
@@ -376,9 +524,12 @@ func addSteps(tx rotor.Tx, recs []rotor.StepRecord) error {
 // version deleted (unless it was labelled since). AWSPENDING elsewhere is
 // left alone in both cases.
 //
-// Errors: ESTATE when the run is no longer active; EINVALID; EINTERNAL.
-func (s *Service) CompleteRun(ctx context.Context, runID string) error {
-	return s.CompleteRunWith(ctx, runID, nil)
+// owner must hold the run.
+//
+// Errors: ESTATE when the run is no longer active or owner no longer holds
+// it (wrapping rotation.ErrLeaseLost); EINVALID; EINTERNAL.
+func (s *Service) CompleteRun(ctx context.Context, owner, runID string) error {
+	return s.CompleteRunWith(ctx, owner, runID, nil)
 }
 
 // CompleteRunWith is CompleteRun that first appends recs (the run's last
@@ -387,7 +538,7 @@ func (s *Service) CompleteRun(ctx context.Context, runID string) error {
 // commit. When completion fails nothing is stored, recs included.
 //
 // Errors: as CompleteRun; EINVALID when recs name another run.
-func (s *Service) CompleteRunWith(ctx context.Context, runID string, recs []rotor.StepRecord) error {
+func (s *Service) CompleteRunWith(ctx context.Context, owner, runID string, recs []rotor.StepRecord) error {
 	for _, r := range recs {
 		if r.RunID != runID {
 			return rotor.Errorf(rotor.EINVALID, "A step record of run %s cannot complete run %s.", r.RunID, runID)
@@ -396,7 +547,7 @@ func (s *Service) CompleteRunWith(ctx context.Context, runID string, recs []roto
 	var rec *rotor.SecretRecord
 	err := s.runTx(ctx, "complete run", func(tx rotor.Tx) error {
 		rec = nil
-		run, err := liveRun(tx, runID)
+		run, err := s.heldRun(tx, runID, owner)
 		if err != nil {
 			return err
 		}
@@ -421,7 +572,7 @@ func (s *Service) CompleteRunWith(ctx context.Context, runID string, recs []roto
 		if after[rotor.StagePending] == run.Token {
 			delete(after, rotor.StagePending)
 		}
-		if err := applyLabels(tx, rec.ARN, before, after); err != nil {
+		if err := applyLabels(tx, rec.ARN, before, after, now); err != nil {
 			return err
 		}
 		if run.Kind == rotor.RunTestOnly {
@@ -451,17 +602,19 @@ func (s *Service) CompleteRunWith(ctx context.Context, runID string, recs []roto
 	return err
 }
 
-// RetryRun schedules the next attempt of run runID: pending again from its
-// first step, Attempt one more, due at next, with lastErr (truncated to 4
-// KiB) as LastError.
+// RetryRun schedules the next attempt of run runID, which owner holds:
+// pending again from its first step and unclaimed, Attempt one more, due
+// at next, with lastErr (truncated to 4 KiB) as LastError.
 //
-// Errors: ESTATE when the run is no longer active; EINTERNAL.
-func (s *Service) RetryRun(ctx context.Context, runID string, next time.Time, lastErr string) error {
+// Errors: ESTATE when the run is no longer active or owner no longer holds
+// it (wrapping rotation.ErrLeaseLost); EINTERNAL.
+func (s *Service) RetryRun(ctx context.Context, owner, runID string, next time.Time, lastErr string) error {
 	return s.runTx(ctx, "retry run", func(tx rotor.Tx) error {
-		run, err := liveRun(tx, runID)
+		run, err := s.heldRun(tx, runID, owner)
 		if err != nil {
 			return err
 		}
+		release(run)
 		run.Status, run.Step, run.Attempt = rotor.RunPending, firstStep(run.Kind), run.Attempt+1
 		run.NextAttempt, run.LastError, run.Updated = next.UTC(), truncateError(lastErr), s.now()
 		if err := tx.UpdateRun(run); err != nil {
@@ -471,7 +624,7 @@ func (s *Service) RetryRun(ctx context.Context, runID string, next time.Time, la
 	})
 }
 
-// FailRun marks run runID failed with lastErr (truncated to 4 KiB). For a
+// FailRun marks run runID, which owner holds, failed with lastErr (truncated to 4 KiB). For a
 // rotation, labels are left as AWS leaves them, so the next RotateSecret
 // answers that the previous rotation is not complete and re-drives this
 // run. A failed test-only run ends fully instead: its temporary AWSPENDING
@@ -479,12 +632,13 @@ func (s *Service) RetryRun(ctx context.Context, runID string, next time.Time, la
 // the failure stays in the history only and the next RotateSecret, or the
 // scheduler, starts a fresh rotation.
 //
-// Errors: ESTATE when the run is no longer active; EINTERNAL.
-func (s *Service) FailRun(ctx context.Context, runID, lastErr string) error {
+// Errors: ESTATE when the run is no longer active or owner no longer holds
+// it (wrapping rotation.ErrLeaseLost); EINTERNAL.
+func (s *Service) FailRun(ctx context.Context, owner, runID, lastErr string) error {
 	var rec *rotor.SecretRecord
 	err := s.runTx(ctx, "fail run", func(tx rotor.Tx) error {
 		rec = nil
-		run, err := liveRun(tx, runID)
+		run, err := s.heldRun(tx, runID, owner)
 		if err != nil {
 			return err
 		}
@@ -519,7 +673,7 @@ func (s *Service) endTestOnly(tx rotor.Tx, run *rotor.RunRecord, now time.Time) 
 	if after[rotor.StagePending] == run.Token {
 		delete(after, rotor.StagePending)
 	}
-	if err := applyLabels(tx, rec.ARN, before, after); err != nil {
+	if err := applyLabels(tx, rec.ARN, before, after, now); err != nil {
 		return nil, err
 	}
 	if err := dropTestCopy(tx, rec.ARN, vs, after, run.Token); err != nil {

@@ -61,12 +61,12 @@ func TestScheduledRotation(t *testing.T) {
 	wantInWindow(t, "NextRotationDate", r.describe(t, "s").NextRotationDate, window(t, rules, r.clock.Now(), r.clock.Now()))
 
 	// A scheduled start whose run then fails: the next due date re-drives it.
-	if err := r.svc.FailRun(bg, r.claim(t)[0].ID, "boom"); err != nil {
+	if err := r.svc.FailRun(bg, testOwner, r.claim(t)[0].ID, "boom"); err != nil {
 		t.Fatal(err)
 	}
 	next = r.describe(t, "s").NextRotationDate
 	r.clock.Advance(next.Sub(r.clock.Now()))
-	err = r.svc.StartScheduledRotation(bg, created.ARN)
+	err = r.svc.StartScheduledRotation(bg, created.ARN, r.clock.Now())
 	wantErr(t, err, rotor.ESTATE, msgIncomplete)
 	redriven := r.runs(t, "s")[0]
 	if redriven.ID != run.ID || redriven.Status != rotor.RunPending || redriven.Attempt != 1 {
@@ -86,9 +86,9 @@ func TestScheduledRotation(t *testing.T) {
 	if due, err := r.svc.DueRotations(bg, r.clock.Now().AddDate(1, 0, 0)); err != nil || len(due) != 0 {
 		t.Fatalf("DueRotations with rotation disabled = %v, %v", due, err)
 	}
-	err = r.svc.StartScheduledRotation(bg, created.ARN)
+	err = r.svc.StartScheduledRotation(bg, created.ARN, r.clock.Now())
 	wantErr(t, err, rotor.ESTATE, "Rotation is not enabled for this secret.")
-	err = r.svc.StartScheduledRotation(bg, created.ARN+"x")
+	err = r.svc.StartScheduledRotation(bg, created.ARN+"x", r.clock.Now())
 	wantErr(t, err, rotor.ENOTFOUND, msgNotFound)
 }
 

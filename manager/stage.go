@@ -47,7 +47,7 @@ func (s *Service) UpdateSecretVersionStage(ctx context.Context, in rotor.UpdateS
 			if err != nil {
 				return err
 			}
-			if err := applyLabels(tx, rec.ARN, before, after); err != nil {
+			if err := applyLabels(tx, rec.ARN, before, after, s.now()); err != nil {
 				return err
 			}
 			if err := storeChanged(tx, rec, s.now()); err != nil {

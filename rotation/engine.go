@@ -2,10 +2,12 @@ package rotation
 
 import (
 	"context"
+	crand "crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -16,15 +18,33 @@ import (
 
 // Controller is what the engine needs of the secrets service; package
 // manager implements it. Every method is one durable transaction.
+//
+// Runs are leased: ClaimRuns gives this engine's node id (owner) a claim
+// on each run it returns until a lease expiry, RenewLeases extends it, and
+// every write about a run names the owner and is fenced — it happens only
+// while owner still holds the running run with an unexpired lease, and
+// otherwise fails with ESTATE wrapping ErrLeaseLost, storing nothing. Only
+// a lapsed lease lets another server claim a run, so two servers never
+// record steps of one run; see Engine for how the engine keeps its
+// invocations inside its leases.
 type Controller interface {
 	// RecoverRuns turns every run left "running" (by a server that stopped
 	// or was killed) back into "pending", due now, keeping its step, and
-	// returns how many. Called once before the engine starts.
+	// returns how many — when the store serves this server alone. With a
+	// store several servers share it does nothing (another server's run
+	// may be live): runs whose lease lapsed are claimed by ClaimRuns.
+	// Called once before the engine starts.
 	RecoverRuns(ctx context.Context) (int, error)
-	// ClaimRuns marks up to limit pending runs whose NextAttempt is not after
-	// now as running and returns them. Runs for which skip returns true are
+	// ClaimRuns marks up to limit runs as running, held by owner until
+	// until, and returns them: running runs whose lease is not after now
+	// (their holder died), at their recorded step, then pending runs whose
+	// NextAttempt is not after now. Runs for which skip returns true are
 	// left alone.
-	ClaimRuns(ctx context.Context, now time.Time, limit int, skip func(runID string) bool) ([]rotor.RunRecord, error)
+	ClaimRuns(ctx context.Context, owner string, now, until time.Time, limit int, skip func(runID string) bool) ([]rotor.RunRecord, error)
+	// RenewLeases extends owner's lease on each of runIDs it still holds to
+	// until, in one transaction, and returns the others (taken over,
+	// lapsed, ended or gone).
+	RenewLeases(ctx context.Context, owner string, runIDs []string, until time.Time) (lost []string, err error)
 	// RunSecrets returns every value the run's credentials can read — every
 	// labeled version of the secret and, when the rotation is bound to a
 	// master secret, of that secret — for scrubbing, and the master's ARN
@@ -37,30 +57,35 @@ type Controller interface {
 	// run then fails at once, since no retry can change that.
 	BoundMaster(ctx context.Context, run rotor.RunRecord) (string, error)
 	// BeginStep durably records that a step starts. It returns an ESTATE
-	// error when the run is no longer active (cancelled or abandoned): the
-	// engine then stops the run without invoking the step.
-	BeginStep(ctx context.Context, runID, step string, attempt int, at time.Time) error
-	// EndStep durably records a step's outcome and, when it succeeded, the
-	// step to run next ("" after the last). ESTATE as for BeginStep.
-	EndStep(ctx context.Context, rec rotor.StepRecord, next string) error
-	// EndSteps is EndStep for several consecutive records of one run in
-	// one transaction; the last record's outcome decides whether next
-	// becomes the run's step.
-	EndSteps(ctx context.Context, recs []rotor.StepRecord, next string) error
-	// CompleteRun finishes a run whose steps all succeeded. For a rotation
-	// it checks AWSCURRENT is on the run's version, removes AWSPENDING,
-	// records LastRotatedDate and the next rotation date; for a test-only
-	// run it removes the temporary version's AWSPENDING label.
-	CompleteRun(ctx context.Context, runID string) error
-	// CompleteRunWith is CompleteRun that appends recs to the run's history
-	// in the same transaction; when completion fails nothing is stored.
-	CompleteRunWith(ctx context.Context, runID string, recs []rotor.StepRecord) error
+	// error when the run is no longer active (cancelled or abandoned) or
+	// owner no longer holds it: the engine then stops the run without
+	// invoking the step.
+	BeginStep(ctx context.Context, owner, runID, step string, attempt int, at time.Time) error
+	// EndSteps durably records the outcomes of several consecutive steps
+	// of one run in one transaction and, when the last succeeded, the step
+	// to run next ("" after the last). ESTATE as for BeginStep; the
+	// records are kept when the run stopped while owner held it, and not
+	// when owner lost it.
+	EndSteps(ctx context.Context, owner string, recs []rotor.StepRecord, next string) error
+	// CompleteRunWith finishes a run whose steps all succeeded, appending
+	// recs to its history in the same transaction; when completion fails
+	// nothing is stored. For a rotation it checks AWSCURRENT is on the
+	// run's version, removes AWSPENDING, records LastRotatedDate and the
+	// next rotation date; for a test-only run it removes the temporary
+	// version's AWSPENDING label.
+	CompleteRunWith(ctx context.Context, owner, runID string, recs []rotor.StepRecord) error
 	// RetryRun schedules the run's next attempt, from createSecret, at next.
-	RetryRun(ctx context.Context, runID string, next time.Time, lastErr string) error
+	RetryRun(ctx context.Context, owner, runID string, next time.Time, lastErr string) error
 	// FailRun marks the run failed, leaving the labels as AWS leaves them;
 	// a failed test-only run's temporary AWSPENDING version is removed.
-	FailRun(ctx context.Context, runID, lastErr string) error
+	FailRun(ctx context.Context, owner, runID, lastErr string) error
 }
+
+// ErrLeaseLost is wrapped by the Controller's ESTATE answer to a write
+// about a run this engine no longer holds: another server took it over
+// after its lease lapsed, or the lease lapsed. The engine then drops the
+// run and records nothing.
+var ErrLeaseLost = errors.New("this server no longer holds the rotation run's lease")
 
 // CredentialIssuer mints short-lived credentials for rotation functions
 // (package auth implements it).
@@ -75,6 +100,17 @@ type CredentialIssuer interface {
 // Engine executes rotation runs: durable, one run per secret at a time
 // (the store allows one active run per secret), at most Workers runs at
 // once across secrets.
+//
+// Several engines (one per server) may share a store. Each claims runs
+// under its NodeID with a lease of LeaseTTL and renews the leases of the
+// runs it holds every LeaseTTL/3, all in one transaction. A run whose
+// lease another server took over (because it lapsed) is dropped at once:
+// its invocation is cancelled and nothing more is recorded. An engine
+// that cannot renew (the database is unreachable) cancels its invocations
+// once less than half a TTL of their lease is left, so that they have
+// stopped — given functions that honour cancellation within LeaseTTL/6 —
+// before the lease lapses and another server may start the same step.
+// Clocks of servers sharing a store must agree to well within that.
 type Engine struct {
 	Control     Controller
 	Functions   *Registry
@@ -87,6 +123,14 @@ type Engine struct {
 	// StepTimeout bounds one invocation of a built-in function (exec and
 	// http functions have their own timeouts); 0 = 15 minutes.
 	StepTimeout time.Duration
+	// NodeID names this engine as the owner of the runs it claims; it
+	// appears in logs and in the runs' Owner. "" = a random id made of the
+	// host name, the process id and a random suffix (NodeID returns it).
+	NodeID string
+	// LeaseTTL is how long a claim on a run lasts unless renewed; 0 =
+	// DefaultLeaseTTL. A run whose holder died is taken over by another
+	// server within about this long.
+	LeaseTTL time.Duration
 	// Backoff returns the delay before attempt n+1 after attempt n failed;
 	// nil = DefaultBackoff.
 	Backoff func(attempt int) time.Duration
@@ -110,10 +154,23 @@ type Engine struct {
 	Metrics Metrics
 
 	mu       sync.Mutex
-	inflight map[string]context.CancelFunc // run id → cancels its invocation
+	nodeID   string
+	inflight map[string]*flight // run id → the run this engine holds
 	wake     chan struct{}
 	wg       sync.WaitGroup
 }
+
+// DefaultLeaseTTL is the lease on a claimed run when Engine.LeaseTTL is 0.
+const DefaultLeaseTTL = 30 * time.Second
+
+// flight is a run this engine holds.
+type flight struct {
+	cancel context.CancelCauseFunc // stops its invocation
+	until  time.Time               // the lease as last stored
+}
+
+// errCancelled is the cause of a run context that Cancel stopped.
+var errCancelled = errors.New("the run was cancelled or abandoned")
 
 // DefaultBackoff is exponential — 2 s, 4 s, 8 s, ... capped at 5 minutes —
 // with full jitter in [d/2, d).
@@ -130,9 +187,41 @@ func (e *Engine) init() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.inflight == nil {
-		e.inflight = map[string]context.CancelFunc{}
+		e.inflight = map[string]*flight{}
 		e.wake = make(chan struct{}, 1)
 	}
+	if e.nodeID == "" {
+		e.nodeID = e.NodeID
+		if e.nodeID == "" {
+			e.nodeID = newNodeID()
+		}
+	}
+}
+
+// newNodeID returns "<host>-<pid>-<8 hex digits>": readable in logs,
+// unique per process even when a restarted process reuses a pid.
+func newNodeID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "rotor"
+	}
+	var b [4]byte
+	_, _ = crand.Read(b[:]) // crypto/rand.Read never fails
+	return fmt.Sprintf("%s-%d-%x", host, os.Getpid(), b)
+}
+
+// ID returns the node id this engine claims runs under (NodeID, or the one
+// generated for it).
+func (e *Engine) ID() string {
+	e.init()
+	return e.nodeID
+}
+
+func (e *Engine) leaseTTL() time.Duration {
+	if e.LeaseTTL > 0 {
+		return e.LeaseTTL
+	}
+	return DefaultLeaseTTL
 }
 
 func (e *Engine) now() time.Time {
@@ -168,17 +257,96 @@ func (e *Engine) Wake() {
 // Cancel stops the in-flight invocation of run id, if this engine runs it.
 // The Controller has already marked the run cancelled or abandoned.
 func (e *Engine) Cancel(runID string) {
+	e.stop(runID, errCancelled)
+}
+
+// stop cancels the invocation of run id, if this engine holds it, with
+// cause.
+func (e *Engine) stop(runID string, cause error) {
 	e.init()
 	e.mu.Lock()
-	cancel := e.inflight[runID]
+	f := e.inflight[runID]
 	e.mu.Unlock()
-	if cancel != nil {
-		cancel()
+	if f != nil {
+		f.cancel(cause)
 	}
 }
 
-// Run recovers runs interrupted by a previous stop, then executes due runs
-// until ctx ends, and waits for the runs in flight to stop.
+// RenewLeases renews, in one transaction, the leases of every run this
+// engine holds, for LeaseTTL from now. It drops the runs it no longer
+// holds (another server took them over, or they ended): their invocations
+// are cancelled and nothing more of them is recorded. When the renewal
+// fails it cancels the invocations of runs with less than half a LeaseTTL
+// of lease left. Run and RunDue call it every LeaseTTL/3; tests call it
+// with an injected clock.
+func (e *Engine) RenewLeases(ctx context.Context) error {
+	e.init()
+	now := e.now()
+	ttl := e.leaseTTL()
+	e.mu.Lock()
+	ids := make([]string, 0, len(e.inflight))
+	for id := range e.inflight {
+		ids = append(ids, id)
+	}
+	e.mu.Unlock()
+	if len(ids) == 0 {
+		return nil
+	}
+	until := now.Add(ttl)
+	lost, err := e.Control.RenewLeases(ctx, e.nodeID, ids, until)
+	if err != nil {
+		e.mu.Lock()
+		var expiring []string
+		for id, f := range e.inflight {
+			if !now.Before(f.until.Add(-ttl / 2)) {
+				expiring = append(expiring, id)
+			}
+		}
+		e.mu.Unlock()
+		for _, id := range expiring {
+			e.logger().Warn("rotation run lease about to lapse: stopping its invocation", "run_id", id, "owner", e.nodeID, "err", err)
+			e.stop(id, ErrLeaseLost)
+		}
+		return fmt.Errorf("renew rotation run leases: %w", err)
+	}
+	gone := map[string]bool{}
+	for _, id := range lost {
+		gone[id] = true
+	}
+	e.mu.Lock()
+	for _, id := range ids {
+		if f := e.inflight[id]; f != nil && !gone[id] {
+			f.until = until
+		}
+	}
+	e.mu.Unlock()
+	for _, id := range lost {
+		e.logger().Info("rotation run no longer held by this server (taken over or ended): stopping it", "run_id", id, "owner", e.nodeID)
+		e.stop(id, ErrLeaseLost)
+	}
+	return nil
+}
+
+// renewLoop calls RenewLeases every LeaseTTL/3 until ctx ends.
+func (e *Engine) renewLoop(ctx context.Context) {
+	t := time.NewTicker(e.leaseTTL() / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := e.RenewLeases(ctx); err != nil && ctx.Err() == nil {
+				e.logger().Error("renew rotation run leases", "err", err)
+			}
+		}
+	}
+}
+
+// Run recovers runs interrupted by a previous stop (see
+// Controller.RecoverRuns), then executes due runs until ctx ends, renewing
+// the leases of the runs it holds, and waits for the runs in flight to
+// stop.
 func (e *Engine) Run(ctx context.Context) error {
 	e.init()
 	if n, err := e.Control.RecoverRuns(ctx); err != nil {
@@ -186,6 +354,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	} else if n > 0 {
 		e.logger().Info("resuming interrupted rotation runs", "runs", n)
 	}
+	e.logger().Info("rotation engine started", "owner", e.nodeID, "lease_ttl", e.leaseTTL(), "workers", e.workers())
+	renewCtx, stopRenew := context.WithCancel(ctx)
+	defer stopRenew()
+	go e.renewLoop(renewCtx)
 	poll := e.PollInterval
 	if poll <= 0 {
 		poll = time.Second
@@ -211,6 +383,9 @@ func (e *Engine) Run(ctx context.Context) error {
 // Tests call it with an injected clock instead of running the loop.
 func (e *Engine) RunDue(ctx context.Context) (int, error) {
 	e.init()
+	renewCtx, stopRenew := context.WithCancel(ctx)
+	defer stopRenew()
+	go e.renewLoop(renewCtx)
 	total := 0
 	for {
 		n, err := e.start(ctx)
@@ -245,7 +420,8 @@ func (e *Engine) start(ctx context.Context) (int, error) {
 	if free <= 0 {
 		return 0, nil
 	}
-	runs, err := e.Control.ClaimRuns(ctx, e.now(), free, func(id string) bool {
+	now := e.now()
+	runs, err := e.Control.ClaimRuns(ctx, e.nodeID, now, now.Add(e.leaseTTL()), free, func(id string) bool {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		_, busy := e.inflight[id]
@@ -256,9 +432,9 @@ func (e *Engine) start(ctx context.Context) (int, error) {
 	}
 	for _, run := range runs {
 		e.observeLag(run)
-		runCtx, cancel := context.WithCancel(ctx)
+		runCtx, cancel := context.WithCancelCause(ctx)
 		e.mu.Lock()
-		e.inflight[run.ID] = cancel
+		e.inflight[run.ID] = &flight{cancel: cancel, until: run.LeaseUntil}
 		e.mu.Unlock()
 		e.wg.Add(1)
 		go func(run rotor.RunRecord) {
@@ -267,7 +443,7 @@ func (e *Engine) start(ctx context.Context) (int, error) {
 				e.mu.Lock()
 				delete(e.inflight, run.ID)
 				e.mu.Unlock()
-				cancel()
+				cancel(nil)
 				e.Wake()
 			}()
 			e.execute(runCtx, run)
@@ -285,16 +461,46 @@ type finalError struct{ msg string }
 
 func (e *finalError) Error() string { return e.msg }
 
+// stopped returns why the run must stop when err, a Controller's answer,
+// says so: err itself when it wraps ErrLeaseLost (the run is no longer
+// this engine's), errStopped for any other ESTATE (cancelled, abandoned,
+// gone); nil otherwise.
+func stopped(err error) error {
+	switch {
+	case rotor.ErrorCode(err) != rotor.ESTATE:
+		return nil
+	case errors.Is(err, ErrLeaseLost):
+		return err
+	}
+	return errStopped
+}
+
+// interrupted returns why ctx, a run's context, ended: ErrLeaseLost when
+// RenewLeases dropped the run, else errStopped.
+func interrupted(ctx context.Context) error {
+	if errors.Is(context.Cause(ctx), ErrLeaseLost) {
+		return ErrLeaseLost
+	}
+	return errStopped
+}
+
 // execute performs one attempt of run, from its recorded step.
 func (e *Engine) execute(ctx context.Context, run rotor.RunRecord) {
 	log := e.logger().With("run_id", run.ID, "secret", run.SecretARN, "attempt", run.Attempt)
 	err := e.attempt(ctx, run, log)
-	if err == nil || errors.Is(err, errStopped) {
-		if err == nil {
-			e.observeAttempt(AttemptSucceeded)
-		} else {
-			e.observeAttempt(AttemptStopped)
-		}
+	switch {
+	case err == nil:
+		e.observeAttempt(AttemptSucceeded)
+		return
+	case errors.Is(err, ErrLeaseLost):
+		// Another server holds the run (or may take it at any moment): it
+		// resumes from the durable record, which this attempt no longer
+		// touches.
+		log.Warn("rotation run dropped: this server no longer holds its lease; nothing recorded", "owner", e.nodeID, "err", err)
+		e.observeAttempt(AttemptStopped)
+		return
+	case errors.Is(err, errStopped):
+		e.observeAttempt(AttemptStopped)
 		return
 	}
 	// The error text is already scrubbed.
@@ -303,8 +509,8 @@ func (e *Engine) execute(ctx context.Context, run rotor.RunRecord) {
 	if run.Attempt >= run.MaxAttempts || errors.As(err, &final) {
 		log.Warn("rotation failed", "err", err)
 		e.observeAttempt(AttemptFailed)
-		if ferr := e.Control.FailRun(bg, run.ID, err.Error()); ferr != nil && rotor.ErrorCode(ferr) != rotor.ESTATE {
-			log.Error("record failed run", "err", ferr)
+		if ferr := e.Control.FailRun(bg, e.nodeID, run.ID, err.Error()); ferr != nil {
+			e.logStopped(log, "record failed run", ferr)
 		}
 		return
 	}
@@ -315,13 +521,25 @@ func (e *Engine) execute(ctx context.Context, run rotor.RunRecord) {
 	next := e.now().Add(backoff(run.Attempt))
 	log.Info("rotation attempt failed; will retry", "err", err, "next_attempt", next)
 	e.observeAttempt(AttemptRetried)
-	if rerr := e.Control.RetryRun(bg, run.ID, next, err.Error()); rerr != nil && rotor.ErrorCode(rerr) != rotor.ESTATE {
-		log.Error("schedule retry", "err", rerr)
+	if rerr := e.Control.RetryRun(bg, e.nodeID, run.ID, next, err.Error()); rerr != nil {
+		e.logStopped(log, "schedule retry", rerr)
+	}
+}
+
+// logStopped logs err, a Controller's answer to what, unless it says the
+// run was cancelled or abandoned meanwhile (nothing to report).
+func (e *Engine) logStopped(log *slog.Logger, what string, err error) {
+	switch cause := stopped(err); {
+	case cause == nil:
+		log.Error(what, "err", err)
+	case errors.Is(cause, ErrLeaseLost):
+		log.Warn(what+": this server no longer holds the run's lease; nothing recorded", "owner", e.nodeID, "err", err)
 	}
 }
 
 // attempt runs the remaining steps of run and completes it. The returned
-// error is scrubbed of secret values.
+// error is scrubbed of secret values; it wraps ErrLeaseLost when this
+// engine lost the run, and is errStopped when the run was stopped.
 func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Logger) error {
 	fn, err := e.Functions.Lookup(run.Region, run.FunctionARN)
 	if err != nil {
@@ -376,6 +594,7 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 	// protocol makes every step safe to run again.
 	steps := stepsFrom(run)
 	var unrecorded []rotor.StepRecord
+	lost := false              // this engine no longer holds the run: record nothing
 	var recording <-chan error // the record being written meanwhile, if any
 	settle := func() error {   // waits for it
 		if recording == nil {
@@ -383,20 +602,30 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 		}
 		err := <-recording
 		recording = nil
-		if rotor.ErrorCode(err) == rotor.ESTATE {
-			return errStopped
+		if cause := stopped(err); cause != nil {
+			return cause
 		} else if err != nil {
 			return fmt.Errorf("record step: %s", rotor.ErrorMessage(err))
 		}
 		return nil
 	}
+	// stop ends the attempt with cause (see stopped and interrupted).
+	stop := func(cause error) error {
+		if errors.Is(cause, ErrLeaseLost) {
+			lost = true
+		}
+		return cause
+	}
 	defer func() {
-		settle()
+		if err := settle(); errors.Is(err, ErrLeaseLost) {
+			lost = true
+		}
 		// The attempt ended before its records were stored (stopped, or
 		// completion failed and stored nothing): keep the history of what
-		// the steps did. EndSteps keeps them even for a stopped run.
-		if len(unrecorded) > 0 {
-			if err := e.Control.EndSteps(context.WithoutCancel(ctx), unrecorded, ""); err != nil && rotor.ErrorCode(err) != rotor.ESTATE {
+		// the steps did. EndSteps keeps them even for a stopped run, and
+		// stores nothing for a run this engine lost.
+		if len(unrecorded) > 0 && !lost {
+			if err := e.Control.EndSteps(context.WithoutCancel(ctx), e.nodeID, unrecorded, ""); err != nil && stopped(err) == nil {
 				log.Warn("record steps", "err", rotor.ErrorMessage(err))
 			}
 		}
@@ -413,16 +642,22 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 			e.observeStep(step, code, started)
 		}
 		if recording == nil {
-			// Check the run is still active. The durable state names the
-			// earliest unrecorded step, so BeginStep only reads.
+			// Check the run is still active and this engine's. The durable
+			// state names the earliest unrecorded step, so BeginStep only
+			// reads.
 			durable := step
 			if len(unrecorded) > 0 {
 				durable = unrecorded[0].Step
 			}
-			if err := e.Control.BeginStep(ctx, run.ID, durable, run.Attempt, started); err != nil {
-				if rotor.ErrorCode(err) == rotor.ESTATE {
-					audit(auditRunStopped, "The run was cancelled or abandoned before the step started.")
-					return errStopped
+			if err := e.Control.BeginStep(ctx, e.nodeID, run.ID, durable, run.Attempt, started); err != nil {
+				if cause := stopped(err); cause != nil {
+					audit(auditRunStopped, stopMessage(cause, "before the step started"))
+					return stop(cause)
+				}
+				if ctx.Err() != nil {
+					cause := interrupted(ctx)
+					audit(auditRunStopped, stopMessage(cause, "before the step started"))
+					return stop(cause)
 				}
 				audit(auditStepFailed, "record step: "+rotor.ErrorMessage(err))
 				return fmt.Errorf("record step: %s", rotor.ErrorMessage(err))
@@ -456,8 +691,11 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 		cancel()
 		e.failpoint("invoked:" + step)
 		if ctx.Err() != nil {
-			audit(auditRunStopped, "The run was cancelled or abandoned during the step.")
-			return errStopped // cancelled under us: the Controller already recorded why
+			// Cancelled under us: the Controller already recorded why, or
+			// another server holds the run now.
+			cause := interrupted(ctx)
+			audit(auditRunStopped, stopMessage(cause, "during the step"))
+			return stop(cause)
 		}
 		scrub = stepScrubber()
 		rec := rotor.StepRecord{RunID: run.ID, Step: step, Attempt: run.Attempt, Started: started,
@@ -477,21 +715,21 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 		}
 		unrecorded = append(unrecorded, rec)
 		if err := settle(); err != nil {
-			return err
+			return stop(err)
 		}
 		switch {
 		case ierr != nil:
-			err := e.Control.EndSteps(context.WithoutCancel(ctx), unrecorded, next)
+			err := e.Control.EndSteps(context.WithoutCancel(ctx), e.nodeID, unrecorded, next)
 			unrecorded = nil
-			if rotor.ErrorCode(err) == rotor.ESTATE {
-				return errStopped
+			if cause := stopped(err); cause != nil {
+				return stop(cause)
 			} else if err != nil {
 				return fmt.Errorf("record step: %s", rotor.ErrorMessage(err))
 			}
 		case step == rotor.StepSet && next != "":
 			recs, done := unrecorded, make(chan error, 1)
 			unrecorded, recording = nil, done
-			go func() { done <- e.Control.EndSteps(context.WithoutCancel(ctx), recs, next) }()
+			go func() { done <- e.Control.EndSteps(context.WithoutCancel(ctx), e.nodeID, recs, next) }()
 		}
 		e.failpoint("after:" + step)
 		if ierr != nil {
@@ -501,9 +739,12 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 		log.Info("rotation step done", "step", step, "duration_ms", rec.Duration.Milliseconds())
 	}
 	if err := settle(); err != nil {
-		return err
+		return stop(err)
 	}
-	if err := e.Control.CompleteRunWith(context.WithoutCancel(ctx), run.ID, unrecorded); err != nil {
+	if err := e.Control.CompleteRunWith(context.WithoutCancel(ctx), e.nodeID, run.ID, unrecorded); err != nil {
+		if errors.Is(err, ErrLeaseLost) {
+			return stop(err)
+		}
 		if rotor.ErrorCode(err) == rotor.ESTATE && ctx.Err() != nil {
 			return errStopped
 		}
@@ -512,6 +753,15 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 	unrecorded = nil
 	log.Info("rotation succeeded")
 	return nil
+}
+
+// stopMessage is the audit message of a step stopped because of cause,
+// when (e.g. "during the step").
+func stopMessage(cause error, when string) string {
+	if errors.Is(cause, ErrLeaseLost) {
+		return "This server no longer holds the run's lease " + when + "; another server resumes it."
+	}
+	return "The run was cancelled or abandoned " + when + "."
 }
 
 // runValues accumulates the secret values a run could read, so a value

@@ -471,7 +471,7 @@ func TestEngine_FailedTestOnlyRunEndsClean(t *testing.T) {
 			}
 			if resumed {
 				// A server claimed the run and stopped before finishing it.
-				if runs, err := e.secrets.ClaimRuns(context.Background(), e.clock.Now(), 1, nil); err != nil || len(runs) != 1 {
+				if runs, err := e.secrets.ClaimRuns(context.Background(), "earlier-server", e.clock.Now(), e.clock.Now().Add(time.Minute), 1, nil); err != nil || len(runs) != 1 {
 					t.Fatalf("ClaimRuns = %v, %v", runs, err)
 				}
 				if n, err := e.secrets.RecoverRuns(context.Background()); err != nil || n != 1 {

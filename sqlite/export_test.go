@@ -89,3 +89,6 @@ func MigrateTo(path string, last int) error {
 	defer db.Close()
 	return migrateTo(db, last)
 }
+
+// RunSummaryQueries are the statements of Tx.RunSummary.
+var RunSummaryQueries = []string{runCountsQuery, oldestFailureQuery}

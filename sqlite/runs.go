@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"database/sql"
 	"time"
 
 	"github.com/rotorhq/rotor"
@@ -10,8 +11,9 @@ import (
 
 // Nouns for error messages.
 const (
-	nounRun  = "rotation run"
-	nounStep = "rotation step"
+	nounRun   = "rotation run"
+	nounStep  = "rotation step"
+	nounLease = "lease"
 )
 
 // activeIn is the SQL list of the active run states. It matches, literally,
@@ -20,22 +22,24 @@ const (
 const activeIn = `('` + rotor.RunPending + `', '` + rotor.RunRunning + `')`
 
 const runColumns = `id, secret_arn, region, token, kind, function_arn, status, step, attempt, max_attempts,
-	next_attempt, last_error, created, updated, finished`
+	next_attempt, last_error, created, updated, finished, owner, lease_until`
 
 // runArgs returns the values of runColumns for r, in order.
 func runArgs(r *rotor.RunRecord) []any {
 	return []any{r.ID, r.SecretARN, r.Region, r.Token, r.Kind, r.FunctionARN, r.Status, r.Step, r.Attempt, r.MaxAttempts,
-		toNanos(r.NextAttempt), r.LastError, toNanos(r.Created), toNanos(r.Updated), toNanos(r.Finished)}
+		toNanos(r.NextAttempt), r.LastError, toNanos(r.Created), toNanos(r.Updated), toNanos(r.Finished),
+		r.Owner, toNanos(r.LeaseUntil)}
 }
 
 func scanRun(sc scanner) (*rotor.RunRecord, error) {
 	var r rotor.RunRecord
-	var next, created, updated, finished int64
+	var next, created, updated, finished, lease int64
 	if err := sc.Scan(&r.ID, &r.SecretARN, &r.Region, &r.Token, &r.Kind, &r.FunctionARN, &r.Status, &r.Step,
-		&r.Attempt, &r.MaxAttempts, &next, &r.LastError, &created, &updated, &finished); err != nil {
+		&r.Attempt, &r.MaxAttempts, &next, &r.LastError, &created, &updated, &finished, &r.Owner, &lease); err != nil {
 		return nil, err
 	}
 	r.NextAttempt, r.Created, r.Updated, r.Finished = fromNanos(next), fromNanos(created), fromNanos(updated), fromNanos(finished)
+	r.LeaseUntil = fromNanos(lease)
 	return &r, nil
 }
 
@@ -67,7 +71,7 @@ func (t *tx) CreateRun(r *rotor.RunRecord) error {
 		return err
 	}
 	_, err := t.exec(nounRun, op, `INSERT INTO rotation_runs (`+runColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, runArgs(r)...)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, runArgs(r)...)
 	return err
 }
 
@@ -89,7 +93,8 @@ func (t *tx) UpdateRun(r *rotor.RunRecord) error {
 	args := runArgs(r)
 	return t.execOne(nounRun, "update run", `UPDATE rotation_runs SET
 		secret_arn = ?, region = ?, token = ?, kind = ?, function_arn = ?, status = ?, step = ?, attempt = ?,
-		max_attempts = ?, next_attempt = ?, last_error = ?, created = ?, updated = ?, finished = ?
+		max_attempts = ?, next_attempt = ?, last_error = ?, created = ?, updated = ?, finished = ?,
+		owner = ?, lease_until = ?
 		WHERE id = ?`, append(args[1:], r.ID)...)
 }
 
@@ -100,6 +105,38 @@ func (t *tx) UpdateRun(r *rotor.RunRecord) error {
 func (t *tx) DueRuns(now time.Time, limit int) ([]*rotor.RunRecord, error) {
 	return t.runs("due runs", `WHERE status = ? AND next_attempt <= ?
 		ORDER BY next_attempt, created, rowid LIMIT ?`, rotor.RunPending, toNanos(now), sqlLimit(limit))
+}
+
+// ExpiredRuns returns up to limit running runs whose LeaseUntil is not
+// after now (a zero LeaseUntil has always lapsed), in any region, earliest
+// LeaseUntil first, then oldest Created, then insertion order. limit <= 0
+// means no limit. Running runs are few (those in flight on some server),
+// so the status prefix of rotation_runs_status_next is index enough.
+func (t *tx) ExpiredRuns(now time.Time, limit int) ([]*rotor.RunRecord, error) {
+	return t.runs("expired runs", `WHERE status = ? AND lease_until <= ?
+		ORDER BY lease_until, created, rowid LIMIT ?`, rotor.RunRunning, toNanos(now), sqlLimit(limit))
+}
+
+// AcquireLease takes or renews the named lease (migration 0009) in one
+// upsert: inserted when absent, replaced when owner holds it or it lapsed
+// (until not after now), left alone otherwise; the rows it changed say
+// which.
+func (t *tx) AcquireLease(name, owner string, now, until time.Time) (bool, error) {
+	const op = "acquire lease"
+	if name == "" || owner == "" {
+		return false, rotor.Errorf(rotor.EINVALID, "A lease needs a name and an owner.")
+	}
+	res, err := t.exec(nounLease, op, `INSERT INTO leases (name, owner, until) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+		WHERE leases.owner = excluded.owner OR leases.until <= ?`, name, owner, toNanos(until), toNanos(now))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, storeError(err, nounLease, op)
+	}
+	return n == 1, nil
 }
 
 // RunsWithStatus returns every run (in any region) whose Status is status,
@@ -174,4 +211,51 @@ func (t *tx) DueRotations(now time.Time) ([]string, error) {
 		  AND s.rotation_configured AND s.deleted_date = 0 AND s.next_rotation_date <= ?
 		  AND NOT EXISTS (SELECT 1 FROM rotation_runs r WHERE r.secret_arn = s.arn AND r.status IN `+activeIn+`)
 		ORDER BY s.next_rotation_date, s.arn`, toNanos(now))
+}
+
+// The queries of RunSummary (TestRunSummaryIsIndexed checks their plans).
+const (
+	runCountsQuery     = `SELECT status, COUNT(*) FROM rotation_runs GROUP BY status`
+	oldestFailureQuery = `SELECT MIN(f.finished) FROM rotation_runs f
+		WHERE f.status = ?
+		  AND NOT EXISTS (SELECT 1 FROM rotation_runs l
+		                  WHERE l.secret_arn = f.secret_arn AND l.created > f.created AND l.status IN (?, ?, ?))`
+)
+
+// RunSummary counts the runs by status (a scan of the index
+// rotation_runs_status_next, not of the table) and finds the oldest failed
+// run not resolved by a later succeeded, cancelled or abandoned run of its
+// secret (the failed runs through the same index, each checked against its
+// secret's later runs through rotation_runs_secret_created).
+func (t *tx) RunSummary() (*rotor.RunSummary, error) {
+	const op = "run summary"
+	type count struct {
+		status string
+		n      int
+	}
+	counts, err := queryAll(t, nounRun, op, func(sc scanner) (count, error) {
+		var c count
+		err := sc.Scan(&c.status, &c.n)
+		return c, err
+	}, runCountsQuery)
+	if err != nil {
+		return nil, err
+	}
+	sum := &rotor.RunSummary{ByStatus: make(map[string]int, len(counts))}
+	for _, c := range counts {
+		sum.ByStatus[c.status] = c.n
+	}
+	if sum.ByStatus[rotor.RunFailed] == 0 {
+		return sum, nil
+	}
+	oldest, err := queryOne(t, nounRun, op, func(sc scanner) (int64, error) {
+		var n sql.NullInt64
+		err := sc.Scan(&n)
+		return n.Int64, err
+	}, oldestFailureQuery, rotor.RunFailed, rotor.RunSucceeded, rotor.RunCancelled, rotor.RunAbandoned)
+	if err != nil {
+		return nil, err
+	}
+	sum.OldestFailure = fromNanos(oldest)
+	return sum, nil
 }

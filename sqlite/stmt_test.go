@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +33,32 @@ func TestPreparedQueriesAreIndexed(t *testing.T) {
 			// SCAN s reads the one row of the read queries' materialized CTE.
 			if strings.HasPrefix(step, "SCAN ") && step != "SCAN sqlite_master" && step != "SCAN s" {
 				t.Errorf("full scan %q in plan of %s", step, q)
+			}
+		}
+	}
+}
+
+// TestRunSummaryIsIndexed: RunSummary, run on every metrics scrape, counts
+// runs from the status index without reading the table, and finds the
+// failed runs and their secrets' later runs through indexes.
+func TestRunSummaryIsIndexed(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "rotor.db"))
+	for i, want := range [][]string{
+		{"SCAN rotation_runs USING COVERING INDEX rotation_runs_status_next"},
+		{"SEARCH f USING INDEX rotation_runs_status_next (status=?)", "SEARCH l USING INDEX rotation_runs_secret_created (secret_arn=? AND created>?)"},
+	} {
+		q := sqlite.RunSummaryQueries[i]
+		args := make([]any, strings.Count(q, "?"))
+		for i := range args {
+			args[i] = "x"
+		}
+		plan, err := sqlite.QueryPlan(s, q, args...)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		for _, step := range want {
+			if !slices.Contains(plan, step) {
+				t.Errorf("plan of %s is %q, want a step %q", q, plan, step)
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -846,4 +847,53 @@ func (t *tx) ReplaceSealed(ref rotor.SealedRef, s rotor.Sealed) error {
 		return rotor.Errorf(rotor.ESTATE, "The stored value cannot be replaced: its ciphertext is written once and only its data key may be re-wrapped.")
 	}
 	return t.execOne(noun, op, upd, append([]any{s.KeyID, blob(s.WrappedKey)}, key...)...)
+}
+
+// Label history.
+
+// AddStageEvents appends evs to the label history of secret arn, numbering
+// them after its last event; ENOTFOUND if the secret does not exist.
+func (t *tx) AddStageEvents(arn string, evs []rotor.StageEvent) error {
+	const op = "add stage events"
+	if !t.writable {
+		return readOnly(op)
+	}
+	if err := t.secretExists(arn, op); err != nil {
+		return err
+	}
+	for _, ev := range evs {
+		if _, err := t.exec(nounLabel, op, `INSERT INTO stage_history (secret_arn, n, stage, version_id, at)
+			SELECT ?, COALESCE(MAX(n), 0) + 1, ?, ?, ? FROM stage_history WHERE secret_arn = ?`,
+			arn, ev.Stage, ev.VersionID, toNanos(ev.Time), arn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// StageHistory returns the newest limit events (all when limit < 1) of the
+// label history of secret arn, oldest first; ENOTFOUND if the secret does
+// not exist.
+func (t *tx) StageHistory(arn string, limit int) ([]rotor.StageEvent, error) {
+	const op = "stage history"
+	if err := t.secretExists(arn, op); err != nil {
+		return nil, err
+	}
+	if limit < 1 {
+		limit = -1 // SQLite: no limit
+	}
+	evs, err := queryAll(t, nounLabel, op, func(sc scanner) (rotor.StageEvent, error) {
+		var ev rotor.StageEvent
+		var at int64
+		if err := sc.Scan(&ev.Stage, &ev.VersionID, &at); err != nil {
+			return ev, err
+		}
+		ev.Time = fromNanos(at)
+		return ev, nil
+	}, `SELECT stage, version_id, at FROM stage_history WHERE secret_arn = ? ORDER BY n DESC LIMIT ?`, arn, limit)
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(evs)
+	return evs, nil
 }

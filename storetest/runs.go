@@ -80,6 +80,7 @@ func createRuns(t *testing.T, s rotor.Store, runs ...*rotor.RunRecord) {
 func normRun(r *rotor.RunRecord) rotor.RunRecord {
 	c := *r
 	c.NextAttempt, c.Created, c.Updated, c.Finished = normTime(c.NextAttempt), normTime(c.Created), normTime(c.Updated), normTime(c.Finished)
+	c.LeaseUntil = normTime(c.LeaseUntil)
 	return c
 }
 
@@ -98,7 +99,7 @@ func sameRun(t *testing.T, what string, got, want *rotor.RunRecord) {
 	if g, w := normRun(got), normRun(want); g != w {
 		t.Errorf("%s =\n\t%+v\nwant\n\t%+v", what, g, w)
 	}
-	checkUTC(t, what, got.NextAttempt, got.Created, got.Updated, got.Finished)
+	checkUTC(t, what, got.NextAttempt, got.Created, got.Updated, got.Finished, got.LeaseUntil)
 }
 
 func runIDs(rs []*rotor.RunRecord) []string {
@@ -151,6 +152,8 @@ func testRunRoundTrip(t *testing.T, s rotor.Store) {
 		LastError:   "testSecret: connection refused\nline two 'quoted' \"double\"",
 		Created:     at(1),
 		Updated:     at(2),
+		Owner:       "node-a 7f3e",
+		LeaseUntil:  at(4),
 	}
 	createRuns(t, s, full)
 	sameRun(t, "Run(created)", getRun(t, s, full.ID), full)
@@ -181,19 +184,21 @@ func testRunRoundTrip(t *testing.T, s rotor.Store) {
 		Created:     at(10),
 		Updated:     at(20),
 		Finished:    at(40),
+		Owner:       "node-b",
+		LeaseUntil:  at(50),
 	}
 	update(t, s, func(tx rotor.Tx) error { return tx.UpdateRun(changed) })
 	sameRun(t, "Run(updated)", getRun(t, s, full.ID), changed)
 
 	// Zero times and empty strings round-trip as such.
 	back := *changed
-	back.Token, back.FunctionARN, back.LastError, back.Step = "", "", "", ""
+	back.Token, back.FunctionARN, back.LastError, back.Step, back.Owner = "", "", "", "", ""
 	back.Attempt, back.MaxAttempts = 0, 0
-	back.NextAttempt, back.Created, back.Updated, back.Finished = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	back.NextAttempt, back.Created, back.Updated, back.Finished, back.LeaseUntil = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	update(t, s, func(tx rotor.Tx) error { return tx.UpdateRun(&back) })
 	got := getRun(t, s, full.ID)
 	sameRun(t, "Run(zeroed)", got, &back)
-	for _, tm := range []time.Time{got.NextAttempt, got.Created, got.Updated, got.Finished} {
+	for _, tm := range []time.Time{got.NextAttempt, got.Created, got.Updated, got.Finished, got.LeaseUntil} {
 		if !tm.IsZero() {
 			t.Errorf("zero time came back as %v", tm)
 		}
@@ -773,4 +778,231 @@ func testRunConcurrentCreate(t *testing.T, s rotor.Store) {
 		}
 		return nil
 	})
+}
+
+func testRunExpiredRuns(t *testing.T, s rotor.Store) {
+	var secs []*rotor.SecretRecord
+	for i := range 7 {
+		secs = append(secs, runSecret([]string{region1, region2}[i%2], fmt.Sprintf("lease-%d", i), i))
+	}
+	createSecrets(t, s, secs...)
+	leased := func(id string, sec *rotor.SecretRecord, status string, until time.Time) *rotor.RunRecord {
+		r := newRun(id, sec, status, 1)
+		r.Owner, r.LeaseUntil = "node-"+id, until
+		return r
+	}
+	never := leased("running-zero", secs[0], rotor.RunRunning, time.Time{}) // claimed before leases existed
+	never.Owner = ""
+	at10 := leased("running-10", secs[1], rotor.RunRunning, at(10))
+	at20a := leased("running-20a", secs[2], rotor.RunRunning, at(20)) // same LeaseUntil as 20b, created later
+	at20a.Created = at(15)
+	at20b := leased("running-20b", secs[3], rotor.RunRunning, at(20))
+	at20b.Created = at(12)
+	live := leased("running-30", secs[4], rotor.RunRunning, at(30))
+	pending := leased("pending-5", secs[5], rotor.RunPending, at(5)) // not running: DueRuns' business
+	failed := leased("failed-5", secs[6], rotor.RunFailed, at(5))
+	createRuns(t, s, live, at20a, pending, never, failed, at10, at20b)
+
+	for _, c := range []struct {
+		name  string
+		now   time.Time
+		limit int
+		want  []*rotor.RunRecord
+	}{
+		{"AllLapsed", at(20), 0, []*rotor.RunRecord{never, at10, at20b, at20a}},
+		{"Limit", at(20), 2, []*rotor.RunRecord{never, at10}},
+		{"BoundaryIncluded", at(10), 0, []*rotor.RunRecord{never, at10}},
+		{"JustBefore", at(10).Add(-time.Nanosecond), 0, []*rotor.RunRecord{never}},
+		{"Later", at(100), 0, []*rotor.RunRecord{never, at10, at20b, at20a, live}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			view(t, s, func(tx rotor.Tx) error {
+				got, err := tx.ExpiredRuns(c.now, c.limit)
+				if err != nil {
+					return err
+				}
+				sameRuns(t, "ExpiredRuns", got, c.want)
+				return nil
+			})
+		})
+	}
+
+	// A renewed lease is no longer expired; a run that stopped running is
+	// not either.
+	renewed := *at10
+	renewed.LeaseUntil = at(50)
+	ended := *never
+	ended.Status, ended.Finished = rotor.RunSucceeded, at(21)
+	update(t, s, func(tx rotor.Tx) error {
+		if err := tx.UpdateRun(&renewed); err != nil {
+			return err
+		}
+		return tx.UpdateRun(&ended)
+	})
+	view(t, s, func(tx rotor.Tx) error {
+		got, err := tx.ExpiredRuns(at(40), 0)
+		if err != nil {
+			return err
+		}
+		sameRuns(t, "ExpiredRuns after a renewal and a completion", got, []*rotor.RunRecord{at20b, at20a, live})
+		return nil
+	})
+}
+
+func testLeaseAcquire(t *testing.T, s rotor.Store) {
+	acquire := func(name, owner string, now, until time.Time) bool {
+		t.Helper()
+		var ok bool
+		update(t, s, func(tx rotor.Tx) (err error) {
+			ok, err = tx.AcquireLease(name, owner, now, until)
+			return err
+		})
+		return ok
+	}
+	for _, c := range []struct {
+		what        string
+		name, owner string
+		now, until  time.Time
+		want        bool
+	}{
+		{"first taker", "sched", "a", at(0), at(10), true},
+		{"another owner while held", "sched", "b", at(5), at(15), false},
+		{"another owner one ns before expiry", "sched", "b", at(10).Add(-time.Nanosecond), at(20), false},
+		{"another lease name is free", "other", "b", at(5), at(15), true},
+		{"holder renews", "sched", "a", at(6), at(16), true},
+		{"old expiry no longer counts", "sched", "b", at(12), at(22), false},
+		{"holder may shorten", "sched", "a", at(7), at(8), true},
+		{"another owner once lapsed (boundary)", "sched", "b", at(8), at(30), true},
+		{"former holder is refused", "sched", "a", at(9), at(40), false},
+		{"holder after its own lapse", "sched", "b", at(31), at(50), true},
+	} {
+		if got := acquire(c.name, c.owner, c.now, c.until); got != c.want {
+			t.Errorf("%s: AcquireLease(%s, %s) = %v, want %v", c.what, c.name, c.owner, got, c.want)
+		}
+	}
+	for _, c := range []struct{ name, owner string }{{"", "a"}, {"x", ""}} {
+		updateCode(t, s, fmt.Sprintf("AcquireLease(%q, %q)", c.name, c.owner), rotor.EINVALID, func(tx rotor.Tx) error {
+			_, err := tx.AcquireLease(c.name, c.owner, at(0), at(1))
+			return err
+		})
+	}
+	// A lease taken in a rolled-back transaction is not kept.
+	err := s.Update(context.Background(), func(tx rotor.Tx) error {
+		if ok, err := tx.AcquireLease("rolled-back", "a", at(0), at(100)); err != nil || !ok {
+			return fmt.Errorf("AcquireLease = %v, %v", ok, err)
+		}
+		return errDeliberate
+	})
+	wantErr(t, "Update that takes a lease and fails", err, errDeliberate)
+	if !acquire("rolled-back", "b", at(1), at(2)) {
+		t.Error("a lease taken in a rolled-back transaction still holds")
+	}
+	// Inside View it fails.
+	s.View(context.Background(), func(tx rotor.Tx) error {
+		if _, err := tx.AcquireLease("in-view", "a", at(0), at(1)); err == nil {
+			t.Error("AcquireLease inside View succeeded")
+		}
+		return nil
+	})
+}
+
+// testLeaseConcurrent races owners for one free lease: exactly one wins.
+func testLeaseConcurrent(t *testing.T, s rotor.Store) {
+	const owners = 8
+	var wg sync.WaitGroup
+	won := make([]bool, owners)
+	errs := make([]error, owners)
+	start := make(chan struct{})
+	for w := range owners {
+		wg.Go(func() {
+			<-start
+			errs[w] = s.Update(context.Background(), func(tx rotor.Tx) (err error) {
+				won[w], err = tx.AcquireLease("contended", fmt.Sprintf("owner-%d", w), at(0), at(60))
+				return err
+			})
+		})
+	}
+	close(start)
+	wg.Wait()
+	winners := 0
+	for w := range owners {
+		if errs[w] != nil {
+			t.Errorf("owner-%d: %v", w, errs[w])
+		}
+		if won[w] {
+			winners++
+		}
+	}
+	if winners != 1 {
+		t.Errorf("%d owners hold the lease at once, want 1", winners)
+	}
+}
+
+// testRunSummary: RunSummary counts runs by state across regions and finds
+// the Finished time of the oldest failed run that no later succeeded,
+// cancelled or abandoned run of the same secret resolved.
+func testRunSummary(t *testing.T, s rotor.Store) {
+	summary := func() *rotor.RunSummary {
+		t.Helper()
+		var sum *rotor.RunSummary
+		view(t, s, func(tx rotor.Tx) (err error) {
+			sum, err = tx.RunSummary()
+			return err
+		})
+		return sum
+	}
+	if sum := summary(); sum.ByStatus == nil || len(sum.ByStatus) != 0 || !sum.OldestFailure.IsZero() {
+		t.Fatalf("empty store: RunSummary = %+v, want an empty non-nil map and a zero time", sum)
+	}
+
+	secs := map[string]*rotor.SecretRecord{}
+	for i, name := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
+		secs[name] = runSecret([]string{region1, region2}[i%2], "summary-"+name, i)
+	}
+	createSecrets(t, s, secs["a"], secs["b"], secs["c"], secs["d"], secs["e"], secs["f"], secs["g"], secs["h"])
+	createRuns(t, s,
+		newRun("a-failed", secs["a"], rotor.RunFailed, 1), // resolved by a-succeeded
+		newRun("a-succeeded", secs["a"], rotor.RunSucceeded, 5),
+		newRun("b-failed-1", secs["b"], rotor.RunFailed, 3), // Finished at(4); a later failure and a pending run do not resolve it
+		newRun("b-failed-2", secs["b"], rotor.RunFailed, 6),
+		newRun("b-pending", secs["b"], rotor.RunPending, 8),
+		newRun("c-failed", secs["c"], rotor.RunFailed, 10),
+		newRun("d-succeeded", secs["d"], rotor.RunSucceeded, 0),
+		newRun("d-cancelled", secs["d"], rotor.RunCancelled, 9),
+		newRun("e-failed", secs["e"], rotor.RunFailed, 2), // resolved by e-abandoned
+		newRun("e-abandoned", secs["e"], rotor.RunAbandoned, 12),
+		newRun("f-failed", secs["f"], rotor.RunFailed, 5), // Finished at(6); a running run does not resolve it
+		newRun("f-running", secs["f"], rotor.RunRunning, 13),
+		newRun("g-failed", secs["g"], rotor.RunFailed, 0), // resolved by g-cancelled
+		newRun("g-cancelled", secs["g"], rotor.RunCancelled, 14),
+		newRun("h-succeeded", secs["h"], rotor.RunSucceeded, -5), // before the failure: resolves nothing
+		newRun("h-failed", secs["h"], rotor.RunFailed, -3),       // Finished at(-2): the oldest unresolved
+	)
+	sum := summary()
+	wantCounts := map[string]int{rotor.RunFailed: 8, rotor.RunSucceeded: 3, rotor.RunCancelled: 2,
+		rotor.RunAbandoned: 1, rotor.RunPending: 1, rotor.RunRunning: 1}
+	if !reflect.DeepEqual(sum.ByStatus, wantCounts) {
+		t.Errorf("ByStatus = %v, want %v", sum.ByStatus, wantCounts)
+	}
+	if !sum.OldestFailure.Equal(at(-2)) {
+		t.Errorf("OldestFailure = %v, want %v (h-failed: an earlier success does not resolve it)", sum.OldestFailure, at(-2))
+	}
+
+	createRuns(t, s, newRun("h-succeeded-later", secs["h"], rotor.RunSucceeded, 30))
+	if got := summary().OldestFailure; !got.Equal(at(4)) {
+		t.Errorf("after h succeeded: OldestFailure = %v, want %v (b-failed-1)", got, at(4))
+	}
+	done := getRun(t, s, "b-pending")
+	done.Status, done.Finished = rotor.RunSucceeded, at(31)
+	update(t, s, func(tx rotor.Tx) error { return tx.UpdateRun(done) })
+	if got := summary().OldestFailure; !got.Equal(at(6)) {
+		t.Errorf("after b succeeded: OldestFailure = %v, want %v (f-failed)", got, at(6))
+	}
+	for _, id := range []string{"c-failed", "f-failed"} {
+		r := getRun(t, s, id)
+		update(t, s, func(tx rotor.Tx) error { return tx.DeleteSecret(r.SecretARN) })
+	}
+	if sum := summary(); !sum.OldestFailure.IsZero() || sum.ByStatus[rotor.RunFailed] != 6 {
+		t.Errorf("with every failure resolved or its secret deleted: %+v, want 6 failed runs and a zero time", sum)
+	}
 }

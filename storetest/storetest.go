@@ -31,13 +31,21 @@
 //     may be inserted beside an active one; UpdateRun returns ENOTFOUND for
 //     an unknown run and EEXISTS when it would make a second run active;
 //   - DueRuns orders by NextAttempt, then Created, and treats a zero
-//     NextAttempt as due; RunsWithStatus returns oldest Created first;
+//     NextAttempt as due; ExpiredRuns returns running runs only, by
+//     LeaseUntil, then Created, a zero LeaseUntil having lapsed;
+//   - AcquireLease lets an owner renew (or shorten) its own lease, refuses
+//     another owner until the expiry is not after now, returns EINVALID for
+//     an empty name or owner, and of owners racing for a free lease exactly
+//     one gets it; RunsWithStatus returns oldest Created first;
 //     Runs returns newest Created first and ignores region when secretARN
 //     is given; limit <= 0 means no limit; no match is an empty result,
 //     not an error;
 //   - Steps returns steps in the order AddStep added them, and ENOTFOUND
 //     (as does AddStep) for an unknown run;
 //   - DeleteSecret deletes the secret's runs and their steps;
+//   - RunSummary returns an empty, non-nil ByStatus for a store without
+//     runs; a failed run is resolved only by a run of its secret created
+//     after it (not before) that succeeded, was cancelled or abandoned;
 //   - KeyIDsInUse returns an empty (non-nil) slice for an empty store and
 //     ignores placeholders;
 //   - ListSecrets orders by the sort key, then the ARN, byte-wise, with a
@@ -53,7 +61,9 @@
 //     only its own work;
 //   - Regions counts secrets scheduled for deletion and returns an empty,
 //     non-nil map for a store without secrets;
-//   - Backup refuses an existing path with EINVALID;
+//   - Backup refuses an existing path with EINVALID; a backend run with
+//     BackupRefused (a database server's, backed up with the server's own
+//     tools) refuses every path with EINVALID and writes nothing;
 //   - a Store that implements the optional rotor.SecretReader returns
 //     exactly what one View of SecretByName (or Secret) and Versions
 //     would, from one snapshot; the SecretReader tests skip other stores.
@@ -76,9 +86,31 @@ import (
 	"github.com/rotorhq/rotor"
 )
 
+// Option changes what Run expects of a backend.
+type Option func(*options)
+
+type options struct {
+	backupRefused bool
+}
+
+// BackupRefused is for a backend whose Backup never writes a file (a
+// database server's, backed up with the server's own tools): Run then
+// checks that Backup refuses every path with EINVALID, leaves an existing
+// file alone and creates none, instead of checking that it writes a
+// snapshot.
+func BackupRefused() Option { return func(o *options) { o.backupRefused = true } }
+
 // Run runs the conformance suite; open must return a new, empty store for
 // each subtest and arrange its cleanup (Close) with t.Cleanup.
-func Run(t *testing.T, open func(t *testing.T) rotor.Store) {
+func Run(t *testing.T, open func(t *testing.T) rotor.Store, opts ...Option) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	backup := testStoreBackup
+	if o.backupRefused {
+		backup = testStoreBackupRefused
+	}
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s rotor.Store)
@@ -99,6 +131,7 @@ func Run(t *testing.T, open func(t *testing.T) rotor.Store) {
 		{"Version/DeleteVersions", testVersionDeleteVersions},
 		{"Stage/SetMoves", testStageSetMoves},
 		{"Stage/Remove", testStageRemove},
+		{"Stage/History", testStageHistory},
 		{"Identity/CRUD", testIdentityCRUD},
 		{"Identity/Policy", testIdentityPolicy},
 		{"AccessKey/CRUD", testAccessKeyCRUD},
@@ -117,7 +150,7 @@ func Run(t *testing.T, open func(t *testing.T) rotor.Store) {
 		{"Tx/Concurrency", testTxConcurrency},
 		{"Tx/ConcurrentUpdatesIsolated", testTxConcurrentUpdatesIsolated},
 		{"Tx/UpdateAfterFailedBatchMate", testTxUpdateAfterFailedBatchMate},
-		{"Store/Backup", testStoreBackup},
+		{"Store/Backup", backup},
 		{"Run/RoundTrip", testRunRoundTrip},
 		{"Run/OneActivePerSecret", testRunOneActivePerSecret},
 		{"Run/DueRuns", testRunDueRuns},
@@ -127,6 +160,10 @@ func Run(t *testing.T, open func(t *testing.T) rotor.Store) {
 		{"Run/DeleteSecretCascades", testRunDeleteSecretCascades},
 		{"Run/DueRotations", testRunDueRotations},
 		{"Run/ConcurrentCreate", testRunConcurrentCreate},
+		{"Run/Summary", testRunSummary},
+		{"Run/ExpiredRuns", testRunExpiredRuns},
+		{"Lease/Acquire", testLeaseAcquire},
+		{"Lease/Concurrent", testLeaseConcurrent},
 		{"SecretReader/SameAsView", testReaderSameAsView},
 		{"SecretReader/Snapshot", testReaderSnapshot},
 	}

@@ -566,3 +566,29 @@ func testStoreBackup(t *testing.T, s rotor.Store) {
 	// The store is still in use afterwards.
 	update(t, s, func(tx rotor.Tx) error { return tx.CreateSecret(secret(region1, "after-backup", at(2))) })
 }
+
+func testStoreBackupRefused(t *testing.T, s rotor.Store) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	createSecrets(t, s, fullSecret(region1, "backed-up", "b", 1))
+
+	existing := filepath.Join(dir, "existing")
+	if err := os.WriteFile(existing, []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, "Backup(existing path)", s.Backup(ctx, existing), rotor.EINVALID)
+	if b, err := os.ReadFile(existing); err != nil || string(b) != "keep me" {
+		t.Errorf("Backup overwrote an existing file: %q, %v", b, err)
+	}
+	path := filepath.Join(dir, "backup")
+	err := s.Backup(ctx, path)
+	wantCode(t, "Backup(new path)", err, rotor.EINVALID)
+	if rotor.ErrorMessage(err) == "" {
+		t.Errorf("Backup refused without a message saying what to use instead")
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused Backup created %s: %v", path, err)
+	}
+	// The store is still in use afterwards.
+	update(t, s, func(tx rotor.Tx) error { return tx.CreateSecret(secret(region1, "after-backup", at(2))) })
+}

@@ -1,7 +1,8 @@
 // Package handler_test measures the GetSecretValue request path in process:
-// awsapi.Handler.ServeHTTP over the real auth.Service (SigV4 verified on every
-// request), manager.Service, envelope keyring and SQLite store, with no
-// network in between. Unlike bench/getsecret it is stable on a busy machine,
+// the handler of a server core built by server.New (awsapi.Handler behind
+// its mux) over the real auth.Service (SigV4 verified on every request),
+// manager.Service, envelope keyring and SQLite store, with no network in
+// between. Unlike bench/getsecret it is stable on a busy machine,
 // so ns/op and allocs/op of Rotor's own code can be compared before and after
 // a change:
 //
@@ -36,10 +37,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/rotorhq/rotor/audit"
-	"github.com/rotorhq/rotor/auth"
-	"github.com/rotorhq/rotor/awsapi"
 	"github.com/rotorhq/rotor/envelope"
-	"github.com/rotorhq/rotor/manager"
+	"github.com/rotorhq/rotor/server"
 	"github.com/rotorhq/rotor/sqlite"
 )
 
@@ -49,13 +48,16 @@ const (
 	host       = "rotor.test:8080"
 )
 
-// stack is a handler wired as cmd/rotor wires it, plus the admin key.
+// stack is a server core wired by server.New, as cmd/rotor wires it, plus
+// the admin key.
 type stack struct {
-	h              *awsapi.Handler
+	h              http.Handler
 	keyID, keySecr string
 }
 
-func newStack(tb testing.TB) *stack {
+// newStack wires a server core on a fresh SQLite store; with log, every
+// request is written to that audit log.
+func newStack(tb testing.TB, log *audit.Log) *stack {
 	tb.Helper()
 	store, err := sqlite.Open(filepath.Join(tb.TempDir(), "rotor.db"))
 	if err != nil {
@@ -66,13 +68,17 @@ func newStack(tb testing.TB) *stack {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	as := auth.New(auth.Config{Store: store, Keyring: kr, Regions: []string{region}})
-	key, err := as.Bootstrap(context.Background())
+	core, err := server.New(context.Background(), server.Options{Store: store, Keyring: kr, Regions: []string{region},
+		Account: "123456789012", Audit: log})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { core.Close() })
+	key, err := core.Auth.Bootstrap(context.Background())
 	if err != nil || key == nil {
 		tb.Fatalf("Bootstrap = %v, %v", key, err)
 	}
-	ms := manager.New(manager.Config{Store: store, Keyring: kr, Authorizer: as, Account: "123456789012"})
-	return &stack{h: &awsapi.Handler{Secrets: ms, Auth: as}, keyID: key.AccessKeyID, keySecr: key.SecretAccessKey}
+	return &stack{h: core.Handler(), keyID: key.AccessKeyID, keySecr: key.SecretAccessKey}
 }
 
 // signed returns op's request signed at t, as Go's server delivers it: the
@@ -181,9 +187,9 @@ func mustServe(tb testing.TB, h http.Handler, w *recorder, r *http.Request) {
 
 // setup creates the secret with a value of valueSize bytes and returns a
 // signed GetSecretValue for it, checked once.
-func setup(tb testing.TB, valueSize int) (*stack, *http.Request) {
+func setup(tb testing.TB, valueSize int, log *audit.Log) (*stack, *http.Request) {
 	tb.Helper()
-	s := newStack(tb)
+	s := newStack(tb, log)
 	value := strings.Repeat("v", valueSize)
 	create, _ := json.Marshal(map[string]string{"Name": secretName, "SecretString": value,
 		"ClientRequestToken": "00000000-0000-4000-8000-000000000001"})
@@ -203,7 +209,7 @@ func setup(tb testing.TB, valueSize int) (*stack, *http.Request) {
 // replayed request is answered with the secret's value every time, and the
 // same request with one signed byte changed is refused.
 func TestReplayedRequestAnswersValue(t *testing.T) {
-	s, req := setup(t, 256)
+	s, req := setup(t, 256, nil)
 	w := newRecorder()
 	for range 3 {
 		mustServe(t, s.h, w, req)
@@ -226,7 +232,7 @@ func TestReplayedRequestAnswersValue(t *testing.T) {
 func BenchmarkServeGetSecretValue(b *testing.B) {
 	for _, size := range []int{256, 4096} {
 		b.Run("value="+strconv.Itoa(size), func(b *testing.B) {
-			s, req := setup(b, size)
+			s, req := setup(b, size, nil)
 			w := newRecorder()
 			b.ReportAllocs()
 			defer reportCPU(b)()
@@ -248,15 +254,16 @@ func BenchmarkServeGetSecretValue(b *testing.B) {
 // a real audit log (in the test's temporary directory) when audited.
 func benchParallel(b *testing.B, audited bool) {
 	{
-		s, req := setup(b, 256)
+		var log *audit.Log
 		if audited {
 			l, err := audit.Open(audit.Options{Path: filepath.Join(b.TempDir(), "audit", "audit.log"), Account: "123456789012"})
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { l.Close() })
-			s.h.Audit = l
+			log = l
 		}
+		s, req := setup(b, 256, log)
 		b.ReportAllocs()
 		defer reportCPU(b)()
 		b.RunParallel(func(pb *testing.PB) {

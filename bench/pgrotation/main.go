@@ -34,12 +34,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/rotorhq/rotor"
-	"github.com/rotorhq/rotor/auth"
 	"github.com/rotorhq/rotor/envelope"
-	"github.com/rotorhq/rotor/manager"
-	"github.com/rotorhq/rotor/rotation"
 	"github.com/rotorhq/rotor/rotation/builtins"
 	"github.com/rotorhq/rotor/rotation/lambda"
+	"github.com/rotorhq/rotor/server"
 	"github.com/rotorhq/rotor/sqlite"
 )
 
@@ -156,15 +154,17 @@ func run(n int, raw string) error {
 	if err != nil {
 		return err
 	}
-	au := auth.New(auth.Config{Store: store, Keyring: kr, Regions: []string{region}, Account: "000000000000"})
-	reg := rotation.NewRegistry("000000000000")
-	eng := &rotation.Engine{Functions: reg, Credentials: au, PollInterval: time.Hour}
-	svc := manager.New(manager.Config{Store: store, Keyring: kr, Authorizer: au, Account: "000000000000",
-		Functions: reg, MaxAttempts: 1, OnRunQueued: eng.Wake, OnRunStopped: eng.Cancel, PruneMinAge: time.Nanosecond})
-	eng.Control = svc
+	core, err := server.New(ctx, server.Options{Store: store, Keyring: kr, Regions: []string{region},
+		Account: "000000000000", PruneMinAge: time.Nanosecond, Rotation: server.RotationOptions{MaxAttempts: 1}})
+	if err != nil {
+		return err
+	}
+	defer core.Close()
+	svc, eng := core.Manager, core.Engine
+	eng.PollInterval = time.Hour // woken by RotateSecret, never by polling
 	fn := &timed{fn: builtins.Functions(svc, nil)[builtins.PostgresSingleUser]}
-	reg.Register("pg", "builtin", nil, fn)
-	arn := reg.ARN(region, "pg")
+	core.Registry.Register("pg", "builtin", nil, fn)
+	arn := core.Registry.ARN(region, "pg")
 	cctx := rotor.NewContext(ctx, rotor.Caller{Region: region, Principal: rotor.Principal{Identity: "bench", Role: rotor.RoleAdmin}})
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()

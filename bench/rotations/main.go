@@ -37,12 +37,10 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/rotorhq/rotor"
-	"github.com/rotorhq/rotor/auth"
 	"github.com/rotorhq/rotor/envelope"
-	"github.com/rotorhq/rotor/manager"
-	"github.com/rotorhq/rotor/rotation"
 	"github.com/rotorhq/rotor/rotation/builtins"
 	"github.com/rotorhq/rotor/rotation/lambda"
+	"github.com/rotorhq/rotor/server"
 	"github.com/rotorhq/rotor/sqlite"
 )
 
@@ -95,15 +93,18 @@ func run(n, workers int) error {
 	if err != nil {
 		return err
 	}
-	au := auth.New(auth.Config{Store: store, Keyring: kr, Regions: []string{region}})
-	reg := rotation.NewRegistry("000000000000")
-	eng := &rotation.Engine{Functions: reg, Credentials: au, Workers: workers}
-	svc := manager.New(manager.Config{Store: store, Keyring: kr, Authorizer: au, Account: "000000000000",
-		Functions: reg, MaxAttempts: 1, OnRunQueued: eng.Wake, OnRunStopped: eng.Cancel, PruneMinAge: time.Nanosecond})
-	eng.Control = svc
+	// The core is never started: the engine phase drives the engine with
+	// RunDue.
+	core, err := server.New(context.Background(), server.Options{Store: store, Keyring: kr, Regions: []string{region},
+		Account: "000000000000", PruneMinAge: time.Nanosecond, Rotation: server.RotationOptions{Workers: workers, MaxAttempts: 1}})
+	if err != nil {
+		return err
+	}
+	defer core.Close()
+	svc, eng := core.Manager, core.Engine
 	fn := &timed{fn: builtins.Functions(svc, nil)[builtins.GeneratePassword]}
-	reg.Register("bench", "builtin", nil, fn)
-	arn := reg.ARN(region, "bench")
+	core.Registry.Register("bench", "builtin", nil, fn)
+	arn := core.Registry.ARN(region, "bench")
 	ctx := rotor.NewContext(context.Background(), rotor.Caller{Region: region, Principal: rotor.Principal{Identity: "bench", Role: rotor.RoleAdmin}})
 
 	queue := func(prefix string) ([]rotor.RunRecord, error) {

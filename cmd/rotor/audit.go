@@ -11,17 +11,11 @@ import (
 	"github.com/rotorhq/rotor/audit"
 )
 
-// runAudit runs `rotor audit verify FILE...`: it checks the hash chain
+// auditVerify runs `rotor audit verify FILE...`: it checks the hash chain
 // through the files (oldest first) and reports the first break. It reads
 // the files only; no server is needed.
-func runAudit(args []string, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "verify" {
-		return usageError("usage: rotor audit verify FILE... (oldest first: audit.log.* audit.log)")
-	}
-	if len(args) == 1 {
-		return usageError("rotor audit verify needs at least one file")
-	}
-	files, err := expandUnmatched(args[1:])
+func auditVerify(args []string, stdout io.Writer) error {
+	files, err := expandUnmatched(args)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,12 @@ import (
 // the exit code, stdout and stderr.
 func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
+	return runCLIIn(t, env, "", args...)
+}
+
+// runCLIIn is runCLI with stdin as the standard input.
+func runCLIIn(t *testing.T, env map[string]string, stdin string, args ...string) (int, string, string) {
+	t.Helper()
 	home := t.TempDir()
 	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
 		"AWS_REGION", "AWS_DEFAULT_REGION", "ROTOR_ENDPOINT", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SECRETS_MANAGER"} {
@@ -30,7 +36,7 @@ func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, s
 		t.Setenv(k, v)
 	}
 	var out, errOut syncBuffer
-	code := run(context.Background(), args, &out, &errOut)
+	code := runWith(context.Background(), args, strings.NewReader(stdin), &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
@@ -41,15 +47,21 @@ func adminEnv(s *testServer) map[string]string {
 
 func TestCLIClientFlagsBeforeCommand(t *testing.T) {
 	s := MustRunMain(t, "", nil)
-	for _, args := range [][]string{
-		{"--endpoint", s.URL(), "keys", "list"},
-		{"--endpoint=" + s.URL(), "--region", s.Region, "keys", "list"},
-		{"-endpoint", s.URL(), "keys", "list", "--region", s.Region},
-		{"keys", "list", "--endpoint", s.URL()},
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--endpoint", s.URL(), "keys", "list"}, "KEY ID"},
+		{[]string{"--endpoint=" + s.URL(), "--region", s.Region, "keys", "list"}, "KEY ID"},
+		{[]string{"-endpoint", s.URL(), "keys", "list", "--region", s.Region}, "KEY ID"},
+		{[]string{"keys", "list", "--endpoint", s.URL()}, "KEY ID"},
+		{[]string{"--output", "json", "--endpoint", s.URL(), "keys", "list"}, `"KeyId"`},
+		{[]string{"-o", "json", "keys", "list", "--endpoint", s.URL()}, `"KeyId"`},
+		{[]string{"keys", "list", "--endpoint", s.URL(), "-o=json"}, `"KeyId"`},
 	} {
-		code, out, errOut := runCLI(t, adminEnv(s), args...)
-		if code != 0 || !strings.Contains(out, `"KeyId"`) {
-			t.Errorf("rotor %s: exit %d, %q, %q", strings.Join(args, " "), code, out, errOut)
+		code, out, errOut := runCLI(t, adminEnv(s), tc.args...)
+		if code != 0 || !strings.Contains(out, tc.want) {
+			t.Errorf("rotor %s: exit %d, %q, %q", strings.Join(tc.args, " "), code, out, errOut)
 		}
 	}
 	// --profile picks the signing credentials from the shared file.
@@ -59,7 +71,7 @@ func TestCLIClientFlagsBeforeCommand(t *testing.T) {
 	}
 	code, out, errOut := runCLI(t, map[string]string{"AWS_SHARED_CREDENTIALS_FILE": creds, "AWS_REGION": s.Region},
 		"--profile", "ops", "--endpoint", s.URL(), "identity", "list")
-	if code != 0 || !strings.Contains(out, `"admin"`) {
+	if code != 0 || !regexp.MustCompile(`(?m)^admin +admin `).MatchString(out) {
 		t.Errorf("--profile ops: exit %d, %q, %q", code, out, errOut)
 	}
 }
@@ -103,12 +115,30 @@ func TestCLIConfirmations(t *testing.T) {
 		return out
 	}
 	do("identity", "create", "bob")
-	id := regexp.MustCompile(`"AccessKeyId":\s*"([^"]+)"`).FindStringSubmatch(do("access-key", "create", "bob"))
+	id := regexp.MustCompile(`"AccessKeyId":\s*"([^"]+)"`).FindStringSubmatch(do("access-key", "create", "bob", "-o", "json"))
 	if id == nil {
 		t.Fatal("no access key id")
 	}
-	old := regexp.MustCompile(`"KeyId":\s*"([^"]+)"`).FindStringSubmatch(do("keys", "list"))
-	do("keys", "rotate")
+	old := regexp.MustCompile(`"KeyId":\s*"([^"]+)"`).FindStringSubmatch(do("keys", "list", "--output", "json"))
+	if out := do("keys", "rotate"); !regexp.MustCompile(`^New active key-encryption key (\S+); every data key is re-wrapped under it.\nKey ID: +(\S+)\n`).MatchString(out) {
+		t.Errorf("keys rotate printed %q", out)
+	}
+	// The policy document comes back byte for byte, without the JSON around it.
+	doc := "{\"Version\":\"2012-10-17\",\n \"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"secretsmanager:ListSecrets\",\"Resource\":\"*\"}]}"
+	file := filepath.Join(t.TempDir(), "policy.json")
+	os.WriteFile(file, []byte(doc), 0o600)
+	if got := do("identity", "policy", "put", "bob", file); got != "set the inline policy of identity bob\n" {
+		t.Errorf("policy put printed %q", got)
+	}
+	if got := do("identity", "policy", "get", "bob"); got != doc {
+		t.Errorf("policy get printed %q, want %q", got, doc)
+	}
+	if got := do("identity", "policy", "delete", "bob"); got != "deleted the inline policy of identity bob\n" {
+		t.Errorf("policy delete printed %q", got)
+	}
+	if got := do("backup", filepath.Join(t.TempDir(), "b.db")); !strings.HasPrefix(got, "backup written to /") {
+		t.Errorf("backup printed %q", got)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string

@@ -7,12 +7,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -63,7 +61,7 @@ func newAPIClient(ctx context.Context, endpoint, region, profile string) (*apiCl
 		cfg.Region = "us-east-1"
 	}
 	if endpoint == "" {
-		for _, name := range []string{"ROTOR_ENDPOINT", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"} {
+		for _, name := range envEndpoints {
 			if endpoint = os.Getenv(name); endpoint != "" {
 				break
 			}
@@ -76,18 +74,30 @@ func newAPIClient(ctx context.Context, endpoint, region, profile string) (*apiCl
 		http: &http.Client{Timeout: 5 * time.Minute}}, nil
 }
 
-// call sends op with input in and decodes the response into out (if non-nil).
+// call sends Rotor's own operation op (rotor.<op>) with input in and
+// decodes the response into out (if non-nil).
 func (c *apiClient) call(ctx context.Context, op string, in, out any) error {
-	body, err := json.Marshal(in)
-	if err != nil {
+	return c.callService(ctx, "rotor", op, in, out)
+}
+
+// callService sends operation op of service ("rotor" or
+// "secretsmanager": the X-Amz-Target prefix and the SigV4 service name)
+// with input in, and decodes the response into out (if non-nil; a
+// *json.RawMessage keeps it as it came).
+func (c *apiClient) callService(ctx context.Context, service, op string, in, out any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(in); err != nil {
 		return err
 	}
+	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint+"/", bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "rotor."+op)
+	req.Header.Set("X-Amz-Target", service+"."+op)
 	if c.creds == nil {
 		return errNoCredentials
 	}
@@ -103,7 +113,7 @@ func (c *apiClient) call(ctx context.Context, op string, in, out any) error {
 		return fmt.Errorf("%w\n(%v)", errNoCredentials, err)
 	}
 	sum := sha256.Sum256(body)
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "rotor", c.region, time.Now()); err != nil {
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), service, c.region, time.Now()); err != nil {
 		return fmt.Errorf("sign request: %w", err)
 	}
 	resp, err := c.http.Do(req)
@@ -129,212 +139,4 @@ func (c *apiClient) call(ctx context.Context, op string, in, out any) error {
 		return json.Unmarshal(data, out)
 	}
 	return nil
-}
-
-// runClient runs one client subcommand: args[0] is the command.
-func runClient(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("rotor "+args[0], flag.ContinueOnError)
-	endpoint := fs.String("endpoint", "", "server URL")
-	region := fs.String("region", "", "region to sign for (default from the AWS configuration, else us-east-1)")
-	profile := fs.String("profile", "", "AWS shared-config profile whose credentials sign the requests (default $AWS_PROFILE, else default)")
-	role := fs.String("role", "", "role for 'identity create': admin or read-only (default: none, no rights until given a policy)")
-	failed := fs.Bool("failed", false, "for 'rotation list': only failed runs")
-	status := fs.String("status", "", "for 'rotation list': only runs in this state")
-	limit := fs.Int("limit", 0, "for 'rotation list' and 'rotation history': at most this many runs")
-	cmd := args[0]
-	rest := args[1:]
-	sub := ""
-	switch cmd {
-	case "backup":
-	case "identity", "access-key", "keys", "rotation":
-		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
-			return usageError(fmt.Sprintf("%s needs a subcommand", cmd))
-		}
-		sub, rest = rest[0], rest[1:]
-	default:
-		return usageError(fmt.Sprintf("unknown command %q; the commands are %s", cmd, commandNames))
-	}
-	pos, err := parseInterleaved(fs, rest)
-	if err != nil {
-		return err
-	}
-	need := func(n int, what string) error {
-		if len(pos) != n {
-			return usageError(fmt.Sprintf("usage: rotor %s %s", strings.TrimSpace(cmd+" "+sub), what))
-		}
-		return nil
-	}
-	c, err := newAPIClient(ctx, *endpoint, *region, *profile)
-	if err != nil {
-		return err
-	}
-	var out json.RawMessage
-	done := "" // the confirmation for commands whose answer is empty
-	switch cmd + " " + sub {
-	case "backup ":
-		if err := need(1, "<file>"); err != nil {
-			return err
-		}
-		path, err := filepath.Abs(pos[0])
-		if err != nil {
-			return err
-		}
-		if err := c.call(ctx, "Backup", map[string]string{"Path": path}, nil); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "backup written to %s\n", path)
-		return nil
-	case "identity create":
-		if err = need(1, "<name>"); err == nil {
-			in := map[string]string{"Name": pos[0]}
-			if *role != "" {
-				in["Role"] = *role
-			}
-			err = c.call(ctx, "CreateIdentity", in, &out)
-		}
-	case "identity policy":
-		err = identityPolicy(ctx, c, pos, &out)
-	case "identity list":
-		if err = need(0, "(no arguments)"); err == nil {
-			err = c.call(ctx, "ListIdentities", struct{}{}, &out)
-		}
-	case "identity delete":
-		if err = need(1, "<name>"); err == nil {
-			err = c.call(ctx, "DeleteIdentity", map[string]string{"Name": pos[0]}, &out)
-			done = fmt.Sprintf("deleted identity %s and its access keys", pos[0])
-		}
-	case "access-key create":
-		if err = need(1, "<identity>"); err == nil {
-			err = c.call(ctx, "CreateAccessKey", map[string]string{"Identity": pos[0]}, &out)
-		}
-	case "access-key activate", "access-key deactivate":
-		status := map[string]string{"activate": "Active", "deactivate": "Inactive"}[sub]
-		if err = need(1, "<access-key-id>"); err == nil {
-			err = c.call(ctx, "UpdateAccessKey", map[string]string{"AccessKeyId": pos[0], "Status": status}, &out)
-			done = fmt.Sprintf("access key %s is now %s", pos[0], status)
-		}
-	case "access-key delete":
-		if err = need(1, "<access-key-id>"); err == nil {
-			err = c.call(ctx, "DeleteAccessKey", map[string]string{"AccessKeyId": pos[0]}, &out)
-			done = fmt.Sprintf("deleted access key %s", pos[0])
-		}
-	case "keys list":
-		if err = need(0, "(no arguments)"); err == nil {
-			err = c.call(ctx, "ListKeys", struct{}{}, &out)
-		}
-	case "keys rotate":
-		if err = need(0, "(no arguments)"); err == nil {
-			err = c.call(ctx, "RotateKeys", struct{}{}, &out)
-		}
-	case "keys retire":
-		if err = need(1, "<key-id>"); err == nil {
-			err = c.call(ctx, "RetireKey", map[string]string{"KeyId": pos[0]}, &out)
-			done = fmt.Sprintf("retired key-encryption key %s", pos[0])
-		}
-	case "rotation list":
-		if err = need(0, "(no arguments)"); err == nil {
-			in := map[string]any{}
-			if *failed {
-				*status = "failed"
-			}
-			if *status != "" {
-				in["Status"] = *status
-			}
-			if *limit > 0 {
-				in["MaxResults"] = *limit
-			}
-			err = c.call(ctx, "ListRotationRuns", in, &out)
-		}
-	case "rotation history":
-		if err = need(1, "<secret-id>"); err == nil {
-			in := map[string]any{"SecretId": pos[0]}
-			if *limit > 0 {
-				in["MaxResults"] = *limit
-			}
-			err = c.call(ctx, "RotationHistory", in, &out)
-		}
-	case "rotation abandon":
-		if err = need(1, "<secret-id>"); err == nil {
-			err = c.call(ctx, "AbandonRotation", map[string]string{"SecretId": pos[0]}, &out)
-		}
-	default:
-		return usageError(fmt.Sprintf("unknown command %q", strings.TrimSpace(cmd+" "+sub)))
-	}
-	if err != nil {
-		return err
-	}
-	if done != "" && isEmptyAnswer(out) {
-		_, err = fmt.Fprintln(stdout, done)
-		return err
-	}
-	return printJSON(stdout, out)
-}
-
-// commandNames lists the commands for the unknown-command error.
-const commandNames = "server, backup, identity, access-key, keys, rotation, recover-admin, audit, version, help"
-
-// isEmptyAnswer reports whether a response carries nothing to print.
-func isEmptyAnswer(raw json.RawMessage) bool {
-	t := string(bytes.TrimSpace(raw))
-	return t == "" || t == "{}" || t == "null"
-}
-
-// identityPolicy runs `rotor identity policy put <name> <file>`, `get
-// <name>` (prints the document as stored) and `delete <name>`. The file is
-// sent byte for byte; "-" reads standard input.
-func identityPolicy(ctx context.Context, c *apiClient, pos []string, out *json.RawMessage) error {
-	usage := usageError("identity policy takes put <name> <file>, get <name> or delete <name>")
-	if len(pos) == 0 {
-		return usage
-	}
-	switch {
-	case pos[0] == "put" && len(pos) == 3:
-		var doc []byte
-		var err error
-		if pos[2] == "-" {
-			doc, err = io.ReadAll(os.Stdin)
-		} else {
-			doc, err = os.ReadFile(pos[2])
-		}
-		if err != nil {
-			return fmt.Errorf("read policy document: %w", err)
-		}
-		return c.call(ctx, "PutIdentityPolicy", map[string]string{"Name": pos[1], "PolicyDocument": string(doc)}, out)
-	case pos[0] == "get" && len(pos) == 2:
-		return c.call(ctx, "GetIdentityPolicy", map[string]string{"Name": pos[1]}, out)
-	case pos[0] == "delete" && len(pos) == 2:
-		return c.call(ctx, "DeleteIdentityPolicy", map[string]string{"Name": pos[1]}, out)
-	}
-	return usage
-}
-
-// printJSON pretty-prints a response, as the AWS CLI does.
-func printJSON(w io.Writer, raw json.RawMessage) error {
-	if isEmptyAnswer(raw) {
-		return nil
-	}
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, raw, "", "    "); err != nil {
-		return err
-	}
-	buf.WriteByte('\n')
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-// parseInterleaved parses flags that may come before, between or after the
-// positional arguments (`rotor identity create bob -role admin`), which the
-// flag package alone stops at, and returns the positional arguments.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
 }

@@ -4,7 +4,7 @@ import "strings"
 
 // clientFlags are the flags every client command takes; they may also come
 // before the command (`rotor --endpoint URL keys list`).
-var clientFlags = map[string]bool{"endpoint": true, "region": true, "profile": true}
+var clientFlags = map[string]bool{"endpoint": true, "region": true, "profile": true, "output": true, "o": true}
 
 // hoistClientFlags moves client flags given before the command to the end
 // of args, where the client's flag parsing finds them. Anything else is

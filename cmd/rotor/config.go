@@ -26,7 +26,11 @@ const DefaultListen = "127.0.0.1:8740"
 // environment variables, the config file, DefaultConfig. Every key is
 // documented in docs/config.md.
 type Config struct {
-	DataDir   string   `toml:"data_dir"`
+	DataDir string `toml:"data_dir"`
+	// Store selects the database: "" is SQLite in the data directory;
+	// postgres://user:password@host:port/db (or postgresql://) is a
+	// PostgreSQL database that several servers may share.
+	Store     string   `toml:"store"`
 	Listen    string   `toml:"listen"`
 	Regions   []string `toml:"regions"`
 	AccountID string   `toml:"account_id"`
@@ -64,6 +68,9 @@ type Config struct {
 		MaxAttempts int `toml:"max_attempts"`
 		// ScheduleInterval is how often the scheduler looks for due rotations.
 		ScheduleInterval duration `toml:"schedule_interval"`
+		// LeaseTTL is how long a server's claim on a rotation run lasts
+		// unless renewed (every third of it).
+		LeaseTTL duration `toml:"lease_ttl"`
 		// Endpoint is the URL exec and http functions call back; "" = the
 		// server's own URL.
 		Endpoint string `toml:"endpoint"`
@@ -97,6 +104,11 @@ type Config struct {
 	Metrics struct {
 		OnMainListener bool `toml:"on_main_listener"`
 	} `toml:"metrics"`
+
+	// Console is the web console at /console/ on the main listener.
+	Console struct {
+		Enabled bool `toml:"enabled"`
+	} `toml:"console"`
 
 	// File is the config file the configuration was read from, if any.
 	File string `toml:"-"`
@@ -278,7 +290,9 @@ func DefaultConfig() Config {
 	c.Rotation.Workers = 4
 	c.Rotation.MaxAttempts = 5
 	c.Rotation.ScheduleInterval.Duration = time.Minute
+	c.Rotation.LeaseTTL.Duration = 30 * time.Second
 	c.Audit.Enabled = true
+	c.Console.Enabled = true
 	c.Audit.MaxSize = 100 << 20
 	c.Audit.OnFailure = "refuse"
 	c.Audit.Buffer = 8192
@@ -330,6 +344,9 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		return errors.New("data_dir must not be empty")
 	}
+	if _, err := storeKind(c.Store); err != nil {
+		return err
+	}
 	host, _, err := net.SplitHostPort(c.Listen)
 	if err != nil {
 		return fmt.Errorf("listen %q: %v", c.Listen, err)
@@ -365,6 +382,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Rotation.ScheduleInterval.Duration <= 0 {
 		return errors.New("rotation.schedule_interval must be positive")
+	}
+	if c.Rotation.LeaseTTL.Duration < 3*time.Second {
+		return errors.New("rotation.lease_ttl must be at least 3s")
 	}
 	seen := map[string]bool{}
 	for i := range c.Functions {
@@ -439,6 +459,7 @@ func setString(dst func(c *Config) *string) func(*Config, string) error {
 // documents the same list.
 var settings = []setting{
 	{"data-dir", "ROTOR_DATA_DIR", "data directory (default rotor-data)", setString(func(c *Config) *string { return &c.DataDir })},
+	{"store", "ROTOR_STORE", "database: postgres://user:password@host:5432/db, or empty for SQLite in the data directory (default empty)", setString(func(c *Config) *string { return &c.Store })},
 	{"listen", "ROTOR_LISTEN", "listen address host:port (default " + DefaultListen + ")", setString(func(c *Config) *string { return &c.Listen })},
 	{"regions", "ROTOR_REGIONS", "comma-separated regions served (default us-east-1)", func(c *Config, v string) error { c.Regions = splitList(v); return nil }},
 	{"account-id", "ROTOR_ACCOUNT_ID", "12-digit account id used in ARNs", setString(func(c *Config) *string { return &c.AccountID })},
@@ -490,14 +511,14 @@ var settings = []setting{
 // --config flag, else $ROTOR_CONFIG, else none), the environment and the
 // flags in args, in increasing order of precedence.
 func LoadConfig(args []string, getenv func(string) string) (Config, error) {
-	return loadConfig(flag.NewFlagSet("rotor server", flag.ContinueOnError), args, getenv)
+	return loadConfig(newFlagSet("rotor server"), args, getenv)
 }
 
 // loadConfig is LoadConfig with the flags parsed by fs, which may define
 // flags of its own command besides the configuration's.
 func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
 	c := DefaultConfig()
-	configPath := fs.String("config", getenv("ROTOR_CONFIG"), "config file (TOML); env ROTOR_CONFIG")
+	configPath := fs.String("config", getenv(envConfig), "config file (TOML); env ROTOR_CONFIG")
 	flagVals := make([]*string, len(settings))
 	for i, s := range settings {
 		flagVals[i] = fs.String(s.flag, "", s.usage+"; env "+s.env)
@@ -535,7 +556,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Co
 			}
 		}
 	}
-	if v := getenv("ROTOR_ALLOW_HIDDEN_REGIONS"); v != "" {
+	if v := getenv(envAllowHiddenRegions); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
 			return c, fmt.Errorf("ROTOR_ALLOW_HIDDEN_REGIONS: %q is not true or false", v)

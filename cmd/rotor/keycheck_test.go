@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +18,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/rotorhq/rotor/envelope"
 )
 
 // dirDigest maps every file of dir but the lock file to the SHA-256 of its
@@ -143,5 +149,42 @@ func TestStartRefusedWithoutKeyInUse(t *testing.T) {
 	got, err := r.Client("").GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("kept")})
 	if err != nil || aws.ToString(got.SecretString) != "v1" {
 		t.Fatalf("restored with the old keyring: %v, %v", got, err)
+	}
+}
+
+// TestStartRefusedWithImpostorKey: a key file whose key has the id the
+// database uses but other key material (regenerated or edited by hand) is
+// refused at start, before anything is written, instead of failing
+// request by request.
+func TestStartRefusedWithImpostorKey(t *testing.T) {
+	s := MustRunMain(t, "", nil)
+	if _, err := s.Client("").CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{Name: aws.String("kept"), SecretString: aws.String("v1")}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	kr, err := envelope.LoadFile(s.Config.KeyFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := kr.ActiveID()
+	impostor := fmt.Sprintf(`{"active":%q,"keys":[{"id":%q,"key":%q,"created":""}]}`,
+		id, id, base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)))
+	if err := os.WriteFile(s.Config.KeyFile(), []byte(impostor), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := s.Config
+	m := &Main{Config: cfg, Stdout: io.Discard, Logger: newLogger(io.Discard, "error"), Getenv: func(string) string { return "" }}
+	err = m.Run(context.Background())
+	if err == nil {
+		m.Close()
+		t.Fatal("the server started with an impostor key")
+	}
+	for _, want := range []string{"refusing to start", id, "another key with the same id"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	if got, _ := os.ReadFile(s.Config.KeyFile()); string(got) != impostor {
+		t.Errorf("the key file was rewritten:\n%s", got)
 	}
 }

@@ -31,10 +31,10 @@ const (
 // applies, each -1 when the environment (GOGC, GOMEMLIMIT) already decides.
 func gcSettings(cacheMaxBytes int64, getenv func(string) string) (percent int, limit int64) {
 	percent, limit = -1, -1
-	if getenv("GOGC") == "" {
+	if getenv(envGOGC) == "" {
 		percent = serverGCPercent
 	}
-	if getenv("GOMEMLIMIT") == "" {
+	if getenv(envGOMEMLIMIT) == "" {
 		limit = cacheMaxBytes + memoryHeadroom
 	}
 	return percent, limit

@@ -87,6 +87,7 @@ func TestMetricsScriptedSession(t *testing.T) {
 	s := MustRunMain(t, "", func(c *Config) {
 		c.Metrics.OnMainListener = true
 		c.DebugListen = "127.0.0.1:0"
+		c.Rotation.MaxAttempts = 1 // a failing run fails for good at once
 	})
 	admin := s.Client("")
 	ctx := context.Background()
@@ -144,6 +145,26 @@ func TestMetricsScriptedSession(t *testing.T) {
 	if u := delta("rotor_store_updates_total"); u < 1 {
 		t.Errorf("rotor_store_updates_total moved by %v, want >= 1", u)
 	}
+	// Every write and read went through the timed store: CreateSecret is at
+	// least one update, the first read after it (a cache miss) one view.
+	if n := delta("rotor_store_transaction_duration_seconds", "kind=update"); n < 1 {
+		t.Errorf("rotor_store_transaction_duration_seconds{kind=update} has %v observations more, want >= 1", n)
+	}
+	if n := delta("rotor_store_transaction_duration_seconds", "kind=view"); n < 1 {
+		t.Errorf("rotor_store_transaction_duration_seconds{kind=view} has %v observations more, want >= 1", n)
+	}
+	// No run yet: every state is reported, at 0, and no failure is waiting.
+	for _, state := range []string{"pending", "running", "succeeded", "failed", "cancelled", "abandoned"} {
+		if f := after["rotor_rotation_runs"]; f == nil || len(f.GetMetric()) != 6 {
+			t.Fatalf("rotor_rotation_runs: %v, want one series per state", f)
+		}
+		if n := metricValue(after, "rotor_rotation_runs", "state="+state); n != 0 {
+			t.Errorf("rotor_rotation_runs{state=%s} = %v before any rotation, want 0", state, n)
+		}
+	}
+	if age := metricValue(after, "rotor_rotation_oldest_failed_run_age_seconds"); age != 0 {
+		t.Errorf("rotor_rotation_oldest_failed_run_age_seconds = %v with no run, want 0", age)
+	}
 	// The three reads of one secret: at most the first misses the cache.
 	if hits := delta("rotor_cache_hits_total"); hits < 2 {
 		t.Errorf("rotor_cache_hits_total moved by %v, want >= 2", hits)
@@ -197,10 +218,68 @@ func TestMetricsScriptedSession(t *testing.T) {
 		t.Errorf("rotor_audit_healthy = %v, want 1", h)
 	}
 
+	if n := metricValue(rotated, "rotor_rotation_runs", "state=succeeded"); n != 1 {
+		t.Errorf("rotor_rotation_runs{state=succeeded} = %v after one rotation, want 1", n)
+	}
+
+	// A rotation that fails for good (the PostgreSQL function refuses a
+	// secret without "engine"): one failed run, and the age of the oldest
+	// failure moves off 0; rotating that secret successfully (after removing
+	// the failed rotation's AWSPENDING, as on AWS) resolves it.
+	e2eCreate(t, admin, "metrics/broken", `{"password":"p0"}`)
+	broken, err := admin.RotateSecret(ctx, &secretsmanager.RotateSecretInput{SecretId: aws.String("metrics/broken"),
+		RotationLambdaARN: aws.String(lambdaARN("rotor-postgres-single-user"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := waitMetric(t, s.URL()+"/metrics", "rotor_rotation_runs", []string{"state=failed"}, 1)
+	if n := metricValue(failed, "rotor_rotation_attempts_total", "result=failed"); n != 1 {
+		t.Errorf("rotor_rotation_attempts_total{result=failed} = %v, want 1", n)
+	}
+	if age := metricValue(failed, "rotor_rotation_oldest_failed_run_age_seconds"); age <= 0 {
+		t.Errorf("rotor_rotation_oldest_failed_run_age_seconds = %v with a failed run, want > 0", age)
+	}
+	for state, want := range map[string]float64{"succeeded": 1, "pending": 0, "running": 0} {
+		if n := metricValue(failed, "rotor_rotation_runs", "state="+state); n != want {
+			t.Errorf("rotor_rotation_runs{state=%s} = %v, want %v", state, n, want)
+		}
+	}
+	if _, err := admin.UpdateSecretVersionStage(ctx, &secretsmanager.UpdateSecretVersionStageInput{SecretId: aws.String("metrics/broken"),
+		VersionStage: aws.String("AWSPENDING"), RemoveFromVersionId: broken.VersionId}); err != nil {
+		t.Fatal(err)
+	}
+	rot, err = admin.RotateSecret(ctx, &secretsmanager.RotateSecretInput{SecretId: aws.String("metrics/broken"),
+		RotationLambdaARN: aws.String(lambdaARN("rotor-generate-password"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitRotated(t, admin, "metrics/broken", aws.ToString(rot.VersionId))
+	resolved := waitMetric(t, s.URL()+"/metrics", "rotor_rotation_runs", []string{"state=succeeded"}, 2)
+	if age := metricValue(resolved, "rotor_rotation_oldest_failed_run_age_seconds"); age != 0 {
+		t.Errorf("rotor_rotation_oldest_failed_run_age_seconds = %v after the secret rotated successfully, want 0", age)
+	}
+	if n := metricValue(resolved, "rotor_rotation_runs", "state=failed"); n != 1 {
+		t.Errorf("rotor_rotation_runs{state=failed} = %v, want 1 (the history keeps it)", n)
+	}
+
 	// The debug listener serves the same registry.
 	debug := scrapeMetrics(t, fmt.Sprintf("http://%s/metrics", s.debugLn))
 	if got := metricValue(debug, "rotor_requests_total", "operation=GetSecretValue", "outcome=ok", "code="); got != 3 {
 		t.Errorf("debug listener: rotor_requests_total{GetSecretValue,ok} = %v, want 3", got)
+	}
+}
+
+// waitMetric scrapes url until the metric name with labels reaches want
+// (or 30 s pass) and returns the last scrape.
+func waitMetric(t *testing.T, url, name string, labels []string, want float64) map[string]*dto.MetricFamily {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mf := scrapeMetrics(t, url)
+		if got := metricValue(mf, name, labels...); got >= want {
+			return mf
+		} else if time.Now().After(deadline) {
+			t.Fatalf("%s%v = %v after 30 s, want %v", name, labels, got, want)
+		}
 	}
 }
 

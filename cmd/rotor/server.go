@@ -16,17 +16,14 @@ import (
 	"time"
 
 	"github.com/rotorhq/rotor"
-	"github.com/rotorhq/rotor/admin"
 	"github.com/rotorhq/rotor/audit"
 	"github.com/rotorhq/rotor/auth"
-	"github.com/rotorhq/rotor/awsapi"
 	"github.com/rotorhq/rotor/envelope"
 	"github.com/rotorhq/rotor/internal/metrics"
 	"github.com/rotorhq/rotor/manager"
 	"github.com/rotorhq/rotor/rotation"
-	"github.com/rotorhq/rotor/rotation/builtins"
 	"github.com/rotorhq/rotor/rotation/lambda"
-	"github.com/rotorhq/rotor/rotation/rotorkeys"
+	"github.com/rotorhq/rotor/server"
 	"github.com/rotorhq/rotor/sqlite"
 )
 
@@ -46,17 +43,16 @@ type Main struct {
 	debug    *http.Server // net/http/pprof and /metrics on Config.DebugListen; nil = off
 	debugLn  net.Addr     // where debug listens, once Run has returned
 	metrics  *metrics.Metrics
-	store    *sqlite.Store
-	audit    *audit.Log // nil when audit.enabled is false
+	store    rotor.Store
+	sqlite   *sqlite.Store // store, when it is SQLite (for its statistics)
+	audit    *audit.Log    // nil when audit.enabled is false
 	keyring  *envelope.Keyring
-	auth     *auth.Service
-	manager  *manager.Service
-	registry *rotation.Registry
-	engine   *rotation.Engine
+	core     *server.Server
+	auth     *auth.Service    // core.Auth
+	manager  *manager.Service // core.Manager
 	listener net.Listener
 	server   *http.Server
-	cancel   context.CancelFunc
-	done     chan struct{}
+	done     chan struct{} // receives once Serve has returned
 }
 
 // URL is the endpoint clients use, known once Run has returned.
@@ -97,6 +93,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 
 	m.metrics = metrics.New()
+	m.metrics.SetLogger(m.Logger)
 	if c.DebugListen != "" {
 		var ln net.Listener
 		if m.debug, ln, err = debugServer(c.DebugListen, m.metrics.Handler()); err != nil {
@@ -108,15 +105,18 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err := prepareDataDir(c.DataDir); err != nil {
 		return err
 	}
+	warnForeignDataDir(c.DataDir, os.Geteuid(), m.Logger)
 	if m.lock, err = lockDataDir(c.DataDir); err != nil {
 		return err
 	}
 	// The database first: a keyring that lacks a key it uses is refused
 	// before anything is written.
-	if m.store, err = sqlite.OpenWith(c.DatabasePath(), sqlite.Options{MmapSize: c.Database.MmapBytes}); err != nil {
-		return fmt.Errorf("open database: %w", err)
+	if m.store, m.sqlite, err = openStore(ctx, c); err != nil {
+		return err
 	}
-	m.metrics.AddStore(m.store.Stats)
+	if m.sqlite != nil {
+		m.metrics.AddStore(m.sqlite.Stats)
+	}
 	if err := checkHiddenRegions(ctx, m.store, c.Regions, c.AllowHiddenRegions, m.Logger); err != nil {
 		return err
 	}
@@ -146,10 +146,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			keySource += ", which does not exist"
 		}
 	}
-	if err := checkKeyring(m.keyring, inUse, keySource, c.DatabasePath()); err != nil {
+	if err := checkKeyring(m.keyring, inUse, keySource, c.storeName()); err != nil {
 		return err
 	}
-	var auditor rotor.Auditor // nil interface when auditing is off
+	if err := probeKeyring(ctx, m.store, m.keyring, inUse, c.storeName()); err != nil {
+		return err
+	}
 	if c.Audit.Enabled {
 		if m.audit, err = audit.Open(audit.Options{
 			Path:      c.AuditPath(),
@@ -162,55 +164,38 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}); err != nil {
 			return fmt.Errorf("audit log: %w", err)
 		}
-		auditor = m.audit
-		m.metrics.AddAudit(m.audit.Stats)
 	} else {
 		m.Logger.Warn("the audit log is off (audit.enabled = false): requests and rotations are not audited")
 	}
 
-	m.auth = auth.New(auth.Config{Store: m.store, Keyring: m.keyring, Regions: c.Regions, Account: c.AccountID})
-	// The engine and the manager know each other: the manager wakes the
-	// engine when it queues a run and stops it when a run is cancelled; the
-	// engine drives runs through the manager.
-	m.registry = rotation.NewRegistry(c.AccountID)
-	m.engine = &rotation.Engine{
-		Functions:   m.registry,
-		Credentials: m.auth,
-		Workers:     c.Rotation.Workers,
-		Endpoint:    m.functionEndpoint,
-		Failpoint:   failpoint(m.Getenv("ROTOR_TEST_FAILPOINT"), m.Logger),
-		Logger:      m.Logger,
-		Audit:       auditor,
-		Metrics:     m.metrics,
-	}
-	m.manager = manager.New(manager.Config{
-		Store:         m.store,
-		Keyring:       m.keyring,
-		Authorizer:    m.auth,
-		Account:       c.AccountID,
-		PruneMinAge:   pruneMinAge(c.Versions.PruneMinAge.Duration),
-		Logger:        m.Logger,
-		CacheMaxBytes: managerCacheBytes(c.Cache.MaxBytes),
-
-		Functions:    m.registry,
-		MaxAttempts:  c.Rotation.MaxAttempts,
-		OnRunQueued:  m.engine.Wake,
-		OnRunStopped: m.engine.Cancel,
-	})
-	m.engine.Control = m.manager
-	m.metrics.AddCache(m.manager.CacheStats)
-	builtins.Register(m.registry, m.manager, rotorkeys.Service{Auth: m.auth})
-	if err := registerFunctions(m.registry, c.Functions, m.Getenv, c.Protected(), m.landlockSupported()); err != nil {
+	if m.core, err = server.New(ctx, server.Options{
+		Store:            m.store,
+		Keyring:          m.keyring,
+		KeyFile:          keyFile,
+		Regions:          c.Regions,
+		Account:          c.AccountID,
+		Logger:           m.Logger,
+		Audit:            m.audit,
+		Metrics:          m.metrics,
+		MetricsOnHandler: c.Metrics.OnMainListener,
+		PruneMinAge:      pruneMinAge(c.Versions.PruneMinAge.Duration),
+		CacheMaxBytes:    managerCacheBytes(c.Cache.MaxBytes),
+		PurgeInterval:    c.Deletion.PurgeInterval.Duration,
+		Rotation: server.RotationOptions{
+			Workers:          c.Rotation.Workers,
+			MaxAttempts:      c.Rotation.MaxAttempts,
+			ScheduleInterval: c.Rotation.ScheduleInterval.Duration,
+			LeaseTTL:         c.Rotation.LeaseTTL.Duration,
+			Endpoint:         m.functionEndpoint,
+			Failpoint:        failpoint(m.Getenv(envTestFailpoint), m.Logger),
+		},
+		RegisterFunctions: func(reg *rotation.Registry) error {
+			return registerFunctions(reg, c.Functions, m.Getenv, c.Protected(), m.landlockSupported())
+		},
+	}); err != nil {
 		return err
 	}
-	adm := admin.New(admin.Config{
-		Auth:     m.auth,
-		Store:    m.store,
-		Keyring:  m.keyring,
-		KeyFile:  keyFile,
-		OnRewrap: m.manager.InvalidateCache,
-		Logger:   m.Logger,
-	})
+	m.auth, m.manager = m.core.Auth, m.core.Manager
 	key, err := m.auth.Bootstrap(ctx)
 	if err != nil {
 		return fmt.Errorf("create admin identity: %w", err)
@@ -219,16 +204,26 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		if err := writeCredentials(c.CredentialsPath(), key, c.Regions[0]); err != nil {
 			return err
 		}
+	} else if c.sharedStore() {
+		// Servers sharing a database that start on it empty may each have
+		// made their own keyring; the one that created the admin identity
+		// sealed its key with its own. Every other one must stop before it
+		// writes data the rest cannot read.
+		if inUse, err = keyIDsInUse(ctx, m.store); err != nil {
+			return err
+		}
+		if err := checkKeyring(m.keyring, inUse, keySource, c.storeName()); err != nil {
+			return fmt.Errorf("another server on this database started first with a different keyring; give every server the same one (copy its key file, or the same keys.env value).\n%w", err)
+		}
 	}
 
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /health", m.health)
-	if c.Metrics.OnMainListener {
-		mux.Handle("GET /metrics", m.metrics.Handler())
+	if c.Console.Enabled {
+		if err := m.mountConsole(m.core.Mux); err != nil {
+			return err
+		}
 	}
-	mux.Handle("/", &awsapi.Handler{Secrets: m.manager, Admin: adm, Rotation: m.manager, Runs: m.manager, Auth: m.auth, Logger: m.Logger, Audit: auditor, Metrics: m.metrics})
 	m.server = &http.Server{
-		Handler:           mux,
+		Handler:           m.core.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -246,24 +241,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.listener = tls.NewListener(m.listener, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 
-	bg, cancel := context.WithCancel(context.Background())
-	m.cancel = cancel
-	m.done = make(chan struct{}, 4)
-	go func() {
-		m.manager.RunPurger(bg, c.Deletion.PurgeInterval.Duration)
-		m.done <- struct{}{}
-	}()
-	go func() {
-		if err := m.engine.Run(bg); err != nil {
-			m.Logger.Error("rotation engine", "err", err)
-		}
-		m.done <- struct{}{}
-	}()
-	go func() {
-		sched := &rotation.Scheduler{Secrets: m.manager, Wake: m.engine.Wake, Logger: m.Logger}
-		sched.Run(bg, c.Rotation.ScheduleInterval.Duration)
-		m.done <- struct{}{}
-	}()
+	m.core.Start()
+	m.done = make(chan struct{}, 1)
 	go func() {
 		if err := m.server.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.Logger.Error("serve", "err", err)
@@ -273,24 +252,6 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.Logger.Info("rotor serving", "url", m.URL(), "data_dir", c.DataDir, "regions", strings.Join(c.Regions, ","))
 	m.printHints()
 	return nil
-}
-
-// health answers GET /health: {"status":"ok"} and, with auditing on, the
-// audit log's counters; the status is "degraded" while the audit log
-// cannot be written.
-func (m *Main) health(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	if m.audit == nil {
-		io.WriteString(w, `{"status":"ok","audit":{"enabled":false}}`)
-		return
-	}
-	st := m.audit.Stats()
-	status := "ok"
-	if !st.Healthy {
-		status = "degraded"
-	}
-	fmt.Fprintf(w, `{"status":%q,"audit":{"enabled":true,"healthy":%t,"written":%d,"dropped":%d,"refused":%d,"failures":%d}}`,
-		status, st.Healthy, st.Written, st.Dropped, st.Refused, st.Failures)
 }
 
 // functionEndpoint is the URL exec and http functions call back.
@@ -328,18 +289,15 @@ func (m *Main) Close() error {
 		}
 		cancel()
 	}
-	if m.cancel != nil {
-		m.cancel()
-		for i := 0; i < cap(m.done); i++ {
-			<-m.done
-		}
-		m.cancel = nil
+	if m.done != nil {
+		<-m.done // Serve has returned
+		m.done = nil
 	}
-	if m.manager != nil && m.store != nil {
-		// Access dates noted by the last reads (see manager/access.go).
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		errs = append(errs, m.manager.FlushAccessDates(ctx))
-		cancel()
+	if m.core != nil {
+		// Stops the engine, scheduler and purger, and writes the access
+		// dates noted by the last reads (see manager/access.go).
+		errs = append(errs, m.core.Close())
+		m.core = nil
 	}
 	if m.audit != nil { // after the server and the engine: their last records are written
 		errs = append(errs, m.audit.Close())

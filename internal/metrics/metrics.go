@@ -7,6 +7,7 @@
 package metrics
 
 import (
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -38,6 +39,9 @@ type Metrics struct {
 	steps           *prometheus.HistogramVec // step, outcome
 	attempts        *prometheus.CounterVec   // result
 	lag             prometheus.Histogram
+	txDuration      *prometheus.HistogramVec // kind
+
+	errorLog promhttp.Logger // nil: errors of a scrape are not logged
 }
 
 // New returns a Metrics with every instrument registered, plus the Go
@@ -76,8 +80,13 @@ func New() *Metrics {
 			Help:    "Time from when a rotation attempt was due to when the engine claimed it.",
 			Buckets: []float64{.01, .05, .1, .5, 1, 2, 5, 10, 30, 60, 300, 900, 3600},
 		}),
+		txDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "rotor_store_transaction_duration_seconds",
+			Help:    "Time a store transaction took as its caller saw it, by kind: update (write, until durable; includes waiting for the writer) or view (read-only).",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"kind"}),
 	}
-	m.reg.MustRegister(m.requests, m.requestDuration, m.authFailures, m.authzDenials, m.steps, m.attempts, m.lag,
+	m.reg.MustRegister(m.requests, m.requestDuration, m.authFailures, m.authzDenials, m.steps, m.attempts, m.lag, m.txDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -86,9 +95,18 @@ func New() *Metrics {
 // collectors of their own (see Register).
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
+// SetLogger makes Handler log, at warn, what a scrape could not collect.
+// Call it before Handler.
+func (m *Metrics) SetLogger(l *slog.Logger) {
+	m.errorLog = slog.NewLogLogger(l.Handler(), slog.LevelWarn)
+}
+
 // Handler serves the registry in the Prometheus exposition formats.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+	// ContinueOnError: a collector that cannot read its source (the store,
+	// for the run gauges) leaves its own metrics out and the error in the
+	// response's log; every other metric is still served.
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, ErrorHandling: promhttp.ContinueOnError, ErrorLog: m.errorLog})
 }
 
 // authenticationCodes are the exception types of a failed authentication

@@ -1,12 +1,19 @@
 package metrics_test
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/internal/metrics"
+	"github.com/rotorhq/rotor/sqlite"
 )
 
 // TestMetricsOutcomes: ObserveRequest sorts a request by status into ok,
@@ -46,4 +53,65 @@ func scrape(t *testing.T, m *metrics.Metrics) string {
 		t.Fatalf("GET /metrics: %d", rec.Code)
 	}
 	return rec.Body.String()
+}
+
+// TestInstrumentStore: every Update and View through the wrapped store is
+// observed under its kind, a failed one included, and its error comes back
+// unchanged.
+func TestInstrumentStore(t *testing.T) {
+	m := metrics.New()
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "rotor.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s := m.InstrumentStore(db)
+	ctx := context.Background()
+	boom := errors.New("boom")
+	if err := s.Update(ctx, func(rotor.Tx) error { return boom }); !errors.Is(err, boom) {
+		t.Fatalf("Update returned %v, want %v", err, boom)
+	}
+	for range 2 {
+		if err := s.View(ctx, func(tx rotor.Tx) error { _, err := tx.Regions(); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body := scrape(t, m)
+	for _, line := range []string{
+		`rotor_store_transaction_duration_seconds_count{kind="update"} 1`,
+		`rotor_store_transaction_duration_seconds_count{kind="view"} 2`,
+	} {
+		if !strings.Contains(body, line+"\n") {
+			t.Errorf("no line %s in:\n%s", line, body)
+		}
+	}
+}
+
+// TestAddRunsStoreError: when the store cannot answer, the scrape still
+// succeeds with every other metric, leaves the run gauges out and logs why.
+func TestAddRunsStoreError(t *testing.T) {
+	m := metrics.New()
+	var logs bytes.Buffer
+	m.SetLogger(slog.New(slog.NewTextHandler(&logs, nil)))
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "rotor.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.AddRuns(db, nil)
+	if body := scrape(t, m); !strings.Contains(body, "rotor_rotation_runs{state=\"failed\"} 0\n") ||
+		!strings.Contains(body, "rotor_rotation_oldest_failed_run_age_seconds 0\n") {
+		t.Fatalf("open store: no run gauges at 0 in:\n%s", body)
+	}
+	db.Close()
+	m.ObserveRequest("GetSecretValue", "", 200, time.Millisecond)
+	body := scrape(t, m)
+	if strings.Contains(body, "rotor_rotation_runs") || strings.Contains(body, "rotor_rotation_oldest_failed_run_age_seconds") {
+		t.Errorf("closed store: run gauges served:\n%s", body)
+	}
+	if !strings.Contains(body, `rotor_requests_total{code="",operation="GetSecretValue",outcome="ok"} 1`) {
+		t.Errorf("closed store: the other metrics are missing:\n%s", body)
+	}
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "rotor_rotation_runs") {
+		t.Errorf("closed store: nothing logged: %q", logs.String())
+	}
 }

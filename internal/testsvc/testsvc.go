@@ -41,10 +41,13 @@ const (
 	NameNode     = "node"     // node on PATH and test/js's npm dependencies
 	NameAWS      = "aws"      // the AWS CLI on PATH
 	NameRoot     = "root"     // running as root, with a user to switch to
+	NameSystemd  = "systemd"  // systemd-analyze on PATH (checks the packaged unit)
+	NameZsh      = "zsh"      // zsh on PATH (the completion script's test)
+	NameChromium = "chromium" // Debian's chromium on PATH, for the web console's browser tests
 )
 
 // Names are the names ROTOR_TEST_SKIP accepts.
-var Names = []string{NamePostgres, NameMySQL, NameRedis, NamePython, NameNode, NameAWS, NameRoot}
+var Names = []string{NamePostgres, NameMySQL, NameRedis, NamePython, NameNode, NameAWS, NameRoot, NameSystemd, NameZsh, NameChromium}
 
 // Variables naming the test servers, and their defaults (where
 // scripts/services runs them).
@@ -84,14 +87,17 @@ func Redis(t testing.TB) *url.URL {
 // commands maps the programs Command knows to the name that opts out of
 // them and how to get them.
 var commands = map[string]struct{ name, how string }{
-	"redis-server": {NameRedis, "apt-get install redis-server (scripts/services does it)"},
-	"python3":      {NamePython, "install Python 3"},
-	"node":         {NameNode, "install Node.js 18+ (apt-get install nodejs npm)"},
-	"aws":          {NameAWS, "install the AWS CLI (apt-get install awscli, or pip install awscli)"},
+	"redis-server":    {NameRedis, "apt-get install redis-server (scripts/services does it)"},
+	"python3":         {NamePython, "install Python 3"},
+	"node":            {NameNode, "install Node.js 18+ (apt-get install nodejs npm)"},
+	"aws":             {NameAWS, "install the AWS CLI (apt-get install awscli, or pip install awscli)"},
+	"systemd-analyze": {NameSystemd, "apt-get install systemd (scripts/services does it)"},
+	"zsh":             {NameZsh, "apt-get install zsh (scripts/services does it)"},
+	"chromium":        {NameChromium, "apt-get install chromium (scripts/services does it)"},
 }
 
 // Command returns the path of program prog on PATH. prog must be one of
-// redis-server, python3, node and aws.
+// redis-server, python3, node, aws, systemd-analyze, zsh and chromium.
 func Command(t testing.TB, prog string) string {
 	t.Helper()
 	c, ok := commands[prog]

@@ -1,0 +1,27 @@
+package rotor
+
+import "context"
+
+// Change is one committed write as a store shared by several servers
+// reports it, so that every server drops what its caches hold of it.
+type Change struct {
+	// SecretARN is the secret whose metadata, versions, labels or policy
+	// changed; "" when the change touched no secret.
+	SecretARN string
+	// Auth is true when identities, access keys or identity policies
+	// changed.
+	Auth bool
+	// All is true when changes may have been missed (the feed lost its
+	// connection, or a write touched too much to name): drop every cache.
+	All bool
+}
+
+// ChangeFeed is implemented by a Store that several servers share. Watch
+// calls fn, one call at a time, for each change any server commits (this
+// one included), until ctx ends or the store is closed; it then returns
+// ctx's error or nil. When it may have missed changes (a lost connection),
+// it calls fn with All set before it reports later ones. A store used by
+// one server alone does not implement it.
+type ChangeFeed interface {
+	Watch(ctx context.Context, fn func(Change)) error
+}

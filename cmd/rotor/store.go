@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+
+	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/sqlite"
+)
+
+// Store kinds, chosen by the store setting.
+const (
+	storeSQLite   = "sqlite"   // store = "": SQLite in the data directory
+	storePostgres = "postgres" // store = postgres://... or postgresql://...
+)
+
+// storeKind returns which backend the store setting selects, or an error
+// saying what is wrong with it. The error never repeats the setting, which
+// may hold a password.
+func storeKind(setting string) (string, error) {
+	if setting == "" {
+		return storeSQLite, nil
+	}
+	u, err := url.Parse(setting)
+	if err != nil {
+		return "", errors.New("store is not a URL: give postgres://user:password@host:5432/database, or leave it empty for SQLite in the data directory")
+	}
+	switch u.Scheme {
+	case "postgres", "postgresql":
+		return storePostgres, nil
+	}
+	return "", fmt.Errorf("store: scheme %q is not supported: give postgres://user:password@host:5432/database (or postgresql://), or leave it empty for SQLite in the data directory", u.Scheme)
+}
+
+// storeName is how messages name the store: the SQLite file, or the
+// database URL with its password replaced by xxxxx.
+func (c *Config) storeName() string {
+	if c.Store == "" {
+		return c.DatabasePath()
+	}
+	if u, err := url.Parse(c.Store); err == nil {
+		return u.Redacted()
+	}
+	return "the store"
+}
+
+// sharedStore reports whether the configured store is a database several
+// servers may share (every backend but SQLite).
+func (c *Config) sharedStore() bool { return c.Store != "" }
+
+// errNoPostgres is returned for a postgres:// store until this build has
+// the PostgreSQL backend.
+var errNoPostgres = errors.New("store: this build of rotor has no PostgreSQL store yet; leave store empty to use SQLite in the data directory")
+
+// openStore opens the store c selects. For SQLite it also returns the
+// *sqlite.Store (for its statistics); nil for another backend.
+func openStore(ctx context.Context, c *Config) (rotor.Store, *sqlite.Store, error) {
+	kind, err := storeKind(c.Store)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch kind {
+	case storePostgres:
+		return nil, nil, errNoPostgres
+	}
+	st, err := sqlite.OpenWith(c.DatabasePath(), sqlite.Options{MmapSize: c.Database.MmapBytes})
+	if err != nil {
+		return nil, nil, fmt.Errorf("open database: %w", err)
+	}
+	return st, st, nil
+}

@@ -1,0 +1,6 @@
+//go:build !race
+
+package console_test
+
+// scaleSecrets is how many secrets TestListPageAtScale stores.
+const scaleSecrets = 100_000
