@@ -92,6 +92,7 @@ func main() {
 	flag.Int64Var(&scale.cacheBytes, "cache-bytes", 256<<20, "the server's cache.max_bytes; both servers get GOGC=400 and GOMEMLIMIT = this + 96 MiB")
 	flag.Int64Var(&scale.mmapBytes, "db-mmap-bytes", 0, "the server's database.mmap_bytes (0 = off)")
 	flag.StringVar(&scale.storeDir, "store", "", "with -secrets > 1: keep the store in this directory and reuse it on later runs with the same -secrets and -value-size")
+	flag.BoolVar(&scale.premigrate, "premigrate", true, "with -store: migrate a reused store before starting the server (false for a server older than this program)")
 	flag.StringVar(&scale.gogc, "gogc", "400", "GOGC of both servers (the rotor server's default is 400)")
 	flag.StringVar(&scale.memlimit, "gomemlimit", "", "GOMEMLIMIT of both servers (\"off\" for none; default: the rotor server's, -cache-bytes + 96 MiB)")
 	flag.Parse()
@@ -113,6 +114,7 @@ var scale struct {
 	cacheBytes int64
 	mmapBytes  int64
 	storeDir   string
+	premigrate bool
 	gogc       string
 	memlimit   string
 }
