@@ -223,3 +223,27 @@ func TestHoldLease(t *testing.T) {
 		t.Fatalf("HoldLease without an owner: %v, want EINVALID", err)
 	}
 }
+
+// TestStartScheduledRotationNoLongerDue: a scheduled start whose secret's
+// next rotation date moved past the scan's time (a rotation ended since
+// the scan found it due) starts nothing.
+func TestStartScheduledRotationNoLongerDue(t *testing.T) {
+	t.Parallel()
+	r := newRotEnv(t)
+	created := r.create(t, "s", "v0")
+	rules := rotor.RotationRules{ScheduleExpression: "rate(4 hours)"}
+	r.rotate(t, "s", tok(1), &rules)
+	r.complete(t, "s", r.onlyRun(t, "s"), "v1")
+	next := r.describe(t, "s").NextRotationDate
+	before := r.runs(t, "s")
+	// A scan at a time before that date found it due (it was, then).
+	err := r.svc.StartScheduledRotation(context.Background(), created.ARN, next.Add(-time.Second))
+	wantErr(t, err, rotor.ESTATE, "")
+	wantEqual(t, "runs", r.runs(t, "s"), before)
+	if err := r.svc.StartScheduledRotation(context.Background(), created.ARN, next); err != nil {
+		t.Fatalf("StartScheduledRotation at the date: %v", err)
+	}
+	if got := r.runs(t, "s"); len(got) != len(before)+1 {
+		t.Fatalf("runs after a due start = %d, want %d", len(got), len(before)+1)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/rotation"
 	"github.com/rotorhq/rotor/rotation/schedule"
 )
 
@@ -42,6 +43,9 @@ type rotateRequest struct {
 	// manageKeys: the caller may perform rotor:CreateAccessKey, so the
 	// rotation may be bound to the AWSCURRENT value's identity.
 	manageKeys bool
+	// handoff, when not nil, is an engine's room for the run: a new run is
+	// created claimed by it (see Config.OfferRun).
+	handoff *rotation.Handoff
 }
 
 // rotateOutcome is what rotateTx decided: the answer to return after the
@@ -51,6 +55,34 @@ type rotateOutcome struct {
 	out    *rotor.VersionResult
 	answer error // returned to the caller although the transaction commits
 	queued bool
+	// claimed is the run created claimed through the request's handoff.
+	claimed *rotor.RunRecord
+}
+
+// offerRun asks the engine for room for a run the coming transaction may
+// create (Config.OfferRun); nil when there is none.
+func (s *Service) offerRun() *rotation.Handoff {
+	if s.offerFn == nil {
+		return nil
+	}
+	return s.offerFn()
+}
+
+// afterRotate tells the engine, once the transaction committed (ok) or
+// failed, what became of a rotation's run: handed over to it already
+// claimed, due (OnRunQueued), or nothing, giving back the handoff's room
+// when it was not used.
+func (s *Service) afterRotate(h *rotation.Handoff, res rotateOutcome, ok bool) {
+	if h != nil {
+		if ok && res.claimed != nil {
+			h.Take(*res.claimed)
+		} else {
+			h.Release()
+		}
+	}
+	if ok && res.queued && res.claimed == nil {
+		s.runQueued()
+	}
 }
 
 // RotateSecret configures and starts a rotation (aws-api.md §6.1, §6.3). It
@@ -131,17 +163,16 @@ func (s *Service) RotateSecret(ctx context.Context, in rotor.RotateSecretInput) 
 		return nil, rotor.Errorf(rotor.ESTATE, msgRotationUnavailable)
 	}
 	var res rotateOutcome
+	req.handoff = s.offerRun()
 	err = s.mutateWith(ctx, c, rotor.AccessRequest{Action: actionRotateSecret, RotationLambdaARN: in.RotationLambdaARN},
 		in.SecretID, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
 			var err error
 			res, err = s.rotateTx(tx, rec, req)
 			return err
 		})
+	s.afterRotate(req.handoff, res, err == nil)
 	if err != nil {
 		return nil, err
-	}
-	if res.queued {
-		s.runQueued()
 	}
 	if res.answer != nil {
 		return nil, res.answer
@@ -177,6 +208,7 @@ func (s *Service) StartScheduledRotation(ctx context.Context, arn string, now ti
 		region, name string
 		fnErr        error
 	)
+	h := s.offerRun()
 	err := s.store.Update(ctx, func(tx rotor.Tx) error {
 		rec, err := tx.Secret(arn)
 		if isCode(err, rotor.ENOTFOUND) {
@@ -191,20 +223,18 @@ func (s *Service) StartScheduledRotation(ctx context.Context, arn string, now ti
 			fnErr = rotor.Errorf(rotor.ESTATE, "The rotation of this secret is not due until %s.", rec.NextRotationDate.Format(time.RFC3339))
 			return fnErr
 		}
-		res, fnErr = s.rotateTx(tx, rec, rotateRequest{immediately: true, scheduled: true})
+		res, fnErr = s.rotateTx(tx, rec, rotateRequest{immediately: true, scheduled: true, handoff: h})
 		return fnErr
 	})
 	if region != "" {
 		s.cache.invalidate(arn, region, name)
 	}
+	s.afterRotate(h, res, fnErr == nil && err == nil)
 	switch {
 	case fnErr != nil:
 		return fnErr
 	case err != nil:
 		return internal("start scheduled rotation", err)
-	}
-	if res.queued {
-		s.runQueued()
 	}
 	return res.answer
 }
@@ -333,6 +363,13 @@ func (s *Service) rotateTx(tx rotor.Tx, rec *rotor.SecretRecord, req rotateReque
 	if err := applyLabels(tx, rec.ARN, before, after, now); err != nil {
 		return rotateOutcome{}, err
 	}
+	var claimed *rotor.RunRecord
+	if h := req.handoff; h != nil {
+		// Created claimed by the engine that offered room: it starts at
+		// once after the commit, with no claim of its own.
+		run.Status, run.Owner, run.LeaseUntil = rotor.RunRunning, h.Owner, h.Until.UTC()
+		claimed = run
+	}
 	if err := tx.CreateRun(run); err != nil {
 		return rotateOutcome{}, internal("create run", err)
 	}
@@ -341,7 +378,7 @@ func (s *Service) rotateTx(tx rotor.Tx, rec *rotor.SecretRecord, req rotateReque
 		return rotateOutcome{}, err
 	}
 	ref.VersionID = token
-	return rotateOutcome{out: ref, queued: true}, nil
+	return rotateOutcome{out: ref, queued: true, claimed: claimed}, nil
 }
 
 // bindIdentity sets rec.Rotation.Identity from the "identity" string of

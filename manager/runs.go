@@ -282,64 +282,53 @@ func (s *Service) HoldLease(ctx context.Context, name, owner string, now, until 
 // secret, whose full ARN is returned as masterARN ("" when there is none).
 // Binary values are returned as their bytes.
 //
-// Errors: ENOTFOUND when the run or its secret is gone; EDECRYPT; EINTERNAL.
+// It reads through the service's cache, as the function's own reads
+// through this server do: a write that returned before the call is seen
+// (the cache is invalidated after each commit), and what the function
+// could read from this server is what is returned. The engine calls it
+// after every step, and most steps change nothing, so most calls cost no
+// store read.
+//
+// Errors: ENOTFOUND when the run's secret is gone; EDECRYPT; EINTERNAL.
 func (s *Service) RunSecrets(ctx context.Context, run rotor.RunRecord) (values []string, masterARN string, err error) {
 	if s.store == nil || s.keyring == nil {
 		return nil, "", internal("run secrets", errStoreMissing)
 	}
-	var fnErr error
-	err = s.store.View(ctx, func(tx rotor.Tx) error {
-		values, masterARN, fnErr = s.runSecretsTx(tx, run)
-		return fnErr
-	})
-	switch {
-	case fnErr != nil:
-		return nil, "", fnErr
-	case err != nil:
-		return nil, "", internal("run secrets", err)
-	}
-	return values, masterARN, nil
-}
-
-func (s *Service) runSecretsTx(tx rotor.Tx, run rotor.RunRecord) ([]string, string, error) {
-	rec, err := tx.Secret(run.SecretARN)
-	if isCode(err, rotor.ENOTFOUND) {
-		return nil, "", errNotFound()
-	} else if err != nil {
-		return nil, "", internal("secret", err)
-	}
-	vs, err := tx.Versions(rec.ARN)
-	if err != nil {
-		return nil, "", internal("versions", err)
-	}
-	// Every labeled version (AWSCURRENT, AWSPREVIOUS, AWSPENDING, custom
-	// labels) is readable with the run's credentials, and the run's own
-	// version is what it writes.
-	values, err := s.labeledValues(rec.ARN, vs, run.Token)
+	p, err := s.lookup(ctx, run.Region, run.SecretARN)
 	if err != nil {
 		return nil, "", err
 	}
-	if rec.Rotation.MasterARN == "" {
+	e := p.entry()
+	// Every labeled version (AWSCURRENT, AWSPREVIOUS, AWSPENDING, custom
+	// labels) is readable with the run's credentials, and the run's own
+	// version is what it writes.
+	values, err = s.labeledValues(e.rec.ARN, e.versions, run.Token)
+	if err != nil {
+		return nil, "", err
+	}
+	arn := e.rec.Rotation.MasterARN
+	if arn == "" {
 		return values, "", nil
 	}
-	master, err := tx.Secret(rec.Rotation.MasterARN)
+	a, ok := rotor.ParseARN(arn)
+	if !ok {
+		return values, "", nil
+	}
+	mp, err := s.lookup(ctx, a.Region, arn)
 	if isCode(err, rotor.ENOTFOUND) {
 		return values, "", nil
 	} else if err != nil {
-		return nil, "", internal("secret", err)
+		return nil, "", err
 	}
-	if master.ARN != rec.ARN {
-		mvs, err := tx.Versions(master.ARN)
-		if err != nil {
-			return nil, "", internal("versions", err)
-		}
-		mv, err := s.labeledValues(master.ARN, mvs, "")
+	m := mp.entry()
+	if m.rec.ARN != e.rec.ARN {
+		mv, err := s.labeledValues(m.rec.ARN, m.versions, "")
 		if err != nil {
 			return nil, "", err
 		}
 		values = append(values, mv...)
 	}
-	return values, master.ARN, nil
+	return values, m.rec.ARN, nil
 }
 
 // labeledValues returns the values of the versions in vs of secret arn

@@ -59,6 +59,13 @@ type Config struct {
 	// that cancelled or abandoned an active run (wire it to
 	// rotation.Engine.Cancel).
 	OnRunStopped func(runID string)
+	// OfferRun, when set, is asked for room in a running engine before a
+	// transaction that may create a run (RotateSecret, a scheduled start):
+	// with a Handoff the run is created already claimed by that engine
+	// and handed to it after the commit (Handoff.Take), so it starts
+	// without a claim of its own; nil means no room, and the run is
+	// created pending. Engine.Offer implements it.
+	OfferRun func() *rotation.Handoff
 	// CacheMaxBytes bounds the read cache of sealed records by their
 	// estimated memory; 0 means DefaultCacheMaxBytes, negative disables
 	// the cache.
@@ -92,6 +99,7 @@ type Service struct {
 	functions    FunctionLookup
 	maxAttempts  int
 	onRunQueued  func()
+	offerFn      func() *rotation.Handoff
 	onRunStopped func(runID string)
 	randMu       sync.Mutex
 	rand         *mrand.Rand
@@ -146,6 +154,7 @@ func New(cfg Config) *Service {
 		functions:    cfg.Functions,
 		maxAttempts:  cfg.MaxAttempts,
 		onRunQueued:  cfg.OnRunQueued,
+		offerFn:      cfg.OfferRun,
 		onRunStopped: cfg.OnRunStopped,
 		rand:         cfg.Rand,
 	}

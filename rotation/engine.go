@@ -98,8 +98,12 @@ type CredentialIssuer interface {
 }
 
 // Engine executes rotation runs: durable, one run per secret at a time
-// (the store allows one active run per secret), at most Workers runs at
-// once across secrets.
+// (the store allows one active run per secret), at most Workers runs in
+// their steps at once across secrets. It holds up to as many again: runs
+// claimed ahead (so a free worker does not wait for a claim's commit), and
+// runs storing their completion (a worker moves on once a run's last step
+// returned). Offer lets the transaction that creates a run hand it to the
+// engine already claimed.
 //
 // Several engines (one per server) may share a store. Each claims runs
 // under its NodeID with a lease of LeaseTTL and renews the leases of the
@@ -118,7 +122,7 @@ type Engine struct {
 	// Endpoint returns the URL exec and http functions call back
 	// (SECRETS_MANAGER_ENDPOINT).
 	Endpoint func() string
-	// Workers bounds concurrent runs; 0 = 4.
+	// Workers bounds the runs invoking their function at once; 0 = 4.
 	Workers int
 	// StepTimeout bounds one invocation of a built-in function (exec and
 	// http functions have their own timeouts); 0 = 15 minutes.
@@ -156,6 +160,11 @@ type Engine struct {
 	mu       sync.Mutex
 	nodeID   string
 	inflight map[string]*flight // run id → the run this engine holds
+	queued   int                // runs in inflight waiting for a worker
+	reserved int                // room promised by Offer, not yet taken
+	base     context.Context    // Run's context while it runs
+	stopping bool               // Run is returning: start nothing more
+	slots    chan struct{}      // one token per worker invoking a function
 	wake     chan struct{}
 	wg       sync.WaitGroup
 }
@@ -189,6 +198,7 @@ func (e *Engine) init() {
 	if e.inflight == nil {
 		e.inflight = map[string]*flight{}
 		e.wake = make(chan struct{}, 1)
+		e.slots = make(chan struct{}, e.workers())
 	}
 	if e.nodeID == "" {
 		e.nodeID = e.NodeID
@@ -358,6 +368,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	renewCtx, stopRenew := context.WithCancel(ctx)
 	defer stopRenew()
 	go e.renewLoop(renewCtx)
+	e.mu.Lock()
+	e.base, e.stopping = ctx, false
+	e.mu.Unlock()
 	poll := e.PollInterval
 	if poll <= 0 {
 		poll = time.Second
@@ -370,6 +383,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
+			e.mu.Lock()
+			e.stopping, e.base = true, nil
+			e.mu.Unlock()
 			e.wg.Wait()
 			return nil
 		case <-e.wake:
@@ -378,11 +394,67 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 }
 
+// Handoff is room in a running Engine for one run, promised to the
+// transaction that creates the run (RotateSecret, a scheduled start) so
+// that it can create the run already claimed — running, Owner and
+// LeaseUntil as the Handoff says — and the engine starts it as soon as
+// that transaction committed, without waiting for its next look for due
+// runs and a claim of its own. Exactly one of Take and Release must
+// follow.
+type Handoff struct {
+	Owner string
+	Until time.Time
+	e     *Engine
+	once  sync.Once
+}
+
+// Offer returns a Handoff when the engine is running (Run) and has room
+// for another run, else nil: the run is then created pending, and claimed
+// as usual.
+func (e *Engine) Offer() *Handoff {
+	e.init()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.base == nil || e.stopping || len(e.inflight)+e.reserved >= e.capacity() {
+		return nil
+	}
+	e.reserved++
+	return &Handoff{Owner: e.nodeID, Until: e.now().Add(e.leaseTTL()), e: e}
+}
+
+// Take starts run, which a committed transaction created running and held
+// as h says. An engine that stopped meanwhile leaves it: its lease lapses
+// and it is taken over (or recovered at the next start).
+func (h *Handoff) Take(run rotor.RunRecord) {
+	h.once.Do(func() {
+		e := h.e
+		e.mu.Lock()
+		e.reserved--
+		base := e.base
+		e.mu.Unlock()
+		if base != nil {
+			e.launch(base, run)
+		}
+	})
+}
+
+// Release gives the room back: no run was created with it.
+func (h *Handoff) Release() {
+	h.once.Do(func() {
+		h.e.mu.Lock()
+		h.e.reserved--
+		h.e.mu.Unlock()
+	})
+}
+
 // RunDue claims every run that is due now and executes them, at most
 // Workers at a time, returning when none is due and none is in flight.
 // Tests call it with an injected clock instead of running the loop.
 func (e *Engine) RunDue(ctx context.Context) (int, error) {
 	e.init()
+	e.mu.Lock()
+	e.stopping = false // a Run that ended before does not stop this one
+	e.mu.Unlock()
 	renewCtx, stopRenew := context.WithCancel(ctx)
 	defer stopRenew()
 	go e.renewLoop(renewCtx)
@@ -412,12 +484,23 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 	}
 }
 
-// start claims as many due runs as there are free workers and starts them.
+// capacity is how many runs the engine holds at once: Workers invoking
+// functions, and as many again claimed ahead, waiting for a worker, or
+// storing their completion (a worker is free again once its run's last
+// step returned). Claiming ahead keeps the claim's commit off a worker's
+// path; the leases keep runs claimed ahead from other servers, which take
+// them over if this one dies.
+func (e *Engine) capacity() int { return 2 * e.workers() }
+
+// start claims due runs up to the engine's capacity and starts them. While
+// runs wait for a worker it claims only once half a batch (Workers/2) is
+// free, so that claims come in batches rather than one commit per run.
 func (e *Engine) start(ctx context.Context) (int, error) {
 	e.mu.Lock()
-	free := e.workers() - len(e.inflight)
+	free := e.capacity() - len(e.inflight) - e.reserved
+	queued := e.queued
 	e.mu.Unlock()
-	if free <= 0 {
+	if free <= 0 || (queued > 0 && free < (e.workers()+1)/2) {
 		return 0, nil
 	}
 	now := e.now()
@@ -432,24 +515,52 @@ func (e *Engine) start(ctx context.Context) (int, error) {
 	}
 	for _, run := range runs {
 		e.observeLag(run)
-		runCtx, cancel := context.WithCancelCause(ctx)
-		e.mu.Lock()
-		e.inflight[run.ID] = &flight{cancel: cancel, until: run.LeaseUntil}
-		e.mu.Unlock()
-		e.wg.Add(1)
-		go func(run rotor.RunRecord) {
-			defer e.wg.Done()
-			defer func() {
-				e.mu.Lock()
-				delete(e.inflight, run.ID)
-				e.mu.Unlock()
-				cancel(nil)
-				e.Wake()
-			}()
-			e.execute(runCtx, run)
-		}(run)
+		e.launch(ctx, run)
 	}
 	return len(runs), nil
+}
+
+// launch executes run, which this engine holds, once a worker is free.
+func (e *Engine) launch(ctx context.Context, run rotor.RunRecord) {
+	runCtx, cancel := context.WithCancelCause(ctx)
+	e.mu.Lock()
+	if e.stopping {
+		e.mu.Unlock()
+		cancel(nil)
+		return
+	}
+	e.inflight[run.ID] = &flight{cancel: cancel, until: run.LeaseUntil}
+	e.queued++
+	e.wg.Add(1)
+	e.mu.Unlock()
+	go func() {
+		defer e.wg.Done()
+		defer func() {
+			e.mu.Lock()
+			delete(e.inflight, run.ID)
+			e.mu.Unlock()
+			cancel(nil)
+			e.Wake()
+		}()
+		select {
+		case e.slots <- struct{}{}:
+		case <-runCtx.Done():
+			// Cancelled, taken over or stopping before it started: nothing
+			// of it was done, nothing is recorded.
+			e.mu.Lock()
+			e.queued--
+			e.mu.Unlock()
+			e.observeAttempt(AttemptStopped)
+			return
+		}
+		e.mu.Lock()
+		e.queued--
+		e.mu.Unlock()
+		var once sync.Once
+		release := func() { once.Do(func() { <-e.slots }) }
+		defer release()
+		e.execute(runCtx, run, release)
+	}()
 }
 
 // errStopped means the run was cancelled or abandoned under the engine.
@@ -484,10 +595,13 @@ func interrupted(ctx context.Context) error {
 	return errStopped
 }
 
-// execute performs one attempt of run, from its recorded step.
-func (e *Engine) execute(ctx context.Context, run rotor.RunRecord) {
+// execute performs one attempt of run, from its recorded step. It calls
+// release once no more function of the run will be invoked, before the
+// attempt's last commits.
+func (e *Engine) execute(ctx context.Context, run rotor.RunRecord, release func()) {
 	log := e.logger().With("run_id", run.ID, "secret", run.SecretARN, "attempt", run.Attempt)
-	err := e.attempt(ctx, run, log)
+	err := e.attempt(ctx, run, log, release)
+	release()
 	switch {
 	case err == nil:
 		e.observeAttempt(AttemptSucceeded)
@@ -540,7 +654,7 @@ func (e *Engine) logStopped(log *slog.Logger, what string, err error) {
 // attempt runs the remaining steps of run and completes it. The returned
 // error is scrubbed of secret values; it wraps ErrLeaseLost when this
 // engine lost the run, and is errStopped when the run was stopped.
-func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Logger) error {
+func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Logger, release func()) error {
 	fn, err := e.Functions.Lookup(run.Region, run.FunctionARN)
 	if err != nil {
 		return errors.New(rotor.ErrorMessage(err))
@@ -738,6 +852,7 @@ func (e *Engine) attempt(ctx context.Context, run rotor.RunRecord, log *slog.Log
 		}
 		log.Info("rotation step done", "step", step, "duration_ms", rec.Duration.Milliseconds())
 	}
+	release() // the functions are done; the completion need not hold a worker
 	if err := settle(); err != nil {
 		return stop(err)
 	}
@@ -766,11 +881,13 @@ func stopMessage(cause error, when string) string {
 
 // runValues accumulates the secret values a run could read, so a value
 // that loses its label during the run (AWSPREVIOUS at finishSecret) is
-// still scrubbed from later steps.
+// still scrubbed from later steps. Its Scrubber is built again only when
+// a value was added: most steps add none.
 type runValues struct {
 	mu   sync.Mutex
 	seen map[string]bool
 	list []string
+	sc   *Scrubber // for list; nil when a value was added since
 }
 
 func (r *runValues) add(vs []string) {
@@ -780,6 +897,7 @@ func (r *runValues) add(vs []string) {
 		if !r.seen[v] {
 			r.seen[v] = true
 			r.list = append(r.list, v)
+			r.sc = nil
 		}
 	}
 }
@@ -787,7 +905,10 @@ func (r *runValues) add(vs []string) {
 func (r *runValues) scrubber() *Scrubber {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return NewScrubber(r.list...)
+	if r.sc == nil {
+		r.sc = NewScrubber(r.list...)
+	}
+	return r.sc
 }
 
 func (e *Engine) failpoint(point string) {

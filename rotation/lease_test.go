@@ -273,3 +273,57 @@ func TestEngine_LapsedRunResumesAtRecordedStep(t *testing.T) {
 		t.Fatalf("node-a's logs do not say it lost the run: %s", logs.String())
 	}
 }
+
+// TestScheduler_OneScanAtATime: two servers' schedulers share the scan
+// through a lease: while one holds it the other starts nothing, and it
+// takes over once the holder stopped renewing.
+func TestScheduler_OneScanAtATime(t *testing.T) {
+	e := newEnv(t, 3)
+	_, fn := e.register(t, "gen", nil)
+	immediately := false
+	for _, name := range []string{"first", "second"} {
+		e.create(t, name, `{"password":"p0"}`)
+		if _, err := e.secrets.RotateSecret(e.ctx, rotor.RotateSecretInput{SecretID: name, RotationLambdaARN: fn,
+			RotationRules: &rotor.RotationRules{ScheduleExpression: "rate(4 hours)"}, RotateImmediately: &immediately}); err != nil {
+			t.Fatal(err)
+		}
+		e.runDue(t) // the configuration test
+	}
+	const ttl = 24 * time.Hour
+	a := &rotation.Scheduler{Secrets: e.secrets, Owner: "node-a", LeaseTTL: ttl}
+	b := &rotation.Scheduler{Secrets: e.secrets, Owner: "node-b", LeaseTTL: ttl}
+	tick := func(s *rotation.Scheduler) int {
+		t.Helper()
+		n, err := s.Tick(e.ctx, e.clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := tick(b); n != 0 { // nothing due yet; node-b takes the lease
+		t.Fatalf("node-b started %d before anything was due", n)
+	}
+	last := e.describe(t, "first").NextRotationDate
+	if d := e.describe(t, "second").NextRotationDate; d.After(last) {
+		last = d
+	}
+	if last.Sub(e.clock.Now()) >= ttl {
+		t.Fatalf("rate(4 hours) scheduled a rotation %v ahead", last.Sub(e.clock.Now()))
+	}
+	e.clock.Advance(last.Sub(e.clock.Now())) // both due, node-b's lease holds
+	if n := tick(a); n != 0 {
+		t.Fatalf("node-a started %d rotations while node-b holds the scheduler lease", n)
+	}
+	if n := tick(b); n != 2 {
+		t.Fatalf("node-b, the holder, started %d rotations, want 2", n)
+	}
+	e.runDue(t)
+	// node-b stops ticking; once its lease lapsed node-a scans.
+	e.clock.Advance(ttl + time.Hour)
+	if n := tick(a); n != 2 {
+		t.Fatalf("node-a started %d rotations after node-b's lease lapsed, want 2", n)
+	}
+	if n := tick(b); n != 0 {
+		t.Fatalf("node-b started %d rotations after node-a took the lease", n)
+	}
+}

@@ -180,6 +180,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		MaxAttempts:  opts.Rotation.MaxAttempts,
 		OnRunQueued:  s.Engine.Wake,
 		OnRunStopped: s.Engine.Cancel,
+		OfferRun:     s.Engine.Offer,
 	})
 	s.Engine.Control = s.Manager
 	builtins.Register(s.Registry, s.Manager, rotorkeys.Service{Auth: s.Auth})

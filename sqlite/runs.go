@@ -75,9 +75,16 @@ func (t *tx) CreateRun(r *rotor.RunRecord) error {
 	return err
 }
 
+// Queries of the engine's path, prepared at open (preparedQueries).
+const (
+	runByIDQuery     = `SELECT ` + runColumns + ` FROM rotation_runs WHERE id = ?`
+	dueRunsQuery     = `SELECT ` + runColumns + ` FROM rotation_runs WHERE status = ? AND next_attempt <= ? ORDER BY next_attempt, created, rowid LIMIT ?`
+	expiredRunsQuery = `SELECT ` + runColumns + ` FROM rotation_runs WHERE status = ? AND lease_until <= ? ORDER BY lease_until, created, rowid LIMIT ?`
+)
+
 // Run returns the run id; ENOTFOUND if there is none.
 func (t *tx) Run(id string) (*rotor.RunRecord, error) {
-	return t.runWhere("run", `id = ?`, id)
+	return queryOne(t, nounRun, "run", scanRun, runByIDQuery, id)
 }
 
 // ActiveRun returns the pending or running run of the secret; ENOTFOUND if
@@ -103,8 +110,7 @@ func (t *tx) UpdateRun(r *rotor.RunRecord) error {
 // NextAttempt first, then oldest Created, then insertion order. limit <= 0
 // means no limit.
 func (t *tx) DueRuns(now time.Time, limit int) ([]*rotor.RunRecord, error) {
-	return t.runs("due runs", `WHERE status = ? AND next_attempt <= ?
-		ORDER BY next_attempt, created, rowid LIMIT ?`, rotor.RunPending, toNanos(now), sqlLimit(limit))
+	return queryAll(t, nounRun, "due runs", scanRun, dueRunsQuery, rotor.RunPending, toNanos(now), sqlLimit(limit))
 }
 
 // ExpiredRuns returns up to limit running runs whose LeaseUntil is not
@@ -113,8 +119,7 @@ func (t *tx) DueRuns(now time.Time, limit int) ([]*rotor.RunRecord, error) {
 // means no limit. Running runs are few (those in flight on some server),
 // so the status prefix of rotation_runs_status_next is index enough.
 func (t *tx) ExpiredRuns(now time.Time, limit int) ([]*rotor.RunRecord, error) {
-	return t.runs("expired runs", `WHERE status = ? AND lease_until <= ?
-		ORDER BY lease_until, created, rowid LIMIT ?`, rotor.RunRunning, toNanos(now), sqlLimit(limit))
+	return queryAll(t, nounRun, "expired runs", scanRun, expiredRunsQuery, rotor.RunRunning, toNanos(now), sqlLimit(limit))
 }
 
 // AcquireLease takes or renews the named lease (migration 0009) in one

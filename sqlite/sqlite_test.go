@@ -619,13 +619,13 @@ func TestErrorsAreClientSafe(t *testing.T) {
 	}
 }
 
-// TestMigrationClusteredReads migrates a database written before 0011
+// TestMigrationClusteredReads migrates a database written before 0012
 // (labels and tags in rowid tables) and checks that every row survives
 // with its order, that the constraints and cascades still hold, and that
 // the two tables are clustered.
 func TestMigrationClusteredReads(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "rotor.db")
-	if err := sqlite.MigrateTo(path, 10); err != nil {
+	if err := sqlite.MigrateTo(path, 11); err != nil {
 		t.Fatal(err)
 	}
 	other := arn + "-other"

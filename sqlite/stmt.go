@@ -44,6 +44,9 @@ var preparedQueries = []string{
 	versionExistsQuery,
 	readByNameQuery,
 	readByARNQuery,
+	runByIDQuery, // the engine's checks before each step
+	dueRunsQuery,
+	expiredRunsQuery,
 }
 
 // newStmtCache prepares queries on db.

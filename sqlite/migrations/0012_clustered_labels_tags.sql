@@ -1,4 +1,4 @@
--- 0011: labels and tags clustered by secret, for reads that miss the
+-- 0012: labels and tags clustered by secret, for reads that miss the
 -- service's cache.
 --
 -- stages and tags become WITHOUT ROWID tables: their rows live in the
