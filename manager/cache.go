@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/policy"
@@ -101,6 +102,11 @@ type invalidation struct {
 type cache struct {
 	mu       sync.RWMutex
 	maxBytes int64
+	// maxAge, in nanoseconds, bounds how long an entry is served after the
+	// snapshot it holds was begun; 0 = no bound. A store shared with other
+	// servers sets it: their writes invalidate this cache only through a
+	// change feed, which can lose notifications.
+	maxAge   int64
 	bytes    int64 // sum of cost of the entries in ring
 	byARN    map[string]*packed
 	byName   map[secretKey]*packed
@@ -136,7 +142,9 @@ func (c *cache) get(region, id string) *packed {
 	} else {
 		e = c.byName[nameKey(region, id)]
 	}
-	if e == nil {
+	if e == nil || (c.maxAge > 0 && monoNow() >= e.expires) {
+		// An expired entry stays until install replaces it or the clock
+		// hand evicts it.
 		c.misses.Add(1)
 		return nil
 	}
@@ -145,6 +153,22 @@ func (c *cache) get(region, id string) *packed {
 		e.ref.Store(true)
 	}
 	return e
+}
+
+// monoBase anchors monoNow.
+var monoBase = time.Now()
+
+// monoNow is the monotonic clock in nanoseconds since monoBase: one read
+// of the clock, immune to wall-clock steps.
+func monoNow() int64 { return int64(time.Since(monoBase)) }
+
+// expiry returns when an entry whose snapshot is begun now must expire
+// (compared with monoNow by get); 0 when the cache has no maximum age.
+func (c *cache) expiry() int64 {
+	if c.maxAge > 0 {
+		return monoNow() + c.maxAge
+	}
+	return 0
 }
 
 // begin starts a fill and returns its generation; end must follow.
@@ -236,6 +260,25 @@ func (c *cache) remove(e *packed) {
 	if k := nameKey(e.region(), e.name()); c.byName[k] == e {
 		delete(c.byName, k)
 	}
+}
+
+// invalidateARN drops the secret arn after a write another server made,
+// known only by its ARN: the region and name come from the cached entry,
+// or else from the ARN itself.
+func (c *cache) invalidateARN(arn string) {
+	c.mu.RLock()
+	e := c.byARN[arn]
+	c.mu.RUnlock()
+	if e != nil {
+		c.invalidate(arn, e.region(), e.name())
+		return
+	}
+	var region, name string
+	if a, ok := rotor.ParseARN(arn); ok {
+		region = a.Region
+		name, _ = rotor.SecretNameFromARN(a, true)
+	}
+	c.invalidate(arn, region, name)
 }
 
 // invalidate drops the secret arn (named name in region) after a write.

@@ -28,10 +28,14 @@ type packed struct {
 	// (nil otherwise); see compilePolicy.
 	policy *compiledPolicy
 
-	size   int32       // cost(), computed by newPacked
-	vstart int32       // where data holds the version count
-	ref    atomic.Bool // read since the clock hand last passed (see cache)
-	slot   int32       // index in cache.ring, -1 when not in it; under cache.mu
+	// expires is the monotonic time (monoNow) from which get no longer
+	// returns the entry, when the cache has a maximum age; set before the
+	// entry is installed.
+	expires int64
+	size    int32       // cost(), computed by newPacked
+	vstart  int32       // where data holds the version count
+	ref     atomic.Bool // read since the clock hand last passed (see cache)
+	slot    int32       // index in cache.ring, -1 when not in it; under cache.mu
 }
 
 // compiledPolicy is a resource policy compiled once per cache fill.

@@ -70,6 +70,12 @@ type Config struct {
 	// estimated memory; 0 means DefaultCacheMaxBytes, negative disables
 	// the cache.
 	CacheMaxBytes int64
+	// CacheMaxAge, when positive, bounds how long a cached secret is served
+	// after it was read from the store. Set it when other servers write to
+	// the same store: their writes reach this cache only through
+	// InvalidateSecret calls (a change feed), and this bounds how stale a
+	// read can be when such a call is lost. 0 means no bound.
+	CacheMaxAge time.Duration
 	// Rand picks the start time inside a rotation window; nil means a
 	// generator seeded from crypto/rand. The Service serialises its use.
 	Rand *mrand.Rand
@@ -167,6 +173,9 @@ func New(cfg Config) *Service {
 	case cfg.CacheMaxBytes < 0:
 		s.cache.maxBytes = 0
 	}
+	if cfg.CacheMaxAge > 0 {
+		s.cache.maxAge = int64(cfg.CacheMaxAge)
+	}
 	if s.rand == nil {
 		var seed [32]byte
 		_, _ = rand.Read(seed[:]) // crypto/rand.Read never fails
@@ -185,8 +194,15 @@ func New(cfg Config) *Service {
 }
 
 // InvalidateCache drops every cached record. Call it after anything changed
-// the store behind the service's back (key re-wrapping, a restore).
+// the store behind the service's back (key re-wrapping, a restore, changes
+// another server made that a change feed may have lost).
 func (s *Service) InvalidateCache() { s.cache.clear() }
+
+// InvalidateSecret drops what the cache holds of the secret arn, and keeps
+// reads already in flight from caching what they loaded of it. Call it when
+// another server sharing the store changed that secret (rotor.ChangeFeed);
+// this service's own writes invalidate without it.
+func (s *Service) InvalidateSecret(arn string) { s.cache.invalidateARN(arn) }
 
 // CacheStats is a snapshot of the secret cache's counters.
 type CacheStats struct {
@@ -350,6 +366,7 @@ func (s *Service) lookup(ctx context.Context, region, id string) (*packed, error
 	if e := s.cache.get(region, id); e != nil {
 		return e, nil
 	}
+	expires := s.cache.expiry() // before the snapshot: its age counts from here
 	gen := s.cache.begin()
 	defer s.cache.end()
 	if r, ok := s.store.(rotor.SecretReader); ok {
@@ -369,6 +386,7 @@ func (s *Service) lookup(ctx context.Context, region, id string) (*packed, error
 			return nil, errNotFound()
 		case err == nil:
 			e := newPacked(rec, vs)
+			e.expires = expires
 			s.cache.install(gen, e)
 			return e, nil
 		case !isCode(err, rotor.ENOTFOUND):
@@ -394,6 +412,7 @@ func (s *Service) lookup(ctx context.Context, region, id string) (*packed, error
 			return findErr
 		}
 		e = newPacked(rec, vs)
+		e.expires = expires
 		return nil
 	})
 	if findErr != nil {

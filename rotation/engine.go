@@ -364,7 +364,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	} else if n > 0 {
 		e.logger().Info("resuming interrupted rotation runs", "runs", n)
 	}
-	e.logger().Info("rotation engine started", "owner", e.nodeID, "lease_ttl", e.leaseTTL(), "workers", e.workers())
+	e.logger().Info("rotation engine started", "owner", e.nodeID, "lease_ttl", e.leaseTTL().String(), "workers", e.workers())
 	renewCtx, stopRenew := context.WithCancel(ctx)
 	defer stopRenew()
 	go e.renewLoop(renewCtx)
@@ -433,6 +433,7 @@ func (h *Handoff) Take(run rotor.RunRecord) {
 		base := e.base
 		e.mu.Unlock()
 		if base != nil {
+			e.observeLag(run) // claimed by its creating transaction: the claim of this attempt
 			e.launch(base, run)
 		}
 	})

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/awsapi"
 )
 
@@ -217,7 +218,7 @@ func setupKeysList(_ *flag.FlagSet, x *cmdline) action {
 			}
 			rows := make([][]string, len(out.Keys))
 			for i, k := range out.Keys {
-				active := ""
+				active := "inactive" // kept to unwrap the data keys it still wraps
 				if k.Active {
 					active = "active"
 				}
@@ -249,7 +250,9 @@ func setupKeysRotate(_ *flag.FlagSet, x *cmdline) action {
 
 var setupKeysRetire = simple("RetireKey",
 	func(pos []string) any { return awsapi.RetireKeyInput{KeyID: pos[0]} },
-	func(pos []string) string { return "retired key-encryption key " + pos[0] })
+	func(pos []string) string {
+		return "retired key-encryption key " + pos[0] + ": it is gone from the keyring; backups taken before now need the key file as it was before this retire"
+	})
 
 // runLimit registers --limit for the run listings.
 func runLimit(fs *flag.FlagSet) *int {
@@ -276,7 +279,11 @@ func setupRotationList(fs *flag.FlagSet, x *cmdline) action {
 			}
 			rows := make([][]string, len(out.Runs))
 			for i, r := range out.Runs {
-				rows[i] = []string{x.date(r.Created), secretName(r.SecretARN), r.Kind, r.Status, r.Step,
+				step := r.Step // the step to run next, or where the run stopped
+				if r.Status == rotor.RunSucceeded {
+					step = "-" // every step ran
+				}
+				rows[i] = []string{x.date(r.Created), secretName(r.SecretARN), r.Kind, r.Status, step,
 					fmt.Sprintf("%d/%d", r.Attempt, r.MaxAttempts), r.RunID, oneLine(r.LastError)}
 			}
 			return writeTable(x.stdout, []string{"CREATED", "SECRET", "KIND", "STATUS", "STEP", "ATTEMPT", "RUN ID", "LAST ERROR"}, rows)
@@ -430,6 +437,10 @@ func (x *cmdline) createKeyIntoProfile(ctx context.Context, identity, profile, f
 	if err != nil {
 		return err
 	}
+	if file == "" && inDataDir(cf) {
+		return errAdminCredentialsFile(cf.path)
+	}
+	replaced := profileValue(cf.content, profile, "aws_access_key_id")
 	c, err := x.client(ctx)
 	if err != nil {
 		return err
@@ -463,17 +474,21 @@ func (x *cmdline) createKeyIntoProfile(ctx context.Context, identity, profile, f
 		}
 		return fmt.Errorf("%w (the new access key %s was deleted again)", werr, k.AccessKeyID)
 	}
+	if replaced == k.AccessKeyID {
+		replaced = ""
+	}
 	if x.output == outputJSON {
 		raw, err := json.Marshal(struct {
-			AccessKey       any
-			Profile         string
-			CredentialsFile string
+			AccessKey           any
+			Profile             string
+			CredentialsFile     string
+			ReplacedAccessKeyID string `json:"ReplacedAccessKeyId,omitempty"`
 		}{struct {
 			AccessKeyID string           `json:"AccessKeyId"`
 			Identity    string           `json:"Identity"`
 			Status      string           `json:"Status"`
 			CreatedDate awsapi.Timestamp `json:"CreatedDate,omitzero"`
-		}{k.AccessKeyID, k.Identity, k.Status, k.CreatedDate}, profile, cf.path})
+		}{k.AccessKeyID, k.Identity, k.Status, k.CreatedDate}, profile, cf.path, replaced})
 		if err != nil {
 			return err
 		}
@@ -481,8 +496,17 @@ func (x *cmdline) createKeyIntoProfile(ctx context.Context, identity, profile, f
 	}
 	fmt.Fprintf(x.stdout, "Created access key %s for identity %s and wrote it to profile %s in %s (mode %04o).\n",
 		k.AccessKeyID, k.Identity, profile, cf.path, cf.mode)
+	if replaced != "" {
+		// Its secret is gone from the file, but a Rotor key stays active
+		// on the server until deleted.
+		fmt.Fprintf(x.stdout, "It replaces access key %s in that profile; if that key is Rotor's, it still works until you delete it: rotor access-key delete %s\n",
+			replaced, replaced)
+	}
+	// The file is named unless the AWS tools of this environment read it
+	// already: it is the default and $AWS_SHARED_CREDENTIALS_FILE names
+	// no other.
 	use := "AWS_PROFILE=" + profile
-	if def, _ := credentialsFilePath("", func(string) string { return "" }); def != cf.path {
+	if current, _ := credentialsFilePath("", x.getenv); current != cf.path {
 		use = "AWS_SHARED_CREDENTIALS_FILE=" + cf.path + " " + use
 	}
 	_, err = fmt.Fprintf(x.stdout, "Use it with: export %s\n", use)

@@ -236,7 +236,8 @@ func TestCLISecretListRotateHistory(t *testing.T) {
 	// The rotation commands show the same runs.
 	header, rrows := tableRows(t, mustOut(secretCLI(t, s, 0, "", "rotation", "list")))
 	if strings.Join(header, "|") != "CREATED|SECRET|KIND|STATUS|STEP|ATTEMPT|RUN ID|LAST ERROR" || len(rrows) != 2 ||
-		rrows[0]["SECRET"] != "app/two" || rrows[0]["STATUS"] != "succeeded" || rrows[0]["RUN ID"] != rh.Runs[0].Run.RunID {
+		rrows[0]["SECRET"] != "app/two" || rrows[0]["STATUS"] != "succeeded" || rrows[0]["RUN ID"] != rh.Runs[0].Run.RunID ||
+		rrows[0]["STEP"] != "-" {
 		t.Errorf("rotation list: %q %v", header, rrows)
 	}
 	raw = rawRotorCall(t, s, "ListRotationRuns", awsapi.ListRotationRunsInput{})
@@ -245,6 +246,28 @@ func TestCLISecretListRotateHistory(t *testing.T) {
 	}
 	if got := mustOut(secretCLI(t, s, 0, "", "rotation", "history", "app/two")); got != runs {
 		t.Errorf("rotation history =\n%s\nwant the runs of secret history:\n%s", got, runs)
+	}
+
+	// An identity with secretsmanager rights only (the read-only role) may
+	// list the versions but not call rotor:RotationHistory: history shows
+	// the versions and says why the runs are missing (exit 1); with -o
+	// json, whose answer would be incomplete, it prints nothing.
+	secretCLI(t, s, 0, "", "identity", "create", "reader", "--role", "read-only")
+	key := mustOut(secretCLI(t, s, 0, "", "access-key", "create", "reader", "-o", "json"))
+	readerEnv := map[string]string{"TZ": "UTC", "AWS_REGION": s.Region,
+		"AWS_ACCESS_KEY_ID":     regexp.MustCompile(`"AccessKeyId":\s*"([^"]+)"`).FindStringSubmatch(key)[1],
+		"AWS_SECRET_ACCESS_KEY": regexp.MustCompile(`"SecretAccessKey":\s*"([^"]+)"`).FindStringSubmatch(key)[1]}
+	code, out, errOut := runCLI(t, readerEnv, "secret", "history", "app/two", "--endpoint", s.URL())
+	readerVersions, ok := strings.CutPrefix(out, "Versions, newest first:\n")
+	if code != 1 || !ok || strings.Contains(out, "\n\n") || !strings.Contains(errOut, "rotation runs not shown: AccessDeniedException") ||
+		!strings.Contains(errOut, "rotor:RotationHistory") {
+		t.Errorf("history as a read-only identity: exit %d, stdout %q, stderr %q", code, out, errOut)
+	} else if _, rrows := tableRows(t, readerVersions); len(rrows) != len(vrows) || rrows[0]["VERSION ID"] != version || rrows[0]["STAGES"] != "AWSCURRENT" {
+		t.Errorf("history as a read-only identity shows the versions %v, want %v", rrows, vrows)
+	}
+	if code, out, errOut = runCLI(t, readerEnv, "secret", "history", "app/two", "-o", "json", "--endpoint", s.URL()); code != 1 || out != "" ||
+		!strings.Contains(errOut, "AccessDeniedException") {
+		t.Errorf("history -o json as a read-only identity: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
 

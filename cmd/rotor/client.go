@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -54,21 +55,38 @@ func newAPIClient(ctx context.Context, endpoint, region, profile string) (*apiCl
 		opts = append(opts, config.WithSharedConfigProfile(profile))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	var missing config.SharedConfigProfileNotExistError
+	if errors.As(err, &missing) {
+		files := []string{config.DefaultSharedCredentialsFilename(), config.DefaultSharedConfigFilename()}
+		for i, name := range []string{envSharedCredentialsFile, envAWSConfigFile} {
+			if p := os.Getenv(name); p != "" {
+				files[i] = p
+			}
+		}
+		return nil, fmt.Errorf("the AWS profile %q (from --profile or $AWS_PROFILE) is in neither %s nor %s; "+
+			"name a profile they hold, or other files with $%s and $%s", missing.Profile, files[0], files[1], envSharedCredentialsFile, envAWSConfigFile)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load AWS credentials: %w", err)
 	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
+	source := "--endpoint"
 	if endpoint == "" {
 		for _, name := range envEndpoints {
 			if endpoint = os.Getenv(name); endpoint != "" {
+				source = "$" + name
 				break
 			}
 		}
 	}
 	if endpoint == "" {
 		endpoint = "http://" + DefaultListen
+	}
+	if u, err := url.Parse(endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, usageError(fmt.Sprintf("%s %q is not the server's URL: write it as http://HOST:PORT or https://HOST:PORT (e.g. http://%s)",
+			source, endpoint, DefaultListen))
 	}
 	return &apiClient{endpoint: strings.TrimRight(endpoint, "/"), region: cfg.Region, creds: cfg.Credentials,
 		http: &http.Client{Timeout: 5 * time.Minute}}, nil
@@ -131,7 +149,7 @@ func (c *apiClient) callService(ctx context.Context, service, op string, in, out
 	if resp.StatusCode != http.StatusOK {
 		var e apiError
 		if json.Unmarshal(data, &e) != nil || e.Type == "" {
-			return fmt.Errorf("%s: HTTP %d", op, resp.StatusCode)
+			return fmt.Errorf("%s: %s answered HTTP %d without an AWS error: is it a Rotor server's address (--endpoint)?", op, c.endpoint, resp.StatusCode)
 		}
 		return &e
 	}

@@ -6,11 +6,14 @@ import "strings"
 // before the command (`rotor --endpoint URL keys list`).
 var clientFlags = map[string]bool{"endpoint": true, "region": true, "profile": true, "output": true, "o": true}
 
-// hoistClientFlags moves client flags given before the command to the end
-// of args, where the client's flag parsing finds them. Anything else is
-// left as it is, so a misplaced flag still gets its usage error.
-func hoistClientFlags(args []string) []string {
-	var front []string
+// leadingClientFlags splits off the client flags given before the command
+// (with their values) from the rest of args. The dispatcher hands them to
+// the leaf command ahead of its own arguments, so they are parsed as if
+// written right after the command's name — in particular before a "--",
+// after which every argument is positional (`rotor --endpoint URL secret
+// get -- -odd-name`). Anything else stays in rest, so a misplaced flag
+// still gets its usage error.
+func leadingClientFlags(args []string) (front, rest []string) {
 	for len(args) > 0 {
 		name, hasValue := flagName(args[0])
 		if !clientFlags[name] {
@@ -23,10 +26,7 @@ func hoistClientFlags(args []string) []string {
 		front = append(front, args[:n]...)
 		args = args[n:]
 	}
-	if len(front) == 0 || len(args) == 0 {
-		return append(args, front...)
-	}
-	return append(args[:len(args):len(args)], front...)
+	return front, args
 }
 
 // flagName returns the name of a "-name", "--name" or "--name=value"

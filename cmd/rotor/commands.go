@@ -100,7 +100,8 @@ func init() {
 		}},
 		{name: "keys", summary: "key-encryption keys", subs: []*command{
 			{name: "list", summary: "key-encryption keys and how many data keys each wraps", kind: kindClient, setup: setupKeysList},
-			{name: "rotate", summary: "add a new key-encryption key and re-wrap every data key under it", kind: kindClient, setup: setupKeysRotate},
+			{name: "add", args: "<key-file>", summary: "offline: stage a new, inactive key in a key file, to give every server sharing a database before 'keys rotate'", setup: setupKeysAdd},
+			{name: "rotate", summary: "make a new key-encryption key active (the staged one, if any) and re-wrap every data key under it", kind: kindClient, setup: setupKeysRotate},
 			{name: "retire", args: "<key-id>", summary: "remove a key-encryption key that wraps nothing (older backups need it: keep a copy)", kind: kindClient, setup: setupKeysRetire},
 		}},
 		{name: "rotation", summary: "rotation runs", subs: []*command{
@@ -109,6 +110,7 @@ func init() {
 			{name: "abandon", args: "<secret-id>", summary: "stop a rotation and remove its stray AWSPENDING label", kind: kindClient, setup: setupRotationAbandon},
 		}},
 		{name: "recover-admin", summary: "on a STOPPED server's data directory: a new admin access key, written to a file", kind: kindConfig, setup: setupRecoverAdmin},
+		{name: "migrate", summary: "copy a STOPPED SQLite server's data into an empty PostgreSQL database, then verify it (--from DIR --to URL)", setup: setupMigrate},
 		{name: "audit", summary: "the audit log", subs: []*command{
 			{name: "verify", args: "<file>...", summary: "check the audit log's hash chain, oldest file first: audit.log.* audit.log", setup: setupAuditVerify},
 		}},
@@ -213,7 +215,11 @@ func runWith(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		x.writeUsage(stderr)
 		return 2
 	}
-	err := x.dispatch(ctx, hoistClientFlags(args))
+	front, rest := leadingClientFlags(args)
+	if len(rest) == 0 { // flags and no command: dispatch says so
+		front, rest = nil, front
+	}
+	err := x.dispatch(ctx, rest, front)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -236,13 +242,19 @@ func (e usageError) Error() string { return string(e) + " (see 'rotor help')" }
 // isHelp reports whether arg asks for help.
 func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
 
-// dispatch walks the command tree along args and runs the leaf it reaches.
-func (x *cmdline) dispatch(ctx context.Context, args []string) error {
+// dispatch walks the command tree along args and runs the leaf it reaches,
+// with front (client flags given before the command) ahead of the leaf's
+// own arguments.
+func (x *cmdline) dispatch(ctx context.Context, args, front []string) error {
 	node, path := commandTree, []string{}
 	for node.subs != nil {
 		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 			if len(args) > 0 && isHelp(args[0]) {
 				return x.writeHelp(x.stdout, path)
+			}
+			if node == commandTree && len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+				args = append([]string{"version"}, args[1:]...) // as most tools take it
+				continue
 			}
 			if node == commandTree {
 				return usageError(fmt.Sprintf("flag %s must come with a command; the commands are %s", args[0], node.subNames()))
@@ -261,7 +273,7 @@ func (x *cmdline) dispatch(ctx context.Context, args []string) error {
 	}
 	name := "rotor " + strings.Join(path, " ")
 	fs, act := node.flagSet(name, x)
-	flagArgs, pos, err := splitArgs(fs, args)
+	flagArgs, pos, err := splitArgs(fs, append(front[:len(front):len(front)], args...))
 	if errors.Is(err, flag.ErrHelp) {
 		return x.writeHelp(x.stdout, path)
 	}
@@ -366,7 +378,16 @@ $AWS_PROFILE, $AWS_ACCESS_KEY_ID, ...). 'rotor COMMAND --help' describes one com
 func (x *cmdline) writeHelp(w io.Writer, path []string) error {
 	node := find(path)
 	if node == nil {
-		return usageError(fmt.Sprintf("unknown command %q", strings.Join(path, " ")))
+		// Name the commands of the deepest group the path reaches.
+		group, known := commandTree, 0
+		for known < len(path) && group.sub(path[known]) != nil && group.sub(path[known]).subs != nil {
+			group, known = group.sub(path[known]), known+1
+		}
+		if group == commandTree {
+			return usageError(fmt.Sprintf("unknown command %q; the commands are %s", strings.Join(path, " "), group.subNames()))
+		}
+		return usageError(fmt.Sprintf("unknown command %q; the %s commands are %s",
+			strings.Join(path, " "), strings.Join(path[:known], " "), group.subNames()))
 	}
 	if node == commandTree {
 		if err := x.writeUsage(w); err != nil {

@@ -12,8 +12,11 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/BurntSushi/toml"
 )
 
 // TestConfigDocComplete: docs/config.md mentions every environment variable
@@ -213,5 +216,203 @@ func TestEnvReadsAreRegistered(t *testing.T) {
 			}
 			return true
 		})
+	}
+}
+
+// configKeysTable returns the rows of docs/config.md's "## Keys" table by
+// their first cell (the file key, without backquotes), each as its cells,
+// and the keys listed more than once.
+func configKeysTable(t *testing.T, doc string) (rows map[string][]string, twice []string) {
+	t.Helper()
+	_, after, ok := strings.Cut(doc, "\n## Keys\n")
+	if !ok {
+		t.Fatal(`docs/config.md has no "## Keys" section`)
+	}
+	rows = map[string][]string{}
+	inTable := false
+	for _, line := range strings.Split(after, "\n") {
+		if !strings.HasPrefix(line, "|") {
+			if inTable {
+				break
+			}
+			continue
+		}
+		inTable = true
+		cells := strings.Split(strings.Trim(strings.ReplaceAll(line, `\|`, "\x00"), "|"), "|")
+		for i := range cells {
+			cells[i] = strings.TrimSpace(strings.ReplaceAll(cells[i], "\x00", "|"))
+		}
+		key := strings.Trim(cells[0], "`")
+		if len(cells) != 5 || key == "File key" || strings.HasPrefix(key, "---") {
+			continue
+		}
+		if rows[key] != nil {
+			twice = append(twice, key)
+		}
+		rows[key] = cells
+	}
+	return rows, twice
+}
+
+// configField returns the field of c that the config key (`section.key`)
+// sets.
+func configField(c *Config, key string) (reflect.Value, bool) {
+	v := reflect.ValueOf(c).Elem()
+	for _, part := range strings.Split(key, ".") {
+		found := false
+		for i := range v.NumField() {
+			if tag, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("toml"), ","); tag == part {
+				v, found = v.Field(i), true
+				break
+			}
+		}
+		if !found {
+			return reflect.Value{}, false
+		}
+	}
+	return v, true
+}
+
+// TestConfigDocKeysTable: docs/config.md's Keys table has one row per key
+// of the config file — no key missing, none listed twice, none the binary
+// does not read —; the row of each key that a flag and an environment
+// variable set names that very flag and variable; and each default
+// written as a literal is the code's default.
+func TestConfigDocKeysTable(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "config.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, twice := configKeysTable(t, string(raw))
+	for _, k := range twice {
+		t.Errorf("docs/config.md lists the key `%s` twice in its Keys table", k)
+	}
+	keys := tomlKeys(reflect.TypeFor[Config](), "")
+	for _, k := range keys {
+		if rows[k] == nil {
+			t.Errorf("the Keys table of docs/config.md has no row for the config key `%s`", k)
+		}
+	}
+	for k := range rows {
+		if !slices.Contains(keys, k) && k != "[[functions]]" {
+			t.Errorf("docs/config.md's Keys table documents `%s`, which is not a config key", k)
+		}
+	}
+
+	// The key each setting sets, found by applying it to an empty
+	// configuration, and the flag and variable its row must name.
+	type names struct{ flag, env string }
+	byKey := map[string]names{"allow_hidden_regions": {"allow-hidden-regions", envAllowHiddenRegions}}
+	for _, s := range settings {
+		var set []string
+		for _, sample := range []string{"us-west-2", "1m", "on", "7"} {
+			var c Config
+			if s.apply(&c, sample) != nil {
+				continue
+			}
+			for _, k := range keys {
+				if f, _ := configField(&c, k); !f.IsZero() {
+					set = append(set, k)
+				}
+			}
+			break
+		}
+		if len(set) != 1 {
+			t.Errorf("setting --%s sets the keys %v, want one", s.flag, set)
+			continue
+		}
+		byKey[set[0]] = names{s.flag, s.env}
+	}
+	for k, n := range byKey {
+		row := rows[k]
+		if row == nil {
+			continue // reported above
+		}
+		if !strings.Contains(row[1], "`--"+n.flag+"`") && !strings.Contains(row[1], "`--"+n.flag+" ") {
+			t.Errorf("docs/config.md: the flag of `%s` is --%s, the table says %s", k, n.flag, row[1])
+		}
+		if !strings.Contains(row[2], "`"+n.env+"`") {
+			t.Errorf("docs/config.md: the environment variable of `%s` is %s, the table says %s", k, n.env, row[2])
+		}
+	}
+	for k, row := range rows {
+		if (row[1] != "—") != (byKey[k] != names{}) && k != "[[functions]]" {
+			t.Errorf("docs/config.md: `%s` has the flag cell %q, but the flag that sets it is %q", k, row[1], byKey[k].flag)
+		}
+	}
+
+	// Defaults written as a literal (`24h`, `["us-east-1"]`, `"100MiB"`;
+	// not placeholders such as `<data_dir>/kek.json`) decode to the code's.
+	def := DefaultConfig()
+	literal := regexp.MustCompile("^`([^`]+)`")
+	for k, row := range rows {
+		m := literal.FindStringSubmatch(row[3])
+		if m == nil || strings.Contains(m[1], "<") {
+			continue
+		}
+		section, name := "", k
+		if i := strings.LastIndexByte(k, '.'); i >= 0 {
+			section, name = "["+k[:i]+"]\n", k[i+1:]
+		}
+		var c Config
+		if _, err := toml.Decode(section+name+" = "+m[1], &c); err != nil {
+			if _, err := toml.Decode(section+name+" = "+strconv.Quote(m[1]), &c); err != nil {
+				t.Errorf("docs/config.md: the default of `%s`, %s, does not decode: %v", k, m[1], err)
+				continue
+			}
+		}
+		got, _ := configField(&c, k)
+		want, _ := configField(&def, k)
+		if !reflect.DeepEqual(got.Interface(), want.Interface()) {
+			t.Errorf("docs/config.md: the default of `%s` is documented as %s (%v), the code's is %v", k, m[1], got.Interface(), want.Interface())
+		}
+	}
+}
+
+// TestDocTOMLExamplesLoad: every TOML example in README.md and docs/ is a
+// configuration the server accepts — no unknown key, no wrong type, and
+// valid. An example that declares functions of regions without setting
+// `regions` is read as part of a configuration serving them.
+func TestDocTOMLExamplesLoad(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, filepath.Join("..", "..", "README.md"))
+	block := regexp.MustCompile("(?s)```toml\n(.*?)```")
+	n := 0
+	for _, file := range files {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range block.FindAllStringSubmatch(string(raw), -1) {
+			n++
+			c := DefaultConfig()
+			md, err := toml.Decode(m[1], &c)
+			if err != nil {
+				t.Errorf("%s: a TOML example does not decode: %v\n%s", file, err, m[1])
+				continue
+			}
+			if und := md.Undecoded(); len(und) > 0 {
+				t.Errorf("%s: a TOML example has the unknown key %q\n%s", file, und[0].String(), m[1])
+				continue
+			}
+			if !md.IsDefined("regions") {
+				for _, f := range c.Functions {
+					for _, r := range f.Regions {
+						if !slices.Contains(c.Regions, r) {
+							c.Regions = append(c.Regions, r)
+						}
+					}
+				}
+			}
+			if err := c.Validate(); err != nil {
+				t.Errorf("%s: a TOML example is refused: %v\n%s", file, err, m[1])
+			}
+		}
+	}
+	if n < 3 {
+		t.Errorf("found %d TOML examples in the docs; the extraction is broken", n)
 	}
 }

@@ -16,6 +16,32 @@ import (
 // not regenerated: every line outside profile P, comments included, stays
 // byte for byte; in P only the keys Rotor writes are replaced.
 
+// adminCredentialsHeader starts the admin credentials files a server
+// writes (credentials at first start, credentials-recovered): files meant
+// to be moved into a secret store and deleted (fillCredentials).
+const adminCredentialsHeader = "# Rotor admin credentials,"
+
+// inDataDir reports whether f is an admin credentials file a server wrote
+// that is still in its data directory (next to rotor.lock).
+func inDataDir(f *credentialsFile) bool {
+	if !bytes.HasPrefix(f.content, []byte(adminCredentialsHeader)) {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(filepath.Dir(f.path), "rotor.lock"))
+	return err == nil
+}
+
+// errAdminCredentialsFile refuses to write a profile into path, an admin
+// credentials file in a server's data directory that only the environment
+// named ($AWS_SHARED_CREDENTIALS_FILE, as the first-start hint exports
+// it), not --credentials-file: the file is meant to be deleted, and the
+// new key would go with it.
+func errAdminCredentialsFile(path string) error {
+	return fmt.Errorf("$%s is %s, the admin credentials file a Rotor server wrote, which is to be moved into your secret store and deleted "+
+		"(the new key would go with it): name the file to write with --credentials-file, e.g. --credentials-file ~/.aws/credentials (nothing was created)",
+		envSharedCredentialsFile, path)
+}
+
 // credentialsFilePath is where the profile is written: flagValue, else
 // $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials (as the AWS SDKs
 // and CLI look).

@@ -95,6 +95,14 @@ func TestAccessKeyCreateWriteProfile(t *testing.T) {
 	if want := "Created access key " + id + " for identity app and wrote it to profile app in " + file + " (mode 0600).\n"; !strings.HasPrefix(out, want) {
 		t.Errorf("printed %q, want %q first", out, want)
 	}
+	// The environment's tools read another file: the hint names this one.
+	if want := "Use it with: export AWS_SHARED_CREDENTIALS_FILE=" + file + " AWS_PROFILE=app\n"; !strings.HasSuffix(out, want) {
+		t.Errorf("printed %q, want %q last", out, want)
+	}
+	// The key the profile held is named, with the way to delete it.
+	if want := "It replaces access key AKIAOLD in that profile; if that key is Rotor's, it still works until you delete it: rotor access-key delete AKIAOLD\n"; !strings.Contains(out, want) {
+		t.Errorf("printed %q, without %q", out, want)
+	}
 	wantAfter := strings.Replace(before,
 		"[app]\n# the app's key\naws_access_key_id = AKIAOLD\naws_secret_access_key = old-secret\naws_session_token = old-token\n",
 		"[app]\nregion = "+s.Region+"\n# the app's key\naws_access_key_id = "+id+"\naws_secret_access_key = "+secret+"\n", 1)
@@ -135,12 +143,56 @@ func TestAccessKeyCreateWriteProfile(t *testing.T) {
 	}
 	created, _ := os.ReadFile(newFile)
 	if !strings.Contains(out, `"CredentialsFile": "`+newFile+`"`) || strings.Contains(out, profileValue(created, "ci", "aws_secret_access_key")) ||
-		strings.Contains(out, "SecretAccessKey") {
+		strings.Contains(out, "SecretAccessKey") || strings.Contains(out, "Replaced") {
 		t.Errorf("-o json printed %s", out)
 	}
+	ciKey := profileValue(created, "ci", "aws_access_key_id")
+	cl(0, "identity", "create", "app2") // app has its two keys
+	out, _ = cl(0, "access-key", "create", "app2", "--write-profile", "ci", "-o", "json", "--credentials-file", newFile)
+	if !strings.Contains(out, `"ReplacedAccessKeyId": "`+ciKey+`"`) {
+		t.Errorf("-o json over profile ci (%s) printed %s", ciKey, out)
+	}
+
+	// The admin credentials file in the data directory, named only by
+	// $AWS_SHARED_CREDENTIALS_FILE (as the first-start hint exports it),
+	// is refused: it is to be deleted, and the key would go with it.
+	// Named with --credentials-file, it is the operator's choice.
+	adminFile := filepath.Join(s.DataDir, "credentials")
+	adminText, err := os.ReadFile(adminFile)
+	if err != nil || !strings.HasPrefix(string(adminText), adminCredentialsHeader) {
+		t.Fatalf("the server's credentials file does not start with %q: %q, %v", adminCredentialsHeader, adminText, err)
+	}
+	n := keyCount()
+	env["AWS_SHARED_CREDENTIALS_FILE"] = adminFile
+	_, errOut = cl(1, "access-key", "create", "app2", "--write-profile", "ci")
+	if !strings.Contains(errOut, adminFile+", the admin credentials file a Rotor server wrote") || !strings.Contains(errOut, "--credentials-file ~/.aws/credentials") {
+		t.Errorf("profile into the data directory's credentials file: %q", errOut)
+	}
+	if b, _ := os.ReadFile(adminFile); string(b) != string(adminText) || keyCount() != n {
+		t.Errorf("the refusal changed the file or created a key")
+	}
+	// ... and as $AWS_SHARED_CREDENTIALS_FILE names it, the hint need not.
+	if out, _ := cl(0, "access-key", "create", "app2", "--write-profile", "ci", "--credentials-file", adminFile); !strings.HasSuffix(out, "Use it with: export AWS_PROFILE=ci\n") {
+		t.Errorf("profile into the file the environment names: printed %q", out)
+	}
+	if b, _ := os.ReadFile(adminFile); !strings.HasPrefix(string(b), string(adminText)) || profileValue(b, "ci", "aws_access_key_id") == "" {
+		t.Errorf("--credentials-file %s: %q", adminFile, b)
+	}
+	// Into ~/.aws/credentials while $AWS_SHARED_CREDENTIALS_FILE names
+	// another file (the quickstart's export): the hint must name it.
+	home := t.TempDir()
+	env["HOME"] = home
+	cl(0, "identity", "create", "app3")
+	dotAWS := filepath.Join(home, ".aws", "credentials")
+	if out, _ := cl(0, "access-key", "create", "app3", "--write-profile", "ci", "--credentials-file", dotAWS); !strings.HasSuffix(out,
+		"Use it with: export AWS_SHARED_CREDENTIALS_FILE="+dotAWS+" AWS_PROFILE=ci\n") {
+		t.Errorf("profile into ~/.aws/credentials while the environment names %s: printed %q", adminFile, out)
+	}
+	delete(env, "HOME")
+	delete(env, "AWS_SHARED_CREDENTIALS_FILE")
 
 	// Refusals create no key and leave the files alone.
-	n := keyCount()
+	n = keyCount()
 	os.Chmod(file, 0o640)
 	_, errOut = cl(1, "access-key", "create", "app", "--write-profile", "app", "--credentials-file", file)
 	if !strings.Contains(errOut, "mode 0640") || !strings.Contains(errOut, "chmod 600") {

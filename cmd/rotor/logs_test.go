@@ -167,6 +167,7 @@ func TestLogsJSONSession(t *testing.T) {
 	raw := []byte(s.Logs.String())
 	var requests []map[string]any
 	steps := map[string]bool{}
+	engineLines := 0
 	sc := bufio.NewScanner(bytes.NewReader(raw))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
@@ -182,12 +183,23 @@ func TestLogsJSONSession(t *testing.T) {
 			t.Errorf("/health logged above debug: %v", line)
 		}
 		switch line["msg"] {
+		case "rotation engine started":
+			// A duration reads as one ("30s"), not as JSON nanoseconds.
+			if ttl, _ := line["lease_ttl"].(string); ttl == "" {
+				t.Errorf("lease_ttl is %v, want a duration such as \"30s\": %v", line["lease_ttl"], line)
+			} else if _, err := time.ParseDuration(ttl); err != nil {
+				t.Errorf("lease_ttl %q: %v", ttl, err)
+			}
+			engineLines++
 		case "rotation step done":
 			if line["run_id"] == "" || line["run_id"] == nil || line["attempt"] == nil || line["secret"] != arn {
 				t.Errorf("step line without run_id, attempt or secret: %v", line)
 			}
 			steps[line["step"].(string)] = true
 		}
+	}
+	if engineLines != 1 {
+		t.Errorf("%d \"rotation engine started\" lines, want 1", engineLines)
 	}
 	if len(steps) != 4 {
 		t.Errorf("rotation step lines for %v, want the four steps", steps)

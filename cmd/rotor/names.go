@@ -42,6 +42,8 @@ var (
 	// The credentials file access-key create --write-profile writes to
 	// (the AWS SDK reads it too, for the signing credentials).
 	envSharedCredentialsFile = envName("AWS_SHARED_CREDENTIALS_FILE")
+	// The AWS config file (read by the SDK), named when a profile is missing.
+	envAWSConfigFile = envName("AWS_CONFIG_FILE")
 	// The time zone client commands show dates in.
 	envTZ = envName("TZ")
 )

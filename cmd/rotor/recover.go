@@ -51,6 +51,9 @@ func runRecoverAdmin(ctx context.Context, cfg Config, identity, out string, stdo
 	if _, err := os.Stat(cfg.DatabasePath()); err != nil && !cfg.sharedStore() {
 		return fmt.Errorf("no database at %s: recover-admin works on the data directory of an existing server (-data-dir)", cfg.DatabasePath())
 	}
+	if err := refuseForeignDataDir("recover-admin", dir, os.Geteuid()); err != nil {
+		return err
+	}
 	if out == "" {
 		out = filepath.Join(dir, recoveredCredentials)
 	}
@@ -60,7 +63,7 @@ func runRecoverAdmin(ctx context.Context, cfg Config, identity, out string, stdo
 	}
 	defer lock.Close()
 
-	store, _, err := openStore(ctx, &cfg)
+	store, _, err := openStore(ctx, &cfg, nil)
 	if err != nil {
 		return err
 	}

@@ -66,6 +66,9 @@ func restore(ctx context.Context, cfg Config, file string, force bool, stdout io
 	}
 	cfg.DataDir = dir
 	db := cfg.DatabasePath()
+	if err := refuseForeignDataDir("restore", dir, os.Geteuid()); err != nil {
+		return err
+	}
 
 	// The data directory: created (0700) if missing, and removed again if
 	// the restore is refused.

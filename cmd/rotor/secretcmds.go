@@ -324,28 +324,31 @@ func setupSecretHistory(fs *flag.FlagSet, x *cmdline) action {
 			}
 			in["NextToken"] = page.NextToken
 		}
-		raw, err := x.rotorCall(ctx, "RotationHistory", awsapi.RotationHistoryInput{SecretID: pos[0], MaxResults: *limit})
-		if err != nil {
-			return err
-		}
-		hist, err := decode[struct {
-			Runs []json.RawMessage `json:"Runs"`
-		}](raw)
-		if err != nil {
-			return err
+		runsFor := func() (json.RawMessage, error) {
+			return x.rotorCall(ctx, "RotationHistory", awsapi.RotationHistoryInput{SecretID: pos[0], MaxResults: *limit})
 		}
 		if x.output == outputJSON {
+			raw, err := runsFor()
+			if err != nil {
+				return err
+			}
+			hist, err := decode[struct {
+				Runs []json.RawMessage `json:"Runs"`
+			}](raw)
+			if err != nil {
+				return err
+			}
 			if versions == nil {
 				versions = []json.RawMessage{}
 			}
 			if hist.Runs == nil {
 				hist.Runs = []json.RawMessage{}
 			}
-			raw, err := json.Marshal(map[string]any{"Versions": versions, "Runs": hist.Runs})
+			both, err := json.Marshal(map[string]any{"Versions": versions, "Runs": hist.Runs})
 			if err != nil {
 				return err
 			}
-			return printJSON(x.stdout, raw)
+			return printJSON(x.stdout, both)
 		}
 		vs := make([]smVersion, len(versions))
 		for i, v := range versions {
@@ -365,6 +368,13 @@ func setupSecretHistory(fs *flag.FlagSet, x *cmdline) action {
 		fmt.Fprintln(x.stdout, "Versions, newest first:")
 		if err := writeTable(x.stdout, []string{"VERSION ID", "STAGES", "CREATED", "LAST ACCESSED"}, rows); err != nil {
 			return err
+		}
+		// The runs come from Rotor's own RotationHistory, which an identity
+		// with only secretsmanager:* rights may not call: the versions are
+		// shown all the same, and the error says what is missing.
+		raw, err := runsFor()
+		if err != nil {
+			return fmt.Errorf("rotation runs not shown: %w", err)
 		}
 		runs, err := decode[awsapi.RotationHistoryOutput](raw)
 		if err != nil {
