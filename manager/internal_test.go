@@ -171,10 +171,8 @@ func TestPruneCandidates(t *testing.T) {
 }
 
 func TestCacheGenerations(t *testing.T) {
-	rec := func(arn, name string) *entry {
-		e := newEntry(&rotor.SecretRecord{ARN: arn, Region: "r", Name: name}, nil)
-		e.prepare()
-		return e
+	rec := func(arn, name string) *packed {
+		return newPacked(&rotor.SecretRecord{ARN: arn, Region: "r", Name: name}, nil)
 	}
 	// Names "a", "b", ... and ARNs "arn:a", "arn:b", ... stand for real ones
 	// in these tests, except where an ARN is looked up.
@@ -307,7 +305,7 @@ func TestCacheGenerations(t *testing.T) {
 		}
 	})
 	t.Run("Bounded", func(t *testing.T) {
-		c := newCache(3 * rec("arn:a", "a").size)
+		c := newCache(3 * int64(rec("arn:a", "a").size))
 		for i := range 10 {
 			g := c.begin()
 			c.install(g, rec("arn:"+string(rune('a'+i)), string(rune('a'+i))))

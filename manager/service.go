@@ -358,15 +358,46 @@ func (s *Service) resolve(tx rotor.Tx, region, id string) (*rotor.SecretRecord, 
 // lookup returns the secret id names in region with its versions, from the
 // cache or else from one store snapshot (which then fills the cache).
 // Returns ENOTFOUND or EINTERNAL.
-func (s *Service) lookup(ctx context.Context, region, id string) (*entry, error) {
+//
+// A miss reads through the store's rotor.SecretReader when it has one and
+// id is a name or a full ARN (one query), through View otherwise (and for
+// a partial ARN, which only resolve handles).
+func (s *Service) lookup(ctx context.Context, region, id string) (*packed, error) {
 	if e := s.cache.get(region, id); e != nil {
 		return e, nil
 	}
 	expires := s.cache.expiry() // before the snapshot: its age counts from here
 	gen := s.cache.begin()
 	defer s.cache.end()
+	if r, ok := s.store.(rotor.SecretReader); ok {
+		var (
+			rec *rotor.SecretRecord
+			vs  []*rotor.VersionRecord
+			err error
+		)
+		arn := isARN(id)
+		if arn {
+			rec, vs, err = r.ReadSecretARN(ctx, id)
+		} else {
+			rec, vs, err = r.ReadSecret(ctx, region, id)
+		}
+		switch {
+		case err == nil && rec.Region != region:
+			return nil, errNotFound()
+		case err == nil:
+			e := newPacked(rec, vs)
+			e.expires = expires
+			s.cache.install(gen, e)
+			return e, nil
+		case !isCode(err, rotor.ENOTFOUND):
+			return nil, internal("read secret", err)
+		case !arn:
+			return nil, errNotFound()
+		}
+		// Not a full ARN: perhaps a partial one, which resolve handles.
+	}
 	var (
-		e       *entry
+		e       *packed
 		findErr error
 	)
 	err := s.store.View(ctx, func(tx rotor.Tx) error {
@@ -380,8 +411,7 @@ func (s *Service) lookup(ctx context.Context, region, id string) (*entry, error)
 			findErr = internal("versions", err)
 			return findErr
 		}
-		e = newEntry(rec, vs)
-		e.prepare()
+		e = newPacked(rec, vs)
 		e.expires = expires
 		return nil
 	})
@@ -399,7 +429,7 @@ func (s *Service) lookup(ctx context.Context, region, id string) (*entry, error)
 // only need its ARN to authorize). Returns ENOTFOUND or EINTERNAL.
 func (s *Service) locate(ctx context.Context, region, id string) (*rotor.SecretRecord, error) {
 	if e := s.cache.get(region, id); e != nil {
-		return e.rec, nil
+		return e.record(), nil
 	}
 	var (
 		rec     *rotor.SecretRecord
@@ -530,7 +560,12 @@ func (s *Service) open(arn string, v *rotor.VersionRecord) (rotor.Value, error) 
 // its associated data (envelope.VersionAAD of its secret ARN and id); aad is
 // not modified. Returns EDECRYPT.
 func (s *Service) decrypt(v *rotor.VersionRecord, aad []byte) ([]byte, error) {
-	pt, err := s.keyring.Open(*v.Value, aad)
+	return s.decryptSealed(*v.Value, aad)
+}
+
+// decryptSealed is decrypt for a sealed value.
+func (s *Service) decryptSealed(sealed rotor.Sealed, aad []byte) ([]byte, error) {
+	pt, err := s.keyring.Open(sealed, aad)
 	if err != nil {
 		return nil, &rotor.Error{Code: rotor.EDECRYPT, Message: msgDecrypt, Err: err}
 	}
