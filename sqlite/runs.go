@@ -169,7 +169,7 @@ func (t *tx) Runs(region, secretARN, status string, limit int) ([]*rotor.RunReco
 
 // LatestFailedRuns returns the failed runs of region that are the latest
 // of their secret, newest first (see rotor.Tx): a range scan of
-// rotation_runs_region_status (migration 0013) from the cursor, each run
+// rotation_runs_region_status (migration 0014) from the cursor, each run
 // checked for a later one through rotation_runs_secret_created.
 func (t *tx) LatestFailedRuns(region string, after *rotor.RunCursor, limit int) ([]*rotor.RunRecord, error) {
 	if limit < 1 {

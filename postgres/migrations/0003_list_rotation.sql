@@ -1,5 +1,5 @@
 -- 0003: ListSecrets' rotation filter (SecretQuery.Rotation) in name order,
--- as SQLite's migration 0012.
+-- as SQLite's migration 0013.
 --
 -- The web console lists the secrets whose rotation is on (or off) by name,
 -- a page at a time. With only the UNIQUE (region, name) index, a page of a

@@ -1,5 +1,5 @@
 -- 0004: the failed runs of a region, newest first (Tx.LatestFailedRuns),
--- as SQLite's migration 0013.
+-- as SQLite's migration 0014.
 --
 -- The web console lists the secrets whose latest rotation failed, a page
 -- at a time. The index on (region, created) holds every run of the region,

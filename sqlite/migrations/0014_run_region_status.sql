@@ -1,4 +1,4 @@
--- 0013: the failed runs of a region, newest first (Tx.LatestFailedRuns).
+-- 0014: the failed runs of a region, newest first (Tx.LatestFailedRuns).
 --
 -- The web console lists the secrets whose latest rotation failed, a page
 -- at a time. The index of 0002 on (region, created) holds every run of the

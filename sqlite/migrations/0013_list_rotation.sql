@@ -1,4 +1,4 @@
--- 0012: ListSecrets' rotation filter (SecretQuery.Rotation) in name order.
+-- 0013: ListSecrets' rotation filter (SecretQuery.Rotation) in name order.
 --
 -- The web console lists the secrets whose rotation is on (or off) by name,
 -- a page at a time. With only the UNIQUE (region, name) index, a page of a
