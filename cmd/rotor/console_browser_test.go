@@ -235,7 +235,7 @@ func TestConsoleBrowser(t *testing.T) {
 	e2eNoErr(t, "create app", err)
 	_, err = c.RotateSecret(e2eCtx, &secretsmanager.RotateSecretInput{SecretId: app.ARN, RotationLambdaARN: fn})
 	e2eNoErr(t, "rotate app", err)
-	waitNoPending(t, c, "browser/app")
+	waitNoPending(t, s, c, "browser/app")
 	_, err = c.CreateSecret(e2eCtx, &secretsmanager.CreateSecretInput{Name: aws.String("browser/broken"), SecretString: aws.String("{broken")})
 	e2eNoErr(t, "create broken", err)
 	_, err = c.RotateSecret(e2eCtx, &secretsmanager.RotateSecretInput{SecretId: aws.String("browser/broken"), RotationLambdaARN: fn})

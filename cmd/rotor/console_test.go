@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"html"
 	"html/template"
 	"io"
@@ -164,7 +165,7 @@ func TestConsoleNoValueUnlessRevealed(t *testing.T) {
 	// A rotated secret: versions made by the generate-password function.
 	_, err = c.RotateSecret(e2eCtx, &secretsmanager.RotateSecretInput{SecretId: aws.String("console/json"), RotationLambdaARN: aws.String(lambdaARN("rotor-generate-password"))})
 	e2eNoErr(t, "rotate", err)
-	waitNoPending(t, c, "console/json")
+	waitNoPending(t, s, c, "console/json")
 	// A failed rotation: the function refuses the value (it starts like
 	// JSON but is not), so the run's error is about the value.
 	broken := `{"pl41n-broken-0005`
@@ -293,8 +294,9 @@ func waitFailedRun(t *testing.T, s *testServer, id string) {
 	t.Fatalf("%s: the rotation did not fail", id)
 }
 
-// waitNoPending waits until no version of the secret carries AWSPENDING.
-func waitNoPending(t *testing.T, c *secretsmanager.Client, id string) {
+// waitNoPending waits until no version of the secret carries AWSPENDING;
+// if it does not happen, the failure shows the secret's latest run.
+func waitNoPending(t *testing.T, s *testServer, c *secretsmanager.Client, id string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
@@ -311,7 +313,13 @@ func waitNoPending(t *testing.T, c *secretsmanager.Client, id string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("%s: rotation did not finish", id)
+	run := "none"
+	if h, err := s.Main.manager.RotationHistory(adminCtx(s), id, 1); err == nil && len(h) > 0 {
+		r := h[0].Run
+		run = fmt.Sprintf("status %s, step %s, attempt %d of %d, next attempt %s, last error %q, %d step records",
+			r.Status, r.Step, r.Attempt, r.MaxAttempts, r.NextAttempt.Format(time.RFC3339Nano), r.LastError, len(h[0].Steps))
+	}
+	t.Fatalf("%s: rotation did not finish within 30 s; latest run: %s", id, run)
 }
 
 // TestConsoleSessionsAndCSRF: wrong credentials are refused; a POST
@@ -348,7 +356,7 @@ func TestConsoleSessionsAndCSRF(t *testing.T) {
 	// Configure rotation first through the API so "rotate" has a function.
 	_, err = c.RotateSecret(e2eCtx, &secretsmanager.RotateSecretInput{SecretId: out.ARN, RotationLambdaARN: fn})
 	e2eNoErr(t, "rotate", err)
-	waitNoPending(t, c, "csrf")
+	waitNoPending(t, s, c, "csrf")
 	versions := func() int {
 		v, err := c.ListSecretVersionIds(e2eCtx, &secretsmanager.ListSecretVersionIdsInput{SecretId: out.ARN, IncludeDeprecated: aws.Bool(true)})
 		e2eNoErr(t, "versions", err)
@@ -384,7 +392,7 @@ func TestConsoleSessionsAndCSRF(t *testing.T) {
 	if status, _, resp := u.action("/console/secret/rotate", url.Values{"id": {*out.ARN}}); status != http.StatusOK || resp.Request.URL.Path != "/console/secret" {
 		t.Errorf("rotate with token: status %d at %s", status, resp.Request.URL.Path)
 	}
-	waitNoPending(t, c, "csrf")
+	waitNoPending(t, s, c, "csrf")
 	if got := versions(); got != before+1 {
 		t.Errorf("rotate from the console: %d versions, want %d", got, before+1)
 	}
@@ -467,7 +475,7 @@ func TestConsoleReadOnly(t *testing.T) {
 	e2eNoErr(t, "create", err)
 	_, err = c.RotateSecret(e2eCtx, &secretsmanager.RotateSecretInput{SecretId: out.ARN, RotationLambdaARN: aws.String(lambdaARN("rotor-generate-password"))})
 	e2eNoErr(t, "rotate", err)
-	waitNoPending(t, c, "ro")
+	waitNoPending(t, s, c, "ro")
 
 	ro := e2eIdentity(t, s, "reader", "read-only", "")
 	creds, err := ro.Options().Credentials.Retrieve(e2eCtx)
@@ -531,7 +539,7 @@ func TestConsoleWritesAudited(t *testing.T) {
 	e2eNoErr(t, "create", err)
 	_, err = c.RotateSecret(e2eCtx, &secretsmanager.RotateSecretInput{SecretId: out.ARN, RotationLambdaARN: aws.String(lambdaARN("rotor-generate-password"))})
 	e2eNoErr(t, "rotate", err)
-	waitNoPending(t, c, "audited")
+	waitNoPending(t, s, c, "audited")
 	e2eIdentity(t, s, "keyholder", "read-only", "")
 	ro := e2eIdentity(t, s, "reader", "read-only", "")
 	roCreds, err := ro.Options().Credentials.Retrieve(e2eCtx)
@@ -551,7 +559,7 @@ func TestConsoleWritesAudited(t *testing.T) {
 	}
 	status, body, resp := u.action("/console/secret/rotate", url.Values{"id": {*out.ARN}})
 	mustRedirect("rotate", status, resp, body)
-	waitNoPending(t, c, "audited")
+	waitNoPending(t, s, c, "audited")
 	status, body, resp = u.action("/console/secret/abandon", url.Values{"id": {*out.ARN}})
 	if status != http.StatusBadRequest { // nothing to abandon: refused, and audited as refused
 		t.Errorf("abandon with nothing to abandon: status %d", status)
