@@ -400,6 +400,11 @@ func TestConsoleBrowser(t *testing.T) {
 			wide := bval(t, ctx, "wide elements", chromedp.Evaluate[string](`[...document.querySelectorAll("body *")].filter(e => (!e.parentElement.closest(".scroll, .timeline")) && e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 8).map(e => e.tagName + "." + e.getAttribute("class") + "#" + e.id + ":" + Math.round(e.getBoundingClientRect().right)).join(" ")`))
 			t.Errorf("%s is wider than a 390 px screen: %s (%s)", p.name, wide, bval(t, ctx, "widths", chromedp.Evaluate[string](`[document.documentElement.scrollWidth, document.documentElement.clientWidth, window.innerWidth, document.body.scrollWidth].join(" ")`)))
 		}
+		if p.sel == "#timeline" { // drawn at a legible size, scrolling in its box
+			if w := bval(t, ctx, "timeline width", chromedp.Evaluate[float64](`document.querySelector("#timeline").getBoundingClientRect().width`)); w < 640 {
+				t.Errorf("on a phone the timeline is %.0f px wide, want at least 640 (scrolling)", w)
+			}
+		}
 		screenshot(t, ctx, dir, p.name)
 	}
 	brun(t, ctx, "laptop", chromedp.EmulateViewport(1366, 768))
