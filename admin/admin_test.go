@@ -197,4 +197,3 @@ func TestDeleteIdentitySelf(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-

@@ -34,12 +34,12 @@ type env struct {
 	dir       string
 	backupDir string // <dir>/backups, created by the first Backup
 	keyFile   string
-	store    *sqlite.Store
-	keyring  *envelope.Keyring
-	auth     *auth.Service
-	admin    *admin.Service
-	adminKey *rotor.AccessKey
-	rewraps  atomic.Int64 // OnRewrap calls
+	store     *sqlite.Store
+	keyring   *envelope.Keyring
+	auth      *auth.Service
+	admin     *admin.Service
+	adminKey  *rotor.AccessKey
+	rewraps   atomic.Int64 // OnRewrap calls
 }
 
 func newEnv(t *testing.T) *env {
