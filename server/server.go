@@ -44,6 +44,11 @@ type Options struct {
 	// KeyFile is where RotateKeys and RetireKey save the keyring; "" when
 	// the keyring came from an environment variable (they are then refused).
 	KeyFile string
+	// BackupDir is the one directory rotor.Backup writes into ("" refuses
+	// it); ScratchDir is where rotor.DownloadBackup takes its snapshots
+	// ("" = the system's temporary directory). See admin.Config.
+	BackupDir  string
+	ScratchDir string
 	// Regions served; the first is the default. Account is the 12-digit
 	// account id in ARNs ("" = auth.DefaultAccount).
 	Regions []string
@@ -193,9 +198,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		Auth:     s.Auth,
 		Store:    store,
 		Keyring:  opts.Keyring,
-		KeyFile:  opts.KeyFile,
-		OnRewrap: s.Manager.InvalidateCache,
-		Logger:   opts.Logger,
+		KeyFile:    opts.KeyFile,
+		BackupDir:  opts.BackupDir,
+		ScratchDir: opts.ScratchDir,
+		OnRewrap:   s.Manager.InvalidateCache,
+		Logger:     opts.Logger,
 	})
 
 	api := &awsapi.Handler{Secrets: s.Manager, Admin: s.Admin, Rotation: s.Manager, Runs: s.Manager, Auth: s.Auth,
