@@ -195,9 +195,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		}
 	}
 	s.Admin = admin.New(admin.Config{
-		Auth:     s.Auth,
-		Store:    store,
-		Keyring:  opts.Keyring,
+		Auth:       s.Auth,
+		Store:      store,
+		Keyring:    opts.Keyring,
 		KeyFile:    opts.KeyFile,
 		BackupDir:  opts.BackupDir,
 		ScratchDir: opts.ScratchDir,
