@@ -26,11 +26,11 @@ import (
 // snapshot into its own backup directory instead (rotor.Backup).
 
 // backupIdle is how long a download may go without a byte arriving before
-// it is given up.
-const backupIdle = 2 * time.Minute
+// it is given up (a variable for tests).
+var backupIdle = 2 * time.Minute
 
 // errStalled ends a download that stopped moving.
-var errStalled = fmt.Errorf("no data arrived for %s", backupIdle)
+var errStalled = errors.New("no data arrived")
 
 func setupBackup(fs *flag.FlagSet, x *cmdline) action {
 	onServer := fs.Bool("on-server", false, "have the server write the snapshot into its backup directory (backup_dir) as <file>, a name or a path inside that directory, instead of downloading it")
@@ -140,9 +140,10 @@ func (c *apiClient) downloadBackup(ctx context.Context, w io.Writer) (size int64
 		return 0, sum, fmt.Errorf("%s sent a backup without its SHA-256 digest (Content-Digest: %v)", c.endpoint, err)
 	}
 	h := sha256.New()
-	stall := time.AfterFunc(backupIdle, func() { cancel(errStalled) })
+	idle := backupIdle
+	stall := time.AfterFunc(idle, func() { cancel(fmt.Errorf("%w for %s", errStalled, idle)) })
 	defer stall.Stop()
-	n, err := io.Copy(io.MultiWriter(w, h), readNotifier{resp.Body, func() { stall.Reset(backupIdle) }})
+	n, err := io.Copy(io.MultiWriter(w, h), readNotifier{resp.Body, func() { stall.Reset(idle) }})
 	if err != nil {
 		if cause := context.Cause(ctx); errors.Is(cause, errStalled) {
 			err = cause

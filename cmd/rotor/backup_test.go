@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -191,6 +192,50 @@ func TestBackupDownloadDamaged(t *testing.T) {
 		})
 	}
 	noScratch(t, s)
+}
+
+// blockingReader yields its bytes, then blocks until done is closed.
+type blockingReader struct {
+	r    io.Reader
+	done chan struct{}
+}
+
+func (b *blockingReader) Read(p []byte) (int, error) {
+	if n, _ := b.r.Read(p); n > 0 {
+		return n, nil
+	}
+	<-b.done
+	return 0, io.ErrUnexpectedEOF
+}
+
+// TestBackupDownloadStalled: a download whose stream stops moving is
+// given up after backupIdle, and leaves no file.
+func TestBackupDownloadStalled(t *testing.T) {
+	s := MustRunMain(t, "", nil)
+	target, _ := url.Parse(s.URL())
+	done := make(chan struct{})
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.FlushInterval = -1 // the headers and first bytes reach the client at once
+	proxy.ErrorLog = log.New(io.Discard, "", 0)
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		if resp.Header.Get("Content-Type") == awsapi.OctetStream {
+			resp.Body = io.NopCloser(&blockingReader{io.LimitReader(resp.Body, 100), done})
+		}
+		return nil
+	}
+	front := httptest.NewServer(proxy)
+	defer front.Close()
+	defer close(done) // before front.Close, which waits for the proxy's handler
+	defer func(d time.Duration) { backupIdle = d }(backupIdle)
+	backupIdle = 200 * time.Millisecond
+	dir := t.TempDir()
+	_, err := cliAt(t, front.URL, s.KeyID, s.Secret, s.Region, "backup", filepath.Join(dir, "stalled.db"))
+	if err == nil || !strings.Contains(err.Error(), "broke off after 100 of") || !strings.Contains(err.Error(), "no data arrived for 200ms") {
+		t.Fatalf("stalled backup: %v", err)
+	}
+	if got := dirNames(t, dir); len(got) > 0 {
+		t.Fatalf("a stalled download left %v", got)
+	}
 }
 
 // TestBackupOnServer: `rotor backup --on-server NAME` has the server write
