@@ -25,3 +25,15 @@ type Change struct {
 type ChangeFeed interface {
 	Watch(ctx context.Context, fn func(Change)) error
 }
+
+// ChangeSyncer is implemented by a ChangeFeed that can say when it has
+// caught up. Sync returns nil once Watch has called fn (and fn has
+// returned) for every change committed before Sync was called: a server
+// that calls Sync before it answers a request from its caches answers with
+// every write any server acknowledged before the request arrived. Sync
+// returns an error at once when Watch is not listening (changes may be
+// missed then; the caller falls back on its caches' maximum age), and when
+// ctx ends first.
+type ChangeSyncer interface {
+	Sync(ctx context.Context) error
+}

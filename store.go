@@ -189,6 +189,24 @@ type Store interface {
 	Close() error
 }
 
+// SecretReader is an optional interface of a Store: one secret with its
+// versions, read from one consistent snapshot at the cost of one indexed
+// query instead of a transaction of several. The manager reads through it,
+// when its Store implements it, the secrets its cache misses, and falls
+// back to View otherwise; storetest checks it on the stores that implement
+// it.
+type SecretReader interface {
+	// ReadSecret returns what one View would return from
+	// Tx.SecretByName(region, name) and from Tx.Versions of that secret:
+	// the record with its tags, and every version with its sorted labels,
+	// oldest first (nil for none). ENOTFOUND if there is no such secret;
+	// EINTERNAL otherwise. The results are the caller's to keep.
+	ReadSecret(ctx context.Context, region, name string) (*SecretRecord, []*VersionRecord, error)
+	// ReadSecretARN is ReadSecret for Tx.Secret(arn): the secret with
+	// this exact ARN.
+	ReadSecretARN(ctx context.Context, arn string) (*SecretRecord, []*VersionRecord, error)
+}
+
 // Tx is one transaction. Methods return *Error values: ENOTFOUND when the
 // named row does not exist, EEXISTS on a uniqueness conflict, ESTATE when a
 // row is not in the state the call requires, EINTERNAL otherwise. Slices

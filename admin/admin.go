@@ -39,6 +39,14 @@ type Config struct {
 	// OnRewrap, if not nil, is called after RotateKeys re-wrapped stored
 	// data keys (so caches of sealed values can be dropped).
 	OnRewrap func()
+	// Reload, if not nil, reads the key file again into Keyring (its keys
+	// and its active key); RotateKeys calls it first, so it sees a key
+	// staged in the file since the server started.
+	Reload func() error
+	// Shared says other servers use the same store, each with its own copy
+	// of the keyring: RotateKeys then only activates a staged key (one all
+	// of them were given first) and never makes one they lack.
+	Shared bool
 	// Logger receives one line per change; nil discards them. Secrets
 	// are never logged.
 	Logger *slog.Logger
@@ -54,6 +62,8 @@ type Service struct {
 	backupDir  string // absolute, or "" for none
 	scratchDir string
 	onRewrap   func()
+	reload     func() error
+	shared     bool
 	log        *slog.Logger
 
 	keysMu sync.Mutex // serialises RotateKeys and RetireKey
@@ -74,7 +84,7 @@ func New(cfg Config) *Service {
 		}
 	}
 	return &Service{auth: cfg.Auth, store: cfg.Store, keyring: cfg.Keyring, keyFile: cfg.KeyFile,
-		backupDir: backupDir, scratchDir: cfg.ScratchDir, onRewrap: cfg.OnRewrap, log: log}
+		backupDir: backupDir, scratchDir: cfg.ScratchDir, onRewrap: cfg.OnRewrap, reload: cfg.Reload, shared: cfg.Shared, log: log}
 }
 
 // authorize checks that the caller in ctx may perform rotor:<method> and

@@ -38,14 +38,20 @@ func (s *Service) listKeys(ctx context.Context) ([]rotor.KeyInfo, error) {
 	return out, nil
 }
 
-// RotateKeys adds a new key-encryption key, saves the keyring to the key
-// file, makes the new key active and re-wraps every stored data key that
-// another key wraps under it. Re-wrapping runs in transactions of at most
-// 100 values, so the server keeps serving meanwhile; ciphertexts are not
-// touched. OnRewrap is called once values were re-wrapped (even if a later
-// batch failed). The old keys stay in the keyring until RetireKey.
+// RotateKeys makes a new key-encryption key active, saves the keyring to
+// the key file and re-wraps every stored data key that another key wraps
+// under it. The new key is the key staged in the key file (see
+// envelope.Keyring.Staged; the file is read again first when Reload is
+// set) if there is one; otherwise a fresh key is added — except on a
+// shared store (Config.Shared), where that is refused with ESTATE, since
+// the other servers would lack the key. Re-wrapping runs in transactions
+// of at most 100 values, so the server keeps serving meanwhile; ciphertexts
+// are not touched. OnRewrap is called once values were re-wrapped (even if
+// a later batch failed). The old keys stay in the keyring until RetireKey.
 //
-// Errors: EDENIED; ESTATE when the keyring did not come from a key file;
+// Errors: EDENIED; ESTATE when the keyring did not come from a key file,
+// or on a shared store without a staged key; EINVALID when the key file
+// read again does not parse or holds another key under an id in use;
 // EINTERNAL when the key file cannot be written (checked before the key is
 // added; if it fails only after, the new key is removed again when the
 // keyring allows it, and otherwise stays active in memory only, to be saved
@@ -64,31 +70,37 @@ func (s *Service) RotateKeys(ctx context.Context) (*rotor.KeyInfo, error) {
 	s.keysMu.Lock()
 	defer s.keysMu.Unlock()
 
+	if s.reload != nil {
+		if err := s.reload(); err != nil {
+			return nil, fmt.Errorf("read the key file again: %w", err)
+		}
+	}
 	// Check that the key file can be written before changing the keyring,
 	// so that a bad location fails without leaving an unsaved active key.
 	if err := s.keyring.SaveFile(s.keyFile); err != nil {
 		return nil, fmt.Errorf("save key file before rotation: %w", err)
 	}
-	meta, err := s.keyring.AddKey()
-	if err != nil {
-		return nil, fmt.Errorf("add key-encryption key: %w", err)
-	}
-	if err := s.keyring.SaveFile(s.keyFile); err != nil {
-		rerr := s.keyring.RemoveKey(meta.ID)
-		if rerr == nil {
-			return nil, fmt.Errorf("save key file with new key %s (the key was removed again): %w", meta.ID, err)
+	var meta envelope.KeyMeta
+	if staged, ok := s.keyring.Staged(); ok {
+		prev := s.keyring.ActiveID()
+		if err := s.keyring.Activate(staged.ID); err != nil {
+			return nil, fmt.Errorf("activate staged key %s: %w", staged.ID, err)
 		}
-		// The keyring refuses to drop its active key, so the new key stays
-		// active in memory only. Nothing was re-wrapped under it; the next
-		// RotateKeys saves it first thing, once the key file can be written.
-		s.log.Error("new key-encryption key is active but not saved in the key file",
-			"key_id", meta.ID, "key_file", s.keyFile, "save_err", err, "remove_err", rerr)
-		return nil, &rotor.Error{Code: rotor.EINTERNAL,
-			Message: fmt.Sprintf("The key file could not be written; the new key-encryption key %s is active but not saved. "+
-				"Make the key file writable and run RotateKeys again.", meta.ID),
-			Err: fmt.Errorf("save key file %s: %w (remove new key: %v)", s.keyFile, err, rerr)}
+		if err := s.keyring.SaveFile(s.keyFile); err != nil {
+			if rerr := s.keyring.Activate(prev); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+			return nil, fmt.Errorf("save key file with staged key %s active (it was made inactive again): %w", staged.ID, err)
+		}
+		meta = envelope.KeyMeta{ID: staged.ID, Created: staged.Created, Active: true}
+		s.log.Info("staged key-encryption key activated", "key_id", meta.ID, "by", c.Principal.Identity)
+	} else if s.shared {
+		return nil, errSharedNeedsStagedKey()
+	} else if meta, err = s.addKey(); err != nil {
+		return nil, err
+	} else {
+		s.log.Info("key-encryption key added", "key_id", meta.ID, "by", c.Principal.Identity)
 	}
-	s.log.Info("key-encryption key added", "key_id", meta.ID, "by", c.Principal.Identity)
 
 	n, err := s.rewrapAll(ctx, meta.ID)
 	if n > 0 && s.onRewrap != nil {
@@ -109,6 +121,30 @@ func (s *Service) RotateKeys(ctx context.Context) (*rotor.KeyInfo, error) {
 		return nil, fmt.Errorf("count values wrapped by %s: %w", meta.ID, err)
 	}
 	return &rotor.KeyInfo{ID: meta.ID, Active: true, CreatedDate: meta.Created, Wrapped: wrapped}, nil
+}
+
+// addKey adds a fresh active key and saves the keyring; the keysMu is held.
+func (s *Service) addKey() (envelope.KeyMeta, error) {
+	meta, err := s.keyring.AddKey()
+	if err != nil {
+		return meta, fmt.Errorf("add key-encryption key: %w", err)
+	}
+	if err := s.keyring.SaveFile(s.keyFile); err != nil {
+		rerr := s.keyring.RemoveKey(meta.ID)
+		if rerr == nil {
+			return meta, fmt.Errorf("save key file with new key %s (the key was removed again): %w", meta.ID, err)
+		}
+		// The keyring refuses to drop its active key, so the new key stays
+		// active in memory only. Nothing was re-wrapped under it; the next
+		// RotateKeys saves it first thing, once the key file can be written.
+		s.log.Error("new key-encryption key is active but not saved in the key file",
+			"key_id", meta.ID, "key_file", s.keyFile, "save_err", err, "remove_err", rerr)
+		return meta, &rotor.Error{Code: rotor.EINTERNAL,
+			Message: fmt.Sprintf("The key file could not be written; the new key-encryption key %s is active but not saved. "+
+				"Make the key file writable and run RotateKeys again.", meta.ID),
+			Err: fmt.Errorf("save key file %s: %w (remove new key: %v)", s.keyFile, err, rerr)}
+	}
+	return meta, nil
 }
 
 // rewrapAll re-wraps every stored value whose data key is wrapped by a key
@@ -252,6 +288,13 @@ func (s *Service) RetireKey(ctx context.Context, id string) error {
 	}
 	s.log.Info("key-encryption key retired", "key_id", id, "by", c.Principal.Identity)
 	return nil
+}
+
+func errSharedNeedsStagedKey() error {
+	return rotor.Errorf(rotor.ESTATE,
+		"Other servers may share this database, each with its own copy of the keyring, so a key made here would leave them unable to read what it wraps. "+
+			"Stage the new key first: run 'rotor keys add FILE' on a copy of the key file, give that file to every server as its key file "+
+			"(they read it again by themselves), then run RotateKeys again: it activates the staged key and re-wraps every data key under it.")
 }
 
 func errNoKeyFile() error {

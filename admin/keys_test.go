@@ -1,6 +1,7 @@
 package admin_test
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -229,5 +230,90 @@ func TestRotateKeysWhileServing(t *testing.T) {
 		if got := call(t, fresh, k); got != "" {
 			t.Fatalf("key %s after rotations: %s", k.AccessKeyID, got)
 		}
+	}
+}
+
+// replicaKeyring stands for another server's copy of e's keyring: loaded
+// from its own copy of the key file.
+func (e *env) replicaKeyring(t *testing.T) (*envelope.Keyring, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "replica-keys.json")
+	if err := e.keyring.SaveFile(path); err != nil {
+		t.Fatal(err)
+	}
+	kr, err := envelope.LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kr, path
+}
+
+// TestRotateKeysSharedStore: on a store other servers share, RotateKeys
+// refuses to make a key they lack; with a key staged in the key file (read
+// again by Reload) it activates that key and re-wraps under it, and
+// another server's copy that was given the staged file opens every value
+// throughout, before and after.
+func TestRotateKeysSharedStore(t *testing.T) {
+	e := newEnv(t)
+	want := e.seedVersions(t, 3)
+	old := e.keyring.ActiveID()
+	reloads := 0
+	reload := func() error {
+		reloads++
+		kr, err := envelope.LoadFile(e.keyFile)
+		if err != nil {
+			return err
+		}
+		_, _, err = e.keyring.Merge(kr)
+		return err
+	}
+	shared := admin.New(admin.Config{Auth: e.auth, Store: e.store, Keyring: e.keyring, KeyFile: e.keyFile, Reload: reload, Shared: true})
+
+	before, _ := os.ReadFile(e.keyFile)
+	_, err := shared.RotateKeys(adminCtx())
+	if rotor.ErrorCode(err) != rotor.ESTATE || !strings.Contains(rotor.ErrorMessage(err), "rotor keys add") {
+		t.Fatalf("RotateKeys without a staged key = %v, want ESTATE naming 'rotor keys add'", err)
+	}
+	if after, _ := os.ReadFile(e.keyFile); !bytes.Equal(before, after) || e.keyring.ActiveID() != old {
+		t.Fatal("the refused RotateKeys changed the keyring or its file")
+	}
+
+	// The operator stages a key in a copy of the key file and gives it to
+	// every server: here the other server, and this one's key file.
+	staged, err := envelope.LoadFile(e.keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta, err := staged.AddInactiveKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, otherFile := e.replicaKeyring(t)
+	for _, path := range []string{otherFile, e.keyFile} {
+		if err := staged.SaveFile(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := other.Merge(staged); err != nil {
+		t.Fatal(err)
+	}
+
+	info, err := shared.RotateKeys(adminCtx())
+	if err != nil {
+		t.Fatalf("RotateKeys with a staged key: %v", err)
+	}
+	if info.ID != meta.ID || e.keyring.ActiveID() != meta.ID || info.Wrapped != len(want)+1 { // + the admin's access key
+		t.Fatalf("RotateKeys = %+v (active %s), want the staged key %s wrapping %d", info, e.keyring.ActiveID(), meta.ID, len(want)+1)
+	}
+	if reloads != 2 {
+		t.Errorf("the key file was read again %d times, want once per RotateKeys", reloads)
+	}
+	saved, err := envelope.LoadFile(e.keyFile)
+	if err != nil || saved.ActiveID() != meta.ID {
+		t.Fatalf("key file after rotation: active %v, %v; want %s", saved, err, meta.ID)
+	}
+	e.openAll(t, other, want) // the other server still reads everything
+	if other.ActiveID() != old {
+		t.Fatalf("the other server's active key is %s, want %s until it is given the new file", other.ActiveID(), old)
 	}
 }

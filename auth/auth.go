@@ -48,6 +48,13 @@ type Config struct {
 	// Account is the 12-digit account id in principals' ARNs; "" means
 	// DefaultAccount.
 	Account string
+	// CacheMaxAge, when positive, bounds how long a long-term access key
+	// (with its identity's role and policies) is used from the cache after
+	// it was read from the store. Set it when other servers change the same
+	// store: their changes reach this cache only through InvalidateCache
+	// (a change feed), and this bounds how long a deactivated key or a
+	// narrowed policy keeps working here when such a call is lost.
+	CacheMaxAge time.Duration
 }
 
 // DefaultAccount is the account id when Config.Account is empty (the
@@ -66,6 +73,7 @@ type Service struct {
 	verifier *sigv4.Verifier
 	account  string
 	compiled compiledCache
+	maxAge   time.Duration // Config.CacheMaxAge
 
 	mu sync.RWMutex
 	// keys caches long-term keys by access key id. gen counts
@@ -82,6 +90,8 @@ type cachedKey struct {
 	secret    string
 	principal rotor.Principal
 	active    bool
+	// loaded is when the load began (monotonic), for Config.CacheMaxAge.
+	loaded time.Time
 }
 
 // tempKey is one set of temporary credentials; principal.Expires is when it
@@ -113,6 +123,7 @@ func New(cfg Config) *Service {
 	}
 	return &Service{
 		account:  account,
+		maxAge:   cfg.CacheMaxAge,
 		store:    cfg.Store,
 		keyring:  cfg.Keyring,
 		regions:  regions,
@@ -193,6 +204,9 @@ func (s *Service) longTermKey(ctx context.Context, id string) (string, rotor.Pri
 	k, ok := s.keys[id]
 	gen := s.gen
 	s.mu.RUnlock()
+	if ok && s.maxAge > 0 && time.Since(k.loaded) >= s.maxAge {
+		ok = false // too old to trust: the store may have changed under it
+	}
 	if !ok {
 		var err error
 		if k, err = s.load(ctx, id); err != nil {
@@ -226,6 +240,7 @@ func (s *Service) load(ctx context.Context, id string) (cachedKey, error) {
 var errDecrypt = errors.New("access key secret cannot be decrypted")
 
 func (s *Service) loadOnce(ctx context.Context, id string) (cachedKey, error) {
+	loaded := time.Now()
 	var rec *rotor.AccessKeyRecord
 	var ident *rotor.IdentityRecord
 	err := s.store.View(ctx, func(tx rotor.Tx) error {
@@ -257,6 +272,7 @@ func (s *Service) loadOnce(ctx context.Context, id string) (cachedKey, error) {
 		principal: rotor.Principal{Identity: ident.Name, AccessKeyID: id, Role: ident.Role,
 			ARN: UserARN(s.account, ident.Name), Policies: pols},
 		active: rec.Status == rotor.KeyActive,
+		loaded: loaded,
 	}, nil
 }
 
@@ -311,6 +327,15 @@ func (s *Service) Temporary(accessKeyID string) (rotor.Principal, bool) {
 	p := t.principal
 	p.Scope = cloneScope(p.Scope)
 	return p, true
+}
+
+// InvalidateCache drops every cached long-term key, and keeps loads in
+// flight from caching what they read. Call it when another server sharing
+// the store changed identities, access keys or identity policies
+// (rotor.ChangeFeed); this service's own changes invalidate without it.
+// Temporary credentials live in this process alone and are kept.
+func (s *Service) InvalidateCache() {
+	s.invalidate(func(string, cachedKey) bool { return true })
 }
 
 // invalidate drops the cached long-term keys for which drop returns true

@@ -4,6 +4,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -27,6 +28,10 @@ type Keyring struct {
 	keys   map[string]*kek
 	order  []string // ids in insertion order
 	active string
+
+	// missing, when set, is called by Open for a key id the keyring lacks
+	// (see SetMissing).
+	missing func(id string) bool
 }
 
 // KeyMeta describes one key-encryption key without its key material.
@@ -183,3 +188,102 @@ func (k *Keyring) RemoveKey(id string) error {
 	clear(kk.key)
 	return nil
 }
+
+// AddInactiveKey adds a fresh random key without making it active: a
+// staged key, which servers sharing a database can all be given before any
+// of them seals under it (see Staged). In memory only, like AddKey.
+func (k *Keyring) AddInactiveKey() (KeyMeta, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	kk, err := randomKEK(k.keys)
+	if err != nil {
+		return KeyMeta{}, err
+	}
+	if k.keys == nil {
+		k.keys = make(map[string]*kek)
+	}
+	k.keys[kk.id] = kk
+	k.order = append(k.order, kk.id)
+	if k.active == "" {
+		k.active = kk.id // an empty keyring's first key must be active
+	}
+	return KeyMeta{ID: kk.id, Created: kk.created, Active: k.active == kk.id}, nil
+}
+
+// Activate makes the key id the active one. ENOTFOUND for an id the
+// keyring does not hold.
+func (k *Keyring) Activate(id string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.keys[id] == nil {
+		return rotor.Errorf(rotor.ENOTFOUND, "key-encryption key %q is not in the keyring", id)
+	}
+	k.active = id
+	return nil
+}
+
+// Staged returns the key AddInactiveKey added last, if it was added after
+// the active key (in the key file's order) and is still inactive.
+func (k *Keyring) Staged() (KeyMeta, bool) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	i := slices.Index(k.order, k.active)
+	if i < 0 || i == len(k.order)-1 {
+		return KeyMeta{}, false
+	}
+	kk := k.keys[k.order[len(k.order)-1]]
+	return KeyMeta{ID: kk.id, Created: kk.created}, true
+}
+
+// Merge adds to k every key of from that k lacks, and makes from's active
+// key k's active key: k follows from, a newer copy of its key file. Keys k
+// holds that from lacks are kept (values may still be wrapped by them). It
+// returns the ids added and whether the active key changed. A key id both
+// hold with different key material is refused with EINVALID, and then
+// nothing changes.
+func (k *Keyring) Merge(from *Keyring) (added []string, activeChanged bool, err error) {
+	from.mu.RLock()
+	defer from.mu.RUnlock()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, id := range from.order {
+		if mine := k.keys[id]; mine != nil && !bytesEqual(mine.key, from.keys[id].key) {
+			return nil, false, rotor.Errorf(rotor.EINVALID,
+				"key-encryption key %q in the new keyring differs from the key of that id in use; nothing was changed", id)
+		}
+	}
+	if k.keys == nil {
+		k.keys = make(map[string]*kek)
+	}
+	for _, id := range from.order {
+		if k.keys[id] != nil {
+			continue
+		}
+		src := from.keys[id]
+		kk, err := newKEK(id, append([]byte(nil), src.key...), src.created)
+		if err != nil {
+			return added, false, &rotor.Error{Code: rotor.EINTERNAL, Message: "cannot use key-encryption key " + id, Err: err}
+		}
+		k.keys[id] = kk
+		k.order = append(k.order, id)
+		added = append(added, id)
+	}
+	if from.active != "" && from.active != k.active {
+		k.active, activeChanged = from.active, true
+	}
+	return added, activeChanged, nil
+}
+
+// SetMissing makes Open call fn when a value is wrapped by a key id the
+// keyring does not hold, before it fails: fn may add keys (Merge, from a
+// key file another server updated) and returns whether it did; Open then
+// tries once more. fn runs without the keyring's lock held and may be
+// called concurrently; it should limit how often it reads anything.
+func (k *Keyring) SetMissing(fn func(id string) bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.missing = fn
+}
+
+// bytesEqual compares key material in constant time.
+func bytesEqual(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }

@@ -158,11 +158,21 @@ func (k *Keyring) Rewrap(s rotor.Sealed, aad []byte) (rotor.Sealed, error) {
 	return rotor.Sealed{KeyID: kk.id, WrappedKey: wrapped, Ciphertext: s.Ciphertext}, nil
 }
 
-// unwrap returns the data key of s; the caller wipes it.
+// unwrap returns the data key of s; the caller wipes it. For a key id the
+// keyring lacks it asks the missing handler (SetMissing), if any, and tries
+// once more when that added keys.
 func (k *Keyring) unwrap(s rotor.Sealed, aad []byte) ([]byte, error) {
 	k.mu.RLock()
-	defer k.mu.RUnlock()
-	return k.unwrapLocked(s, aad)
+	dek, err := k.unwrapLocked(s, aad)
+	missing := k.missing
+	absent := err != nil && k.keys[s.KeyID] == nil
+	k.mu.RUnlock()
+	if absent && missing != nil && missing(s.KeyID) {
+		k.mu.RLock()
+		defer k.mu.RUnlock()
+		return k.unwrapLocked(s, aad)
+	}
+	return dek, err
 }
 
 func (k *Keyring) unwrapLocked(s rotor.Sealed, aad []byte) ([]byte, error) {

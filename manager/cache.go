@@ -4,130 +4,38 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/rotorhq/rotor"
-	"github.com/rotorhq/rotor/envelope"
 	"github.com/rotorhq/rotor/policy"
 )
 
 // Cache bounds.
 const (
 	// DefaultCacheMaxBytes is the cache budget when Config.CacheMaxBytes is
-	// 0: 256 MiB, a quarter of a 1 GB machine, which holds about 150,000
-	// secrets of small values (about 1.7 KB each, see entry.cost).
+	// 0: 256 MiB, a quarter of a 1 GB machine, which holds about 300,000
+	// secrets of small values (about 850 bytes each, see packed.cost). The
+	// rest of such a machine is better left to the kernel's page cache of
+	// the database, which the reads that miss this cache go to.
 	DefaultCacheMaxBytes = 256 << 20
 	// cacheMaxPending bounds the invalidations remembered for fills in
 	// flight; a fill older than the oldest one remembered is discarded.
 	cacheMaxPending = 4096
 )
 
-// entry is one secret as loaded from the store in one snapshot: its record
-// and every version, values still sealed. An entry is immutable once built
-// and shared by concurrent readers, except for the cache's bookkeeping
-// (ref, slot), which the cache alone touches.
+// entry is one secret as loaded from the store in one snapshot, decoded:
+// its record and every version, values still sealed, and its labels. The
+// operations that need every version (DescribeSecret, ListSecretVersionIds,
+// ListSecrets) work on it; the cache holds packed secrets and decodes them
+// into a fresh entry per call (packed.entry), so an entry is the caller's.
 type entry struct {
 	rec      *rotor.SecretRecord
 	versions []*rotor.VersionRecord // oldest first
 	labels   labels
-	// reads holds, for versions[i], what reading it needs besides its
-	// record (zero for a placeholder). It is filled by prepare for entries
-	// that go into the cache; nil otherwise (readVersion then computes it
-	// per read). A slice, not a map keyed by id: a secret has few versions
-	// and a map costs hundreds of bytes in each of ~150,000 cached entries.
-	reads []versionRead
-
-	size int64       // cost(), computed by prepare
-	ref  atomic.Bool // read since the clock hand last passed (see cache)
-	slot int         // index in cache.ring, -1 when not in it; under cache.mu
-
-	// policy is rec.ResourcePolicy compiled (nil when the secret has none),
-	// policyErr the reason it does not compile; both set by prepare, so an
-	// Authorizer evaluating a cached secret's policy never parses it.
-	prepared  bool
-	policy    *policy.Policy
-	policyErr error
-}
-
-// versionRead is what GetSecretValue needs to read one version, computed
-// once per cache entry instead of on every read. Both slices are shared by
-// every reader and must not be modified: stages is copied before it is
-// returned to a caller, and aad is only passed to Keyring.Open.
-type versionRead struct {
-	stages []string // e.labels.stagesOf(id)
-	aad    []byte   // envelope.VersionAAD(rec.ARN, id)
 }
 
 func newEntry(rec *rotor.SecretRecord, vs []*rotor.VersionRecord) *entry {
-	return &entry{rec: rec, versions: vs, labels: labelsOf(vs), slot: -1}
-}
-
-// index returns the position of version id in e.versions, or -1. It
-// searches from the newest version, which is the one usually read.
-func (e *entry) index(id string) int {
-	for i := len(e.versions) - 1; i >= 0; i-- {
-		if e.versions[i].ID == id {
-			return i
-		}
-	}
-	return -1
-}
-
-// version returns version id of e, or nil.
-func (e *entry) version(id string) *rotor.VersionRecord {
-	if i := e.index(id); i >= 0 {
-		return e.versions[i]
-	}
-	return nil
-}
-
-// prepare computes e.reads for the versions that hold a value. It must be
-// called before e is shared (installed in the cache).
-func (e *entry) prepare() {
-	e.policy, e.policyErr = compilePolicy(e.rec)
-	e.prepared = true
-	e.reads = make([]versionRead, len(e.versions))
-	for i, v := range e.versions {
-		if v.Value == nil {
-			continue // a placeholder is never read
-		}
-		e.reads[i] = versionRead{stages: e.labels.stagesOf(v.ID), aad: envelope.VersionAAD(e.rec.ARN, v.ID)}
-	}
-	e.size = e.cost()
-}
-
-// Estimated memory of a cache entry beyond the bytes of its strings and
-// slices, measured on amd64 with Go 1.26 (TestCacheCostEstimate checks the
-// estimate against the heap): the entry, its SecretRecord, the labels map
-// and the cache's indexes (byARN, byName, ring) cost entryOverhead; each
-// version's VersionRecord, Sealed, versionRead and slice slots cost
-// versionOverhead, each tag or label stringOverhead.
-const (
-	entryOverhead   = 820
-	versionOverhead = 250
-	stringOverhead  = 32
-)
-
-// cost estimates the heap bytes e holds while cached.
-func (e *entry) cost() int64 {
-	r := e.rec
-	n := entryOverhead + 3*len(r.ARN) + 2*len(r.Name) + 2*len(r.Region) + len(r.Description) +
-		len(r.KmsKeyID) + len(r.Type) + len(r.OwningService) + len(r.PrimaryRegion) +
-		len(r.Rotation.LambdaARN) + len(r.Rotation.MasterARN) + len(r.Rotation.Rules.Duration) +
-		len(r.Rotation.Rules.ScheduleExpression) + len(r.Rotation.Identity) +
-		len(r.ResourcePolicy) // the policy's text; its compiled form (e.policy) is not counted
-	for _, t := range r.Tags {
-		n += stringOverhead + len(t.Key) + len(t.Value)
-	}
-	for _, v := range e.versions {
-		n += versionOverhead + 2*len(v.ID) + len(v.KmsKeyID)
-		if v.Value != nil {
-			n += len(v.Value.KeyID) + cap(v.Value.WrappedKey) + cap(v.Value.Ciphertext) + len(r.ARN) + len(v.ID) + 16
-		}
-		for _, st := range v.Stages {
-			n += 2*stringOverhead + 2*len(st)
-		}
-	}
-	return int64(n)
+	return &entry{rec: rec, versions: vs, labels: labelsOf(vs)}
 }
 
 // compilePolicy compiles rec's resource policy: nil when it has none,
@@ -144,24 +52,12 @@ func compilePolicy(rec *rotor.SecretRecord) (*policy.Policy, error) {
 	return p, nil
 }
 
-// resourcePolicy returns e's compiled resource policy (see compilePolicy):
-// the one prepare compiled, or compiled now for an entry never prepared.
-func (e *entry) resourcePolicy() (*policy.Policy, error) {
-	if e.prepared {
-		return e.policy, e.policyErr
+// resourcePolicy returns p's compiled resource policy (see compilePolicy).
+func (p *packed) resourcePolicy() (*policy.Policy, error) {
+	if p.policy == nil {
+		return nil, nil
 	}
-	return compilePolicy(e.rec)
-}
-
-// read returns what reading version v of e needs: from e.reads when
-// prepared, else computed now. The result must not be modified.
-func (e *entry) read(v *rotor.VersionRecord) versionRead {
-	if e.reads != nil {
-		if i := e.index(v.ID); i >= 0 && e.reads[i].aad != nil {
-			return e.reads[i]
-		}
-	}
-	return versionRead{stages: e.labels.stagesOf(v.ID), aad: envelope.VersionAAD(e.rec.ARN, v.ID)}
+	return p.policy.p, p.policy.err
 }
 
 // isARN reports whether id is an ARN (rotor.ParseARN accepts it).
@@ -186,12 +82,12 @@ type invalidation struct {
 	nameKey secretKey
 }
 
-// cache holds entries by ARN, and a (region, name) → ARN index, within a
-// budget of bytes (the sum of entry.cost).
+// cache holds packed secrets by ARN and by (region, name), within a budget
+// of bytes (the sum of packed.cost).
 //
 // Consistency: writers call invalidate after their transaction committed.
 // A reader that misses calls begin, loads a snapshot from the store and calls
-// install(gen, entry), which refuses the entry if that secret was
+// install(gen, packed), which refuses the secret if it was
 // invalidated after begin: the snapshot may predate the write. So an entry
 // in the cache is never older than the last write that invalidated it, and a
 // read that begins after a write returned sees that write or a newer state.
@@ -206,11 +102,16 @@ type invalidation struct {
 type cache struct {
 	mu       sync.RWMutex
 	maxBytes int64
+	// maxAge, in nanoseconds, bounds how long an entry is served after the
+	// snapshot it holds was begun; 0 = no bound. A store shared with other
+	// servers sets it: their writes invalidate this cache only through a
+	// change feed, which can lose notifications.
+	maxAge   int64
 	bytes    int64 // sum of cost of the entries in ring
-	byARN    map[string]*entry
-	byName   map[secretKey]string
-	ring     []*entry // every cached entry, and nil holes; entry.slot is its index
-	free     []int    // the holes in ring
+	byARN    map[string]*packed
+	byName   map[secretKey]*packed
+	ring     []*packed // every cached secret, and nil holes; packed.slot is its index
+	free     []int32   // the holes in ring
 	hand     int
 	gen      uint64
 	floor    uint64 // fills begun before this generation are refused
@@ -220,28 +121,30 @@ type cache struct {
 	hits, misses atomic.Uint64 // lookups by get, for CacheStats
 }
 
-// newCache returns a cache holding at most maxBytes (by entry.cost); an
-// entry larger than that is never cached.
+// newCache returns a cache holding at most maxBytes (by packed.cost); a
+// secret larger than that is never cached.
 func newCache(maxBytes int64) *cache {
-	return &cache{maxBytes: maxBytes, byARN: map[string]*entry{}, byName: map[secretKey]string{}}
+	return &cache{maxBytes: maxBytes, byARN: map[string]*packed{}, byName: map[secretKey]*packed{}}
 }
 
-// get returns the cached entry for id in region, or nil. Only exact ARNs
+// get returns the cached secret id in region, or nil. Only exact ARNs
 // and names are looked up; anything else (partial ARNs) is a miss.
-func (c *cache) get(region, id string) *entry {
+func (c *cache) get(region, id string) *packed {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	var e *entry
+	var e *packed
 	// ParseARN accepts nothing that lacks the "arn:" prefix; checking it
 	// first spares names (the common case) the parse and its allocation.
 	if isARN(id) {
-		if e = c.byARN[id]; e != nil && e.rec.Region != region {
+		if e = c.byARN[id]; e != nil && e.region() != region {
 			e = nil
 		}
-	} else if arn, ok := c.byName[nameKey(region, id)]; ok {
-		e = c.byARN[arn]
+	} else {
+		e = c.byName[nameKey(region, id)]
 	}
-	if e == nil {
+	if e == nil || (c.maxAge > 0 && monoNow() >= e.expires) {
+		// An expired entry stays until install replaces it or the clock
+		// hand evicts it.
 		c.misses.Add(1)
 		return nil
 	}
@@ -250,6 +153,22 @@ func (c *cache) get(region, id string) *entry {
 		e.ref.Store(true)
 	}
 	return e
+}
+
+// monoBase anchors monoNow.
+var monoBase = time.Now()
+
+// monoNow is the monotonic clock in nanoseconds since monoBase: one read
+// of the clock, immune to wall-clock steps.
+func monoNow() int64 { return int64(time.Since(monoBase)) }
+
+// expiry returns when an entry whose snapshot is begun now must expire
+// (compared with monoNow by get); 0 when the cache has no maximum age.
+func (c *cache) expiry() int64 {
+	if c.maxAge > 0 {
+		return monoNow() + c.maxAge
+	}
+	return 0
 }
 
 // begin starts a fill and returns its generation; end must follow.
@@ -271,29 +190,26 @@ func (c *cache) end() {
 	}
 }
 
-// install adds e (prepared, not yet in any cache), loaded by a fill that
-// began at generation gen, unless the secret was invalidated since. It
-// evicts entries as needed to stay within maxBytes.
-func (c *cache) install(gen uint64, e *entry) {
+// install adds e (built by newPacked, not yet in any cache), loaded by a
+// fill that began at generation gen, unless the secret was invalidated
+// since. It evicts entries as needed to stay within maxBytes.
+func (c *cache) install(gen uint64, e *packed) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if gen < c.floor || e.size > c.maxBytes {
+	if gen < c.floor || int64(e.size) > c.maxBytes {
 		return
 	}
-	nk := nameKey(e.rec.Region, e.rec.Name)
+	arn := e.arn()
+	nk := nameKey(e.region(), e.name())
 	for _, iv := range c.recent {
-		if iv.gen > gen && (iv.arn == e.rec.ARN || iv.nameKey == nk) {
+		if iv.gen > gen && (iv.arn == arn || iv.nameKey == nk) {
 			return
 		}
 	}
-	if old := c.byARN[e.rec.ARN]; old != nil {
-		c.remove(old)
-	}
-	if arn, ok := c.byName[nk]; ok {
-		// The name belonged to another secret (purged and re-created).
-		c.remove(c.byARN[arn])
-	}
-	for c.bytes+e.size > c.maxBytes {
+	c.remove(c.byARN[arn])
+	// The name may belong to another secret (purged and re-created).
+	c.remove(c.byName[nk])
+	for c.bytes+int64(e.size) > c.maxBytes {
 		c.evict()
 	}
 	// The entry takes the slot of the last one removed (for an eviction,
@@ -303,12 +219,12 @@ func (c *cache) install(gen uint64, e *entry) {
 		c.free = c.free[:n-1]
 		c.ring[e.slot] = e
 	} else {
-		e.slot = len(c.ring)
+		e.slot = int32(len(c.ring))
 		c.ring = append(c.ring, e)
 	}
-	c.bytes += e.size
-	c.byARN[e.rec.ARN] = e
-	c.byName[nk] = e.rec.ARN
+	c.bytes += int64(e.size)
+	c.byARN[arn] = e
+	c.byName[nk] = e
 }
 
 // evict removes one entry chosen by the clock hand. The cache must not be
@@ -332,18 +248,37 @@ func (c *cache) evict() {
 }
 
 // remove drops e (nil: nothing) from the cache.
-func (c *cache) remove(e *entry) {
+func (c *cache) remove(e *packed) {
 	if e == nil || e.slot < 0 {
 		return
 	}
 	c.ring[e.slot] = nil
 	c.free = append(c.free, e.slot)
 	e.slot = -1
-	c.bytes -= e.size
-	delete(c.byARN, e.rec.ARN)
-	if k := nameKey(e.rec.Region, e.rec.Name); c.byName[k] == e.rec.ARN {
+	c.bytes -= int64(e.size)
+	delete(c.byARN, e.arn())
+	if k := nameKey(e.region(), e.name()); c.byName[k] == e {
 		delete(c.byName, k)
 	}
+}
+
+// invalidateARN drops the secret arn after a write another server made,
+// known only by its ARN: the region and name come from the cached entry,
+// or else from the ARN itself.
+func (c *cache) invalidateARN(arn string) {
+	c.mu.RLock()
+	e := c.byARN[arn]
+	c.mu.RUnlock()
+	if e != nil {
+		c.invalidate(arn, e.region(), e.name())
+		return
+	}
+	var region, name string
+	if a, ok := rotor.ParseARN(arn); ok {
+		region = a.Region
+		name, _ = rotor.SecretNameFromARN(a, true)
+	}
+	c.invalidate(arn, region, name)
 }
 
 // invalidate drops the secret arn (named name in region) after a write.
@@ -353,10 +288,7 @@ func (c *cache) invalidate(arn, region, name string) {
 	c.gen++
 	c.remove(c.byARN[arn])
 	nk := nameKey(region, name)
-	if other, ok := c.byName[nk]; ok {
-		c.remove(c.byARN[other])
-		delete(c.byName, nk)
-	}
+	c.remove(c.byName[nk])
 	if c.inflight == 0 {
 		c.floor = c.gen
 		return
@@ -382,8 +314,8 @@ func (c *cache) clear() {
 		}
 	}
 	c.ring, c.free, c.hand, c.bytes = nil, nil, 0, 0
-	c.byARN = map[string]*entry{}
-	c.byName = map[secretKey]string{}
+	c.byARN = map[string]*packed{}
+	c.byName = map[secretKey]*packed{}
 }
 
 // size returns the number of cached secrets.
@@ -393,7 +325,7 @@ func (c *cache) size() int {
 	return len(c.byARN)
 }
 
-// usage returns the sum of the cached entries' costs.
+// usage returns the sum of the cached secrets' costs.
 func (c *cache) usage() int64 {
 	c.mu.RLock()
 	defer c.mu.RUnlock()

@@ -11,9 +11,9 @@ import (
 	"github.com/rotorhq/rotor"
 )
 
-// cachedSecret builds a prepared entry for secret i of region "r" with one
-// AWSCURRENT version whose sealed value has valueLen ciphertext bytes.
-func cachedSecret(i, valueLen int) *entry {
+// cachedSecret packs secret i of region "r" with one AWSCURRENT version
+// whose sealed value has valueLen ciphertext bytes.
+func cachedSecret(i, valueLen int) *packed {
 	name := fmt.Sprintf("secret-%07d", i)
 	arn := rotor.SecretARN("r", "123456789012", name, "AbCdEf")
 	v := &rotor.VersionRecord{
@@ -22,13 +22,11 @@ func cachedSecret(i, valueLen int) *entry {
 		Stages:      []string{rotor.StageCurrent},
 		CreatedDate: time.Unix(1700000000, 0),
 	}
-	e := newEntry(&rotor.SecretRecord{ARN: arn, Region: "r", Name: name, CreatedDate: v.CreatedDate}, []*rotor.VersionRecord{v})
-	e.prepare()
-	return e
+	return newPacked(&rotor.SecretRecord{ARN: arn, Region: "r", Name: name, CreatedDate: v.CreatedDate}, []*rotor.VersionRecord{v})
 }
 
 // fill installs e as a reader that missed would.
-func fill(c *cache, e *entry) {
+func fill(c *cache, e *packed) {
 	g := c.begin()
 	c.install(g, e)
 	c.end()
@@ -47,9 +45,9 @@ func checkInvariants(t *testing.T, c *cache) {
 			continue
 		}
 		n++
-		sum += e.size
-		if e.slot != i || c.byARN[e.rec.ARN] != e || c.byName[nameKey(e.rec.Region, e.rec.Name)] != e.rec.ARN {
-			t.Fatalf("ring slot %d: entry %s not indexed consistently", i, e.rec.Name)
+		sum += int64(e.size)
+		if int(e.slot) != i || c.byARN[e.arn()] != e || c.byName[nameKey(e.region(), e.name())] != e {
+			t.Fatalf("ring slot %d: entry %s not indexed consistently", i, e.name())
 		}
 	}
 	if n != len(c.byARN) || n != len(c.byName) || n+len(c.free) != len(c.ring) {
@@ -102,7 +100,7 @@ func TestCacheByteBound(t *testing.T) {
 // arbitrary entry would lose some.
 func TestCacheKeepsHotSet(t *testing.T) {
 	const hot, capacity = 50, 200
-	c := newCache(capacity * cachedSecret(0, 100).size)
+	c := newCache(capacity * int64(cachedSecret(0, 100).size))
 	for i := range hot {
 		fill(c, cachedSecret(i, 100))
 	}
@@ -126,7 +124,7 @@ func TestCacheKeepsHotSet(t *testing.T) {
 // 0.665, so the bound 0.70 fails if the second chance stops working.
 func TestCacheZipfHitRatio(t *testing.T) {
 	const secrets, reads = 20000, 200000
-	c := newCache(secrets / 10 * cachedSecret(0, 100).size)
+	c := newCache(secrets / 10 * int64(cachedSecret(0, 100).size))
 	rng := rand.New(rand.NewPCG(3, 4))
 	z := rand.NewZipf(rng, 1.01, 1, secrets-1)
 	hits := 0
@@ -149,7 +147,7 @@ func TestCacheZipfHitRatio(t *testing.T) {
 // TestCacheConcurrent runs readers, fills and invalidations at once (run
 // with -race) and checks the cache's invariants afterwards.
 func TestCacheConcurrent(t *testing.T) {
-	c := newCache(100 * cachedSecret(0, 100).size)
+	c := newCache(100 * int64(cachedSecret(0, 100).size))
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Add(1)
@@ -161,12 +159,12 @@ func TestCacheConcurrent(t *testing.T) {
 				switch rng.IntN(10) {
 				case 0:
 					e := cachedSecret(i, 100)
-					c.invalidate(e.rec.ARN, e.rec.Region, e.rec.Name)
+					c.invalidate(e.arn(), e.region(), e.name())
 				case 1, 2:
 					fill(c, cachedSecret(i, rng.IntN(300)))
 				default:
-					if e := c.get("r", fmt.Sprintf("secret-%07d", i)); e != nil && e.rec.Name != fmt.Sprintf("secret-%07d", i) {
-						t.Errorf("get %d returned %s", i, e.rec.Name)
+					if e := c.get("r", fmt.Sprintf("secret-%07d", i)); e != nil && e.name() != fmt.Sprintf("secret-%07d", i) {
+						t.Errorf("get %d returned %s", i, e.name())
 					}
 				}
 			}
@@ -181,7 +179,7 @@ func TestCacheConcurrent(t *testing.T) {
 	}
 }
 
-// TestCacheCostEstimate checks entry.cost against the heap the entries
+// TestCacheCostEstimate checks packed.cost against the heap the entries
 // really take (runtime.MemStats), so the byte budget means what it says:
 // the estimate must be within [0.7, 1.5] of the measured memory.
 func TestCacheCostEstimate(t *testing.T) {

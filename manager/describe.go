@@ -58,12 +58,13 @@ func (s *Service) DescribeSecret(ctx context.Context, secretID string) (*rotor.S
 	if err != nil {
 		return nil, err
 	}
-	e, err := s.lookup(ctx, c.Region, secretID)
+	p, err := s.lookup(ctx, c.Region, secretID)
 	if isCode(err, rotor.ENOTFOUND) {
 		return nil, s.notFound(ctx, c, actionDescribeSecret, secretID)
 	} else if err != nil {
 		return nil, err
 	}
+	e := p.entry()
 	if err := s.authorizeSecret(ctx, c, actionDescribeSecret, e.rec, secretID); err != nil {
 		return nil, err
 	}
@@ -87,12 +88,13 @@ func (s *Service) ListSecretVersionIds(ctx context.Context, in rotor.ListSecretV
 	if err != nil {
 		return nil, err
 	}
-	e, err := s.lookup(ctx, c.Region, in.SecretID)
+	p, err := s.lookup(ctx, c.Region, in.SecretID)
 	if isCode(err, rotor.ENOTFOUND) {
 		return nil, s.notFound(ctx, c, actionListSecretVersionIds, in.SecretID)
 	} else if err != nil {
 		return nil, err
 	}
+	e := p.entry()
 	fp := fingerprint("ListSecretVersionIds", e.rec.ARN, strconv.FormatBool(in.IncludeDeprecated))
 	var after *cursor
 	if in.NextToken != "" {

@@ -16,7 +16,11 @@
 // never observes a state older than a write that returned before the read
 // began. The cache is bounded in bytes (Config.CacheMaxBytes, by an estimate
 // of each entry's memory) and evicts with CLOCK, keeping the secrets read
-// since the last sweep. Lookups by partial ARN always go to the store.
+// since the last sweep. It holds each secret packed in one string (about
+// 850 bytes with a small value), decoded per read: GetSecretValue decodes
+// the record and the one version it returns. A miss reads the secret in one
+// query when the Store implements rotor.SecretReader, in one View
+// otherwise. Lookups by partial ARN always go to the store.
 //
 // # Authorization
 //
@@ -34,10 +38,10 @@
 // PutResourcePolicy stores a secret's resource policy on its record, the
 // text exactly as sent, after package policy accepted it (and, with
 // BlockPublicPolicy, found it not public for Config.Account). The cache
-// keeps each cached secret's policy compiled next to its record, so an
-// Authorizer that evaluates resource policies gets it from
-// Service.ResourcePolicy without parsing per request; a write invalidates
-// it with the rest of the entry.
+// keeps each cached secret's policy compiled next to it, so an Authorizer
+// that evaluates resource policies gets it from Service.ResourcePolicy
+// without parsing per request; a write invalidates it with the rest of the
+// entry.
 //
 // # Encryption
 //

@@ -73,11 +73,16 @@ func errMinLen(path string, n int) *rotor.Error {
 // logs only and the message is generic. An EINVALID error passes through
 // unchanged: it is the store refusing a value it cannot hold (a PostgreSQL
 // store cannot keep a NUL character in a description, tag, label or token),
-// which is the caller's input, and its message says which field.
+// which is the caller's input, and its message says which field. A store's
+// EUNAVAILABLE (the database cannot be reached at the moment) is kept, so
+// that the client is told to retry (503) rather than of a fault (500).
 func internal(op string, err error) *rotor.Error {
 	var re *rotor.Error
 	if errors.As(err, &re) && (re.Code == rotor.EINTERNAL && re.Message == msgInternal || re.Code == rotor.EINVALID) {
 		return re
+	}
+	if errors.As(err, &re) && re.Code == rotor.EUNAVAILABLE {
+		return &rotor.Error{Code: rotor.EUNAVAILABLE, Message: re.Message, Err: fmt.Errorf("%s: %w", op, err)}
 	}
 	return &rotor.Error{Code: rotor.EINTERNAL, Message: msgInternal, Err: fmt.Errorf("%s: %w", op, err)}
 }

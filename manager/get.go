@@ -3,10 +3,10 @@ package manager
 import (
 	"context"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/envelope"
 )
 
 // GetSecretValue returns one version's value: by in.VersionID, by
@@ -34,8 +34,8 @@ func (s *Service) GetSecretValue(ctx context.Context, in rotor.GetSecretValueInp
 
 // getValue is GetSecretValue once the request is validated: it reads the
 // version of the secret id selected by versionID and stage. e is the
-// secret's loaded entry, or nil to look id up in the caller's region.
-func (s *Service) getValue(ctx context.Context, c rotor.Caller, id string, e *entry, versionID, stage string) (*rotor.SecretValue, error) {
+// secret, packed, or nil to look id up in the caller's region.
+func (s *Service) getValue(ctx context.Context, c rotor.Caller, id string, e *packed, versionID, stage string) (*rotor.SecretValue, error) {
 	if e == nil {
 		var err error
 		e, err = s.lookup(ctx, c.Region, id)
@@ -45,42 +45,42 @@ func (s *Service) getValue(ctx context.Context, c rotor.Caller, id string, e *en
 			return nil, err
 		}
 	}
-	if err := s.authorize(ctx, c, rotor.AccessRequest{Action: actionGetSecretValue, Resource: e.rec.ARN, Secret: e.rec,
+	rec := e.record()
+	if err := s.authorize(ctx, c, rotor.AccessRequest{Action: actionGetSecretValue, Resource: rec.ARN, Secret: rec,
 		SecretID: id, VersionID: versionID, VersionStage: stage}); err != nil {
 		return nil, err
 	}
-	if !e.rec.DeletedDate.IsZero() {
+	if !rec.DeletedDate.IsZero() {
 		return nil, errMarkedForDeletion()
 	}
 	v, err := selectVersion(e, versionID, stage)
 	if err != nil {
 		return nil, err
 	}
-	return s.readVersion(ctx, e, v)
+	return s.readVersion(ctx, rec, &v)
 }
 
-// selectVersion applies the §2.4 resolution table to a loaded secret.
-func selectVersion(e *entry, versionID, stage string) (*rotor.VersionRecord, error) {
+// selectVersion applies the §2.4 resolution table to a packed secret.
+func selectVersion(e *packed, versionID, stage string) (packedVersion, error) {
 	if versionID != "" {
-		v := e.version(versionID)
-		if v == nil {
-			return nil, errVersionNotFound(versionID)
+		v, ok := e.find(versionID, "")
+		if !ok {
+			return v, errVersionNotFound(versionID)
 		}
-		if stage != "" && e.labels[stage] != versionID {
-			return nil, rotor.Errorf(rotor.ESTATE, msgStageNotOnID)
+		if stage != "" && !v.hasLabel(stage) {
+			return v, rotor.Errorf(rotor.ESTATE, msgStageNotOnID)
 		}
-		if v.Value == nil {
-			return nil, errVersionNotFound(versionID)
+		if !v.hasValue {
+			return v, errVersionNotFound(versionID)
 		}
 		return v, nil
 	}
 	if stage == "" {
 		stage = rotor.StageCurrent
 	}
-	id, ok := e.labels[stage]
-	v := e.version(id)
-	if !ok || v == nil || v.Value == nil {
-		return nil, errStageNotFound(stage)
+	v, ok := e.find("", stage)
+	if !ok || !v.hasValue {
+		return v, errStageNotFound(stage)
 	}
 	return v, nil
 }
@@ -95,47 +95,44 @@ type readResult struct {
 	stages [2]string // enough for AWSCURRENT with one more label
 }
 
-// readVersion decrypts v of e, records the access and builds the result.
-func (s *Service) readVersion(ctx context.Context, e *entry, v *rotor.VersionRecord) (*rotor.SecretValue, error) {
-	r := e.read(v)
-	pt, err := s.decrypt(v, r.aad)
+// readVersion decrypts v of the secret rec, records the access and builds
+// the result.
+func (s *Service) readVersion(ctx context.Context, rec *rotor.SecretRecord, v *packedVersion) (*rotor.SecretValue, error) {
+	pt, err := s.decryptSealed(v.sealed(), envelope.VersionAAD(rec.ARN, v.id))
 	if err != nil {
-		s.log.Error("decrypt secret value", "arn", e.rec.ARN, "version", v.ID, "err", err)
+		s.log.Error("decrypt secret value", "arn", rec.ARN, "version", v.id, "err", err)
 		return nil, err
 	}
-	s.touch(ctx, e, v)
+	s.touch(ctx, rec, v.id, v.accessed)
 	res := &readResult{sv: rotor.SecretValue{
-		ARN:         e.rec.ARN,
-		Name:        e.rec.Name,
-		VersionID:   v.ID,
-		CreatedDate: v.CreatedDate,
+		ARN:         rec.ARN,
+		Name:        rec.Name,
+		VersionID:   v.id,
+		CreatedDate: v.created,
 	}}
-	if v.Binary {
+	if v.binary {
 		res.sv.Value.Binary = binaryValue(pt)
 	} else {
 		res.str = string(pt)
 		res.sv.Value.String = &res.str
 	}
-	// r.stages is shared by every reader of the entry: copy it.
-	if n := len(r.stages); n > 0 && n <= len(res.stages) {
-		res.sv.Stages = res.stages[:n:n]
-		copy(res.sv.Stages, r.stages)
-	} else {
-		res.sv.Stages = slices.Clone(r.stages)
+	if st := v.stages(res.stages[:0:len(res.stages)]); len(st) > 0 {
+		res.sv.Stages = st
 	}
 	return &res.sv, nil
 }
 
-// touch notes today as the LastAccessedDate of version v and its secret,
-// unless the version already shows today or this process already noted it
-// today. The write happens later, batched with others (see access.go), so
-// the read does not wait for it and never fails because of it.
-func (s *Service) touch(_ context.Context, e *entry, v *rotor.VersionRecord) {
+// touch notes today as the LastAccessedDate of version id (last read on
+// accessed) and of its secret rec, unless both already show today or this
+// process already noted it today. The write happens later, batched with
+// others (see access.go), so the read does not wait for it and never fails
+// because of it.
+func (s *Service) touch(_ context.Context, rec *rotor.SecretRecord, id string, accessed time.Time) {
 	today := day(s.now())
-	if v.LastAccessedDate.Equal(today) && e.rec.LastAccessedDate.Equal(today) {
+	if accessed.Equal(today) && rec.LastAccessedDate.Equal(today) {
 		return
 	}
-	key := e.rec.ARN + "\x00" + v.ID
+	key := rec.ARN + "\x00" + id
 	s.accessMu.Lock()
 	defer s.accessMu.Unlock()
 	if last, ok := s.accessed[key]; ok && last.Equal(today) {
@@ -145,7 +142,7 @@ func (s *Service) touch(_ context.Context, e *entry, v *rotor.VersionRecord) {
 		s.accessed = map[string]time.Time{}
 	}
 	s.accessed[key] = today
-	s.noteAccessLocked(key, accessNote{arn: e.rec.ARN, region: e.rec.Region, name: e.rec.Name, version: v.ID, day: today})
+	s.noteAccessLocked(key, accessNote{arn: rec.ARN, region: rec.Region, name: rec.Name, version: id, day: today})
 }
 
 // BatchGetSecretValue returns the AWSCURRENT values of the secrets named by
@@ -204,7 +201,7 @@ func (s *Service) BatchGetSecretValue(ctx context.Context, in rotor.BatchGetSecr
 	}
 	out := &rotor.BatchGetSecretValueOutput{NextToken: page.next}
 	for _, e := range page.entries {
-		if err := s.batchOne(ctx, c, e.rec.ARN, e, out); err != nil {
+		if err := s.batchOne(ctx, c, e.rec.ARN, newPacked(e.rec, e.versions), out); err != nil {
 			return nil, err
 		}
 	}
@@ -214,7 +211,7 @@ func (s *Service) BatchGetSecretValue(ctx context.Context, in rotor.BatchGetSecr
 // batchOne reads the AWSCURRENT value of one secret for BatchGetSecretValue
 // (e is nil when it must be looked up by id) and appends it, or its error,
 // to out. Only faults (EINTERNAL) are returned.
-func (s *Service) batchOne(ctx context.Context, c rotor.Caller, id string, e *entry, out *rotor.BatchGetSecretValueOutput) error {
+func (s *Service) batchOne(ctx context.Context, c rotor.Caller, id string, e *packed, out *rotor.BatchGetSecretValueOutput) error {
 	val, err := s.getValue(ctx, c, id, e, "", rotor.StageCurrent)
 	if err == nil {
 		out.Values = append(out.Values, *val)

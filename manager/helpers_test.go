@@ -88,13 +88,33 @@ func (s *countingStore) Update(ctx context.Context, fn func(rotor.Tx) error) err
 	return s.Store.Update(ctx, fn)
 }
 
+// readingStore is a countingStore that also offers its store's
+// rotor.SecretReader, as the SQLite store does: the Service then reads
+// cache misses through it. newEnv gives a Service one unless the test asks
+// for View reads (TestReadPathsAgree).
+type readingStore struct {
+	*countingStore
+	reads atomic.Int64
+}
+
+func (s *readingStore) ReadSecret(ctx context.Context, region, name string) (*rotor.SecretRecord, []*rotor.VersionRecord, error) {
+	s.reads.Add(1)
+	return s.Store.(rotor.SecretReader).ReadSecret(ctx, region, name)
+}
+
+func (s *readingStore) ReadSecretARN(ctx context.Context, arn string) (*rotor.SecretRecord, []*rotor.VersionRecord, error) {
+	s.reads.Add(1)
+	return s.Store.(rotor.SecretReader).ReadSecretARN(ctx, arn)
+}
+
 type env struct {
-	svc   *manager.Service
-	store *countingStore
-	clock *clock
-	authz *authorizer
-	cfg   manager.Config
-	ctx   context.Context
+	svc     *manager.Service
+	store   *countingStore
+	reading *readingStore // what the Service reads through, unless an option replaced the store
+	clock   *clock
+	authz   *authorizer
+	cfg     manager.Config
+	ctx     context.Context
 }
 
 type envOption func(*manager.Config)
@@ -126,9 +146,13 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		clock: &clock{t: time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)},
 		authz: &authorizer{},
 	}
-	cfg := manager.Config{Store: e.store, Keyring: kr, Authorizer: e.authz, Account: testAccount, Now: e.clock.Now}
+	e.reading = &readingStore{countingStore: e.store}
+	cfg := manager.Config{Store: e.reading, Keyring: kr, Authorizer: e.authz, Account: testAccount, Now: e.clock.Now}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.Store != rotor.Store(e.reading) {
+		e.reading = nil
 	}
 	e.cfg = cfg
 	e.svc = manager.New(cfg)

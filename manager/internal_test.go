@@ -171,10 +171,8 @@ func TestPruneCandidates(t *testing.T) {
 }
 
 func TestCacheGenerations(t *testing.T) {
-	rec := func(arn, name string) *entry {
-		e := newEntry(&rotor.SecretRecord{ARN: arn, Region: "r", Name: name}, nil)
-		e.prepare()
-		return e
+	rec := func(arn, name string) *packed {
+		return newPacked(&rotor.SecretRecord{ARN: arn, Region: "r", Name: name}, nil)
 	}
 	// Names "a", "b", ... and ARNs "arn:a", "arn:b", ... stand for real ones
 	// in these tests, except where an ARN is looked up.
@@ -258,8 +256,56 @@ func TestCacheGenerations(t *testing.T) {
 			t.Fatal("fill installed across clear")
 		}
 	})
+	t.Run("InvalidateARNRefusesFillInFlight", func(t *testing.T) {
+		// Another server's write is known by its ARN alone; a fill of the
+		// same secret by name, begun before, must not install.
+		c := newCache(1 << 20)
+		arn := rotor.SecretARN("r", "123456789012", "a", "AbCdEf")
+		g := c.begin()
+		c.invalidateARN(arn)
+		c.install(g, rec(arn, "a"))
+		c.end()
+		if c.get("r", "a") != nil || c.get("r", arn) != nil {
+			t.Fatal("fill installed across an invalidation by ARN")
+		}
+	})
+	t.Run("InvalidateARNDropsNameOfUncachedReplacement", func(t *testing.T) {
+		// The name's cached secret was deleted and re-created elsewhere:
+		// the new ARN's invalidation (the old one is not cached under it)
+		// drops the name, from the ARN's own region and name.
+		c := newCache(1 << 20)
+		old := rotor.SecretARN("r", "123456789012", "a", "AbCdEf")
+		c.install(c.begin(), rec(old, "a"))
+		c.end()
+		c.invalidateARN(rotor.SecretARN("r", "123456789012", "a", "ZyXwVu"))
+		if c.get("r", "a") != nil {
+			t.Fatal("name still resolves to the replaced secret")
+		}
+	})
+	t.Run("MaxAge", func(t *testing.T) {
+		c := newCache(1 << 20)
+		c.maxAge = int64(time.Hour)
+		e := rec("arn:a", "a")
+		e.expires = c.expiry()
+		c.install(c.begin(), e)
+		c.end()
+		if c.get("r", "a") == nil {
+			t.Fatal("entry within its maximum age not served")
+		}
+		e.expires = monoNow() // its time is up
+		if c.get("r", "a") != nil {
+			t.Fatal("entry past its maximum age served")
+		}
+		if c.expiry() <= monoNow() {
+			t.Fatal("expiry is not in the future")
+		}
+		c.maxAge = 0
+		if c.expiry() != 0 || c.get("r", "a") == nil {
+			t.Fatal("without a maximum age, entries do not expire")
+		}
+	})
 	t.Run("Bounded", func(t *testing.T) {
-		c := newCache(3 * rec("arn:a", "a").size)
+		c := newCache(3 * int64(rec("arn:a", "a").size))
 		for i := range 10 {
 			g := c.begin()
 			c.install(g, rec("arn:"+string(rune('a'+i)), string(rune('a'+i))))

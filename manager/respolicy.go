@@ -89,19 +89,20 @@ func (s *Service) GetResourcePolicy(ctx context.Context, secretID string) (*roto
 	if err != nil {
 		return nil, err
 	}
-	e, err := s.lookup(ctx, c.Region, secretID)
+	p, err := s.lookup(ctx, c.Region, secretID)
 	if isCode(err, rotor.ENOTFOUND) {
 		return nil, s.notFound(ctx, c, actionGetResourcePolicy, secretID)
 	} else if err != nil {
 		return nil, err
 	}
-	if err := s.authorizeSecret(ctx, c, actionGetResourcePolicy, e.rec, secretID); err != nil {
+	rec := p.record()
+	if err := s.authorizeSecret(ctx, c, actionGetResourcePolicy, rec, secretID); err != nil {
 		return nil, err
 	}
-	if !e.rec.DeletedDate.IsZero() {
+	if !rec.DeletedDate.IsZero() {
 		return nil, errMarkedForDeletion()
 	}
-	return &rotor.ResourcePolicy{ARN: e.rec.ARN, Name: e.rec.Name, Policy: e.rec.ResourcePolicy}, nil
+	return &rotor.ResourcePolicy{ARN: rec.ARN, Name: rec.Name, Policy: rec.ResourcePolicy}, nil
 }
 
 // DeleteResourcePolicy removes the secret's resource policy. A secret
@@ -207,12 +208,12 @@ func (s *Service) ResourcePolicy(ctx context.Context, arn string) (*policy.Polic
 	if !ok {
 		return nil, errNotFound()
 	}
-	e, err := s.lookup(ctx, a.Region, arn)
+	p, err := s.lookup(ctx, a.Region, arn)
 	if err != nil {
 		return nil, err
 	}
-	if e.rec.ARN != arn {
+	if p.arn() != arn {
 		return nil, errNotFound()
 	}
-	return e.resourcePolicy()
+	return p.resourcePolicy()
 }

@@ -294,10 +294,11 @@ func (s *Service) RunSecrets(ctx context.Context, run rotor.RunRecord) (values [
 	if s.store == nil || s.keyring == nil {
 		return nil, "", internal("run secrets", errStoreMissing)
 	}
-	e, err := s.lookup(ctx, run.Region, run.SecretARN)
+	p, err := s.lookup(ctx, run.Region, run.SecretARN)
 	if err != nil {
 		return nil, "", err
 	}
+	e := p.entry()
 	// Every labeled version (AWSCURRENT, AWSPREVIOUS, AWSPENDING, custom
 	// labels) is readable with the run's credentials, and the run's own
 	// version is what it writes.
@@ -313,12 +314,13 @@ func (s *Service) RunSecrets(ctx context.Context, run rotor.RunRecord) (values [
 	if !ok {
 		return values, "", nil
 	}
-	m, err := s.lookup(ctx, a.Region, arn)
+	mp, err := s.lookup(ctx, a.Region, arn)
 	if isCode(err, rotor.ENOTFOUND) {
 		return values, "", nil
 	} else if err != nil {
 		return nil, "", err
 	}
+	m := mp.entry()
 	if m.rec.ARN != e.rec.ARN {
 		mv, err := s.labeledValues(m.rec.ARN, m.versions, "")
 		if err != nil {

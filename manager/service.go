@@ -70,6 +70,12 @@ type Config struct {
 	// estimated memory; 0 means DefaultCacheMaxBytes, negative disables
 	// the cache.
 	CacheMaxBytes int64
+	// CacheMaxAge, when positive, bounds how long a cached secret is served
+	// after it was read from the store. Set it when other servers write to
+	// the same store: their writes reach this cache only through
+	// InvalidateSecret calls (a change feed), and this bounds how stale a
+	// read can be when such a call is lost. 0 means no bound.
+	CacheMaxAge time.Duration
 	// Rand picks the start time inside a rotation window; nil means a
 	// generator seeded from crypto/rand. The Service serialises its use.
 	Rand *mrand.Rand
@@ -167,6 +173,9 @@ func New(cfg Config) *Service {
 	case cfg.CacheMaxBytes < 0:
 		s.cache.maxBytes = 0
 	}
+	if cfg.CacheMaxAge > 0 {
+		s.cache.maxAge = int64(cfg.CacheMaxAge)
+	}
 	if s.rand == nil {
 		var seed [32]byte
 		_, _ = rand.Read(seed[:]) // crypto/rand.Read never fails
@@ -185,8 +194,15 @@ func New(cfg Config) *Service {
 }
 
 // InvalidateCache drops every cached record. Call it after anything changed
-// the store behind the service's back (key re-wrapping, a restore).
+// the store behind the service's back (key re-wrapping, a restore, changes
+// another server made that a change feed may have lost).
 func (s *Service) InvalidateCache() { s.cache.clear() }
+
+// InvalidateSecret drops what the cache holds of the secret arn, and keeps
+// reads already in flight from caching what they loaded of it. Call it when
+// another server sharing the store changed that secret (rotor.ChangeFeed);
+// this service's own writes invalidate without it.
+func (s *Service) InvalidateSecret(arn string) { s.cache.invalidateARN(arn) }
 
 // CacheStats is a snapshot of the secret cache's counters.
 type CacheStats struct {
@@ -342,14 +358,46 @@ func (s *Service) resolve(tx rotor.Tx, region, id string) (*rotor.SecretRecord, 
 // lookup returns the secret id names in region with its versions, from the
 // cache or else from one store snapshot (which then fills the cache).
 // Returns ENOTFOUND or EINTERNAL.
-func (s *Service) lookup(ctx context.Context, region, id string) (*entry, error) {
+//
+// A miss reads through the store's rotor.SecretReader when it has one and
+// id is a name or a full ARN (one query), through View otherwise (and for
+// a partial ARN, which only resolve handles).
+func (s *Service) lookup(ctx context.Context, region, id string) (*packed, error) {
 	if e := s.cache.get(region, id); e != nil {
 		return e, nil
 	}
+	expires := s.cache.expiry() // before the snapshot: its age counts from here
 	gen := s.cache.begin()
 	defer s.cache.end()
+	if r, ok := s.store.(rotor.SecretReader); ok {
+		var (
+			rec *rotor.SecretRecord
+			vs  []*rotor.VersionRecord
+			err error
+		)
+		arn := isARN(id)
+		if arn {
+			rec, vs, err = r.ReadSecretARN(ctx, id)
+		} else {
+			rec, vs, err = r.ReadSecret(ctx, region, id)
+		}
+		switch {
+		case err == nil && rec.Region != region:
+			return nil, errNotFound()
+		case err == nil:
+			e := newPacked(rec, vs)
+			e.expires = expires
+			s.cache.install(gen, e)
+			return e, nil
+		case !isCode(err, rotor.ENOTFOUND):
+			return nil, internal("read secret", err)
+		case !arn:
+			return nil, errNotFound()
+		}
+		// Not a full ARN: perhaps a partial one, which resolve handles.
+	}
 	var (
-		e       *entry
+		e       *packed
 		findErr error
 	)
 	err := s.store.View(ctx, func(tx rotor.Tx) error {
@@ -363,8 +411,8 @@ func (s *Service) lookup(ctx context.Context, region, id string) (*entry, error)
 			findErr = internal("versions", err)
 			return findErr
 		}
-		e = newEntry(rec, vs)
-		e.prepare()
+		e = newPacked(rec, vs)
+		e.expires = expires
 		return nil
 	})
 	if findErr != nil {
@@ -381,7 +429,7 @@ func (s *Service) lookup(ctx context.Context, region, id string) (*entry, error)
 // only need its ARN to authorize). Returns ENOTFOUND or EINTERNAL.
 func (s *Service) locate(ctx context.Context, region, id string) (*rotor.SecretRecord, error) {
 	if e := s.cache.get(region, id); e != nil {
-		return e.rec, nil
+		return e.record(), nil
 	}
 	var (
 		rec     *rotor.SecretRecord
@@ -512,7 +560,12 @@ func (s *Service) open(arn string, v *rotor.VersionRecord) (rotor.Value, error) 
 // its associated data (envelope.VersionAAD of its secret ARN and id); aad is
 // not modified. Returns EDECRYPT.
 func (s *Service) decrypt(v *rotor.VersionRecord, aad []byte) ([]byte, error) {
-	pt, err := s.keyring.Open(*v.Value, aad)
+	return s.decryptSealed(*v.Value, aad)
+}
+
+// decryptSealed is decrypt for a sealed value.
+func (s *Service) decryptSealed(sealed rotor.Sealed, aad []byte) ([]byte, error) {
+	pt, err := s.keyring.Open(sealed, aad)
 	if err != nil {
 		return nil, &rotor.Error{Code: rotor.EDECRYPT, Message: msgDecrypt, Err: err}
 	}

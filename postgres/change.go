@@ -149,15 +149,20 @@ func (s *Store) listen(ctx context.Context, cfg *pgx.ConnConfig, fn func(rotor.C
 		return false, err
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+changeChannel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+changeChannel+"; LISTEN "+s.syncChannel()); err != nil {
 		return false, err
 	}
 	fn(rotor.Change{All: true})
+	s.syncListening(true)
+	defer s.syncListening(false)
 	for {
 		wctx, cancel := context.WithTimeout(ctx, watchPing)
 		n, err := conn.WaitForNotification(wctx)
 		cancel()
 		switch {
+		case err == nil && n.Channel == s.syncChannel():
+			s.syncArrived(n.Payload)
+			continue
 		case err == nil:
 			deliver(n.Payload, fn)
 			continue

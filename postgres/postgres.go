@@ -59,6 +59,7 @@ type Store struct {
 	writer  chan struct{} // capacity 1: held by this process's Update
 	done    chan struct{} // closed by Close
 	closeMu sync.Once
+	sync    syncer // see Sync (sync.go)
 }
 
 var (

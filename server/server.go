@@ -44,6 +44,9 @@ type Options struct {
 	// KeyFile is where RotateKeys and RetireKey save the keyring; "" when
 	// the keyring came from an environment variable (they are then refused).
 	KeyFile string
+	// ReloadKeyring, when not nil, reads the key file again into Keyring;
+	// RotateKeys calls it first, to find a key staged there.
+	ReloadKeyring func() error
 	// BackupDir is the one directory rotor.Backup writes into ("" refuses
 	// it); ScratchDir is where rotor.DownloadBackup takes its snapshots
 	// ("" = the system's temporary directory). See admin.Config.
@@ -74,6 +77,20 @@ type Options struct {
 	// PurgeInterval is how often secrets past their recovery window are
 	// purged; 0 = one minute.
 	PurgeInterval time.Duration
+	// SharedCacheMaxAge bounds how long a cached secret or access key is
+	// used after it was read, when Store is shared with other servers (it
+	// implements rotor.ChangeFeed): notifications of their writes can be
+	// lost, and this bounds the staleness then. 0 =
+	// DefaultSharedCacheMaxAge. Ignored for a store that is not shared.
+	SharedCacheMaxAge time.Duration
+	// RelaxedSharedReads, with a store shared by other servers, serves
+	// requests from the caches at once instead of first waiting until this
+	// server has applied every change committed before the request arrived
+	// (rotor.ChangeSyncer). Relaxed, a client that writes through another
+	// server may read its write back stale for as long as that server's
+	// notification takes to arrive (normally well under a millisecond; at
+	// most SharedCacheMaxAge when it is lost).
+	RelaxedSharedReads bool
 
 	Rotation RotationOptions
 
@@ -101,6 +118,9 @@ type RotationOptions struct {
 	Failpoint func(point string)
 }
 
+// DefaultSharedCacheMaxAge is Options.SharedCacheMaxAge when it is 0.
+const DefaultSharedCacheMaxAge = 5 * time.Second
+
 // Server is a wired server core. Its fields are the pieces, for callers
 // that need one directly (first-start admin creation, benchmarks, tests);
 // they must not be replaced.
@@ -115,6 +135,8 @@ type Server struct {
 	Mux *http.ServeMux
 
 	opts    Options
+	feed    rotor.ChangeFeed // nil for a store no other server shares
+	barrier *barrier         // nil unless requests wait for the feed to catch up
 	mu      sync.Mutex
 	started bool
 	cancel  context.CancelFunc
@@ -148,13 +170,22 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		auditor = opts.Audit
 	}
 	s := &Server{opts: opts}
+	var maxAge time.Duration // caches are trusted until invalidated
+	if feed, ok := opts.Store.(rotor.ChangeFeed); ok {
+		s.feed = feed
+		maxAge = opts.SharedCacheMaxAge
+		if maxAge <= 0 {
+			maxAge = DefaultSharedCacheMaxAge
+		}
+	}
 	// Every transaction of the server goes through store, which times it
 	// when there are metrics (whatever the backend).
 	store := opts.Store
 	if opts.Metrics != nil {
 		store = opts.Metrics.InstrumentStore(opts.Store)
 	}
-	s.Auth = auth.New(auth.Config{Store: store, Keyring: opts.Keyring, Regions: opts.Regions, Account: opts.Account})
+	s.Auth = auth.New(auth.Config{Store: store, Keyring: opts.Keyring, Regions: opts.Regions, Account: opts.Account,
+		CacheMaxAge: maxAge})
 	// The engine and the manager know each other: the manager wakes the
 	// engine when it queues a run and stops it when a run is cancelled; the
 	// engine drives runs through the manager.
@@ -180,6 +211,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		PruneMinAge:   opts.PruneMinAge,
 		Logger:        opts.Logger,
 		CacheMaxBytes: opts.CacheMaxBytes,
+		CacheMaxAge:   maxAge,
 
 		Functions:    s.Registry,
 		MaxAttempts:  opts.Rotation.MaxAttempts,
@@ -202,6 +234,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		BackupDir:  opts.BackupDir,
 		ScratchDir: opts.ScratchDir,
 		OnRewrap:   s.Manager.InvalidateCache,
+		Reload:     opts.ReloadKeyring,
+		Shared:     s.feed != nil,
 		Logger:     opts.Logger,
 	})
 
@@ -220,8 +254,31 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.MetricsOnHandler && opts.Metrics != nil {
 		s.Mux.Handle("GET /metrics", opts.Metrics.Handler())
 	}
-	s.Mux.Handle("/", api)
+	var h http.Handler = api
+	if syncer, ok := opts.Store.(rotor.ChangeSyncer); ok && s.feed != nil && !opts.RelaxedSharedReads {
+		s.barrier = &barrier{sync: syncer.Sync}
+		h = s.synced(api)
+	}
+	s.Mux.Handle("/", h)
 	return s, nil
+}
+
+// barrierTimeout bounds one wait for the change feed to catch up.
+const barrierTimeout = 2 * time.Second
+
+// synced serves h once this server has applied every change to the shared
+// store committed before the request arrived, so that what it answers from
+// its caches is at least as new as any write acknowledged by any server
+// before then. When that cannot be known (the feed is not listening, or
+// takes longer than barrierTimeout) it serves anyway: the caches' maximum
+// age bounds how stale a read can be then.
+func (s *Server) synced(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.barrier.wait(r.Context()); err != nil && r.Context().Err() == nil {
+			s.opts.Logger.Debug("serving without knowing the change feed caught up", "err", err)
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Handler is what a listener serves: the AWS API, /health and, when asked,
@@ -229,8 +286,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 func (s *Server) Handler() http.Handler { return s.Mux }
 
 // Start runs the background work until Close: the rotation engine, the
-// scheduler and the purger of secrets past their recovery window. It is
-// called at most once.
+// scheduler, the purger of secrets past their recovery window and, for a
+// shared store, the watcher that drops what the caches hold of other
+// servers' writes. Calls after the first do nothing.
 func (s *Server) Start() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -240,6 +298,9 @@ func (s *Server) Start() {
 	s.started = true
 	bg, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
+	if s.feed != nil {
+		s.goBackground(func() { s.watch(bg) })
+	}
 	s.goBackground(func() { s.Manager.RunPurger(bg, s.opts.PurgeInterval) })
 	s.goBackground(func() {
 		if err := s.Engine.Run(bg); err != nil {
@@ -259,6 +320,54 @@ func (s *Server) goBackground(fn func()) {
 		defer s.wg.Done()
 		fn()
 	}()
+}
+
+// watch applies the store's change feed to the caches until ctx ends. When
+// the feed fails it drops every cache (changes may have been missed while
+// it was down) and subscribes again after a pause that doubles up to
+// maxWatchPause; meanwhile the caches' maximum age bounds how stale a read
+// can be.
+func (s *Server) watch(ctx context.Context) {
+	pause := minWatchPause
+	for {
+		start := time.Now()
+		err := s.feed.Watch(ctx, s.apply)
+		if ctx.Err() != nil {
+			return
+		}
+		s.apply(rotor.Change{All: true})
+		if time.Since(start) > maxWatchPause {
+			pause = minWatchPause // it ran a while: a fresh failure
+		}
+		s.opts.Logger.Warn("change feed lost; caches dropped, subscribing again", "err", err, "retry_in", pause)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, maxWatchPause)
+	}
+}
+
+// Pauses between subscriptions to a failing change feed.
+const (
+	minWatchPause = 100 * time.Millisecond
+	maxWatchPause = 5 * time.Second
+)
+
+// apply drops what the caches hold of one change.
+func (s *Server) apply(c rotor.Change) {
+	if c.All {
+		s.Manager.InvalidateCache()
+		s.Auth.InvalidateCache()
+		return
+	}
+	if c.SecretARN != "" {
+		s.Manager.InvalidateSecret(c.SecretARN)
+	}
+	if c.Auth {
+		s.Auth.InvalidateCache()
+	}
 }
 
 // Close stops the background work, waiting for it, and writes the

@@ -23,7 +23,10 @@
 // each runs in its own savepoint, so a failing one rolls back only its own
 // work; see commit.go), and the writer keeps its statements prepared. A
 // pool of read-only connections serves View, each View reading one
-// consistent snapshot while writes continue.
+// consistent snapshot while writes continue, and ReadSecret
+// (rotor.SecretReader), which reads one secret with its tags, versions and
+// labels in one statement, without a transaction; labels and tags are
+// clustered by secret (WITHOUT ROWID tables) so that takes few pages.
 //
 // The schema lives in numbered files under migrations/, embedded in the
 // binary and applied in order by Open, each in its own transaction and

@@ -1,6 +1,10 @@
 package sqlite
 
-import "context"
+import (
+	"context"
+	"database/sql"
+	"net/url"
+)
 
 // Pragmas reports the settings of the writer connection and of one reader
 // connection, keyed "writer.<pragma>" and "reader.<pragma>".
@@ -72,6 +76,18 @@ func QueryPlan(s *Store, query string, args ...any) ([]string, error) {
 // query.
 func Prepared(s *Store, query string) bool {
 	return s.readerStmts.get(query) != nil && s.writerStmts.get(query) != nil
+}
+
+// MigrateTo creates (or opens) the database at path and applies the
+// migrations up to number last only, with foreign keys on as the store's
+// writer has them: the database as an older version of the store left it.
+func MigrateTo(path string, last int) error {
+	db, err := sql.Open("sqlite", dsn(path, url.Values{"_foreign_keys": {"1"}, "_journal_mode": {"WAL"}}))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return migrateTo(db, last)
 }
 
 // RunSummaryQueries are the statements of Tx.RunSummary.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -615,5 +616,104 @@ func TestErrorsAreClientSafe(t *testing.T) {
 				t.Errorf("message %q is empty or carries stored bytes", msg)
 			}
 		})
+	}
+}
+
+// TestMigrationClusteredReads migrates a database written before 0012
+// (labels and tags in rowid tables) and checks that every row survives
+// with its order, that the constraints and cascades still hold, and that
+// the two tables are clustered.
+func TestMigrationClusteredReads(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rotor.db")
+	if err := sqlite.MigrateTo(path, 11); err != nil {
+		t.Fatal(err)
+	}
+	other := arn + "-other"
+	db := mustRaw(t, path)
+	for _, q := range []string{
+		`INSERT INTO secrets (arn, region, name, tags_ever_set, tag_text) VALUES ('` + arn + `', 'r', 's', TRUE, 'x')`,
+		`INSERT INTO secrets (arn, region, name) VALUES ('` + other + `', 'r', 'o')`,
+		// Same creation time: insertion order (then the rowid) decides, not the id.
+		`INSERT INTO versions (secret_arn, id, kek_id, wrapped_key, ciphertext, created_date) VALUES ('` + arn + `', 'v-z', 'k', x'01', x'0a', 5)`,
+		`INSERT INTO versions (secret_arn, id, kek_id, wrapped_key, ciphertext, created_date) VALUES ('` + arn + `', 'v-a', 'k', x'02', x'0b', 5)`,
+		`INSERT INTO versions (secret_arn, id, created_date) VALUES ('` + arn + `', 'p', 3)`,
+		`INSERT INTO versions (secret_arn, id, kek_id, wrapped_key, ciphertext, is_binary, created_date) VALUES ('` + other + `', 'o1', 'k', x'03', x'0c', TRUE, 1)`,
+		`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('` + arn + `', 'AWSCURRENT', 'v-a')`,
+		`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('` + arn + `', 'AWSPREVIOUS', 'v-z')`,
+		`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('` + arn + `', 'AWSPENDING', 'p')`,
+		`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('` + other + `', 'AWSCURRENT', 'o1')`,
+		`INSERT INTO tags (secret_arn, position, key, value) VALUES ('` + arn + `', 1, 'second', '2')`,
+		`INSERT INTO tags (secret_arn, position, key, value) VALUES ('` + arn + `', 0, 'first', '1')`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+
+	s := mustOpen(t, path) // applies 0008
+	versions := func(of string) string {
+		var got []string
+		view(t, s, func(tx rotor.Tx) error {
+			vs, err := tx.Versions(of)
+			for _, v := range vs {
+				got = append(got, fmt.Sprintf("%s%v", v.ID, v.Stages))
+			}
+			return err
+		})
+		return strings.Join(got, " ")
+	}
+	if got, want := versions(arn), "p[AWSPENDING] v-z[AWSPREVIOUS] v-a[AWSCURRENT]"; got != want {
+		t.Errorf("versions after migration = %s, want %s", got, want)
+	}
+	rec, vs, err := s.ReadSecret(context.Background(), "r", "s")
+	if err != nil || len(rec.Tags) != 2 || rec.Tags[0] != (rotor.Tag{Key: "first", Value: "1"}) || len(vs) != 3 ||
+		vs[2].ID != "v-a" || string(vs[2].Value.Ciphertext) != "\x0b" || vs[0].Value != nil {
+		t.Errorf("ReadSecret after migration = %+v, %+v, %v", rec, vs, err)
+	}
+	if _, vs, err := s.ReadSecret(context.Background(), "r", "o"); err != nil || len(vs) != 1 || !vs[0].Binary {
+		t.Errorf("ReadSecret(o) after migration = %+v, %v", vs, err)
+	}
+	// A version created after the migration with the same time sorts last.
+	update(t, s, func(tx rotor.Tx) error {
+		return tx.CreateVersion(arn, &rotor.VersionRecord{ID: "v-0", CreatedDate: time.Unix(0, 5).UTC()})
+	})
+	if got, want := versions(arn), "p[AWSPENDING] v-z[AWSPREVIOUS] v-a[AWSCURRENT] v-0[]"; got != want {
+		t.Errorf("versions after a new tie = %s, want %s", got, want)
+	}
+	if _, vs, err := s.ReadSecret(context.Background(), "r", "s"); err != nil || len(vs) != 4 || vs[3].ID != "v-0" || vs[1].ID != "v-z" {
+		t.Errorf("ReadSecret after a new tie = %v, %v", vs, err)
+	}
+	// Cascades: a version's labels go with it, a secret's versions and tags with it.
+	update(t, s, func(tx rotor.Tx) error { return tx.DeleteVersions(arn, []string{"p"}) })
+	update(t, s, func(tx rotor.Tx) error { return tx.DeleteSecret(other) })
+	s.Close()
+
+	db = mustRaw(t, path)
+	for q, want := range map[string]int{
+		`SELECT COUNT(*) FROM stages WHERE version_id = 'p'`:                                                                   0,
+		`SELECT COUNT(*) FROM versions WHERE secret_arn = '` + other + `'`:                                                     0,
+		`SELECT COUNT(*) FROM stages WHERE secret_arn = '` + other + `'`:                                                       0,
+		`SELECT COUNT(*) FROM sqlite_master WHERE name LIKE '%_new'`:                                                           0,
+		`SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND sql LIKE '%WITHOUT ROWID' AND name IN ('stages', 'tags')`: 2,
+		`SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'versions_value_written_once'`:                   1,
+	} {
+		var n int
+		if err := db.QueryRow(q).Scan(&n); err != nil || n != want {
+			t.Errorf("%s = %d, %v; want %d", q, n, err, want)
+		}
+	}
+	if _, err := db.Exec(`UPDATE versions SET ciphertext = x'00' WHERE id = 'v-a'`); err == nil {
+		t.Error("the write-once trigger is gone after the migration")
+	}
+	if _, err := db.Exec(`PRAGMA foreign_keys = ON`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('` + arn + `', 'X', 'nope')`); err == nil {
+		t.Error("a label on a missing version was accepted after the migration")
+	}
+	var fkErrors int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM pragma_foreign_key_check`).Scan(&fkErrors); err != nil || fkErrors != 0 {
+		t.Errorf("foreign_key_check: %d rows, %v", fkErrors, err)
 	}
 }

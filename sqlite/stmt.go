@@ -31,8 +31,8 @@ type stmtCache struct {
 }
 
 // preparedQueries are the queries every Store prepares on open: the ones
-// on the read path of GetSecretValue and DescribeSecret, and lookups used
-// by most writes. Add a query here (as a constant) to have it prepared.
+// on the read path of GetSecretValue and DescribeSecret (ReadSecret's, and
+// those of a View that reads one secret), and lookups used by most writes. Add a query here (as a constant) to have it prepared.
 var preparedQueries = []string{
 	snapshotQuery,
 	secretByARNQuery,
@@ -42,6 +42,8 @@ var preparedQueries = []string{
 	versionStagesQuery,
 	secretExistsQuery,
 	versionExistsQuery,
+	readByNameQuery,
+	readByARNQuery,
 	runByIDQuery, // the engine's checks before each step
 	dueRunsQuery,
 	expiredRunsQuery,

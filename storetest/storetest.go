@@ -63,7 +63,10 @@
 //     non-nil map for a store without secrets;
 //   - Backup refuses an existing path with EINVALID; a backend run with
 //     BackupRefused (a database server's, backed up with the server's own
-//     tools) refuses every path with EINVALID and writes nothing.
+//     tools) refuses every path with EINVALID and writes nothing;
+//   - a Store that implements the optional rotor.SecretReader returns
+//     exactly what one View of SecretByName (or Secret) and Versions
+//     would, from one snapshot; the SecretReader tests skip other stores.
 //
 // Every expected error is checked in a transaction of its own whose fn
 // returns it, because some databases (PostgreSQL) cannot continue a
@@ -161,6 +164,8 @@ func Run(t *testing.T, open func(t *testing.T) rotor.Store, opts ...Option) {
 		{"Run/ExpiredRuns", testRunExpiredRuns},
 		{"Lease/Acquire", testLeaseAcquire},
 		{"Lease/Concurrent", testLeaseConcurrent},
+		{"SecretReader/SameAsView", testReaderSameAsView},
+		{"SecretReader/Snapshot", testReaderSnapshot},
 	}
 	runTests(t, open, append(tests, listTests...))
 }

@@ -4,7 +4,7 @@
 // handler measured in the same run on the same machine, and prints the ratio.
 //
 //	go run ./bench/getsecret [-duration 5s] [-conns 1,32] [-audit on|off|both] [-policies]
-//	go run ./bench/getsecret -secrets 100000 [-dist uniform,zipf] [-gogc 400] [-gomemlimit off]
+//	go run ./bench/getsecret -secrets 100000 [-dist uniform,zipf] [-store DIR] [-gogc 400] [-gomemlimit off]
 //
 // With -secrets N > 1 (scale mode, see scale.go) N secrets are built
 // through the store and one rotor server (audit on unless -audit off) is
@@ -88,11 +88,13 @@ func main() {
 	auditMode := flag.String("audit", "both", "rotor servers to measure: on (audit log written), off (--audit off) or both; with -secrets > 1, one server, audit on unless off")
 	flag.IntVar(&scale.secrets, "secrets", 1, "number of secrets; above 1, they are built through the store and reads spread over them")
 	flag.StringVar(&scale.dists, "dist", "uniform,zipf", "with -secrets > 1: comma-separated read distributions, uniform or zipf (s = 1.1)")
-	flag.IntVar(&scale.presign, "presign", 100000, "with -secrets > 1: requests signed ahead per distribution (replayed in a cycle)")
-	flag.Int64Var(&scale.cacheBytes, "cache-bytes", 256<<20, "the server's cache.max_bytes; both servers get GOGC=400 and GOMEMLIMIT = this + 128 MiB")
+	flag.IntVar(&scale.presign, "presign", 100000, "with -secrets > 1: requests drawn and signed ahead per distribution, at least 4 × -secrets up to 2,000,000 (replayed in a cycle)")
+	flag.Int64Var(&scale.cacheBytes, "cache-bytes", 256<<20, "the server's cache.max_bytes; both servers get GOGC=400 and GOMEMLIMIT = this + 96 MiB")
 	flag.Int64Var(&scale.mmapBytes, "db-mmap-bytes", 0, "the server's database.mmap_bytes (0 = off)")
+	flag.StringVar(&scale.storeDir, "store", "", "with -secrets > 1: keep the store in this directory and reuse it on later runs with the same -secrets and -value-size")
+	flag.BoolVar(&scale.premigrate, "premigrate", true, "with -store: migrate a reused store before starting the server (false for a server older than this program)")
 	flag.StringVar(&scale.gogc, "gogc", "400", "GOGC of both servers (the rotor server's default is 400)")
-	flag.StringVar(&scale.memlimit, "gomemlimit", "", "GOMEMLIMIT of both servers (\"off\" for none; default: the rotor server's, -cache-bytes + 128 MiB)")
+	flag.StringVar(&scale.memlimit, "gomemlimit", "", "GOMEMLIMIT of both servers (\"off\" for none; default: the rotor server's, -cache-bytes + 96 MiB)")
 	flag.Parse()
 	if *bare {
 		serveBare()
@@ -111,6 +113,8 @@ var scale struct {
 	presign    int
 	cacheBytes int64
 	mmapBytes  int64
+	storeDir   string
+	premigrate bool
 	gogc       string
 	memlimit   string
 }
@@ -121,7 +125,7 @@ var scale struct {
 func gcEnv() []string {
 	limit := scale.memlimit
 	if limit == "" {
-		limit = strconv.FormatInt(scale.cacheBytes+128<<20, 10)
+		limit = strconv.FormatInt(scale.cacheBytes+96<<20, 10)
 	}
 	return []string{"GOGC=" + scale.gogc, "GOMEMLIMIT=" + limit}
 }
@@ -312,9 +316,9 @@ func run(duration, warmup time.Duration, connList, rotorBin string, valueSize in
 		results := map[*rotorServer]result{}
 		for _, srv := range order {
 			if srv == nil {
-				results[nil] = load(bare.URL, bare.PID(), []signedReq{{header: rotors[0].header, body: body}}, n, warmup, duration)
+				results[nil] = load(bare.URL, bare.PID(), []signedReq{{header: rotors[0].header, body: body}}, n, warmup, duration, "")
 			} else {
-				results[srv] = load(srv.child.URL, srv.child.PID(), []signedReq{{header: srv.header, body: body}}, n, warmup, duration)
+				results[srv] = load(srv.child.URL, srv.child.PID(), []signedReq{{header: srv.header, body: body}}, n, warmup, duration, "")
 			}
 		}
 		b := results[nil]
@@ -379,6 +383,7 @@ type result struct {
 	clientCPU time.Duration // this process's CPU time per request; 0 if unknown
 	errors    int64
 	firstErr  string
+	hitRatio  float64 // the rotor server's cache hit ratio over the measured interval; -1 if unknown
 }
 
 func (r result) cpuText() string {
@@ -417,9 +422,10 @@ func cpuTime(pid int) (d time.Duration, ok bool) {
 	return time.Duration(utime+stime) * time.Second / userHZ, true
 }
 
-// load runs n connections, each a loop of the same request, for warmup +
-// duration and measures only the duration part.
-func load(url string, pid int, reqs []signedReq, n int, warmup, duration time.Duration) result {
+// load runs n connections, each a loop over reqs, for warmup + duration
+// and measures only the duration part. With debugBase (a rotor server's
+// debug listener) it also reports the cache hit ratio over that part.
+func load(url string, pid int, reqs []signedReq, n int, warmup, duration time.Duration, debugBase string) result {
 	tr := &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: n, DisableCompression: true}
 	client := &http.Client{Transport: tr}
 	defer tr.CloseIdleConnections()
@@ -443,6 +449,9 @@ func load(url string, pid int, reqs []signedReq, n int, warmup, duration time.Du
 				sr := reqs[int(next.Add(1)%uint64(len(reqs)))]
 				req, _ := http.NewRequest(http.MethodPost, url+"/", bytes.NewReader(sr.body))
 				req.Header = sr.header.Clone()
+				if sr.auth != "" {
+					req.Header["Authorization"] = []string{sr.auth}
+				}
 				t0 := time.Now()
 				resp, err := client.Do(req)
 				if err == nil {
@@ -470,6 +479,11 @@ func load(url string, pid int, reqs []signedReq, n int, warmup, duration time.Du
 		}()
 	}
 	time.Sleep(warmup)
+	var hits0, misses0 float64
+	countersOK := false
+	if debugBase != "" {
+		hits0, misses0, countersOK = cacheCounters(debugBase)
+	}
 	cpu0, cpuOK := cpuTime(pid)
 	self0, selfOK := cpuTime(os.Getpid())
 	measuring.Store(true)
@@ -479,10 +493,16 @@ func load(url string, pid int, reqs []signedReq, n int, warmup, duration time.Du
 	elapsed := time.Since(t0)
 	cpu1, cpuOK1 := cpuTime(pid)
 	self1, selfOK1 := cpuTime(os.Getpid())
+	r := result{hitRatio: -1}
+	if countersOK {
+		if hits1, misses1, ok := cacheCounters(debugBase); ok && hits1+misses1 > hits0+misses0 {
+			r.hitRatio = (hits1 - hits0) / (hits1 - hits0 + misses1 - misses0)
+		}
+	}
 	stop.Store(true)
 	wg.Wait()
 	slices.Sort(lat)
-	r := result{rps: float64(count.Load()) / elapsed.Seconds(), errors: errs.Load()}
+	r.rps, r.errors = float64(count.Load())/elapsed.Seconds(), errs.Load()
 	if n := count.Load(); cpuOK && cpuOK1 && n > 0 {
 		r.cpuPerReq = (cpu1 - cpu0) / time.Duration(n)
 	}

@@ -7,12 +7,14 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -81,15 +83,19 @@ func buildStore(dataDir string, n, valueSize int) error {
 	return nil
 }
 
-// signedReq is one pre-signed GetSecretValue request.
+// signedReq is one pre-signed GetSecretValue request: header, plus
+// Authorization when auth is not "" (the scale runs share one header of
+// the common fields, so a million signed requests fit in memory).
 type signedReq struct {
 	header http.Header
+	auth   string
 	body   []byte
 }
 
 // presign signs count GetSecretValue requests for secrets drawn from dist
-// ("uniform" or "zipf", s = 1.1) over n secrets. A signature stays valid
-// for 15 minutes.
+// ("uniform" or "zipf", s = 1.1) over n secrets, each drawn independently.
+// Each secret drawn is signed once (its request is replayed when drawn
+// again); a signature stays valid for 15 minutes.
 func presign(ctx context.Context, url, id, secret string, n, count int, dist string, seed uint64) ([]signedReq, error) {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	var next func() int
@@ -107,9 +113,16 @@ func presign(ctx context.Context, url, id, secret string, n, count int, dist str
 	signer := v4.NewSigner()
 	creds := aws.Credentials{AccessKeyID: id, SecretAccessKey: secret}
 	now := time.Now()
+	var common http.Header     // every header but Authorization, the same for all
+	signed := make([]int32, n) // index+1 in out of secret i's first request; 0 = not signed yet
 	out := make([]signedReq, count)
 	for i := range out {
-		body := []byte(`{"SecretId":"` + scaleName(next()) + `"}`)
+		k := next()
+		if j := signed[k]; j > 0 {
+			out[i] = out[j-1]
+			continue
+		}
+		body := []byte(`{"SecretId":"` + scaleName(k) + `"}`)
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 		req.Header.Set("X-Amz-Target", "secretsmanager.GetSecretValue")
@@ -117,9 +130,44 @@ func presign(ctx context.Context, url, id, secret string, n, count int, dist str
 		if err := signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "secretsmanager", "us-east-1", now); err != nil {
 			return nil, err
 		}
-		out[i] = signedReq{header: req.Header, body: body}
+		auth := req.Header.Get("Authorization")
+		req.Header.Del("Authorization")
+		if common == nil {
+			common = req.Header
+		} else if !maps.EqualFunc(common, req.Header, slices.Equal) {
+			return nil, fmt.Errorf("signed requests differ in more than Authorization: %v, %v", common, req.Header)
+		}
+		out[i] = signedReq{header: common, auth: auth, body: body}
+		signed[k] = int32(i + 1)
 	}
 	return out, nil
+}
+
+// cacheCounters returns the rotor server's cache hits and misses so far,
+// from the /metrics of its debug listener at base; ok is false if they
+// cannot be read.
+func cacheCounters(base string) (hits, misses float64, ok bool) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return 0, 0, false
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, 0, false
+	}
+	found := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		for name, dst := range map[string]*float64{"rotor_cache_hits_total ": &hits, "rotor_cache_misses_total ": &misses} {
+			if rest, ok := strings.CutPrefix(line, name); ok {
+				if v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64); err == nil {
+					*dst = v
+					found++
+				}
+			}
+		}
+	}
+	return hits, misses, found == 2
 }
 
 // rssMiB returns the resident set size of process pid in MiB, from
@@ -221,8 +269,39 @@ func fetchProfile(base, path string, d time.Duration) (wait func()) {
 // startScale starts a rotor server on a fresh data directory under tmp
 // (with the audit log on or off) to create its keyring and credentials,
 // stops it, and measures reads over scale.secrets secrets (runScale).
+//
+// With -store DIR the data directory is DIR/data and is kept: a later run
+// with the same -secrets and -value-size reuses it instead of building the
+// store again (building 1,000,000 secrets takes minutes). DIR/scale.txt
+// records what was built; a DIR holding anything else is refused.
 func startScale(tmp, rotorBin string, audit bool, duration, warmup time.Duration, connList string, valueSize int, profile string) error {
 	dataDir := filepath.Join(tmp, "data")
+	marker := ""
+	want := fmt.Sprintf("secrets=%d value-size=%d\n", scale.secrets, valueSize)
+	if scale.storeDir != "" {
+		dataDir = filepath.Join(scale.storeDir, "data")
+		marker = filepath.Join(scale.storeDir, "scale.txt")
+		got, err := os.ReadFile(marker)
+		switch {
+		case err == nil && string(got) == want:
+			if fi, err := os.Stat(marker); err == nil && fi.ModTime().UTC().Format(time.DateOnly) != time.Now().UTC().Format(time.DateOnly) {
+				// The secrets were recorded as read on the day they were
+				// built: today, every first read writes LastAccessedDate.
+				fmt.Println("warning: the store was built on another day (UTC); first reads today also write LastAccessedDate")
+			}
+			return reuseScale(dataDir, rotorBin, audit, duration, warmup, connList, valueSize, profile)
+		case err == nil:
+			return fmt.Errorf("-store %s holds a store built with %q, not %q: use another directory", scale.storeDir, strings.TrimSpace(string(got)), strings.TrimSpace(want))
+		case !os.IsNotExist(err):
+			return err
+		}
+		if _, err := os.Stat(dataDir); err == nil {
+			return fmt.Errorf("-store %s: %s exists without %s (an interrupted build?): remove it", scale.storeDir, dataDir, marker)
+		}
+		if err := os.MkdirAll(scale.storeDir, 0o700); err != nil {
+			return err
+		}
+	}
 	debugAddr, err := freeLoopbackAddr()
 	if err != nil {
 		return err
@@ -242,22 +321,67 @@ func startScale(tmp, rotorBin string, audit bool, duration, warmup time.Duration
 		return err
 	}
 	rotor.Stop()
-	return runScale(dataDir, rotorCmd, &rotor, id, secret, duration, warmup, connList, valueSize, profile, debugAddr)
-}
-
-// runScale builds a store of scale.secrets secrets in the stopped server's
-// data directory, restarts the server on it (*rotor) and measures, per
-// distribution and connection count, GetSecretValue against the bare
-// handler, with the server's RSS after each run and the load average.
-func runScale(dataDir string, rotorCmd func() *exec.Cmd, rotor **serverproc.Child, id, secret string,
-	duration, warmup time.Duration, connList string, valueSize int, profile, debugAddr string) error {
-	n := scale.secrets
 	t0 := time.Now()
-	if err := buildStore(dataDir, n, valueSize); err != nil {
+	if err := buildStore(dataDir, scale.secrets, valueSize); err != nil {
 		return err
 	}
 	build := time.Since(t0)
-	t0 = time.Now()
+	if marker != "" {
+		if err := os.WriteFile(marker, []byte(want), 0o600); err != nil {
+			return err
+		}
+	}
+	return runScale(dataDir, rotorCmd, &rotor, id, secret, build, duration, warmup, connList, valueSize, profile, debugAddr)
+}
+
+// reuseScale measures reads over the store a previous run built in dataDir
+// (see startScale).
+func reuseScale(dataDir, rotorBin string, audit bool, duration, warmup time.Duration, connList string, valueSize int, profile string) error {
+	debugAddr, err := freeLoopbackAddr()
+	if err != nil {
+		return err
+	}
+	rotorCmd := func() *exec.Cmd {
+		cmd := exec.Command(rotorBin, rotorArgs(dataDir, debugAddr, audit)...)
+		cmd.Env = append(os.Environ(), gcEnv()...)
+		return cmd
+	}
+	id, secret, err := serverproc.ReadCredentials(filepath.Join(dataDir, "credentials"))
+	if err != nil {
+		return err
+	}
+	// Opening the store applies the migrations this version has and the
+	// store lacks, which may take long at a million secrets: do it before
+	// the server starts, so its startup time is its own (unless the server
+	// measured is an older version, which would refuse a newer schema).
+	if scale.premigrate {
+		t0 := time.Now()
+		st, err := sqlite.Open(filepath.Join(dataDir, "rotor.db"))
+		if err != nil {
+			return err
+		}
+		if err := st.Close(); err != nil {
+			return err
+		}
+		fmt.Printf("store opened (and migrated if needed) in %s\n", time.Since(t0).Round(time.Millisecond))
+	}
+	var rotor *serverproc.Child
+	defer func() {
+		if rotor != nil {
+			rotor.Stop()
+		}
+	}()
+	return runScale(dataDir, rotorCmd, &rotor, id, secret, 0, duration, warmup, connList, valueSize, profile, debugAddr)
+}
+
+// runScale starts the server on the store of scale.secrets secrets in
+// dataDir (built in build; 0: reused) as *rotor and measures, per
+// distribution and connection count, GetSecretValue against the bare
+// handler, with the server's RSS after each run and the load average.
+func runScale(dataDir string, rotorCmd func() *exec.Cmd, rotor **serverproc.Child, id, secret string,
+	build, duration, warmup time.Duration, connList string, valueSize int, profile, debugAddr string) error {
+	n := scale.secrets
+	t0 := time.Now()
 	r, err := serverproc.Start(rotorCmd())
 	if err != nil {
 		return err
@@ -283,8 +407,12 @@ func runScale(dataDir string, rotorCmd func() *exec.Cmd, rotor **serverproc.Chil
 
 	fmt.Printf("GetSecretValue over %d secrets, %d-byte values, cache.max_bytes %d MiB, database.mmap_bytes %d MiB, %s for both servers\n",
 		n, valueSize, scale.cacheBytes>>20, scale.mmapBytes>>20, strings.Join(gcEnv(), " "))
-	fmt.Printf("build %s (%.0f secrets/s), server startup %s, RSS after startup %.0f MiB, load %s\n",
-		build.Round(time.Millisecond), float64(n)/build.Seconds(), startup.Round(time.Millisecond), startRSS, loadAvg())
+	if build > 0 {
+		fmt.Printf("build %s (%.0f secrets/s), ", build.Round(time.Millisecond), float64(n)/build.Seconds())
+	} else {
+		fmt.Printf("store reused from %s, ", dataDir)
+	}
+	fmt.Printf("server startup %s, RSS after startup %.0f MiB, load %s\n", startup.Round(time.Millisecond), startRSS, loadAvg())
 	if profile != "" { // the whole measurement, both servers' runs included
 		runs := len(strings.Split(connList, ",")) * len(strings.Split(scale.dists, ","))
 		wait := fetchProfile("http://"+debugAddr, profile, time.Duration(2*runs)*(warmup+duration))
@@ -292,7 +420,10 @@ func runScale(dataDir string, rotorCmd func() *exec.Cmd, rotor **serverproc.Chil
 	}
 	fmt.Printf("%-8s %-6s %-6s %10s %9s %9s %10s %9s %9s %6s\n", "dist", "conns", "server", "req/s", "p50", "p99", "cpu/req", "RSS MiB", "anon MiB", "load")
 	for _, dist := range strings.Split(scale.dists, ",") {
-		reqs, err := presign(ctx, r.URL, id, secret, n, scale.presign, strings.TrimSpace(dist), uint64(n))
+		// Four draws per secret (up to two million), so a uniform load
+		// reaches nearly every secret and a run wraps around the
+		// sequence late or never, instead of replaying a small subset.
+		reqs, err := presign(ctx, r.URL, id, secret, n, max(scale.presign, min(4*n, 2000000)), strings.TrimSpace(dist), uint64(n))
 		if err != nil {
 			return err
 		}
@@ -303,11 +434,11 @@ func runScale(dataDir string, rotorCmd func() *exec.Cmd, rotor **serverproc.Chil
 			}
 			var b, rr result
 			if i%2 == 0 {
-				b = load(bare.URL, bare.PID(), reqs, conns, warmup, duration)
-				rr = load(r.URL, r.PID(), reqs, conns, warmup, duration)
+				b = load(bare.URL, bare.PID(), reqs, conns, warmup, duration, "")
+				rr = load(r.URL, r.PID(), reqs, conns, warmup, duration, "http://"+debugAddr)
 			} else {
-				rr = load(r.URL, r.PID(), reqs, conns, warmup, duration)
-				b = load(bare.URL, bare.PID(), reqs, conns, warmup, duration)
+				rr = load(r.URL, r.PID(), reqs, conns, warmup, duration, "http://"+debugAddr)
+				b = load(bare.URL, bare.PID(), reqs, conns, warmup, duration, "")
 			}
 			if rr.errors > 0 || b.errors > 0 {
 				return fmt.Errorf("errors during load: rotor %d (%s), bare %d (%s)", rr.errors, rr.firstErr, b.errors, b.firstErr)
@@ -322,6 +453,9 @@ func runScale(dataDir string, rotorCmd func() *exec.Cmd, rotor **serverproc.Chil
 					client := (rr.clientCPU + b.clientCPU) / 2
 					fmt.Printf(", CPU-bound ratio = %.2f", float64(client+b.cpuPerReq)/float64(client+rr.cpuPerReq))
 				}
+			}
+			if rr.hitRatio >= 0 {
+				fmt.Printf(", cache hit ratio %.3f", rr.hitRatio)
 			}
 			fmt.Println()
 		}

@@ -112,8 +112,8 @@ func TestCLIUsageErrors(t *testing.T) {
 		{[]string{"keys", "retire"}, []string{"usage: rotor keys retire <key-id>"}},
 		{[]string{"identity", "bogus"}, []string{`unknown command "identity bogus"`}},
 		{[]string{"help", "frob"}, []string{`unknown command "frob"; the commands are server, secret`}},
-		{[]string{"help", "keys", "frob"}, []string{`unknown command "keys frob"; the keys commands are list, rotate, retire`}},
-		{[]string{"help", "keys", "list", "x"}, []string{`unknown command "keys list x"; the keys commands are list, rotate, retire`}},
+		{[]string{"help", "keys", "frob"}, []string{`unknown command "keys frob"; the keys commands are list, add, rotate, retire`}},
+		{[]string{"help", "keys", "list", "x"}, []string{`unknown command "keys list x"; the keys commands are list, add, rotate, retire`}},
 	} {
 		code, _, errOut := runCLI(t, nil, tc.args...)
 		if code != 2 {

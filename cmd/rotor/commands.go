@@ -100,7 +100,8 @@ func init() {
 		}},
 		{name: "keys", summary: "key-encryption keys", subs: []*command{
 			{name: "list", summary: "key-encryption keys and how many data keys each wraps", kind: kindClient, setup: setupKeysList},
-			{name: "rotate", summary: "add a new key-encryption key and re-wrap every data key under it", kind: kindClient, setup: setupKeysRotate},
+			{name: "add", args: "<key-file>", summary: "offline: stage a new, inactive key in a key file, to give every server sharing a database before 'keys rotate'", setup: setupKeysAdd},
+			{name: "rotate", summary: "make a new key-encryption key active (the staged one, if any) and re-wrap every data key under it", kind: kindClient, setup: setupKeysRotate},
 			{name: "retire", args: "<key-id>", summary: "remove a key-encryption key that wraps nothing (older backups need it: keep a copy)", kind: kindClient, setup: setupKeysRetire},
 		}},
 		{name: "rotation", summary: "rotation runs", subs: []*command{
@@ -109,6 +110,7 @@ func init() {
 			{name: "abandon", args: "<secret-id>", summary: "stop a rotation and remove its stray AWSPENDING label", kind: kindClient, setup: setupRotationAbandon},
 		}},
 		{name: "recover-admin", summary: "on a STOPPED server's data directory: a new admin access key, written to a file", kind: kindConfig, setup: setupRecoverAdmin},
+		{name: "migrate", summary: "copy a STOPPED SQLite server's data into an empty PostgreSQL database, then verify it (--from DIR --to URL)", setup: setupMigrate},
 		{name: "audit", summary: "the audit log", subs: []*command{
 			{name: "verify", args: "<file>...", summary: "check the audit log's hash chain, oldest file first: audit.log.* audit.log", setup: setupAuditVerify},
 		}},

@@ -125,7 +125,7 @@ func TestBashCompletion(t *testing.T) {
 		want  []string
 	}{
 		{[]string{"rotor", "se"}, []string{"secret", "server"}},
-		{[]string{"rotor", "keys", ""}, []string{"list", "rotate", "retire"}},
+		{[]string{"rotor", "keys", ""}, []string{"add", "list", "rotate", "retire"}},
 		{[]string{"rotor", "identity", "policy", "g"}, []string{"get"}},
 		{[]string{"rotor", "secret", "put", "app", "--value-"}, []string{"--value-file", "--value-stdin"}},
 		{[]string{"rotor", "--output", ""}, []string{"json", "table"}},

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/rotorhq/rotor/server"
 )
 
 // DefaultListen is the address `rotor server` listens on when nothing else
@@ -92,6 +94,15 @@ type Config struct {
 		// MaxBytes bounds the read cache of sealed secrets, in bytes of
 		// estimated memory; 0 disables the cache.
 		MaxBytes int64 `toml:"max_bytes"`
+		// SharedMaxAge bounds how long a cached secret or access key is
+		// used after it was read, with a store shared by several servers
+		// (server.Options.SharedCacheMaxAge); ignored for SQLite.
+		SharedMaxAge duration `toml:"shared_max_age"`
+		// ReadYourWrites, with a store shared by several servers, makes
+		// each request wait until this server applied every change
+		// committed before it arrived (server.Options.RelaxedSharedReads
+		// is its opposite); ignored for SQLite.
+		ReadYourWrites bool `toml:"read_your_writes"`
 	} `toml:"cache"`
 
 	Database struct {
@@ -300,6 +311,8 @@ func DefaultConfig() Config {
 	c.Audit.OnFailure = "refuse"
 	c.Audit.Buffer = 8192
 	c.Cache.MaxBytes = DefaultCacheMaxBytes
+	c.Cache.SharedMaxAge.Duration = server.DefaultSharedCacheMaxAge
+	c.Cache.ReadYourWrites = true
 	return c
 }
 
@@ -420,6 +433,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Cache.MaxBytes < 0 {
 		return errors.New("cache.max_bytes must not be negative")
+	}
+	if c.Cache.SharedMaxAge.Duration <= 0 {
+		return errors.New("cache.shared_max_age must be positive (it bounds how stale a read can be when another server's change notification is lost)")
 	}
 	if c.Database.MmapBytes < 0 {
 		return errors.New("database.mmap_bytes must not be negative")

@@ -54,7 +54,7 @@ func TestLoadConfig_DebugListenLoopbackOnly(t *testing.T) {
 
 func TestGCSettings(t *testing.T) {
 	p, l := gcSettings(256<<20, env(nil))
-	if p != 400 || l != 256<<20+128<<20 {
+	if p != 400 || l != 256<<20+96<<20 {
 		t.Fatalf("defaults: GOGC %d, limit %d", p, l)
 	}
 	p, l = gcSettings(256<<20, env(map[string]string{"GOGC": "100", "GOMEMLIMIT": "1GiB"}))

@@ -63,7 +63,7 @@ func runRecoverAdmin(ctx context.Context, cfg Config, identity, out string, stdo
 	}
 	defer lock.Close()
 
-	store, _, err := openStore(ctx, &cfg)
+	store, _, err := openStore(ctx, &cfg, nil)
 	if err != nil {
 		return err
 	}

@@ -48,6 +48,9 @@ type Main struct {
 	sqlite   *sqlite.Store // store, when it is SQLite (for its statistics)
 	audit    *audit.Log    // nil when audit.enabled is false
 	keyring  *envelope.Keyring
+	keys     *keyFollower // nil when the keyring comes from keys.env
+	keysStop func()       // stops keys.run
+	keysDone chan struct{}
 	core     *server.Server
 	auth     *auth.Service    // core.Auth
 	manager  *manager.Service // core.Manager
@@ -116,7 +119,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	// The database first: a keyring that lacks a key it uses is refused
 	// before anything is written.
-	if m.store, m.sqlite, err = openStore(ctx, c); err != nil {
+	if m.store, m.sqlite, err = openStore(ctx, c, m.Logger); err != nil {
 		return err
 	}
 	if m.sqlite != nil {
@@ -151,6 +154,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			keySource += ", which does not exist"
 		}
 	}
+	if keyFile != "" && m.keyring != nil {
+		m.keys = newKeyFollower(keyFile, m.keyring, m.Logger)
+	}
 	if err := checkKeyring(m.keyring, inUse, keySource, c.storeName()); err != nil {
 		return err
 	}
@@ -174,20 +180,23 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 
 	if m.core, err = server.New(ctx, server.Options{
-		Store:            m.store,
-		Keyring:          m.keyring,
-		KeyFile:          keyFile,
-		BackupDir:        c.BackupPath(),
-		ScratchDir:       c.DataDir,
-		Regions:          c.Regions,
-		Account:          c.AccountID,
-		Logger:           m.Logger,
-		Audit:            m.audit,
-		Metrics:          m.metrics,
-		MetricsOnHandler: c.Metrics.OnMainListener,
-		PruneMinAge:      pruneMinAge(c.Versions.PruneMinAge.Duration),
-		CacheMaxBytes:    managerCacheBytes(c.Cache.MaxBytes),
-		PurgeInterval:    c.Deletion.PurgeInterval.Duration,
+		Store:              m.store,
+		Keyring:            m.keyring,
+		KeyFile:            keyFile,
+		ReloadKeyring:      m.reloadKeyring(),
+		BackupDir:          c.BackupPath(),
+		ScratchDir:         c.DataDir,
+		Regions:            c.Regions,
+		Account:            c.AccountID,
+		Logger:             m.Logger,
+		Audit:              m.audit,
+		Metrics:            m.metrics,
+		MetricsOnHandler:   c.Metrics.OnMainListener,
+		PruneMinAge:        pruneMinAge(c.Versions.PruneMinAge.Duration),
+		CacheMaxBytes:      managerCacheBytes(c.Cache.MaxBytes),
+		PurgeInterval:      c.Deletion.PurgeInterval.Duration,
+		SharedCacheMaxAge:  c.Cache.SharedMaxAge.Duration,
+		RelaxedSharedReads: !c.Cache.ReadYourWrites,
 		Rotation: server.RotationOptions{
 			Workers:          c.Rotation.Workers,
 			MaxAttempts:      c.Rotation.MaxAttempts,
@@ -249,6 +258,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 
 	m.core.Start()
+	if m.keys != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		m.keysStop = func() { cancel(); <-m.keysDone }
+		m.keysDone = make(chan struct{})
+		go func() { defer close(m.keysDone); m.keys.run(ctx) }()
+	}
 	m.done = make(chan struct{}, 1)
 	go func() {
 		if err := m.server.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -259,6 +274,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.Logger.Info("rotor serving", "url", m.URL(), "data_dir", c.DataDir, "regions", strings.Join(c.Regions, ","))
 	m.printHints()
 	return nil
+}
+
+// reloadKeyring is server.Options.ReloadKeyring: nil without a key file.
+func (m *Main) reloadKeyring() func() error {
+	if m.keys == nil {
+		return nil
+	}
+	return m.keys.Reload
 }
 
 // functionEndpoint is the URL exec and http functions call back.
@@ -299,6 +322,10 @@ func (m *Main) Close() error {
 	if m.done != nil {
 		<-m.done // Serve has returned
 		m.done = nil
+	}
+	if m.keysStop != nil {
+		m.keysStop()
+		m.keysStop = nil
 	}
 	if m.core != nil {
 		// Stops the engine, scheduler and purger, and writes the access

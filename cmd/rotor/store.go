@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 
 	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/postgres"
 	"github.com/rotorhq/rotor/sqlite"
 )
 
@@ -50,20 +52,21 @@ func (c *Config) storeName() string {
 // servers may share (every backend but SQLite).
 func (c *Config) sharedStore() bool { return c.Store != "" }
 
-// errNoPostgres is returned for a postgres:// store until this build has
-// the PostgreSQL backend.
-var errNoPostgres = errors.New("store: this build of rotor has no PostgreSQL store yet; leave store empty to use SQLite in the data directory")
-
 // openStore opens the store c selects. For SQLite it also returns the
-// *sqlite.Store (for its statistics); nil for another backend.
-func openStore(ctx context.Context, c *Config) (rotor.Store, *sqlite.Store, error) {
+// *sqlite.Store (for its statistics); nil for another backend. log gets
+// the store's own messages (nil: none).
+func openStore(ctx context.Context, c *Config, log *slog.Logger) (rotor.Store, *sqlite.Store, error) {
 	kind, err := storeKind(c.Store)
 	if err != nil {
 		return nil, nil, err
 	}
 	switch kind {
 	case storePostgres:
-		return nil, nil, errNoPostgres
+		st, err := postgres.Open(ctx, c.Store, postgres.Options{Logger: log})
+		if err != nil {
+			return nil, nil, fmt.Errorf("open store %s: %w", c.storeName(), err)
+		}
+		return st, nil, nil
 	}
 	st, err := sqlite.OpenWith(c.DatabasePath(), sqlite.Options{MmapSize: c.Database.MmapBytes})
 	if err != nil {

@@ -82,7 +82,7 @@ func New() *Metrics {
 		}),
 		txDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "rotor_store_transaction_duration_seconds",
-			Help:    "Time a store transaction took as its caller saw it, by kind: update (write, until durable; includes waiting for the writer) or view (read-only).",
+			Help:    "Time a store transaction took as its caller saw it, by kind: update (write, until durable; includes waiting for the writer), view (read-only) or read (one secret read in one statement, for a cache miss).",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"kind"}),
 	}

@@ -55,9 +55,9 @@ func scrape(t *testing.T, m *metrics.Metrics) string {
 	return rec.Body.String()
 }
 
-// TestInstrumentStore: every Update and View through the wrapped store is
-// observed under its kind, a failed one included, and its error comes back
-// unchanged.
+// TestInstrumentStore: every Update, View and ReadSecret through the
+// wrapped store is observed under its kind, a failed one included, and its
+// error comes back unchanged.
 func TestInstrumentStore(t *testing.T) {
 	m := metrics.New()
 	db, err := sqlite.Open(filepath.Join(t.TempDir(), "rotor.db"))
@@ -76,10 +76,20 @@ func TestInstrumentStore(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The SQLite store reads one secret in one statement; the wrapper keeps
+	// that (the manager looks for it) and times it too.
+	r, ok := s.(rotor.SecretReader)
+	if !ok {
+		t.Fatal("the instrumented SQLite store hides its rotor.SecretReader")
+	}
+	if _, _, err := r.ReadSecret(ctx, "us-east-1", "missing"); rotor.ErrorCode(err) != rotor.ENOTFOUND {
+		t.Fatalf("ReadSecret of a missing secret: %v, want ENOTFOUND", err)
+	}
 	body := scrape(t, m)
 	for _, line := range []string{
 		`rotor_store_transaction_duration_seconds_count{kind="update"} 1`,
 		`rotor_store_transaction_duration_seconds_count{kind="view"} 2`,
+		`rotor_store_transaction_duration_seconds_count{kind="read"} 1`,
 	} {
 		if !strings.Contains(body, line+"\n") {
 			t.Errorf("no line %s in:\n%s", line, body)
