@@ -34,6 +34,9 @@ func TestLoadConfig_Defaults(t *testing.T) {
 	if err != nil || c.BackupPath() != "/srv/rotor-backups" {
 		t.Fatalf("ROTOR_BACKUP_DIR: BackupPath = %q, %v", c.BackupPath(), err)
 	}
+	if p := c.Protected(); !slices.Contains(p, "/srv/rotor-backups") {
+		t.Errorf("Protected() = %v, want the backup directory in it", p)
+	}
 }
 
 func TestLoadConfig_Precedence(t *testing.T) {
