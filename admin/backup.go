@@ -36,12 +36,17 @@ func (s *Service) Backup(ctx context.Context, path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	target, err := s.backupPath(path)
-	if err != nil {
-		return "", err
+	target, made, err := s.backupPath(path)
+	if err == nil {
+		if err = s.store.Backup(ctx, target); err != nil {
+			err = fmt.Errorf("backup to %s: %w", target, err)
+		}
 	}
-	if err := s.store.Backup(ctx, target); err != nil {
-		return "", fmt.Errorf("backup to %s: %w", target, err)
+	if err != nil {
+		if made {
+			os.Remove(s.backupDir) // a refused backup leaves nothing, not even the directory
+		}
+		return "", err
 	}
 	s.log.Info("backup written", "path", target, "by", c.Principal.Identity)
 	return target, nil
@@ -50,20 +55,21 @@ func (s *Service) Backup(ctx context.Context, path string) (string, error) {
 // backupPath returns the file Backup writes for path: inside s.backupDir
 // once every symbolic link is resolved, and not existing yet. The store's
 // Backup creates it exclusively, so a file appearing meanwhile is not
-// overwritten either.
-func (s *Service) backupPath(path string) (string, error) {
+// overwritten either. made reports that backupPath created the backup
+// directory, which it does only for a path it accepts.
+func (s *Service) backupPath(path string) (final string, made bool, err error) {
 	if s.backupDir == "" {
-		return "", rotor.Errorf(rotor.EINVALID, "This server writes no backups to its own disk (it has no backup directory): download one with rotor backup FILE (rotor.DownloadBackup).")
+		return "", false, rotor.Errorf(rotor.EINVALID, "This server writes no backups to its own disk (it has no backup directory): download one with rotor backup FILE (rotor.DownloadBackup).")
 	}
 	refuse := func(why string) error {
 		return rotor.Errorf(rotor.EINVALID, "%s Backups are written only into the server's backup directory %s (backup_dir): give a file name, or a path inside that directory.", why, s.backupDir)
 	}
 	if strings.IndexByte(path, 0) >= 0 {
-		return "", refuse("The backup path contains a NUL character.")
+		return "", false, refuse("The backup path contains a NUL character.")
 	}
 	for _, elem := range strings.Split(path, "/") {
 		if elem == ".." {
-			return "", refuse(fmt.Sprintf("The backup path %q contains \"..\".", path))
+			return "", false, refuse(fmt.Sprintf("The backup path %q contains \"..\".", path))
 		}
 	}
 	target := path
@@ -72,34 +78,48 @@ func (s *Service) backupPath(path string) (string, error) {
 	}
 	target = filepath.Clean(target)
 	if strings.HasSuffix(path, "/") || target == s.backupDir {
-		return "", refuse(fmt.Sprintf("The backup path %q names a directory, not a file.", path))
+		return "", false, refuse(fmt.Sprintf("The backup path %q names a directory, not a file.", path))
 	}
 	// Lexically inside: what the name says before links are resolved.
 	lexical := within(s.backupDir, filepath.Dir(target))
+	missing := fmt.Sprintf("The backup path %q names a directory that does not exist.", path)
+	outside := fmt.Sprintf("The backup path %q is outside that directory.", path)
 
-	if err := os.MkdirAll(s.backupDir, 0o700); err != nil {
-		return "", fmt.Errorf("admin: backup directory: %w", err)
+	if _, err := os.Lstat(s.backupDir); errors.Is(err, fs.ErrNotExist) {
+		// Only a file directly in it can be meant; anything else is
+		// refused before the directory is made.
+		switch {
+		case filepath.Dir(target) == s.backupDir:
+		case lexical:
+			return "", false, refuse(missing)
+		default:
+			return "", false, refuse(outside)
+		}
+		if err := os.MkdirAll(s.backupDir, 0o700); err != nil {
+			return "", false, fmt.Errorf("admin: backup directory: %w", err)
+		}
+		made = true
 	}
 	dir, err := filepath.EvalSymlinks(s.backupDir)
 	if err != nil {
-		return "", fmt.Errorf("admin: backup directory: %w", err)
+		return "", made, fmt.Errorf("admin: backup directory: %w", err)
 	}
 	parent, err := filepath.EvalSymlinks(filepath.Dir(target))
 	switch {
 	case err != nil && lexical:
-		return "", refuse(fmt.Sprintf("The backup path %q names a directory that does not exist (%v).", path, pathError(err)))
+		return "", made, refuse(missing)
 	case err != nil || !within(dir, parent) && !lexical:
-		return "", refuse(fmt.Sprintf("The backup path %q is outside that directory.", path))
+		return "", made, refuse(outside)
 	case !within(dir, parent):
-		return "", refuse(fmt.Sprintf("The backup path %q leads out of that directory through a symbolic link.", path))
+		return "", made, refuse(fmt.Sprintf("The backup path %q leads out of that directory through a symbolic link.", path))
 	}
-	final := filepath.Join(parent, filepath.Base(target))
+	final = filepath.Join(parent, filepath.Base(target))
 	if _, err := os.Lstat(final); err == nil {
-		return "", rotor.Errorf(rotor.EINVALID, "The backup file %s already exists: name a new file.", final)
+		return "", made, rotor.Errorf(rotor.EINVALID, "The backup file %s already exists: name a new file.", final)
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return "", refuse(fmt.Sprintf("The backup path %q cannot be used (%v).", path, pathError(err)))
+		return "", made, refuse(fmt.Sprintf("The backup path %q cannot be used (%v).", path, pathError(err)))
 	}
-	return final, nil
+	return final, made, nil
 }
 
 // within reports whether path is dir or lies under it; both are clean
