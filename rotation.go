@@ -88,6 +88,13 @@ type RunRecord struct {
 	LeaseUntil time.Time
 }
 
+// RunCursor is a position in the order of Tx.LatestFailedRuns: a run's
+// Created and ID.
+type RunCursor struct {
+	Created time.Time
+	ID      string
+}
+
 // Active reports whether the run still has work to do.
 func (r *RunRecord) Active() bool { return r.Status == RunPending || r.Status == RunRunning }
 

@@ -204,6 +204,13 @@ const (
 	SortDesc               = "desc"
 )
 
+// Values of ListSecretsInput.Rotation and SecretQuery.Rotation: only the
+// secrets whose automatic rotation is enabled, or only those whose is not.
+const (
+	RotationOn  = "on"
+	RotationOff = "off"
+)
+
 // CreateSecretInput is CreateSecret's request. Value may be zero (a secret
 // without a version).
 type CreateSecretInput struct {
@@ -293,6 +300,10 @@ type ListSecretsInput struct {
 	Filters                []Filter
 	SortBy                 string // "" = created-date
 	SortOrder              string // "" = asc
+	// Rotation is Rotor's own filter, not part of the AWS API (the web
+	// console uses it): RotationOn or RotationOff keeps only the secrets
+	// whose rotation is enabled or not; "" keeps all.
+	Rotation string
 }
 
 // ListSecretsOutput is one page of ListSecrets.

@@ -114,6 +114,11 @@ type SecretQuery struct {
 	Filters []PrefixFilter
 	// Contains must all hold too (AND); see ContainsFilter.
 	Contains []ContainsFilter
+	// Rotation, when not "", keeps only the secrets whose
+	// Rotation.Enabled is true (RotationOn) or false (RotationOff); any
+	// other value is EINVALID. With SortByName, a page is one range scan
+	// of an index however few secrets match.
+	Rotation string
 	// SortBy is one of the SortBy* constants. Secrets are ordered by that
 	// key, then by ARN (byte-wise), ascending, or both descending when
 	// Desc. A zero time sorts before every time after 1970 (every time the
@@ -323,6 +328,16 @@ type Tx interface {
 	// "", else of one region; of one status when status is not ""; at most
 	// limit.
 	Runs(region, secretARN, status string, limit int) ([]*RunRecord, error)
+	// LatestFailedRuns returns the failed runs of region that are the
+	// latest run of their secret (no run of the secret has a later
+	// Created, or the same Created and a greater ID), newest Created
+	// first, ties greater ID first; only those strictly after the
+	// position after in that order when it is not nil; at most limit,
+	// which must be at least 1 (else EINVALID). A backend reads a page
+	// from an index of the region's failed runs, and each run's later
+	// runs through the index of its secret's runs: the cost does not grow
+	// with the number of other runs or secrets.
+	LatestFailedRuns(region string, after *RunCursor, limit int) ([]*RunRecord, error)
 	// AddStep appends a step record to its run's history.
 	AddStep(s *StepRecord) error
 	// Steps returns a run's step records, oldest first.

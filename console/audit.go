@@ -20,32 +20,66 @@ func consoleUA(ua string) string {
 	return UserAgentPrefix + " (" + ua + ")"
 }
 
-// auditReveal records a reveal exactly like the API's GetSecretValue: same
-// event source and name, requestParameters secretId/versionId, the
-// version read, or the error the API would have answered.
-func (h *Handler) auditReveal(q *request, in rotor.GetSecretValueInput, v *rotor.SecretValue, err error, reserved bool) {
+// auditedOp is one operation the console performs for a user, audited as
+// the API audits it: its event source and name (the API's operation), and
+// its request parameters (never a value).
+type auditedOp struct {
+	source, name string
+	params       map[string]string // CloudTrail's lowerCamel member names; "" values left out
+	readOnly     bool
+}
+
+// audited runs an operation as the API does under its audit log: room for
+// the record is reserved first, and when the log cannot keep it (and the
+// server is configured to refuse then) the operation does not run; then
+// the record is written with the resource run names, or the error the API
+// would have answered. run returns the resource (ARN, secret name, version
+// id) for the record's responseElements.
+func (h *Handler) audited(q *request, op auditedOp, run func() (arn, name, version string, err error)) error {
 	if h.cfg.Audit == nil {
-		return
+		_, _, _, err := run()
+		return err
 	}
-	params := map[string]string{"secretId": in.SecretID}
-	if in.VersionID != "" {
-		params["versionId"] = in.VersionID
+	reserved, err := h.cfg.Audit.Begin(q.ctx)
+	var arn, name, version string
+	if err == nil {
+		arn, name, version, err = run()
 	}
-	b, _ := json.Marshal(params)
-	rec := rotor.AuditRecord{Time: h.cfg.Now(), Source: rotor.AuditSourceSecretsManager, Name: "GetSecretValue",
-		RequestID: q.reqID, Region: q.region, Principal: q.p, AccessKeyID: q.p.AccessKeyID, SourceIP: q.srcIP,
-		UserAgent: consoleUA(q.rawUA), Parameters: b, ReadOnly: true}
+	params := map[string]string{}
+	for k, v := range op.params {
+		if v != "" {
+			params[k] = v
+		}
+	}
+	var b []byte
+	if len(params) > 0 {
+		b, _ = json.Marshal(params)
+	}
+	rec := rotor.AuditRecord{Time: h.cfg.Now(), Source: op.source, Name: op.name, RequestID: q.reqID, Region: q.region,
+		Principal: q.p, AccessKeyID: q.p.AccessKeyID, SourceIP: q.srcIP, UserAgent: consoleUA(q.rawUA), Parameters: b,
+		ReadOnly: op.readOnly}
 	if err != nil {
 		rec.ErrorCode, rec.ErrorMessage = awsapi.ErrorAnswer(err)
 	} else {
-		rec.ARN, rec.SecretName, rec.VersionID = v.ARN, v.Name, v.VersionID
+		rec.ARN, rec.SecretName, rec.VersionID = arn, name, version
 	}
 	h.cfg.Audit.Record(rec, reserved)
+	return err
+}
+
+// beginSignIn reserves room in the audit log for a sign-in's record, as
+// the API does for a request: an error means the sign-in must be refused
+// (the log cannot keep its record and the server refuses then).
+func (h *Handler) beginSignIn(r *http.Request) (reserved bool, err error) {
+	if h.cfg.Audit == nil {
+		return false, nil
+	}
+	return h.cfg.Audit.Begin(r.Context())
 }
 
 // auditSignIn records a console sign-in, successful or not, as Rotor's
 // own event "ConsoleSignIn" (never with the secret).
-func (h *Handler) auditSignIn(r *http.Request, accessKeyID string, p rotor.Principal, err error) {
+func (h *Handler) auditSignIn(r *http.Request, accessKeyID string, p rotor.Principal, err error, reserved bool) {
 	if h.cfg.Audit == nil {
 		return
 	}
@@ -55,7 +89,6 @@ func (h *Handler) auditSignIn(r *http.Request, accessKeyID string, p rotor.Princ
 	if plausibleKeyID(accessKeyID) { // never what might be a pasted secret
 		rec.AccessKeyID = accessKeyID
 	}
-	reserved, _ := h.cfg.Audit.Begin(r.Context())
 	if err != nil {
 		rec.ErrorCode, rec.ErrorMessage = awsapi.ErrorAnswer(err)
 	} else {

@@ -53,6 +53,7 @@ type Secrets interface {
 	rotor.Rotator
 	rotor.RotationService
 	StageHistory(ctx context.Context, secretID string, limit int) ([]rotor.StageEvent, error)
+	LatestFailedRuns(ctx context.Context, nextToken string, limit int) ([]rotor.RunRecord, string, error)
 	Allowed(ctx context.Context, action, secretID string) error
 }
 
@@ -82,15 +83,25 @@ type Config struct {
 	SessionIdle   time.Duration // 0 = DefaultSessionIdle
 	StuckAfter    time.Duration // 0 = DefaultStuckAfter
 	Now           func() time.Time
+
+	// Failed sign-ins allowed at once per source address and per access
+	// key id, and the time to earn one more (see throttle.go); 0 = the
+	// Default values.
+	SignInBurstPerAddress int
+	SignInEveryPerAddress time.Duration
+	SignInBurstPerKey     int
+	SignInEveryPerKey     time.Duration
 }
 
 // Handler serves the console under Prefix. It is safe for concurrent use.
 type Handler struct {
-	cfg    Config
-	keys   keySource
-	pages  map[string]*template.Template
-	static http.Handler
-	mux    *http.ServeMux
+	cfg       Config
+	keys      keySource
+	throttle  signInThrottle
+	signedOut revocations
+	pages     map[string]*template.Template
+	static    http.Handler
+	mux       *http.ServeMux
 }
 
 // New returns the console over cfg. Secrets, Admin, Auth, SessionKey and
@@ -114,7 +125,21 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	h := &Handler{cfg: cfg, keys: func(id string) (string, []byte, bool) { return cfg.SessionKey(id, sessionPurpose) }}
+	if cfg.SignInBurstPerAddress <= 0 {
+		cfg.SignInBurstPerAddress = DefaultSignInBurstPerAddress
+	}
+	if cfg.SignInEveryPerAddress <= 0 {
+		cfg.SignInEveryPerAddress = DefaultSignInEveryPerAddress
+	}
+	if cfg.SignInBurstPerKey <= 0 {
+		cfg.SignInBurstPerKey = DefaultSignInBurstPerKey
+	}
+	if cfg.SignInEveryPerKey <= 0 {
+		cfg.SignInEveryPerKey = DefaultSignInEveryPerKey
+	}
+	h := &Handler{cfg: cfg, keys: func(id string) (string, []byte, bool) { return cfg.SessionKey(id, sessionPurpose) },
+		throttle: signInThrottle{byAddr: newLimiter(cfg.SignInBurstPerAddress, cfg.SignInEveryPerAddress),
+			byKey: newLimiter(cfg.SignInBurstPerKey, cfg.SignInEveryPerKey)}}
 	var err error
 	if h.pages, err = parsePages(); err != nil {
 		return nil, err
@@ -216,14 +241,21 @@ func (h *Handler) withSession(fn func(*request)) http.HandlerFunc {
 		if err == nil {
 			s, err = decodeSession(c.Value, h.keys, now, h.cfg.SessionMaxAge, h.cfg.SessionIdle)
 		}
+		if err == nil && h.signedOut.revoked(s.Nonce) {
+			err = errSession
+		}
 		var p rotor.Principal
 		if err == nil {
 			p, err = h.cfg.Auth.ActivePrincipal(r.Context(), s.AccessKeyID)
 		}
 		if err != nil {
-			h.clearCookie(w, r)
+			to := Prefix + "signin"
+			if c != nil { // a session there was: say it ended
+				h.clearCookie(w, r)
+				to += "?ended=1"
+			}
 			if r.Method == http.MethodGet {
-				http.Redirect(w, r, Prefix+"signin?ended=1", http.StatusSeeOther)
+				http.Redirect(w, r, to, http.StatusSeeOther)
 				return
 			}
 			h.fail(w, r, nil, http.StatusUnauthorized, "Your session has ended. Sign in again.")

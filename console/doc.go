@@ -10,12 +10,16 @@
 // the caller may perform, and a POST is authorized again by the operation.
 //
 // Sign-in takes an access key id and its secret, checked as SigV4
-// verification checks them (auth.Service.VerifySecret). The session is a
-// stateless signed cookie (HMAC-SHA256 under a key derived from the
+// verification checks them (auth.Service.VerifySecret); failed sign-ins
+// are throttled per source address and per key id (throttle.go). The
+// session is a signed cookie (HMAC-SHA256 under a key derived from the
 // keyring, so replicas sharing a keyring accept each other's sessions)
 // naming the access key; every request checks that the key still exists
-// and is Active. Every state change is a POST carrying a CSRF token bound
-// to the session, with Origin and Sec-Fetch-Site checked when sent. Pages
-// carry a strict Content-Security-Policy. Secret values are shown only
-// after a "Reveal" POST, which is authorized and audited as GetSecretValue.
+// and is Active, and sign-out is remembered by the process until the
+// session would have expired (revoke.go). Every state change is a POST
+// carrying a CSRF token bound to the session, with Origin and
+// Sec-Fetch-Site checked when sent. Pages carry a strict
+// Content-Security-Policy. Secret values are shown only after a "Reveal"
+// POST, which is authorized and audited as GetSecretValue; every change
+// made from the console is audited as the API's operation (audit.go).
 package console

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"html/template"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -20,8 +21,7 @@ import (
 // Listing limits.
 const (
 	pageSize      = 50   // secrets per page
-	scanPages     = 20   // pages of pageSize a filtered listing reads at most per request
-	runsScanned   = 1000 // newest runs read to find failed and stuck ones
+	activeRuns    = 1000 // running (and pending) runs read to find stuck ones
 	historyRuns   = 20   // runs shown on a secret's page
 	attentionRows = 200
 )
@@ -79,7 +79,8 @@ type layout struct {
 	CSRF    string
 	Flash   string
 	Error   string
-	Admin   bool // may see identities and run history
+	Admin   bool // may read the run history (needs attention, the failed filter)
+	IDs     bool // may list identities
 	Data    any
 }
 
@@ -99,7 +100,8 @@ func (h *Handler) render(w http.ResponseWriter, status int, page string, l layou
 func (h *Handler) frame(q *request, title, nav string, data any) layout {
 	return layout{Title: title, Nav: nav, User: q.p.Identity, Role: string(q.p.Role), Region: q.region,
 		Regions: h.cfg.Regions, CSRF: q.csrf, Flash: flashText[q.flash], Data: data,
-		Admin: h.cfg.Secrets.Allowed(q.ctx, actListRuns, "") == nil}
+		Admin: h.cfg.Secrets.Allowed(q.ctx, actListRuns, "") == nil,
+		IDs:   h.cfg.Secrets.Allowed(q.ctx, actListIdentities, "") == nil}
 }
 
 // flashText are the messages a redirect after a POST may show (by code,
@@ -132,6 +134,8 @@ func (h *Handler) failErr(q *request, err error) {
 		status = http.StatusForbidden
 	case rotor.ENOTFOUND:
 		status = http.StatusNotFound
+	case rotor.EUNAVAILABLE:
+		status = http.StatusServiceUnavailable
 	}
 	if code == "InternalServiceError" {
 		status = http.StatusInternalServerError
@@ -159,16 +163,45 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, secret := strings.TrimSpace(r.PostForm.Get("access_key_id")), r.PostForm.Get("secret_access_key")
-	p, err := h.cfg.Auth.VerifySecret(r.Context(), id, secret)
-	h.auditSignIn(r, id, p, err)
-	if err != nil {
-		msg := "The access key id or secret access key is wrong, or the key is not active."
-		if rotor.ErrorCode(err) == rotor.EINTERNAL {
-			h.cfg.Logger.Error("console: sign-in", "err", err)
-			msg = "Signing in failed on the server; try again later."
+	ip, throttleKey := remoteIP(r.RemoteAddr), ""
+	if plausibleKeyID(id) {
+		throttleKey = id
+	}
+	reserved, err := h.beginSignIn(r)
+	var p rotor.Principal
+	var wait time.Duration
+	if err == nil {
+		var ok bool
+		if ok, wait = h.throttle.take(ip, throttleKey, h.cfg.Now()); !ok {
+			err = rotor.Errorf(rotor.ETHROTTLED, "Too many failed sign-ins from this address or with this access key.")
 		}
-		l := layout{Title: "Sign in", Error: msg, Data: signInData{AccessKeyID: id}}
-		h.render(w, http.StatusUnauthorized, "signin", l)
+	}
+	if err == nil {
+		if p, err = h.cfg.Auth.VerifySecret(r.Context(), id, secret); err == nil {
+			h.throttle.succeeded(ip, throttleKey, h.cfg.Now())
+		}
+	}
+	h.auditSignIn(r, id, p, err, reserved)
+	if err != nil {
+		msg, status := "The access key id or secret access key is wrong, or the key is not active.", http.StatusUnauthorized
+		switch rotor.ErrorCode(err) {
+		case rotor.ETHROTTLED:
+			secs := int64(math.Ceil(wait.Seconds()))
+			w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+			msg, status = "Too many failed sign-ins from this address or with this access key. Try again in "+
+				strconv.FormatInt(secs, 10)+" seconds.", http.StatusTooManyRequests
+		case rotor.EINTERNAL:
+			h.cfg.Logger.Error("console: sign-in", "err", err)
+			msg, status = "Signing in failed on the server; try again later.", http.StatusInternalServerError
+		case rotor.EUNAVAILABLE:
+			_, msg = awsapi.ErrorAnswer(err)
+			status = http.StatusServiceUnavailable
+		}
+		d := signInData{}
+		if plausibleKeyID(id) { // a secret pasted into the wrong field is not shown again
+			d.AccessKeyID = id
+		}
+		h.render(w, status, "signin", layout{Title: "Sign in", Error: msg, Data: d})
 		return
 	}
 	nonce, err := newNonce()
@@ -186,7 +219,11 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, Prefix+"secrets", http.StatusSeeOther)
 }
 
+// signOut ends the session: the browser's cookie is cleared, and this
+// server refuses the session from now on (a copy of the cookie included)
+// until it would have expired.
 func (h *Handler) signOut(q *request) {
+	h.signedOut.revoke(q.sess.Nonce, q.sess.Issued.Add(h.cfg.SessionMaxAge), h.cfg.Now())
 	h.clearCookie(q.w, q.r)
 	http.Redirect(q.w, q.r, Prefix+"signin?out=1", http.StatusSeeOther)
 }
@@ -197,9 +234,7 @@ type secretsData struct {
 	Q, Rotation, TagKey, TagValue string
 	Failed                        bool
 	Rows                          []secretRow
-	Next                          string // query string of the next page, "" for none
-	Scanned                       int
-	Partial                       bool // the filtered scan stopped before filling a page
+	Next                          string // the link to the next page, "" for none
 	Note                          string
 }
 
@@ -220,49 +255,40 @@ func (h *Handler) secretsPage(q *request) {
 	if d.Rotation != "on" && d.Rotation != "off" {
 		d.Rotation = ""
 	}
-	keep := func(s rotor.SecretDescription) bool {
-		return d.Rotation == "" || (d.Rotation == "on") == s.Rotation.Enabled
-	}
 	if d.Failed {
+		keep := func(s rotor.SecretDescription) bool {
+			return d.Rotation == "" || (d.Rotation == rotor.RotationOn) == s.Rotation.Enabled
+		}
 		if err := h.listFailed(q, &d, keep); err != nil {
 			h.failErr(q, err)
 			return
 		}
 	} else {
+		// One page of ListSecrets by name, every filter evaluated by the
+		// store from its indexes: the same cost at 100,000 secrets.
 		var filters []rotor.Filter
 		for _, kv := range [][2]string{{rotor.FilterName, d.Q}, {rotor.FilterTagKey, d.TagKey}, {rotor.FilterTagValue, d.TagValue}} {
 			if kv[1] != "" {
 				filters = append(filters, rotor.Filter{Key: kv[0], Values: []string{kv[1]}})
 			}
 		}
-		token := f.Get("next")
-		for i := 0; i < scanPages && len(d.Rows) < pageSize; i++ {
-			out, err := h.cfg.Secrets.ListSecrets(q.ctx, rotor.ListSecretsInput{MaxResults: pageSize - len(d.Rows),
-				NextToken: token, Filters: filters, SortBy: rotor.SortByName})
-			if err != nil {
-				h.failErr(q, err)
-				return
-			}
-			d.Scanned += len(out.Secrets)
-			for _, s := range out.Secrets {
-				if keep(s) {
-					d.Rows = append(d.Rows, h.row(q, s))
-				}
-			}
-			token = out.NextToken
-			if token == "" {
-				break
-			}
+		out, err := h.cfg.Secrets.ListSecrets(q.ctx, rotor.ListSecretsInput{MaxResults: pageSize, NextToken: f.Get("next"),
+			Filters: filters, Rotation: d.Rotation, SortBy: rotor.SortByName})
+		if err != nil {
+			h.failErr(q, err)
+			return
 		}
-		if token != "" {
-			v := url.Values{"region": {q.region}, "next": {token}}
+		for _, s := range out.Secrets {
+			d.Rows = append(d.Rows, h.row(q, s))
+		}
+		if out.NextToken != "" {
+			v := url.Values{"region": {q.region}, "next": {out.NextToken}}
 			for k, x := range map[string]string{"q": d.Q, "rotation": d.Rotation, "tag_key": d.TagKey, "tag_value": d.TagValue} {
 				if x != "" {
 					v.Set(k, x)
 				}
 			}
-			d.Next = v.Encode()
-			d.Partial = len(d.Rows) < pageSize
+			d.Next = Prefix + "secrets?" + v.Encode()
 		}
 	}
 	h.render(q.w, http.StatusOK, "secrets", h.frame(q, "Secrets", "secrets", d))
@@ -278,45 +304,38 @@ func secretLink(region, arn string) string {
 	return Prefix + "secret?" + url.Values{"region": {region}, "id": {arn}}.Encode()
 }
 
-// latestRuns returns, of the newest runs of the caller's region, the
-// newest run of each secret, newest first.
-func (h *Handler) latestRuns(q *request) ([]rotor.RunRecord, error) {
-	runs, err := h.cfg.Secrets.ListRotationRuns(q.ctx, rotor.RunFilter{Limit: runsScanned})
-	if err != nil {
-		return nil, err
-	}
-	seen := map[string]bool{}
-	var out []rotor.RunRecord
-	for _, r := range runs {
-		if !seen[r.SecretARN] {
-			seen[r.SecretARN] = true
-			out = append(out, r)
-		}
-	}
-	return out, nil
-}
-
-// listFailed lists the secrets whose latest run (among the newest
-// runsScanned runs of the region) failed, filtered like the listing.
+// listFailed lists a page of the secrets whose latest run failed
+// (Secrets.LatestFailedRuns: one indexed page, whatever the number of
+// runs), most recent failure first. The other filters narrow that page, so
+// a page may show fewer rows than it read; its link continues after it.
 func (h *Handler) listFailed(q *request, d *secretsData, keep func(rotor.SecretDescription) bool) error {
-	runs, err := h.latestRuns(q)
+	runs, next, err := h.cfg.Secrets.LatestFailedRuns(q.ctx, q.r.URL.Query().Get("next"), pageSize)
 	if err != nil {
 		return err
 	}
 	for _, r := range runs {
-		if r.Status != rotor.RunFailed || len(d.Rows) >= pageSize {
-			continue
-		}
 		s, err := h.cfg.Secrets.DescribeSecret(q.ctx, r.SecretARN)
 		if err != nil {
-			continue // deleted, or not visible to this caller
+			continue // deleted since, or not visible to this caller
 		}
 		if !strings.HasPrefix(s.Name, d.Q) || !keep(*s) || !hasTag(s.Tags, d.TagKey, d.TagValue) {
 			continue
 		}
 		d.Rows = append(d.Rows, h.row(q, *s))
 	}
-	d.Note = "Secrets whose latest rotation run failed, among the newest 1,000 runs of the region."
+	if next != "" {
+		v := url.Values{"region": {q.region}, "next": {next}, "failed": {"1"}}
+		for k, x := range map[string]string{"q": d.Q, "rotation": d.Rotation, "tag_key": d.TagKey, "tag_value": d.TagValue} {
+			if x != "" {
+				v.Set(k, x)
+			}
+		}
+		d.Next = Prefix + "secrets?" + v.Encode()
+	}
+	d.Note = "Secrets whose latest rotation run failed, the most recent failure first."
+	if d.Q != "" || d.Rotation != "" || d.TagKey != "" || d.TagValue != "" {
+		d.Note += " The other filters apply to each page of 50 failures, so a page may show fewer."
+	}
 	return nil
 }
 
@@ -341,7 +360,8 @@ type secretData struct {
 	Events      []rotor.StageEvent
 	Runs        []runView
 	RunsDenied  bool
-	Active      bool // a run is pending or running: the page refreshes
+	Active      bool // a run is pending or running
+	Stuck       bool // ... but has made no progress for StuckAfter: the page does not refresh
 	Revealed    *revealed
 	CanReveal   bool
 	CanRotate   bool
@@ -440,6 +460,7 @@ func (h *Handler) showSecret(q *request, id string, rev *revealed, status int) {
 		}
 		if len(hist) > 0 {
 			d.Active = hist[0].Run.Active()
+			d.Stuck = h.stuck(hist[0].Run, h.cfg.Now())
 			d.LastFailed = hist[0].Run.Status == rotor.RunFailed
 		}
 	} else if rotor.ErrorCode(err) == rotor.EDENIED {
@@ -472,17 +493,16 @@ func hasStrayPending(d *rotor.SecretDescription) bool {
 // GetSecretValue (the manager does) and auditing it like one.
 func (h *Handler) reveal(q *request) {
 	id, version := q.r.PostForm.Get("id"), q.r.PostForm.Get("version")
-	reserved := false
-	if h.cfg.Audit != nil {
-		var err error
-		if reserved, err = h.cfg.Audit.Begin(q.ctx); err != nil {
-			h.failErr(q, err)
-			return
-		}
-	}
-	in := rotor.GetSecretValueInput{SecretID: id, VersionID: version}
-	v, err := h.cfg.Secrets.GetSecretValue(q.ctx, in)
-	h.auditReveal(q, in, v, err, reserved)
+	var v *rotor.SecretValue
+	err := h.audited(q, auditedOp{source: rotor.AuditSourceSecretsManager, name: "GetSecretValue", readOnly: true,
+		params: map[string]string{"secretId": id, "versionId": version}},
+		func() (string, string, string, error) {
+			var err error
+			if v, err = h.cfg.Secrets.GetSecretValue(q.ctx, rotor.GetSecretValueInput{SecretID: id, VersionID: version}); err != nil {
+				return "", "", "", err
+			}
+			return v.ARN, v.Name, v.VersionID, nil
+		})
 	if err != nil {
 		h.failErr(q, err)
 		return
@@ -500,11 +520,28 @@ func (h *Handler) reveal(q *request) {
 	h.showSecret(q, v.ARN, rev, http.StatusOK)
 }
 
-// Rotation actions: each is the API's operation, then back to the page.
+// Rotation actions: each is the API's operation, audited as the API
+// audits it, then back to the page.
+
+// secretOp runs one of the operations on a secret that return a
+// VersionResult, audited as the API's operation name (source
+// secretsmanager or rotor).
+func (h *Handler) secretOp(q *request, source, name, id string, op func() (*rotor.VersionResult, error)) error {
+	return h.audited(q, auditedOp{source: source, name: name, params: map[string]string{"secretId": id}},
+		func() (string, string, string, error) {
+			out, err := op()
+			if err != nil {
+				return "", "", "", err
+			}
+			return out.ARN, out.Name, out.VersionID, nil
+		})
+}
 
 func (h *Handler) rotate(q *request) {
 	id := q.r.PostForm.Get("id")
-	_, err := h.cfg.Secrets.RotateSecret(q.ctx, rotor.RotateSecretInput{SecretID: id})
+	err := h.secretOp(q, rotor.AuditSourceSecretsManager, "RotateSecret", id, func() (*rotor.VersionResult, error) {
+		return h.cfg.Secrets.RotateSecret(q.ctx, rotor.RotateSecretInput{SecretID: id})
+	})
 	done := "rotate"
 	if rotor.ErrorCode(err) == rotor.ESTATE && strings.Contains(rotor.ErrorMessage(err), "will be reattempted") {
 		err, done = nil, "retry" // the failed run is re-driven: what Retry asks for
@@ -514,13 +551,17 @@ func (h *Handler) rotate(q *request) {
 
 func (h *Handler) cancel(q *request) {
 	id := q.r.PostForm.Get("id")
-	_, err := h.cfg.Secrets.CancelRotateSecret(q.ctx, id)
+	err := h.secretOp(q, rotor.AuditSourceSecretsManager, "CancelRotateSecret", id, func() (*rotor.VersionResult, error) {
+		return h.cfg.Secrets.CancelRotateSecret(q.ctx, id)
+	})
 	h.after(q, id, "cancel", err)
 }
 
 func (h *Handler) abandon(q *request) {
 	id := q.r.PostForm.Get("id")
-	_, err := h.cfg.Secrets.AbandonRotation(q.ctx, id)
+	err := h.secretOp(q, rotor.AuditSourceRotor, "AbandonRotation", id, func() (*rotor.VersionResult, error) {
+		return h.cfg.Secrets.AbandonRotation(q.ctx, id)
+	})
 	h.after(q, id, "abandon", err)
 }
 
@@ -542,6 +583,7 @@ func (h *Handler) after(q *request, id, done string, err error) {
 
 type attentionData struct {
 	Failed, Stuck []attentionRow
+	MoreFailed    bool // more failures than the page shows
 	StuckAfter    time.Duration
 }
 
@@ -551,21 +593,33 @@ type attentionRow struct {
 	CanRetry, CanAbandon, Cancel bool
 }
 
+// attentionPage lists the most recent failures (the latest run of their
+// secret failed) and the active runs that made no progress for
+// StuckAfter: running ones whose last update, pending ones whose due time,
+// is that old. Each list is read from indexes (LatestFailedRuns, and
+// ListRotationRuns by status: active runs are one per secret at most).
 func (h *Handler) attentionPage(q *request) {
-	runs, err := h.latestRuns(q)
+	failed, more, err := h.cfg.Secrets.LatestFailedRuns(q.ctx, "", attentionRows)
 	if err != nil {
 		h.failErr(q, err)
 		return
 	}
+	runs := failed
+	for _, status := range []string{rotor.RunRunning, rotor.RunPending} {
+		active, err := h.cfg.Secrets.ListRotationRuns(q.ctx, rotor.RunFilter{Status: status, Limit: activeRuns})
+		if err != nil {
+			h.failErr(q, err)
+			return
+		}
+		runs = append(runs, active...)
+	}
 	now := h.cfg.Now()
-	d := attentionData{StuckAfter: h.cfg.StuckAfter}
+	d := attentionData{StuckAfter: h.cfg.StuckAfter, MoreFailed: more != ""}
 	for _, r := range runs {
-		stuck := (r.Status == rotor.RunRunning && now.Sub(r.Updated) > h.cfg.StuckAfter) ||
-			(r.Status == rotor.RunPending && now.Sub(r.NextAttempt) > h.cfg.StuckAfter)
-		if r.Status != rotor.RunFailed && !stuck {
+		if r.Status != rotor.RunFailed && !h.stuck(r, now) {
 			continue
 		}
-		if len(d.Failed)+len(d.Stuck) >= attentionRows {
+		if r.Status != rotor.RunFailed && len(d.Stuck) >= attentionRows {
 			break
 		}
 		row := attentionRow{Run: r, Name: nameOf(r.SecretARN), Link: secretLink(q.region, r.SecretARN)}
@@ -580,6 +634,13 @@ func (h *Handler) attentionPage(q *request) {
 		}
 	}
 	h.render(q.w, http.StatusOK, "attention", h.frame(q, "Needs attention", "attention", d))
+}
+
+// stuck reports whether an active run has made no progress for
+// StuckAfter: running without an update, or pending past its due time.
+func (h *Handler) stuck(r rotor.RunRecord, now time.Time) bool {
+	return (r.Status == rotor.RunRunning && now.Sub(r.Updated) > h.cfg.StuckAfter) ||
+		(r.Status == rotor.RunPending && now.Sub(r.NextAttempt) > h.cfg.StuckAfter)
 }
 
 // nameOf is the secret name in an ARN (without the random suffix).
@@ -620,8 +681,20 @@ func (h *Handler) showIdentities(q *request, created *rotor.AccessKey) {
 	h.render(q.w, http.StatusOK, "identities", h.frame(q, "Identities and access keys", "identities", d))
 }
 
+// keyOp runs an operation on access keys, audited as the API's
+// rotor.<name>.
+func (h *Handler) keyOp(q *request, name string, params map[string]string, op func() error) error {
+	return h.audited(q, auditedOp{source: rotor.AuditSourceRotor, name: name, params: params},
+		func() (string, string, string, error) { return "", "", "", op() })
+}
+
 func (h *Handler) createKey(q *request) {
-	k, err := h.cfg.Admin.CreateAccessKey(q.ctx, q.r.PostForm.Get("identity"))
+	identity := q.r.PostForm.Get("identity")
+	var k *rotor.AccessKey
+	err := h.keyOp(q, "CreateAccessKey", map[string]string{"identity": identity}, func() (err error) {
+		k, err = h.cfg.Admin.CreateAccessKey(q.ctx, identity)
+		return err
+	})
 	if err != nil {
 		h.failErr(q, err)
 		return
@@ -630,12 +703,18 @@ func (h *Handler) createKey(q *request) {
 }
 
 func (h *Handler) keyStatus(q *request) {
-	err := h.cfg.Admin.UpdateAccessKey(q.ctx, q.r.PostForm.Get("access_key_id"), q.r.PostForm.Get("status"))
+	id, status := q.r.PostForm.Get("access_key_id"), q.r.PostForm.Get("status")
+	err := h.keyOp(q, "UpdateAccessKey", map[string]string{"accessKeyId": id, "status": status}, func() error {
+		return h.cfg.Admin.UpdateAccessKey(q.ctx, id, status)
+	})
 	h.afterKeys(q, "keystatus", err)
 }
 
 func (h *Handler) deleteKey(q *request) {
-	err := h.cfg.Admin.DeleteAccessKey(q.ctx, q.r.PostForm.Get("access_key_id"))
+	id := q.r.PostForm.Get("access_key_id")
+	err := h.keyOp(q, "DeleteAccessKey", map[string]string{"accessKeyId": id}, func() error {
+		return h.cfg.Admin.DeleteAccessKey(q.ctx, id)
+	})
 	h.afterKeys(q, "keydelete", err)
 }
 

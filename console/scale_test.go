@@ -3,41 +3,42 @@ package console_test
 import (
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
-	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/rotorhq/rotor"
-	"github.com/rotorhq/rotor/admin"
-	"github.com/rotorhq/rotor/auth"
-	"github.com/rotorhq/rotor/console"
-	"github.com/rotorhq/rotor/envelope"
-	"github.com/rotorhq/rotor/manager"
 	"github.com/rotorhq/rotor/sqlite"
 )
 
 const region = "us-east-1"
 
-// readCounter counts the secret records read from the store by listings.
+// readCounter counts the secret records read from the store by listings,
+// and the runs by LatestFailedRuns.
 type readCounter struct {
 	rotor.Store
-	read atomic.Int64
+	read, runs atomic.Int64
 }
 
 func (s *readCounter) View(ctx context.Context, fn func(rotor.Tx) error) error {
-	return s.Store.View(ctx, func(tx rotor.Tx) error { return fn(&countingTx{Tx: tx, n: &s.read}) })
+	return s.Store.View(ctx, func(tx rotor.Tx) error { return fn(&countingTx{Tx: tx, n: &s.read, runs: &s.runs}) })
 }
 
 type countingTx struct {
 	rotor.Tx
-	n *atomic.Int64
+	n, runs *atomic.Int64
+}
+
+func (t *countingTx) LatestFailedRuns(region string, after *rotor.RunCursor, limit int) ([]*rotor.RunRecord, error) {
+	runs, err := t.Tx.LatestFailedRuns(region, after, limit)
+	t.runs.Add(int64(len(runs)))
+	return runs, err
 }
 
 func (t *countingTx) Secrets(region string) ([]*rotor.SecretRecord, error) {
@@ -53,10 +54,12 @@ func (t *countingTx) ListSecrets(q rotor.SecretQuery) ([]*rotor.SecretRecord, er
 }
 
 // TestListPageAtScale: with 100,000 secrets stored (scaleSecrets; fewer
-// under -race), a page of the
-// secrets list (first page, a later page through its link, a name search
-// and a rotation filter that matches few) reads from the store a bounded
-// number of secrets, never all of them. Times are logged, not asserted.
+// under -race), a page of the secrets list (first page, a later page
+// through its link, a name search, and a rotation filter that one secret
+// in 1,000 matches, with its next page) reads from the store one page and
+// one record more, never more; so does the failed filter, with a run for
+// one secret in ten, of which one in 1,000 failed. Times are logged, not
+// asserted.
 func TestListPageAtScale(t *testing.T) {
 	const n = scaleSecrets
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "rotor.db"))
@@ -64,10 +67,6 @@ func TestListPageAtScale(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	kr, err := envelope.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := time.Now()
 	created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	err = st.Update(context.Background(), func(tx rotor.Tx) error {
@@ -81,6 +80,18 @@ func TestListPageAtScale(t *testing.T) {
 			if err := tx.CreateSecret(r); err != nil {
 				return err
 			}
+			if i%10 == 7 {
+				status := rotor.RunSucceeded
+				if i%1000 == 7 {
+					status = rotor.RunFailed
+				}
+				if err := tx.CreateRun(&rotor.RunRecord{ID: fmt.Sprintf("run-%06d", i), SecretARN: r.ARN, Region: region,
+					Token: fmt.Sprintf("token-%06d", i), Kind: rotor.RunRotate, FunctionARN: r.Rotation.LambdaARN, Status: status,
+					Step: rotor.StepFinish, Attempt: 1, MaxAttempts: 1, Created: r.CreatedDate, Updated: r.CreatedDate,
+					Finished: r.CreatedDate}); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})
@@ -90,32 +101,17 @@ func TestListPageAtScale(t *testing.T) {
 	t.Logf("stored %d secrets in %v", n, time.Since(start))
 
 	rc := &readCounter{Store: st}
-	au := auth.New(auth.Config{Store: st, Keyring: kr, Regions: []string{region}})
-	key, err := au.Bootstrap(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgr := manager.New(manager.Config{Store: rc, Keyring: kr, Authorizer: au, Account: "000000000000"})
-	h, err := console.New(console.Config{Secrets: mgr, Admin: admin.New(admin.Config{Auth: au, Store: st, Keyring: kr}), Auth: au,
-		SessionKey: kr.DeriveKey, Regions: []string{region}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar}
-	resp, err := c.PostForm(srv.URL+"/console/signin", url.Values{"access_key_id": {key.AccessKeyID}, "secret_access_key": {key.SecretAccessKey}})
-	if err != nil || resp.Request.URL.Path != "/console/secrets" {
-		t.Fatalf("sign in: %v", err)
-	}
-	resp.Body.Close()
+	srv, c := startConsole(t, st, rc)
 
-	rows := regexp.MustCompile(`<th scope="row"><a href=`)
+	rows := regexp.MustCompile(`<th scope="row"><a href="[^"]*">([^<]*)</a>`)
 	next := regexp.MustCompile(`href="/console/secrets\?([^"]+)" id="next"`)
-	page := func(what, query string, maxRead int64) (int, string) {
+	// page GETs the secrets list with query (as a link on a page has it,
+	// HTML-escaped) and returns the names it lists and the query of its
+	// next-page link.
+	page := func(what, query string, maxRead int64) ([]string, string) {
 		t.Helper()
 		rc.read.Store(0)
+		rc.runs.Store(0)
 		start := time.Now()
 		resp, err := c.Get(srv.URL + "/console/secrets?" + query)
 		if err != nil {
@@ -124,9 +120,12 @@ func TestListPageAtScale(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		took := time.Since(start)
-		got := len(rows.FindAllIndex(body, -1))
-		read := rc.read.Load()
-		t.Logf("%s: %d rows, %d secrets read, %v", what, got, read, took)
+		var got []string
+		for _, m := range rows.FindAllSubmatch(body, -1) {
+			got = append(got, string(m[1]))
+		}
+		read := rc.read.Load() + rc.runs.Load()
+		t.Logf("%s: %d rows, %d secrets or runs read, %v", what, len(got), read, took)
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s: status %d", what, resp.StatusCode)
 		}
@@ -137,26 +136,56 @@ func TestListPageAtScale(t *testing.T) {
 		if m == nil {
 			return got, ""
 		}
-		return got, string(m[1])
+		return got, html.UnescapeString(string(m[1]))
 	}
-	const pageSize, scan = 50, 20 * 50
+	const pageSize = 50
 	got, more := page("first page", "", pageSize+1)
-	if got != pageSize || more == "" {
-		t.Fatalf("first page: %d rows, next %q", got, more)
+	if len(got) != pageSize || got[0] != "app/000000" || more == "" {
+		t.Fatalf("first page: %d rows from %q, next %q", len(got), got, more)
 	}
-	if got, _ := page("second page", more, pageSize+1); got != pageSize {
-		t.Errorf("second page: %d rows", got)
+	if got, _ := page("second page", more, pageSize+1); len(got) != pageSize || got[0] != "app/000050" {
+		t.Errorf("second page (its link): %d rows from %.1q, want 50 from app/000050", len(got), got)
 	}
-	if got, _ := page("name search", "q=app/00049", pageSize+1); got != 10 {
-		t.Errorf("search app/00049: %d rows, want 10", got)
+	if got, _ := page("name search", "q=app/00049", pageSize+1); len(got) != 10 {
+		t.Errorf("search app/00049: %d rows, want 10", len(got))
 	}
-	// One secret in 1,000 rotates: a page reads at most its scan budget
-	// and links on to continue.
-	got, more = page("rotation on", "rotation=on", scan+scanPagesSlack)
-	if got != 1 || more == "" {
-		t.Errorf("rotation on, first request: %d rows, next %q; want 1 row and a link on", got, more)
+	// One secret in 1,000 rotates: page after page (following the links)
+	// lists exactly those, and the store reads no others (its index on
+	// rotation serves the filter).
+	var want, all []string
+	for i := 7; i < n; i += 1000 {
+		want = append(want, fmt.Sprintf("app/%06d", i))
+	}
+	for query := "rotation=on"; ; {
+		got, more := page("rotation on", query, pageSize+1)
+		all = append(all, got...)
+		if more == "" || len(all) > len(want) {
+			break
+		}
+		query = more
+	}
+	if !slices.Equal(all, want) {
+		t.Errorf("rotation on, page after page: %d secrets %.3q..., want %d %.3q...", len(all), all, len(want), want)
+	}
+	if got, _ := page("rotation off", "rotation=off", pageSize+1); len(got) != pageSize || got[7] != "app/000008" {
+		t.Errorf("rotation off: %d rows %.9q", len(got), got)
+	}
+	// The failed filter: the secrets whose (only) run failed, most recent
+	// first, page after page, reading one page of failed runs each.
+	want = nil
+	for i := 7; i < n; i += 1000 {
+		want = append([]string{fmt.Sprintf("app/%06d", i)}, want...)
+	}
+	all = nil
+	for query := "failed=1"; ; {
+		got, more := page("failed", query, pageSize+1)
+		all = append(all, got...)
+		if more == "" || len(all) > len(want) {
+			break
+		}
+		query = more
+	}
+	if !slices.Equal(all, want) {
+		t.Errorf("failed, page after page: %d secrets %.3q..., want %d %.3q...", len(all), all, len(want), want)
 	}
 }
-
-// scanPagesSlack: each ListSecrets page reads one record past its end.
-const scanPagesSlack = 20

@@ -2,6 +2,7 @@ package console
 
 import (
 	"encoding/base64"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -99,4 +100,26 @@ func mustPayload(t *testing.T, v string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+func TestRevocationsBounded(t *testing.T) {
+	var r revocations
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	r.revoke("soonest", now.Add(time.Minute), now)
+	for i := 0; i < maxRevoked-1; i++ {
+		r.revoke(strconv.Itoa(i), now.Add(time.Hour), now)
+	}
+	if !r.revoked("soonest") || !r.revoked("0") {
+		t.Fatal("a revoked session is not remembered")
+	}
+	r.revoke("new", now.Add(time.Hour), now)
+	if len(r.m) != maxRevoked || r.revoked("soonest") || !r.revoked("new") || !r.revoked("0") {
+		t.Fatalf("at the bound: %d remembered, soonest %v, new %v; want the soonest to expire dropped",
+			len(r.m), r.revoked("soonest"), r.revoked("new"))
+	}
+	// Once expired, entries are dropped to make room.
+	r.revoke("later", now.Add(3*time.Hour), now.Add(2*time.Hour))
+	if len(r.m) != 1 || !r.revoked("later") {
+		t.Fatalf("after every entry expired: %d remembered", len(r.m))
+	}
 }

@@ -34,8 +34,9 @@ type timeline struct {
 }
 
 type tlRow struct {
-	Label  string
-	Y, TY  int // bar top; text baseline
+	Label  string // the whole label (the row's tooltip)
+	Text   string // what fits left of the bars: the label, or its start and "…"
+	Y, TY  int    // bar top; text baseline
 	LabelX int
 	Bars   []tlBar
 }
@@ -62,12 +63,15 @@ type segment struct {
 }
 
 // labelSegments turns the label history into intervals, per label, oldest
-// first. Without history (a secret from before it was recorded) the
-// current labels are drawn from their version's creation.
+// first. A label the history does not mention (it was set before the
+// history was recorded, or before its oldest event kept) is drawn on the
+// version that holds it now, from that version's creation.
 func labelSegments(events []rotor.StageEvent, current map[string][]string, created map[string]time.Time, now time.Time) []segment {
 	var out []segment
 	open := map[string]*segment{}
+	seen := map[string]bool{}
 	for _, ev := range events {
+		seen[ev.Stage] = true
 		if s := open[ev.Stage]; s != nil {
 			s.To = ev.Time
 			out = append(out, *s)
@@ -77,9 +81,9 @@ func labelSegments(events []rotor.StageEvent, current map[string][]string, creat
 			open[ev.Stage] = &segment{Label: ev.Stage, Version: ev.VersionID, From: ev.Time}
 		}
 	}
-	if len(events) == 0 {
-		for id, stages := range current {
-			for _, st := range stages {
+	for id, stages := range current {
+		for _, st := range stages {
+			if !seen[st] {
 				open[st] = &segment{Label: st, Version: id, From: created[id]}
 			}
 		}
@@ -130,7 +134,7 @@ func buildTimeline(segs []segment, versionOrder []string, now time.Time) timelin
 	tl := timeline{Width: tlWidth, Height: tlTop + len(labels)*tlRowHeight + tlAxis}
 	for i, l := range labels {
 		y := tlTop + i*tlRowHeight
-		row := tlRow{Label: l, Y: y, TY: y + tlBarHeight/2 + 5, LabelX: tlLeft - 8}
+		row := tlRow{Label: l, Text: clip(l, tlLabelRunes), Y: y, TY: y + tlBarHeight/2 + 5, LabelX: tlLeft - 8}
 		for _, s := range segs {
 			if s.Label != l {
 				continue
@@ -164,12 +168,24 @@ func buildTimeline(segs []segment, versionOrder []string, now time.Time) timelin
 	return tl
 }
 
+// tlLabelRunes is how many characters of a label fit left of the bars
+// (AWSPREVIOUS, the longest of AWS's, has 11).
+const tlLabelRunes = 13
+
 // shortID is the first 8 characters of a version id.
 func shortID(id string) string {
 	if r := []rune(id); len(r) > 8 {
 		return string(r[:8]) + "…"
 	}
 	return id
+}
+
+// clip is s when it has at most n characters, else its first n-1 and "…".
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }
 
 // fmtTime formats a time for the pages ("—" for none).

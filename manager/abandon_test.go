@@ -2,6 +2,7 @@ package manager_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -273,4 +274,78 @@ func mustARN(t testing.TB, s string) rotor.ARN {
 		t.Fatalf("not an ARN: %q", s)
 	}
 	return a
+}
+
+// TestLatestFailedRuns: the failed runs that are the latest of their
+// secret, in the caller's region, page by page through tokens bound to the
+// call and region; authorized as rotor:ListRotationRuns on "".
+func TestLatestFailedRuns(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	base := e.clock.Now()
+	var want, arns []string
+	for i := range 7 {
+		arns = append(arns, e.create(t, fmt.Sprintf("f%d", i), "v").ARN)
+	}
+	err := e.store.Update(context.Background(), func(tx rotor.Tx) error {
+		for i, arn := range arns {
+			status := rotor.RunFailed
+			if i == 3 {
+				status = rotor.RunSucceeded
+			}
+			run := &rotor.RunRecord{ID: fmt.Sprintf("run-%d", i), SecretARN: arn, Region: testRegion, Token: tok(i),
+				Kind: rotor.RunRotate, FunctionARN: "arn:aws:lambda:" + testRegion + ":" + testAccount + ":function:fn",
+				Status: status, Step: rotor.StepCreate, Attempt: 1, MaxAttempts: 1,
+				Created: base.Add(time.Duration(i) * time.Second), Updated: base, Finished: base}
+			if err := tx.CreateRun(run); err != nil {
+				return err
+			}
+			if status == rotor.RunFailed {
+				want = append([]string{run.ID}, want...) // newest first
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	next, pages := "", 0
+	for {
+		runs, tok, err := e.svc.LatestFailedRuns(e.ctx, next, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, r := range runs {
+			got = append(got, r.ID)
+		}
+		if next = tok; next == "" {
+			break
+		}
+	}
+	wantEqual(t, "latest failed runs", got, want)
+	if pages != 3 {
+		t.Errorf("%d pages of 2 for 6 runs, want 3", pages)
+	}
+	_, tok, err := e.svc.LatestFailedRuns(e.ctx, "", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = e.svc.LatestFailedRuns(callerCtx(otherRegion), tok, 2)
+	wantErr(t, err, rotor.ENEXTTOKEN, "")
+	_, _, err = e.svc.LatestFailedRuns(e.ctx, versionToken(t, e), 2)
+	wantErr(t, err, rotor.ENEXTTOKEN, "")
+	_, _, err = e.svc.LatestFailedRuns(e.ctx, "", 1001)
+	wantErr(t, err, rotor.EVALIDATION, "")
+	e.authz.reset()
+	if _, _, err := e.svc.LatestFailedRuns(e.ctx, "", 0); err != nil {
+		t.Fatal(err)
+	}
+	wantEqual(t, "authorizations", e.authz.reset(), []authCall{{"rotor:ListRotationRuns", ""}})
+	e.authz.mu.Lock()
+	e.authz.deny = func(action, _ string) bool { return action == "rotor:ListRotationRuns" }
+	e.authz.mu.Unlock()
+	_, _, err = e.svc.LatestFailedRuns(e.ctx, "", 0)
+	wantErr(t, err, rotor.EDENIED, "")
 }

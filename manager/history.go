@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/rotorhq/rotor"
 )
@@ -94,6 +95,65 @@ func (s *Service) ListRotationRuns(ctx context.Context, f rotor.RunFilter) ([]ro
 		out = append(out, *r)
 	}
 	return out, nil
+}
+
+// LatestFailedRuns lists, a page at a time, the failed runs of the
+// caller's region that are the latest run of their secret (the secrets
+// whose last rotation failed and was neither retried nor resolved since),
+// newest first; at most limit (0 means 100, at most 1000), continued by
+// the returned token ("" on the last page). It is Rotor's own read (the
+// web console's "failed rotation only" filter and needs-attention page),
+// authorized as "rotor:ListRotationRuns" on "". A page costs the same
+// however many other runs and secrets there are (Tx.LatestFailedRuns).
+//
+// Errors: EVALIDATION for a limit out of range; ENEXTTOKEN for a token
+// this call did not issue for the same region; EDENIED; EINTERNAL.
+func (s *Service) LatestFailedRuns(ctx context.Context, nextToken string, limit int) ([]rotor.RunRecord, string, error) {
+	c, err := s.begin(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	if limit, err = runsLimit(limit); err != nil {
+		return nil, "", err
+	}
+	fp := fingerprint("LatestFailedRuns", c.Region)
+	var after *rotor.RunCursor
+	if nextToken != "" {
+		cur, err := decodeToken(nextToken, fp)
+		if err != nil {
+			return nil, "", err
+		}
+		after = &rotor.RunCursor{ID: cur.ID}
+		if cur.T != 0 { // 0: a run without a creation time
+			after.Created = time.Unix(0, cur.T).UTC()
+		}
+	}
+	if err := s.authorizeNone(ctx, c, actionListRotationRuns); err != nil {
+		return nil, "", err
+	}
+	var runs []*rotor.RunRecord
+	err = s.store.View(ctx, func(tx rotor.Tx) error {
+		runs, err = tx.LatestFailedRuns(c.Region, after, limit+1)
+		return err
+	})
+	if err != nil {
+		return nil, "", internal("latest failed runs", err)
+	}
+	next := ""
+	if len(runs) > limit {
+		runs = runs[:limit]
+		last := runs[limit-1]
+		var t int64
+		if !last.Created.IsZero() {
+			t = last.Created.UnixNano()
+		}
+		next = encodeToken(cursor{F: fp, T: t, ID: last.ID})
+	}
+	out := make([]rotor.RunRecord, 0, len(runs))
+	for _, r := range runs {
+		out = append(out, *r)
+	}
+	return out, next, nil
 }
 
 // RotationHistory returns the secret's runs, newest first, at most limit

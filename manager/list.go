@@ -15,6 +15,7 @@ type listQuery struct {
 	region         string
 	op             string // part of the token fingerprint
 	filters        []rotor.Filter
+	rotation       string // "", rotor.RotationOn or rotor.RotationOff
 	includeDeleted bool
 	sortBy         string
 	sortOrder      string
@@ -102,7 +103,10 @@ func (s *Service) listPage(ctx context.Context, c rotor.Caller, q listQuery, def
 	if order != rotor.SortAsc && order != rotor.SortDesc {
 		return nil, errValidation(order, "sortOrder", "Member must satisfy enum value set: [asc, desc]")
 	}
-	parts := []string{q.op, q.region, by, order, strconv.FormatBool(q.includeDeleted)}
+	if q.rotation != "" && q.rotation != rotor.RotationOn && q.rotation != rotor.RotationOff {
+		return nil, errValidation(q.rotation, "rotation", "Member must satisfy enum value set: [on, off]")
+	}
+	parts := []string{q.op, q.region, by, order, strconv.FormatBool(q.includeDeleted), "rotation", q.rotation}
 	for _, f := range q.filters {
 		parts = append(parts, "filter", f.Key)
 		parts = append(parts, f.Values...)
@@ -121,7 +125,7 @@ func (s *Service) listPage(ctx context.Context, c rotor.Caller, q listQuery, def
 	}
 
 	sq := rotor.SecretQuery{Region: q.region, IncludeDeleted: q.includeDeleted, Filters: m.storeFilters(),
-		Contains: m.storeContains(), SortBy: by, Desc: order == rotor.SortDesc}
+		Contains: m.storeContains(), Rotation: q.rotation, SortBy: by, Desc: order == rotor.SortDesc}
 	if after != nil {
 		sq.After = after.cursor()
 	}
@@ -147,7 +151,7 @@ func (s *Service) listPage(ctx context.Context, c rotor.Caller, q listQuery, def
 				return internal("list secrets", err)
 			}
 			for _, r := range recs {
-				if m.match(r) {
+				if m.match(r) && (q.rotation == "" || r.Rotation.Enabled == (q.rotation == rotor.RotationOn)) {
 					items = append(items, r)
 				}
 				if len(items) > size {
@@ -188,11 +192,13 @@ func (s *Service) listPage(ctx context.Context, c rotor.Caller, q listQuery, def
 // IncludePlannedDeletion; filtered as described on matcher; sorted by
 // SortBy (created-date, name, last-changed-date or last-accessed-date;
 // ties by ARN) in SortOrder (asc by default); MaxResults per page (1–100,
-// default 100) continued by an opaque NextToken. The listing is authorized as
-// "secretsmanager:ListSecrets" on resource "".
+// default 100) continued by an opaque NextToken. Rotation (Rotor's own, for
+// the web console) keeps only the secrets whose rotation is on or off; by
+// name, such a page costs the same however few secrets match. The listing
+// is authorized as "secretsmanager:ListSecrets" on resource "".
 //
-// Errors: EVALIDATION for an unknown filter key, sort key or order, or out of
-// range MaxResults; EINVALID for a filter without key or values; ENEXTTOKEN
+// Errors: EVALIDATION for an unknown filter key, sort key, order or
+// rotation, or out of range MaxResults; EINVALID for a filter without key or values; ENEXTTOKEN
 // for a token this service did not issue for the same region, filters and
 // order; EDENIED; EINTERNAL.
 func (s *Service) ListSecrets(ctx context.Context, in rotor.ListSecretsInput) (*rotor.ListSecretsOutput, error) {
@@ -200,8 +206,9 @@ func (s *Service) ListSecrets(ctx context.Context, in rotor.ListSecretsInput) (*
 	if err != nil {
 		return nil, err
 	}
-	q := listQuery{region: c.Region, op: "ListSecrets", filters: in.Filters, includeDeleted: in.IncludePlannedDeletion,
-		sortBy: in.SortBy, sortOrder: in.SortOrder, maxResults: in.MaxResults, nextToken: in.NextToken}
+	q := listQuery{region: c.Region, op: "ListSecrets", filters: in.Filters, rotation: in.Rotation,
+		includeDeleted: in.IncludePlannedDeletion, sortBy: in.SortBy, sortOrder: in.SortOrder, maxResults: in.MaxResults,
+		nextToken: in.NextToken}
 	page, err := s.listPage(ctx, c, q, maxListResults, maxListResults)
 	if err != nil {
 		return nil, err

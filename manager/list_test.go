@@ -160,6 +160,7 @@ func TestListSecretsPagination(t *testing.T) {
 			"OtherOrder":     {NextToken: tok, SortOrder: rotor.SortDesc},
 			"OtherFilters":   {NextToken: tok, Filters: []rotor.Filter{f("name", "s")}},
 			"OtherDeletion":  {NextToken: tok, IncludePlannedDeletion: true},
+			"OtherRotation":  {NextToken: tok, Rotation: rotor.RotationOff},
 			"TooLong":        {NextToken: strings.Repeat("A", 4097)},
 			"FromOtherQuery": {NextToken: versionToken(t, e)},
 		} {
@@ -182,6 +183,7 @@ func TestListSecretsPagination(t *testing.T) {
 			"SortOrder":    {SortOrder: "up"},
 			"MaxResults0-": {MaxResults: -1},
 			"MaxResults":   {MaxResults: 101},
+			"Rotation":     {Rotation: "yes"},
 		} {
 			t.Run(name, func(t *testing.T) {
 				_, err := e.svc.ListSecrets(e.ctx, in)
@@ -189,6 +191,61 @@ func TestListSecretsPagination(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestListSecretsRotation: Rotation keeps the secrets whose rotation is
+// enabled (on) or not (off), page by page, with the other filters.
+func TestListSecretsRotation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	recs := e.seedSecrets(t, 120)
+	err := e.store.Update(context.Background(), func(tx rotor.Tx) error {
+		for i, r := range recs {
+			if i%7 == 3 || i%11 == 5 {
+				r.Rotation = rotor.RotationConfig{Configured: true, Enabled: i%7 == 3, LambdaARN: rotor.LambdaARN(testRegion, testAccount, "fn")}
+				if err := tx.UpdateSecret(r); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		rotation string
+		filters  []rotor.Filter
+	}{
+		{rotor.RotationOn, nil},
+		{rotor.RotationOff, nil},
+		{rotor.RotationOn, []rotor.Filter{f("name", "s0")}},
+	} {
+		var want []string
+		for _, r := range recs {
+			if r.DeletedDate.IsZero() && r.Rotation.Enabled == (tc.rotation == rotor.RotationOn) &&
+				(tc.filters == nil || strings.HasPrefix(r.Name, "s0")) {
+				want = append(want, r.Name)
+			}
+		}
+		slices.Sort(want)
+		var got []string
+		next := ""
+		for {
+			out, err := e.svc.ListSecrets(e.ctx, rotor.ListSecretsInput{Rotation: tc.rotation, Filters: tc.filters,
+				SortBy: rotor.SortByName, MaxResults: 4, NextToken: next})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range out.Secrets {
+				got = append(got, s.Name)
+			}
+			if next = out.NextToken; next == "" {
+				break
+			}
+		}
+		wantEqual(t, "rotation "+tc.rotation, got, want)
+	}
 }
 
 // versionToken returns a NextToken issued by ListSecretVersionIds.

@@ -33,3 +33,13 @@ func Setting(t rotor.Tx, name string) (string, error) {
 
 // BackendPID returns the process id of the server backend that runs Tx tx.
 func BackendPID(t rotor.Tx) uint32 { return t.(*tx).conn.PgConn().PID() }
+
+// ListSecretsSQL returns the statement ListSecrets(q) runs and its
+// arguments.
+func ListSecretsSQL(q rotor.SecretQuery) (string, []any, error) { return listSQL(q) }
+
+// LatestFailedRunsSQL returns the statement LatestFailedRuns runs and its
+// arguments.
+func LatestFailedRunsSQL(region string, after *rotor.RunCursor, limit int) (string, []any) {
+	return latestFailedSQL(region, after, limit)
+}

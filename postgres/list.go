@@ -42,17 +42,33 @@ func (p *params) text(v string) string {
 // order's index and starting from a selective filter's.
 func (t *tx) ListSecrets(q rotor.SecretQuery) ([]*rotor.SecretRecord, error) {
 	const op = "list secrets"
+	query, args, err := listSQL(q)
+	if err != nil {
+		return nil, err
+	}
+	return queryAll(t, nounSecret, op, scanSecret, query, args...)
+}
+
+// listSQL returns the statement of ListSecrets(q) and its arguments.
+func listSQL(q rotor.SecretQuery) (string, []any, error) {
 	col, ok := listSortColumns[q.SortBy]
 	if !ok {
-		return nil, rotor.Errorf(rotor.EINVALID, "Unknown sort key %q.", q.SortBy)
+		return "", nil, rotor.Errorf(rotor.EINVALID, "Unknown sort key %q.", q.SortBy)
 	}
 	if q.Limit < 1 {
-		return nil, rotor.Errorf(rotor.EINVALID, "The limit must be at least 1.")
+		return "", nil, rotor.Errorf(rotor.EINVALID, "The limit must be at least 1.")
 	}
 	var args params
 	where := []string{"FALSE"} // no secret's region is a string text cannot hold
 	if textOK(q.Region) {
 		where = []string{"s.region = " + args.text(q.Region)}
+	}
+	switch q.Rotation {
+	case "":
+	case rotor.RotationOn, rotor.RotationOff:
+		where = append(where, "s.rotation_enabled = "+args.add(q.Rotation == rotor.RotationOn))
+	default:
+		return "", nil, rotor.Errorf(rotor.EINVALID, "Unknown rotation filter %q.", q.Rotation)
 	}
 	if !q.IncludeDeleted {
 		where = append(where, "s.deleted_date = 0")
@@ -60,14 +76,14 @@ func (t *tx) ListSecrets(q rotor.SecretQuery) ([]*rotor.SecretRecord, error) {
 	for _, f := range q.Filters {
 		cond, err := filterSQL(f, &args)
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		where = append(where, cond)
 	}
 	for _, c := range q.Contains {
 		cond, err := containsSQL(c, &args)
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		where = append(where, cond)
 	}
@@ -80,7 +96,7 @@ func (t *tx) ListSecrets(q rotor.SecretQuery) ([]*rotor.SecretRecord, error) {
 	}
 	query := secretSelect + `WHERE ` + strings.Join(where, " AND ") +
 		fmt.Sprintf(" ORDER BY s.%s %s, s.arn %s LIMIT %s", col, dir, dir, args.add(int64(q.Limit)))
-	return queryAll(t, nounSecret, op, scanSecret, query, args...)
+	return query, args, nil
 }
 
 // cursorSQL returns the condition that a secret comes strictly after the

@@ -239,6 +239,47 @@ func (t *tx) Runs(region, secretARN, status string, limit int) ([]*rotor.RunReco
 	return t.runs("runs", where+fmt.Sprintf(` ORDER BY created DESC, seq DESC LIMIT $%d`, len(args)), args...)
 }
 
+// LatestFailedRuns returns the failed runs of region that are the latest
+// of their secret, newest first (see rotor.Tx): a scan of
+// rotation_runs_region_status (migration 0004) from the cursor, each run
+// checked for a later one through rotation_runs_secret_created.
+func (t *tx) LatestFailedRuns(region string, after *rotor.RunCursor, limit int) ([]*rotor.RunRecord, error) {
+	if limit < 1 {
+		return nil, rotor.Errorf(rotor.EINVALID, "The limit must be at least 1.")
+	}
+	if !textOK(region) {
+		return []*rotor.RunRecord{}, nil
+	}
+	query, args := latestFailedSQL(region, after, limit)
+	out, err := queryAll(t, nounRun, "latest failed runs", scanRun, query, args...)
+	if out == nil && err == nil {
+		out = []*rotor.RunRecord{}
+	}
+	return out, err
+}
+
+// latestFailedSQL returns the statement of LatestFailedRuns and its
+// arguments; region must be textOK.
+func latestFailedSQL(region string, after *rotor.RunCursor, limit int) (string, []any) {
+	var args params
+	where := `WHERE f.region = ` + args.text(region) + ` AND f.status = ` + args.text(rotor.RunFailed)
+	if after != nil {
+		c := args.add(toNanos(after.Created))
+		switch ceil, ok := textCeil(after.ID); {
+		case textOK(after.ID):
+			where += ` AND (f.created, f.id) < (` + c + `, ` + args.text(after.ID) + `)`
+		case ok: // no id equals after.ID: below it is below the least text above it
+			where += ` AND (f.created, f.id) < (` + c + `, ` + args.text(ceil) + `)`
+		default: // every id is below after.ID
+			where += ` AND f.created <= ` + c
+		}
+	}
+	return `SELECT ` + prefixed("f.", runColumns) + ` FROM rotation_runs f ` + where + `
+		AND NOT EXISTS (SELECT 1 FROM rotation_runs l WHERE l.secret_arn = f.secret_arn
+		                AND l.created >= f.created AND (l.created > f.created OR l.id > f.id))
+		ORDER BY f.created DESC, f.id DESC LIMIT ` + args.add(int64(limit)), args
+}
+
 // AddStep appends s to the history of the run s.RunID, after every step
 // added before it; ENOTFOUND if the run does not exist. Its error and
 // output are stored as bytes.

@@ -122,7 +122,7 @@ type Engine struct {
 	// Endpoint returns the URL exec and http functions call back
 	// (SECRETS_MANAGER_ENDPOINT).
 	Endpoint func() string
-	// Workers bounds the runs invoking their function at once; 0 = 4.
+	// Workers bounds the runs invoking their function at once; 0 = 8.
 	Workers int
 	// StepTimeout bounds one invocation of a built-in function (exec and
 	// http functions have their own timeouts); 0 = 15 minutes.
@@ -252,7 +252,7 @@ func (e *Engine) workers() int {
 	if e.Workers > 0 {
 		return e.Workers
 	}
-	return 4
+	return 8
 }
 
 // Wake makes Run look for due runs now (after RotateSecret stored one).

@@ -101,7 +101,7 @@ type Options struct {
 
 // RotationOptions configures the rotation engine and scheduler.
 type RotationOptions struct {
-	// Workers bounds concurrent runs (0 = 4); MaxAttempts is the attempts a
+	// Workers bounds concurrent runs (0 = 8); MaxAttempts is the attempts a
 	// run gets before it fails (0 = 5).
 	Workers     int
 	MaxAttempts int

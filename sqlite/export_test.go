@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"net/url"
+
+	"github.com/rotorhq/rotor"
 )
 
 // Pragmas reports the settings of the writer connection and of one reader
@@ -92,3 +94,26 @@ func MigrateTo(path string, last int) error {
 
 // RunSummaryQueries are the statements of Tx.RunSummary.
 var RunSummaryQueries = []string{runCountsQuery, oldestFailureQuery}
+
+// ListSecretsPlan returns the EXPLAIN QUERY PLAN lines of the statement
+// ListSecrets(q) runs.
+func ListSecretsPlan(s *Store, q rotor.SecretQuery) ([]string, error) {
+	var query string
+	var args []any
+	err := s.View(context.Background(), func(x rotor.Tx) error {
+		var err error
+		query, args, err = x.(*tx).listSQL("plan", q)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return QueryPlan(s, query, args...)
+}
+
+// LatestFailedRunsPlan returns the EXPLAIN QUERY PLAN lines of the
+// statement LatestFailedRuns runs.
+func LatestFailedRunsPlan(s *Store, after *rotor.RunCursor) ([]string, error) {
+	query, args := latestFailedSQL("us-east-1", after, 50)
+	return QueryPlan(s, query, args...)
+}

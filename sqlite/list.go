@@ -28,59 +28,10 @@ const tagChunk = 500
 // table; the cursor is a row-value comparison on (sort key, arn).
 func (t *tx) ListSecrets(q rotor.SecretQuery) ([]*rotor.SecretRecord, error) {
 	const op = "list secrets"
-	col, ok := listSortColumns[q.SortBy]
-	if !ok {
-		return nil, rotor.Errorf(rotor.EINVALID, "Unknown sort key %q.", q.SortBy)
-	}
-	if q.Limit < 1 {
-		return nil, rotor.Errorf(rotor.EINVALID, "The limit must be at least 1.")
-	}
-	where := []string{"s.region = ?"}
-	args := []any{q.Region}
-	if !q.IncludeDeleted {
-		where = append(where, "s.deleted_date = 0")
-	}
-	for _, f := range q.Filters {
-		cond, fargs, err := filterSQL(f, q.SortBy)
-		if err != nil {
-			return nil, err
-		}
-		where = append(where, cond)
-		args = append(args, fargs...)
-	}
-	for _, c := range q.Contains {
-		cond, cargs, err := containsSQL(c)
-		if err != nil {
-			return nil, err
-		}
-		where = append(where, cond)
-		args = append(args, cargs...)
-	}
-	dir, cmp := "ASC", ">"
-	if q.Desc {
-		dir, cmp = "DESC", "<"
-	}
-	if q.After != nil {
-		var key any = toNanos(q.After.Time)
-		if q.SortBy == rotor.SortByName {
-			key = q.After.Name
-		}
-		where = append(where, fmt.Sprintf("(s.%s, s.arn) %s (?, ?)", col, cmp))
-		args = append(args, key, q.After.ARN)
-	}
-	from := `secrets s`
-	src, srcArgs, err := t.driver(op, q)
+	query, args, err := t.listSQL(op, q)
 	if err != nil {
 		return nil, err
 	}
-	if src != "" {
-		// CROSS JOIN keeps the few candidates as the outer loop.
-		from = `(` + src + `) m CROSS JOIN secrets s ON s.arn = m.arn`
-		args = append(srcArgs, args...)
-	}
-	query := `SELECT ` + prefixed("s.", secretColumns) + ` FROM ` + from + ` WHERE ` + strings.Join(where, " AND ") +
-		fmt.Sprintf(" ORDER BY s.%s %s, s.arn %s LIMIT ?", col, dir, dir)
-	args = append(args, q.Limit)
 	out, err := queryAll(t, nounSecret, op, scanSecret, query, args...)
 	if err != nil {
 		return nil, err
@@ -103,6 +54,83 @@ func (t *tx) ListSecrets(q rotor.SecretQuery) ([]*rotor.SecretRecord, error) {
 		out = []*rotor.SecretRecord{}
 	}
 	return out, nil
+}
+
+// rotationEnabled maps SecretQuery.Rotation to the rotation_enabled it
+// selects; ok is false for "" (any), err set for an unknown value.
+func rotationEnabled(r string) (enabled, ok bool, err error) {
+	switch r {
+	case "":
+		return false, false, nil
+	case rotor.RotationOn:
+		return true, true, nil
+	case rotor.RotationOff:
+		return false, true, nil
+	}
+	return false, false, rotor.Errorf(rotor.EINVALID, "Unknown rotation filter %q.", r)
+}
+
+// listSQL returns the statement of ListSecrets(q) and its arguments.
+func (t *tx) listSQL(op string, q rotor.SecretQuery) (string, []any, error) {
+	col, ok := listSortColumns[q.SortBy]
+	if !ok {
+		return "", nil, rotor.Errorf(rotor.EINVALID, "Unknown sort key %q.", q.SortBy)
+	}
+	if q.Limit < 1 {
+		return "", nil, rotor.Errorf(rotor.EINVALID, "The limit must be at least 1.")
+	}
+	where := []string{"s.region = ?"}
+	args := []any{q.Region}
+	if enabled, ok, err := rotationEnabled(q.Rotation); err != nil {
+		return "", nil, err
+	} else if ok {
+		where = append(where, "s.rotation_enabled = ?")
+		args = append(args, enabled)
+	}
+	if !q.IncludeDeleted {
+		where = append(where, "s.deleted_date = 0")
+	}
+	for _, f := range q.Filters {
+		cond, fargs, err := filterSQL(f, q.SortBy)
+		if err != nil {
+			return "", nil, err
+		}
+		where = append(where, cond)
+		args = append(args, fargs...)
+	}
+	for _, c := range q.Contains {
+		cond, cargs, err := containsSQL(c)
+		if err != nil {
+			return "", nil, err
+		}
+		where = append(where, cond)
+		args = append(args, cargs...)
+	}
+	dir, cmp := "ASC", ">"
+	if q.Desc {
+		dir, cmp = "DESC", "<"
+	}
+	if q.After != nil {
+		var key any = toNanos(q.After.Time)
+		if q.SortBy == rotor.SortByName {
+			key = q.After.Name
+		}
+		where = append(where, fmt.Sprintf("(s.%s, s.arn) %s (?, ?)", col, cmp))
+		args = append(args, key, q.After.ARN)
+	}
+	from := `secrets s`
+	src, srcArgs, err := t.driver(op, q)
+	if err != nil {
+		return "", nil, err
+	}
+	if src != "" {
+		// CROSS JOIN keeps the few candidates as the outer loop.
+		from = `(` + src + `) m CROSS JOIN secrets s ON s.arn = m.arn`
+		args = append(srcArgs, args...)
+	}
+	query := `SELECT ` + prefixed("s.", secretColumns) + ` FROM ` + from + ` WHERE ` + strings.Join(where, " AND ") +
+		fmt.Sprintf(" ORDER BY s.%s %s, s.arn %s LIMIT ?", col, dir, dir)
+	return query, append(args, q.Limit), nil
 }
 
 // ListSecrets has two plans for a filter an index serves: scan the sort

@@ -4,9 +4,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/sqlite"
 )
 
 // TestMigrateListsBackfillsTagText opens a database that has migrations
@@ -58,5 +61,44 @@ func TestMigrateListsBackfillsTagText(t *testing.T) {
 			}
 			return nil
 		})
+	}
+}
+
+// TestListRotationPlan: a listing by name with the rotation filter is one
+// range scan of secrets_list_rotation, in the index's order (no sort),
+// from the cursor on, with or without a name prefix.
+func TestListRotationPlan(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "rotor.db"))
+	for _, q := range []rotor.SecretQuery{
+		{Region: "us-east-1", Rotation: rotor.RotationOn, SortBy: rotor.SortByName, Limit: 51},
+		{Region: "us-east-1", Rotation: rotor.RotationOff, SortBy: rotor.SortByName, Limit: 51, Desc: true,
+			After: &rotor.SecretCursor{Name: "m", ARN: "arn"}},
+	} {
+		plan, err := sqlite.ListSecretsPlan(s, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := strings.Join(plan, "\n")
+		if !strings.Contains(p, "USING INDEX secrets_list_rotation (region=? AND rotation_enabled=?") || strings.Contains(p, "TEMP B-TREE") {
+			t.Errorf("ListSecrets(rotation %s, desc %v) plan:\n%s\nwant a range scan of secrets_list_rotation without a sort", q.Rotation, q.Desc, p)
+		}
+	}
+}
+
+// TestLatestFailedRunsPlan: a page of the latest failed runs is a range
+// scan of rotation_runs_region_status in its order (no sort) from the
+// cursor, each run's later runs looked up by its secret.
+func TestLatestFailedRunsPlan(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "rotor.db"))
+	for _, after := range []*rotor.RunCursor{nil, {Created: time.Unix(5, 0), ID: "r"}} {
+		plan, err := sqlite.LatestFailedRunsPlan(s, after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := strings.Join(plan, "\n")
+		if !strings.Contains(p, "SEARCH f USING INDEX rotation_runs_region_status (region=? AND status=?") ||
+			!strings.Contains(p, "SEARCH l USING INDEX rotation_runs_secret_created (secret_arn=? AND created>?)") || strings.Contains(p, "TEMP B-TREE") {
+			t.Errorf("LatestFailedRuns(after %v) plan:\n%s\nwant range scans of rotation_runs_region_status and rotation_runs_secret_created, no sort", after, p)
+		}
 	}
 }

@@ -167,6 +167,37 @@ func (t *tx) Runs(region, secretARN, status string, limit int) ([]*rotor.RunReco
 	return t.runs("runs", where+` ORDER BY created DESC, rowid DESC LIMIT ?`, append(args, sqlLimit(limit))...)
 }
 
+// LatestFailedRuns returns the failed runs of region that are the latest
+// of their secret, newest first (see rotor.Tx): a range scan of
+// rotation_runs_region_status (migration 0014) from the cursor, each run
+// checked for a later one through rotation_runs_secret_created.
+func (t *tx) LatestFailedRuns(region string, after *rotor.RunCursor, limit int) ([]*rotor.RunRecord, error) {
+	if limit < 1 {
+		return nil, rotor.Errorf(rotor.EINVALID, "The limit must be at least 1.")
+	}
+	query, args := latestFailedSQL(region, after, limit)
+	out, err := queryAll(t, nounRun, "latest failed runs", scanRun, query, args...)
+	if out == nil && err == nil {
+		out = []*rotor.RunRecord{}
+	}
+	return out, err
+}
+
+// latestFailedSQL returns the statement of LatestFailedRuns and its
+// arguments.
+func latestFailedSQL(region string, after *rotor.RunCursor, limit int) (string, []any) {
+	where := `WHERE f.region = ? AND f.status = ?`
+	args := []any{region, rotor.RunFailed}
+	if after != nil {
+		where += ` AND (f.created, f.id) < (?, ?)`
+		args = append(args, toNanos(after.Created), after.ID)
+	}
+	return `SELECT ` + prefixed("f.", runColumns) + ` FROM rotation_runs f ` + where + `
+		AND NOT EXISTS (SELECT 1 FROM rotation_runs l WHERE l.secret_arn = f.secret_arn
+		                AND l.created >= f.created AND (l.created > f.created OR l.id > f.id))
+		ORDER BY f.created DESC, f.id DESC LIMIT ?`, append(args, limit)
+}
+
 // AddStep appends s to the history of the run s.RunID, after every step
 // added before it; ENOTFOUND if the run does not exist.
 func (t *tx) AddStep(s *rotor.StepRecord) error {

@@ -19,8 +19,8 @@ var listSortKeys = []string{rotor.SortByCreatedDate, rotor.SortByName, rotor.Sor
 // names differing in case and in multi-byte and LIKE-special characters,
 // equal creation dates (ties broken by ARN), zero and non-zero
 // last-changed and last-accessed dates, tags, owning services, primary
-// regions, deleted secrets, and a secret of another region with a
-// matching name.
+// regions, rotation enabled, configured but disabled, and never set,
+// deleted secrets, and a secret of another region with a matching name.
 func listFixture(t *testing.T, s rotor.Store) []*rotor.SecretRecord {
 	t.Helper()
 	mk := func(name string, created int, mod func(*rotor.SecretRecord)) *rotor.SecretRecord {
@@ -29,6 +29,10 @@ func listFixture(t *testing.T, s rotor.Store) []*rotor.SecretRecord {
 			mod(r)
 		}
 		return r
+	}
+	rotating := func(enabled bool) rotor.RotationConfig {
+		return rotor.RotationConfig{Configured: true, Enabled: enabled, LambdaARN: rotor.LambdaARN(region1, "000000000000", "fn"),
+			Rules: rotor.RotationRules{AutomaticallyAfterDays: 30}}
 	}
 	tags := func(kv ...string) func(*rotor.SecretRecord) {
 		return func(r *rotor.SecretRecord) {
@@ -42,6 +46,7 @@ func listFixture(t *testing.T, s rotor.Store) []*rotor.SecretRecord {
 		mk("app/db", 1, func(r *rotor.SecretRecord) {
 			tags("env", "prod", "team", "core", "tier", "prod-1")(r)
 			r.Description = "Main DB password"
+			r.Rotation = rotating(true)
 		}),
 		mk("app/cache", 1, tags("env", "dev")),
 		mk("App/web", 2, func(r *rotor.SecretRecord) {
@@ -50,10 +55,13 @@ func listFixture(t *testing.T, s rotor.Store) []*rotor.SecretRecord {
 		}),
 		mk("apple", 3, func(r *rotor.SecretRecord) { r.LastChangedDate, r.Description = at(10), "PASSWORD for apple" }),
 		mk("app%_x", 3, func(r *rotor.SecretRecord) { r.LastAccessedDate = at(40) }),
-		mk("appz", 4, func(r *rotor.SecretRecord) { r.OwningService = "rds"; r.LastChangedDate = at(10) }),
+		mk("appz", 4, func(r *rotor.SecretRecord) {
+			r.OwningService, r.LastChangedDate, r.Rotation = "rds", at(10), rotating(false)
+		}),
 		mk("éclair", 5, func(r *rotor.SecretRecord) {
 			tags("envy", "x", "région", "été")(r)
 			r.Description = "Éclair au café"
+			r.Rotation = rotating(true)
 		}),
 		mk("ébène", 5, func(r *rotor.SecretRecord) { r.OwningService = "rds-proxy"; r.PrimaryRegion = region2 }),
 		// A tag key holding the bytes a store may use as separators.
@@ -61,12 +69,14 @@ func listFixture(t *testing.T, s rotor.Store) []*rotor.SecretRecord {
 		mk("gone-app", 7, func(r *rotor.SecretRecord) {
 			tags("env", "prod")(r)
 			r.DeletedDate, r.PurgeDate = at(8), at(9)
+			r.Rotation = rotating(true)
 		}),
 		mk("gone-zed", 0, func(r *rotor.SecretRecord) { r.DeletedDate, r.PurgeDate = at(8), at(9) }),
 		mk("untagged-but-once", 8, func(r *rotor.SecretRecord) { r.TagsEverSet = true }),
 	}
 	other := secret(region2, "app/db", at(1))
 	other.Tags = []rotor.Tag{{Key: "env", Value: "prod"}}
+	other.Rotation = rotating(true)
 	createSecrets(t, s, append([]*rotor.SecretRecord{other}, recs...)...)
 	return recs
 }
@@ -110,6 +120,9 @@ func sortedRef(recs []*rotor.SecretRecord, q rotor.SecretQuery) []*rotor.SecretR
 	var out []*rotor.SecretRecord
 	for _, r := range recs {
 		if r.Region != q.Region || (!r.DeletedDate.IsZero() && !q.IncludeDeleted) || !refMatch(r, q.Filters) {
+			continue
+		}
+		if q.Rotation != "" && r.Rotation.Enabled != (q.Rotation == rotor.RotationOn) {
 			continue
 		}
 		if q.After != nil && listCmp(q, cursorOf(r, q.SortBy), *q.After) <= 0 {
@@ -186,8 +199,8 @@ func fmtQuery(q rotor.SecretQuery) string {
 	if q.After != nil {
 		after = fmt.Sprintf("%+v", *q.After)
 	}
-	return fmt.Sprintf("{%s deleted=%v filters=%+v sort=%s desc=%v after=%s limit=%d}",
-		q.Region, q.IncludeDeleted, q.Filters, q.SortBy, q.Desc, after, q.Limit)
+	return fmt.Sprintf("{%s deleted=%v rotation=%q filters=%+v sort=%s desc=%v after=%s limit=%d}",
+		q.Region, q.IncludeDeleted, q.Rotation, q.Filters, q.SortBy, q.Desc, after, q.Limit)
 }
 
 // testListSecretsOrder: every sort key in both orders, with and without
@@ -234,6 +247,62 @@ func testListSecretsOrder(t *testing.T, s rotor.Store) {
 	}
 	if got := listAll(t, s, rotor.SecretQuery{Region: "ap-south-1", SortBy: rotor.SortByName, Limit: 10}); got == nil || len(got) != 0 {
 		t.Errorf("ListSecrets(empty region) = %v, want an empty slice", got)
+	}
+}
+
+// testListSecretsRotation: the rotation filter keeps the secrets whose
+// rotation is enabled (on) or not (off: never configured, or configured
+// and disabled), in every order, whole and page by page, alone and with
+// the other filters; the fixture's expectations are pinned by hand too.
+func testListSecretsRotation(t *testing.T, s rotor.Store) {
+	recs := listFixture(t, s)
+	name := func(p string) []rotor.PrefixFilter {
+		return []rotor.PrefixFilter{{Key: rotor.FilterName, Values: []rotor.PrefixValue{{Prefix: p}}}}
+	}
+	for _, tc := range []struct {
+		rotation string
+		deleted  bool
+		filters  []rotor.PrefixFilter
+		want     []string // by name
+	}{
+		{rotor.RotationOn, false, nil, []string{"app/db", "éclair"}},
+		{rotor.RotationOn, true, nil, []string{"app/db", "gone-app", "éclair"}},
+		{rotor.RotationOn, false, name("app"), []string{"app/db"}},
+		{rotor.RotationOff, false, name("app"), []string{"app%_x", "app/cache", "apple", "appz"}},
+		{rotor.RotationOn, false, []rotor.PrefixFilter{{Key: rotor.FilterTagKey, Values: []rotor.PrefixValue{{Prefix: "env"}}}},
+			[]string{"app/db", "éclair"}},
+	} {
+		q := rotor.SecretQuery{Region: region1, Rotation: tc.rotation, IncludeDeleted: tc.deleted, Filters: tc.filters,
+			SortBy: rotor.SortByName, Limit: 100}
+		if got := names(listAll(t, s, q)); !slices.Equal(got, tc.want) {
+			t.Errorf("ListSecrets(%s) = %q, want %q", fmtQuery(q), got, tc.want)
+		}
+	}
+	for _, rotation := range []string{rotor.RotationOn, rotor.RotationOff} {
+		for _, by := range listSortKeys {
+			for _, desc := range []bool{false, true} {
+				q := rotor.SecretQuery{Region: region1, Rotation: rotation, IncludeDeleted: true, SortBy: by, Desc: desc, Limit: 1000}
+				want := sortedRef(recs, q)
+				if got := listAll(t, s, q); !slices.Equal(names(got), names(want)) {
+					t.Errorf("ListSecrets(%s) = %q, want %q", fmtQuery(q), names(got), names(want))
+				}
+				q.Limit = 2
+				var paged []*rotor.SecretRecord
+				for n := 0; n <= len(want); n++ {
+					page := listAll(t, s, q)
+					paged = append(paged, page...)
+					if len(page) < q.Limit {
+						break
+					}
+					c := cursorOf(page[len(page)-1], by)
+					q.After = &c
+				}
+				if !slices.Equal(names(paged), names(want)) {
+					t.Errorf("ListSecrets rotation=%s sort=%s desc=%v by pages of 2 = %q, want %q",
+						rotation, by, desc, names(paged), names(want))
+				}
+			}
+		}
 	}
 }
 
@@ -581,6 +650,7 @@ func testListSecretsErrors(t *testing.T, s rotor.Store) {
 			Filters: []rotor.PrefixFilter{{Key: rotor.FilterDescription, Values: []rotor.PrefixValue{{Prefix: "a"}}}}}},
 		{"filter without values", rotor.SecretQuery{Region: region1, SortBy: rotor.SortByName, Limit: 1,
 			Filters: []rotor.PrefixFilter{{Key: rotor.FilterName}}}},
+		{"unknown rotation filter", rotor.SecretQuery{Region: region1, SortBy: rotor.SortByName, Limit: 1, Rotation: "yes"}},
 	} {
 		viewCode(t, s, tc.what, rotor.EINVALID, func(tx rotor.Tx) error {
 			_, err := tx.ListSecrets(tc.q)

@@ -1006,3 +1006,75 @@ func testRunSummary(t *testing.T, s rotor.Store) {
 		t.Errorf("with every failure resolved or its secret deleted: %+v, want 6 failed runs and a zero time", sum)
 	}
 }
+
+// testLatestFailedRuns: the failed runs that are the latest of their
+// secret, per region, newest first with ties by ID, whole and page by
+// page; a failed run followed by any later run (even a pending one) is
+// left out, and of two runs created at once the greater ID is the latest.
+func testLatestFailedRuns(t *testing.T, s rotor.Store) {
+	var secs []*rotor.SecretRecord
+	for _, name := range []string{"a", "b", "c", "e", "f", "g"} {
+		secs = append(secs, runSecret(region1, "latest-"+name, 1))
+	}
+	d := runSecret(region2, "latest-d", 1)
+	createSecrets(t, s, append(secs, d)...)
+	a, b, c, e, f, g := secs[0], secs[1], secs[2], secs[3], secs[4], secs[5]
+	a1 := newRun("a1", a, rotor.RunFailed, 1)
+	a2 := newRun("a2", a, rotor.RunSucceeded, 3) // resolves a1
+	b1 := newRun("b1", b, rotor.RunSucceeded, 2)
+	b2 := newRun("b2", b, rotor.RunFailed, 4)
+	c1 := newRun("c1", c, rotor.RunFailed, 5)
+	e1 := newRun("e1", e, rotor.RunFailed, 6)
+	e2 := newRun("e2", e, rotor.RunPending, 7) // a retry under way
+	f1 := newRun("f1", f, rotor.RunFailed, 8)
+	f2 := newRun("f2", f, rotor.RunFailed, 8) // same Created: the greater ID is the latest
+	g1 := newRun("g1", g, rotor.RunFailed, 5) // ties with c1, greater ID first
+	d1 := newRun("d1", d, rotor.RunFailed, 9)
+	createRuns(t, s, g1, a2, f1, d1, c1, b1, e2, a1, f2, b2, e1)
+
+	latest := func(region string, after *rotor.RunCursor, limit int) []*rotor.RunRecord {
+		t.Helper()
+		var got []*rotor.RunRecord
+		view(t, s, func(tx rotor.Tx) (err error) {
+			got, err = tx.LatestFailedRuns(region, after, limit)
+			return err
+		})
+		return got
+	}
+	want := []*rotor.RunRecord{f2, g1, c1, b2}
+	sameRuns(t, "LatestFailedRuns(region1)", latest(region1, nil, 100), want)
+	sameRuns(t, "LatestFailedRuns(region2)", latest(region2, nil, 100), []*rotor.RunRecord{d1})
+	if got := latest("ap-south-2", nil, 100); got == nil || len(got) != 0 {
+		t.Errorf("LatestFailedRuns(unknown region) = %v, want an empty slice", got)
+	}
+	for limit := 1; limit <= 3; limit++ {
+		var paged []*rotor.RunRecord
+		var after *rotor.RunCursor
+		for n := 0; n <= len(want); n++ {
+			page := latest(region1, after, limit)
+			if len(page) > limit {
+				t.Fatalf("LatestFailedRuns(limit %d) returned %d runs", limit, len(page))
+			}
+			paged = append(paged, page...)
+			if len(page) < limit {
+				break
+			}
+			last := page[len(page)-1]
+			after = &rotor.RunCursor{Created: last.Created, ID: last.ID}
+		}
+		if g, w := runIDs(paged), runIDs(want); !slices.Equal(g, w) {
+			t.Errorf("LatestFailedRuns by pages of %d = %v, want %v", limit, g, w)
+		}
+	}
+	// A cursor need not be a run's position.
+	sameRuns(t, "LatestFailedRuns(after c1's time, id \"d\")", latest(region1, &rotor.RunCursor{Created: at(5), ID: "d"}, 100),
+		[]*rotor.RunRecord{c1, b2})
+	// A retried run that fails again is listed again; one that succeeds is not.
+	e2.Status, e2.Finished = rotor.RunFailed, at(10)
+	update(t, s, func(tx rotor.Tx) error { return tx.UpdateRun(e2) })
+	sameRuns(t, "LatestFailedRuns after e2 failed", latest(region1, nil, 100), []*rotor.RunRecord{f2, e2, g1, c1, b2})
+	viewCode(t, s, "limit 0", rotor.EINVALID, func(tx rotor.Tx) error {
+		_, err := tx.LatestFailedRuns(region1, nil, 0)
+		return err
+	})
+}

@@ -156,6 +156,7 @@ func Run(t *testing.T, open func(t *testing.T) rotor.Store, opts ...Option) {
 		{"Run/DueRuns", testRunDueRuns},
 		{"Run/RunsWithStatus", testRunRunsWithStatus},
 		{"Run/Runs", testRunRuns},
+		{"Run/LatestFailedRuns", testLatestFailedRuns},
 		{"Run/Steps", testRunSteps},
 		{"Run/DeleteSecretCascades", testRunDeleteSecretCascades},
 		{"Run/DueRotations", testRunDueRotations},
@@ -177,6 +178,7 @@ var listTests = []struct {
 }{
 	{"ListSecrets/Order", testListSecretsOrder},
 	{"ListSecrets/CreatedTies", testListSecretsCreatedTies},
+	{"ListSecrets/Rotation", testListSecretsRotation},
 	{"ListSecrets/Filters", testListSecretsFilters},
 	{"ListSecrets/Contains", testListSecretsContains},
 	{"ListSecrets/TagsUpdated", testListSecretsTagsUpdated},

@@ -51,7 +51,7 @@ var profile string
 
 func main() {
 	n := flag.Int("secrets", 1000, "secrets rotated in each phase")
-	workers := flag.Int("workers", 4, "engine workers (and reference workers)")
+	workers := flag.Int("workers", 8, "engine workers (and reference workers; the server's default)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the engine phase to this file")
 	flag.Parse()
 	profile = *cpuprofile

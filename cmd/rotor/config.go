@@ -301,7 +301,7 @@ func DefaultConfig() Config {
 	c.LogFormat = "text"
 	c.Versions.PruneMinAge.Duration = 24 * time.Hour
 	c.Deletion.PurgeInterval.Duration = time.Minute
-	c.Rotation.Workers = 4
+	c.Rotation.Workers = 8
 	c.Rotation.MaxAttempts = 5
 	c.Rotation.ScheduleInterval.Duration = time.Minute
 	c.Rotation.LeaseTTL.Duration = 30 * time.Second

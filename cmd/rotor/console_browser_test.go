@@ -5,20 +5,30 @@ package main
 // the timeline change, reveal a value (audited), retry a failed run, and a
 // read-only identity that sees no write buttons and is refused when it
 // posts anyway. Screenshots of every page go to $ROTOR_TEST_ARTIFACTS
-// (default: a temporary directory), logged at the start.
+// (default: a temporary directory), logged at the start, and every page is
+// checked with axe-core (test/js's pinned npm package, injected through
+// the DevTools protocol since the pages' CSP allows no inline script): a
+// serious or critical accessibility violation fails the test.
 
 import (
 	"bytes"
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/internal/testsvc"
@@ -92,12 +102,64 @@ func browserFatal(t *testing.T, ctx context.Context, what string, err error) {
 	t.Fatalf("%s: %v (at %s: %q)", what, err, loc, body)
 }
 
-// screenshot saves the whole page as dir/name.png.
+// screenshot saves the whole page as dir/name.png, after checking its
+// accessibility (checkA11y).
 func screenshot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Helper()
+	checkA11y(t, ctx, name)
 	png := bval(t, ctx, "screenshot "+name, chromedp.FullScreenshot(100))
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// axeSource is the text of axe-core's axe.min.js from test/js (npm ci
+// there installs the version package.json pins), read once.
+func axeSource(t *testing.T) string {
+	t.Helper()
+	testsvc.Node(t, jsDir, "axe-core")
+	b, err := axeFile()
+	if err != nil {
+		t.Fatalf("read axe-core: %v", err)
+	}
+	return string(b)
+}
+
+var (
+	jsDir   = filepath.Join("..", "..", "test", "js")
+	axeFile = sync.OnceValues(func() ([]byte, error) {
+		return os.ReadFile(filepath.Join(jsDir, "node_modules", "axe-core", "axe.min.js"))
+	})
+)
+
+// axeRun runs every axe-core rule (WCAG 2.0, 2.1 and 2.2 A and AA, and the
+// best practices) on the document and returns the violations, one line
+// each starting with the impact, with the elements involved.
+const axeRun = `axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations
+	.map(v => v.impact + " " + v.id + ": " + v.help + " [" +
+		v.nodes.slice(0, 5).map(n => n.target.join(" ") + (n.failureSummary ? " (" + n.failureSummary.replace(/\s+/g, " ") + ")" : "")).join("; ") + "]"))`
+
+// checkA11y injects axe-core into the page shown (through
+// Runtime.evaluate, which the page's CSP does not govern) and fails the
+// test on each serious or critical violation it finds; lesser ones are
+// logged.
+func checkA11y(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	if !bval(t, ctx, "axe-core loaded on "+name, chromedp.Evaluate[bool](axeSource(t)+"; typeof axe === \"object\"")) {
+		t.Fatalf("%s: axe-core did not load", name)
+	}
+	c, cancel := context.WithTimeout(ctx, 2*actionTimeout)
+	defer cancel()
+	found, err := chromedp.Run(c, chromedp.Evaluate[[]string](axeRun, chromedp.EvalAwaitPromise))
+	if err != nil {
+		browserFatal(t, ctx, "axe-core on "+name, err)
+	}
+	for _, v := range found {
+		if strings.HasPrefix(v, "serious ") || strings.HasPrefix(v, "critical ") {
+			t.Errorf("accessibility of %s: %s", name, v)
+		} else {
+			t.Logf("accessibility of %s (not failing): %s", name, v)
+		}
 	}
 }
 
@@ -134,8 +196,15 @@ func waitFor(t *testing.T, ctx context.Context, url, what string, cond func() bo
 // (the old page's document is gone and the new one is complete).
 func clickNav(t *testing.T, ctx context.Context, what, sel string) {
 	t.Helper()
+	navigateBy(t, ctx, what, chromedp.Click(chromedp.CSS(sel)))
+}
+
+// navigateBy runs an action that leads to another page (a click, a key)
+// and waits until that page has loaded.
+func navigateBy(t *testing.T, ctx context.Context, what string, action chromedp.Action[chromedp.Void]) {
+	t.Helper()
 	bval(t, ctx, what+": mark the page", chromedp.Evaluate[bool](`window.rotorTestOld = true`))
-	brun(t, ctx, what, chromedp.Click(chromedp.CSS(sel)))
+	brun(t, ctx, what, action)
 	deadline := time.Now().Add(actionTimeout)
 	for {
 		c, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -166,7 +235,7 @@ func TestConsoleBrowser(t *testing.T) {
 	e2eNoErr(t, "create app", err)
 	_, err = c.RotateSecret(e2eCtx, &secretsmanager.RotateSecretInput{SecretId: app.ARN, RotationLambdaARN: fn})
 	e2eNoErr(t, "rotate app", err)
-	waitNoPending(t, c, "browser/app")
+	waitNoPending(t, s, c, "browser/app")
 	_, err = c.CreateSecret(e2eCtx, &secretsmanager.CreateSecretInput{Name: aws.String("browser/broken"), SecretString: aws.String("{broken")})
 	e2eNoErr(t, "create broken", err)
 	_, err = c.RotateSecret(e2eCtx, &secretsmanager.RotateSecretInput{SecretId: aws.String("browser/broken"), RotationLambdaARN: fn})
@@ -177,23 +246,53 @@ func TestConsoleBrowser(t *testing.T) {
 	}
 	base := s.URL() + "/console/"
 
-	// Sign in.
+	// A wrong secret is refused with an alert.
+	brun(t, ctx, "sign-in page", chromedp.Navigate(base), chromedp.WaitVisible(chromedp.CSS("#access_key_id")),
+		chromedp.SendKeys(chromedp.CSS("#access_key_id"), s.KeyID),
+		chromedp.SendKeys(chromedp.CSS("#secret_access_key"), "wrong"))
+	clickNav(t, ctx, "wrong sign-in", "#signin")
+	if n := count(t, ctx, `#error[role="alert"]`); n != 1 {
+		t.Errorf("a wrong sign-in shows %d alerts, want 1", n)
+	}
+	screenshot(t, ctx, dir, "00-signin-refused")
+
+	// Sign in with the keyboard only: Tab reaches the skip link, the home
+	// link, then the two fields in order; Enter sends the form.
 	brun(t, ctx, "sign-in page", chromedp.Navigate(base), chromedp.WaitVisible(chromedp.CSS("#access_key_id")))
 	screenshot(t, ctx, dir, "01-signin")
-	brun(t, ctx, "sign in",
-		chromedp.SendKeys(chromedp.CSS("#access_key_id"), s.KeyID),
-		chromedp.SendKeys(chromedp.CSS("#secret_access_key"), s.Secret),
-	)
-	clickNav(t, ctx, "sign in", "#signin")
+	for i, want := range []string{"A.skip", "A.brand", "INPUT#access_key_id"} {
+		brun(t, ctx, "tab", chromedp.KeyEvent(kb.Tab))
+		if f := focused(t, ctx); f != want {
+			t.Errorf("Tab %d on the sign-in page focuses %s, want %s", i+1, f, want)
+		}
+	}
+	brun(t, ctx, "type the key", chromedp.KeyEvent(s.KeyID), chromedp.KeyEvent(kb.Tab))
+	if f := focused(t, ctx); f != "INPUT#secret_access_key" {
+		t.Errorf("Tab from the key id focuses %s, want the secret", f)
+	}
+	brun(t, ctx, "type the secret", chromedp.KeyEvent(s.Secret))
+	navigateBy(t, ctx, "sign in with Enter", chromedp.KeyEvent(kb.Enter))
 	who := bval(t, ctx, "who", chromedp.Text(chromedp.CSS("#who")))
 	if who != "admin" {
 		t.Errorf("signed in as %q, want admin", who)
 	}
 	screenshot(t, ctx, dir, "02-secrets")
 
-	// Find the secret by searching its name.
-	brun(t, ctx, "search", chromedp.SendKeys(chromedp.CSS("#q"), "browser/app"))
-	clickNav(t, ctx, "search", "#search")
+	// Skip the header with the skip link, and search by keyboard.
+	brun(t, ctx, "tab", chromedp.KeyEvent(kb.Tab))
+	if f := focused(t, ctx); f != "A.skip" {
+		t.Errorf("first Tab on the secrets page focuses %s, want the skip link", f)
+	}
+	brun(t, ctx, "skip", chromedp.KeyEvent(kb.Enter))
+	if f := focused(t, ctx); f != "MAIN#main" {
+		t.Errorf("the skip link moved the focus to %s, want the main content", f)
+	}
+	brun(t, ctx, "tab to the search", chromedp.KeyEvent(kb.Tab))
+	if f := focused(t, ctx); f != "INPUT#q" {
+		t.Errorf("Tab after skipping focuses %s, want the name search", f)
+	}
+	brun(t, ctx, "type the name", chromedp.KeyEvent("browser/app"))
+	navigateBy(t, ctx, "search with Enter", chromedp.KeyEvent(kb.Enter))
 	if n := count(t, ctx, "#secrets tbody tr"); n != 1 {
 		t.Errorf("search for browser/app lists %d secrets, want 1", n)
 	}
@@ -259,15 +358,55 @@ func TestConsoleBrowser(t *testing.T) {
 
 	brun(t, ctx, "identities", chromedp.Navigate(base+"identities"), chromedp.WaitVisible(chromedp.CSS("section.identity")))
 	screenshot(t, ctx, dir, "09-identities")
-
-	// The phone layout: no page wider than the screen.
-	brun(t, ctx, "phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(secretURL), chromedp.WaitVisible(chromedp.CSS("#timeline")))
-	overflow := bval(t, ctx, "overflow", chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
-	if overflow {
-		wide := bval(t, ctx, "wide elements", chromedp.Evaluate[string](`[...document.querySelectorAll("body *")].filter(e => (!e.parentElement.closest(".scroll, .timeline")) && e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 8).map(e => e.tagName + "." + e.getAttribute("class") + "#" + e.id + ":" + Math.round(e.getBoundingClientRect().right)).join(" ")`))
-		t.Errorf("the secret page is wider than a 390 px screen: %s (%s)", wide, bval(t, ctx, "widths", chromedp.Evaluate[string](`[document.documentElement.scrollWidth, document.documentElement.clientWidth, window.innerWidth, document.body.scrollWidth].join(" ")`)))
+	// A second access key for admin: shown once, then deleted.
+	clickNav(t, ctx, "create a key", `button[aria-label="Create access key for admin"]`)
+	newKey := bval(t, ctx, "new key id", chromedp.Text(chromedp.CSS("#new-key-id")))
+	if n := count(t, ctx, "#new-key-secret"); n != 1 || len(newKey) < 16 {
+		t.Fatalf("the created key %q is not shown with its secret", newKey)
 	}
-	screenshot(t, ctx, dir, "10-secret-phone")
+	screenshot(t, ctx, dir, "09b-key-created")
+	// Delete asks first: dismissed, nothing happens; accepted, the key goes.
+	dialogs := answerDialogs(t, ctx)
+	deleteKey := `button[aria-label="Delete access key ` + newKey + `"]`
+	dialogs.accept.Store(false)
+	bval(t, ctx, "mark the page", chromedp.Evaluate[bool](`window.rotorTestOld = true`))
+	brun(t, ctx, "delete the key, then dismiss", chromedp.Click(chromedp.CSS(deleteKey)))
+	if msg := dialogs.wait(t); !strings.Contains(msg, "Delete access key "+newKey+"?") {
+		t.Errorf("the delete button asked %q", msg)
+	}
+	time.Sleep(300 * time.Millisecond) // a form sent anyway would be on its way
+	if still := bval(t, ctx, "same page", chromedp.Evaluate[bool](`window.rotorTestOld === true`)); !still || count(t, ctx, deleteKey) != 1 {
+		t.Errorf("dismissing the confirmation still sent the form")
+	}
+	dialogs.accept.Store(true)
+	clickNav(t, ctx, "delete the key, then accept", deleteKey)
+	dialogs.wait(t)
+	if msg := bval(t, ctx, "flash", chromedp.Text(chromedp.CSS(".flash"))); msg != "Access key deleted." || count(t, ctx, "#new-key-secret") != 0 {
+		t.Errorf("after deleting the key the page says %q", msg)
+	}
+	screenshot(t, ctx, dir, "09c-key-deleted")
+
+	// The phone layout: no page wider than the screen (tables and the
+	// timeline scroll inside their own box).
+	for _, p := range []struct{ name, url, sel string }{
+		{"10-secret-phone", secretURL, "#timeline"},
+		{"10b-secrets-phone", base + "secrets", "#secrets"},
+		{"10c-attention-phone", base + "attention", "main h1"},
+		{"10d-identities-phone", base + "identities", "section.identity"},
+	} {
+		brun(t, ctx, "phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(p.url), chromedp.WaitVisible(chromedp.CSS(p.sel)))
+		overflow := bval(t, ctx, "overflow", chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
+		if overflow {
+			wide := bval(t, ctx, "wide elements", chromedp.Evaluate[string](`[...document.querySelectorAll("body *")].filter(e => (!e.parentElement.closest(".scroll, .timeline")) && e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 8).map(e => e.tagName + "." + e.getAttribute("class") + "#" + e.id + ":" + Math.round(e.getBoundingClientRect().right)).join(" ")`))
+			t.Errorf("%s is wider than a 390 px screen: %s (%s)", p.name, wide, bval(t, ctx, "widths", chromedp.Evaluate[string](`[document.documentElement.scrollWidth, document.documentElement.clientWidth, window.innerWidth, document.body.scrollWidth].join(" ")`)))
+		}
+		if p.sel == "#timeline" { // drawn at a legible size, scrolling in its box
+			if w := bval(t, ctx, "timeline width", chromedp.Evaluate[float64](`document.querySelector("#timeline").getBoundingClientRect().width`)); w < 640 {
+				t.Errorf("on a phone the timeline is %.0f px wide, want at least 640 (scrolling)", w)
+			}
+		}
+		screenshot(t, ctx, dir, p.name)
+	}
 	brun(t, ctx, "laptop", chromedp.EmulateViewport(1366, 768))
 
 	// Sign out, then sign in as a read-only identity.
@@ -317,6 +456,53 @@ func TestConsoleBrowser(t *testing.T) {
 	}
 }
 
+// dialogAnswerer answers the page's JavaScript dialogs: accept or
+// dismiss as told, passing on each message.
+type dialogAnswerer struct {
+	accept   atomic.Bool
+	messages chan string
+}
+
+// answerDialogs starts answering the dialogs of the browser's page.
+func answerDialogs(t *testing.T, ctx context.Context) *dialogAnswerer {
+	t.Helper()
+	d := &dialogAnswerer{messages: make(chan string, 8)}
+	lctx, cancel := context.WithCancel(ctx)
+	t.Cleanup(cancel)
+	opening := chromedp.Events(lctx, page.JavascriptDialogOpening)
+	go func() {
+		for ev, err := range opening {
+			if err != nil {
+				return
+			}
+			accept := d.accept.Load()
+			go func() { // answered from another goroutine than the one receiving events
+				chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: accept})
+			}()
+			d.messages <- ev.Message
+		}
+	}()
+	return d
+}
+
+// wait returns the message of the next dialog the page opened.
+func (d *dialogAnswerer) wait(t *testing.T) string {
+	t.Helper()
+	select {
+	case m := <-d.messages:
+		return m
+	case <-time.After(actionTimeout):
+		t.Fatal("the page opened no dialog")
+		return ""
+	}
+}
+
+// focused describes the focused element: TAG#id, or TAG.class without id.
+func focused(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	return bval(t, ctx, "focused element", chromedp.Evaluate[string](`(e => e.tagName + (e.id ? "#" + e.id : "." + e.className))(document.activeElement)`))
+}
+
 // waitAudit waits until a line of the audit file satisfies match.
 func waitAudit(t *testing.T, s *testServer, match func(string) bool) {
 	t.Helper()
@@ -339,4 +525,111 @@ func waitAudit(t *testing.T, s *testServer, match func(string) bool) {
 // admin identity (to read run history without going through the API).
 func adminCtx(s *testServer) context.Context {
 	return rotor.NewContext(context.Background(), rotor.Caller{Principal: rotor.Principal{Identity: "admin", Role: rotor.RoleAdmin}, Region: s.Region})
+}
+
+// browserSignIn signs in on the sign-in page with the key.
+func browserSignIn(t *testing.T, ctx context.Context, base, id, secret string) {
+	t.Helper()
+	brun(t, ctx, "sign-in page", chromedp.Navigate(base+"signin"), chromedp.WaitVisible(chromedp.CSS("#access_key_id")),
+		chromedp.SendKeys(chromedp.CSS("#access_key_id"), id), chromedp.SendKeys(chromedp.CSS("#secret_access_key"), secret))
+	clickNav(t, ctx, "sign in", "#signin")
+	if n := count(t, ctx, "#who"); n != 1 {
+		browserFatal(t, ctx, "sign in", nil)
+	}
+}
+
+// TestConsoleBrowserHostileText stores a secret whose description, tags,
+// version id and custom staging labels are made of markup that breaks out
+// of HTML text, attributes, SVG and CDATA, with non-ASCII text, and
+// checks in Chromium that every page shows them as text, exactly, and that
+// they made no element, attribute or script (whatever the CSP would have
+// stopped).
+func TestConsoleBrowserHostileText(t *testing.T) {
+	ctx := browser(t)
+	dir := artifacts(t)
+	s := MustRunMain(t, "", nil)
+	c := s.e2eClient("")
+	const (
+		name     = "hostile/+=.@_-x"
+		desc     = `</dd><script>window.pwned=1</script>"q" 's' ]]> <![CDATA[ x ]]> </svg><svg onload="window.pwned=2"> ü😀 {{.}} &amp; ` + "\u2028" + ` end`
+		tagKey   = `<b id="pwn">k]]>`
+		tagValue = `"><img src=x onerror="window.pwned=3"> ü`
+		token    = `<svg/onload=window.pwned=4>"']]>-0123456789abcdef-ü`
+		label1   = `<script>window.pwned=5</script>`
+		label2   = `]]></text><text onclick="window.pwned=6">&lt;`
+		label3   = `ü😀-label`
+	)
+	out, err := c.CreateSecret(e2eCtx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String("hostile-value-0001"),
+		Description: aws.String(desc), Tags: []types.Tag{{Key: aws.String(tagKey), Value: aws.String(tagValue)}}})
+	e2eNoErr(t, "create", err)
+	_, err = c.PutSecretValue(e2eCtx, &secretsmanager.PutSecretValueInput{SecretId: out.ARN, SecretString: aws.String("hostile-value-0002"),
+		ClientRequestToken: aws.String(token), VersionStages: []string{label1, label2, label3}})
+	e2eNoErr(t, "put", err)
+	base := s.URL() + "/console/"
+	browserSignIn(t, ctx, base, s.KeyID, s.Secret)
+
+	// What markup each page may have: one script (console.js), the one
+	// timeline SVG on a secret's page, no inline handler, no element the
+	// strings would have made.
+	clean := func(page string, svgs int) {
+		t.Helper()
+		got := bval(t, ctx, "markup of "+page, chromedp.Evaluate[string](`[
+			document.querySelectorAll("script").length,
+			document.querySelectorAll("svg").length,
+			document.querySelectorAll("img, #pwn, [onload], [onerror], [onclick]").length,
+			typeof window.pwned,
+			document.body.innerText.includes("hostile-value-000")].join(" ")`))
+		if want := "1 " + strconv.Itoa(svgs) + " 0 undefined false"; got != want {
+			t.Errorf("%s: scripts, svgs, injected elements, window.pwned, a value shown = %s; want %s", page, got, want)
+		}
+	}
+	texts := func(sel string) []string {
+		t.Helper()
+		return bval(t, ctx, "texts of "+sel, chromedp.Evaluate[[]string](`[...document.querySelectorAll(`+jsString(sel)+`)].map(e => e.textContent)`))
+	}
+
+	brun(t, ctx, "list", chromedp.Navigate(base+"secrets?q=hostile"), chromedp.WaitVisible(chromedp.CSS("#secrets")))
+	clean("the list", 0)
+	if got := texts("#secrets tbody .muted"); len(got) != 1 || got[0] != desc {
+		t.Errorf("the list shows the description as %q, want %q", got, desc)
+	}
+	if got := texts("#secrets tbody .tag"); len(got) != 1 || got[0] != tagKey+"="+tagValue {
+		t.Errorf("the list shows the tag as %q", got)
+	}
+	screenshot(t, ctx, dir, "hostile-list")
+	clickNav(t, ctx, "open the secret", "#secrets tbody a")
+	clean("the secret's page", 1)
+	if got := texts("#name"); len(got) != 1 || got[0] != name {
+		t.Errorf("heading %q, want %q", got, name)
+	}
+	if got := texts("dd"); !slices.Contains(got, desc) || !slices.Contains(got, tagKey+"="+tagValue+" ") {
+		t.Errorf("the details do not show the description and the tag exactly: %q", got)
+	}
+	labels := texts("#timeline text.tl-label title")
+	for _, l := range []string{label1, label2, label3} {
+		if !slices.Contains(labels, l) {
+			t.Errorf("the timeline has no row labelled %q: %q", l, labels)
+		}
+	}
+	titles := strings.Join(texts("#timeline rect title"), "\n")
+	if !strings.Contains(titles, label2+" on version "+token+" from") {
+		t.Errorf("the timeline's bar titles do not name the label and version exactly: %s", titles)
+	}
+	if got := texts("#versions tbody td.mono"); !slices.Contains(got, token) {
+		t.Errorf("the versions table does not show the version id exactly: %q", got)
+	}
+	if got := texts("#label-events td.mono"); !slices.Contains(got, token) {
+		t.Errorf("the label moves do not show the version id exactly: %q", got)
+	}
+	screenshot(t, ctx, dir, "hostile-secret")
+
+	// Reveal the hostile version: its value shows exactly, still as text.
+	brun(t, ctx, "the hostile version's reveal button", chromedp.WaitVisible(chromedp.CSS(`#versions button[aria-label*="-0123456789abcdef-"]`)))
+	clickNav(t, ctx, "reveal", `#versions button[aria-label*="-0123456789abcdef-"]`)
+	if got := texts("#value"); len(got) != 1 || got[0] != "hostile-value-0002" {
+		t.Errorf("revealed %q", got)
+	}
+	if got := texts("#revealed .mono"); len(got) != 1 || got[0] != token {
+		t.Errorf("the reveal names the version %q, want %q", got, token)
+	}
 }
