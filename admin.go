@@ -2,6 +2,7 @@ package rotor
 
 import (
 	"context"
+	"io"
 	"time"
 )
 
@@ -77,7 +78,24 @@ type AdminService interface {
 	// (ESTATE if it still wraps data keys or is the active key).
 	RetireKey(ctx context.Context, id string) error
 
-	// Backup writes a consistent snapshot of the database to path on the
-	// server's machine; `rotor server` can start from it.
-	Backup(ctx context.Context, path string) error
+	// Backup writes a consistent snapshot of the database into the
+	// server's backup directory, and nowhere else: path is a file name, or
+	// a path inside that directory; the path written is returned. EINVALID
+	// for any other path, or one that exists.
+	Backup(ctx context.Context, path string) (string, error)
+	// DownloadBackup takes a consistent snapshot of the database for the
+	// caller to read, while the server keeps serving. The caller must Close
+	// it. EINVALID when the store cannot be copied to a file (a database
+	// store, backed up with its own tools).
+	DownloadBackup(ctx context.Context) (*Snapshot, error)
+}
+
+// Snapshot is a consistent copy of the database, read once from its
+// start: Size bytes whose SHA-256 digest is SHA256. It holds what the
+// store holds, values sealed, so it reveals no value without the keyring.
+// Close releases it; nothing of it stays on the server's disk.
+type Snapshot struct {
+	io.ReadCloser
+	Size   int64
+	SHA256 [32]byte
 }

@@ -2,11 +2,7 @@ package admin
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sync"
 
@@ -24,8 +20,16 @@ type Config struct {
 	// Auth authorizes callers and manages identities and access keys.
 	Auth *auth.Service
 	// Store holds the sealed values RotateKeys re-wraps, and is what
-	// Backup copies.
+	// Backup and DownloadBackup copy.
 	Store rotor.Store
+	// BackupDir is the one directory Backup writes into, created with
+	// mode 0700 when a backup first needs it; "" refuses every Backup
+	// (EINVALID), leaving DownloadBackup as the way to take one.
+	BackupDir string
+	// ScratchDir is where DownloadBackup takes its snapshots, each in a
+	// private directory (0700) that is gone before the snapshot is
+	// streamed; "" = os.TempDir(). RemoveScratch clears what a crash left.
+	ScratchDir string
 	// Keyring is the server's keyring of key-encryption keys.
 	Keyring *envelope.Keyring
 	// KeyFile is where the keyring is saved after every change. "" means
@@ -51,14 +55,16 @@ type Config struct {
 // Service implements rotor.AdminService. It is safe for concurrent use;
 // key-encryption-key changes (RotateKeys, RetireKey) run one at a time.
 type Service struct {
-	auth     *auth.Service
-	store    rotor.Store
-	keyring  *envelope.Keyring
-	keyFile  string
-	onRewrap func()
-	reload   func() error
-	shared   bool
-	log      *slog.Logger
+	auth       *auth.Service
+	store      rotor.Store
+	keyring    *envelope.Keyring
+	keyFile    string
+	backupDir  string // absolute, or "" for none
+	scratchDir string
+	onRewrap   func()
+	reload     func() error
+	shared     bool
+	log        *slog.Logger
 
 	keysMu sync.Mutex // serialises RotateKeys and RetireKey
 }
@@ -71,8 +77,14 @@ func New(cfg Config) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	backupDir := cfg.BackupDir
+	if backupDir != "" {
+		if abs, err := filepath.Abs(backupDir); err == nil {
+			backupDir = abs
+		}
+	}
 	return &Service{auth: cfg.Auth, store: cfg.Store, keyring: cfg.Keyring, keyFile: cfg.KeyFile,
-		onRewrap: cfg.OnRewrap, reload: cfg.Reload, shared: cfg.Shared, log: log}
+		backupDir: backupDir, scratchDir: cfg.ScratchDir, onRewrap: cfg.OnRewrap, reload: cfg.Reload, shared: cfg.Shared, log: log}
 }
 
 // authorize checks that the caller in ctx may perform rotor:<method> and
@@ -216,38 +228,4 @@ func (s *Service) DeleteAccessKey(ctx context.Context, accessKeyID string) error
 	}
 	s.log.Info("access key deleted", "access_key_id", accessKeyID, "by", c.Principal.Identity)
 	return nil
-}
-
-// Backup writes a consistent snapshot of the database to path, on the
-// server's machine, while the server keeps serving. Errors: EDENIED;
-// EINVALID when path is not absolute or already exists; the store's
-// errors (EINTERNAL) otherwise.
-func (s *Service) Backup(ctx context.Context, path string) error {
-	c, err := s.authorize(ctx, "Backup")
-	if err != nil {
-		return err
-	}
-	if !filepath.IsAbs(path) {
-		return rotor.Errorf(rotor.EINVALID, "The backup path must be absolute, not %q.", path)
-	}
-	if _, err := os.Lstat(path); err == nil {
-		return rotor.Errorf(rotor.EINVALID, "The backup path %s already exists.", path)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return rotor.Errorf(rotor.EINVALID, "The backup path %s cannot be used: %v", path, pathError(err))
-	}
-	if err := s.store.Backup(ctx, path); err != nil {
-		return fmt.Errorf("backup to %s: %w", path, err)
-	}
-	s.log.Info("backup written", "path", path, "by", c.Principal.Identity)
-	return nil
-}
-
-// pathError returns the reason of a file-system error without repeating
-// the path.
-func pathError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

@@ -2,14 +2,11 @@ package admin_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/auth"
-	"github.com/rotorhq/rotor/sqlite"
 )
 
 // TestAuthorization calls every method as callers that are not admins and
@@ -17,7 +14,6 @@ import (
 func TestAuthorization(t *testing.T) {
 	e := newEnv(t)
 	oldKey := e.keyring.ActiveID()
-	backup := filepath.Join(e.dir, "denied.db")
 	calls := map[string]func(ctx context.Context) error{
 		"CreateIdentity": func(ctx context.Context) error {
 			_, err := e.admin.CreateIdentity(ctx, "mallory", rotor.RoleAdmin)
@@ -36,7 +32,14 @@ func TestAuthorization(t *testing.T) {
 		"ListKeys":        func(ctx context.Context) error { _, err := e.admin.ListKeys(ctx); return err },
 		"RotateKeys":      func(ctx context.Context) error { _, err := e.admin.RotateKeys(ctx); return err },
 		"RetireKey":       func(ctx context.Context) error { return e.admin.RetireKey(ctx, oldKey) },
-		"Backup":          func(ctx context.Context) error { return e.admin.Backup(ctx, backup) },
+		"Backup":          func(ctx context.Context) error { _, err := e.admin.Backup(ctx, "denied.db"); return err },
+		"DownloadBackup": func(ctx context.Context) error {
+			snap, err := e.admin.DownloadBackup(ctx)
+			if err == nil {
+				snap.Close()
+			}
+			return err
+		},
 		"PutIdentityPolicy": func(ctx context.Context) error {
 			return e.admin.PutIdentityPolicy(ctx, auth.BootstrapIdentity, `{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","Resource":"*"}}`)
 		},
@@ -79,9 +82,8 @@ func TestAuthorization(t *testing.T) {
 	if keys := e.keyring.Keys(); len(keys) != 1 || keys[0].ID != oldKey {
 		t.Fatalf("keyring=%+v, want only %s", keys, oldKey)
 	}
-	if _, err := os.Stat(backup); !os.IsNotExist(err) {
-		t.Fatalf("denied Backup left a file: %v", err)
-	}
+	// Nothing was written: no backup directory, no scratch directory.
+	e.noBackupFiles(t)
 	if _, err := e.admin.GetIdentityPolicy(adminCtx(), auth.BootstrapIdentity); rotor.ErrorCode(err) != rotor.ENOTFOUND {
 		t.Fatalf("denied PutIdentityPolicy stored a policy: %v", err)
 	}
@@ -194,42 +196,4 @@ func TestDeleteIdentitySelf(t *testing.T) {
 	if err := e.admin.DeleteIdentity(as("ops", rotor.RoleAdmin), auth.BootstrapIdentity); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func TestBackup(t *testing.T) {
-	e := newEnv(t)
-	ctx := adminCtx()
-	want := e.seedVersions(t, 3)
-
-	t.Run("ErrRelative", func(t *testing.T) {
-		wantCode(t, e.admin.Backup(ctx, "backup.db"), rotor.EINVALID)
-	})
-	t.Run("ErrExists", func(t *testing.T) {
-		path := filepath.Join(e.dir, "existing.db")
-		if err := os.WriteFile(path, []byte("keep me"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		wantCode(t, e.admin.Backup(ctx, path), rotor.EINVALID)
-		if data, err := os.ReadFile(path); err != nil || string(data) != "keep me" {
-			t.Fatalf("existing file now holds %q, %v", data, err)
-		}
-	})
-	t.Run("OK", func(t *testing.T) {
-		path := filepath.Join(e.dir, "backup.db")
-		if err := e.admin.Backup(ctx, path); err != nil {
-			t.Fatal(err)
-		}
-		b, err := sqlite.Open(path)
-		if err != nil {
-			t.Fatalf("open backup: %v", err)
-		}
-		defer b.Close()
-		restored := &env{store: b, keyring: e.keyring}
-		restored.openAll(t, e.keyring, want)
-		// The admin key authenticates against the backup.
-		srv := server(t, auth.New(auth.Config{Store: b, Keyring: e.keyring}))
-		if got := call(t, srv, e.adminKey); got != "" {
-			t.Fatalf("admin key against the backup: %s", got)
-		}
-	})
 }

@@ -31,14 +31,15 @@ const (
 // env is an admin.Service over a real SQLite store, a keyring kept in a
 // key file and a real auth.Service.
 type env struct {
-	dir      string
-	keyFile  string
-	store    *sqlite.Store
-	keyring  *envelope.Keyring
-	auth     *auth.Service
-	admin    *admin.Service
-	adminKey *rotor.AccessKey
-	rewraps  atomic.Int64 // OnRewrap calls
+	dir       string
+	backupDir string // <dir>/backups, created by the first Backup
+	keyFile   string
+	store     *sqlite.Store
+	keyring   *envelope.Keyring
+	auth      *auth.Service
+	admin     *admin.Service
+	adminKey  *rotor.AccessKey
+	rewraps   atomic.Int64 // OnRewrap calls
 }
 
 func newEnv(t *testing.T) *env {
@@ -57,8 +58,9 @@ func newEnv(t *testing.T) *env {
 	if e.adminKey, err = e.auth.Bootstrap(context.Background()); err != nil || e.adminKey == nil {
 		t.Fatalf("Bootstrap = %v, %v", e.adminKey, err)
 	}
+	e.backupDir = filepath.Join(e.dir, "backups")
 	e.admin = admin.New(admin.Config{Auth: e.auth, Store: e.store, Keyring: e.keyring, KeyFile: e.keyFile,
-		OnRewrap: func() { e.rewraps.Add(1) }})
+		BackupDir: e.backupDir, ScratchDir: e.dir, OnRewrap: func() { e.rewraps.Add(1) }})
 	return e
 }
 

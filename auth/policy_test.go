@@ -49,7 +49,7 @@ var rotorActions = []string{
 	"rotor:CreateIdentity", "rotor:ListIdentities", "rotor:DeleteIdentity",
 	"rotor:PutIdentityPolicy", "rotor:GetIdentityPolicy", "rotor:DeleteIdentityPolicy",
 	"rotor:CreateAccessKey", "rotor:UpdateAccessKey", "rotor:DeleteAccessKey",
-	"rotor:ListKeys", "rotor:RotateKeys", "rotor:RetireKey", "rotor:Backup",
+	"rotor:ListKeys", "rotor:RotateKeys", "rotor:RetireKey", "rotor:Backup", "rotor:DownloadBackup",
 }
 
 const (

@@ -160,9 +160,10 @@ func printableName(s string) bool {
 	return true
 }
 
-// readOnlyOperation reports whether an operation only reads.
+// readOnlyOperation reports whether an operation only reads
+// (DownloadBackup copies the database and changes nothing).
 func readOnlyOperation(name string) bool {
-	for _, p := range [...]string{"Get", "BatchGet", "Describe", "List", "RotationHistory"} {
+	for _, p := range [...]string{"Get", "BatchGet", "Describe", "List", "RotationHistory", "DownloadBackup"} {
 		if strings.HasPrefix(name, p) {
 			return true
 		}

@@ -3,9 +3,12 @@ package awsapi_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 
 	"github.com/rotorhq/rotor"
@@ -97,8 +100,17 @@ func happyAdmin() *fakeAdmin {
 		ListKeysFn:        func(context.Context) ([]rotor.KeyInfo, error) { return []rotor.KeyInfo{*key}, nil },
 		RotateKeysFn:      func(context.Context) (*rotor.KeyInfo, error) { return key, nil },
 		RetireKeyFn:       func(context.Context, string) error { return nil },
-		BackupFn:          func(context.Context, string) error { return nil },
+		BackupFn:          func(_ context.Context, path string) (string, error) { return "/backups/" + path, nil },
+		DownloadBackupFn:  func(context.Context) (*rotor.Snapshot, error) { return newSnapshot(snapshotBytes), nil },
 	}
+}
+
+// snapshotBytes stand for a database snapshot in the fakes' answers.
+var snapshotBytes = []byte("SQLite format 3\x00 and a few pages")
+
+// newSnapshot returns a rotor.Snapshot of data.
+func newSnapshot(data []byte) *rotor.Snapshot {
+	return &rotor.Snapshot{ReadCloser: io.NopCloser(bytes.NewReader(data)), Size: int64(len(data)), SHA256: sha256.Sum256(data)}
 }
 
 // happyRotation is the Rotator counterpart of happySecrets.
@@ -165,6 +177,7 @@ var fuzzSeeds = map[string][2]string{
 	"rotor.RotateKeys":                        {`{}`, `{} {}`},
 	"rotor.RetireKey":                         {`{"KeyId":"k"}`, `{"KeyId":{}}`},
 	"rotor.Backup":                            {`{"Path":"/tmp/b"}`, `{"Path":false}`},
+	"rotor.DownloadBackup":                    {`{}`, `{"Path":"x"}`},
 	"rotor.ListRotationRuns":                  {`{"SecretId":"s","Status":"failed","MaxResults":10}`, `{"Status":"FAILED","MaxResults":0}`},
 	"rotor.RotationHistory":                   {`{"SecretId":"s","MaxResults":1000}`, `{"MaxResults":1001}`},
 	"rotor.AbandonRotation":                   {`{"SecretId":"s"}`, `{"SecretId":""}`},
@@ -224,6 +237,15 @@ func serveFuzzed(t *testing.T, h *awsapi.Handler, target string, body []byte) {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 
+	if rec.Header().Get("Content-Type") == awsapi.OctetStream {
+		// A streamed snapshot: 200, its bytes, their digest.
+		sum, err := awsapi.ParseContentDigest(rec.Header().Get("Content-Digest"))
+		if rec.Code != http.StatusOK || err != nil || sum != sha256.Sum256(rec.Body.Bytes()) ||
+			rec.Header().Get("Content-Length") != strconv.Itoa(rec.Body.Len()) {
+			t.Fatalf("target %q: stream answered %d, %v, digest %v, %d bytes", target, rec.Code, rec.Header(), err, rec.Body.Len())
+		}
+		return
+	}
 	var m map[string]any
 	if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
 		t.Fatalf("target %q: body %q is not a JSON object: %v", target, rec.Body.String(), err)

@@ -113,6 +113,7 @@ type opSpec struct {
 	run   runFunc
 	uses  backend // useDefault = the table's
 	input *shape  // nil = the operation's input shape in the model
+	long  bool    // may outlast the server's timeouts: see stream.go
 }
 
 // operation is one entry of a dispatch table.
@@ -120,6 +121,7 @@ type operation struct {
 	input *shape
 	run   runFunc
 	uses  backend
+	long  bool
 }
 
 // run adapts a typed operation method to a runFunc: it fills the
@@ -164,7 +166,7 @@ func bindOps(m *serviceModel, base backend, specs map[string]opSpec) map[string]
 		if uses == useDefault {
 			uses = base
 		}
-		ops[name] = operation{input: in, run: spec.run, uses: uses}
+		ops[name] = operation{input: in, run: spec.run, uses: uses, long: spec.long}
 	}
 	return ops
 }
@@ -286,7 +288,8 @@ func (h *Handler) Unsupported() []string {
 // ServeHTTP answers one request. Every response carries
 // Content-Type: application/x-amz-json-1.1 and x-amzn-RequestId: <uuid>.
 // A success is 200 with the operation's JSON output and its Content-Length
-// (never chunked). An error is
+// (never chunked) — except rotor.DownloadBackup's, which is the snapshot
+// itself (application/octet-stream; see stream.go). An error is
 // {"__type": <Exception>, "Message": <text>} with the same name in header
 // X-Amzn-ErrorType:
 //
@@ -333,7 +336,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		target = r.Header.Get("X-Amz-Target")
 	}
 	status := http.StatusOK
-	if err == nil {
+	streamed := false
+	if snap, ok := out.(*snapshotOutput); ok && err == nil {
+		status, err = h.stream(w, reqID, snap)
+		streamed = true
+	} else if err == nil {
 		buf := getBuffer()
 		if buf.b, err = appendJSON(buf.b, out); err == nil {
 			values[2] = strconv.Itoa(len(buf.b))
@@ -343,7 +350,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		putBuffer(buf)
 	}
-	if err != nil {
+	if err != nil && !streamed {
 		status = h.writeError(w, reqID, target, err)
 	}
 	if h.Audit != nil {
@@ -445,7 +452,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, reqID string, ai
 		return target, nil, err
 	}
 	ai.shape, ai.in, ai.validated = op.input, in, true
+	if op.long {
+		liftReadDeadline(w)
+	}
 	out, err = op.run(h, ctx, in)
+	if op.long {
+		renewWriteDeadline(w)
+	}
 	return target, out, err
 }
 

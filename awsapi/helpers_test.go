@@ -210,7 +210,8 @@ type fakeAdmin struct {
 	ListKeysFn        func(context.Context) ([]rotor.KeyInfo, error)
 	RotateKeysFn      func(context.Context) (*rotor.KeyInfo, error)
 	RetireKeyFn       func(context.Context, string) error
-	BackupFn          func(context.Context, string) error
+	BackupFn          func(context.Context, string) (string, error)
+	DownloadBackupFn  func(context.Context) (*rotor.Snapshot, error)
 
 	PutIdentityPolicyFn    func(context.Context, string, string) error
 	GetIdentityPolicyFn    func(context.Context, string) (string, error)
@@ -315,12 +316,20 @@ func (f *fakeAdmin) RetireKey(ctx context.Context, id string) error {
 	return f.RetireKeyFn(ctx, id)
 }
 
-func (f *fakeAdmin) Backup(ctx context.Context, path string) error {
+func (f *fakeAdmin) Backup(ctx context.Context, path string) (string, error) {
 	f.calls.Add(1)
 	if f.BackupFn == nil {
-		return errNotSet
+		return "", errNotSet
 	}
 	return f.BackupFn(ctx, path)
+}
+
+func (f *fakeAdmin) DownloadBackup(ctx context.Context) (*rotor.Snapshot, error) {
+	f.calls.Add(1)
+	if f.DownloadBackupFn == nil {
+		return nil, errNotSet
+	}
+	return f.DownloadBackupFn(ctx)
 }
 
 // fakeRotation is a function-field rotor.Rotator, like fakeSecrets.

@@ -162,11 +162,24 @@ type RetireKeyInput struct {
 	KeyID string `json:"KeyId"`
 }
 
-// BackupInput is rotor.Backup's request: a path on the server's machine. The
-// response is {}.
+// BackupInput is rotor.Backup's request: where the server writes the
+// snapshot, a file name or a path inside its backup directory (backup_dir);
+// any other path is refused with InvalidParameterException.
 type BackupInput struct {
 	Path string `json:"Path"`
 }
+
+// BackupOutput is rotor.Backup's response: the file written, on the
+// server's machine.
+type BackupOutput struct {
+	Path string `json:"Path"`
+}
+
+// DownloadBackupInput is rotor.DownloadBackup's request (no members). Its
+// successful response is not JSON but the snapshot itself (see stream.go):
+// Content-Type application/octet-stream, Content-Length, and the SHA-256
+// digest of the bytes in Content-Digest (RFC 9530, "sha-256=:<base64>:").
+type DownloadBackupInput struct{}
 
 // RotorOperations returns the names of Rotor's own operations, sorted. The
 // rotation-run operations (ListRotationRuns, RotationHistory,
@@ -223,6 +236,7 @@ var rotorModel = func() *serviceModel {
 		"RotateKeys":           input("RotateKeysInput"),
 		"RetireKey":            input("RetireKeyInput", member{"KeyId", nonEmpty}),
 		"Backup":               input("BackupInput", member{"Path", nonEmpty}),
+		"DownloadBackup":       input("DownloadBackupInput"),
 		"ListRotationRuns": optional(input("ListRotationRunsInput"),
 			member{"SecretId", secretID}, member{"Status", runStatus}, member{"MaxResults", maxResults}),
 		"RotationHistory": optional(input("RotationHistoryInput", member{"SecretId", secretID}),
@@ -247,7 +261,8 @@ var rotorOps = bindOps(rotorModel, useAdmin, map[string]opSpec{
 	"ListKeys":             {run: run((*Handler).listKeys)},
 	"RotateKeys":           {run: run((*Handler).rotateKeys)},
 	"RetireKey":            {run: run((*Handler).retireKey)},
-	"Backup":               {run: run((*Handler).backup)},
+	"Backup":               {run: run((*Handler).backup), long: true},
+	"DownloadBackup":       {run: run((*Handler).downloadBackup), long: true},
 	"ListRotationRuns":     {run: run((*Handler).listRotationRuns), uses: useRuns},
 	"RotationHistory":      {run: run((*Handler).rotationHistory), uses: useRuns},
 	"AbandonRotation":      {run: run((*Handler).abandonRotation), uses: useRuns},
@@ -374,5 +389,17 @@ func (h *Handler) retireKey(ctx context.Context, in *RetireKeyInput) (any, error
 }
 
 func (h *Handler) backup(ctx context.Context, in *BackupInput) (any, error) {
-	return empty{}, h.Admin.Backup(ctx, in.Path)
+	path, err := h.Admin.Backup(ctx, in.Path)
+	if err != nil {
+		return nil, err
+	}
+	return BackupOutput{Path: path}, nil
+}
+
+func (h *Handler) downloadBackup(ctx context.Context, _ *DownloadBackupInput) (any, error) {
+	snap, err := h.Admin.DownloadBackup(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &snapshotOutput{snap: snap}, nil
 }

@@ -26,7 +26,7 @@ func rotorCall(t *testing.T, h http.Handler, op string, in, out any) {
 
 func TestRotorOperations(t *testing.T) {
 	want := []string{"AbandonRotation", "Backup", "CreateAccessKey", "CreateIdentity", "DeleteAccessKey", "DeleteIdentity",
-		"DeleteIdentityPolicy", "GetCallerIdentity", "GetIdentityPolicy", "ListIdentities", "ListKeys", "ListRotationRuns", "PutIdentityPolicy",
+		"DeleteIdentityPolicy", "DownloadBackup", "GetCallerIdentity", "GetIdentityPolicy", "ListIdentities", "ListKeys", "ListRotationRuns", "PutIdentityPolicy",
 		"RetireKey", "RotateKeys", "RotationHistory", "UpdateAccessKey"}
 	if got := awsapi.RotorOperations(); !slices.Equal(got, want) {
 		t.Errorf("RotorOperations()=%v, want %v", got, want)
@@ -166,9 +166,9 @@ func TestRotorKeysAndBackup(t *testing.T) {
 			calls = append(calls, "retire "+id)
 			return nil
 		},
-		BackupFn: func(_ context.Context, path string) error {
+		BackupFn: func(_ context.Context, path string) (string, error) {
 			calls = append(calls, "backup "+path)
-			return nil
+			return "/var/lib/rotor/backups/" + path, nil
 		},
 	}
 	h := newHandler(nil, fa)
@@ -194,9 +194,13 @@ func TestRotorKeysAndBackup(t *testing.T) {
 	}
 	var empty struct{}
 	rotorCall(t, h, "RetireKey", awsapi.RetireKeyInput{KeyID: "k1"}, &empty)
-	rotorCall(t, h, "Backup", awsapi.BackupInput{Path: "/var/backups/rotor.db"}, &empty)
-	if want := []string{"retire k1", "backup /var/backups/rotor.db"}; !slices.Equal(calls, want) {
+	var bo awsapi.BackupOutput
+	rotorCall(t, h, "Backup", awsapi.BackupInput{Path: "rotor.db"}, &bo)
+	if want := []string{"retire k1", "backup rotor.db"}; !slices.Equal(calls, want) {
 		t.Errorf("calls=%v, want %v", calls, want)
+	}
+	if bo.Path != "/var/lib/rotor/backups/rotor.db" {
+		t.Errorf("Backup answered Path %q, want the path the service wrote", bo.Path)
 	}
 }
 

@@ -47,6 +47,11 @@ type Options struct {
 	// ReloadKeyring, when not nil, reads the key file again into Keyring;
 	// RotateKeys calls it first, to find a key staged there.
 	ReloadKeyring func() error
+	// BackupDir is the one directory rotor.Backup writes into ("" refuses
+	// it); ScratchDir is where rotor.DownloadBackup takes its snapshots
+	// ("" = the system's temporary directory). See admin.Config.
+	BackupDir  string
+	ScratchDir string
 	// Regions served; the first is the default. Account is the 12-digit
 	// account id in ARNs ("" = auth.DefaultAccount).
 	Regions []string
@@ -222,14 +227,16 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		}
 	}
 	s.Admin = admin.New(admin.Config{
-		Auth:     s.Auth,
-		Store:    store,
-		Keyring:  opts.Keyring,
-		KeyFile:  opts.KeyFile,
-		OnRewrap: s.Manager.InvalidateCache,
-		Reload:   opts.ReloadKeyring,
-		Shared:   s.feed != nil,
-		Logger:   opts.Logger,
+		Auth:       s.Auth,
+		Store:      store,
+		Keyring:    opts.Keyring,
+		KeyFile:    opts.KeyFile,
+		BackupDir:  opts.BackupDir,
+		ScratchDir: opts.ScratchDir,
+		OnRewrap:   s.Manager.InvalidateCache,
+		Reload:     opts.ReloadKeyring,
+		Shared:     s.feed != nil,
+		Logger:     opts.Logger,
 	})
 
 	api := &awsapi.Handler{Secrets: s.Manager, Admin: s.Admin, Rotation: s.Manager, Runs: s.Manager, Auth: s.Auth,

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -60,19 +59,6 @@ func simple(op string, in func(pos []string) any, msg func(pos []string) string)
 			}
 			return x.done("%s", msg(pos))
 		}
-	}
-}
-
-func setupBackup(_ *flag.FlagSet, x *cmdline) action {
-	return func(ctx context.Context, pos, _ []string) error {
-		path, err := filepath.Abs(pos[0])
-		if err != nil {
-			return err
-		}
-		if _, err := x.rotorCall(ctx, "Backup", awsapi.BackupInput{Path: path}); err != nil {
-			return err
-		}
-		return x.done("backup written to %s", path)
 	}
 }
 

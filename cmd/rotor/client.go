@@ -103,21 +103,40 @@ func (c *apiClient) call(ctx context.Context, op string, in, out any) error {
 // with input in, and decodes the response into out (if non-nil; a
 // *json.RawMessage keeps it as it came).
 func (c *apiClient) callService(ctx context.Context, service, op string, in, out any) error {
+	resp, err := c.send(ctx, c.http, service, op, in)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return err
+	}
+	if out != nil {
+		return json.Unmarshal(data, out)
+	}
+	return nil
+}
+
+// send signs operation op of service with input in, sends it with hc and
+// returns the response when its status is 200; the caller closes its body.
+// Any other status is returned as the AWS error the server answered.
+func (c *apiClient) send(ctx context.Context, hc *http.Client, service, op string, in any) (*http.Response, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(in); err != nil {
-		return err
+		return nil, err
 	}
 	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint+"/", bytes.NewReader(body))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	req.Header.Set("X-Amz-Target", service+"."+op)
 	if c.creds == nil {
-		return errNoCredentials
+		return nil, errNoCredentials
 	}
 	creds, err := c.creds.Retrieve(ctx)
 	if err != nil {
@@ -126,35 +145,32 @@ func (c *apiClient) callService(ctx context.Context, service, op string, in, out
 		// only misleads off EC2; any other failure (a broken profile, an
 		// expired SSO token) is worth showing.
 		if strings.Contains(err.Error(), "EC2 IMDS") {
-			return errNoCredentials
+			return nil, errNoCredentials
 		}
-		return fmt.Errorf("%w\n(%v)", errNoCredentials, err)
+		return nil, fmt.Errorf("%w\n(%v)", errNoCredentials, err)
 	}
 	sum := sha256.Sum256(body)
 	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), service, c.region, time.Now()); err != nil {
-		return fmt.Errorf("sign request: %w", err)
+		return nil, fmt.Errorf("sign request: %w", err)
 	}
-	resp, err := c.http.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return err
+			return nil, err
 		}
-		return fmt.Errorf("cannot reach the Rotor server at %s (set --endpoint or $ROTOR_ENDPOINT): %w", c.endpoint, err)
+		return nil, fmt.Errorf("cannot reach the Rotor server at %s (set --endpoint or $ROTOR_ENDPOINT): %w", c.endpoint, err)
+	}
+	if resp.StatusCode == http.StatusOK {
+		return resp, nil
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if resp.StatusCode != http.StatusOK {
-		var e apiError
-		if json.Unmarshal(data, &e) != nil || e.Type == "" {
-			return fmt.Errorf("%s: %s answered HTTP %d without an AWS error: is it a Rotor server's address (--endpoint)?", op, c.endpoint, resp.StatusCode)
-		}
-		return &e
+	var e apiError
+	if json.Unmarshal(data, &e) != nil || e.Type == "" {
+		return nil, fmt.Errorf("%s: %s answered HTTP %d without an AWS error: is it a Rotor server's address (--endpoint)?", op, c.endpoint, resp.StatusCode)
 	}
-	if out != nil {
-		return json.Unmarshal(data, out)
-	}
-	return nil
+	return nil, &e
 }

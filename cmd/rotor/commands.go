@@ -80,7 +80,7 @@ func init() {
 			{name: "rotate", args: "<secret-id>", summary: "start a rotation now and print the new version id", kind: kindClient, setup: setupSecretRotate},
 			{name: "history", args: "<secret-id>", summary: "a secret's versions and its rotation runs with every step [--limit N]", kind: kindClient, setup: setupSecretHistory},
 		}},
-		{name: "backup", args: "<file>", summary: "snapshot the server's database to <file> on the server's machine", kind: kindClient, setup: setupBackup},
+		{name: "backup", args: "<file>", summary: "download a snapshot of the server's database to <file> here [--force]; --on-server: into its backup_dir", kind: kindClient, setup: setupBackup},
 		{name: "restore", args: "<file>", summary: "install a backup in a stopped server's data directory, if the keyring opens it [--force]", kind: kindConfig, setup: setupRestore},
 		{name: "identity", summary: "manage identities (IAM users) and their policies", subs: []*command{
 			{name: "create", args: "<name>", summary: "create an identity [--role admin|read-only]; without a role: no rights until a policy", kind: kindClient, setup: setupIdentityCreate},

@@ -29,6 +29,9 @@ const DefaultListen = "127.0.0.1:8740"
 // documented in docs/config.md.
 type Config struct {
 	DataDir string `toml:"data_dir"`
+	// BackupDir is the only directory `rotor backup --on-server` (the API's
+	// rotor.Backup) writes into; "" = <data_dir>/backups.
+	BackupDir string `toml:"backup_dir"`
 	// Store selects the database: "" is SQLite in the data directory;
 	// postgres://user:password@host:port/db (or postgresql://) is a
 	// PostgreSQL database that several servers may share.
@@ -321,6 +324,14 @@ func (c *Config) KeyFile() string {
 	return filepath.Join(c.DataDir, "kek.json")
 }
 
+// BackupPath returns the directory server-side backups are written into.
+func (c *Config) BackupPath() string {
+	if c.BackupDir != "" {
+		return c.BackupDir
+	}
+	return filepath.Join(c.DataDir, "backups")
+}
+
 // DatabasePath is the SQLite file inside the data directory.
 func (c *Config) DatabasePath() string { return filepath.Join(c.DataDir, "rotor.db") }
 
@@ -343,6 +354,9 @@ func (c *Config) Protected() []string {
 		// Outside the data directory: its directory holds the rotated files too.
 		p = append(p, filepath.Dir(c.Audit.File))
 	}
+	if c.BackupDir != "" {
+		p = append(p, c.BackupDir)
+	}
 	return p
 }
 
@@ -356,6 +370,13 @@ var (
 func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		return errors.New("data_dir must not be empty")
+	}
+	if c.BackupDir != "" {
+		data, err1 := filepath.Abs(c.DataDir)
+		backups, err2 := filepath.Abs(c.BackupDir)
+		if err1 == nil && err2 == nil && data == backups {
+			return fmt.Errorf("backup_dir %q is the data directory: give backups a directory of their own (default <data_dir>/backups)", c.BackupDir)
+		}
 	}
 	if _, err := storeKind(c.Store); err != nil {
 		return err
@@ -475,6 +496,7 @@ func setString(dst func(c *Config) *string) func(*Config, string) error {
 // documents the same list.
 var settings = []setting{
 	{"data-dir", "ROTOR_DATA_DIR", "data directory (default rotor-data)", setString(func(c *Config) *string { return &c.DataDir })},
+	{"backup-dir", "ROTOR_BACKUP_DIR", "the only directory server-side backups (backup --on-server) are written into (default <data-dir>/backups)", setString(func(c *Config) *string { return &c.BackupDir })},
 	{"store", "ROTOR_STORE", "database: postgres://user:password@host:5432/db, or empty for SQLite in the data directory (default empty)", setString(func(c *Config) *string { return &c.Store })},
 	{"listen", "ROTOR_LISTEN", "listen address host:port (default " + DefaultListen + ")", setString(func(c *Config) *string { return &c.Listen })},
 	{"regions", "ROTOR_REGIONS", "comma-separated regions served (default us-east-1)", func(c *Config, v string) error { c.Regions = splitList(v); return nil }},

@@ -27,6 +27,16 @@ func TestLoadConfig_Defaults(t *testing.T) {
 	if c.Versions.PruneMinAge.Duration != 24*time.Hour {
 		t.Fatalf("PruneMinAge = %v", c.Versions.PruneMinAge)
 	}
+	if c.BackupPath() != filepath.Join("rotor-data", "backups") {
+		t.Fatalf("BackupPath = %q", c.BackupPath())
+	}
+	c, err = LoadConfig([]string{"--data-dir", "/srv/rotor"}, env(map[string]string{"ROTOR_BACKUP_DIR": "/srv/rotor-backups"}))
+	if err != nil || c.BackupPath() != "/srv/rotor-backups" {
+		t.Fatalf("ROTOR_BACKUP_DIR: BackupPath = %q, %v", c.BackupPath(), err)
+	}
+	if p := c.Protected(); !slices.Contains(p, "/srv/rotor-backups") {
+		t.Errorf("Protected() = %v, want the backup directory in it", p)
+	}
 }
 
 func TestLoadConfig_Precedence(t *testing.T) {
@@ -87,6 +97,7 @@ func TestLoadConfig_Invalid(t *testing.T) {
 		{"BadDuration", []string{"--prune-min-age", "soon"}, "prune-min-age"},
 		{"UnknownFileKey", []string{"--config", unknown}, "unknown key"},
 		{"ExtraArgs", []string{"extra"}, "unexpected arguments"},
+		{"BackupDirIsDataDir", []string{"--data-dir", "d", "--backup-dir", "./d/"}, "backup_dir \"./d/\" is the data directory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := LoadConfig(tc.args, env(nil))

@@ -2,7 +2,7 @@
 //
 //	rotor server [flags]          run the server (see docs/config.md)
 //	rotor secret ...              ls, get, put, rotate, history: secrets without the AWS CLI
-//	rotor backup <file>           snapshot the running server's database
+//	rotor backup <file>           download a snapshot of the running server's database
 //	rotor restore <file>          offline: install a backup, after checking the keyring opens it
 //	rotor identity ...            manage identities
 //	rotor access-key ...          manage access keys

@@ -200,8 +200,8 @@ func TestSystemdUnitVerifiesAndLetsTheSandboxRun(t *testing.T) {
 }
 
 // TestPackagedConfigExample: packaging/rotor.toml.example is a valid
-// configuration, and its data directory and keyring are in the state
-// directories the unit creates (0700, owned by rotor).
+// configuration, and its data directory, keyring and backup directory are
+// in the state directories the unit creates (0700, owned by rotor).
 func TestPackagedConfigExample(t *testing.T) {
 	c, err := LoadConfig([]string{"--config", configExamplePath}, func(string) string { return "" })
 	if err != nil {
@@ -218,6 +218,9 @@ func TestPackagedConfigExample(t *testing.T) {
 	}
 	if !states[filepath.Dir(c.KeyFile())] || filepath.Dir(c.KeyFile()) == c.DataDir {
 		t.Errorf("keys.file %s is not in a state directory of its own (%v)", c.KeyFile(), states)
+	}
+	if !states[c.BackupPath()] || c.BackupPath() == c.DataDir {
+		t.Errorf("backup_dir %s is not a state directory of its own (%v)", c.BackupPath(), states)
 	}
 	if c.TLS.CertFile == "" || !strings.HasPrefix(c.TLS.CertFile, "/etc/rotor/") {
 		t.Errorf("tls.cert_file = %q, want a file under /etc/rotor (ConfigurationDirectory)", c.TLS.CertFile)

@@ -628,20 +628,26 @@ func TestReplicasSurviveTerminatedConnections(t *testing.T) {
 	}
 }
 
-// TestBackupOnDatabaseStore: `rotor backup` against a replica answers what
-// to use instead, and writes no file.
+// TestBackupOnDatabaseStore: `rotor backup` against a replica, downloaded
+// or on the server, answers what to use instead, and writes no file.
 func TestBackupOnDatabaseStore(t *testing.T) {
 	rs, id, secret := startReplicas(t, pgtest.NewDatabase(t), 1)
-	file := filepath.Join(t.TempDir(), "backup.db")
-	out, err := cliOn(t, rs[0], id, secret, "backup", file)
-	if err == nil {
-		t.Fatalf("backup succeeded: %s", out)
+	dir := t.TempDir()
+	before := dirNames(t, rs[0].dir)
+	for _, args := range [][]string{{"backup", filepath.Join(dir, "backup.db")}, {"backup", "--on-server", "backup.db"}} {
+		out, err := cliOn(t, rs[0], id, secret, args...)
+		if err == nil {
+			t.Fatalf("%v succeeded: %s", args, out)
+		}
+		if !strings.Contains(err.Error(), "pg_dump") {
+			t.Errorf("%v: error %q does not say to use pg_dump", args, err)
+		}
 	}
-	if !strings.Contains(err.Error(), "pg_dump") {
-		t.Errorf("backup error %q does not say to use pg_dump", err)
+	if got := dirNames(t, dir); len(got) > 0 {
+		t.Errorf("backup wrote %v", got)
 	}
-	if _, serr := os.Stat(file); serr == nil {
-		t.Error("backup wrote a file")
+	if got := dirNames(t, rs[0].dir); !slices.Equal(got, before) {
+		t.Errorf("the replica's data directory holds %v, had %v", got, before)
 	}
 	if _, err := rs[0].sdk(id, secret).ListSecrets(context.Background(), &secretsmanager.ListSecretsInput{}); err != nil {
 		t.Errorf("the replica stopped serving after the backup request: %v", err)

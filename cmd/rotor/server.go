@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/admin"
 	"github.com/rotorhq/rotor/audit"
 	"github.com/rotorhq/rotor/auth"
 	"github.com/rotorhq/rotor/envelope"
@@ -112,6 +113,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.lock, err = lockDataDir(c.DataDir); err != nil {
 		return err
 	}
+	// Snapshots a download was taking when a server on this directory died.
+	if err := admin.RemoveScratch(c.DataDir); err != nil {
+		m.Logger.Warn("could not remove an unfinished backup snapshot from the data directory", "err", err)
+	}
 	// The database first: a keyring that lacks a key it uses is refused
 	// before anything is written.
 	if m.store, m.sqlite, err = openStore(ctx, c, m.Logger); err != nil {
@@ -179,6 +184,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Keyring:            m.keyring,
 		KeyFile:            keyFile,
 		ReloadKeyring:      m.reloadKeyring(),
+		BackupDir:          c.BackupPath(),
+		ScratchDir:         c.DataDir,
 		Regions:            c.Regions,
 		Account:            c.AccountID,
 		Logger:             m.Logger,

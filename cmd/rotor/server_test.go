@@ -29,7 +29,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 )
 
 func mode(tb testing.TB, path string) os.FileMode {
@@ -227,63 +226,6 @@ func cliAt(t *testing.T, endpoint, id, secret, region string, args ...string) (s
 		return out.String(), errors.New(strings.TrimSpace(errOut.String()))
 	}
 	return out.String(), nil
-}
-
-func TestBackupAndRestore(t *testing.T) {
-	s := MustRunMain(t, "", nil)
-	ctx := context.Background()
-	c := s.Client("")
-	for i, v := range []string{"alpha", "beta", "gamma"} {
-		if _, err := c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("backup/" + v), SecretString: aws.String(v + "-value"),
-			Tags: []types.Tag{{Key: aws.String("n"), Value: aws.String(string(rune('0' + i)))}}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Writes keep going while the snapshot is taken.
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			c.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String("backup/alpha"), SecretString: aws.String("alpha-value")})
-		}
-	}()
-	file := filepath.Join(t.TempDir(), "snapshot.db")
-	out, err := cli(t, s, "backup", file)
-	close(stop)
-	wg.Wait()
-	if err != nil {
-		t.Fatalf("rotor backup: %v", err)
-	}
-	if out != "" {
-		t.Fatalf("backup --output json printed %q, want nothing", out)
-	}
-	if got := mode(t, file); got != 0o600 {
-		t.Fatalf("backup mode = %04o, want 0600", got)
-	}
-	if _, err := cli(t, s, "backup", file); err == nil || !strings.Contains(err.Error(), "InvalidParameterException") {
-		t.Fatalf("backup over an existing file: %v", err)
-	}
-
-	// Restore: a new data directory holding the snapshot and the keyring.
-	restored := filepath.Join(t.TempDir(), "restored")
-	os.Mkdir(restored, 0o700)
-	copyFile(t, file, filepath.Join(restored, "rotor.db"))
-	copyFile(t, s.Config.KeyFile(), filepath.Join(restored, "kek.json"))
-	copyFile(t, s.Config.CredentialsPath(), filepath.Join(restored, "credentials"))
-	r := MustRunMain(t, restored, nil)
-	for _, v := range []string{"alpha", "beta", "gamma"} {
-		got, err := r.Client("").GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("backup/" + v)})
-		if err != nil || aws.ToString(got.SecretString) != v+"-value" {
-			t.Fatalf("restored %s: %v %v", v, got, err)
-		}
-	}
 }
 
 func copyFile(t *testing.T, from, to string) {
