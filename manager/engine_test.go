@@ -160,3 +160,40 @@ func containsAny(s string, subs ...string) bool {
 	}
 	return false
 }
+
+// TestAbandonedRunCredentialsCannotWrite: a function between its steps
+// when its run is abandoned (by a PutSecretValue that made a new version
+// AWSCURRENT) can no longer write with the run's credentials, so it cannot
+// put AWSPENDING back on the secret.
+func TestAbandonedRunCredentialsCannotWrite(t *testing.T) {
+	t.Parallel()
+	r := newRotEnv(t)
+	eng := newEngine(t, r)
+	r.create(t, "db", "initial-secret")
+	var lateErr error
+	r.setInvoke(func(ctx context.Context, inv lambda.Invocation) (lambda.Result, error) {
+		if inv.Event.Step != rotor.StepCreate {
+			return lambda.Result{}, errors.New("the run should have stopped")
+		}
+		// A client stores a new value meanwhile, which abandons the run.
+		r.put(t, "db", tok(5), "manual-secret")
+		_, lateErr = r.svc.PutSecretValue(ctx, rotor.PutSecretValueInput{SecretID: inv.Event.SecretID,
+			ClientRequestToken: inv.Event.ClientRequestToken, Value: sv("late-secret"), Stages: []string{rotor.StagePending}})
+		return lambda.Result{}, lateErr
+	})
+	out := r.rotate(t, "db", tok(1), nil)
+	if _, err := eng.RunDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if rotor.ErrorCode(lateErr) != rotor.ESTATE || !strings.Contains(lateErr.Error(), "abandoned") {
+		t.Fatalf("late PutSecretValue = %v, want ESTATE naming the abandoned run", lateErr)
+	}
+	d := r.describe(t, "db")
+	wantEqual(t, "stages", d.VersionStages, map[string][]string{tok(0): {"AWSPREVIOUS"}, tok(5): {"AWSCURRENT"}})
+	if _, ok := d.VersionStages[out.VersionID]; ok {
+		t.Fatalf("the abandoned run's version %s was stored", out.VersionID)
+	}
+	if got := r.onlyRun(t, "db").Status; got != rotor.RunAbandoned {
+		t.Fatalf("run status = %s, want abandoned", got)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	mrand "math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -500,6 +501,10 @@ func (s *Service) mutateWith(ctx context.Context, c rotor.Caller, r rotor.Access
 				fnErr = errRetry
 				return errRetry
 			}
+			if err := runStillActive(tx, c); err != nil {
+				fnErr = err
+				return err
+			}
 			if err := fn(tx, rec); err != nil {
 				fnErr = err
 				return err
@@ -518,6 +523,33 @@ func (s *Service) mutateWith(ctx context.Context, c rotor.Caller, r rotor.Access
 		return nil
 	}
 	return internal(action, errRetry)
+}
+
+// rotationIdentityPrefix starts the identity of a rotation run's
+// credentials: "rotation/<run id>" (package rotation issues them).
+const rotationIdentityPrefix = "rotation/"
+
+// runStillActive refuses, inside the write's own transaction, a write made
+// with a rotation run's credentials once that run is no longer active
+// (succeeded, failed, cancelled or abandoned, possibly by another server):
+// a function still between its steps when a PutSecretValue abandoned its
+// run must not put AWSPENDING back. Other callers pass. Errors: ESTATE
+// naming the run's state; EINTERNAL.
+func runStillActive(tx rotor.Tx, c rotor.Caller) error {
+	id, ok := strings.CutPrefix(c.Principal.Identity, rotationIdentityPrefix)
+	if !ok || c.Principal.Role != rotor.RoleScoped {
+		return nil
+	}
+	run, err := tx.Run(id)
+	if isCode(err, rotor.ENOTFOUND) {
+		return rotor.Errorf(rotor.ESTATE, "The rotation run %s no longer exists.", id)
+	} else if err != nil {
+		return internal("run", err)
+	}
+	if !run.Active() {
+		return errRunNotActive(run)
+	}
+	return nil
 }
 
 // storeChanged stores rec as changed at now: its LastChangedDate is set to

@@ -359,11 +359,11 @@ func TestReplicasConcurrentWriters(t *testing.T) {
 			t.Fatalf("%d rotation runs still active after 180 s", active)
 		}
 	}
-	// AWSPENDING is left only where the secret's last run did not succeed:
-	// it failed (AWS leaves the label then too, for the next rotation to
-	// reuse or replace), or a concurrent PutSecretValue abandoned it while
-	// its function was between steps (rotor.AbandonRotation clears such a
-	// stray label).
+	// AWSPENDING is left only where the secret's last run failed (AWS
+	// leaves the label then too, for the next rotation to reuse or
+	// replace). A run a concurrent PutSecretValue abandoned leaves none:
+	// that write removed it, and the run's credentials can no longer
+	// write once it is abandoned.
 	c := rs[1].sdk(id, secret)
 	for _, name := range names {
 		d := e2eDescribe(t, c, name)
@@ -375,7 +375,7 @@ func TestReplicasConcurrentWriters(t *testing.T) {
 			ORDER BY created DESC LIMIT 1`, aws.ToString(d.ARN)).Scan(&status, &lastErr); err != nil {
 			t.Fatalf("%s: last run: %v", name, err)
 		}
-		if status != "failed" && status != "abandoned" {
+		if status != "failed" {
 			t.Errorf("%s has AWSPENDING but its last run is %s: %v", name, status, d.VersionIdsToStages)
 		} else {
 			t.Logf("%s: last run %s (%q); AWSPENDING stays", name, status, lastErr)
