@@ -233,9 +233,21 @@ func TestMetricsScriptedSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	failed := waitMetric(t, s.URL()+"/metrics", "rotor_rotation_runs", []string{"state=failed"}, 1)
+	// The engine counts the attempt and commits the run's failure one after
+	// the other, not atomically: wait until a scrape shows both.
+	var failed map[string]*dto.MetricFamily
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		failed = scrapeMetrics(t, s.URL()+"/metrics")
+		if metricValue(failed, "rotor_rotation_attempts_total", "result=failed") >= 1 && metricValue(failed, "rotor_rotation_runs", "state=failed") >= 1 ||
+			time.Now().After(deadline) {
+			break
+		}
+	}
 	if n := metricValue(failed, "rotor_rotation_attempts_total", "result=failed"); n != 1 {
 		t.Errorf("rotor_rotation_attempts_total{result=failed} = %v, want 1", n)
+	}
+	if n := metricValue(failed, "rotor_rotation_runs", "state=failed"); n != 1 {
+		t.Errorf("rotor_rotation_runs{state=failed} = %v, want 1", n)
 	}
 	if age := metricValue(failed, "rotor_rotation_oldest_failed_run_age_seconds"); age <= 0 {
 		t.Errorf("rotor_rotation_oldest_failed_run_age_seconds = %v with a failed run, want > 0", age)
