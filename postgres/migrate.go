@@ -4,14 +4,11 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/rotorhq/rotor/internal/migrations"
 )
 
 //go:embed migrations/*.sql
@@ -23,40 +20,12 @@ var migrationFS embed.FS
 const migrateLockKey int64 = 0x726f746f722d6d67
 
 // migration is one numbered schema change.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
+type migration = migrations.Migration
 
-// migrations returns the embedded migrations in order. Their file names
-// must be NNNN_description.sql, numbered 1, 2, 3... without gaps.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, name := range names {
-		base := path.Base(name)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v < 1 {
-			return nil, fmt.Errorf("migration %s: name must be NNNN_description.sql", base)
-		}
-		b, err := migrationFS.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: expected number %d", m.name, i+1)
-		}
-	}
-	return ms, nil
+// loadMigrations returns the embedded migrations in order (see
+// migrations.Load for the naming rule).
+func loadMigrations() ([]migration, error) {
+	return migrations.Load(migrationFS)
 }
 
 // migrate applies, in order, every embedded migration that the migrations
@@ -67,7 +36,7 @@ func migrations() ([]migration, error) {
 // It refuses a database that records a migration this binary does not
 // know, that is, one written by a newer version.
 func migrate(ctx context.Context, conn *pgx.Conn) (err error) {
-	ms, err := migrations()
+	ms, err := loadMigrations()
 	if err != nil {
 		return err
 	}
@@ -97,7 +66,7 @@ func migrate(ctx context.Context, conn *pgx.Conn) (err error) {
 	}
 	for _, m := range ms[newest:] {
 		if err := apply(ctx, conn, m); err != nil {
-			return fmt.Errorf("migration %s: %w", m.name, err)
+			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
 	}
 	return nil
@@ -112,11 +81,11 @@ func apply(ctx context.Context, conn *pgx.Conn, m migration) error {
 		return err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	if _, err := conn.PgConn().Exec(ctx, m.sql).ReadAll(); err != nil {
+	if _, err := conn.PgConn().Exec(ctx, m.SQL).ReadAll(); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO migrations (version, name, applied_date) VALUES ($1, $2, $3)`,
-		m.version, m.name, time.Now().UnixNano()); err != nil {
+		m.Version, m.Name, time.Now().UnixNano()); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)
