@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 
 	"github.com/rotorhq/rotor"
 )
@@ -41,6 +43,12 @@ func AccessKeyAAD(accessKeyID string) []byte {
 // to the KEK id and to the row's own associated data.
 func wrapAAD(kekID string, aad []byte) []byte {
 	return parts([]byte(domainWrap), []byte(kekID), aad)
+}
+
+// appendPart appends p as one part of associated data (see parts).
+func appendPart(b []byte, p string) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(p)))
+	return append(b, p...)
 }
 
 // parts encodes ps unambiguously: each part is a 4-byte big-endian length
@@ -93,26 +101,82 @@ func (k *Keyring) Seal(plaintext, aad []byte) (rotor.Sealed, error) {
 // same aad. It returns EDECRYPT if s.KeyID is not in the keyring, aad does
 // not match, or any part of s was altered or truncated.
 func (k *Keyring) Open(s rotor.Sealed, aad []byte) ([]byte, error) {
-	dek, err := k.unwrap(s, aad)
+	plaintext, err := k.open(nil, s.KeyID, s.WrappedKey, s.Ciphertext, aad)
 	if err != nil {
 		return nil, err
-	}
-	defer clear(dek)
-	if len(s.Ciphertext) < nonceSize+tagSize {
-		return nil, decryptError(s.KeyID, errors.New("ciphertext too short"))
-	}
-	aead, err := newGCM(dek)
-	if err != nil {
-		return nil, decryptError(s.KeyID, err)
-	}
-	plaintext, err := aead.Open(nil, s.Ciphertext[:nonceSize], s.Ciphertext[nonceSize:], aad)
-	if err != nil {
-		return nil, decryptError(s.KeyID, fmt.Errorf("open ciphertext: %w", err))
 	}
 	if plaintext == nil {
 		plaintext = []byte{}
 	}
 	return plaintext, nil
+}
+
+// AppendOpenVersion is Open for the value of version versionID of the
+// secret secretARN (aad VersionAAD(secretARN, versionID)) sealed as keyID,
+// wrappedKey and ciphertext (the fields of a rotor.Sealed, held as
+// strings): it appends the plaintext to dst and returns the extended
+// slice, with the same errors as Open. It allocates nothing for the
+// associated data, the data key or the sealed bytes (they live in pooled
+// buffers, wiped after use), so a caller that appends to a buffer of its
+// own, and wipes it, leaves no copy of the plaintext behind.
+func (k *Keyring) AppendOpenVersion(dst []byte, keyID, wrappedKey, ciphertext, secretARN, versionID string) ([]byte, error) {
+	sc := getScratch()
+	defer putScratch(sc)
+	aadLen := 3*4 + len(domainVersion) + len(secretARN) + len(versionID)
+	b := slices.Grow(sc.b[:0], aadLen+len(wrappedKey)+len(ciphertext))
+	b = appendPart(b, domainVersion)
+	b = appendPart(b, secretARN)
+	b = appendPart(b, versionID)
+	b = append(b, wrappedKey...)
+	b = append(b, ciphertext...)
+	sc.b = b
+	aad, rest := b[:aadLen:aadLen], b[aadLen:]
+	return k.open(dst, keyID, rest[:len(wrappedKey):len(wrappedKey)], rest[len(wrappedKey):], aad)
+}
+
+// open appends to dst the plaintext of the value sealed as keyID,
+// wrapped and ciphertext with aad (see Open).
+func (k *Keyring) open(dst []byte, keyID string, wrapped, ciphertext, aad []byte) ([]byte, error) {
+	sc := getScratch()
+	defer putScratch(sc)
+	dek, err := k.unwrap(sc, keyID, wrapped, aad)
+	if err != nil {
+		return nil, err
+	}
+	if len(ciphertext) < nonceSize+tagSize {
+		return nil, decryptError(keyID, errors.New("ciphertext too short"))
+	}
+	aead, err := newGCM(dek)
+	if err != nil {
+		return nil, decryptError(keyID, err)
+	}
+	plaintext, err := aead.Open(dst, ciphertext[:nonceSize], ciphertext[nonceSize:], aad)
+	if err != nil {
+		return nil, decryptError(keyID, fmt.Errorf("open ciphertext: %w", err))
+	}
+	return plaintext, nil
+}
+
+// scratch is a pooled buffer for associated data, sealed bytes and data
+// keys, so that opening a value allocates none of them. putScratch wipes
+// it.
+type scratch struct{ b []byte }
+
+// maxPooledScratch bounds the buffers kept for reuse: a rare large value
+// does not pin its memory.
+const maxPooledScratch = 16 << 10
+
+var scratchPool = sync.Pool{New: func() any { return &scratch{b: make([]byte, 0, 1024)} }}
+
+func getScratch() *scratch { return scratchPool.Get().(*scratch) }
+
+func putScratch(sc *scratch) {
+	clear(sc.b[:cap(sc.b)])
+	if cap(sc.b) > maxPooledScratch {
+		return
+	}
+	sc.b = sc.b[:0]
+	scratchPool.Put(sc)
 }
 
 // CheckKey reports whether k can unwrap the data key of s, which must have
@@ -121,12 +185,10 @@ func (k *Keyring) Open(s rotor.Sealed, aad []byte) ([]byte, error) {
 // decrypted, so a restore can check a backup against a keyring without
 // holding plaintext.
 func (k *Keyring) CheckKey(s rotor.Sealed, aad []byte) error {
-	dek, err := k.unwrap(s, aad)
-	if err != nil {
-		return err
-	}
-	clear(dek)
-	return nil
+	sc := getScratch()
+	defer putScratch(sc)
+	_, err := k.unwrap(sc, s.KeyID, s.WrappedKey, aad)
+	return err
 }
 
 // Rewrap returns s with its data key re-wrapped under the active
@@ -141,11 +203,12 @@ func (k *Keyring) Rewrap(s rotor.Sealed, aad []byte) (rotor.Sealed, error) {
 	if s.KeyID != "" && s.KeyID == k.active {
 		return s, nil
 	}
-	dek, err := k.unwrapLocked(s, aad)
+	sc := getScratch()
+	defer putScratch(sc)
+	dek, err := k.unwrapLocked(sc, s.KeyID, s.WrappedKey, aad)
 	if err != nil {
 		return rotor.Sealed{}, err
 	}
-	defer clear(dek)
 	kk := k.keys[k.active]
 	if kk == nil {
 		return rotor.Sealed{}, &rotor.Error{Code: rotor.EENCRYPT,
@@ -158,36 +221,47 @@ func (k *Keyring) Rewrap(s rotor.Sealed, aad []byte) (rotor.Sealed, error) {
 	return rotor.Sealed{KeyID: kk.id, WrappedKey: wrapped, Ciphertext: s.Ciphertext}, nil
 }
 
-// unwrap returns the data key of s; the caller wipes it. For a key id the
-// keyring lacks it asks the missing handler (SetMissing), if any, and tries
-// once more when that added keys.
-func (k *Keyring) unwrap(s rotor.Sealed, aad []byte) ([]byte, error) {
+// unwrap returns the data key wrapped as keyID and wrapped for aad, in
+// sc (which putScratch wipes). For a key id the keyring lacks it asks the
+// missing handler (SetMissing), if any, and tries once more when that
+// added keys.
+func (k *Keyring) unwrap(sc *scratch, keyID string, wrapped, aad []byte) ([]byte, error) {
 	k.mu.RLock()
-	dek, err := k.unwrapLocked(s, aad)
+	dek, err := k.unwrapLocked(sc, keyID, wrapped, aad)
 	missing := k.missing
-	absent := err != nil && k.keys[s.KeyID] == nil
+	absent := err != nil && k.keys[keyID] == nil
 	k.mu.RUnlock()
-	if absent && missing != nil && missing(s.KeyID) {
+	if absent && missing != nil && missing(keyID) {
 		k.mu.RLock()
 		defer k.mu.RUnlock()
-		return k.unwrapLocked(s, aad)
+		return k.unwrapLocked(sc, keyID, wrapped, aad)
 	}
 	return dek, err
 }
 
-func (k *Keyring) unwrapLocked(s rotor.Sealed, aad []byte) ([]byte, error) {
-	kk := k.keys[s.KeyID]
+// unwrapLocked is unwrap without the missing handler, with k.mu held. It
+// builds the wrap associated data in sc.b and returns the data key after
+// it, in the same buffer.
+func (k *Keyring) unwrapLocked(sc *scratch, keyID string, wrapped, aad []byte) ([]byte, error) {
+	kk := k.keys[keyID]
 	if kk == nil {
 		return nil, &rotor.Error{Code: rotor.EDECRYPT,
-			Message: fmt.Sprintf("The value cannot be decrypted: key-encryption key %q is not in the keyring.", s.KeyID)}
+			Message: fmt.Sprintf("The value cannot be decrypted: key-encryption key %q is not in the keyring.", keyID)}
 	}
-	if len(s.WrappedKey) != wrappedKeySize {
-		return nil, decryptError(s.KeyID, fmt.Errorf("wrapped key is %d bytes, want %d", len(s.WrappedKey), wrappedKeySize))
+	if len(wrapped) != wrappedKeySize {
+		return nil, decryptError(keyID, fmt.Errorf("wrapped key is %d bytes, want %d", len(wrapped), wrappedKeySize))
 	}
-	dek, err := kk.aead.Open(nil, s.WrappedKey[:nonceSize], s.WrappedKey[nonceSize:], wrapAAD(kk.id, aad))
+	b := slices.Grow(sc.b[:0], 3*4+len(domainWrap)+len(kk.id)+len(aad)+keySize)
+	b = appendPart(b, domainWrap)
+	b = appendPart(b, kk.id)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(aad)))
+	b = append(b, aad...)
+	sc.b = b
+	dek, err := kk.aead.Open(b[len(b):len(b)], wrapped[:nonceSize], wrapped[nonceSize:], b)
 	if err != nil {
-		return nil, decryptError(s.KeyID, fmt.Errorf("unwrap data key: %w", err))
+		return nil, decryptError(keyID, fmt.Errorf("unwrap data key: %w", err))
 	}
+	sc.b = b[:len(b)+len(dek)] // so that putScratch wipes the key too
 	return dek, nil
 }
 

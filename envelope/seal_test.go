@@ -149,12 +149,22 @@ func TestOpenErrDecrypt(t *testing.T) {
 		// c was wrapped by second's first key; claiming its new active key must fail.
 		{"RelabelledKeyID", second, rotor.Sealed{KeyID: second.ActiveID(), WrappedKey: c.WrappedKey, Ciphertext: c.Ciphertext}, aadA},
 	}
+	versionOf := map[string]string{string(aadA): "version-a", string(aadB): "version-b"}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := tt.kr.Open(tt.s, tt.aad)
 			wantCode(t, err, rotor.EDECRYPT)
 			if got != nil {
 				t.Errorf("Open returned plaintext %q with an error", got)
+			}
+			version, ok := versionOf[string(tt.aad)]
+			if !ok {
+				return // not a version's associated data
+			}
+			got, err = tt.kr.AppendOpenVersion([]byte("prefix"), tt.s.KeyID, string(tt.s.WrappedKey), string(tt.s.Ciphertext), testARN, version)
+			wantCode(t, err, rotor.EDECRYPT)
+			if got != nil {
+				t.Errorf("AppendOpenVersion returned %q with an error", got)
 			}
 		})
 	}
@@ -395,6 +405,21 @@ func BenchmarkSeal(b *testing.B) {
 	}
 }
 
+func BenchmarkAppendOpenVersion(b *testing.B) {
+	kr := MustGenerate(b)
+	plaintext := bytes.Repeat([]byte("x"), 1024)
+	s := MustSeal(b, kr, plaintext, envelope.VersionAAD(testARN, "v1"))
+	wrapped, ciphertext := string(s.WrappedKey), string(s.Ciphertext)
+	buf := make([]byte, 0, 2048)
+	b.SetBytes(int64(len(plaintext)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := kr.AppendOpenVersion(buf[:0], s.KeyID, wrapped, ciphertext, testARN, "v1"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkOpen(b *testing.B) {
 	kr := MustGenerate(b)
 	plaintext := bytes.Repeat([]byte("x"), 1024)
@@ -404,6 +429,30 @@ func BenchmarkOpen(b *testing.B) {
 	for b.Loop() {
 		if _, err := kr.Open(s, aad); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestAppendOpenVersion: AppendOpenVersion opens what Seal sealed with
+// VersionAAD, as Open does, appending to dst; the ARN and version id are
+// bound (see TestOpenErrDecrypt for tampering).
+func TestAppendOpenVersion(t *testing.T) {
+	kr := MustGenerate(t)
+	for _, plaintext := range [][]byte{nil, []byte("v"), bytes.Repeat([]byte("secret "), 3000)} {
+		s := MustSeal(t, kr, plaintext, envelope.VersionAAD(testARN, "v1"))
+		wrapped, ciphertext := string(s.WrappedKey), string(s.Ciphertext)
+		got, err := kr.AppendOpenVersion([]byte("prefix:"), s.KeyID, wrapped, ciphertext, testARN, "v1")
+		if err != nil || string(got) != "prefix:"+string(plaintext) {
+			t.Fatalf("AppendOpenVersion = %.20q, %v; want prefix and the %d-byte plaintext", got, err, len(plaintext))
+		}
+		got, err = kr.AppendOpenVersion(nil, s.KeyID, wrapped, ciphertext, testARN, "v1")
+		if err != nil || !bytes.Equal(got, plaintext) {
+			t.Fatalf("AppendOpenVersion(nil) = %.20q, %v", got, err)
+		}
+		for _, other := range [][2]string{{testARN, "v2"}, {testARN + "x", "v1"}, {testARN[:len(testARN)-1], "fv1"}} {
+			if _, err := kr.AppendOpenVersion(nil, s.KeyID, wrapped, ciphertext, other[0], other[1]); rotor.ErrorCode(err) != rotor.EDECRYPT {
+				t.Errorf("AppendOpenVersion as %q %q: %v, want EDECRYPT", other[0], other[1], err)
+			}
 		}
 	}
 }

@@ -1,8 +1,10 @@
 package manager
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/rotorhq/rotor"
@@ -98,28 +100,79 @@ type readResult struct {
 // readVersion decrypts v of the secret rec, records the access and builds
 // the result.
 func (s *Service) readVersion(ctx context.Context, rec *rotor.SecretRecord, v *packedVersion) (*rotor.SecretValue, error) {
-	pt, err := s.decryptSealed(v.sealed(), envelope.VersionAAD(rec.ARN, v.id))
-	if err != nil {
-		s.log.Error("decrypt secret value", "arn", rec.ARN, "version", v.id, "err", err)
-		return nil, err
-	}
-	s.touch(ctx, rec, v.id, v.accessed)
 	res := &readResult{sv: rotor.SecretValue{
 		ARN:         rec.ARN,
 		Name:        rec.Name,
 		VersionID:   v.id,
 		CreatedDate: v.created,
 	}}
+	if err := s.openVersion(rec.ARN, v, res); err != nil {
+		s.log.Error("decrypt secret value", "arn", rec.ARN, "version", v.id, "err", err)
+		return nil, err
+	}
+	s.touch(ctx, rec, v.id, v.accessed)
+	if st := v.stages(res.stages[:0:len(res.stages)]); len(st) > 0 {
+		res.sv.Stages = st
+	}
+	return &res.sv, nil
+}
+
+// versionOpener is what envelope.Keyring offers beyond Keyring: opening a
+// packed version's value into a buffer of the caller's, with the
+// associated data built without allocating.
+type versionOpener interface {
+	AppendOpenVersion(dst []byte, keyID, wrappedKey, ciphertext, secretARN, versionID string) ([]byte, error)
+}
+
+// plainBuffers holds buffers for plaintexts on their way to a result;
+// each is wiped before it returns to the pool.
+var plainBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledPlain bounds the plaintext buffers kept for reuse.
+const maxPooledPlain = 16 << 10
+
+// openVersion decrypts the value of v (of the secret arn) into res: its
+// string, or its Binary. With a keyring that is a versionOpener the
+// plaintext goes through a pooled buffer that is wiped afterwards, so the
+// only copy left is the result's own.
+func (s *Service) openVersion(arn string, v *packedVersion, res *readResult) error {
+	o, ok := s.keyring.(versionOpener)
+	if !ok {
+		pt, err := s.decryptSealed(v.sealed(), envelope.VersionAAD(arn, v.id))
+		if err != nil {
+			return err
+		}
+		s.setValue(res, v.binary, pt)
+		return nil
+	}
+	buf := plainBuffers.Get().(*[]byte)
+	pt, err := o.AppendOpenVersion((*buf)[:0], v.keyID, v.wrapped, v.text, arn, v.id)
+	if err != nil {
+		plainBuffers.Put(buf)
+		return &rotor.Error{Code: rotor.EDECRYPT, Message: msgDecrypt, Err: err}
+	}
 	if v.binary {
+		s.setValue(res, true, bytes.Clone(pt))
+	} else {
+		res.str = string(pt)
+		res.sv.Value.String = &res.str
+	}
+	clear(pt)
+	if cap(pt) <= maxPooledPlain {
+		*buf = pt[:0]
+		plainBuffers.Put(buf)
+	}
+	return nil
+}
+
+// setValue sets the value of res to the plaintext pt (which res keeps).
+func (s *Service) setValue(res *readResult, binary bool, pt []byte) {
+	if binary {
 		res.sv.Value.Binary = binaryValue(pt)
 	} else {
 		res.str = string(pt)
 		res.sv.Value.String = &res.str
 	}
-	if st := v.stages(res.stages[:0:len(res.stages)]); len(st) > 0 {
-		res.sv.Stages = st
-	}
-	return &res.sv, nil
 }
 
 // touch notes today as the LastAccessedDate of version id (last read on
