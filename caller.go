@@ -96,13 +96,37 @@ type callerKey struct{}
 
 // NewContext returns a copy of ctx carrying c.
 func NewContext(ctx context.Context, c Caller) context.Context {
-	return context.WithValue(ctx, callerKey{}, c)
+	return &callerContext{Context: ctx, c: c}
 }
+
+// callerContext is ctx carrying a Caller: what context.WithValue(ctx,
+// callerKey{}, c) would be, in one allocation instead of two (the
+// context and the boxed Caller). Value hands out a pointer to c, which
+// CallerFrom copies.
+type callerContext struct {
+	context.Context
+	c Caller
+}
+
+func (cc *callerContext) Value(key any) any {
+	if _, ok := key.(callerKey); ok {
+		return &cc.c
+	}
+	return cc.Context.Value(key)
+}
+
+func (cc *callerContext) String() string { return "rotor.NewContext(caller)" }
 
 // CallerFrom returns the Caller in ctx, if any.
 func CallerFrom(ctx context.Context) (Caller, bool) {
-	c, ok := ctx.Value(callerKey{}).(Caller)
-	return c, ok
+	if cc, ok := ctx.(*callerContext); ok {
+		return cc.c, true
+	}
+	c, ok := ctx.Value(callerKey{}).(*Caller)
+	if !ok {
+		return Caller{}, false
+	}
+	return *c, true
 }
 
 // AccessRequest is one authorization question: may the caller perform

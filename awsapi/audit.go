@@ -230,8 +230,8 @@ var responseFieldCache sync.Map // reflect.Type -> responseFields
 // responseElements returns the resource an output names: its top-level
 // ARN, Name and VersionId, as CloudTrail's responseElements. Never a value.
 func responseElements(out any) (arn, name, version string) {
-	if e, ok := out.(secretValueEntry); ok { // GetSecretValue: the hot path
-		return e.ARN, e.Name, e.VersionID
+	if o, ok := out.(secretValueOutput); ok { // GetSecretValue: the hot path
+		return o.v.ARN, o.v.Name, o.v.VersionID
 	}
 	v := reflect.ValueOf(out)
 	if v.Kind() == reflect.Pointer {

@@ -49,8 +49,17 @@ func (h *Handler) getSecretValue(ctx context.Context, in *getSecretValueRequest)
 	if err != nil {
 		return nil, err
 	}
-	return valueToWire(out), nil
+	return secretValueOutput{out}, nil
 }
+
+// secretValueOutput is GetSecretValue's output: the manager's result,
+// encoded as its secretValueEntry. A struct of one pointer is stored in an
+// interface as the pointer itself, so returning it as the handler's "any"
+// allocates nothing, where the secretValueEntry would be copied to the
+// heap.
+type secretValueOutput struct{ v *rotor.SecretValue }
+
+func (o secretValueOutput) appendJSON(b []byte) []byte { return valueToWire(o.v).appendJSON(b) }
 
 type batchGetSecretValueRequest struct {
 	SecretIDList []string     `json:"SecretIdList"`
