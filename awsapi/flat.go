@@ -284,6 +284,12 @@ func alnum(s string) bool {
 // f.toJSON() would. It reports false, changing nothing, when a present
 // member has no field in fields.
 func (fields stringFields) set(v any, f *flatInput) bool {
+	return fields.setWith(v, f, new([maxFlatMembers]string))
+}
+
+// setWith is set with the strings that *string fields point to kept in
+// strs (by member index), instead of one allocation each.
+func (fields stringFields) setWith(v any, f *flatInput, strs *[maxFlatMembers]string) bool {
 	for m, mem := range f.shape.Members {
 		if _, ok := fields[mem.Name]; f.present[m] && !ok {
 			return false
@@ -299,9 +305,8 @@ func (fields stringFields) set(v any, f *flatInput) bool {
 			fv.SetString(f.values[m])
 			continue
 		}
-		p := reflect.New(fv.Type().Elem())
-		p.Elem().SetString(f.values[m])
-		fv.Set(p)
+		strs[m] = f.values[m]
+		fv.Set(reflect.ValueOf(&strs[m]))
 	}
 	return true
 }

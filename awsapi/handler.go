@@ -131,8 +131,14 @@ type operation struct {
 func run[In any](fn func(*Handler, context.Context, *In) (any, error)) runFunc {
 	fields := stringFieldsOf[In]()
 	return func(h *Handler, ctx context.Context, in input) (any, error) {
-		v := new(In)
-		if in.isFlat && fields.set(v, &in.flat) {
+		// The struct and the strings its *string fields point to, in one
+		// allocation.
+		hd := new(struct {
+			v    In
+			strs [maxFlatMembers]string
+		})
+		v := &hd.v
+		if in.isFlat && fields.setWith(v, &in.flat, &hd.strs) {
 			return fn(h, ctx, v)
 		}
 		data := in.raw

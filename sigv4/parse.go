@@ -113,9 +113,11 @@ func ParseRequest(r *http.Request) (Authorization, error) {
 	}
 	var dayBuf [len(dateLayout)]byte
 	if day := appendScopeDate(dayBuf[:0], a.Time); string(day) != a.Date {
+		// string(day): passing day itself would move dayBuf to the heap on
+		// every request.
 		return Authorization{}, incomplete(fmt.Sprintf(
 			"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.",
-			a.Date, day, a.Time.Format(isoLayout)))
+			a.Date, string(day), a.Time.Format(isoLayout)))
 	}
 	a.SecurityToken = headerFirst(r.Header, "X-Amz-Security-Token")
 	return a, nil
