@@ -9,6 +9,7 @@ package metrics
 import (
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,6 +43,8 @@ type Metrics struct {
 	txDuration      *prometheus.HistogramVec // kind
 
 	errorLog promhttp.Logger // nil: errors of a scrape are not logged
+
+	ok sync.Map // operation -> *okRequest
 }
 
 // New returns a Metrics with every instrument registered, plus the Go
@@ -130,6 +133,12 @@ func (m *Metrics) ObserveRequest(operation, code string, status int, d time.Dura
 	case status >= 400 || code != "":
 		outcome = OutcomeClientError
 	}
+	if code == "" && outcome == OutcomeOK {
+		// The hot path: one lookup of the operation's instruments instead
+		// of hashing the label values of both vectors.
+		m.okInstruments(operation).observe(d)
+		return
+	}
 	m.requests.WithLabelValues(operation, outcome, code).Inc()
 	m.requestDuration.WithLabelValues(operation).Observe(d.Seconds())
 	switch {
@@ -138,6 +147,32 @@ func (m *Metrics) ObserveRequest(operation, code string, status int, d time.Dura
 	case code == "AccessDeniedException":
 		m.authzDenials.WithLabelValues(operation).Inc()
 	}
+}
+
+// okRequest holds one operation's instruments for a request answered
+// without error: its rotor_requests_total series with outcome "ok" and
+// code "", and its rotor_request_duration_seconds series.
+type okRequest struct {
+	count    prometheus.Counter
+	duration prometheus.Observer
+}
+
+func (o *okRequest) observe(d time.Duration) {
+	o.count.Inc()
+	o.duration.Observe(d.Seconds())
+}
+
+// okInstruments returns operation's okRequest, creating its series (as
+// WithLabelValues would) on first use. Operations come from a bounded set,
+// so the map stays small.
+func (m *Metrics) okInstruments(operation string) *okRequest {
+	if o, ok := m.ok.Load(operation); ok {
+		return o.(*okRequest)
+	}
+	o := &okRequest{count: m.requests.WithLabelValues(operation, OutcomeOK, ""),
+		duration: m.requestDuration.WithLabelValues(operation)}
+	actual, _ := m.ok.LoadOrStore(operation, o)
+	return actual.(*okRequest)
 }
 
 // ObserveStep implements rotation.Metrics.

@@ -22,6 +22,8 @@ import (
 func TestMetricsOutcomes(t *testing.T) {
 	m := metrics.New()
 	m.ObserveRequest("GetSecretValue", "", 200, time.Millisecond)
+	m.ObserveRequest("GetSecretValue", "", 200, time.Millisecond) // the second success takes the cached instruments
+	m.ObserveRequest("DescribeSecret", "", 200, time.Millisecond)
 	m.ObserveRequest("GetSecretValue", "ResourceNotFoundException", 400, time.Millisecond)
 	m.ObserveRequest("GetSecretValue", "InternalServiceError", 500, time.Millisecond)
 	m.ObserveRequest("unknown", "InvalidSignatureException", 400, time.Millisecond)
@@ -29,10 +31,12 @@ func TestMetricsOutcomes(t *testing.T) {
 
 	body := scrape(t, m)
 	for _, line := range []string{
-		`rotor_requests_total{code="",operation="GetSecretValue",outcome="ok"} 1`,
+		`rotor_requests_total{code="",operation="GetSecretValue",outcome="ok"} 2`,
+		`rotor_requests_total{code="",operation="DescribeSecret",outcome="ok"} 1`,
+		`rotor_request_duration_seconds_count{operation="DescribeSecret"} 1`,
 		`rotor_requests_total{code="ResourceNotFoundException",operation="GetSecretValue",outcome="client_error"} 1`,
 		`rotor_requests_total{code="InternalServiceError",operation="GetSecretValue",outcome="server_error"} 1`,
-		`rotor_request_duration_seconds_count{operation="GetSecretValue"} 3`,
+		`rotor_request_duration_seconds_count{operation="GetSecretValue"} 4`,
 		`rotor_authentication_failures_total{code="InvalidSignatureException"} 1`,
 		`rotor_authorization_denials_total{operation="PutSecretValue"} 1`,
 	} {
