@@ -206,13 +206,27 @@ func parseCredential(s string, a *Authorization) error {
 // parseSignedHeaders splits "h1;h2;..." and lower-cases every name.
 func parseSignedHeaders(s string) ([]string, error) {
 	names := strings.Split(s, ";")
+	lower := !hasUpper(s) // as SDKs send them: then ToLower would change nothing
 	for i, name := range names {
 		if name == "" {
 			return nil, incomplete("Authorization header 'SignedHeaders' parameter contains an empty header name.")
 		}
-		names[i] = strings.ToLower(name)
+		if !lower {
+			names[i] = strings.ToLower(name)
+		}
 	}
 	return names, nil
+}
+
+// hasUpper reports whether s has a byte that strings.ToLower changes: an
+// ASCII upper-case letter or any non-ASCII byte.
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' || c >= 0x80 {
+			return true
+		}
+	}
+	return false
 }
 
 // parseSignature checks that s is a hex-encoded SHA-256 HMAC and returns it
@@ -222,7 +236,10 @@ func parseSignature(s string) (string, error) {
 	if !decodeHex(sig[:], s) {
 		return "", incomplete("Authorization header 'Signature' parameter must be 64 hexadecimal digits.")
 	}
-	return strings.ToLower(s), nil
+	if hasUpper(s) {
+		s = strings.ToLower(s)
+	}
+	return s, nil
 }
 
 // parseTime reads the request time from X-Amz-Date or, only when that is

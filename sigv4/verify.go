@@ -123,27 +123,35 @@ func (v *Verifier) Verify(r *http.Request, body []byte, a Authorization, secretK
 // all of them: botocore and aws-sdk-js sign every header outside a short
 // list of hop-by-hop ones, aws-sdk-go-v2 every header but User-Agent,
 // X-Amzn-Trace-Id, Expect and Transfer-Encoding.
-var mustSign = [...]struct{ name, message string }{
-	{"x-amz-target", "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization."},
-	{"x-amz-date", "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization."},
-	{"date", "'Date' must be a 'SignedHeader' in the AWS Authorization."},
-	{"x-amz-security-token", "'X-Amz-Security-Token' must be a 'SignedHeader' in the AWS Authorization."},
+// Each entry also has its name's canonical key (see headerValues), so the
+// check need not build it for every request.
+var mustSign = [...]struct{ name, key, message string }{
+	{"x-amz-target", "X-Amz-Target", "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization."},
+	{"x-amz-date", "X-Amz-Date", "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization."},
+	{"date", "Date", "'Date' must be a 'SignedHeader' in the AWS Authorization."},
+	{"x-amz-security-token", "X-Amz-Security-Token", "'X-Amz-Security-Token' must be a 'SignedHeader' in the AWS Authorization."},
 }
 
 // checkMustSign returns EAUTHSIGNATURE for the first header of mustSign that
 // r carries but signed does not list. Date counts only without X-Amz-Date,
 // as only then does it give the request time.
 func checkMustSign(r *http.Request, signed []string) error {
-	hasAmzDate := len(headerValues(r.Header, "x-amz-date")) > 0
+	hasAmzDate := hasHeader(r.Header, "X-Amz-Date", "x-amz-date")
 	for _, h := range mustSign {
 		if h.name == "date" && hasAmzDate {
 			continue
 		}
-		if len(headerValues(r.Header, h.name)) > 0 && !slices.Contains(signed, h.name) {
+		if hasHeader(r.Header, h.key, h.name) && !slices.Contains(signed, h.name) {
 			return sigError(h.message)
 		}
 	}
 	return nil
+}
+
+// hasHeader reports whether headerValues(h, name) is not empty, given
+// key, name's canonical key.
+func hasHeader(h http.Header, key, name string) bool {
+	return len(h[key]) > 0 || len(h[name]) > 0
 }
 
 // scratch holds the buffers of one Verify call. They are pooled, so a warm
@@ -179,9 +187,8 @@ func decodeHex(dst []byte, s string) bool {
 		return false
 	}
 	for i := range dst {
-		hi, ok1 := fromHex(s[2*i])
-		lo, ok2 := fromHex(s[2*i+1])
-		if !ok1 || !ok2 {
+		hi, lo := hexValue[s[2*i]], hexValue[s[2*i+1]]
+		if hi|lo == notHex {
 			return false
 		}
 		dst[i] = hi<<4 | lo
@@ -189,18 +196,26 @@ func decodeHex(dst []byte, s string) bool {
 	return true
 }
 
-// fromHex returns the value of the hex digit c.
-func fromHex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
+// notHex marks a byte that is not a hex digit in hexValue; OR-ed with any
+// digit's value (0-15) it stays notHex.
+const notHex = 0xff
+
+// hexValue maps each byte to its value as a hex digit, or notHex.
+var hexValue = func() (t [256]byte) {
+	for c := range t {
+		switch {
+		case '0' <= c && c <= '9':
+			t[c] = byte(c - '0')
+		case 'a' <= c && c <= 'f':
+			t[c] = byte(c - 'a' + 10)
+		case 'A' <= c && c <= 'F':
+			t[c] = byte(c - 'A' + 10)
+		default:
+			t[c] = notHex
+		}
 	}
-	return 0, false
-}
+	return t
+}()
 
 // checkTime returns EAUTHSIGNATURE when t lies outside ±MaxSkew of Now.
 func (v *Verifier) checkTime(t time.Time) error {
