@@ -185,12 +185,17 @@ func (s *Service) touch(_ context.Context, rec *rotor.SecretRecord, id string, a
 	if accessed.Equal(today) && rec.LastAccessedDate.Equal(today) {
 		return
 	}
-	key := rec.ARN + "\x00" + id
+	// The key is built on the stack and becomes a string only when it is
+	// stored: until the noted day is written and the cache refilled, every
+	// read of the version comes here.
+	var buf [256]byte
+	k := append(append(append(buf[:0], rec.ARN...), 0), id...)
 	s.accessMu.Lock()
 	defer s.accessMu.Unlock()
-	if last, ok := s.accessed[key]; ok && last.Equal(today) {
+	if last, ok := s.accessed[string(k)]; ok && last.Equal(today) {
 		return
 	}
+	key := string(k)
 	if len(s.accessed) >= accessedMax {
 		s.accessed = map[string]time.Time{}
 	}
