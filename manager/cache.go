@@ -14,8 +14,8 @@ import (
 // Cache bounds.
 const (
 	// DefaultCacheMaxBytes is the cache budget when Config.CacheMaxBytes is
-	// 0: 256 MiB, a quarter of a 1 GB machine, which holds about 300,000
-	// secrets of small values (about 850 bytes each, see packed.cost). The
+	// 0: 256 MiB, a quarter of a 1 GB machine, which holds about 360,000
+	// secrets of small values (about 740 bytes each, see packed.cost). The
 	// rest of such a machine is better left to the kernel's page cache of
 	// the database, which the reads that miss this cache go to.
 	DefaultCacheMaxBytes = 256 << 20
