@@ -52,28 +52,31 @@ var readWidth = 1 + strings.Count(secretColumns, ",") + 1
 
 // The read queries, by name in a region and by ARN.
 var (
-	readByNameQuery = readQuery("region = ? AND name = ?")
-	readByARNQuery  = readQuery("arn = ?")
+	readByNameQuery = readQuery("region = ? AND name = ?", "")
+	readByARNQuery  = readQuery("arn = ?", "")
 )
 
-// readQuery returns the read query of the secret selected by where (on
-// the secrets table).
-func readQuery(where string) string {
+// readQuery returns the read query of the secrets selected by where (on
+// the secrets table). key, when not empty, is a column list that starts
+// every row, before the kind ("s.arn, " to tell the rows of several
+// secrets apart).
+func readQuery(where, key string) string {
 	pad := func(cols int) string { return strings.Repeat(", NULL", readWidth-1-cols) }
 	return fmt.Sprintf(`WITH s AS MATERIALIZED (SELECT %[1]s, tag_text FROM secrets WHERE %[2]s)
-SELECT %[3]d, %[1]s FROM s
-UNION ALL SELECT %[4]d, t.position, t.key, t.value%[5]s
+SELECT %[10]s%[3]d, %[1]s FROM s
+UNION ALL SELECT %[10]s%[4]d, t.position, t.key, t.value%[5]s
 	FROM s CROSS JOIN tags t ON t.secret_arn = s.arn WHERE s.tag_text <> ''
-UNION ALL SELECT %[6]d, v.id, v.kek_id, v.wrapped_key, v.ciphertext, v.ciphertext IS NULL, v.is_binary,
+UNION ALL SELECT %[10]s%[6]d, v.id, v.kek_id, v.wrapped_key, v.ciphertext, v.ciphertext IS NULL, v.is_binary,
 	v.kms_key_id, v.created_date, v.last_accessed_date, v.rowid%[7]s
 	FROM s CROSS JOIN versions v ON v.secret_arn = s.arn
-UNION ALL SELECT %[8]d, st.version_id, st.stage%[9]s
+UNION ALL SELECT %[10]s%[8]d, st.version_id, st.stage%[9]s
 	FROM s CROSS JOIN stages st ON st.secret_arn = s.arn`,
 		secretColumns, where,
 		readKindSecret,
 		readKindTag, pad(3),
 		readKindVersion, pad(10),
-		readKindLabel, pad(2))
+		readKindLabel, pad(2),
+		key)
 }
 
 // readSecret runs one of the read queries with args on a reader
@@ -94,13 +97,7 @@ func (s *Store) readSecret(ctx context.Context, query, op string, args ...any) (
 		return nil, nil, storeError(err, nounSecret, op)
 	}
 	defer rows.Close()
-	var (
-		rec    *rotor.SecretRecord
-		vs     []*rotor.VersionRecord
-		rowids []int64 // of vs, in order
-		tags   []positionedTag
-		labels [][2]string // version id, stage
-	)
+	var sr secretRows
 	vals := make([]any, readWidth)
 	ptrs := make([]any, readWidth)
 	for i := range vals {
@@ -110,55 +107,79 @@ func (s *Store) readSecret(ctx context.Context, query, op string, args ...any) (
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, nil, storeError(err, nounSecret, op)
 		}
-		kind, ok := vals[0].(int64)
-		if !ok {
-			return nil, nil, storeError(fmt.Errorf("row kind %T", vals[0]), nounSecret, op)
-		}
-		sc := &valueScanner{vals: vals[1:]}
-		switch kind {
-		case readKindSecret:
-			rec, err = scanSecret(sc)
-		case readKindTag:
-			var t positionedTag
-			err = sc.Scan(&t.pos, &t.Key, &t.Value)
-			tags = append(tags, t)
-		case readKindVersion:
-			var v *rotor.VersionRecord
-			var rowid int64
-			v, err = scanVersion(sc)
-			if err == nil {
-				err = sc.Scan(&rowid)
-				vs, rowids = append(vs, v), append(rowids, rowid)
-			}
-		case readKindLabel:
-			var l [2]string
-			err = sc.Scan(&l[0], &l[1])
-			labels = append(labels, l)
-		default:
-			err = fmt.Errorf("row kind %d", kind)
-		}
-		if err != nil {
+		if err := sr.add(vals); err != nil {
 			return nil, nil, storeError(err, nounSecret, op)
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, nil, storeError(err, nounSecret, op)
 	}
-	if rec == nil {
+	if sr.rec == nil {
 		return nil, nil, notFound(nounSecret, op)
 	}
-	slices.SortFunc(tags, func(a, b positionedTag) int { return cmp.Compare(a.pos, b.pos) })
-	for _, t := range tags {
+	rec, vs := sr.assemble()
+	return rec, vs, nil
+}
+
+// secretRows collects the rows of one secret returned by a read query
+// (see readQuery) and assembles them into what View would return.
+type secretRows struct {
+	rec    *rotor.SecretRecord
+	vs     []*rotor.VersionRecord
+	rowids []int64 // of vs, in order
+	tags   []positionedTag
+	labels [][2]string // version id, stage
+}
+
+// add decodes one row: its kind, then that kind's columns (padded).
+func (sr *secretRows) add(vals []any) error {
+	kind, ok := vals[0].(int64)
+	if !ok {
+		return fmt.Errorf("row kind %T", vals[0])
+	}
+	sc := &valueScanner{vals: vals[1:]}
+	var err error
+	switch kind {
+	case readKindSecret:
+		sr.rec, err = scanSecret(sc)
+	case readKindTag:
+		var t positionedTag
+		err = sc.Scan(&t.pos, &t.Key, &t.Value)
+		sr.tags = append(sr.tags, t)
+	case readKindVersion:
+		var v *rotor.VersionRecord
+		var rowid int64
+		v, err = scanVersion(sc)
+		if err == nil {
+			err = sc.Scan(&rowid)
+			sr.vs, sr.rowids = append(sr.vs, v), append(sr.rowids, rowid)
+		}
+	case readKindLabel:
+		var l [2]string
+		err = sc.Scan(&l[0], &l[1])
+		sr.labels = append(sr.labels, l)
+	default:
+		err = fmt.Errorf("row kind %d", kind)
+	}
+	return err
+}
+
+// assemble returns the record with its tags in order, and its versions
+// oldest first (ties in insertion order, as Versions orders them) with
+// their sorted labels. sr.rec must not be nil.
+func (sr *secretRows) assemble() (*rotor.SecretRecord, []*rotor.VersionRecord) {
+	rec, vs := sr.rec, sr.vs
+	slices.SortFunc(sr.tags, func(a, b positionedTag) int { return cmp.Compare(a.pos, b.pos) })
+	for _, t := range sr.tags {
 		rec.Tags = append(rec.Tags, t.Tag)
 	}
-	// As Versions orders them: oldest first, ties in insertion order.
 	if len(vs) > 1 {
 		order := make([]int, len(vs))
 		for i := range order {
 			order[i] = i
 		}
 		slices.SortFunc(order, func(a, b int) int {
-			return cmp.Or(vs[a].CreatedDate.Compare(vs[b].CreatedDate), cmp.Compare(rowids[a], rowids[b]))
+			return cmp.Or(vs[a].CreatedDate.Compare(vs[b].CreatedDate), cmp.Compare(sr.rowids[a], sr.rowids[b]))
 		})
 		sorted := make([]*rotor.VersionRecord, len(vs))
 		for i, j := range order {
@@ -166,8 +187,8 @@ func (s *Store) readSecret(ctx context.Context, query, op string, args ...any) (
 		}
 		vs = sorted
 	}
-	slices.SortFunc(labels, func(a, b [2]string) int { return strings.Compare(a[1], b[1]) })
-	for _, l := range labels {
+	slices.SortFunc(sr.labels, func(a, b [2]string) int { return strings.Compare(a[1], b[1]) })
+	for _, l := range sr.labels {
 		for _, v := range vs {
 			if v.ID == l[0] {
 				v.Stages = append(v.Stages, l[1])
@@ -175,7 +196,7 @@ func (s *Store) readSecret(ctx context.Context, query, op string, args ...any) (
 			}
 		}
 	}
-	return rec, vs, nil
+	return rec, vs
 }
 
 // positionedTag is a tag and its position among the secret's tags.
