@@ -47,7 +47,11 @@ func (s *Service) getValue(ctx context.Context, c rotor.Caller, id string, e *pa
 			return nil, err
 		}
 	}
-	rec := e.record()
+	// The record is decoded into the result's allocation: one allocation
+	// for both.
+	res := new(readResult)
+	e.decodeRecordInto(&res.rec)
+	rec := &res.rec
 	if err := s.authorize(ctx, c, rotor.AccessRequest{Action: actionGetSecretValue, Resource: rec.ARN, Secret: rec,
 		SecretID: id, VersionID: versionID, VersionStage: stage}); err != nil {
 		return nil, err
@@ -59,7 +63,7 @@ func (s *Service) getValue(ctx context.Context, c rotor.Caller, id string, e *pa
 	if err != nil {
 		return nil, err
 	}
-	return s.readVersion(ctx, rec, &v)
+	return s.readVersion(ctx, res, &v)
 }
 
 // selectVersion applies the §2.4 resolution table to a packed secret.
@@ -89,23 +93,26 @@ func selectVersion(e *packed, versionID, stage string) (packedVersion, error) {
 
 // readResult is the one allocation behind a readVersion result: the
 // SecretValue plus the string value and the labels it points to, which
-// would otherwise be allocated separately. Each result has its own, so
-// callers may modify what they receive.
+// would otherwise be allocated separately, and the secret's record that
+// authorized the read. Each result has its own, so callers may modify what
+// they receive.
 type readResult struct {
 	sv     rotor.SecretValue
 	str    string
 	stages [2]string // enough for AWSCURRENT with one more label
+	rec    rotor.SecretRecord
 }
 
-// readVersion decrypts v of the secret rec, records the access and builds
-// the result.
-func (s *Service) readVersion(ctx context.Context, rec *rotor.SecretRecord, v *packedVersion) (*rotor.SecretValue, error) {
-	res := &readResult{sv: rotor.SecretValue{
+// readVersion decrypts v of the secret res.rec, records the access and
+// completes the result res.
+func (s *Service) readVersion(ctx context.Context, res *readResult, v *packedVersion) (*rotor.SecretValue, error) {
+	rec := &res.rec
+	res.sv = rotor.SecretValue{
 		ARN:         rec.ARN,
 		Name:        rec.Name,
 		VersionID:   v.id,
 		CreatedDate: v.created,
-	}}
+	}
 	if err := s.openVersion(rec.ARN, v, res); err != nil {
 		s.log.Error("decrypt secret value", "arn", rec.ARN, "version", v.id, "err", err)
 		return nil, err

@@ -268,8 +268,13 @@ func (p *packed) record() *rotor.SecretRecord {
 
 // decodeRecord is record, and a reader at the version count.
 func (p *packed) decodeRecord() (*rotor.SecretRecord, reader) {
-	r := reader{s: p.data}
 	rec := &rotor.SecretRecord{}
+	return rec, p.decodeRecordInto(rec)
+}
+
+// decodeRecordInto is decodeRecord into *rec, which must be zero.
+func (p *packed) decodeRecordInto(rec *rotor.SecretRecord) reader {
+	r := reader{s: p.data}
 	rec.ARN, rec.Region, rec.Name, rec.Description, rec.KmsKeyID = r.str(), r.str(), r.str(), r.str(), r.str()
 	rec.Type, rec.ResourcePolicy, rec.OwningService, rec.PrimaryRegion = r.str(), r.str(), r.str(), r.str()
 	flags := r.flags()
@@ -286,7 +291,7 @@ func (p *packed) decodeRecord() (*rotor.SecretRecord, reader) {
 			rec.Tags[i] = rotor.Tag{Key: r.str(), Value: r.str()}
 		}
 	}
-	return rec, r
+	return r
 }
 
 // packedVersion is one version of a packed secret, decoded without
