@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/rotorhq/rotor"
@@ -25,25 +26,25 @@ func (s *Store) ReadSecretARN(ctx context.Context, arn string) (*rotor.SecretRec
 	return s.readSecret(ctx, readByARNQuery, "read secret by arn", arn)
 }
 
-// The read queries select one secret, its tags, its versions and its
-// labels in one statement, so they need no transaction: a statement reads
-// one snapshot. Each row is a kind, then that kind's columns padded with
-// NULLs to readWidth:
+// The read queries select one secret, its tags and its versions with
+// their labels in one statement, so they need no transaction: a statement
+// reads one snapshot. Each row is a kind, then that kind's columns padded
+// with NULLs to readWidth:
 //
 //	readKindSecret:  secretColumns
 //	readKindTag:     position, key, value
-//	readKindVersion: versionColumns, rowid
-//	readKindLabel:   version_id, stage
+//	readKindVersion: versionColumns, vkey, labels
 //
-// The secret's row is read once (MATERIALIZED) and the other three are
-// searches of the WITHOUT ROWID tables by their primary-key prefix
-// secret_arn (migration 0008), each usually one leaf page; the tags are not
-// searched for a secret whose tag_text says it has none.
+// The secret's row is read once (MATERIALIZED); its versions are the
+// range of versions' rowid (vkey) that its sid owns, with their labels on
+// their rows (migration 0015), and the secret_arn test (not indexed: the
+// unary +) only guards that range; its tags are a search of the WITHOUT
+// ROWID table tags by secret_arn, not made for a secret whose tag_text
+// says it has none.
 const (
 	readKindSecret = iota
 	readKindTag
 	readKindVersion
-	readKindLabel
 )
 
 // readWidth is the number of columns of a read query: the kind, then the
@@ -60,26 +61,24 @@ var (
 // the secrets table).
 func readQuery(where string) string {
 	pad := func(cols int) string { return strings.Repeat(", NULL", readWidth-1-cols) }
-	return fmt.Sprintf(`WITH s AS MATERIALIZED (SELECT %[1]s, tag_text FROM secrets WHERE %[2]s)
+	return fmt.Sprintf(`WITH s AS MATERIALIZED (SELECT %[1]s, tag_text, sid FROM secrets WHERE %[2]s)
 SELECT %[3]d, %[1]s FROM s
 UNION ALL SELECT %[4]d, t.position, t.key, t.value%[5]s
 	FROM s CROSS JOIN tags t ON t.secret_arn = s.arn WHERE s.tag_text <> ''
 UNION ALL SELECT %[6]d, v.id, v.kek_id, v.wrapped_key, v.ciphertext, v.ciphertext IS NULL, v.is_binary,
-	v.kms_key_id, v.created_date, v.last_accessed_date, v.rowid%[7]s
-	FROM s CROSS JOIN versions v ON v.secret_arn = s.arn
-UNION ALL SELECT %[8]d, st.version_id, st.stage%[9]s
-	FROM s CROSS JOIN stages st ON st.secret_arn = s.arn`,
+	v.kms_key_id, v.created_date, v.last_accessed_date, v.vkey, v.labels%[7]s
+	FROM s CROSS JOIN versions v
+	ON v.vkey BETWEEN s.sid << 32 AND (s.sid << 32) + 4294967295 AND +v.secret_arn = s.arn`,
 		secretColumns, where,
 		readKindSecret,
 		readKindTag, pad(3),
-		readKindVersion, pad(10),
-		readKindLabel, pad(2))
+		readKindVersion, pad(11))
 }
 
 // readSecret runs one of the read queries with args on a reader
 // connection, prepared when the store opened (preparedQueries). The
-// version rows carry versionColumns (scanVersion) and then the rowid,
-// which orders versions created in the same instant.
+// version rows carry versionColumns (scanVersion), then the vkey, which
+// orders versions created in the same instant, and the labels.
 //
 // The statement runs under a context without ctx's cancellation: it
 // searches a few pages, and a cancellable context costs the driver a
@@ -95,11 +94,10 @@ func (s *Store) readSecret(ctx context.Context, query, op string, args ...any) (
 	}
 	defer rows.Close()
 	var (
-		rec    *rotor.SecretRecord
-		vs     []*rotor.VersionRecord
-		rowids []int64 // of vs, in order
-		tags   []positionedTag
-		labels [][2]string // version id, stage
+		rec   *rotor.SecretRecord
+		vs    []*rotor.VersionRecord
+		vkeys []int64 // of vs, in order
+		tags  []positionedTag
 	)
 	vals := make([]any, readWidth)
 	ptrs := make([]any, readWidth)
@@ -124,16 +122,16 @@ func (s *Store) readSecret(ctx context.Context, query, op string, args ...any) (
 			tags = append(tags, t)
 		case readKindVersion:
 			var v *rotor.VersionRecord
-			var rowid int64
+			var vkey int64
+			var labels string
 			v, err = scanVersion(sc)
 			if err == nil {
-				err = sc.Scan(&rowid)
-				vs, rowids = append(vs, v), append(rowids, rowid)
+				err = sc.Scan(&vkey, &labels)
 			}
-		case readKindLabel:
-			var l [2]string
-			err = sc.Scan(&l[0], &l[1])
-			labels = append(labels, l)
+			if err == nil {
+				v.Stages, err = parseLabels(labels)
+				vs, vkeys = append(vs, v), append(vkeys, vkey)
+			}
 		default:
 			err = fmt.Errorf("row kind %d", kind)
 		}
@@ -151,14 +149,15 @@ func (s *Store) readSecret(ctx context.Context, query, op string, args ...any) (
 	for _, t := range tags {
 		rec.Tags = append(rec.Tags, t.Tag)
 	}
-	// As Versions orders them: oldest first, ties in insertion order.
+	// As Versions orders them: oldest first, ties in insertion order
+	// (vkey's).
 	if len(vs) > 1 {
 		order := make([]int, len(vs))
 		for i := range order {
 			order[i] = i
 		}
 		slices.SortFunc(order, func(a, b int) int {
-			return cmp.Or(vs[a].CreatedDate.Compare(vs[b].CreatedDate), cmp.Compare(rowids[a], rowids[b]))
+			return cmp.Or(vs[a].CreatedDate.Compare(vs[b].CreatedDate), cmp.Compare(vkeys[a], vkeys[b]))
 		})
 		sorted := make([]*rotor.VersionRecord, len(vs))
 		for i, j := range order {
@@ -166,16 +165,24 @@ func (s *Store) readSecret(ctx context.Context, query, op string, args ...any) (
 		}
 		vs = sorted
 	}
-	slices.SortFunc(labels, func(a, b [2]string) int { return strings.Compare(a[1], b[1]) })
-	for _, l := range labels {
-		for _, v := range vs {
-			if v.ID == l[0] {
-				v.Stages = append(v.Stages, l[1])
-				break
-			}
-		}
-	}
 	return rec, vs, nil
+}
+
+// parseLabels returns the labels of a version's labels column (migration
+// 0015): each label's length in bytes, ':', the label, in order; nil for
+// none.
+func parseLabels(s string) ([]string, error) {
+	var out []string
+	for s != "" {
+		n, rest, ok := strings.Cut(s, ":")
+		size, err := strconv.Atoi(n)
+		if !ok || err != nil || size < 0 || size > len(rest) {
+			return nil, fmt.Errorf("malformed labels column")
+		}
+		out = append(out, rest[:size])
+		s = rest[size:]
+	}
+	return out, nil
 }
 
 // positionedTag is a tag and its position among the secret's tags.
