@@ -26,59 +26,61 @@ func (s *Store) ReadSecretARN(ctx context.Context, arn string) (*rotor.SecretRec
 	return s.readSecret(ctx, readByARNQuery, "read secret by arn", arn)
 }
 
-// The read queries select one secret, its tags and its versions with
-// their labels in one statement, so they need no transaction: a statement
-// reads one snapshot. Each row is a kind, then that kind's columns padded
-// with NULLs to readWidth:
+// The read queries select one secret with its tags and its versions in
+// one statement, so they need no transaction: a statement reads one
+// snapshot. The result is one row: secretColumns, then the tags, then the
+// versions, each of the last two one text column of fields (NULL for
+// none), so a read costs the driver one row of readWidth columns however
+// many versions the secret has (each result column costs about as much
+// as encoding a field in SQL; fewer rows and columns mean fewer calls into
+// SQLite, each of which takes the connection's mutex).
 //
-//	readKindSecret:  secretColumns
-//	readKindTag:     position, key, value
-//	readKindVersion: versionColumns, vkey, labels
+// A field is its length in bytes, ':', and its bytes: concat(octet_length(x),
+// ':', x), binary-safe for text and blobs; a NULL is ':' alone, which no
+// value encodes to. The tags column is position, key, value for each tag
+// (not searched for a secret whose tag_text says it has none); the
+// versions column is readVersionFields for each version. Both are sorted
+// in Go: an ORDER BY in group_concat costs a temporary B-tree per call.
 //
-// The secret's row is read once (MATERIALIZED); its versions are the
-// range of versions' rowid (vkey) that its sid owns, with their labels on
-// their rows (migration 0015), and the secret_arn test (not indexed: the
-// unary +) only guards that range; its tags are a search of the WITHOUT
-// ROWID table tags by secret_arn, not made for a secret whose tag_text
-// says it has none.
-const (
-	readKindSecret = iota
-	readKindTag
-	readKindVersion
-)
+// The versions are the range of versions' rowid (vkey) that the secret's
+// sid owns, with their labels on their rows (migration 0015); the
+// secret_arn test (not indexed: the unary +) only guards that range.
+// readQueryPlanTest checks the plan.
+const readVersionFields = `id, kek_id, wrapped_key, ciphertext, is_binary, kms_key_id, created_date, last_accessed_date, labels, vkey`
 
-// readWidth is the number of columns of a read query: the kind, then the
-// secret's columns, the widest kind.
-var readWidth = 1 + strings.Count(secretColumns, ",") + 1
+// readWidth is the number of columns of a read query.
+var readWidth = strings.Count(secretColumns, ",") + 1 + 2
 
 // The read queries, by name in a region and by ARN.
 var (
-	readByNameQuery = readQuery("region = ? AND name = ?")
-	readByARNQuery  = readQuery("arn = ?")
+	readByNameQuery = readQuery("s.region = ? AND s.name = ?")
+	readByARNQuery  = readQuery("s.arn = ?")
 )
 
 // readQuery returns the read query of the secret selected by where (on
-// the secrets table).
+// the secrets table aliased s).
 func readQuery(where string) string {
-	pad := func(cols int) string { return strings.Repeat(", NULL", readWidth-1-cols) }
-	return fmt.Sprintf(`WITH s AS MATERIALIZED (SELECT %[1]s, tag_text, sid FROM secrets WHERE %[2]s)
-SELECT %[3]d, %[1]s FROM s
-UNION ALL SELECT %[4]d, t.position, t.key, t.value%[5]s
-	FROM s CROSS JOIN tags t ON t.secret_arn = s.arn WHERE s.tag_text <> ''
-UNION ALL SELECT %[6]d, v.id, v.kek_id, v.wrapped_key, v.ciphertext, v.ciphertext IS NULL, v.is_binary,
-	v.kms_key_id, v.created_date, v.last_accessed_date, v.vkey, v.labels%[7]s
-	FROM s CROSS JOIN versions v
-	ON v.vkey BETWEEN s.sid << 32 AND (s.sid << 32) + 4294967295 AND +v.secret_arn = s.arn`,
-		secretColumns, where,
-		readKindSecret,
-		readKindTag, pad(3),
-		readKindVersion, pad(11))
+	return `SELECT ` + prefixed("s.", secretColumns) + `,
+	CASE WHEN s.tag_text <> '' THEN (SELECT group_concat(` + encodeFields("t.", "position, key, value") + `, '')
+		FROM tags t WHERE t.secret_arn = s.arn) END,
+	(SELECT group_concat(` + encodeFields("v.", readVersionFields) + `, '')
+		FROM versions v WHERE v.vkey BETWEEN s.sid << 32 AND (s.sid << 32) + 4294967295 AND +v.secret_arn = s.arn)
+	FROM secrets s WHERE ` + where
+}
+
+// encodeFields returns the SQL of the concatenated fields (see
+// readQuery) of the comma-separated columns cols, each qualified by p.
+func encodeFields(p, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		c = p + strings.TrimSpace(c)
+		parts[i] = "octet_length(" + c + "), ':', " + c
+	}
+	return "concat(" + strings.Join(parts, ", ") + ")"
 }
 
 // readSecret runs one of the read queries with args on a reader
-// connection, prepared when the store opened (preparedQueries). The
-// version rows carry versionColumns (scanVersion), then the vkey, which
-// orders versions created in the same instant, and the labels.
+// connection, prepared when the store opened (preparedQueries).
 //
 // The statement runs under a context without ctx's cancellation: it
 // searches a few pages, and a cancellable context costs the driver a
@@ -93,102 +95,189 @@ func (s *Store) readSecret(ctx context.Context, query, op string, args ...any) (
 		return nil, nil, storeError(err, nounSecret, op)
 	}
 	defer rows.Close()
-	var (
-		rec   *rotor.SecretRecord
-		vs    []*rotor.VersionRecord
-		vkeys []int64 // of vs, in order
-		tags  []positionedTag
-	)
-	vals := make([]any, readWidth)
-	ptrs := make([]any, readWidth)
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, nil, storeError(err, nounSecret, op)
+		}
+		return nil, nil, notFound(nounSecret, op)
+	}
+	var vals [readWidthConst]any
+	var ptrs [readWidthConst]any
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, nil, storeError(err, nounSecret, op)
-		}
-		kind, ok := vals[0].(int64)
-		if !ok {
-			return nil, nil, storeError(fmt.Errorf("row kind %T", vals[0]), nounSecret, op)
-		}
-		sc := &valueScanner{vals: vals[1:]}
-		switch kind {
-		case readKindSecret:
-			rec, err = scanSecret(sc)
-		case readKindTag:
-			var t positionedTag
-			err = sc.Scan(&t.pos, &t.Key, &t.Value)
-			tags = append(tags, t)
-		case readKindVersion:
-			var v *rotor.VersionRecord
-			var vkey int64
-			var labels string
-			v, err = scanVersion(sc)
-			if err == nil {
-				err = sc.Scan(&vkey, &labels)
-			}
-			if err == nil {
-				v.Stages, err = parseLabels(labels)
-				vs, vkeys = append(vs, v), append(vkeys, vkey)
-			}
-		default:
-			err = fmt.Errorf("row kind %d", kind)
-		}
-		if err != nil {
-			return nil, nil, storeError(err, nounSecret, op)
-		}
-	}
-	if err := rows.Err(); err != nil {
+	if err := rows.Scan(ptrs[:]...); err != nil {
 		return nil, nil, storeError(err, nounSecret, op)
 	}
-	if rec == nil {
-		return nil, nil, notFound(nounSecret, op)
+	n := len(vals) - 2
+	rec, err := scanSecret(&valueScanner{vals: vals[:n]})
+	if err == nil {
+		rec.Tags, err = decodeTags(vals[n])
 	}
-	slices.SortFunc(tags, func(a, b positionedTag) int { return cmp.Compare(a.pos, b.pos) })
-	for _, t := range tags {
-		rec.Tags = append(rec.Tags, t.Tag)
+	var vs []*rotor.VersionRecord
+	if err == nil {
+		vs, err = decodeVersions(vals[n+1])
 	}
-	// As Versions orders them: oldest first, ties in insertion order
-	// (vkey's).
-	if len(vs) > 1 {
-		order := make([]int, len(vs))
-		for i := range order {
-			order[i] = i
-		}
-		slices.SortFunc(order, func(a, b int) int {
-			return cmp.Or(vs[a].CreatedDate.Compare(vs[b].CreatedDate), cmp.Compare(vkeys[a], vkeys[b]))
-		})
-		sorted := make([]*rotor.VersionRecord, len(vs))
-		for i, j := range order {
-			sorted[i] = vs[j]
-		}
-		vs = sorted
+	if err != nil {
+		return nil, nil, storeError(err, nounSecret, op)
 	}
 	return rec, vs, nil
 }
 
-// parseLabels returns the labels of a version's labels column (migration
-// 0015): each label's length in bytes, ':', the label, in order; nil for
-// none.
-func parseLabels(s string) ([]string, error) {
-	var out []string
-	for s != "" {
-		n, rest, ok := strings.Cut(s, ":")
-		size, err := strconv.Atoi(n)
-		if !ok || err != nil || size < 0 || size > len(rest) {
-			return nil, fmt.Errorf("malformed labels column")
-		}
-		out = append(out, rest[:size])
-		s = rest[size:]
+// readWidthConst is readWidth as a constant, for arrays; init checks that
+// they agree.
+const readWidthConst = 27
+
+func init() {
+	if readWidth != readWidthConst {
+		panic(fmt.Sprintf("sqlite: readWidthConst is %d, the read query has %d columns", readWidthConst, readWidth))
+	}
+}
+
+// fields reads the fields of an encoded column (see readQuery) in order.
+type fields struct {
+	s   string
+	err error
+}
+
+// more reports whether fields remain and no error occurred.
+func (f *fields) more() bool { return f.err == nil && f.s != "" }
+
+// next returns the next field; ok is false for a NULL. At the end or on
+// malformed input it records an error and returns "".
+func (f *fields) next() (v string, ok bool) {
+	if f.err != nil {
+		return "", false
+	}
+	i := strings.IndexByte(f.s, ':')
+	if i < 0 {
+		f.err = fmt.Errorf("malformed read column: %d bytes without a field", len(f.s))
+		return "", false
+	}
+	if i == 0 {
+		f.s = f.s[1:]
+		return "", false
+	}
+	n, err := strconv.Atoi(f.s[:i])
+	if err != nil || n < 0 || n > len(f.s)-i-1 {
+		f.err = fmt.Errorf("malformed read column: bad field length %q", f.s[:i])
+		return "", false
+	}
+	v, f.s = f.s[i+1:i+1+n], f.s[i+1+n:]
+	return v, true
+}
+
+// str returns the next field, which must not be NULL.
+func (f *fields) str() string {
+	v, ok := f.next()
+	if !ok && f.err == nil {
+		f.err = fmt.Errorf("malformed read column: unexpected NULL")
+	}
+	return v
+}
+
+// int returns the next field as an integer.
+func (f *fields) int() int64 {
+	v := f.str()
+	if f.err != nil {
+		return 0
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		f.err = fmt.Errorf("malformed read column: %w", err)
+	}
+	return n
+}
+
+// column returns the fields of an encoded column's value: a string, or
+// nil (SQL NULL) for none.
+func column(v any) (*fields, error) {
+	switch v := v.(type) {
+	case nil:
+		return &fields{}, nil
+	case string:
+		return &fields{s: v}, nil
+	case []byte:
+		return &fields{s: string(v)}, nil
+	default:
+		return nil, fmt.Errorf("read column: %T", v)
+	}
+}
+
+// decodeTags returns the tags of a tags column, in position order; nil
+// for none.
+func decodeTags(v any) ([]rotor.Tag, error) {
+	f, err := column(v)
+	if err != nil {
+		return nil, err
+	}
+	type positioned struct {
+		rotor.Tag
+		pos int64
+	}
+	var tags []positioned
+	for f.more() {
+		tags = append(tags, positioned{pos: f.int(), Tag: rotor.Tag{Key: f.str(), Value: f.str()}})
+	}
+	if f.err != nil || len(tags) == 0 {
+		return nil, f.err
+	}
+	slices.SortFunc(tags, func(a, b positioned) int { return cmp.Compare(a.pos, b.pos) })
+	out := make([]rotor.Tag, len(tags))
+	for i, t := range tags {
+		out[i] = t.Tag
 	}
 	return out, nil
 }
 
-// positionedTag is a tag and its position among the secret's tags.
-type positionedTag struct {
-	rotor.Tag
-	pos int64
+// decodeVersions returns the versions of a versions column (fields
+// readVersionFields) as Versions orders them: oldest (CreatedDate) first,
+// ties in insertion order (vkey); nil for none.
+func decodeVersions(v any) ([]*rotor.VersionRecord, error) {
+	f, err := column(v)
+	if err != nil {
+		return nil, err
+	}
+	var out []*rotor.VersionRecord
+	var vkeys []int64
+	for f.more() {
+		v := &rotor.VersionRecord{ID: f.str()}
+		kek, sealed := f.next()
+		wrapped, _ := f.next()
+		ciphertext, _ := f.next()
+		if sealed {
+			v.Value = &rotor.Sealed{KeyID: kek, WrappedKey: []byte(wrapped), Ciphertext: []byte(ciphertext)}
+		}
+		v.Binary = f.int() != 0
+		v.KmsKeyID = f.str()
+		v.CreatedDate, v.LastAccessedDate = fromNanos(f.int()), fromNanos(f.int())
+		labels := &fields{s: f.str()}
+		for labels.more() {
+			v.Stages = append(v.Stages, labels.str())
+		}
+		if labels.err != nil {
+			return nil, labels.err
+		}
+		out, vkeys = append(out, v), append(vkeys, f.int())
+	}
+	if f.err != nil {
+		return nil, f.err
+	}
+	if len(out) > 1 {
+		order := make([]int, len(out))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortFunc(order, func(a, b int) int {
+			return cmp.Or(out[a].CreatedDate.Compare(out[b].CreatedDate), cmp.Compare(vkeys[a], vkeys[b]))
+		})
+		sorted := make([]*rotor.VersionRecord, len(out))
+		for i, j := range order {
+			sorted[i] = out[j]
+		}
+		out = sorted
+	}
+	return out, nil
 }
 
 // valueScanner scans the driver's values of a row (read into *any) into
