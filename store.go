@@ -212,6 +212,24 @@ type SecretReader interface {
 	ReadSecretARN(ctx context.Context, arn string) (*SecretRecord, []*VersionRecord, error)
 }
 
+// SecretScanner is an optional interface of a Store: every secret with
+// its versions, in batches, for filling a cache when a server starts
+// (manager.Service.WarmCache). Stores without it are not pre-read.
+type SecretScanner interface {
+	// ScanSecrets returns up to limit secrets whose ARN sorts after
+	// after (byte order; "" = from the first), in ARN order, each as
+	// SecretReader.ReadSecretARN would return it, all read from one
+	// snapshot. Fewer than limit means no secret follows. EINVALID for
+	// limit < 1; EINTERNAL otherwise. The results are the caller's.
+	ScanSecrets(ctx context.Context, after string, limit int) ([]ScannedSecret, error)
+}
+
+// ScannedSecret is one secret returned by SecretScanner.ScanSecrets.
+type ScannedSecret struct {
+	Record   *SecretRecord
+	Versions []*VersionRecord
+}
+
 // Tx is one transaction. Methods return *Error values: ENOTFOUND when the
 // named row does not exist, EEXISTS on a uniqueness conflict, ESTATE when a
 // row is not in the state the call requires, EINTERNAL otherwise. Slices

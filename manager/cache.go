@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"hash/maphash"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,8 +14,8 @@ import (
 // Cache bounds.
 const (
 	// DefaultCacheMaxBytes is the cache budget when Config.CacheMaxBytes is
-	// 0: 256 MiB, a quarter of a 1 GB machine, which holds about 300,000
-	// secrets of small values (about 850 bytes each, see packed.cost). The
+	// 0: 256 MiB, a quarter of a 1 GB machine, which holds about 360,000
+	// secrets of small values (about 740 bytes each, see packed.cost). The
 	// rest of such a machine is better left to the kernel's page cache of
 	// the database, which the reads that miss this cache go to.
 	DefaultCacheMaxBytes = 256 << 20
@@ -99,6 +100,14 @@ type invalidation struct {
 // since the hand last passed survive, so a skewed load keeps its hot set,
 // while a uniform load over more secrets than fit costs O(1) amortized per
 // eviction.
+//
+// Memory: the indexes map a 64-bit hash of the ARN, and of the region and
+// name, to the entry's slot in the ring; they hold no pointers, so the
+// garbage collector does not scan them, and a full cache of a million
+// secrets costs each collection one pointer per secret (the ring's) besides
+// the packed bytes, which it marks without scanning. A lookup compares the
+// entry's own ARN or name with the one asked for, so two keys with the same
+// hash cost a miss, never a wrong answer; install keeps one entry per hash.
 type cache struct {
 	mu       sync.RWMutex
 	maxBytes int64
@@ -106,12 +115,16 @@ type cache struct {
 	// snapshot it holds was begun; 0 = no bound. A store shared with other
 	// servers sets it: their writes invalidate this cache only through a
 	// change feed, which can lose notifications.
-	maxAge   int64
-	bytes    int64 // sum of cost of the entries in ring
-	byARN    map[string]*packed
-	byName   map[secretKey]*packed
-	ring     []*packed // every cached secret, and nil holes; packed.slot is its index
-	free     []int32   // the holes in ring
+	maxAge int64
+	bytes  int64 // sum of cost of the entries in ring
+	// arnHash and nameHash are the index keys of an ARN and of a region
+	// and name (seeded maphash; a test may replace them).
+	arnHash  func(arn string) uint64
+	nameHash func(region, name string) uint64
+	byARN    map[uint64]int32 // arnHash -> slot in ring
+	byName   map[uint64]int32 // nameHash -> slot in ring
+	ring     []*packed        // every cached secret, and nil holes; packed.slot is its index
+	free     []int32          // the holes in ring
 	hand     int
 	gen      uint64
 	floor    uint64 // fills begun before this generation are refused
@@ -124,7 +137,34 @@ type cache struct {
 // newCache returns a cache holding at most maxBytes (by packed.cost); a
 // secret larger than that is never cached.
 func newCache(maxBytes int64) *cache {
-	return &cache{maxBytes: maxBytes, byARN: map[string]*packed{}, byName: map[secretKey]*packed{}}
+	seed := maphash.MakeSeed()
+	return &cache{
+		maxBytes: maxBytes,
+		arnHash:  func(arn string) uint64 { return maphash.String(seed, arn) },
+		nameHash: func(region, name string) uint64 { return maphash.Comparable(seed, nameKey(region, name)) },
+		byARN:    map[uint64]int32{},
+		byName:   map[uint64]int32{},
+	}
+}
+
+// withARN and withName return the cached secret with exactly this ARN, or
+// this name in region; nil if there is none. c.mu must be held.
+func (c *cache) withARN(arn string) *packed {
+	if slot, ok := c.byARN[c.arnHash(arn)]; ok {
+		if e := c.ring[slot]; e.arn() == arn {
+			return e
+		}
+	}
+	return nil
+}
+
+func (c *cache) withName(region, name string) *packed {
+	if slot, ok := c.byName[c.nameHash(region, name)]; ok {
+		if e := c.ring[slot]; e.name() == name && e.region() == region {
+			return e
+		}
+	}
+	return nil
 }
 
 // get returns the cached secret id in region, or nil. Only exact ARNs
@@ -136,11 +176,11 @@ func (c *cache) get(region, id string) *packed {
 	// ParseARN accepts nothing that lacks the "arn:" prefix; checking it
 	// first spares names (the common case) the parse and its allocation.
 	if isARN(id) {
-		if e = c.byARN[id]; e != nil && e.region() != region {
+		if e = c.withARN(id); e != nil && e.region() != region {
 			e = nil
 		}
 	} else {
-		e = c.byName[nameKey(region, id)]
+		e = c.withName(region, id)
 	}
 	if e == nil || (c.maxAge > 0 && monoNow() >= e.expires) {
 		// An expired entry stays until install replaces it or the clock
@@ -196,22 +236,62 @@ func (c *cache) end() {
 func (c *cache) install(gen uint64, e *packed) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if gen < c.floor || int64(e.size) > c.maxBytes {
+	if !c.current(gen, e) {
 		return
+	}
+	// Whatever holds e's hashes goes: the same secret, one that had its
+	// name (purged and re-created), or a collision.
+	c.removeSlot(c.byARN, c.arnHash(e.arn()))
+	c.removeSlot(c.byName, c.nameHash(e.region(), e.name()))
+	for c.bytes+int64(e.size) > c.maxBytes {
+		c.evict()
+	}
+	c.insert(e)
+}
+
+// preload adds e as install does, but only into room the cache has left:
+// it evicts nothing and leaves a secret that is already cached (by ARN or
+// name) as it is. It reports whether it added e, and whether the cache
+// had no room left for it.
+func (c *cache) preload(gen uint64, e *packed) (added, full bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.bytes+int64(e.size) > c.maxBytes {
+		return false, true
+	}
+	if !c.current(gen, e) {
+		return false, false
+	}
+	if _, ok := c.byARN[c.arnHash(e.arn())]; ok {
+		return false, false
+	}
+	if _, ok := c.byName[c.nameHash(e.region(), e.name())]; ok {
+		return false, false
+	}
+	c.insert(e)
+	return true, false
+}
+
+// current reports whether e, loaded by a fill that began at generation
+// gen, may be cached: no invalidation of its secret since gen, and it fits
+// in the cache at all. c.mu must be held.
+func (c *cache) current(gen uint64, e *packed) bool {
+	if gen < c.floor || int64(e.size) > c.maxBytes {
+		return false
 	}
 	arn := e.arn()
 	nk := nameKey(e.region(), e.name())
 	for _, iv := range c.recent {
 		if iv.gen > gen && (iv.arn == arn || iv.nameKey == nk) {
-			return
+			return false
 		}
 	}
-	c.remove(c.byARN[arn])
-	// The name may belong to another secret (purged and re-created).
-	c.remove(c.byName[nk])
-	for c.bytes+int64(e.size) > c.maxBytes {
-		c.evict()
-	}
+	return true
+}
+
+// insert adds e, which fits in the room left and whose ARN and name
+// hashes index nothing. c.mu must be held.
+func (c *cache) insert(e *packed) {
 	// The entry takes the slot of the last one removed (for an eviction,
 	// the one just behind the hand), so the hand reaches it last.
 	if n := len(c.free); n > 0 {
@@ -223,8 +303,8 @@ func (c *cache) install(gen uint64, e *packed) {
 		c.ring = append(c.ring, e)
 	}
 	c.bytes += int64(e.size)
-	c.byARN[arn] = e
-	c.byName[nk] = e
+	c.byARN[c.arnHash(e.arn())] = e.slot
+	c.byName[c.nameHash(e.region(), e.name())] = e.slot
 }
 
 // evict removes one entry chosen by the clock hand. The cache must not be
@@ -254,11 +334,20 @@ func (c *cache) remove(e *packed) {
 	}
 	c.ring[e.slot] = nil
 	c.free = append(c.free, e.slot)
+	if h := c.arnHash(e.arn()); c.byARN[h] == e.slot {
+		delete(c.byARN, h)
+	}
+	if h := c.nameHash(e.region(), e.name()); c.byName[h] == e.slot {
+		delete(c.byName, h)
+	}
 	e.slot = -1
 	c.bytes -= int64(e.size)
-	delete(c.byARN, e.arn())
-	if k := nameKey(e.region(), e.name()); c.byName[k] == e {
-		delete(c.byName, k)
+}
+
+// removeSlot removes the entry index maps h to, if any.
+func (c *cache) removeSlot(index map[uint64]int32, h uint64) {
+	if slot, ok := index[h]; ok {
+		c.remove(c.ring[slot])
 	}
 }
 
@@ -267,7 +356,7 @@ func (c *cache) remove(e *packed) {
 // or else from the ARN itself.
 func (c *cache) invalidateARN(arn string) {
 	c.mu.RLock()
-	e := c.byARN[arn]
+	e := c.withARN(arn)
 	c.mu.RUnlock()
 	if e != nil {
 		c.invalidate(arn, e.region(), e.name())
@@ -286,9 +375,9 @@ func (c *cache) invalidate(arn, region, name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
-	c.remove(c.byARN[arn])
+	c.remove(c.withARN(arn))
+	c.remove(c.withName(region, name))
 	nk := nameKey(region, name)
-	c.remove(c.byName[nk])
 	if c.inflight == 0 {
 		c.floor = c.gen
 		return
@@ -314,8 +403,8 @@ func (c *cache) clear() {
 		}
 	}
 	c.ring, c.free, c.hand, c.bytes = nil, nil, 0, 0
-	c.byARN = map[string]*packed{}
-	c.byName = map[secretKey]*packed{}
+	c.byARN = map[uint64]int32{}
+	c.byName = map[uint64]int32{}
 }
 
 // size returns the number of cached secrets.

@@ -46,7 +46,7 @@ func checkInvariants(t *testing.T, c *cache) {
 		}
 		n++
 		sum += int64(e.size)
-		if int(e.slot) != i || c.byARN[e.arn()] != e || c.byName[nameKey(e.region(), e.name())] != e {
+		if int(e.slot) != i || c.withARN(e.arn()) != e || c.withName(e.region(), e.name()) != e {
 			t.Fatalf("ring slot %d: entry %s not indexed consistently", i, e.name())
 		}
 	}
@@ -201,5 +201,76 @@ func TestCacheCostEstimate(t *testing.T) {
 			t.Errorf("value %d B: estimate %.0f B per entry vs %.0f B measured (ratio %.2f)", valueLen, estimated, measured, r)
 		}
 		runtime.KeepAlive(c)
+	}
+}
+
+// TestCachePreload: preload adds into free room only (evicting nothing and
+// keeping a secret already cached), reports a full cache, and refuses a
+// secret invalidated after its fill began, as install does.
+func TestCachePreload(t *testing.T) {
+	one := cachedSecret(0, 32)
+	c := newCache(int64(one.size) * 4)
+
+	cached := cachedSecret(1, 32)
+	fill(c, cached)
+	gen := c.begin()
+	c.invalidate(cachedSecret(2, 32).arn(), "r", "secret-0000002")
+	if added, full := c.preload(gen, cachedSecret(2, 32)); added || full {
+		t.Errorf("preload of a secret invalidated after the fill began: added %v, full %v; want neither", added, full)
+	}
+	if added, full := c.preload(gen, cachedSecret(1, 32)); added || full {
+		t.Errorf("preload of a cached secret: added %v, full %v; want neither", added, full)
+	}
+	if c.get("r", "secret-0000001") != cached {
+		t.Error("preload replaced a cached secret")
+	}
+	for i := 3; i <= 5; i++ {
+		if added, full := c.preload(gen, cachedSecret(i, 32)); !added || full {
+			t.Errorf("preload of secret %d into room: added %v, full %v; want added", i, added, full)
+		}
+	}
+	if added, full := c.preload(gen, cachedSecret(6, 32)); added || !full {
+		t.Errorf("preload into a full cache: added %v, full %v; want full", added, full)
+	}
+	c.end()
+	checkInvariants(t, c)
+	for _, i := range []int{1, 3, 4, 5} {
+		if c.get("r", fmt.Sprintf("secret-%07d", i)) == nil {
+			t.Errorf("secret %d not cached after preload", i)
+		}
+	}
+}
+
+// TestCacheHashCollisions: with index hashes that give every key the same
+// value, the cache still answers only the secret asked for (a collision
+// is a miss, never another secret), keeps one entry, and stays consistent
+// through installs, invalidations and preloads.
+func TestCacheHashCollisions(t *testing.T) {
+	c := newCache(1 << 20)
+	c.arnHash = func(string) uint64 { return 7 }
+	c.nameHash = func(string, string) uint64 { return 7 }
+	a, b := cachedSecret(1, 32), cachedSecret(2, 32)
+	fill(c, a)
+	if c.get("r", "secret-0000002") != nil || c.get("r", b.arn()) != nil {
+		t.Fatal("a lookup of secret 2 returned secret 1, which has the same hash")
+	}
+	fill(c, b)
+	checkInvariants(t, c)
+	if c.size() != 1 || c.get("r", "secret-0000002") != b || c.get("r", b.arn()) != b || c.get("r", "secret-0000001") != nil {
+		t.Fatalf("after installing a colliding secret: %d cached; want only the newer one", c.size())
+	}
+	gen := c.begin()
+	if added, full := c.preload(gen, cachedSecret(3, 32)); added || full {
+		t.Errorf("preload over a colliding entry: added %v, full %v; want it left as it is", added, full)
+	}
+	c.end()
+	c.invalidate(a.arn(), "r", "secret-0000001") // not cached: must not drop b
+	if c.get("r", "secret-0000002") != b {
+		t.Error("invalidating a secret with the same hash dropped another one")
+	}
+	c.invalidate(b.arn(), "r", "secret-0000002")
+	checkInvariants(t, c)
+	if c.size() != 0 {
+		t.Errorf("%d cached after invalidating the only entry", c.size())
 	}
 }

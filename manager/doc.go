@@ -17,7 +17,7 @@
 // began. The cache is bounded in bytes (Config.CacheMaxBytes, by an estimate
 // of each entry's memory) and evicts with CLOCK, keeping the secrets read
 // since the last sweep. It holds each secret packed in one string (about
-// 850 bytes with a small value), decoded per read: GetSecretValue decodes
+// 740 bytes with a 256-byte value), decoded per read: GetSecretValue decodes
 // the record and the one version it returns. A miss reads the secret in one
 // query when the Store implements rotor.SecretReader, in one View
 // otherwise. Lookups by partial ARN always go to the store.

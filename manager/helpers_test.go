@@ -94,7 +94,7 @@ func (s *countingStore) Update(ctx context.Context, fn func(rotor.Tx) error) err
 // for View reads (TestReadPathsAgree).
 type readingStore struct {
 	*countingStore
-	reads atomic.Int64
+	reads, scans atomic.Int64
 }
 
 func (s *readingStore) ReadSecret(ctx context.Context, region, name string) (*rotor.SecretRecord, []*rotor.VersionRecord, error) {
@@ -105,6 +105,12 @@ func (s *readingStore) ReadSecret(ctx context.Context, region, name string) (*ro
 func (s *readingStore) ReadSecretARN(ctx context.Context, arn string) (*rotor.SecretRecord, []*rotor.VersionRecord, error) {
 	s.reads.Add(1)
 	return s.Store.(rotor.SecretReader).ReadSecretARN(ctx, arn)
+}
+
+// ScanSecrets forwards the store's rotor.SecretScanner (PreloadCache).
+func (s *readingStore) ScanSecrets(ctx context.Context, after string, limit int) ([]rotor.ScannedSecret, error) {
+	s.scans.Add(1)
+	return s.Store.(rotor.SecretScanner).ScanSecrets(ctx, after, limit)
 }
 
 type env struct {

@@ -74,6 +74,11 @@ type Options struct {
 	// CacheMaxBytes is manager.Config.CacheMaxBytes (0 = the default,
 	// negative = no cache).
 	CacheMaxBytes int64
+	// PreloadCache makes Start read secrets into the cache in the
+	// background until it is full (manager.Service.PreloadCache), so the
+	// first read of each does not go to the store. Stores without
+	// rotor.SecretScanner are not pre-read.
+	PreloadCache bool
 	// PurgeInterval is how often secrets past their recovery window are
 	// purged; 0 = one minute.
 	PurgeInterval time.Duration
@@ -302,6 +307,9 @@ func (s *Server) Start() {
 		s.goBackground(func() { s.watch(bg) })
 	}
 	s.goBackground(func() { s.Manager.RunPurger(bg, s.opts.PurgeInterval) })
+	if s.opts.PreloadCache {
+		s.goBackground(func() { s.preload(bg) })
+	}
 	s.goBackground(func() {
 		if err := s.Engine.Run(bg); err != nil {
 			s.opts.Logger.Error("rotation engine", "err", err)
@@ -312,6 +320,20 @@ func (s *Server) Start() {
 		sched := &rotation.Scheduler{Secrets: s.Manager, Wake: s.Engine.Wake, Logger: s.opts.Logger, Owner: s.Engine.ID()}
 		sched.Run(bg, s.opts.Rotation.ScheduleInterval)
 	})
+}
+
+// preload fills the manager's cache from the store and logs what it did.
+func (s *Server) preload(ctx context.Context) {
+	start := time.Now()
+	st, err := s.Manager.PreloadCache(ctx)
+	switch {
+	case ctx.Err() != nil:
+	case err != nil:
+		s.opts.Logger.Error("preload cache", "err", err, "secrets", st.Cached)
+	case st.Scanned > 0:
+		s.opts.Logger.Info("cache preloaded", "secrets", st.Cached, "read", st.Scanned, "bytes", st.Bytes,
+			"full", st.Full, "took", time.Since(start).Round(time.Millisecond))
+	}
 }
 
 func (s *Server) goBackground(fn func()) {

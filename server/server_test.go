@@ -2,11 +2,13 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -90,5 +92,63 @@ func TestNewRequiresStoreAndKeyring(t *testing.T) {
 	defer st.Close()
 	if _, err := server.New(context.Background(), server.Options{Store: st, Keyring: kr}); err == nil {
 		t.Error("no regions: New succeeded")
+	}
+}
+
+// TestStartPreloadsCache: a core started with PreloadCache on a store that
+// already holds secrets fills its cache in the background (and one without
+// it does not), and then serves a secret's first read from the cache.
+func TestStartPreloadsCache(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "rotor.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	kr, err := envelope.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := server.Options{Store: st, Keyring: kr, Regions: []string{"us-east-1"}}
+	first, err := server.New(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := first.Auth.Bootstrap(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(first.Handler())
+	c := secretsmanager.New(secretsmanager.Options{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL),
+		Credentials: credentials.NewStaticCredentialsProvider(key.AccessKeyID, key.SecretAccessKey, "")})
+	const n = 5
+	for i := range n {
+		if _, err := c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(fmt.Sprintf("app/%d", i)), SecretString: aws.String("v")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hs.Close()
+	first.Close()
+
+	for _, preload := range []bool{false, true} {
+		opts.PreloadCache = preload
+		core, err := server.New(ctx, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		core.Start()
+		if preload {
+			deadline := time.Now().Add(30 * time.Second)
+			for core.Manager.CacheStats().Entries < n && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+		} else {
+			time.Sleep(100 * time.Millisecond) // a preload, if any, would have begun
+		}
+		got := core.Manager.CacheStats()
+		core.Close()
+		if want := map[bool]int{false: 0, true: n}[preload]; got.Entries != want {
+			t.Errorf("PreloadCache %v: %d secrets cached after Start, want %d", preload, got.Entries, want)
+		}
 	}
 }

@@ -120,3 +120,6 @@ func LatestFailedRunsPlan(s *Store, after *rotor.RunCursor) ([]string, error) {
 
 // ReadQueries are ReadSecret's and ReadSecretARN's statements.
 var ReadQueries = []string{readByNameQuery, readByARNQuery}
+
+// ScanQuery is ScanSecrets's statement.
+var ScanQuery = scanQuery

@@ -103,16 +103,26 @@ func (s *Store) readSecret(ctx context.Context, query, op string, args ...any) (
 	if err := rows.Scan(&secret, &tags, &versions); err != nil {
 		return nil, nil, storeError(err, nounSecret, op)
 	}
-	rec, err := decodeSecret(secret)
-	if err == nil {
-		rec.Tags, err = decodeTags(tags)
-	}
-	var vs []*rotor.VersionRecord
-	if err == nil {
-		vs, err = decodeVersions(versions)
-	}
+	rec, vs, err := decodeRead(secret, tags, versions)
 	if err != nil {
 		return nil, nil, storeError(err, nounSecret, op)
+	}
+	return rec, vs, nil
+}
+
+// decodeRead returns the secret and versions of the three columns of a
+// read query's row.
+func decodeRead(secret, tags, versions any) (*rotor.SecretRecord, []*rotor.VersionRecord, error) {
+	rec, err := decodeSecret(secret)
+	if err != nil {
+		return nil, nil, err
+	}
+	if rec.Tags, err = decodeTags(tags); err != nil {
+		return nil, nil, err
+	}
+	vs, err := decodeVersions(versions)
+	if err != nil {
+		return nil, nil, err
 	}
 	return rec, vs, nil
 }

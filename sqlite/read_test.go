@@ -239,3 +239,22 @@ func describe(vs []*rotor.VersionRecord) string {
 	}
 	return strings.Join(out, " ")
 }
+
+// TestScanQueryPlan checks that ScanSecrets walks the secrets in their
+// primary key's order, without sorting, and reads versions as a read does.
+func TestScanQueryPlan(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "rotor.db"))
+	plan, err := sqlite.QueryPlan(s, sqlite.ScanQuery, "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := strings.Join(plan, "\n")
+	for _, w := range []string{"SEARCH s USING INDEX sqlite_autoindex_secrets_1 (arn>?)", "SEARCH v USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"} {
+		if !strings.Contains(p, w) {
+			t.Errorf("plan lacks %q:\n%s", w, p)
+		}
+	}
+	if strings.Contains(p, "TEMP B-TREE") {
+		t.Errorf("plan sorts:\n%s", p)
+	}
+}

@@ -66,7 +66,10 @@
 //     tools) refuses every path with EINVALID and writes nothing;
 //   - a Store that implements the optional rotor.SecretReader returns
 //     exactly what one View of SecretByName (or Secret) and Versions
-//     would, from one snapshot; the SecretReader tests skip other stores.
+//     would, from one snapshot; the SecretReader tests skip other stores;
+//   - a Store that implements the optional rotor.SecretScanner returns
+//     every secret once, in ARN byte order, in batches, each as a View
+//     would; the test skips other stores.
 //
 // Every expected error is checked in a transaction of its own whose fn
 // returns it, because some databases (PostgreSQL) cannot continue a
@@ -167,6 +170,7 @@ func Run(t *testing.T, open func(t *testing.T) rotor.Store, opts ...Option) {
 		{"Lease/Concurrent", testLeaseConcurrent},
 		{"SecretReader/SameAsView", testReaderSameAsView},
 		{"SecretReader/Snapshot", testReaderSnapshot},
+		{"SecretScanner/Walk", testScannerWalk},
 	}
 	runTests(t, open, append(tests, listTests...))
 }

@@ -93,6 +93,7 @@ func main() {
 	flag.Int64Var(&scale.mmapBytes, "db-mmap-bytes", 0, "the server's database.mmap_bytes (0 = off)")
 	flag.StringVar(&scale.storeDir, "store", "", "with -secrets > 1: keep the store in this directory and reuse it on later runs with the same -secrets and -value-size")
 	flag.BoolVar(&scale.premigrate, "premigrate", true, "with -store: migrate a reused store before starting the server (false for a server older than this program)")
+	flag.BoolVar(&scale.preload, "preload", true, "with -secrets > 1: the server preloads its cache at start (cache.preload; false for a server older than this program), and the bench waits for it before measuring")
 	flag.StringVar(&scale.gogc, "gogc", "400", "GOGC of both servers (the rotor server's default is 400)")
 	flag.StringVar(&scale.memlimit, "gomemlimit", "", "GOMEMLIMIT of both servers (\"off\" for none; default: the rotor server's, -cache-bytes + 96 MiB)")
 	flag.Parse()
@@ -115,6 +116,7 @@ var scale struct {
 	mmapBytes  int64
 	storeDir   string
 	premigrate bool
+	preload    bool
 	gogc       string
 	memlimit   string
 }
@@ -182,6 +184,9 @@ func rotorArgs(dataDir, debugAddr string, audit bool) []string {
 	args := []string{"server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warn",
 		"--cache-max-bytes", strconv.FormatInt(scale.cacheBytes, 10), "--debug-listen", debugAddr,
 		"--db-mmap-bytes", strconv.FormatInt(scale.mmapBytes, 10)}
+	if !scale.preload {
+		args = append(args, "--cache-preload", "off")
+	}
 	if !audit {
 		args = append(args, "--audit", "off")
 	}

@@ -147,27 +147,58 @@ func presign(ctx context.Context, url, id, secret string, n, count int, dist str
 // from the /metrics of its debug listener at base; ok is false if they
 // cannot be read.
 func cacheCounters(base string) (hits, misses float64, ok bool) {
+	v, ok := scrape(base, "rotor_cache_hits_total", "rotor_cache_misses_total")
+	return v[0], v[1], ok
+}
+
+// scrape returns the values of the unlabelled metrics names from the
+// /metrics of the debug listener at base, in order; ok is false unless
+// every one was read.
+func scrape(base string, names ...string) (values []float64, ok bool) {
+	values = make([]float64, len(names))
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {
-		return 0, 0, false
+		return values, false
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return 0, 0, false
+		return values, false
 	}
 	found := 0
 	for _, line := range strings.Split(string(data), "\n") {
-		for name, dst := range map[string]*float64{"rotor_cache_hits_total ": &hits, "rotor_cache_misses_total ": &misses} {
-			if rest, ok := strings.CutPrefix(line, name); ok {
+		for i, name := range names {
+			if rest, ok := strings.CutPrefix(line, name+" "); ok {
 				if v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64); err == nil {
-					*dst = v
+					values[i] = v
 					found++
 				}
 			}
 		}
 	}
-	return hits, misses, found == 2
+	return values, found == len(names)
+}
+
+// waitPreload waits until the rotor server whose debug listener is at base
+// has finished preloading its cache (cache.preload): until the number of
+// cached secrets stopped changing for a second, with no requests served
+// meanwhile. It returns that number and its estimated bytes.
+func waitPreload(base string) (entries, bytes float64, err error) {
+	last, stable := -1.0, 0
+	for stable < 4 {
+		time.Sleep(250 * time.Millisecond)
+		v, ok := scrape(base, "rotor_cache_entries", "rotor_cache_bytes")
+		if !ok {
+			return 0, 0, fmt.Errorf("cannot read rotor_cache_entries from %s/metrics", base)
+		}
+		if v[0] == last {
+			stable++
+		} else {
+			last, stable = v[0], 0
+		}
+		entries, bytes = v[0], v[1]
+	}
+	return entries, bytes, nil
 }
 
 // rssMiB returns the resident set size of process pid in MiB, from
@@ -392,6 +423,16 @@ func runScale(dataDir string, rotorCmd func() *exec.Cmd, rotor **serverproc.Chil
 	sm := secretsmanager.New(secretsmanager.Options{Region: "us-east-1", BaseEndpoint: aws.String(r.URL),
 		Credentials: credentials.NewStaticCredentialsProvider(id, secret, "")})
 	startRSS := rssMiB(r.PID())
+	var preload string
+	if scale.preload {
+		t0 := time.Now()
+		entries, bytes, err := waitPreload("http://" + debugAddr)
+		if err != nil {
+			return err
+		}
+		preload = fmt.Sprintf("cache preloaded %.0f secrets (%.0f MiB) in %s (with 1 s of stillness), RSS %.0f MiB, ",
+			entries, bytes/(1<<20), time.Since(t0).Round(100*time.Millisecond), rssMiB(r.PID()))
+	}
 	// One real response fixes the size the bare handler answers with.
 	_, respSize, err := signedRequest(ctx, r.URL, []byte(`{"SecretId":"`+scaleName(0)+`"}`), id, secret)
 	if err != nil {
@@ -412,7 +453,7 @@ func runScale(dataDir string, rotorCmd func() *exec.Cmd, rotor **serverproc.Chil
 	} else {
 		fmt.Printf("store reused from %s, ", dataDir)
 	}
-	fmt.Printf("server startup %s, RSS after startup %.0f MiB, load %s\n", startup.Round(time.Millisecond), startRSS, loadAvg())
+	fmt.Printf("server startup %s, RSS after startup %.0f MiB, %sload %s\n", startup.Round(time.Millisecond), startRSS, preload, loadAvg())
 	if profile != "" { // the whole measurement, both servers' runs included
 		runs := len(strings.Split(connList, ",")) * len(strings.Split(scale.dists, ","))
 		wait := fetchProfile("http://"+debugAddr, profile, time.Duration(2*runs)*(warmup+duration))

@@ -98,6 +98,9 @@ type Config struct {
 		// used after it was read, with a store shared by several servers
 		// (server.Options.SharedCacheMaxAge); ignored for SQLite.
 		SharedMaxAge duration `toml:"shared_max_age"`
+		// Preload reads secrets into the cache when the server starts
+		// (server.Options.PreloadCache).
+		Preload bool `toml:"preload"`
 		// ReadYourWrites, with a store shared by several servers, makes
 		// each request wait until this server applied every change
 		// committed before it arrived (server.Options.RelaxedSharedReads
@@ -313,6 +316,7 @@ func DefaultConfig() Config {
 	c.Cache.MaxBytes = DefaultCacheMaxBytes
 	c.Cache.SharedMaxAge.Duration = server.DefaultSharedCacheMaxAge
 	c.Cache.ReadYourWrites = true
+	c.Cache.Preload = true
 	return c
 }
 
@@ -517,6 +521,17 @@ var settings = []setting{
 			return fmt.Errorf("%q is not a number of bytes", v)
 		}
 		c.Cache.MaxBytes = n
+		return nil
+	}},
+	{"cache-preload", "ROTOR_CACHE_PRELOAD", "on or off: read secrets into the cache at start until it is full (default on)", func(c *Config, v string) error {
+		switch v {
+		case "on":
+			c.Cache.Preload = true
+		case "off":
+			c.Cache.Preload = false
+		default:
+			return fmt.Errorf("%q must be on or off", v)
+		}
 		return nil
 	}},
 	{"db-mmap-bytes", "ROTOR_DB_MMAP_BYTES", "bytes of the database the readers memory-map, 0 = off (default 0)", func(c *Config, v string) error {

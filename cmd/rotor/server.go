@@ -194,6 +194,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		MetricsOnHandler:   c.Metrics.OnMainListener,
 		PruneMinAge:        pruneMinAge(c.Versions.PruneMinAge.Duration),
 		CacheMaxBytes:      managerCacheBytes(c.Cache.MaxBytes),
+		PreloadCache:       c.Cache.Preload,
 		PurgeInterval:      c.Deletion.PurgeInterval.Duration,
 		SharedCacheMaxAge:  c.Cache.SharedMaxAge.Duration,
 		RelaxedSharedReads: !c.Cache.ReadYourWrites,

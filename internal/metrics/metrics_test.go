@@ -57,7 +57,8 @@ func scrape(t *testing.T, m *metrics.Metrics) string {
 
 // TestInstrumentStore: every Update, View and ReadSecret through the
 // wrapped store is observed under its kind, a failed one included, and its
-// error comes back unchanged.
+// error comes back unchanged; the optional interfaces of the backend stay
+// visible.
 func TestInstrumentStore(t *testing.T) {
 	m := metrics.New()
 	db, err := sqlite.Open(filepath.Join(t.TempDir(), "rotor.db"))
@@ -84,6 +85,14 @@ func TestInstrumentStore(t *testing.T) {
 	}
 	if _, _, err := r.ReadSecret(ctx, "us-east-1", "missing"); rotor.ErrorCode(err) != rotor.ENOTFOUND {
 		t.Fatalf("ReadSecret of a missing secret: %v, want ENOTFOUND", err)
+	}
+	// ... and its bulk read, which fills the cache when a server starts.
+	sc, ok := s.(rotor.SecretScanner)
+	if !ok {
+		t.Fatal("the instrumented SQLite store hides its rotor.SecretScanner")
+	}
+	if batch, err := sc.ScanSecrets(ctx, "", 10); err != nil || len(batch) != 0 {
+		t.Fatalf("ScanSecrets of an empty store = %d secrets, %v", len(batch), err)
 	}
 	body := scrape(t, m)
 	for _, line := range []string{

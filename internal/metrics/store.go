@@ -19,13 +19,27 @@ import (
 // When s implements the optional rotor.SecretReader, so does the result:
 // each ReadSecret and ReadSecretARN is observed under kind read (the
 // cache misses of a store that reads one secret in one statement), so the
-// manager still finds the faster path.
+// manager still finds the faster path. When s implements both
+// rotor.SecretReader and rotor.SecretScanner, so does the result; its
+// ScanSecrets (a bulk read when a server starts) passes through untimed.
 func (m *Metrics) InstrumentStore(s rotor.Store) rotor.Store {
 	st := &store{Store: s, update: m.txDuration.WithLabelValues("update"), view: m.txDuration.WithLabelValues("view")}
-	if r, ok := s.(rotor.SecretReader); ok {
-		return &readingStore{store: st, reader: r, read: m.txDuration.WithLabelValues("read")}
+	r, ok := s.(rotor.SecretReader)
+	if !ok {
+		return st
 	}
-	return st
+	rs := &readingStore{store: st, reader: r, read: m.txDuration.WithLabelValues("read")}
+	if sc, ok := s.(rotor.SecretScanner); ok {
+		return &scanningStore{readingStore: rs, SecretScanner: sc}
+	}
+	return rs
+}
+
+// scanningStore is a readingStore whose backend is also a
+// rotor.SecretScanner.
+type scanningStore struct {
+	*readingStore
+	rotor.SecretScanner
 }
 
 // readingStore is a store whose backend is also a rotor.SecretReader.
