@@ -282,6 +282,7 @@ func decodeVersions(v any) ([]*rotor.VersionRecord, error) {
 		if labels.err != nil {
 			return nil, labels.err
 		}
+		slices.Sort(v.Stages) // the column's order is the triggers' (0015)
 		out, vkeys = append(out, v), append(vkeys, f.int())
 	}
 	if f.err != nil {

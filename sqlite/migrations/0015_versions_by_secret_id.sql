@@ -16,7 +16,8 @@
 --   read by one search of a B-tree whose interior cells are integers, in
 --   insertion order (what breaks CreatedDate ties, as rowid did);
 -- - a version's row carries its labels (labels: each label's length in
---   bytes, ':', the label, in byte order), kept by triggers on stages,
+--   bytes, ':', the label, in no particular order), kept by triggers on
+--   stages,
 --   which stays the table of record: its primary key is what keeps a label
 --   on one version of a secret.
 --
@@ -85,7 +86,7 @@ INSERT INTO versions_new (vkey, secret_arn, id, kek_id, wrapped_key, ciphertext,
 SELECT (s.sid << 32) + v.rowid,
     v.secret_arn, v.id, v.kek_id, v.wrapped_key, v.ciphertext, v.is_binary, v.kms_key_id,
     v.created_date, v.last_accessed_date,
-    COALESCE((SELECT group_concat(octet_length(st.stage) || ':' || st.stage, '' ORDER BY st.stage)
+    COALESCE((SELECT group_concat(length(CAST(st.stage AS BLOB)) || ':' || st.stage, '')
         FROM stages st WHERE st.secret_arn = v.secret_arn AND st.version_id = v.id), '')
 FROM secrets s CROSS JOIN versions v ON v.secret_arn = s.arn;
 
@@ -141,12 +142,14 @@ BEGIN
 END;
 
 -- labels follows stages. (A label deleted by the cascade of its version's
--- delete updates no row.)
+-- delete updates no row.) The schema keeps to what older SQLite builds
+-- parse (no octet_length, no ORDER BY inside group_concat: 3.43 and 3.44),
+-- so an operator's sqlite3 shell can still open the file; readers sort.
 CREATE TRIGGER stages_labels_insert
 AFTER INSERT ON stages
 FOR EACH ROW
 BEGIN
-    UPDATE versions SET labels = COALESCE((SELECT group_concat(octet_length(stage) || ':' || stage, '' ORDER BY stage)
+    UPDATE versions SET labels = COALESCE((SELECT group_concat(length(CAST(stage AS BLOB)) || ':' || stage, '')
         FROM stages WHERE secret_arn = NEW.secret_arn AND version_id = NEW.version_id), '')
     WHERE secret_arn = NEW.secret_arn AND id = NEW.version_id;
 END;
@@ -155,7 +158,7 @@ CREATE TRIGGER stages_labels_delete
 AFTER DELETE ON stages
 FOR EACH ROW
 BEGIN
-    UPDATE versions SET labels = COALESCE((SELECT group_concat(octet_length(stage) || ':' || stage, '' ORDER BY stage)
+    UPDATE versions SET labels = COALESCE((SELECT group_concat(length(CAST(stage AS BLOB)) || ':' || stage, '')
         FROM stages WHERE secret_arn = OLD.secret_arn AND version_id = OLD.version_id), '')
     WHERE secret_arn = OLD.secret_arn AND id = OLD.version_id;
 END;
@@ -164,10 +167,10 @@ CREATE TRIGGER stages_labels_update
 AFTER UPDATE ON stages
 FOR EACH ROW
 BEGIN
-    UPDATE versions SET labels = COALESCE((SELECT group_concat(octet_length(stage) || ':' || stage, '' ORDER BY stage)
+    UPDATE versions SET labels = COALESCE((SELECT group_concat(length(CAST(stage AS BLOB)) || ':' || stage, '')
         FROM stages WHERE secret_arn = OLD.secret_arn AND version_id = OLD.version_id), '')
     WHERE secret_arn = OLD.secret_arn AND id = OLD.version_id;
-    UPDATE versions SET labels = COALESCE((SELECT group_concat(octet_length(stage) || ':' || stage, '' ORDER BY stage)
+    UPDATE versions SET labels = COALESCE((SELECT group_concat(length(CAST(stage AS BLOB)) || ':' || stage, '')
         FROM stages WHERE secret_arn = NEW.secret_arn AND version_id = NEW.version_id), '')
     WHERE secret_arn = NEW.secret_arn AND id = NEW.version_id;
 END;
