@@ -101,13 +101,14 @@ type invalidation struct {
 // while a uniform load over more secrets than fit costs O(1) amortized per
 // eviction.
 //
-// Memory: the indexes map a 64-bit hash of the ARN, and of the region and
-// name, to the entry's slot in the ring; they hold no pointers, so the
-// garbage collector does not scan them, and a full cache of a million
-// secrets costs each collection one pointer per secret (the ring's) besides
-// the packed bytes, which it marks without scanning. A lookup compares the
-// entry's own ARN or name with the one asked for, so two keys with the same
-// hash cost a miss, never a wrong answer; install keeps one entry per hash.
+// Memory: the ring holds each cached secret's packed struct by value,
+// and the indexes map a 64-bit hash of the ARN, and of the region and
+// name, to its slot; the indexes hold no pointers and the ring one per
+// secret (to its packed bytes, which hold none), so the garbage collector
+// scans neither an object per secret nor the indexes, and sweeps no object
+// per secret but its bytes. A lookup compares the entry's own ARN or name
+// with the one asked for, so two keys with the same hash cost a miss,
+// never a wrong answer; install keeps one entry per hash.
 type cache struct {
 	mu       sync.RWMutex
 	maxBytes int64
@@ -123,7 +124,7 @@ type cache struct {
 	nameHash func(region, name string) uint64
 	byARN    map[uint64]int32 // arnHash -> slot in ring
 	byName   map[uint64]int32 // nameHash -> slot in ring
-	ring     []*packed        // every cached secret, and nil holes; packed.slot is its index
+	ring     []cacheSlot      // every cached secret, and holes
 	free     []int32          // the holes in ring
 	hand     int
 	gen      uint64
@@ -132,6 +133,13 @@ type cache struct {
 	recent   []invalidation
 
 	hits, misses atomic.Uint64 // lookups by get, for CacheStats
+}
+
+// cacheSlot is one place in the ring: a cached secret, or a hole (e.data
+// empty: a packed secret is never empty).
+type cacheSlot struct {
+	e   packed
+	ref atomic.Bool // read since the clock hand last passed
 }
 
 // newCache returns a cache holding at most maxBytes (by packed.cost); a
@@ -147,52 +155,52 @@ func newCache(maxBytes int64) *cache {
 	}
 }
 
-// withARN and withName return the cached secret with exactly this ARN, or
-// this name in region; nil if there is none. c.mu must be held.
-func (c *cache) withARN(arn string) *packed {
-	if slot, ok := c.byARN[c.arnHash(arn)]; ok {
-		if e := c.ring[slot]; e.arn() == arn {
-			return e
-		}
+// withARN and withName return the slot of the cached secret with exactly
+// this ARN, or this name in region; -1 if there is none. c.mu must be held.
+func (c *cache) withARN(arn string) int32 {
+	if slot, ok := c.byARN[c.arnHash(arn)]; ok && c.ring[slot].e.arn() == arn {
+		return slot
 	}
-	return nil
+	return -1
 }
 
-func (c *cache) withName(region, name string) *packed {
+func (c *cache) withName(region, name string) int32 {
 	if slot, ok := c.byName[c.nameHash(region, name)]; ok {
-		if e := c.ring[slot]; e.name() == name && e.region() == region {
-			return e
+		if e := &c.ring[slot].e; e.name() == name && e.region() == region {
+			return slot
 		}
 	}
-	return nil
+	return -1
 }
 
-// get returns the cached secret id in region, or nil. Only exact ARNs
-// and names are looked up; anything else (partial ARNs) is a miss.
+// get returns a copy of the cached secret id in region, or nil. Only exact
+// ARNs and names are looked up; anything else (partial ARNs) is a miss.
 func (c *cache) get(region, id string) *packed {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	var e *packed
+	slot := int32(-1)
 	// ParseARN accepts nothing that lacks the "arn:" prefix; checking it
 	// first spares names (the common case) the parse and its allocation.
 	if isARN(id) {
-		if e = c.withARN(id); e != nil && e.region() != region {
-			e = nil
+		if slot = c.withARN(id); slot >= 0 && c.ring[slot].e.region() != region {
+			slot = -1
 		}
 	} else {
-		e = c.withName(region, id)
+		slot = c.withName(region, id)
 	}
-	if e == nil || (c.maxAge > 0 && monoNow() >= e.expires) {
+	if slot < 0 || (c.maxAge > 0 && monoNow() >= c.ring[slot].e.expires) {
 		// An expired entry stays until install replaces it or the clock
 		// hand evicts it.
 		c.misses.Add(1)
 		return nil
 	}
 	c.hits.Add(1)
-	if !e.ref.Load() {
-		e.ref.Store(true)
+	s := &c.ring[slot]
+	if !s.ref.Load() {
+		s.ref.Store(true)
 	}
-	return e
+	e := s.e
+	return &e
 }
 
 // monoBase anchors monoNow.
@@ -230,9 +238,9 @@ func (c *cache) end() {
 	}
 }
 
-// install adds e (built by newPacked, not yet in any cache), loaded by a
-// fill that began at generation gen, unless the secret was invalidated
-// since. It evicts entries as needed to stay within maxBytes.
+// install adds a copy of e (built by newPacked), loaded by a fill that
+// began at generation gen, unless the secret was invalidated since. It
+// evicts entries as needed to stay within maxBytes.
 func (c *cache) install(gen uint64, e *packed) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -249,10 +257,10 @@ func (c *cache) install(gen uint64, e *packed) {
 	c.insert(e)
 }
 
-// preload adds e as install does, but only into room the cache has left:
-// it evicts nothing and leaves a secret that is already cached (by ARN or
-// name) as it is. It reports whether it added e, and whether the cache
-// had no room left for it.
+// preload adds a copy of e as install does, but only into room the cache
+// has left: it evicts nothing and leaves a secret that is already cached
+// (by ARN or name) as it is. It reports whether it added e, and whether
+// the cache had no room left for it.
 func (c *cache) preload(gen uint64, e *packed) (added, full bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -276,7 +284,7 @@ func (c *cache) preload(gen uint64, e *packed) (added, full bool) {
 // gen, may be cached: no invalidation of its secret since gen, and it fits
 // in the cache at all. c.mu must be held.
 func (c *cache) current(gen uint64, e *packed) bool {
-	if gen < c.floor || int64(e.size) > c.maxBytes {
+	if gen < c.floor || int64(e.size) > c.maxBytes || e.data == "" {
 		return false
 	}
 	arn := e.arn()
@@ -289,22 +297,25 @@ func (c *cache) current(gen uint64, e *packed) bool {
 	return true
 }
 
-// insert adds e, which fits in the room left and whose ARN and name
-// hashes index nothing. c.mu must be held.
+// insert adds a copy of e, which fits in the room left and whose ARN and
+// name hashes index nothing. c.mu must be held.
 func (c *cache) insert(e *packed) {
 	// The entry takes the slot of the last one removed (for an eviction,
 	// the one just behind the hand), so the hand reaches it last.
+	var slot int32
 	if n := len(c.free); n > 0 {
-		e.slot = c.free[n-1]
+		slot = c.free[n-1]
 		c.free = c.free[:n-1]
-		c.ring[e.slot] = e
 	} else {
-		e.slot = int32(len(c.ring))
-		c.ring = append(c.ring, e)
+		slot = int32(len(c.ring))
+		c.ring = append(c.ring, cacheSlot{})
 	}
+	s := &c.ring[slot]
+	s.e = *e
+	s.ref.Store(false)
 	c.bytes += int64(e.size)
-	c.byARN[c.arnHash(e.arn())] = e.slot
-	c.byName[c.nameHash(e.region(), e.name())] = e.slot
+	c.byARN[c.arnHash(e.arn())] = slot
+	c.byName[c.nameHash(e.region(), e.name())] = slot
 }
 
 // evict removes one entry chosen by the clock hand. The cache must not be
@@ -314,40 +325,43 @@ func (c *cache) evict() {
 		if c.hand >= len(c.ring) {
 			c.hand = 0
 		}
-		e := c.ring[c.hand]
+		slot := c.hand
+		s := &c.ring[slot]
 		c.hand++
 		switch {
-		case e == nil:
-		case e.ref.Load():
-			e.ref.Store(false)
+		case s.e.data == "":
+		case s.ref.Load():
+			s.ref.Store(false)
 		default:
-			c.remove(e)
+			c.remove(int32(slot))
 			return
 		}
 	}
 }
 
-// remove drops e (nil: nothing) from the cache.
-func (c *cache) remove(e *packed) {
-	if e == nil || e.slot < 0 {
+// remove drops the entry in slot (-1: nothing) from the cache.
+func (c *cache) remove(slot int32) {
+	if slot < 0 {
 		return
 	}
-	c.ring[e.slot] = nil
-	c.free = append(c.free, e.slot)
-	if h := c.arnHash(e.arn()); c.byARN[h] == e.slot {
+	s := &c.ring[slot]
+	e := &s.e
+	if h := c.arnHash(e.arn()); c.byARN[h] == slot {
 		delete(c.byARN, h)
 	}
-	if h := c.nameHash(e.region(), e.name()); c.byName[h] == e.slot {
+	if h := c.nameHash(e.region(), e.name()); c.byName[h] == slot {
 		delete(c.byName, h)
 	}
-	e.slot = -1
 	c.bytes -= int64(e.size)
+	*e = packed{}
+	s.ref.Store(false)
+	c.free = append(c.free, slot)
 }
 
 // removeSlot removes the entry index maps h to, if any.
 func (c *cache) removeSlot(index map[uint64]int32, h uint64) {
 	if slot, ok := index[h]; ok {
-		c.remove(c.ring[slot])
+		c.remove(slot)
 	}
 }
 
@@ -356,13 +370,17 @@ func (c *cache) removeSlot(index map[uint64]int32, h uint64) {
 // or else from the ARN itself.
 func (c *cache) invalidateARN(arn string) {
 	c.mu.RLock()
-	e := c.withARN(arn)
+	var region, name string
+	found := false
+	if slot := c.withARN(arn); slot >= 0 {
+		e := &c.ring[slot].e
+		region, name, found = e.region(), e.name(), true
+	}
 	c.mu.RUnlock()
-	if e != nil {
-		c.invalidate(arn, e.region(), e.name())
+	if found {
+		c.invalidate(arn, region, name)
 		return
 	}
-	var region, name string
 	if a, ok := rotor.ParseARN(arn); ok {
 		region = a.Region
 		name, _ = rotor.SecretNameFromARN(a, true)
@@ -397,11 +415,6 @@ func (c *cache) clear() {
 	c.gen++
 	c.floor = c.gen
 	c.recent = nil
-	for _, e := range c.ring {
-		if e != nil {
-			e.slot = -1
-		}
-	}
 	c.ring, c.free, c.hand, c.bytes = nil, nil, 0, 0
 	c.byARN = map[uint64]int32{}
 	c.byName = map[uint64]int32{}

@@ -40,13 +40,14 @@ func checkInvariants(t *testing.T, c *cache) {
 	defer c.mu.RUnlock()
 	var sum int64
 	n := 0
-	for i, e := range c.ring {
-		if e == nil {
+	for i := range c.ring {
+		e := &c.ring[i].e
+		if e.data == "" {
 			continue
 		}
 		n++
 		sum += int64(e.size)
-		if int(e.slot) != i || c.withARN(e.arn()) != e || c.withName(e.region(), e.name()) != e {
+		if c.withARN(e.arn()) != int32(i) || c.withName(e.region(), e.name()) != int32(i) {
 			t.Fatalf("ring slot %d: entry %s not indexed consistently", i, e.name())
 		}
 	}
@@ -221,7 +222,7 @@ func TestCachePreload(t *testing.T) {
 	if added, full := c.preload(gen, cachedSecret(1, 32)); added || full {
 		t.Errorf("preload of a cached secret: added %v, full %v; want neither", added, full)
 	}
-	if c.get("r", "secret-0000001") != cached {
+	if got := c.get("r", "secret-0000001"); got == nil || got.data != cached.data {
 		t.Error("preload replaced a cached secret")
 	}
 	for i := 3; i <= 5; i++ {
@@ -256,7 +257,7 @@ func TestCacheHashCollisions(t *testing.T) {
 	}
 	fill(c, b)
 	checkInvariants(t, c)
-	if c.size() != 1 || c.get("r", "secret-0000002") != b || c.get("r", b.arn()) != b || c.get("r", "secret-0000001") != nil {
+	if c.size() != 1 || !same(c.get("r", "secret-0000002"), b) || !same(c.get("r", b.arn()), b) || c.get("r", "secret-0000001") != nil {
 		t.Fatalf("after installing a colliding secret: %d cached; want only the newer one", c.size())
 	}
 	gen := c.begin()
@@ -265,7 +266,7 @@ func TestCacheHashCollisions(t *testing.T) {
 	}
 	c.end()
 	c.invalidate(a.arn(), "r", "secret-0000001") // not cached: must not drop b
-	if c.get("r", "secret-0000002") != b {
+	if !same(c.get("r", "secret-0000002"), b) {
 		t.Error("invalidating a secret with the same hash dropped another one")
 	}
 	c.invalidate(b.arn(), "r", "secret-0000002")
@@ -274,3 +275,6 @@ func TestCacheHashCollisions(t *testing.T) {
 		t.Errorf("%d cached after invalidating the only entry", c.size())
 	}
 }
+
+// same reports whether got is a copy of want (the cache hands out copies).
+func same(got, want *packed) bool { return got != nil && got.data == want.data }

@@ -292,7 +292,7 @@ func TestCacheGenerations(t *testing.T) {
 		if c.get("r", "a") == nil {
 			t.Fatal("entry within its maximum age not served")
 		}
-		e.expires = monoNow() // its time is up
+		c.ring[c.withName("r", "a")].e.expires = monoNow() // its time is up
 		if c.get("r", "a") != nil {
 			t.Fatal("entry past its maximum age served")
 		}

@@ -2,7 +2,6 @@ package manager
 
 import (
 	"encoding/binary"
-	"sync/atomic"
 	"time"
 
 	"github.com/rotorhq/rotor"
@@ -18,9 +17,9 @@ import (
 // decode what they need: record builds a SecretRecord whose strings share
 // the packed bytes, version finds one version without decoding the others.
 //
-// A packed secret is immutable once built and shared by concurrent
-// readers, except for the cache's bookkeeping (ref, slot), which the cache
-// alone touches.
+// A packed secret is immutable once built. The cache keeps a copy of the
+// struct in its ring (no object of its own per cached secret) and hands
+// each hit a copy of that; the bytes are shared.
 type packed struct {
 	data string // see pack for the layout
 
@@ -32,10 +31,8 @@ type packed struct {
 	// returns the entry, when the cache has a maximum age; set before the
 	// entry is installed.
 	expires int64
-	size    int32       // cost(), computed by newPacked
-	vstart  int32       // where data holds the version count
-	ref     atomic.Bool // read since the clock hand last passed (see cache)
-	slot    int32       // index in cache.ring, -1 when not in it; under cache.mu
+	size    int32 // cost(), computed by newPacked
+	vstart  int32 // where data holds the version count
 }
 
 // compiledPolicy is a resource policy compiled once per cache fill.
@@ -47,7 +44,7 @@ type compiledPolicy struct {
 // newPacked packs rec and vs (oldest first) for the cache or for one read.
 func newPacked(rec *rotor.SecretRecord, vs []*rotor.VersionRecord) *packed {
 	data, vstart := pack(rec, vs)
-	p := &packed{data: data, vstart: int32(vstart), slot: -1}
+	p := &packed{data: data, vstart: int32(vstart)}
 	if rec.ResourcePolicy != "" {
 		pol, err := compilePolicy(rec)
 		p.policy = &compiledPolicy{p: pol, err: err}
@@ -68,9 +65,8 @@ func (p *packed) name() string {
 
 // Estimated memory of a cached secret beyond its packed bytes, measured on
 // amd64 with Go 1.26 (TestCacheCostEstimate checks the estimate against
-// the heap): the packed struct and its slots in the cache's indexes
-// (byARN, byName, ring) with their maps' usual slack: 53-83 bytes measured,
-// rounded up.
+// the heap): its slot in the cache's ring and its entries in the two
+// indexes, with the slack of their growth.
 const packedOverhead = 96
 
 // cost estimates the heap bytes p holds while cached: its data rounded up
