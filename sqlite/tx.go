@@ -370,11 +370,17 @@ func (t *tx) PurgeDue(now time.Time) ([]string, error) {
 // s.Region, is taken, or if two tags share a key.
 func (t *tx) CreateSecret(s *rotor.SecretRecord) error {
 	const op = "create secret"
-	if _, err := t.exec(nounSecret, op, `INSERT INTO secrets (`+secretColumns+`) VALUES (`+secretPlaceholders+`)`, secretArgs(s)...); err != nil {
+	if _, err := t.exec(nounSecret, op, createSecretQuery, secretArgs(s)...); err != nil {
 		return err
 	}
 	return t.insertTags(op, s.ARN, s.Tags)
 }
+
+// createSecretQuery inserts a secret with the next sid (migration 0015),
+// which the trigger secrets_sid_assign would otherwise set with a second
+// write of the row.
+var createSecretQuery = `INSERT INTO secrets (` + secretColumns + `, sid) VALUES (` + secretPlaceholders +
+	`, (SELECT COALESCE(MAX(sid), 0) + 1 FROM secrets))`
 
 // insertTags inserts the tags of secret arn and records them in its
 // tag_text column (see tagText).
