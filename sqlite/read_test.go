@@ -190,6 +190,7 @@ func TestMigrationVersionsBySecretID(t *testing.T) {
 	for _, q := range []string{
 		`UPDATE secrets SET sid = sid + 1000 WHERE arn = '` + arn + `'`,
 		`UPDATE secrets SET sid = NULL WHERE arn = '` + arn + `'`,
+		`INSERT INTO secrets (arn, region, name, sid) VALUES ('big', 'r', 'big', 2147483648)`,
 		`INSERT INTO versions (secret_arn, id) VALUES ('` + arn + `', 'auto')`,
 		`INSERT INTO versions (vkey, secret_arn, id) VALUES ((SELECT sid << 32 FROM secrets WHERE arn = '` + other + `') + 9, '` + arn + `', 'elsewhere')`,
 		`INSERT INTO versions (vkey, secret_arn, id) VALUES ((SELECT sid << 32 FROM secrets WHERE arn = '` + arn + `'), '` + arn + `', 'seq0')`,

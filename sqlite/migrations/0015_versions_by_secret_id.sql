@@ -33,7 +33,9 @@
 -- the rename at the end makes versions again. Constraints, indexes and
 -- the value trigger are those of 0001 and 0012.
 
-ALTER TABLE secrets ADD COLUMN sid INTEGER;
+-- sid << 32 must fit a signed 64-bit rowid: the CHECK refuses a store
+-- whose rowids do not fit 31 bits (on the UPDATE) and a 2^31st sid.
+ALTER TABLE secrets ADD COLUMN sid INTEGER CHECK (sid BETWEEN 1 AND 2147483647);
 UPDATE secrets SET sid = rowid;
 CREATE UNIQUE INDEX secrets_sid ON secrets (sid);
 
