@@ -15,6 +15,10 @@
 //   - deleting a secret, version, rotation run or identity removes what
 //     hangs off it, a secret's runs and their steps included (foreign keys
 //     with ON DELETE CASCADE).
+//   - a secret's versions are one range of the versions table's rowid
+//     (vkey = sid << 32 | seq, migration 0015) and each version row's
+//     labels column says what stages says (triggers refuse a vkey outside
+//     its secret's range, a change of sid or vkey, and keep labels).
 //
 // The database runs in WAL mode with synchronous=FULL, so a write is
 // acknowledged only after a durable commit. One writer connection serves
@@ -25,8 +29,9 @@
 // pool of read-only connections serves View, each View reading one
 // consistent snapshot while writes continue, and ReadSecret
 // (rotor.SecretReader), which reads one secret with its tags, versions and
-// labels in one statement, without a transaction; labels and tags are
-// clustered by secret (WITHOUT ROWID tables) so that takes few pages.
+// labels in one statement and one result row, without a transaction: the
+// name index, the secret's row and its versions' rowid range, few pages
+// (see read.go).
 //
 // The schema lives in numbered files under migrations/, embedded in the
 // binary and applied in order by Open, each in its own transaction and

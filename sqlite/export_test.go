@@ -117,3 +117,9 @@ func LatestFailedRunsPlan(s *Store, after *rotor.RunCursor) ([]string, error) {
 	query, args := latestFailedSQL("us-east-1", after, 50)
 	return QueryPlan(s, query, args...)
 }
+
+// ReadQueries are ReadSecret's and ReadSecretARN's statements.
+var ReadQueries = []string{readByNameQuery, readByARNQuery}
+
+// ScanQuery is ScanSecrets's statement.
+var ScanQuery = scanQuery

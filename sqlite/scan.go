@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"errors"
 
 	"github.com/rotorhq/rotor"
 )
@@ -11,8 +10,8 @@ var _ rotor.SecretScanner = (*Store)(nil)
 
 // scanQuery reads the limit secrets whose ARN follows the one given, in
 // ARN order (the secrets table's primary key), with their tags, versions
-// and labels: readQuery's rows, each prefixed with its secret's ARN.
-var scanQuery = readQuery("arn > ? ORDER BY arn LIMIT ?", "s.arn, ")
+// and labels: readQuery's row for each.
+var scanQuery = readQuery("s.arn > ? ORDER BY s.arn LIMIT ?")
 
 // ScanSecrets returns up to limit secrets whose ARN sorts after after, in
 // ARN order, each as ReadSecretARN would return it, from one snapshot
@@ -28,46 +27,20 @@ func (s *Store) ScanSecrets(ctx context.Context, after string, limit int) ([]rot
 		return nil, storeError(err, nounSecret, op)
 	}
 	defer rows.Close()
-	var (
-		order []string // ARNs in ARN order: the secret rows come first
-		byARN = map[string]*secretRows{}
-	)
-	vals := make([]any, 1+readWidth)
-	ptrs := make([]any, len(vals))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
+	var out []rotor.ScannedSecret
 	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
+		var secret, tags, versions any
+		if err := rows.Scan(&secret, &tags, &versions); err != nil {
 			return nil, storeError(err, nounSecret, op)
 		}
-		var arn string
-		if err := (&valueScanner{vals: vals[:1]}).Scan(&arn); err != nil {
+		rec, vs, err := decodeRead(secret, tags, versions)
+		if err != nil {
 			return nil, storeError(err, nounSecret, op)
 		}
-		sr := byARN[arn]
-		if sr == nil {
-			sr = &secretRows{}
-			byARN[arn] = sr
-			order = append(order, arn)
-		}
-		if err := sr.add(vals[1:]); err != nil {
-			return nil, storeError(err, nounSecret, op)
-		}
+		out = append(out, rotor.ScannedSecret{Record: rec, Versions: vs})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, storeError(err, nounSecret, op)
-	}
-	out := make([]rotor.ScannedSecret, 0, len(order))
-	for _, arn := range order {
-		sr := byARN[arn]
-		if sr.rec == nil {
-			// Rows of a secret whose own row is missing: the query
-			// selects from the secrets it read, so this cannot happen.
-			return nil, storeError(errors.New("rows of "+arn+" without its secret"), nounSecret, op)
-		}
-		rec, vs := sr.assemble()
-		out = append(out, rotor.ScannedSecret{Record: rec, Versions: vs})
 	}
 	return out, nil
 }

@@ -370,11 +370,17 @@ func (t *tx) PurgeDue(now time.Time) ([]string, error) {
 // s.Region, is taken, or if two tags share a key.
 func (t *tx) CreateSecret(s *rotor.SecretRecord) error {
 	const op = "create secret"
-	if _, err := t.exec(nounSecret, op, `INSERT INTO secrets (`+secretColumns+`) VALUES (`+secretPlaceholders+`)`, secretArgs(s)...); err != nil {
+	if _, err := t.exec(nounSecret, op, createSecretQuery, secretArgs(s)...); err != nil {
 		return err
 	}
 	return t.insertTags(op, s.ARN, s.Tags)
 }
+
+// createSecretQuery inserts a secret with the next sid (migration 0015),
+// which the trigger secrets_sid_assign would otherwise set with a second
+// write of the row.
+var createSecretQuery = `INSERT INTO secrets (` + secretColumns + `, sid) VALUES (` + secretPlaceholders +
+	`, (SELECT COALESCE(MAX(sid), 0) + 1 FROM secrets))`
 
 // insertTags inserts the tags of secret arn and records them in its
 // tag_text column (see tagText).
@@ -557,12 +563,22 @@ func (t *tx) CreateVersion(arn string, v *rotor.VersionRecord) error {
 	if v.Value != nil {
 		kek, wrapped, ciphertext = v.Value.KeyID, blob(v.Value.WrappedKey), blob(v.Value.Ciphertext)
 	}
-	_, err := t.exec(nounVersion, op, `INSERT INTO versions
-		(secret_arn, id, kek_id, wrapped_key, ciphertext, is_binary, kms_key_id, created_date, last_accessed_date)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		arn, v.ID, kek, wrapped, ciphertext, v.Binary, v.KmsKeyID, toNanos(v.CreatedDate), toNanos(v.LastAccessedDate))
+	_, err := t.exec(nounVersion, op, createVersionQuery,
+		arn, arn, v.ID, kek, wrapped, ciphertext, v.Binary, v.KmsKeyID, toNanos(v.CreatedDate), toNanos(v.LastAccessedDate))
 	return err
 }
+
+// createVersionQuery inserts a version with the next key of its secret's
+// range (migration 0015): sid << 32 | seq, seq one more than the largest
+// the secret's versions have (1 for the first), so the keys grow in
+// insertion order. A seq past 32 bits leaves the range, which the trigger
+// versions_vkey_in_range refuses.
+const createVersionQuery = `INSERT INTO versions
+	(vkey, secret_arn, id, kek_id, wrapped_key, ciphertext, is_binary, kms_key_id, created_date, last_accessed_date)
+	VALUES ((SELECT COALESCE((SELECT v.vkey FROM versions v
+			WHERE v.vkey BETWEEN s.sid << 32 AND (s.sid << 32) + 4294967295 ORDER BY v.vkey DESC LIMIT 1),
+			s.sid << 32) + 1
+		FROM secrets s WHERE s.arn = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // FillVersion stores the value of placeholder version id exactly once.
 // ENOTFOUND if there is no such version, ESTATE if it already has a value.

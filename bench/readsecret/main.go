@@ -4,7 +4,7 @@
 // without it (a read transaction with SecretByName and Versions), run
 // alternately in the same invocation over the same random names.
 //
-//	go run ./bench/readsecret -db DIR/data/rotor.db [-secrets 1000000] [-reads 40000] [-par 1,4]
+//	go run ./bench/readsecret -db DIR/data/rotor.db [-secrets 1000000] [-reads 40000] [-par 1,4] [-only ReadSecret] [-cpuprofile FILE]
 //
 // The database is one built by bench/getsecret -secrets N -store DIR
 // (names scale/0000000 ... in us-east-1); it is opened with sqlite.Open,
@@ -21,6 +21,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,14 +38,16 @@ func main() {
 	secrets := flag.Int("secrets", 1000000, "number of secrets in the database (scale/0000000 ...)")
 	reads := flag.Int("reads", 40000, "reads per path and parallelism, after as many to warm up")
 	parList := flag.String("par", "1,4", "comma-separated numbers of goroutines reading at once")
+	only := flag.String("only", "", "run only the path of this name (View or ReadSecret)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measured runs (not the warm-ups) to this file")
 	flag.Parse()
-	if err := run(*path, *secrets, *reads, *parList); err != nil {
+	if err := run(*path, *secrets, *reads, *parList, *only, *cpuProfile); err != nil {
 		fmt.Fprintln(os.Stderr, "readsecret:", err)
 		os.Exit(1)
 	}
 }
 
-func run(path string, secrets, reads int, parList string) error {
+func run(path string, secrets, reads int, parList, only, cpuProfile string) error {
 	if path == "" {
 		return fmt.Errorf("-db is required")
 	}
@@ -75,6 +79,24 @@ func run(path string, secrets, reads int, parList string) error {
 			return err
 		}},
 	}
+	if only != "" {
+		paths = slices.DeleteFunc(paths, func(p struct {
+			name string
+			read func(name string) error
+		}) bool {
+			return p.name != only
+		})
+		if len(paths) == 0 {
+			return fmt.Errorf("-only %q: no such path", only)
+		}
+	}
+	var prof *os.File
+	if cpuProfile != "" {
+		if prof, err = os.Create(cpuProfile); err != nil {
+			return err
+		}
+		defer prof.Close()
+	}
 	fmt.Printf("reads of one secret with its versions, uniform over %d secrets, %d reads per run, load %s\n", secrets, reads, loadAvg())
 	fmt.Printf("%-4s %-11s %12s %12s %12s %12s\n", "par", "path", "user/read", "sys/read", "CPU/read", "reads(2)")
 	for _, p := range strings.Split(parList, ",") {
@@ -87,14 +109,25 @@ func run(path string, secrets, reads int, parList string) error {
 			if _, err := measure(pth.read, secrets, reads, par, uint64(i)); err != nil { // warm-up
 				return err
 			}
+			if prof != nil {
+				if err := pprof.StartCPUProfile(prof); err != nil {
+					return err
+				}
+			}
 			r, err := measure(pth.read, secrets, reads, par, uint64(i)+100)
+			if prof != nil {
+				pprof.StopCPUProfile()
+				prof = nil // one profile: the first measured run
+			}
 			if err != nil {
 				return err
 			}
 			cpu[i] = r.user + r.sys
 			fmt.Printf("%-4d %-11s %12s %12s %12s %12.1f\n", par, pth.name, r.user, r.sys, cpu[i], r.syscr)
 		}
-		fmt.Printf("%-4d CPU per read, View / ReadSecret = %.2f\n", par, float64(cpu[0])/float64(cpu[1]))
+		if len(paths) == 2 {
+			fmt.Printf("%-4d CPU per read, View / ReadSecret = %.2f\n", par, float64(cpu[0])/float64(cpu[1]))
+		}
 	}
 	return nil
 }
