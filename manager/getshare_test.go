@@ -1,10 +1,12 @@
 package manager_test
 
 import (
+	"bytes"
 	"slices"
 	"testing"
 
 	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/manager"
 )
 
 // TestGetSecretValueResultIsCallersOwn checks that a caller modifying what
@@ -39,6 +41,48 @@ func TestGetSecretValueResultIsCallersOwn(t *testing.T) {
 					got.Stages[j] = "scribbled"
 				}
 				*got.Value.String = "scribbled"
+			}
+		})
+	}
+}
+
+// openOnly is a manager.Keyring with only Seal and Open, so the manager
+// reads values through Open instead of envelope's AppendOpenVersion.
+type openOnly struct{ k manager.Keyring }
+
+func (o openOnly) Seal(plaintext, aad []byte) (rotor.Sealed, error) { return o.k.Seal(plaintext, aad) }
+func (o openOnly) Open(s rotor.Sealed, aad []byte) ([]byte, error)  { return o.k.Open(s, aad) }
+
+// TestGetSecretValueEitherKeyring: string and binary values read back the same, twice (the second from the cache), whether
+// the keyring opens versions into the manager's wiped buffer or only
+// through Open; and a string read after a binary one is not disturbed by
+// the buffer they share.
+func TestGetSecretValueEitherKeyring(t *testing.T) {
+	for _, name := range []string{"envelope", "open only"} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, func(c *manager.Config) {
+				if name == "open only" {
+					c.Keyring = openOnly{c.Keyring}
+				}
+			})
+			e.create(t, "str", "a string value")
+			bin := []byte{0, 1, 2, 0xff}
+			if _, err := e.svc.CreateSecret(e.ctx, rotor.CreateSecretInput{Name: "bin", Value: rotor.Value{Binary: bin},
+				ClientRequestToken: tok(1)}); err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				b, err := e.svc.GetSecretValue(e.ctx, rotor.GetSecretValueInput{SecretID: "bin"})
+				if err != nil || b.Value.String != nil || !bytes.Equal(b.Value.Binary, bin) {
+					t.Fatalf("binary read = %+v, %v", b, err)
+				}
+				s, err := e.svc.GetSecretValue(e.ctx, rotor.GetSecretValueInput{SecretID: "str"})
+				if err != nil || s.Value.String == nil || *s.Value.String != "a string value" || s.Value.Binary != nil {
+					t.Fatalf("string read = %+v, %v", s, err)
+				}
+				if !bytes.Equal(b.Value.Binary, bin) {
+					t.Fatalf("the binary value changed to %x after the string read", b.Value.Binary)
+				}
 			}
 		})
 	}
