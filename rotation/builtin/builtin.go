@@ -257,22 +257,45 @@ type GeneratePassword struct{}
 
 // Generate implements Strategy.
 func (GeneratePassword) Generate(ctx context.Context, current string, password func(context.Context) (string, error)) (string, error) {
-	pw, err := password(ctx)
-	if err != nil {
-		return "", fmt.Errorf("generate password: %s", rotor.ErrorMessage(err))
-	}
 	obj, err := parseObjectExact(current)
 	switch {
 	case errors.Is(err, errDuplicateKey):
 		return "", invalidf("AWSCURRENT secret value has a %s: its meaning is ambiguous", err)
-	case err != nil && strings.HasPrefix(strings.TrimSpace(current), "{"):
+	case err != nil && looksLikeObject(current):
 		// Meant as JSON but broken: replacing it whole would lose what
 		// the user stored.
 		return "", invalidf("AWSCURRENT secret value starts like a JSON object but is not valid JSON")
 	case err != nil:
-		return pw, nil
+		return wholeValuePassword(ctx, password)
+	}
+	pw, err := password(ctx)
+	if err != nil {
+		return "", fmt.Errorf("generate password: %s", rotor.ErrorMessage(err))
 	}
 	return obj.with(field{KeyPassword, pw})
+}
+
+// looksLikeObject reports whether v starts like a JSON object.
+func looksLikeObject(v string) bool { return strings.HasPrefix(strings.TrimSpace(v), "{") }
+
+// maxPasswordDraws bounds the passwords wholeValuePassword draws.
+const maxPasswordDraws = 64
+
+// wholeValuePassword returns a new password to be the whole secret value.
+// It never returns one that starts like a JSON object: the next rotation
+// would take it for a broken object and refuse it (a password drawn from
+// all printable characters starts with "{" about once in 94 rotations).
+func wholeValuePassword(ctx context.Context, password func(context.Context) (string, error)) (string, error) {
+	for range maxPasswordDraws {
+		pw, err := password(ctx)
+		if err != nil {
+			return "", fmt.Errorf("generate password: %s", rotor.ErrorMessage(err))
+		}
+		if !looksLikeObject(pw) {
+			return pw, nil
+		}
+	}
+	return "", fmt.Errorf("generate password: %d passwords in a row started with \"{\", which the next rotation would take for a broken JSON object; exclude \"{\" from the password's characters", maxPasswordDraws)
 }
 
 // NeedsMaster implements MasterUser: there is no administrator.

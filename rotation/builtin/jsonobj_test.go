@@ -116,3 +116,29 @@ func FuzzGeneratePasswordKeepsOtherMembers(f *testing.F) {
 		}
 	})
 }
+
+// TestGeneratePasswordNeverLooksLikeObject: a new whole-value password
+// that would start with "{" is drawn again, so the next rotation does not
+// refuse its own output as a broken JSON object; a generator that only
+// makes such passwords is an error, not a value that blocks rotation.
+func TestGeneratePasswordNeverLooksLikeObject(t *testing.T) {
+	draws := []string{"{starts-like-json", " {also", "fine{"}
+	n := 0
+	next := func(context.Context) (string, error) {
+		pw := draws[n]
+		n++
+		return pw, nil
+	}
+	got, err := builtin.GeneratePassword{}.Generate(context.Background(), "old token", next)
+	if err != nil || got != "fine{" {
+		t.Fatalf("Generate = %q, %v; want the first password not starting with {", got, err)
+	}
+	again, err := builtin.GeneratePassword{}.Generate(context.Background(), got, fixedPassword)
+	if err != nil || again != newPassword {
+		t.Fatalf("the next rotation of %q: %q, %v", got, again, err)
+	}
+	always := func(context.Context) (string, error) { return "{x", nil }
+	if got, err := (builtin.GeneratePassword{}).Generate(context.Background(), "old token", always); err == nil {
+		t.Fatalf("Generate with a generator of {-passwords only = %q, want an error", got)
+	}
+}
