@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"time"
 
 	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/postgres"
@@ -68,9 +69,18 @@ func openStore(ctx context.Context, c *Config, log *slog.Logger) (rotor.Store, *
 		}
 		return st, nil, nil
 	}
+	if log != nil {
+		// A migration of a large database (after an upgrade) can take a
+		// minute: say what the wait is.
+		log.Info("opening database; schema migrations it lacks run now", "path", c.DatabasePath())
+	}
+	start := time.Now()
 	st, err := sqlite.OpenWith(c.DatabasePath(), sqlite.Options{MmapSize: c.Database.MmapBytes})
 	if err != nil {
 		return nil, nil, fmt.Errorf("open database: %w", err)
+	}
+	if log != nil {
+		log.Info("database open", "took", time.Since(start).Round(time.Millisecond))
 	}
 	return st, st, nil
 }
