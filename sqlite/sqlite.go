@@ -99,11 +99,6 @@ func OpenWith(path string, o Options) (*Store, error) {
 		"_foreign_keys": {"1"},
 		"_txlock":       {"immediate"},
 		"_defensive":    {"1"},
-		// Group commit wraps each Update in a savepoint, whose journal
-		// SQLite would otherwise open, write and close as a temporary file
-		// in every batch: kept in memory (it holds the pages one batch
-		// changed) that is a syscall-free copy.
-		"_pragma": {"temp_store(memory)"},
 	}))
 	if err != nil {
 		return nil, openError("open writer", err)
