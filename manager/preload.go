@@ -27,7 +27,9 @@ type PreloadStats struct {
 // a secret to the store. Secrets are read in ARN order, in batches of one
 // snapshot each; a secret invalidated while its batch was read, or already
 // cached, is left as it is, and nothing already cached is evicted (secrets
-// the service read on its own take precedence). It stops early, returning
+// the service read on its own take precedence); a secret too large for the
+// room left is passed over, and the cache counts as full once
+// preloadMaxMisfits in a row were. It stops early, returning
 // ctx's error, when ctx is done.
 //
 // A store without rotor.SecretScanner is not pre-read (PreloadStats is
@@ -38,13 +40,13 @@ func (s *Service) PreloadCache(ctx context.Context) (PreloadStats, error) {
 	if !ok || s.cache.maxBytes <= 0 {
 		return st, nil
 	}
-	after := ""
+	after, misfits := "", 0
 	for {
 		if err := ctx.Err(); err != nil {
 			st.Bytes = s.cache.usage()
 			return st, err
 		}
-		r, last, n, err := s.preloadBatch(ctx, sc, after)
+		r, last, n, err := s.preloadBatch(ctx, sc, after, &misfits)
 		st.Scanned += n
 		st.Cached += r.cached
 		if err != nil {
@@ -59,6 +61,11 @@ func (s *Service) PreloadCache(ctx context.Context) (PreloadStats, error) {
 	}
 }
 
+// preloadMaxMisfits is how many secrets in a row PreloadCache lets go by
+// for want of room before it calls the cache full: one large secret does
+// not end the preload while smaller ones still fit.
+const preloadMaxMisfits = 16
+
 // preloadResult is one batch's outcome.
 type preloadResult struct {
 	cached int
@@ -66,8 +73,9 @@ type preloadResult struct {
 }
 
 // preloadBatch reads the secrets after after into the cache and returns
-// what it cached, the last ARN read and the number of secrets read.
-func (s *Service) preloadBatch(ctx context.Context, sc rotor.SecretScanner, after string) (preloadResult, string, int, error) {
+// what it cached, the last ARN read and the number of secrets read;
+// *misfits counts the secrets in a row that found no room.
+func (s *Service) preloadBatch(ctx context.Context, sc rotor.SecretScanner, after string, misfits *int) (preloadResult, string, int, error) {
 	var r preloadResult
 	expires := s.cache.expiry() // before the snapshot, as in lookup
 	gen := s.cache.begin()
@@ -83,7 +91,9 @@ func (s *Service) preloadBatch(ctx context.Context, sc rotor.SecretScanner, afte
 		e := newPacked(ss.Record, ss.Versions)
 		e.expires = expires
 		added, full := s.cache.preload(gen, e)
-		if full {
+		if !full {
+			*misfits = 0
+		} else if *misfits++; *misfits >= preloadMaxMisfits {
 			r.full = true
 			break
 		}

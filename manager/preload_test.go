@@ -3,6 +3,7 @@ package manager_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/rotorhq/rotor"
@@ -90,9 +91,6 @@ func TestPreloadCacheStopsWhenFull(t *testing.T) {
 	if !st.Full || st.Cached != 9 || got.Entries != 10 || got.Bytes > small.cfg.CacheMaxBytes {
 		t.Errorf("PreloadCache = %+v, CacheStats %+v; want full after 9 secrets, 10 cached within %d bytes", st, got, small.cfg.CacheMaxBytes)
 	}
-	if st.Scanned > 12 {
-		t.Errorf("PreloadCache read %d secrets into a cache full after 9, want it to stop at the first batch that did not fit", st.Scanned)
-	}
 	hits := got.Hits
 	small.get(t, rotor.GetSecretValueInput{SecretID: "preload/29"})
 	if small.svc.CacheStats().Hits != hits+1 {
@@ -107,5 +105,35 @@ func TestPreloadCacheDisabled(t *testing.T) {
 	st, err := e.svc.PreloadCache(context.Background())
 	if err != nil || st != (manager.PreloadStats{}) || e.reading.scans.Load() != 0 {
 		t.Errorf("PreloadCache without a cache = %+v, %v after %d scans; want nothing done", st, err, e.reading.scans.Load())
+	}
+}
+
+// TestPreloadCacheSkipsLargeSecret: a secret too large for the room left,
+// early in ARN order, does not end the preload: the smaller ones after it
+// are cached.
+func TestPreloadCacheSkipsLargeSecret(t *testing.T) {
+	defer manager.SetPreloadBatchSize(4)()
+	e := newEnv(t)
+	e.create(t, "preload/00-large", strings.Repeat("x", 40000))
+	const n = 10
+	for i := range n {
+		e.create(t, fmt.Sprintf("preload/%02d-small", i+1), "v")
+	}
+	probe := newEnvSharing(t, e)
+	if _, err := probe.svc.PreloadCache(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	small := newEnvSharing(t, e)
+	small.cfg.CacheMaxBytes = 20000 // all the small ones, not the large one
+	if probe.svc.CacheStats().Bytes-small.cfg.CacheMaxBytes < 20000 {
+		t.Fatalf("the secrets take %d bytes cached: the test needs the large one over the budget", probe.svc.CacheStats().Bytes)
+	}
+	small.svc = manager.New(small.cfg)
+	st, err := small.svc.PreloadCache(context.Background())
+	if err != nil {
+		t.Fatalf("PreloadCache: %v", err)
+	}
+	if st.Cached != n || st.Full {
+		t.Errorf("PreloadCache = %+v, want the %d small secrets cached past the large one", st, n)
 	}
 }
