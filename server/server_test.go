@@ -24,15 +24,7 @@ import (
 // reads back, and /health answers without a signature.
 func TestServeOverStore(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "rotor.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	kr, err := envelope.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, kr := openStore(t)
 	core, err := server.New(ctx, server.Options{Store: st, Keyring: kr, Regions: []string{"eu-west-1"}})
 	if err != nil {
 		t.Fatal(err)
@@ -100,15 +92,7 @@ func TestNewRequiresStoreAndKeyring(t *testing.T) {
 // it does not), and then serves a secret's first read from the cache.
 func TestStartPreloadsCache(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "rotor.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	kr, err := envelope.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, kr := openStore(t)
 	opts := server.Options{Store: st, Keyring: kr, Regions: []string{"us-east-1"}}
 	first, err := server.New(ctx, opts)
 	if err != nil {
@@ -151,4 +135,20 @@ func TestStartPreloadsCache(t *testing.T) {
 			t.Errorf("PreloadCache %v: %d secrets cached after Start, want %d", preload, got.Entries, want)
 		}
 	}
+}
+
+// openStore opens a SQLite store in a temporary directory (closed when the
+// test ends) and generates a keyring.
+func openStore(t *testing.T) (*sqlite.Store, *envelope.Keyring) {
+	t.Helper()
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "rotor.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	kr, err := envelope.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, kr
 }

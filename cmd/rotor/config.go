@@ -496,6 +496,21 @@ func setString(dst func(c *Config) *string) func(*Config, string) error {
 	return func(c *Config, v string) error { *dst(c) = v; return nil }
 }
 
+// setOnOff sets a switch from "on" or "off"; anything else is refused.
+func setOnOff(dst func(c *Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		switch v {
+		case "on":
+			*dst(c) = true
+		case "off":
+			*dst(c) = false
+		default:
+			return fmt.Errorf("%q must be on or off", v)
+		}
+		return nil
+	}
+}
+
 // settings lists every key settable by flag and environment; docs/config.md
 // documents the same list.
 var settings = []setting{
@@ -523,17 +538,7 @@ var settings = []setting{
 		c.Cache.MaxBytes = n
 		return nil
 	}},
-	{"cache-preload", "ROTOR_CACHE_PRELOAD", "on or off: read secrets into the cache at start until it is full (default on)", func(c *Config, v string) error {
-		switch v {
-		case "on":
-			c.Cache.Preload = true
-		case "off":
-			c.Cache.Preload = false
-		default:
-			return fmt.Errorf("%q must be on or off", v)
-		}
-		return nil
-	}},
+	{"cache-preload", "ROTOR_CACHE_PRELOAD", "on or off: read secrets into the cache at start until it is full (default on)", setOnOff(func(c *Config) *bool { return &c.Cache.Preload })},
 	{"db-mmap-bytes", "ROTOR_DB_MMAP_BYTES", "bytes of the database the readers memory-map, 0 = off (default 0)", func(c *Config, v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
@@ -545,17 +550,7 @@ var settings = []setting{
 	{"debug-listen", "ROTOR_DEBUG_LISTEN", "loopback host:port serving net/http/pprof (default off)", setString(func(c *Config) *string { return &c.DebugListen })},
 	{"log-level", "ROTOR_LOG_LEVEL", "debug, info, warn or error (default info)", setString(func(c *Config) *string { return &c.LogLevel })},
 	{"log-format", "ROTOR_LOG_FORMAT", "text or json (default text)", setString(func(c *Config) *string { return &c.LogFormat })},
-	{"audit", "ROTOR_AUDIT", "on or off: keep the audit log (default on)", func(c *Config, v string) error {
-		switch v {
-		case "on":
-			c.Audit.Enabled = true
-		case "off":
-			c.Audit.Enabled = false
-		default:
-			return fmt.Errorf("%q must be on or off", v)
-		}
-		return nil
-	}},
+	{"audit", "ROTOR_AUDIT", "on or off: keep the audit log (default on)", setOnOff(func(c *Config) *bool { return &c.Audit.Enabled })},
 	{"audit-file", "ROTOR_AUDIT_FILE", "audit log file (default <data-dir>/audit/audit.log)", setString(func(c *Config) *string { return &c.Audit.File })},
 	{"audit-on-failure", "ROTOR_AUDIT_ON_FAILURE", "refuse or serve while the audit log cannot be written (default refuse)", setString(func(c *Config) *string { return &c.Audit.OnFailure })},
 }
