@@ -2,6 +2,7 @@ package manager
 
 import (
 	"hash/maphash"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -392,10 +393,20 @@ func (c *cache) invalidateARN(arn string) {
 func (c *cache) invalidate(arn, region, name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.gen++
+	c.invalidateLocked(arn, region, name)
+}
+
+// invalidateLocked is invalidate with c.mu held.
+func (c *cache) invalidateLocked(arn, region, name string) {
 	c.remove(c.withARN(arn))
 	c.remove(c.withName(region, name))
-	nk := nameKey(region, name)
+	c.changedLocked(arn, nameKey(region, name))
+}
+
+// changedLocked records that the secret arn (named nk) changed, so that
+// fills in flight, begun before, are refused. c.mu must be held.
+func (c *cache) changedLocked(arn string, nk secretKey) {
+	c.gen++
 	if c.inflight == 0 {
 		c.floor = c.gen
 		return
@@ -406,6 +417,85 @@ func (c *cache) invalidate(arn, region, name string) {
 		c.floor = c.recent[drop-1].gen
 		c.recent = append([]invalidation(nil), c.recent[drop:]...)
 	}
+}
+
+// accessPatch is what a committed write of access dates (FlushAccessDates)
+// did to one secret.
+type accessPatch struct {
+	arn, region, name string
+	// day is the secret's LastAccessedDate as the write left it (the day
+	// of the last version note it applied), and versions the date it gave
+	// each version.
+	day      time.Time
+	versions []versionDay
+	// drop: a note of the secret was not written (its version was gone),
+	// so it is invalidated rather than patched.
+	drop bool
+}
+
+// patchAccessed applies a committed write of access dates to the cache
+// instead of invalidating the secrets it wrote: each one cached keeps its
+// place (and its ref bit and expiry) with an entry whose dates are those
+// ps gives (packed.withAccessed). gen is from a begin the caller made
+// before the write's transaction started (and ends after this call), so
+// the write is known to be the last one to each secret that it patches:
+//
+//   - A secret invalidated since gen (by a writer whose commit may have
+//     come after the access write's, so the cached entry may hold a newer
+//     state whose dates the patch would set back), or one of ps with drop
+//     set, is invalidated as before, never patched.
+//   - Otherwise any write to the secret that the cached entry lacks is one
+//     whose invalidation is still to come and will drop the entry; the
+//     patch only adds the access write, which committed.
+//   - Like invalidate, it refuses every fill of the secrets of ps in
+//     flight: a fill begun before the commit may hold the old dates.
+//
+// Access writes must not run concurrently with each other (the caller
+// serializes them): they do not invalidate, so one would not see the
+// other. A patched entry that no longer fits the budget makes room as
+// install does, or is dropped when larger than the budget. It returns how
+// many entries it patched.
+func (c *cache) patchAccessed(gen uint64, ps []*accessPatch) (patched int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// Decide for every secret before recording any change: recording
+	// one would look like an invalidation to a secret with the same name.
+	// The invalidations since gen are the end of c.recent (in generation
+	// order); indexed once, so each secret costs two lookups.
+	since := c.recent[sort.Search(len(c.recent), func(i int) bool { return c.recent[i].gen > gen }):]
+	arns := make(map[string]struct{}, len(since))
+	names := make(map[secretKey]struct{}, len(since))
+	for _, iv := range since {
+		arns[iv.arn] = struct{}{}
+		names[iv.nameKey] = struct{}{}
+	}
+	drop := make([]bool, len(ps))
+	for i, p := range ps {
+		_, byARN := arns[p.arn]
+		_, byName := names[nameKey(p.region, p.name)]
+		drop[i] = p.drop || gen < c.floor || byARN || byName
+	}
+	for i, p := range ps {
+		slot := c.withARN(p.arn)
+		if drop[i] || slot < 0 || c.withName(p.region, p.name) != slot {
+			c.invalidateLocked(p.arn, p.region, p.name)
+			continue
+		}
+		c.changedLocked(p.arn, nameKey(p.region, p.name))
+		s := &c.ring[slot]
+		e, ok := s.e.withAccessed(p.day, p.versions)
+		if !ok || int64(e.size) > c.maxBytes {
+			c.remove(slot)
+			continue
+		}
+		c.bytes += int64(e.size) - int64(s.e.size)
+		s.e = *e
+		patched++
+	}
+	for c.bytes > c.maxBytes {
+		c.evict()
+	}
+	return patched
 }
 
 // clear drops everything and refuses every fill in flight.

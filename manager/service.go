@@ -121,6 +121,8 @@ type Service struct {
 	accessPending map[string]accessNote
 	accessTimer   *time.Timer
 	accessFlush   time.Duration
+	// flushMu runs FlushAccessDates one at a time.
+	flushMu sync.Mutex
 }
 
 var (
