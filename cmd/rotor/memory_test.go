@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rotorhq/rotor/internal/sysmem"
 )
 
 func TestLoadConfig_CacheAndDebugDefaults(t *testing.T) {
@@ -18,8 +20,9 @@ func TestLoadConfig_CacheAndDebugDefaults(t *testing.T) {
 	if c.DebugListen != "" {
 		t.Fatalf("debug_listen on by default: %q", c.DebugListen)
 	}
-	if c.Cache.MaxBytes != 256<<20 {
-		t.Fatalf("cache.max_bytes = %d, want 256 MiB", c.Cache.MaxBytes)
+	l, ok := sysmem.Available()
+	if want := defaultCacheBytes(l, ok); c.Cache.MaxBytes != want {
+		t.Fatalf("cache.max_bytes = %d, want %d (a quarter of %+v)", c.Cache.MaxBytes, want, l)
 	}
 	file := filepath.Join(t.TempDir(), "rotor.toml")
 	os.WriteFile(file, []byte("debug_listen = \"127.0.0.1:6060\"\n[cache]\nmax_bytes = 1048576\n"), 0o600)
@@ -29,6 +32,27 @@ func TestLoadConfig_CacheAndDebugDefaults(t *testing.T) {
 	}
 	if c.DebugListen != "127.0.0.1:6060" || c.Cache.MaxBytes != 2<<20 {
 		t.Fatalf("debug_listen = %q, cache.max_bytes = %d", c.DebugListen, c.Cache.MaxBytes)
+	}
+}
+
+func TestDefaultCacheBytes(t *testing.T) {
+	for _, c := range []struct {
+		mem  int64
+		ok   bool
+		want int64
+	}{
+		{0, false, 256 << 20},         // unknown: what a 1 GB machine gets
+		{1 << 30, true, 256 << 20},    // a 1 GB machine
+		{1000 << 20, true, 250 << 20}, // whole MiB
+		{512 << 20, true, 128 << 20},
+		{128 << 20, true, 64 << 20}, // floor
+		{3 << 30, true, 768 << 20},
+		{24 << 30, true, 1 << 30}, // cap
+		{1<<30 + 3, true, 256 << 20},
+	} {
+		if got := defaultCacheBytes(sysmem.Limit{Bytes: c.mem, Source: "test"}, c.ok); got != c.want {
+			t.Errorf("defaultCacheBytes(%d, %v) = %d, want %d", c.mem, c.ok, got, c.want)
+		}
 	}
 }
 
