@@ -12,12 +12,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/BurntSushi/toml"
 
 	"github.com/rotorhq/rotor/internal/sysmem"
+	"github.com/rotorhq/rotor/manager"
 	"github.com/rotorhq/rotor/server"
 )
 
@@ -290,36 +290,10 @@ func (d *duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// Default cache.max_bytes (docs/config.md, "Memory"): a quarter of the
-// memory available to the process (sysmem.Available: the machine's, or
-// its control group's limit when lower), between 64 MiB and 1 GiB, so a
-// 1 GB machine gets 256 MiB and one of 4 GB or more 1 GiB (about
-// 1,400,000 secrets of small values); 256 MiB when the memory cannot be
-// read. A quarter, as the JVM's default heap, leaves the rest to the OS
-// page cache of the database and to rotation functions; the cap keeps a
-// big machine's server from growing its heap (GOGC=400, see memory.go)
-// far beyond what a store of a million secrets needs.
-const (
-	cacheMemoryShare   = 4
-	minDefaultCache    = 64 << 20
-	maxDefaultCache    = 1 << 30
-	fallbackCacheBytes = 256 << 20
-)
-
-// defaultCacheBytes is the default cache.max_bytes when the memory
-// available is l (ok false: unknown).
-func defaultCacheBytes(l sysmem.Limit, ok bool) int64 {
-	if !ok {
-		return fallbackCacheBytes
-	}
-	n := l.Bytes / cacheMemoryShare &^ (1<<20 - 1) // whole MiB
-	return min(max(n, minDefaultCache), maxDefaultCache)
-}
-
 // cacheBudgetBasis says where a cache.max_bytes of n comes from, for the
 // startup log: the setting, or the default and the memory it was sized on.
 func cacheBudgetBasis(n int64) string {
-	if n != DefaultCacheMaxBytes() {
+	if n != manager.DefaultCacheMaxBytes() {
 		return "cache.max_bytes"
 	}
 	l, ok := sysmem.Available()
@@ -328,10 +302,6 @@ func cacheBudgetBasis(n int64) string {
 	}
 	return fmt.Sprintf("default: a quarter of %d MiB (%s), kept within 64 MiB to 1 GiB", l.Bytes>>20, l.Source)
 }
-
-// DefaultCacheMaxBytes returns the default cache.max_bytes on this
-// machine (see defaultCacheBytes), read once per process.
-var DefaultCacheMaxBytes = sync.OnceValue(func() int64 { return defaultCacheBytes(sysmem.Available()) })
 
 // DefaultConfig returns the configuration `rotor server` uses with no file,
 // no environment and no flags.
@@ -354,7 +324,7 @@ func DefaultConfig() Config {
 	c.Audit.MaxSize = 100 << 20
 	c.Audit.OnFailure = "refuse"
 	c.Audit.Buffer = 8192
-	c.Cache.MaxBytes = DefaultCacheMaxBytes()
+	c.Cache.MaxBytes = manager.DefaultCacheMaxBytes()
 	c.Cache.SharedMaxAge.Duration = server.DefaultSharedCacheMaxAge
 	c.Cache.ReadYourWrites = true
 	c.Cache.Preload = true

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/rotorhq/rotor/internal/sysmem"
+	"github.com/rotorhq/rotor/manager"
 )
 
 func TestLoadConfig_CacheAndDebugDefaults(t *testing.T) {
@@ -20,8 +21,8 @@ func TestLoadConfig_CacheAndDebugDefaults(t *testing.T) {
 	if c.DebugListen != "" {
 		t.Fatalf("debug_listen on by default: %q", c.DebugListen)
 	}
-	l, ok := sysmem.Available()
-	if want := defaultCacheBytes(l, ok); c.Cache.MaxBytes != want {
+	l, _ := sysmem.Available()
+	if want := manager.DefaultCacheMaxBytes(); c.Cache.MaxBytes != want {
 		t.Fatalf("cache.max_bytes = %d, want %d (a quarter of %+v)", c.Cache.MaxBytes, want, l)
 	}
 	file := filepath.Join(t.TempDir(), "rotor.toml")
@@ -32,27 +33,6 @@ func TestLoadConfig_CacheAndDebugDefaults(t *testing.T) {
 	}
 	if c.DebugListen != "127.0.0.1:6060" || c.Cache.MaxBytes != 2<<20 {
 		t.Fatalf("debug_listen = %q, cache.max_bytes = %d", c.DebugListen, c.Cache.MaxBytes)
-	}
-}
-
-func TestDefaultCacheBytes(t *testing.T) {
-	for _, c := range []struct {
-		mem  int64
-		ok   bool
-		want int64
-	}{
-		{0, false, 256 << 20},         // unknown: what a 1 GB machine gets
-		{1 << 30, true, 256 << 20},    // a 1 GB machine
-		{1000 << 20, true, 250 << 20}, // whole MiB
-		{512 << 20, true, 128 << 20},
-		{128 << 20, true, 64 << 20}, // floor
-		{3 << 30, true, 768 << 20},
-		{24 << 30, true, 1 << 30}, // cap
-		{1<<30 + 3, true, 256 << 20},
-	} {
-		if got := defaultCacheBytes(sysmem.Limit{Bytes: c.mem, Source: "test"}, c.ok); got != c.want {
-			t.Errorf("defaultCacheBytes(%d, %v) = %d, want %d", c.mem, c.ok, got, c.want)
-		}
 	}
 }
 
