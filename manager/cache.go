@@ -9,17 +9,43 @@ import (
 	"time"
 
 	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/internal/sysmem"
 	"github.com/rotorhq/rotor/policy"
 )
 
+// The default cache budget (Config.CacheMaxBytes 0) is a quarter of the
+// memory available to the process (sysmem.Available: the machine's, or
+// its control group's limit when lower), kept within 64 MiB to 1 GiB: a
+// 1 GB machine gets 256 MiB (about 360,000 secrets of small values, about
+// 740 bytes each, see packed.cost), one of 4 GB or more 1 GiB (about
+// 1,450,000); 256 MiB when the memory cannot be read. A quarter, as the
+// JVM's default heap, leaves the rest to the kernel's page cache of the
+// database, which the reads that miss this cache go to, and to rotation
+// functions; the cap keeps a big machine's server from a heap far larger
+// than a store of a million secrets needs.
+const (
+	cacheMemoryShare   = 4
+	minDefaultCache    = 64 << 20
+	maxDefaultCache    = 1 << 30
+	fallbackCacheBytes = 256 << 20
+)
+
+// defaultCacheBytes is the default cache budget when the memory available
+// is l (ok false: unknown).
+func defaultCacheBytes(l sysmem.Limit, ok bool) int64 {
+	if !ok {
+		return fallbackCacheBytes
+	}
+	n := l.Bytes / cacheMemoryShare &^ (1<<20 - 1) // whole MiB
+	return min(max(n, minDefaultCache), maxDefaultCache)
+}
+
+// DefaultCacheMaxBytes returns the default cache budget on this machine
+// (see defaultCacheBytes), read once per process.
+var DefaultCacheMaxBytes = sync.OnceValue(func() int64 { return defaultCacheBytes(sysmem.Available()) })
+
 // Cache bounds.
 const (
-	// DefaultCacheMaxBytes is the cache budget when Config.CacheMaxBytes is
-	// 0: 256 MiB, a quarter of a 1 GB machine, which holds about 360,000
-	// secrets of small values (about 740 bytes each, see packed.cost). The
-	// rest of such a machine is better left to the kernel's page cache of
-	// the database, which the reads that miss this cache go to.
-	DefaultCacheMaxBytes = 256 << 20
 	// cacheMaxPending bounds the invalidations remembered for fills in
 	// flight; a fill older than the oldest one remembered is discarded.
 	cacheMaxPending = 4096
