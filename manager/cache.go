@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/internal/sysmem"
@@ -462,7 +463,8 @@ type accessPatch struct {
 // patchAccessed applies a committed write of access dates to the cache
 // instead of invalidating the secrets it wrote: each one cached keeps its
 // place (and its ref bit and expiry) with an entry whose dates are those
-// ps gives (packed.withAccessed). gen is from a begin the caller made
+// ps gives (packed.withAccessed, built before the write lock is taken, so
+// readers wait only for the swaps). gen is from a begin the caller made
 // before the write's transaction started (and ends after this call), so
 // the write is known to be the last one to each secret that it patches:
 //
@@ -482,6 +484,26 @@ type accessPatch struct {
 // install does, or is dropped when larger than the budget. It returns how
 // many entries it patched.
 func (c *cache) patchAccessed(gen uint64, ps []*accessPatch) (patched int) {
+	// The patched entries are built under the read lock only, from the
+	// entries cached then; one replaced by the time the write lock is
+	// taken (its data is another string) is dropped instead.
+	olds := make([]packed, len(ps))
+	c.mu.RLock()
+	for i, p := range ps {
+		if slot := c.withARN(p.arn); slot >= 0 && !p.drop {
+			olds[i] = c.ring[slot].e
+		}
+	}
+	c.mu.RUnlock()
+	news := make([]packed, len(ps))
+	for i, p := range ps {
+		if olds[i].data != "" {
+			if e, ok := olds[i].withAccessed(p.day, p.versions); ok {
+				news[i] = e
+			}
+		}
+	}
+
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	// Decide for every secret before recording any change: recording
@@ -503,17 +525,14 @@ func (c *cache) patchAccessed(gen uint64, ps []*accessPatch) (patched int) {
 	}
 	for i, p := range ps {
 		slot := c.withARN(p.arn)
-		if drop[i] || slot < 0 || c.withName(p.region, p.name) != slot {
+		e := &news[i]
+		if drop[i] || slot < 0 || c.withName(p.region, p.name) != slot || e.data == "" ||
+			unsafe.StringData(c.ring[slot].e.data) != unsafe.StringData(olds[i].data) || int64(e.size) > c.maxBytes {
 			c.invalidateLocked(p.arn, p.region, p.name)
 			continue
 		}
 		c.changedLocked(p.arn, nameKey(p.region, p.name))
 		s := &c.ring[slot]
-		e, ok := s.e.withAccessed(p.day, p.versions)
-		if !ok || int64(e.size) > c.maxBytes {
-			c.remove(slot)
-			continue
-		}
 		c.bytes += int64(e.size) - int64(s.e.size)
 		s.e = *e
 		patched++

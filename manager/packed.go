@@ -399,9 +399,9 @@ type versionDay struct {
 // is day and each version in vs has its day as LastAccessedDate, all else
 // byte for byte the same (so it equals what pack makes of the records with
 // those dates). The copy keeps p's compiled policy and expiry, and has its
-// own size. ok is false, and p is not copied, when a version of vs is not
-// in p. It costs one pass over p's version headers and one allocation.
-func (p *packed) withAccessed(day time.Time, vs []versionDay) (out *packed, ok bool) {
+// own size. ok is false when a version of vs is not in p. It costs one
+// pass over p's version headers, and a copy of its bytes.
+func (p *packed) withAccessed(day time.Time, vs []versionDay) (out packed, ok bool) {
 	// The spans of data to replace, in order, and what replaces them.
 	type span struct {
 		from, to int
@@ -450,7 +450,7 @@ func (p *packed) withAccessed(day time.Time, vs []versionDay) (out *packed, ok b
 		}
 	}
 	if found != len(vs) {
-		return nil, false
+		return packed{}, false
 	}
 	// Encode the new dates first, so the copy is built in one allocation
 	// of its exact size.
@@ -470,7 +470,7 @@ func (p *packed) withAccessed(day time.Time, vs []versionDay) (out *packed, ok b
 	b.WriteString(p.data[at:])
 	// Only the secret's date lies before the versions.
 	shift := len(spans[0].enc) - (spans[0].to - spans[0].from)
-	out = &packed{data: b.String(), policy: p.policy, expires: p.expires, vstart: p.vstart + int32(shift)}
+	out = packed{data: b.String(), policy: p.policy, expires: p.expires, vstart: p.vstart + int32(shift)}
 	out.size = int32(out.cost())
 	return out, true
 }
