@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/rotorhq/rotor"
@@ -85,16 +86,23 @@ func (s *Service) FlushAccessDates(ctx context.Context) error {
 	gen := s.cache.begin()
 	defer s.cache.end()
 	var patches map[string]*accessPatch
+	// In day order: each note sets its secret's date too, so a batch that
+	// spans midnight leaves every secret at its latest day.
+	notes := make([]accessNote, 0, len(batch))
+	for _, n := range batch {
+		notes = append(notes, n)
+	}
+	slices.SortFunc(notes, func(a, b accessNote) int { return a.day.Compare(b.day) })
 	err := s.store.Update(context.WithoutCancel(ctx), func(tx rotor.Tx) error {
 		patches = make(map[string]*accessPatch, len(batch))
-		for _, n := range batch {
+		for _, n := range notes {
 			p := patches[n.arn]
 			if p == nil {
 				p = &accessPatch{arn: n.arn, region: n.region, name: n.name}
 				patches[n.arn] = p
 			}
 			// Each note sets the secret's date too, so the last one
-			// written gives it; ENOTFOUND (the version was pruned or
+			// written (the latest day) gives it; ENOTFOUND (the version was pruned or
 			// deleted since the read) writes nothing.
 			switch err := tx.SetLastAccessed(n.arn, n.version, n.day); {
 			case err == nil:

@@ -310,3 +310,33 @@ func TestFlushYieldsToNewerDates(t *testing.T) {
 	}
 	sameAsStore(t, e, fresh, "a")
 }
+
+// TestFlushAcrossMidnight: a batch holding one version's note of a day and
+// another version's of the next leaves the secret at the later day,
+// whatever order the notes were taken in.
+func TestFlushAcrossMidnight(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, withAccessFlushInterval(time.Hour))
+	const n = 16 // each secret has even odds without an order: 2^-16 to pass by chance
+	for i := range n {
+		id := fmt.Sprintf("s%02d", i)
+		e.create(t, id, "one")
+		e.put(t, id, tok(1), "two") // tok(1) AWSCURRENT, tok(0) AWSPREVIOUS
+	}
+	day1 := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	for i := range n {
+		e.current(t, fmt.Sprintf("s%02d", i))
+	}
+	e.clock.Advance(24 * time.Hour)
+	for i := range n {
+		e.get(t, rotor.GetSecretValueInput{SecretID: fmt.Sprintf("s%02d", i), VersionStage: rotor.StagePrevious})
+	}
+	e.flush(t)
+	e.svc.InvalidateCache() // what the store holds
+	for i := range n {
+		id := fmt.Sprintf("s%02d", i)
+		if d := e.describe(t, id); !d.LastAccessedDate.Equal(day1.AddDate(0, 0, 1)) {
+			t.Errorf("%s: LastAccessedDate = %v, want the later day %v", id, d.LastAccessedDate, day1.AddDate(0, 0, 1))
+		}
+	}
+}
