@@ -623,10 +623,11 @@ func (e *Engine) execute(ctx context.Context, run rotor.RunRecord, release func(
 	var final *finalError
 	if run.Attempt >= run.MaxAttempts || errors.As(err, &final) {
 		log.Warn("rotation failed", "err", err)
-		e.observeAttempt(AttemptFailed)
-		if ferr := e.Control.FailRun(bg, e.nodeID, run.ID, err.Error()); ferr != nil {
+		ferr := e.Control.FailRun(bg, e.nodeID, run.ID, err.Error())
+		if ferr != nil {
 			e.logStopped(log, "record failed run", ferr)
 		}
+		e.observeAttempt(recorded(AttemptFailed, ferr))
 		return
 	}
 	backoff := e.Backoff
@@ -635,10 +636,23 @@ func (e *Engine) execute(ctx context.Context, run rotor.RunRecord, release func(
 	}
 	next := e.now().Add(backoff(run.Attempt))
 	log.Info("rotation attempt failed; will retry", "err", err, "next_attempt", next)
-	e.observeAttempt(AttemptRetried)
-	if rerr := e.Control.RetryRun(bg, e.nodeID, run.ID, next, err.Error()); rerr != nil {
+	rerr := e.Control.RetryRun(bg, e.nodeID, run.ID, next, err.Error())
+	if rerr != nil {
 		e.logStopped(log, "schedule retry", rerr)
 	}
+	e.observeAttempt(recorded(AttemptRetried, rerr))
+}
+
+// recorded is the result to count for an attempt whose outcome, result,
+// the Controller was asked to record with answer err: result once it is
+// recorded; AttemptStopped when it was not (the run was stopped or taken
+// over meanwhile, or the write failed, and its lease then lets another
+// attempt take it up), so the counts say what the runs' records say.
+func recorded(result string, err error) string {
+	if err != nil {
+		return AttemptStopped
+	}
+	return result
 }
 
 // logStopped logs err, a Controller's answer to what, unless it says the

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -659,3 +660,83 @@ func TestEngine_ScrubsEveryReadableValueBeforeCutting(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// attemptCounts is a rotation.Metrics that counts attempt results.
+type attemptCounts struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (m *attemptCounts) ObserveStep(string, string, time.Duration) {}
+func (m *attemptCounts) ObserveLag(time.Duration)                  {}
+func (m *attemptCounts) ObserveAttempt(result string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.n == nil {
+		m.n = map[string]int{}
+	}
+	m.n[result]++
+}
+
+func (m *attemptCounts) get() map[string]int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.n)
+}
+
+// refusingControl is the manager as Controller, except that it refuses
+// to record a retry or a failure, as when the run was cancelled or taken
+// over between the failed step and that write.
+type refusingControl struct{ rotation.Controller }
+
+func (refusingControl) RetryRun(context.Context, string, string, time.Time, string) error {
+	return rotor.Errorf(rotor.ESTATE, "the run was cancelled")
+}
+
+func (refusingControl) FailRun(context.Context, string, string, string) error {
+	return rotor.Errorf(rotor.ESTATE, "the run was cancelled")
+}
+
+// TestEngine_CountsAttemptsAsRecorded: an attempt is counted by the
+// outcome its run records — retried, then failed — and as stopped when
+// the Controller refuses to record it.
+func TestEngine_CountsAttemptsAsRecorded(t *testing.T) {
+	e := newEnv(t, 2)
+	counts := &attemptCounts{}
+	e.engine.Metrics = counts
+	e.register(t, "broken", map[string]int{rotor.StepCreate: 100})
+	e.create(t, "db", `{"password":"first-value"}`)
+	if _, err := e.secrets.RotateSecret(e.ctx, rotor.RotateSecretInput{SecretID: "db", RotationLambdaARN: e.reg.ARN(region, "broken")}); err != nil {
+		t.Fatal(err)
+	}
+	e.runDue(t)
+	e.clock.Advance(time.Minute)
+	e.runDue(t)
+	if got, want := counts.get(), map[string]int{rotation.AttemptRetried: 1, rotation.AttemptFailed: 1}; !maps.Equal(got, want) {
+		t.Fatalf("attempts counted %v, want %v", got, want)
+	}
+
+	// Refused: a retry (db2, attempt 1 of 2), then a failure (a second
+	// server whose runs get one attempt).
+	e.engine.Control = refusingControl{e.secrets}
+	e.create(t, "db2", `{"password":"first-value"}`)
+	if _, err := e.secrets.RotateSecret(e.ctx, rotor.RotateSecretInput{SecretID: "db2", RotationLambdaARN: e.reg.ARN(region, "broken")}); err != nil {
+		t.Fatal(err)
+	}
+	e.runDue(t)
+	if got, want := counts.get(), map[string]int{rotation.AttemptRetried: 1, rotation.AttemptFailed: 1, rotation.AttemptStopped: 1}; !maps.Equal(got, want) {
+		t.Fatalf("after a refused retry: attempts counted %v, want %v", got, want)
+	}
+	one := newEnv(t, 1)
+	once := &attemptCounts{}
+	one.engine.Metrics, one.engine.Control = once, refusingControl{one.secrets}
+	one.register(t, "broken", map[string]int{rotor.StepCreate: 100})
+	one.create(t, "db", `{"password":"first-value"}`)
+	if _, err := one.secrets.RotateSecret(one.ctx, rotor.RotateSecretInput{SecretID: "db", RotationLambdaARN: one.reg.ARN(region, "broken")}); err != nil {
+		t.Fatal(err)
+	}
+	one.runDue(t)
+	if got, want := once.get(), map[string]int{rotation.AttemptStopped: 1}; !maps.Equal(got, want) {
+		t.Fatalf("after a refused failure: attempts counted %v, want %v", got, want)
+	}
+}

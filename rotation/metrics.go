@@ -14,10 +14,11 @@ type Metrics interface {
 	// testSecret or finishSecret; outcome is StepOK, StepFailed or
 	// StepStopped; d is how long it took.
 	ObserveStep(step, outcome string, d time.Duration)
-	// ObserveAttempt records how one attempt of a run ended: one of
-	// AttemptSucceeded, AttemptFailed (the run failed for good),
-	// AttemptRetried (another attempt is scheduled) or AttemptStopped (the
-	// run was cancelled or abandoned).
+	// ObserveAttempt records how one attempt of a run ended, once that
+	// is recorded in the run: one of AttemptSucceeded, AttemptFailed (the
+	// run failed for good), AttemptRetried (another attempt is scheduled)
+	// or AttemptStopped (the run was cancelled, abandoned or taken over, or
+	// the attempt's outcome could not be recorded).
 	ObserveAttempt(result string)
 	// ObserveLag records how late the engine started an attempt: from
 	// when it was due (rotor.RunRecord.NextAttempt) to when it was claimed.

@@ -76,7 +76,7 @@ func New() *Metrics {
 		}, []string{"step", "outcome"}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rotor_rotation_attempts_total",
-			Help: "Rotation attempts ended, by result: succeeded, failed (the run failed for good), retried, stopped (cancelled or abandoned).",
+			Help: "Rotation attempts ended, by result, counted once the run records it: succeeded, failed (the run failed for good), retried, stopped (cancelled, abandoned or taken over, or the outcome could not be recorded).",
 		}, []string{"result"}),
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "rotor_rotation_scheduler_lag_seconds",
