@@ -1,11 +1,16 @@
 package manager_test
 
 import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/manager"
+	"github.com/rotorhq/rotor/sqlite"
 )
 
 // BenchmarkGetSecretValue reads a warm secret: served from the cache,
@@ -46,5 +51,39 @@ func BenchmarkPutSecretValue(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		e.clock.Advance(1)
 		e.put(b, "bench", tok(i+1), "value")
+	}
+}
+
+// allowAll allows everything without recording.
+type allowAll struct{}
+
+func (allowAll) Authorize(context.Context, rotor.Caller, rotor.AccessRequest) error { return nil }
+
+// BenchmarkWrites is bench/writes without HTTP: concurrent callers each
+// create a secret and put a second value to it (two durable writes per
+// iteration), so the writes share group commits as the server's do.
+func BenchmarkWrites(b *testing.B) {
+	e := newEnv(b, func(c *manager.Config) { c.Now = nil; c.Authorizer = allowAll{} })
+	var n atomic.Int64
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			name := fmt.Sprintf("bench/s%d", i)
+			if _, err := e.svc.CreateSecret(e.ctx, rotor.CreateSecretInput{Name: name, ClientRequestToken: tok(int(2 * i)), Value: sv(strings.Repeat("a", 64))}); err != nil {
+				b.Error(err)
+				return
+			}
+			if _, err := e.svc.PutSecretValue(e.ctx, rotor.PutSecretValueInput{SecretID: name, ClientRequestToken: tok(int(2*i + 1)), Value: sv(strings.Repeat("b", 64))}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(2*n.Load())/b.Elapsed().Seconds(), "writes/s")
+	if st, ok := e.store.Store.(*sqlite.Store); ok {
+		s := st.Stats()
+		b.ReportMetric(float64(s.Updates)/float64(max(1, s.Commits)), "writes/commit")
 	}
 }
