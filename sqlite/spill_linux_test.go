@@ -42,7 +42,7 @@ func TestSubJournal(t *testing.T) {
 	s := mustOpen(t, filepath.Join(t.TempDir(), "rotor.db"))
 	ctx := context.Background()
 	desc := strings.Repeat("d", 3000)
-	small := 20 // past SQLite's default of 64 KiB, within the bound
+	small := 20                                 // past SQLite's default of 64 KiB, within the bound
 	large := 2 * sqlite.StmtJournalSpill / 4096 // twice the bound
 	sec := func(i int) *rotor.SecretRecord {
 		name := fmt.Sprintf("spill-%04d", i)
