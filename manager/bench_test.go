@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -66,6 +67,7 @@ func BenchmarkWrites(b *testing.B) {
 	e := newEnv(b, func(c *manager.Config) { c.Now = nil; c.Authorizer = allowAll{} })
 	var n atomic.Int64
 	b.SetParallelism(4)
+	cpu0 := cpuTime()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -82,8 +84,18 @@ func BenchmarkWrites(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(2*n.Load())/b.Elapsed().Seconds(), "writes/s")
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(max(1, 2*n.Load())), "cpu-µs/write")
 	if st, ok := e.store.Store.(*sqlite.Store); ok {
 		s := st.Stats()
 		b.ReportMetric(float64(s.Updates)/float64(max(1, s.Commits)), "writes/commit")
 	}
+}
+
+// cpuTime is the CPU time (user and system) the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
