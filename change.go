@@ -6,7 +6,12 @@ import "context"
 // reports it, so that every server drops what its caches hold of it.
 type Change struct {
 	// SecretARN is the secret whose metadata, versions, labels or policy
-	// changed; "" when the change touched no secret.
+	// changed; "" when the change touched no secret. A write of access
+	// dates alone (Tx.SetLastAccessed) is not reported: it is day-granular
+	// bookkeeping that every read would otherwise turn into a cache drop
+	// on every server (each server's first reads of a day would evict the
+	// hot set everywhere); other servers show the new date once their
+	// cached copy reaches its maximum age.
 	SecretARN string
 	// Auth is true when identities, access keys or identity policies
 	// changed.

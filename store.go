@@ -214,7 +214,7 @@ type SecretReader interface {
 
 // SecretScanner is an optional interface of a Store: every secret with
 // its versions, in batches, for filling a cache when a server starts
-// (manager.Service.WarmCache). Stores without it are not pre-read.
+// (manager.Service.PreloadCache). Stores without it are not pre-read.
 type SecretScanner interface {
 	// ScanSecrets returns up to limit secrets whose ARN sorts after
 	// after (byte order; "" = from the first), in ARN order, each as

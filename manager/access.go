@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/rotorhq/rotor"
@@ -51,12 +52,24 @@ func (s *Service) noteAccessLocked(key string, n accessNote) {
 
 // FlushAccessDates writes every noted LastAccessedDate now, in one
 // transaction. A server calls it when it stops, after the last request;
-// it is safe to call at any time. A version deleted meanwhile is skipped.
-// When the write fails the notes are dropped (and logged), so a later read
-// of the same day notes them again.
+// it is safe to call at any time (calls run one at a time). A version
+// deleted meanwhile is skipped.
+//
+// Once the write committed, the cached secrets it wrote keep their place
+// in the cache, showing the new dates (cache.patchAccessed), so the first
+// reads of a new day do not turn the hot set into misses; a secret that
+// changed meanwhile, or one with a version the write skipped, is
+// invalidated instead. When the write fails, the secrets are invalidated
+// (it may have committed after all) and the notes are dropped (and
+// logged), so a later read of the same day notes them again.
 //
 // Errors: EINTERNAL.
 func (s *Service) FlushAccessDates(ctx context.Context) error {
+	// One flush at a time: the cache patches of two could otherwise apply
+	// in the other order than their commits (see patchAccessed), and a
+	// flush taking its batch after another commits after it.
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
 	s.accessMu.Lock()
 	batch := s.accessPending
 	s.accessPending = nil
@@ -68,28 +81,57 @@ func (s *Service) FlushAccessDates(ctx context.Context) error {
 	if len(batch) == 0 || s.store == nil {
 		return nil
 	}
+	// Begun before the transaction, as a fill is: patchAccessed then sees
+	// every invalidation that may have come after the commit.
+	gen := s.cache.begin()
+	defer s.cache.end()
+	var patches map[string]*accessPatch
+	// In day order: each note sets its secret's date too, so a batch that
+	// spans midnight leaves every secret at its latest day.
+	notes := make([]accessNote, 0, len(batch))
+	for _, n := range batch {
+		notes = append(notes, n)
+	}
+	slices.SortFunc(notes, func(a, b accessNote) int { return a.day.Compare(b.day) })
 	err := s.store.Update(context.WithoutCancel(ctx), func(tx rotor.Tx) error {
-		for _, n := range batch {
-			// ENOTFOUND: the version was pruned or deleted since the read.
-			if err := tx.SetLastAccessed(n.arn, n.version, n.day); err != nil && !isCode(err, rotor.ENOTFOUND) {
+		patches = make(map[string]*accessPatch, len(batch))
+		for _, n := range notes {
+			p := patches[n.arn]
+			if p == nil {
+				p = &accessPatch{arn: n.arn, region: n.region, name: n.name}
+				patches[n.arn] = p
+			}
+			// Each note sets the secret's date too, so the last one
+			// written (the latest day) gives it; ENOTFOUND (the version was pruned or
+			// deleted since the read) writes nothing.
+			switch err := tx.SetLastAccessed(n.arn, n.version, n.day); {
+			case err == nil:
+				p.day = n.day
+				p.versions = append(p.versions, versionDay{id: n.version, day: n.day})
+			case isCode(err, rotor.ENOTFOUND):
+				p.drop = true
+			default:
 				return err
 			}
 		}
 		return nil
 	})
-	for key, n := range batch {
-		s.cache.invalidate(n.arn, n.region, n.name)
-		if err != nil {
+	if err != nil {
+		for key, n := range batch {
+			s.cache.invalidate(n.arn, n.region, n.name)
 			s.accessMu.Lock()
 			if s.accessed[key].Equal(n.day) {
 				delete(s.accessed, key)
 			}
 			s.accessMu.Unlock()
 		}
-	}
-	if err != nil {
 		s.log.Warn("record last accessed dates", "versions", len(batch), "err", err)
 		return internal("record last accessed dates", err)
 	}
+	ps := make([]*accessPatch, 0, len(patches))
+	for _, p := range patches {
+		ps = append(ps, p)
+	}
+	s.cache.patchAccessed(gen, ps)
 	return nil
 }

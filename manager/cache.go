@@ -2,23 +2,51 @@ package manager
 
 import (
 	"hash/maphash"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/internal/sysmem"
 	"github.com/rotorhq/rotor/policy"
 )
 
+// The default cache budget (Config.CacheMaxBytes 0) is a quarter of the
+// memory available to the process (sysmem.Available: the machine's, or
+// its control group's limit when lower), kept within 64 MiB to 1 GiB: a
+// 1 GB machine gets 256 MiB (about 360,000 secrets of small values, about
+// 740 bytes each, see packed.cost), one of 4 GB or more 1 GiB (about
+// 1,450,000); 256 MiB when the memory cannot be read. A quarter, as the
+// JVM's default heap, leaves the rest to the kernel's page cache of the
+// database, which the reads that miss this cache go to, and to rotation
+// functions; the cap keeps a big machine's server from a heap far larger
+// than a store of a million secrets needs.
+const (
+	cacheMemoryShare   = 4
+	minDefaultCache    = 64 << 20
+	maxDefaultCache    = 1 << 30
+	fallbackCacheBytes = 256 << 20
+)
+
+// defaultCacheBytes is the default cache budget when the memory available
+// is l (ok false: unknown).
+func defaultCacheBytes(l sysmem.Limit, ok bool) int64 {
+	if !ok {
+		return fallbackCacheBytes
+	}
+	n := l.Bytes / cacheMemoryShare &^ (1<<20 - 1) // whole MiB
+	return min(max(n, minDefaultCache), maxDefaultCache)
+}
+
+// DefaultCacheMaxBytes returns the default cache budget on this machine
+// (see defaultCacheBytes), read once per process.
+var DefaultCacheMaxBytes = sync.OnceValue(func() int64 { return defaultCacheBytes(sysmem.Available()) })
+
 // Cache bounds.
 const (
-	// DefaultCacheMaxBytes is the cache budget when Config.CacheMaxBytes is
-	// 0: 256 MiB, a quarter of a 1 GB machine, which holds about 360,000
-	// secrets of small values (about 740 bytes each, see packed.cost). The
-	// rest of such a machine is better left to the kernel's page cache of
-	// the database, which the reads that miss this cache go to.
-	DefaultCacheMaxBytes = 256 << 20
 	// cacheMaxPending bounds the invalidations remembered for fills in
 	// flight; a fill older than the oldest one remembered is discarded.
 	cacheMaxPending = 4096
@@ -392,10 +420,20 @@ func (c *cache) invalidateARN(arn string) {
 func (c *cache) invalidate(arn, region, name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.gen++
+	c.invalidateLocked(arn, region, name)
+}
+
+// invalidateLocked is invalidate with c.mu held.
+func (c *cache) invalidateLocked(arn, region, name string) {
 	c.remove(c.withARN(arn))
 	c.remove(c.withName(region, name))
-	nk := nameKey(region, name)
+	c.changedLocked(arn, nameKey(region, name))
+}
+
+// changedLocked records that the secret arn (named nk) changed, so that
+// fills in flight, begun before, are refused. c.mu must be held.
+func (c *cache) changedLocked(arn string, nk secretKey) {
+	c.gen++
 	if c.inflight == 0 {
 		c.floor = c.gen
 		return
@@ -406,6 +444,103 @@ func (c *cache) invalidate(arn, region, name string) {
 		c.floor = c.recent[drop-1].gen
 		c.recent = append([]invalidation(nil), c.recent[drop:]...)
 	}
+}
+
+// accessPatch is what a committed write of access dates (FlushAccessDates)
+// did to one secret.
+type accessPatch struct {
+	arn, region, name string
+	// day is the secret's LastAccessedDate as the write left it (the day
+	// of the last version note it applied), and versions the date it gave
+	// each version.
+	day      time.Time
+	versions []versionDay
+	// drop: a note of the secret was not written (its version was gone),
+	// so it is invalidated rather than patched.
+	drop bool
+}
+
+// patchAccessed applies a committed write of access dates to the cache
+// instead of invalidating the secrets it wrote: each one cached keeps its
+// place (and its ref bit and expiry) with an entry whose dates are those
+// ps gives (packed.withAccessed, built before the write lock is taken, so
+// readers wait only for the swaps). gen is from a begin the caller made
+// before the write's transaction started (and ends after this call), so
+// the write is known to be the last one to each secret that it patches:
+//
+//   - A secret invalidated since gen (by a writer whose commit may have
+//     come after the access write's, so the cached entry may hold a newer
+//     state whose dates the patch would set back), or one of ps with drop
+//     set, is invalidated as before, never patched.
+//   - Otherwise any write to the secret that the cached entry lacks is one
+//     whose invalidation is still to come and will drop the entry; the
+//     patch only adds the access write, which committed.
+//   - Like invalidate, it refuses every fill of the secrets of ps in
+//     flight: a fill begun before the commit may hold the old dates.
+//
+// Access writes must not run concurrently with each other (the caller
+// serializes them): they do not invalidate, so one would not see the
+// other. A patched entry that no longer fits the budget makes room as
+// install does, or is dropped when larger than the budget. It returns how
+// many entries it patched.
+func (c *cache) patchAccessed(gen uint64, ps []*accessPatch) (patched int) {
+	// The patched entries are built under the read lock only, from the
+	// entries cached then; one replaced by the time the write lock is
+	// taken (its data is another string) is dropped instead.
+	olds := make([]packed, len(ps))
+	c.mu.RLock()
+	for i, p := range ps {
+		if slot := c.withARN(p.arn); slot >= 0 && !p.drop {
+			olds[i] = c.ring[slot].e
+		}
+	}
+	c.mu.RUnlock()
+	news := make([]packed, len(ps))
+	for i, p := range ps {
+		if olds[i].data != "" {
+			if e, ok := olds[i].withAccessed(p.day, p.versions); ok {
+				news[i] = e
+			}
+		}
+	}
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// Decide for every secret before recording any change: recording
+	// one would look like an invalidation to a secret with the same name.
+	// The invalidations since gen are the end of c.recent (in generation
+	// order); indexed once, so each secret costs two lookups.
+	since := c.recent[sort.Search(len(c.recent), func(i int) bool { return c.recent[i].gen > gen }):]
+	arns := make(map[string]struct{}, len(since))
+	names := make(map[secretKey]struct{}, len(since))
+	for _, iv := range since {
+		arns[iv.arn] = struct{}{}
+		names[iv.nameKey] = struct{}{}
+	}
+	drop := make([]bool, len(ps))
+	for i, p := range ps {
+		_, byARN := arns[p.arn]
+		_, byName := names[nameKey(p.region, p.name)]
+		drop[i] = p.drop || gen < c.floor || byARN || byName
+	}
+	for i, p := range ps {
+		slot := c.withARN(p.arn)
+		e := &news[i]
+		if drop[i] || slot < 0 || c.withName(p.region, p.name) != slot || e.data == "" ||
+			unsafe.StringData(c.ring[slot].e.data) != unsafe.StringData(olds[i].data) || int64(e.size) > c.maxBytes {
+			c.invalidateLocked(p.arn, p.region, p.name)
+			continue
+		}
+		c.changedLocked(p.arn, nameKey(p.region, p.name))
+		s := &c.ring[slot]
+		c.bytes += int64(e.size) - int64(s.e.size)
+		s.e = *e
+		patched++
+	}
+	for c.bytes > c.maxBytes {
+		c.evict()
+	}
+	return patched
 }
 
 // clear drops everything and refuses every fill in flight.

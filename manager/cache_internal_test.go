@@ -278,3 +278,202 @@ func TestCacheHashCollisions(t *testing.T) {
 
 // same reports whether got is a copy of want (the cache hands out copies).
 func same(got, want *packed) bool { return got != nil && got.data == want.data }
+
+// growingLen is a value length for cachedSecret at which the entry's cost
+// grows when its zero access dates become a day (its size class changes).
+func growingLen(t *testing.T, day time.Time) int {
+	t.Helper()
+	for n := range 1024 {
+		e := cachedSecret(0, n)
+		if p, _ := e.withAccessed(day, accessedPatch(0, day).versions); p.size > e.size {
+			return n
+		}
+	}
+	t.Fatal("no value length makes the cost grow")
+	return 0
+}
+
+// accessedPatch is the patch a flush of day makes to secret i of
+// cachedSecret (its one version read).
+func accessedPatch(i int, day time.Time) *accessPatch {
+	e := cachedSecret(i, 0)
+	v, _ := e.find("", rotor.StageCurrent)
+	return &accessPatch{arn: e.arn(), region: e.region(), name: e.name(), day: day,
+		versions: []versionDay{{id: v.id, day: day}}}
+}
+
+// accessedOn reports whether the cached entry e shows day as the
+// LastAccessedDate of the secret and of its AWSCURRENT version.
+func accessedOn(e *packed, day time.Time) bool {
+	if e == nil {
+		return false
+	}
+	v, _ := e.find("", rotor.StageCurrent)
+	return e.record().LastAccessedDate.Equal(day) && v.accessed.Equal(day)
+}
+
+// TestCachePatchAccessed: a flush of access dates patches the cached
+// secrets it wrote in place, and otherwise behaves as an invalidation:
+// fills in flight are refused, and a secret invalidated since the flush
+// began (its cached state may be newer than the flush), one with a version
+// the flush skipped, or one whose entry lacks a version, is dropped.
+func TestCachePatchAccessed(t *testing.T) {
+	day := time.Date(2024, 3, 2, 0, 0, 0, 0, time.UTC)
+	name := func(i int) string { return fmt.Sprintf("secret-%07d", i) }
+
+	t.Run("Patched", func(t *testing.T) {
+		c := newCache(1 << 20)
+		grow := growingLen(t, day)
+		fill(c, cachedSecret(1, grow))
+		fill(c, cachedSecret(2, grow))
+		before := c.usage()
+		gen := c.begin()
+		if n := c.patchAccessed(gen, []*accessPatch{accessedPatch(1, day)}); n != 1 {
+			t.Fatalf("patched %d entries, want 1", n)
+		}
+		c.end()
+		checkInvariants(t, c)
+		if e := c.get("r", name(1)); !accessedOn(e, day) {
+			t.Fatal("patched secret not cached with the flushed day")
+		}
+		if e := c.get("r", name(2)); e == nil || !accessedOn(e, time.Time{}) {
+			t.Fatal("a secret the flush did not write changed or went")
+		}
+		// The zero date took one byte, the day takes more: the entry grew,
+		// and the byte count with it (checkInvariants: exactly).
+		if c.usage() <= before {
+			t.Errorf("usage %d after patching, %d before: the larger entry is not counted", c.usage(), before)
+		}
+	})
+	t.Run("FillInFlightRefused", func(t *testing.T) {
+		c := newCache(1 << 20)
+		fill(c, cachedSecret(1, 32))
+		old := c.begin() // a reader that missed loads the dates before the flush
+		gen := c.begin()
+		c.patchAccessed(gen, []*accessPatch{accessedPatch(1, day), accessedPatch(2, day)})
+		c.end()
+		c.install(old, cachedSecret(1, 32))
+		c.install(old, cachedSecret(2, 32))
+		c.end()
+		if e := c.get("r", name(1)); !accessedOn(e, day) {
+			t.Fatal("a fill begun before the flush replaced the patched entry")
+		}
+		if c.get("r", name(2)) != nil {
+			t.Fatal("a fill begun before the flush installed the old dates of a secret it wrote")
+		}
+	})
+	t.Run("InvalidatedSinceBeginDropped", func(t *testing.T) {
+		for _, by := range []string{"arn", "name"} {
+			c := newCache(1 << 20)
+			fill(c, cachedSecret(1, 32))
+			gen := c.begin()
+			// A write after the flush's transaction began, and a fill of
+			// its (perhaps newer) state: the flush must not set its dates.
+			e := cachedSecret(1, 32)
+			if by == "arn" {
+				c.invalidate(e.arn(), "r", "elsewhere")
+			} else {
+				c.invalidate("arn:other", "r", name(1))
+			}
+			fill(c, cachedSecret(1, 64))
+			c.patchAccessed(gen, []*accessPatch{accessedPatch(1, day)})
+			c.end()
+			checkInvariants(t, c)
+			if c.get("r", name(1)) != nil {
+				t.Fatalf("by %s: a secret invalidated since the flush began was patched, not dropped", by)
+			}
+		}
+	})
+	t.Run("ForgottenInvalidationsDrop", func(t *testing.T) {
+		c := newCache(1 << 20)
+		fill(c, cachedSecret(1, 32))
+		gen := c.begin()
+		for range cacheMaxPending + 1 { // the floor passes gen
+			c.invalidate("arn:b", "r", "b")
+		}
+		c.patchAccessed(gen, []*accessPatch{accessedPatch(1, day)})
+		c.end()
+		if c.get("r", name(1)) != nil {
+			t.Fatal("patched although invalidations since the flush began were forgotten")
+		}
+	})
+	t.Run("SkippedVersionDrops", func(t *testing.T) {
+		c := newCache(1 << 20)
+		fill(c, cachedSecret(1, 32))
+		fill(c, cachedSecret(2, 32))
+		gen := c.begin()
+		dropped := accessedPatch(1, day)
+		dropped.drop = true // a note of it was ENOTFOUND
+		unknown := accessedPatch(2, day)
+		unknown.versions = append(unknown.versions, versionDay{id: "gone", day: day}) // not in the entry
+		if n := c.patchAccessed(gen, []*accessPatch{dropped, unknown}); n != 0 {
+			t.Fatalf("patched %d entries, want 0", n)
+		}
+		c.end()
+		checkInvariants(t, c)
+		if c.size() != 0 {
+			t.Fatal("a secret with a version the flush skipped, or the entry lacks, stayed cached")
+		}
+	})
+	t.Run("NotCachedStaysOut", func(t *testing.T) {
+		c := newCache(1 << 20)
+		gen := c.begin()
+		c.patchAccessed(gen, []*accessPatch{accessedPatch(1, day)})
+		c.end()
+		if c.size() != 0 {
+			t.Fatal("the patch cached a secret that was not cached")
+		}
+	})
+	t.Run("Budget", func(t *testing.T) {
+		// Full of entries with zero dates; patching every one makes each
+		// larger, so some must go to keep the budget.
+		n, grow := 50, growingLen(t, day)
+		c := newCache(int64(n) * int64(cachedSecret(0, grow).size))
+		var ps []*accessPatch
+		for i := range n {
+			fill(c, cachedSecret(i, grow))
+			ps = append(ps, accessedPatch(i, day))
+		}
+		if c.size() != n {
+			t.Fatalf("%d cached, want %d", c.size(), n)
+		}
+		gen := c.begin()
+		c.patchAccessed(gen, ps)
+		c.end()
+		checkInvariants(t, c)
+		if c.size() == n || c.size() == 0 {
+			t.Fatalf("%d of %d cached after the entries grew: want fewer, but not none", c.size(), n)
+		}
+		for i := range n {
+			if e := c.get("r", name(i)); e != nil && !accessedOn(e, day) {
+				t.Fatalf("secret %d cached without its new dates", i)
+			}
+		}
+	})
+}
+
+// BenchmarkCachePatchAccessed patches accessFlushMax cached secrets (one
+// flush's worth) with a new day: the time the cache's lock is held.
+func BenchmarkCachePatchAccessed(b *testing.B) {
+	c := newCache(1 << 30)
+	for i := range accessFlushMax {
+		fill(c, cachedSecret(i, 100))
+	}
+	day := time.Date(2024, 3, 2, 0, 0, 0, 0, time.UTC)
+	ps := make([]*accessPatch, accessFlushMax)
+	var held time.Duration
+	for n := range b.N {
+		d := day.AddDate(0, 0, n)
+		for i := range ps {
+			ps[i] = accessedPatch(i, d)
+		}
+		gen := c.begin()
+		start := time.Now()
+		if c.patchAccessed(gen, ps) != len(ps) {
+			b.Fatal("not every secret patched")
+		}
+		held += time.Since(start)
+		c.end()
+	}
+	b.ReportMetric(float64(held.Nanoseconds())/float64(b.N*accessFlushMax), "ns/secret")
+}

@@ -2,6 +2,7 @@ package manager
 
 import (
 	"encoding/binary"
+	"strings"
 	"time"
 
 	"github.com/rotorhq/rotor"
@@ -386,4 +387,90 @@ func (p *packed) entry() *entry {
 		vs[i] = v.record()
 	}
 	return newEntry(rec, vs)
+}
+
+// versionDay is the LastAccessedDate written for one version.
+type versionDay struct {
+	id  string
+	day time.Time
+}
+
+// withAccessed returns a copy of p in which the secret's LastAccessedDate
+// is day and each version in vs has its day as LastAccessedDate, all else
+// byte for byte the same (so it equals what pack makes of the records with
+// those dates). The copy keeps p's compiled policy and expiry, and has its
+// own size. ok is false when a version of vs is not in p. It costs one
+// pass over p's version headers, and a copy of its bytes.
+func (p *packed) withAccessed(day time.Time, vs []versionDay) (out packed, ok bool) {
+	// The spans of data to replace, in order, and what replaces them.
+	type span struct {
+		from, to int
+		t        time.Time
+		enc      []byte
+		buf      [binary.MaxVarintLen64]byte
+	}
+	spans := make([]span, 0, 1+len(vs))
+	r := reader{s: p.data}
+	for range 9 { // ARN ... PrimaryRegion
+		r.skipLen()
+	}
+	r.flags()
+	for range 5 { // LambdaARN ... ScheduleExpression
+		r.skipLen()
+	}
+	r.varint()  // AutomaticallyAfterDays
+	r.uvarint() // CreatedDate
+	r.uvarint() // LastChangedDate
+	from := r.i
+	r.uvarint() // LastAccessedDate
+	spans = append(spans, span{from: from, to: r.i, t: day})
+	found := 0
+	r.i = int(p.vstart)
+	for n := r.uvarint(); n > 0; n-- {
+		id := r.str()
+		r.skipLen() // KmsKeyID
+		f := r.flags()
+		r.uvarint() // CreatedDate
+		from := r.i
+		r.uvarint() // LastAccessedDate
+		for _, v := range vs {
+			if v.id == id {
+				spans = append(spans, span{from: from, to: r.i, t: v.day})
+				found++
+				break
+			}
+		}
+		for n := r.uvarint(); n > 0; n-- {
+			r.skipLen()
+		}
+		if f&flagHasValue != 0 {
+			r.skipLen()
+			r.skipLen()
+			r.skipLen()
+		}
+	}
+	if found != len(vs) {
+		return packed{}, false
+	}
+	// Encode the new dates first, so the copy is built in one allocation
+	// of its exact size.
+	size := len(p.data)
+	for i := range spans {
+		spans[i].enc = appendTimes(spans[i].buf[:0], spans[i].t)
+		size += len(spans[i].enc) - (spans[i].to - spans[i].from)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	at := 0
+	for _, s := range spans {
+		b.WriteString(p.data[at:s.from])
+		b.Write(s.enc)
+		at = s.to
+	}
+	b.WriteString(p.data[at:])
+	// Only the secret's date lies before the versions.
+	shift := len(spans[0].enc) - (spans[0].to - spans[0].from)
+	out = packed{data: b.String(), policy: p.policy, expires: p.expires, vstart: p.vstart + int32(shift)}
+	out.size = int32(out.cost())
+	return out, true
 }

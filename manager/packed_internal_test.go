@@ -16,26 +16,7 @@ import (
 // integers, times (zero, before 1970, nanoseconds) in UTC, tags in order,
 // versions in order with their labels, placeholders and binary values.
 func TestPackedRoundTrip(t *testing.T) {
-	at := func(ns int64) time.Time { return time.Unix(0, ns).UTC() }
-	full := &rotor.SecretRecord{
-		ARN: rotor.SecretARN("eu-west-1", "123456789012", "app/db", "AbCdEf"), Region: "eu-west-1", Name: "app/db",
-		Description: "d\x00é", KmsKeyID: "alias/k", Type: "t", TagsEverSet: true,
-		Tags: []rotor.Tag{{Key: "z", Value: ""}, {Key: "a", Value: strings.Repeat("v", 300)}, {Key: "", Value: "x"}},
-		Rotation: rotor.RotationConfig{Configured: true, Enabled: true, LambdaARN: "arn:aws:lambda:eu-west-1:1:function:f",
-			MasterARN: "m", Identity: "i", Rules: rotor.RotationRules{AutomaticallyAfterDays: -3, Duration: "2h", ScheduleExpression: "rate(1 day)"}},
-		ResourcePolicy: `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}]}`,
-		CreatedDate:    at(1), LastChangedDate: at(-1), LastAccessedDate: at(math.MaxInt64), LastRotatedDate: at(math.MinInt64 + 1),
-		NextRotationDate: at(1700000000123456789), DeletedDate: at(2), PurgeDate: at(3),
-		OwningService: "svc", PrimaryRegion: "us-east-1",
-	}
-	vs := []*rotor.VersionRecord{
-		{ID: "v1", Value: &rotor.Sealed{KeyID: "k1", WrappedKey: []byte{0, 1}, Ciphertext: []byte{}}, KmsKeyID: "alias/k",
-			Stages: []string{"AWSPREVIOUS"}, CreatedDate: at(10), LastAccessedDate: at(11)},
-		{ID: "v2", Value: &rotor.Sealed{KeyID: "k2", WrappedKey: []byte("w"), Ciphertext: make([]byte, 70000)}, Binary: true,
-			Stages: []string{"ALPHA", "AWSCURRENT", "ZED"}, CreatedDate: at(10)},
-		{ID: "p", Stages: []string{"AWSPENDING"}, CreatedDate: at(12)},
-		{ID: "old"},
-	}
+	full, vs := packedFixture()
 	for name, tc := range map[string]struct {
 		rec *rotor.SecretRecord
 		vs  []*rotor.VersionRecord
@@ -93,5 +74,89 @@ func TestPackedRoundTrip(t *testing.T) {
 	s.WrappedKey[0] = 'X'
 	if again, _ := p.find("v2", ""); again.wrapped != "w" {
 		t.Error("sealed() shares memory with the packed secret")
+	}
+}
+
+// packedFixture returns a secret with every field set and versions of
+// every kind: with a value, binary, a placeholder, an unlabeled one.
+func packedFixture() (*rotor.SecretRecord, []*rotor.VersionRecord) {
+	at := func(ns int64) time.Time { return time.Unix(0, ns).UTC() }
+	full := &rotor.SecretRecord{
+		ARN: rotor.SecretARN("eu-west-1", "123456789012", "app/db", "AbCdEf"), Region: "eu-west-1", Name: "app/db",
+		Description: "d\x00é", KmsKeyID: "alias/k", Type: "t", TagsEverSet: true,
+		Tags: []rotor.Tag{{Key: "z", Value: ""}, {Key: "a", Value: strings.Repeat("v", 300)}, {Key: "", Value: "x"}},
+		Rotation: rotor.RotationConfig{Configured: true, Enabled: true, LambdaARN: "arn:aws:lambda:eu-west-1:1:function:f",
+			MasterARN: "m", Identity: "i", Rules: rotor.RotationRules{AutomaticallyAfterDays: -3, Duration: "2h", ScheduleExpression: "rate(1 day)"}},
+		ResourcePolicy: `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}]}`,
+		CreatedDate:    at(1), LastChangedDate: at(-1), LastAccessedDate: at(math.MaxInt64), LastRotatedDate: at(math.MinInt64 + 1),
+		NextRotationDate: at(1700000000123456789), DeletedDate: at(2), PurgeDate: at(3),
+		OwningService: "svc", PrimaryRegion: "us-east-1",
+	}
+	vs := []*rotor.VersionRecord{
+		{ID: "v1", Value: &rotor.Sealed{KeyID: "k1", WrappedKey: []byte{0, 1}, Ciphertext: []byte{}}, KmsKeyID: "alias/k",
+			Stages: []string{"AWSPREVIOUS"}, CreatedDate: at(10), LastAccessedDate: at(11)},
+		{ID: "v2", Value: &rotor.Sealed{KeyID: "k2", WrappedKey: []byte("w"), Ciphertext: make([]byte, 70000)}, Binary: true,
+			Stages: []string{"ALPHA", "AWSCURRENT", "ZED"}, CreatedDate: at(10)},
+		{ID: "p", Stages: []string{"AWSPENDING"}, CreatedDate: at(12)},
+		{ID: "old"},
+	}
+	return full, vs
+}
+
+// TestPackedWithAccessed: withAccessed gives exactly what pack makes of
+// the records with the new dates (zero dates growing to full ones, full
+// ones changing, a date set back to zero), and refuses a version the
+// secret does not have.
+func TestPackedWithAccessed(t *testing.T) {
+	rec, vs := packedFixture()
+	day := time.Date(2024, 3, 2, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name    string
+		recDay  time.Time
+		changes []versionDay
+	}{
+		{"NoVersions", day, nil},
+		{"ZeroToDay", day, []versionDay{{"v2", day}, {"old", day}}},
+		{"DayToDay", day, []versionDay{{"v1", day}}},
+		{"LastVersion", day.AddDate(0, 0, 1), []versionDay{{"old", day.AddDate(0, 0, 1)}, {"v1", day}}},
+		{"ToZero", time.Time{}, []versionDay{{"v1", time.Time{}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPacked(rec, vs)
+			p.expires = 42
+			wantRec := *rec
+			wantRec.LastAccessedDate = tc.recDay
+			var wantVs []*rotor.VersionRecord
+			for _, v := range vs {
+				c := *v
+				for _, ch := range tc.changes {
+					if ch.id == v.ID {
+						c.LastAccessedDate = ch.day
+					}
+				}
+				wantVs = append(wantVs, &c)
+			}
+			want := newPacked(&wantRec, wantVs)
+			got, ok := p.withAccessed(tc.recDay, tc.changes)
+			if !ok {
+				t.Fatal("withAccessed refused versions the secret has")
+			}
+			if got.data != want.data || got.vstart != want.vstart || got.size != want.size {
+				t.Fatalf("withAccessed: vstart %d size %d, data equal %v; want vstart %d size %d", got.vstart, got.size,
+					got.data == want.data, want.vstart, want.size)
+			}
+			if got.policy != p.policy || got.expires != 42 {
+				t.Errorf("withAccessed dropped the compiled policy or the expiry")
+			}
+			if !p.record().LastAccessedDate.Equal(rec.LastAccessedDate) {
+				t.Error("withAccessed changed the original")
+			}
+		})
+	}
+	if _, ok := newPacked(rec, vs).withAccessed(day, []versionDay{{"v1", day}, {"gone", day}}); ok {
+		t.Error("withAccessed accepted a version the secret does not have")
+	}
+	if _, ok := newPacked(&rotor.SecretRecord{ARN: "a"}, nil).withAccessed(day, []versionDay{{"v1", day}}); ok {
+		t.Error("withAccessed accepted a version of a secret without versions")
 	}
 }

@@ -68,7 +68,7 @@ type Config struct {
 	// created pending. Engine.Offer implements it.
 	OfferRun func() *rotation.Handoff
 	// CacheMaxBytes bounds the read cache of sealed records by their
-	// estimated memory; 0 means DefaultCacheMaxBytes, negative disables
+	// estimated memory; 0 means DefaultCacheMaxBytes(), negative disables
 	// the cache.
 	CacheMaxBytes int64
 	// CacheMaxAge, when positive, bounds how long a cached secret is served
@@ -121,6 +121,8 @@ type Service struct {
 	accessPending map[string]accessNote
 	accessTimer   *time.Timer
 	accessFlush   time.Duration
+	// flushMu runs FlushAccessDates one at a time.
+	flushMu sync.Mutex
 }
 
 var (
@@ -170,7 +172,7 @@ func New(cfg Config) *Service {
 	}
 	switch {
 	case cfg.CacheMaxBytes == 0:
-		s.cache.maxBytes = DefaultCacheMaxBytes
+		s.cache.maxBytes = DefaultCacheMaxBytes()
 	case cfg.CacheMaxBytes < 0:
 		s.cache.maxBytes = 0
 	}

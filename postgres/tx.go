@@ -786,6 +786,5 @@ func (t *tx) SetLastAccessed(arn, id string, day time.Time) error {
 		arn, id, toNanos(day)); err != nil {
 		return err
 	}
-	t.changes.secret(arn)
-	return nil
+	return nil // not announced: see rotor.Change.SecretARN
 }

@@ -73,6 +73,7 @@ import (
 
 	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/bench/internal/serverproc"
+	"github.com/rotorhq/rotor/manager"
 	"github.com/rotorhq/rotor/sqlite"
 )
 
@@ -89,7 +90,7 @@ func main() {
 	flag.IntVar(&scale.secrets, "secrets", 1, "number of secrets; above 1, they are built through the store and reads spread over them")
 	flag.StringVar(&scale.dists, "dist", "uniform,zipf", "with -secrets > 1: comma-separated read distributions, uniform or zipf (s = 1.1)")
 	flag.IntVar(&scale.presign, "presign", 100000, "with -secrets > 1: requests drawn and signed ahead per distribution, at least 4 × -secrets up to 2,000,000 (replayed in a cycle)")
-	flag.Int64Var(&scale.cacheBytes, "cache-bytes", 256<<20, "the server's cache.max_bytes; both servers get GOGC=400 and GOMEMLIMIT = this + 96 MiB")
+	flag.Int64Var(&scale.cacheBytes, "cache-bytes", manager.DefaultCacheMaxBytes(), "the server's cache.max_bytes (default: the server's default on this machine, a quarter of its memory within 64 MiB to 1 GiB); both servers get GOGC=400 and GOMEMLIMIT = this + 96 MiB")
 	flag.Int64Var(&scale.mmapBytes, "db-mmap-bytes", 0, "the server's database.mmap_bytes (0 = off)")
 	flag.StringVar(&scale.storeDir, "store", "", "with -secrets > 1: keep the store in this directory and reuse it on later runs with the same -secrets and -value-size")
 	flag.BoolVar(&scale.premigrate, "premigrate", true, "with -store: migrate a reused store before starting the server (false for a server older than this program)")

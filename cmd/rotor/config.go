@@ -16,6 +16,8 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/rotorhq/rotor/internal/sysmem"
+	"github.com/rotorhq/rotor/manager"
 	"github.com/rotorhq/rotor/server"
 )
 
@@ -288,9 +290,18 @@ func (d *duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// DefaultCacheMaxBytes is the default cache.max_bytes: 256 MiB, a quarter
-// of a 1 GB machine (see docs/config.md).
-const DefaultCacheMaxBytes = 256 << 20
+// cacheBudgetBasis says where a cache.max_bytes of n comes from, for the
+// startup log: the setting, or the default and the memory it was sized on.
+func cacheBudgetBasis(n int64) string {
+	if n != manager.DefaultCacheMaxBytes() {
+		return "cache.max_bytes"
+	}
+	l, ok := sysmem.Available()
+	if !ok {
+		return "default (the memory available is unknown)"
+	}
+	return fmt.Sprintf("default: a quarter of %d MiB (%s), kept within 64 MiB to 1 GiB", l.Bytes>>20, l.Source)
+}
 
 // DefaultConfig returns the configuration `rotor server` uses with no file,
 // no environment and no flags.
@@ -313,7 +324,7 @@ func DefaultConfig() Config {
 	c.Audit.MaxSize = 100 << 20
 	c.Audit.OnFailure = "refuse"
 	c.Audit.Buffer = 8192
-	c.Cache.MaxBytes = DefaultCacheMaxBytes
+	c.Cache.MaxBytes = manager.DefaultCacheMaxBytes()
 	c.Cache.SharedMaxAge.Duration = server.DefaultSharedCacheMaxAge
 	c.Cache.ReadYourWrites = true
 	c.Cache.Preload = true
@@ -530,7 +541,7 @@ var settings = []setting{
 	{"purge-interval", "ROTOR_PURGE_INTERVAL", "how often deleted secrets past their window are purged (default 1m)", func(c *Config, v string) error {
 		return c.Deletion.PurgeInterval.UnmarshalText([]byte(v))
 	}},
-	{"cache-max-bytes", "ROTOR_CACHE_MAX_BYTES", "read cache budget in bytes, 0 = no cache (default 268435456, 256 MiB)", func(c *Config, v string) error {
+	{"cache-max-bytes", "ROTOR_CACHE_MAX_BYTES", "read cache budget in bytes, 0 = no cache (default: a quarter of the memory available, 64 MiB to 1 GiB)", func(c *Config, v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
 			return fmt.Errorf("%q is not a number of bytes", v)

@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rotorhq/rotor/internal/sysmem"
+	"github.com/rotorhq/rotor/manager"
 )
 
 func TestLoadConfig_CacheAndDebugDefaults(t *testing.T) {
@@ -18,8 +21,9 @@ func TestLoadConfig_CacheAndDebugDefaults(t *testing.T) {
 	if c.DebugListen != "" {
 		t.Fatalf("debug_listen on by default: %q", c.DebugListen)
 	}
-	if c.Cache.MaxBytes != 256<<20 {
-		t.Fatalf("cache.max_bytes = %d, want 256 MiB", c.Cache.MaxBytes)
+	l, _ := sysmem.Available()
+	if want := manager.DefaultCacheMaxBytes(); c.Cache.MaxBytes != want {
+		t.Fatalf("cache.max_bytes = %d, want %d (a quarter of %+v)", c.Cache.MaxBytes, want, l)
 	}
 	file := filepath.Join(t.TempDir(), "rotor.toml")
 	os.WriteFile(file, []byte("debug_listen = \"127.0.0.1:6060\"\n[cache]\nmax_bytes = 1048576\n"), 0o600)
