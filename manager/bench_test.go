@@ -1,12 +1,17 @@
 package manager_test
 
 import (
+	"context"
 	"fmt"
+	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/manager"
+	"github.com/rotorhq/rotor/sqlite"
 )
 
 // BenchmarkGetSecretValue reads a warm secret: served from the cache,
@@ -48,6 +53,51 @@ func BenchmarkPutSecretValue(b *testing.B) {
 		e.clock.Advance(1)
 		e.put(b, "bench", tok(i+1), "value")
 	}
+}
+
+// allowAll allows everything without recording.
+type allowAll struct{}
+
+func (allowAll) Authorize(context.Context, rotor.Caller, rotor.AccessRequest) error { return nil }
+
+// BenchmarkWrites is bench/writes without HTTP: concurrent callers each
+// create a secret and put a second value to it (two durable writes per
+// iteration), so the writes share group commits as the server's do.
+func BenchmarkWrites(b *testing.B) {
+	e := newEnv(b, func(c *manager.Config) { c.Now = nil; c.Authorizer = allowAll{} })
+	var n atomic.Int64
+	b.SetParallelism(4)
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			name := fmt.Sprintf("bench/s%d", i)
+			if _, err := e.svc.CreateSecret(e.ctx, rotor.CreateSecretInput{Name: name, ClientRequestToken: tok(int(2 * i)), Value: sv(strings.Repeat("a", 64))}); err != nil {
+				b.Error(err)
+				return
+			}
+			if _, err := e.svc.PutSecretValue(e.ctx, rotor.PutSecretValueInput{SecretID: name, ClientRequestToken: tok(int(2*i + 1)), Value: sv(strings.Repeat("b", 64))}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(2*n.Load())/b.Elapsed().Seconds(), "writes/s")
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(max(1, 2*n.Load())), "cpu-µs/write")
+	if st, ok := e.store.Store.(*sqlite.Store); ok {
+		s := st.Stats()
+		b.ReportMetric(float64(s.Updates)/float64(max(1, s.Commits)), "writes/commit")
+	}
+}
+
+// cpuTime is the CPU time (user and system) the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkNewDay replays the start of a UTC day over a cached hot set:

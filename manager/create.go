@@ -87,22 +87,26 @@ func (s *Service) CreateSecret(ctx context.Context, in rotor.CreateSecretInput) 
 
 // createTx is CreateSecret's transaction. arn is the authorized ARN:
 // the existing secret's when exists, else the one to create.
+//
+// A name that was not found outside the transaction is not looked up
+// again inside it: the insert itself fails (EEXISTS, on the unique region
+// and name, or on the ARN) if the name was taken since, or the random
+// suffix collided, and CreateSecret starts over, finding the secret.
 func (s *Service) createTx(tx rotor.Tx, region, arn string, exists bool, in rotor.CreateSecretInput) (*rotor.VersionResult, error) {
-	rec, err := tx.SecretByName(region, in.Name)
-	switch {
-	case err == nil:
-		if !exists || rec.ARN != arn {
+	if exists {
+		rec, err := tx.SecretByName(region, in.Name)
+		switch {
+		case err == nil && rec.ARN == arn:
+			return s.createExisting(tx, rec, in)
+		case err == nil, isCode(err, rotor.ENOTFOUND):
 			return nil, errRetry
+		default:
+			return nil, internal("secret by name", err)
 		}
-		return s.createExisting(tx, rec, in)
-	case !isCode(err, rotor.ENOTFOUND):
-		return nil, internal("secret by name", err)
-	case exists:
-		return nil, errRetry
 	}
 
 	now := s.now()
-	rec = &rotor.SecretRecord{
+	rec := &rotor.SecretRecord{
 		ARN:             arn,
 		Region:          region,
 		Name:            in.Name,
@@ -115,7 +119,7 @@ func (s *Service) createTx(tx rotor.Tx, region, arn string, exists bool, in roto
 		LastChangedDate: now,
 	}
 	if err := tx.CreateSecret(rec); isCode(err, rotor.EEXISTS) {
-		return nil, errRetry // the random suffix collided: draw another
+		return nil, errRetry // the name was taken since, or the random suffix collided
 	} else if err != nil {
 		return nil, internal("create secret", err)
 	}

@@ -123,3 +123,10 @@ var ReadQueries = []string{readByNameQuery, readByARNQuery}
 
 // ScanQuery is ScanSecrets's statement.
 var ScanQuery = scanQuery
+
+// StmtJournalConfigured reports whether SQLite accepted the statement
+// journal spill size (config.go).
+func StmtJournalConfigured() bool { return configured }
+
+// StmtJournalSpill is the size up to which a sub-journal stays in memory.
+const StmtJournalSpill = stmtJournalSpill

@@ -370,20 +370,20 @@ func (t *tx) PurgeDue(now time.Time) ([]string, error) {
 // s.Region, is taken, or if two tags share a key.
 func (t *tx) CreateSecret(s *rotor.SecretRecord) error {
 	const op = "create secret"
-	if _, err := t.exec(nounSecret, op, createSecretQuery, secretArgs(s)...); err != nil {
+	if _, err := t.exec(nounSecret, op, createSecretQuery, append(secretArgs(s), tagText(s.Tags))...); err != nil {
 		return err
 	}
 	return t.insertTags(op, s.ARN, s.Tags)
 }
 
-// createSecretQuery inserts a secret with the next sid (migration 0015),
-// which the trigger secrets_sid_assign would otherwise set with a second
-// write of the row.
-var createSecretQuery = `INSERT INTO secrets (` + secretColumns + `, sid) VALUES (` + secretPlaceholders +
-	`, (SELECT COALESCE(MAX(sid), 0) + 1 FROM secrets))`
+// createSecretQuery inserts a secret with its tag_text (see tagText) and
+// the next sid (migration 0015), which the trigger secrets_sid_assign
+// would otherwise set with a second write of the row.
+var createSecretQuery = `INSERT INTO secrets (` + secretColumns + `, tag_text, sid) VALUES (` + secretPlaceholders +
+	`, ?, (SELECT COALESCE(MAX(sid), 0) + 1 FROM secrets))`
 
-// insertTags inserts the tags of secret arn and records them in its
-// tag_text column (see tagText).
+// insertTags inserts the rows of the tags of secret arn; the caller
+// records them in its tag_text column.
 func (t *tx) insertTags(op, arn string, tags []rotor.Tag) error {
 	for i, tag := range tags {
 		if _, err := t.exec(nounTag, op, `INSERT INTO tags (secret_arn, position, key, value) VALUES (?, ?, ?, ?)`,
@@ -391,30 +391,68 @@ func (t *tx) insertTags(op, arn string, tags []rotor.Tag) error {
 			return err
 		}
 	}
-	_, err := t.exec(nounSecret, op, `UPDATE secrets SET tag_text = ? WHERE arn = ?`, tagText(tags), arn)
-	return err
+	return nil
 }
 
 // UpdateSecret replaces every field of the secret s.ARN (its ARN aside)
 // and its tags; ENOTFOUND if there is no such secret, EEXISTS if the new
 // name is taken in the region or two tags share a key.
+//
+// It writes only what changed: the stored row is read first, and the
+// UPDATE sets only the columns whose value differs (an UPDATE rewrites the
+// entry of every index on a column it sets, equal or not: the secrets
+// table has seven), and the tags are rewritten only if they differ.
 func (t *tx) UpdateSecret(s *rotor.SecretRecord) error {
 	const op = "update secret"
-	args := secretArgs(s)
-	cols := strings.Split(secretColumns, ",")
-	set := make([]string, 0, len(cols)-1)
-	for _, c := range cols[1:] { // cols[0] is arn
-		set = append(set, strings.TrimSpace(c)+" = ?")
+	if !t.writable {
+		return readOnly(op)
 	}
-	if err := t.execOne(nounSecret, op, `UPDATE secrets SET `+strings.Join(set, ", ")+` WHERE arn = ?`,
-		append(args[1:], s.ARN)...); err != nil {
+	old, err := t.secretWhere(op, secretByARNQuery, s.ARN)
+	if err != nil {
 		return err
+	}
+	was, now := secretArgs(old), secretArgs(s)
+	var set strings.Builder
+	var args []any
+	for i := 1; i < len(now); i++ { // [0] is arn
+		if now[i] != was[i] {
+			if set.Len() > 0 {
+				set.WriteString(", ")
+			}
+			set.WriteString(secretColumnNames[i] + " = ?")
+			args = append(args, now[i])
+		}
+	}
+	tagsChanged := !slices.Equal(old.Tags, s.Tags)
+	if tagsChanged {
+		if set.Len() > 0 {
+			set.WriteString(", ")
+		}
+		set.WriteString("tag_text = ?")
+		args = append(args, tagText(s.Tags))
+	}
+	if set.Len() > 0 {
+		if err := t.execOne(nounSecret, op, `UPDATE secrets SET `+set.String()+` WHERE arn = ?`, append(args, s.ARN)...); err != nil {
+			return err
+		}
+	}
+	if !tagsChanged {
+		return nil
 	}
 	if _, err := t.exec(nounTag, op, `DELETE FROM tags WHERE secret_arn = ?`, s.ARN); err != nil {
 		return err
 	}
 	return t.insertTags(op, s.ARN, s.Tags)
 }
+
+// secretColumnNames are the names of secretColumns, in order.
+var secretColumnNames = func() []string {
+	cols := strings.Split(secretColumns, ",")
+	for i, c := range cols {
+		cols[i] = strings.TrimSpace(c)
+	}
+	return cols
+}()
 
 // DeleteSecret removes the secret with its versions, labels, tags,
 // rotation runs and their steps (all by cascade); ENOTFOUND if there is no
@@ -556,15 +594,28 @@ const (
 // the secret does not exist, EEXISTS if it already has a version v.ID.
 func (t *tx) CreateVersion(arn string, v *rotor.VersionRecord) error {
 	const op = "create version"
-	if err := t.secretExists(arn, op); err != nil {
-		return err
-	}
 	var kek, wrapped, ciphertext any // NULL for a placeholder
 	if v.Value != nil {
 		kek, wrapped, ciphertext = v.Value.KeyID, blob(v.Value.WrappedKey), blob(v.Value.Ciphertext)
 	}
 	_, err := t.exec(nounVersion, op, createVersionQuery,
 		arn, arn, v.ID, kek, wrapped, ciphertext, v.Binary, v.KmsKeyID, toNanos(v.CreatedDate), toNanos(v.LastAccessedDate))
+	return t.orMissing(err, nounSecret, op, secretExistsQuery, arn)
+}
+
+// orMissing returns err, or ENOTFOUND if err is not nil and query (a
+// SELECT 1 lookup of a row err's statement needed) finds no row: a write
+// that needs an existing row checks for it only once it failed (for a
+// missing secret, CreateVersion fails on its vkey trigger, SetStage and
+// AddStageEvents on a foreign key), which keeps a lookup out of every
+// write that succeeds.
+func (t *tx) orMissing(err error, noun, op, query string, args ...any) error {
+	if err == nil || !t.writable {
+		return err
+	}
+	if merr := t.mustExist(noun, op, query, args...); merr != nil {
+		return merr
+	}
 	return err
 }
 
@@ -633,12 +684,9 @@ func (t *tx) DeleteVersions(arn string, ids []string) error {
 // version does not exist.
 func (t *tx) SetStage(arn, stage, id string) error {
 	const op = "set stage"
-	if err := t.versionExists(arn, id, op); err != nil {
-		return err
-	}
 	_, err := t.exec(nounLabel, op, `INSERT INTO stages (secret_arn, stage, version_id) VALUES (?, ?, ?)
 		ON CONFLICT (secret_arn, stage) DO UPDATE SET version_id = excluded.version_id`, arn, stage, id)
-	return err
+	return t.orMissing(err, nounVersion, op, versionExistsQuery, arn, id)
 }
 
 // RemoveStage detaches label stage from whichever version of the secret
@@ -874,14 +922,14 @@ func (t *tx) AddStageEvents(arn string, evs []rotor.StageEvent) error {
 	if !t.writable {
 		return readOnly(op)
 	}
-	if err := t.secretExists(arn, op); err != nil {
-		return err
+	if len(evs) == 0 {
+		return t.secretExists(arn, op)
 	}
 	for _, ev := range evs {
 		if _, err := t.exec(nounLabel, op, `INSERT INTO stage_history (secret_arn, n, stage, version_id, at)
 			SELECT ?, COALESCE(MAX(n), 0) + 1, ?, ?, ? FROM stage_history WHERE secret_arn = ?`,
 			arn, ev.Stage, ev.VersionID, toNanos(ev.Time), arn); err != nil {
-			return err
+			return t.orMissing(err, nounSecret, op, secretExistsQuery, arn)
 		}
 	}
 	return nil
