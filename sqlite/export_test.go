@@ -130,3 +130,12 @@ func StmtJournalConfigured() bool { return configured }
 
 // StmtJournalSpill is the size up to which a sub-journal stays in memory.
 const StmtJournalSpill = stmtJournalSpill
+
+// AddStageEventQuery is AddStageEvents' statement (arguments: secret ARN,
+// stage, version id, time).
+const AddStageEventQuery = addStageEventQuery
+
+// LabelsOfVersionQuery is what the labels triggers compute for the version
+// a label leaves (arguments: secret ARN, version id).
+const LabelsOfVersionQuery = `SELECT group_concat(length(CAST(stage AS BLOB)) || ':' || stage, '')
+	FROM stages WHERE secret_arn = ? AND version_id = ?`

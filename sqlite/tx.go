@@ -926,14 +926,20 @@ func (t *tx) AddStageEvents(arn string, evs []rotor.StageEvent) error {
 		return t.secretExists(arn, op)
 	}
 	for _, ev := range evs {
-		if _, err := t.exec(nounLabel, op, `INSERT INTO stage_history (secret_arn, n, stage, version_id, at)
-			SELECT ?, COALESCE(MAX(n), 0) + 1, ?, ?, ? FROM stage_history WHERE secret_arn = ?`,
-			arn, ev.Stage, ev.VersionID, toNanos(ev.Time), arn); err != nil {
+		if _, err := t.exec(nounLabel, op, addStageEventQuery, arn, ev.Stage, ev.VersionID, toNanos(ev.Time)); err != nil {
 			return t.orMissing(err, nounSecret, op, secretExistsQuery, arn)
 		}
 	}
 	return nil
 }
+
+// addStageEventQuery appends one event (secret_arn, stage, version_id,
+// at) to the label history, numbered one past the secret's last (a search
+// of the primary key's prefix, migration 0016). The number is a scalar
+// subquery of a VALUES row, not an INSERT ... SELECT: one that reads the
+// table it inserts into goes through a temporary table first.
+const addStageEventQuery = `INSERT INTO stage_history (secret_arn, n, stage, version_id, at)
+	VALUES (?1, (SELECT COALESCE(MAX(n), 0) + 1 FROM stage_history WHERE secret_arn = ?1), ?2, ?3, ?4)`
 
 // StageHistory returns the newest limit events (all when limit < 1) of the
 // label history of secret arn, oldest first; ENOTFOUND if the secret does
