@@ -26,6 +26,12 @@ import (
 // its caller as before; its savepoint is rolled back first and its
 // batch-mates are unaffected.
 //
+// The first member of a batch (the first whose fn succeeds) runs without
+// a savepoint, which saves the savepoint's statements and the copies of
+// the pages it changes into the sub-journal: until it succeeds the batch
+// holds nothing of anyone, so if it fails (or panics) the whole
+// transaction is rolled back and the next caller begins a new one.
+//
 // A fn that fails has only its own savepoint rolled back. If the batch
 // transaction itself breaks (a savepoint cannot be released or rolled
 // back, or COMMIT fails) every member of the batch gets an EINTERNAL error
@@ -168,17 +174,31 @@ func (s *Store) update(ctx context.Context, fn func(rotor.Tx) error) error {
 		return storeError(err, "transaction", "update: begin")
 	}
 	bg := context.WithoutCancel(ctx)
-	if _, err := b.tx.ExecContext(bg, "SAVEPOINT "+savepoint); err != nil {
-		b.broken = storeError(err, "transaction", "update: savepoint")
+	// A batch that holds no member's work yet (b.members == 0: none has
+	// succeeded, and those that failed were rolled back) needs no
+	// savepoint: should fn fail, the whole transaction is rolled back
+	// (discard), losing nothing of anyone else.
+	sp := b.members > 0
+	if sp {
+		if _, err := b.tx.ExecContext(bg, "SAVEPOINT "+savepoint); err != nil {
+			b.broken = storeError(err, "transaction", "update: savepoint")
+			c.leave()
+			return b.broken
+		}
+	}
+	undo := func() {
+		if sp {
+			rollbackTo(bg, b)
+		} else {
+			c.discard(b)
+		}
 		c.leave()
-		return b.broken
 	}
 
 	returned := false
 	defer func() {
 		if !returned { // fn panicked or called runtime.Goexit
-			rollbackTo(bg, b)
-			c.leave()
+			undo()
 		}
 	}()
 	err := fn(&tx{ctx: bg, tx: b.tx, writable: true, reads: s.writerStmts, writes: s.writes})
@@ -187,14 +207,15 @@ func (s *Store) update(ctx context.Context, fn func(rotor.Tx) error) error {
 		err = storeError(ctx.Err(), "transaction", "update: commit")
 	}
 	if err != nil {
-		rollbackTo(bg, b)
-		c.leave()
+		undo()
 		return err
 	}
-	if _, rerr := b.tx.ExecContext(bg, "RELEASE "+savepoint); rerr != nil {
-		b.broken = storeError(rerr, "transaction", "update: release savepoint")
-		c.leave()
-		return b.broken
+	if sp {
+		if _, rerr := b.tx.ExecContext(bg, "RELEASE "+savepoint); rerr != nil {
+			b.broken = storeError(rerr, "transaction", "update: release savepoint")
+			c.leave()
+			return b.broken
+		}
 	}
 	b.members++
 	c.leave()
@@ -208,6 +229,22 @@ func (s *Store) update(ctx context.Context, fn func(rotor.Tx) error) error {
 	}
 	return nil
 }
+
+// discard rolls back b, which holds no member's work (b.members == 0),
+// and closes it: the writer's holder, on leaving, hands on or releases
+// the writer without a batch, and the next holder begins a new one. Its
+// error is ignored: SQLite may already have rolled the transaction back
+// (after an I/O error), and nothing of it is kept either way.
+func (c *committer) discard(b *batch) {
+	_ = b.tx.Rollback()
+	b.err = errDiscarded
+	close(b.done) // nobody waits: only members do
+	c.cur = nil
+}
+
+// errDiscarded is the result of a batch rolled back before any member
+// joined it.
+var errDiscarded = errors.New("batch discarded before any update joined it")
 
 // rollbackTo undoes one caller's work inside b; if that fails the batch
 // transaction is broken (SQLite may have rolled it back entirely).

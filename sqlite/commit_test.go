@@ -147,3 +147,94 @@ func TestGroupCommitCancelledWaiters(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestGroupCommitFirstMemberFails covers the first Update of a batch, which
+// runs without a savepoint: when it fails (returns an error, panics, or
+// calls runtime.Goexit) after writing, the whole transaction is rolled
+// back, nothing of it is kept, and the Updates queued behind it run in a
+// new batch that commits once, their failing ones (in savepoints)
+// excepted.
+func TestGroupCommitFirstMemberFails(t *testing.T) {
+	for _, how := range []string{"error", "panic", "goexit"} {
+		t.Run(how, func(t *testing.T) {
+			const queued = 6
+			s := mustOpen(t, filepath.Join(t.TempDir(), "rotor.db"))
+			ctx := context.Background()
+			sec := func(i int) *rotor.SecretRecord {
+				name := fmt.Sprintf("first-%02d", i)
+				return &rotor.SecretRecord{ARN: rotor.SecretARN("us-east-1", "123456789012", name, "abcdef"), Region: "us-east-1", Name: name}
+			}
+			holding, release := make(chan struct{}), make(chan struct{})
+			first := make(chan error, 1)
+			go func() {
+				defer close(first)
+				defer func() { recover() }()
+				first <- s.Update(ctx, func(tx rotor.Tx) error {
+					close(holding)
+					<-release
+					if err := tx.CreateSecret(sec(queued)); err != nil {
+						return err
+					}
+					switch how {
+					case "panic":
+						panic("fn panics")
+					case "goexit":
+						runtime.Goexit()
+					}
+					return fmt.Errorf("the first fails")
+				})
+			}()
+			<-holding
+			var wg sync.WaitGroup
+			errs := make([]error, queued)
+			for i := range queued {
+				wg.Go(func() {
+					errs[i] = s.Update(ctx, func(tx rotor.Tx) error {
+						if err := tx.CreateSecret(sec(i)); err != nil {
+							return err
+						}
+						if i%3 == 1 {
+							return fmt.Errorf("fn %d fails", i)
+						}
+						return nil
+					})
+				})
+			}
+			for sqlite.Waiting(s) < queued {
+				runtime.Gosched()
+			}
+			close(release)
+			wg.Wait()
+			if err, ok := <-first; ok && (how != "error" || err == nil) {
+				t.Errorf("the first Update returned %v", err)
+			}
+			ok := 0
+			for i, err := range errs {
+				if (err != nil) != (i%3 == 1) {
+					t.Errorf("update %d: err = %v", i, err)
+				}
+				if err == nil {
+					ok++
+				}
+			}
+			if st := s.Stats(); st.Commits != 1 || st.Updates != int64(ok) {
+				t.Errorf("Stats = %+v, want 1 commit carrying %d updates", st, ok)
+			}
+			if err := s.View(ctx, func(tx rotor.Tx) error {
+				for i := range queued + 1 {
+					_, err := tx.Secret(sec(i).ARN)
+					if want := i == queued || i%3 == 1; want != (rotor.ErrorCode(err) == rotor.ENOTFOUND) {
+						t.Errorf("secret %d: err = %v", i, err)
+					}
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			// The writer is free and works.
+			if err := s.Update(ctx, func(tx rotor.Tx) error { return tx.CreateSecret(sec(queued)) }); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

@@ -24,8 +24,8 @@
 // acknowledged only after a durable commit. One writer connection serves
 // Update (transactions begin with BEGIN IMMEDIATE and are serialised);
 // concurrent Updates share a transaction and its one fsync (group commit:
-// each runs in its own savepoint, so a failing one rolls back only its own
-// work; see commit.go), and the writer keeps its statements prepared. A
+// each but the first of a batch runs in its own savepoint, so a failing one
+// rolls back only its own work; see commit.go), and the writer keeps its statements prepared. A
 // pool of read-only connections serves View, each View reading one
 // consistent snapshot while writes continue, and ReadSecret
 // (rotor.SecretReader), which reads one secret with its tags, versions and
