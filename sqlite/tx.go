@@ -22,6 +22,19 @@ type tx struct {
 	reads    *stmtCache  // prepared preparedQueries of tx's database
 	writes   *writeStmts // prepared write statements of an Update; nil in View
 	writable bool
+
+	// seen is the secret as the last secretWhere of this transaction read
+	// it, for UpdateSecret to compare with without reading it again. Every
+	// write (exec) forgets it, except those made through execKeep, which
+	// touch neither the secrets table nor tags.
+	seen *seenSecret
+}
+
+// seenSecret is what UpdateSecret compares a new record with: the stored
+// secret's secretArgs and tags.
+type seenSecret struct {
+	args []any
+	tags []rotor.Tag
 }
 
 var _ rotor.Tx = (*tx)(nil)
@@ -37,8 +50,16 @@ const (
 )
 
 // exec runs a write statement; in a View it fails without touching the
-// database.
+// database. It forgets the secret seen last (t.seen).
 func (t *tx) exec(noun, op, query string, args ...any) (sql.Result, error) {
+	t.seen = nil
+	return t.execKeep(noun, op, query, args...)
+}
+
+// execKeep is exec for a statement that changes neither the secrets table
+// nor tags, not even through triggers or cascades: the secret seen last
+// stays as read.
+func (t *tx) execKeep(noun, op, query string, args ...any) (sql.Result, error) {
 	if !t.writable {
 		return nil, readOnly(op)
 	}
@@ -285,6 +306,9 @@ func (t *tx) secretWhere(op, query string, args ...any) (*rotor.SecretRecord, er
 	if s == nil {
 		return nil, notFound(nounSecret, op)
 	}
+	if t.writable {
+		t.seen = &seenSecret{args: secretArgs(s), tags: slices.Clone(s.Tags)}
+	}
 	return s, nil
 }
 
@@ -398,7 +422,9 @@ func (t *tx) insertTags(op, arn string, tags []rotor.Tag) error {
 // and its tags; ENOTFOUND if there is no such secret, EEXISTS if the new
 // name is taken in the region or two tags share a key.
 //
-// It writes only what changed: the stored row is read first, and the
+// It writes only what changed: the stored row is read first (unless this
+// transaction read it last and has not written the secrets or tags since:
+// t.seen), and the
 // UPDATE sets only the columns whose value differs (an UPDATE rewrites the
 // entry of every index on a column it sets, equal or not: the secrets
 // table has seven), and the tags are rewritten only if they differ.
@@ -407,11 +433,14 @@ func (t *tx) UpdateSecret(s *rotor.SecretRecord) error {
 	if !t.writable {
 		return readOnly(op)
 	}
-	old, err := t.secretWhere(op, secretByARNQuery, s.ARN)
-	if err != nil {
-		return err
+	seen := t.seen
+	if seen == nil || seen.args[0] != s.ARN {
+		if _, err := t.secretWhere(op, secretByARNQuery, s.ARN); err != nil {
+			return err
+		}
+		seen = t.seen
 	}
-	was, now := secretArgs(old), secretArgs(s)
+	was, now := seen.args, secretArgs(s)
 	var set strings.Builder
 	var args []any
 	for i := 1; i < len(now); i++ { // [0] is arn
@@ -423,7 +452,7 @@ func (t *tx) UpdateSecret(s *rotor.SecretRecord) error {
 			args = append(args, now[i])
 		}
 	}
-	tagsChanged := !slices.Equal(old.Tags, s.Tags)
+	tagsChanged := !slices.Equal(seen.tags, s.Tags)
 	if tagsChanged {
 		if set.Len() > 0 {
 			set.WriteString(", ")
@@ -598,7 +627,7 @@ func (t *tx) CreateVersion(arn string, v *rotor.VersionRecord) error {
 	if v.Value != nil {
 		kek, wrapped, ciphertext = v.Value.KeyID, blob(v.Value.WrappedKey), blob(v.Value.Ciphertext)
 	}
-	_, err := t.exec(nounVersion, op, createVersionQuery,
+	_, err := t.execKeep(nounVersion, op, createVersionQuery,
 		arn, arn, v.ID, kek, wrapped, ciphertext, v.Binary, v.KmsKeyID, toNanos(v.CreatedDate), toNanos(v.LastAccessedDate))
 	return t.orMissing(err, nounSecret, op, secretExistsQuery, arn)
 }
@@ -684,7 +713,7 @@ func (t *tx) DeleteVersions(arn string, ids []string) error {
 // version does not exist.
 func (t *tx) SetStage(arn, stage, id string) error {
 	const op = "set stage"
-	_, err := t.exec(nounLabel, op, `INSERT INTO stages (secret_arn, stage, version_id) VALUES (?, ?, ?)
+	_, err := t.execKeep(nounLabel, op, `INSERT INTO stages (secret_arn, stage, version_id) VALUES (?, ?, ?)
 		ON CONFLICT (secret_arn, stage) DO UPDATE SET version_id = excluded.version_id`, arn, stage, id)
 	return t.orMissing(err, nounVersion, op, versionExistsQuery, arn, id)
 }
@@ -697,7 +726,7 @@ func (t *tx) RemoveStage(arn, stage string) error {
 	if err := t.secretExists(arn, op); err != nil {
 		return err
 	}
-	_, err := t.exec(nounLabel, op, `DELETE FROM stages WHERE secret_arn = ? AND stage = ?`, arn, stage)
+	_, err := t.execKeep(nounLabel, op, `DELETE FROM stages WHERE secret_arn = ? AND stage = ?`, arn, stage)
 	return err
 }
 
@@ -926,7 +955,7 @@ func (t *tx) AddStageEvents(arn string, evs []rotor.StageEvent) error {
 		return t.secretExists(arn, op)
 	}
 	for _, ev := range evs {
-		if _, err := t.exec(nounLabel, op, addStageEventQuery, arn, ev.Stage, ev.VersionID, toNanos(ev.Time)); err != nil {
+		if _, err := t.execKeep(nounLabel, op, addStageEventQuery, arn, ev.Stage, ev.VersionID, toNanos(ev.Time)); err != nil {
 			return t.orMissing(err, nounSecret, op, secretExistsQuery, arn)
 		}
 	}
