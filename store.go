@@ -282,7 +282,10 @@ type Tx interface {
 	SetStage(arn, stage, id string) error
 	// RemoveStage detaches label stage from whatever version carries it.
 	RemoveStage(arn, stage string) error
-	// SetLastAccessed records the day a version (and its secret) was read.
+	// SetLastAccessed records the day a version (and its secret) was
+	// read: each date becomes day unless it is already later (servers
+	// sharing a store write their notes in any order), so it never goes
+	// back; ENOTFOUND if the version does not exist.
 	SetLastAccessed(arn, id string, day time.Time) error
 	// AddStageEvents appends events, in order, to the secret's label
 	// history (see StageEvent); ENOTFOUND if the secret does not exist. It

@@ -38,7 +38,12 @@ func (s *Service) noteAccessLocked(key string, n accessNote) {
 	}
 	s.accessPending[key] = n
 	if len(s.accessPending) >= accessFlushMax {
-		go s.FlushAccessDates(context.Background())
+		// One flush started per full batch: while it waits for the one
+		// running, later notes join the batch it will take.
+		if !s.accessFlushQueued {
+			s.accessFlushQueued = true
+			go s.FlushAccessDates(context.Background())
+		}
 		return
 	}
 	if s.accessTimer == nil {
@@ -73,6 +78,7 @@ func (s *Service) FlushAccessDates(ctx context.Context) error {
 	s.accessMu.Lock()
 	batch := s.accessPending
 	s.accessPending = nil
+	s.accessFlushQueued = false
 	if s.accessTimer != nil {
 		s.accessTimer.Stop()
 		s.accessTimer = nil

@@ -16,7 +16,7 @@ import (
 
 // The default cache budget (Config.CacheMaxBytes 0) is a quarter of the
 // memory available to the process (sysmem.Available: the machine's, or
-// its control group's limit when lower), kept within 64 MiB to 1 GiB: a
+// its control group's limit when lower), kept within 16 MiB to 1 GiB: a
 // 1 GB machine gets 256 MiB (about 360,000 secrets of small values, about
 // 740 bytes each, see packed.cost), one of 4 GB or more 1 GiB (about
 // 1,450,000); 256 MiB when the memory cannot be read. A quarter, as the
@@ -26,7 +26,7 @@ import (
 // than a store of a million secrets needs.
 const (
 	cacheMemoryShare   = 4
-	minDefaultCache    = 64 << 20
+	minDefaultCache    = 16 << 20
 	maxDefaultCache    = 1 << 30
 	fallbackCacheBytes = 256 << 20
 )
@@ -43,7 +43,9 @@ func defaultCacheBytes(l sysmem.Limit, ok bool) int64 {
 
 // DefaultCacheMaxBytes returns the default cache budget on this machine
 // (see defaultCacheBytes), read once per process.
-var DefaultCacheMaxBytes = sync.OnceValue(func() int64 { return defaultCacheBytes(sysmem.Available()) })
+func DefaultCacheMaxBytes() int64 { return defaultCacheMaxBytes() }
+
+var defaultCacheMaxBytes = sync.OnceValue(func() int64 { return defaultCacheBytes(sysmem.Available()) })
 
 // Cache bounds.
 const (

@@ -16,7 +16,8 @@ func TestDefaultCacheBytes(t *testing.T) {
 		{1 << 30, true, 256 << 20},    // a 1 GB machine
 		{1000 << 20, true, 250 << 20}, // whole MiB
 		{512 << 20, true, 128 << 20},
-		{128 << 20, true, 64 << 20}, // floor
+		{128 << 20, true, 32 << 20},
+		{48 << 20, true, 16 << 20}, // floor
 		{3 << 30, true, 768 << 20},
 		{24 << 30, true, 1 << 30}, // cap
 		{1<<30 + 3, true, 256 << 20},

@@ -396,9 +396,10 @@ type versionDay struct {
 }
 
 // withAccessed returns a copy of p in which the secret's LastAccessedDate
-// is day and each version in vs has its day as LastAccessedDate, all else
-// byte for byte the same (so it equals what pack makes of the records with
-// those dates). The copy keeps p's compiled policy and expiry, and has its
+// is day and each version in vs has its day as LastAccessedDate, or the
+// date p shows where that is later (as the store keeps it: see
+// rotor.Tx.SetLastAccessed), all else byte for byte the same (so it
+// equals what pack makes of the records with those dates). The copy keeps p's compiled policy and expiry, and has its
 // own size. ok is false when a version of vs is not in p. It costs one
 // pass over p's version headers, and a copy of its bytes.
 func (p *packed) withAccessed(day time.Time, vs []versionDay) (out packed, ok bool) {
@@ -422,8 +423,8 @@ func (p *packed) withAccessed(day time.Time, vs []versionDay) (out packed, ok bo
 	r.uvarint() // CreatedDate
 	r.uvarint() // LastChangedDate
 	from := r.i
-	r.uvarint() // LastAccessedDate
-	spans = append(spans, span{from: from, to: r.i, t: day})
+	was := r.time() // LastAccessedDate
+	spans = append(spans, span{from: from, to: r.i, t: later(was, day)})
 	found := 0
 	r.i = int(p.vstart)
 	for n := r.uvarint(); n > 0; n-- {
@@ -432,10 +433,10 @@ func (p *packed) withAccessed(day time.Time, vs []versionDay) (out packed, ok bo
 		f := r.flags()
 		r.uvarint() // CreatedDate
 		from := r.i
-		r.uvarint() // LastAccessedDate
+		was := r.time() // LastAccessedDate
 		for _, v := range vs {
 			if v.id == id {
-				spans = append(spans, span{from: from, to: r.i, t: v.day})
+				spans = append(spans, span{from: from, to: r.i, t: later(was, v.day)})
 				found++
 				break
 			}
@@ -473,4 +474,12 @@ func (p *packed) withAccessed(day time.Time, vs []versionDay) (out packed, ok bo
 	out = packed{data: b.String(), policy: p.policy, expires: p.expires, vstart: p.vstart + int32(shift)}
 	out.size = int32(out.cost())
 	return out, true
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

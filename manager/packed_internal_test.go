@@ -110,27 +110,33 @@ func packedFixture() (*rotor.SecretRecord, []*rotor.VersionRecord) {
 func TestPackedWithAccessed(t *testing.T) {
 	rec, vs := packedFixture()
 	day := time.Date(2024, 3, 2, 0, 0, 0, 0, time.UTC)
+	withDay := *rec
+	withDay.LastAccessedDate = day.AddDate(0, 0, -3) // the fixture's is the largest time there is
+	rec = &withDay
 	for _, tc := range []struct {
 		name    string
 		recDay  time.Time
 		changes []versionDay
+		keep    bool // the dates given are earlier: nothing moves back
 	}{
-		{"NoVersions", day, nil},
-		{"ZeroToDay", day, []versionDay{{"v2", day}, {"old", day}}},
-		{"DayToDay", day, []versionDay{{"v1", day}}},
-		{"LastVersion", day.AddDate(0, 0, 1), []versionDay{{"old", day.AddDate(0, 0, 1)}, {"v1", day}}},
-		{"ToZero", time.Time{}, []versionDay{{"v1", time.Time{}}}},
+		{"NoVersions", day, nil, false},
+		{"ZeroToDay", day, []versionDay{{"v2", day}, {"old", day}}, false},
+		{"DayToDay", day, []versionDay{{"v1", day}}, false},
+		{"LastVersion", day.AddDate(0, 0, 1), []versionDay{{"old", day.AddDate(0, 0, 1)}, {"v1", day}}, false},
+		{"EarlierKeepsLater", time.Time{}, []versionDay{{"v1", time.Time{}}}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newPacked(rec, vs)
 			p.expires = 42
 			wantRec := *rec
-			wantRec.LastAccessedDate = tc.recDay
+			if !tc.keep {
+				wantRec.LastAccessedDate = tc.recDay
+			}
 			var wantVs []*rotor.VersionRecord
 			for _, v := range vs {
 				c := *v
 				for _, ch := range tc.changes {
-					if ch.id == v.ID {
+					if ch.id == v.ID && !tc.keep {
 						c.LastAccessedDate = ch.day
 					}
 				}

@@ -121,6 +121,9 @@ type Service struct {
 	accessPending map[string]accessNote
 	accessTimer   *time.Timer
 	accessFlush   time.Duration
+	// accessFlushQueued is set while a flush started for a full batch
+	// has not yet taken it.
+	accessFlushQueued bool
 	// flushMu runs FlushAccessDates one at a time.
 	flushMu sync.Mutex
 }

@@ -770,8 +770,8 @@ func (t *tx) RemoveStage(arn, stage string) error {
 }
 
 // SetLastAccessed sets the LastAccessedDate of version id and of its
-// secret to day, as given, in one statement; ENOTFOUND if the version does
-// not exist.
+// secret to day unless later already (see rotor.Tx), in one statement;
+// ENOTFOUND if the version does not exist.
 func (t *tx) SetLastAccessed(arn, id string, day time.Time) error {
 	const op = "set last accessed"
 	if err := t.writing(op); err != nil {
@@ -781,8 +781,8 @@ func (t *tx) SetLastAccessed(arn, id string, day time.Time) error {
 		return notFound(nounVersion, op)
 	}
 	if err := t.execOne(nounVersion, op, `WITH v AS (
-			UPDATE versions SET last_accessed_date = $3 WHERE secret_arn = $1 AND id = $2 RETURNING 1)
-		UPDATE secrets SET last_accessed_date = $3 WHERE arn = $1 AND EXISTS (SELECT 1 FROM v)`,
+			UPDATE versions SET last_accessed_date = GREATEST(last_accessed_date, $3) WHERE secret_arn = $1 AND id = $2 RETURNING 1)
+		UPDATE secrets SET last_accessed_date = GREATEST(last_accessed_date, $3) WHERE arn = $1 AND EXISTS (SELECT 1 FROM v)`,
 		arn, id, toNanos(day)); err != nil {
 		return err
 	}

@@ -731,14 +731,15 @@ func (t *tx) RemoveStage(arn, stage string) error {
 }
 
 // SetLastAccessed sets the LastAccessedDate of version id and of its
-// secret to day, as given; ENOTFOUND if the version does not exist.
+// secret to day unless later already (see rotor.Tx); ENOTFOUND if the
+// version does not exist.
 func (t *tx) SetLastAccessed(arn, id string, day time.Time) error {
 	const op = "set last accessed"
-	if err := t.execOne(nounVersion, op, `UPDATE versions SET last_accessed_date = ? WHERE secret_arn = ? AND id = ?`,
+	if err := t.execOne(nounVersion, op, `UPDATE versions SET last_accessed_date = max(coalesce(last_accessed_date, 0), ?) WHERE secret_arn = ? AND id = ?`,
 		toNanos(day), arn, id); err != nil {
 		return err
 	}
-	return t.execOne(nounSecret, op, `UPDATE secrets SET last_accessed_date = ? WHERE arn = ?`, toNanos(day), arn)
+	return t.execOne(nounSecret, op, `UPDATE secrets SET last_accessed_date = max(coalesce(last_accessed_date, 0), ?) WHERE arn = ?`, toNanos(day), arn)
 }
 
 // Identities and access keys.

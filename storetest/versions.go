@@ -233,6 +233,22 @@ func testVersionSetLastAccessed(t *testing.T, s rotor.Store) {
 	if sec := getSecret(t, s, arn); !sec.LastAccessedDate.Equal(later) {
 		t.Errorf("secret LastAccessedDate after second read = %v, want %v", sec.LastAccessedDate, later)
 	}
+	// An earlier day written after (another server's note) moves nothing
+	// back, the secret's date nor the version's.
+	update(t, s, func(tx rotor.Tx) error { return tx.SetLastAccessed(arn, "v1", day) })
+	if sec := getSecret(t, s, arn); !sec.LastAccessedDate.Equal(later) {
+		t.Errorf("secret LastAccessedDate after an earlier day = %v, want %v", sec.LastAccessedDate, later)
+	}
+	view(t, s, func(tx rotor.Tx) error {
+		v1, err := tx.Version(arn, "v1")
+		if err != nil {
+			t.Fatalf("Version(v1): %v", err)
+		}
+		if !v1.LastAccessedDate.Equal(later) {
+			t.Errorf("v1 LastAccessedDate after an earlier day = %v, want %v", v1.LastAccessedDate, later)
+		}
+		return nil
+	})
 
 	updateCode(t, s, "SetLastAccessed(unknown version)", rotor.ENOTFOUND, func(tx rotor.Tx) error {
 		return tx.SetLastAccessed(arn, "nope", day)

@@ -292,15 +292,18 @@ func (d *duration) UnmarshalText(b []byte) error {
 
 // cacheBudgetBasis says where a cache.max_bytes of n comes from, for the
 // startup log: the setting, or the default and the memory it was sized on.
-func cacheBudgetBasis(n int64) string {
-	if n != manager.DefaultCacheMaxBytes() {
+func cacheBudgetBasis(n int64, getenv func(string) string) string {
+	switch {
+	case n != defaultCacheBudget(getenv):
 		return "cache.max_bytes"
+	case n != manager.DefaultCacheMaxBytes():
+		return "default: GOMEMLIMIT less 96 MiB"
 	}
 	l, ok := sysmem.Available()
 	if !ok {
 		return "default (the memory available is unknown)"
 	}
-	return fmt.Sprintf("default: a quarter of %d MiB (%s), kept within 64 MiB to 1 GiB", l.Bytes>>20, l.Source)
+	return fmt.Sprintf("default: a quarter of %d MiB (%s), kept within 16 MiB to 1 GiB", l.Bytes>>20, l.Source)
 }
 
 // DefaultConfig returns the configuration `rotor server` uses with no file,
@@ -541,7 +544,7 @@ var settings = []setting{
 	{"purge-interval", "ROTOR_PURGE_INTERVAL", "how often deleted secrets past their window are purged (default 1m)", func(c *Config, v string) error {
 		return c.Deletion.PurgeInterval.UnmarshalText([]byte(v))
 	}},
-	{"cache-max-bytes", "ROTOR_CACHE_MAX_BYTES", "read cache budget in bytes, 0 = no cache (default: a quarter of the memory available, 64 MiB to 1 GiB)", func(c *Config, v string) error {
+	{"cache-max-bytes", "ROTOR_CACHE_MAX_BYTES", "read cache budget in bytes, 0 = no cache (default: a quarter of the memory available, 16 MiB to 1 GiB, and GOMEMLIMIT less 96 MiB when that is set)", func(c *Config, v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
 			return fmt.Errorf("%q is not a number of bytes", v)
@@ -577,6 +580,7 @@ func LoadConfig(args []string, getenv func(string) string) (Config, error) {
 // flags of its own command besides the configuration's.
 func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
 	c := DefaultConfig()
+	c.Cache.MaxBytes = defaultCacheBudget(getenv)
 	configPath := fs.String("config", getenv(envConfig), "config file (TOML); env ROTOR_CONFIG")
 	flagVals := make([]*string, len(settings))
 	for i, s := range settings {

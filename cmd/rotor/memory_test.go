@@ -57,13 +57,55 @@ func TestLoadConfig_DebugListenLoopbackOnly(t *testing.T) {
 }
 
 func TestGCSettings(t *testing.T) {
-	p, l := gcSettings(256<<20, env(nil))
+	big := sysmem.Limit{Bytes: 24 << 30}
+	p, l := gcSettings(256<<20, big, true, env(nil))
 	if p != 400 || l != 256<<20+96<<20 {
 		t.Fatalf("defaults: GOGC %d, limit %d", p, l)
 	}
-	p, l = gcSettings(256<<20, env(map[string]string{"GOGC": "100", "GOMEMLIMIT": "1GiB"}))
+	p, l = gcSettings(256<<20, sysmem.Limit{}, false, env(nil))
+	if p != 400 || l != 256<<20+96<<20 {
+		t.Fatalf("memory unknown: GOGC %d, limit %d", p, l)
+	}
+	// A 128 MiB container: budget + headroom would pass its limit.
+	if _, l = gcSettings(32<<20, sysmem.Limit{Bytes: 128 << 20}, true, env(nil)); l != 128<<20/100*85 {
+		t.Fatalf("128 MiB container: limit %d, want 85%% of it", l)
+	}
+	p, l = gcSettings(256<<20, big, true, env(map[string]string{"GOGC": "100", "GOMEMLIMIT": "1GiB"}))
 	if p != -1 || l != -1 {
 		t.Fatalf("environment overridden: GOGC %d, limit %d", p, l)
+	}
+}
+
+func TestParseMemLimit(t *testing.T) {
+	for in, want := range map[string]int64{"1GiB": 1 << 30, "300MiB": 300 << 20, "4096": 4096, "12B": 12, "2KiB": 2048, "1TiB": 1 << 40} {
+		if n, ok := parseMemLimit(in); !ok || n != want {
+			t.Errorf("parseMemLimit(%q) = %d, %v; want %d", in, n, ok, want)
+		}
+	}
+	for _, in := range []string{"", "off", "1GB", "-1", "1.5GiB", "9999999999TiB", "MiB"} {
+		if n, ok := parseMemLimit(in); ok {
+			t.Errorf("parseMemLimit(%q) = %d, accepted", in, n)
+		}
+	}
+}
+
+// TestCacheBudgetUnderGOMEMLIMIT: with GOMEMLIMIT set and no
+// cache.max_bytes, the budget leaves the headroom under that limit; an
+// explicit cache.max_bytes still wins.
+func TestCacheBudgetUnderGOMEMLIMIT(t *testing.T) {
+	def := manager.DefaultCacheMaxBytes()
+	for limit, want := range map[string]int64{"300MiB": min(def, 204<<20), "64MiB": min(def, 16<<20), "off": def, "100TiB": def} {
+		c, err := LoadConfig(nil, env(map[string]string{"GOMEMLIMIT": limit}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Cache.MaxBytes != want {
+			t.Errorf("GOMEMLIMIT=%s: cache.max_bytes = %d, want %d", limit, c.Cache.MaxBytes, want)
+		}
+	}
+	c, err := LoadConfig([]string{"--cache-max-bytes", "536870912"}, env(map[string]string{"GOMEMLIMIT": "300MiB"}))
+	if err != nil || c.Cache.MaxBytes != 512<<20 {
+		t.Fatalf("explicit budget under GOMEMLIMIT: %d, %v", c.Cache.MaxBytes, err)
 	}
 }
 

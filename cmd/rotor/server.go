@@ -273,7 +273,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.done <- struct{}{}
 	}()
 	m.Logger.Info("rotor serving", "url", m.URL(), "data_dir", c.DataDir, "regions", strings.Join(c.Regions, ","))
-	m.Logger.Info("read cache", "max_bytes", c.Cache.MaxBytes, "basis", cacheBudgetBasis(c.Cache.MaxBytes))
+	m.Logger.Info("read cache", "max_bytes", c.Cache.MaxBytes, "basis", cacheBudgetBasis(c.Cache.MaxBytes, m.Getenv))
 	m.printHints()
 	return nil
 }
