@@ -139,3 +139,6 @@ const AddStageEventQuery = addStageEventQuery
 // a label leaves (arguments: secret ARN, version id).
 const LabelsOfVersionQuery = `SELECT group_concat(length(CAST(stage AS BLOB)) || ':' || stage, '')
 	FROM stages WHERE secret_arn = ? AND version_id = ?`
+
+// VersionsQuery is Tx.Versions' statement.
+var VersionsQuery = versionsQuery

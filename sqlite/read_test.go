@@ -39,6 +39,26 @@ func TestReadQueryPlan(t *testing.T) {
 	}
 }
 
+// TestVersionsQueryPlan checks that Tx.Versions, which PutSecretValue
+// runs in the single writer, reads as ReadSecretARN does: the secret by
+// ARN and its versions as one range of versions' rowid.
+func TestVersionsQueryPlan(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "rotor.db"))
+	plan, err := sqlite.QueryPlan(s, sqlite.VersionsQuery, arn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := strings.Join(plan, "\n")
+	for _, w := range []string{"SEARCH s USING INDEX sqlite_autoindex_secrets_1 (arn=?)", "SEARCH v USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"} {
+		if !strings.Contains(p, w) {
+			t.Errorf("plan lacks %q:\n%s", w, p)
+		}
+	}
+	if strings.Contains(p, "TEMP B-TREE") || strings.Contains(p, "SCAN") {
+		t.Errorf("plan sorts or scans:\n%s", p)
+	}
+}
+
 // TestReadSecretOddBytes reads back values, labels and tags made of the
 // bytes ReadSecret's encoding uses (digits, ':') and NULs, empty values,
 // and a placeholder: ReadSecret must return exactly what View does.

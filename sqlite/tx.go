@@ -539,61 +539,31 @@ func (t *tx) stages(op, where string, args ...any) (map[string][]string, error) 
 // oldest (CreatedDate) first, ties in insertion order; ENOTFOUND if the
 // secret does not exist.
 //
-// It is one indexed read: the secret's row joined with its versions and
-// their labels, one row per (version, label), or one row of NULLs for a
-// secret without versions, and no row for a missing secret.
+// It is one indexed read of one row, as ReadSecret's (read.go): the
+// secret's row by ARN and its versions' rowid range, each version with
+// its labels column (migration 0015), encoded into one column that
+// decodeVersions parses and orders.
 func (t *tx) Versions(arn string) ([]*rotor.VersionRecord, error) {
 	const op = "versions"
-	found := false
-	var out []*rotor.VersionRecord
-	err := t.each(nounVersion, op, func(sc scanner) error {
-		found = true
-		var (
-			v                   rotor.VersionRecord
-			id, kek, stage      sql.NullString
-			wrapped, ciphertext []byte
-			placeholder         bool
-			created, accessed   int64
-		)
-		if err := sc.Scan(&id, &kek, &wrapped, &ciphertext, &placeholder, &v.Binary, &v.KmsKeyID, &created, &accessed, &stage); err != nil {
-			return err
-		}
-		if !id.Valid {
-			return nil // the secret has no version
-		}
-		if n := len(out); n == 0 || out[n-1].ID != id.String {
-			v.ID = id.String
-			if !placeholder {
-				v.Value = &rotor.Sealed{KeyID: kek.String, WrappedKey: blob(wrapped), Ciphertext: blob(ciphertext)}
-			}
-			v.CreatedDate, v.LastAccessedDate = fromNanos(created), fromNanos(accessed)
-			out = append(out, &v)
-		}
-		if stage.Valid {
-			last := out[len(out)-1]
-			last.Stages = append(last.Stages, stage.String)
-		}
-		return nil
-	}, versionsQuery, arn)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
+	var enc any
+	if err := t.queryRowContext(versionsQuery, arn).Scan(&enc); errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(nounSecret, op)
+	} else if err != nil {
+		return nil, storeError(ctxErr(t.ctx, err), nounVersion, op)
 	}
-	return out, nil
+	vs, err := decodeVersions(enc)
+	if err != nil {
+		return nil, storeError(err, nounVersion, op)
+	}
+	return vs, nil
 }
 
-// versionsQuery selects a secret's versions with their labels, for
-// Versions. The COALESCEs give a secret without versions a row that scans.
-const versionsQuery = `SELECT v.id, v.kek_id, v.wrapped_key, v.ciphertext, v.ciphertext IS NULL,
-	COALESCE(v.is_binary, FALSE), COALESCE(v.kms_key_id, ''), COALESCE(v.created_date, 0),
-	COALESCE(v.last_accessed_date, 0), st.stage
-	FROM secrets s
-	LEFT JOIN versions v ON v.secret_arn = s.arn
-	LEFT JOIN stages st ON st.secret_arn = v.secret_arn AND st.version_id = v.id
-	WHERE s.arn = ?
-	ORDER BY v.created_date, v.rowid, st.stage`
+// versionsQuery selects the versions of a secret (by ARN) as the versions
+// column of a read query (readQuery): NULL for a secret without versions,
+// no row for a missing secret.
+var versionsQuery = `SELECT (SELECT group_concat(` + encodeFields("v.", readVersionFields) + `, '')
+		FROM versions v WHERE v.vkey BETWEEN s.sid << 32 AND (s.sid << 32) + 4294967295 AND +v.secret_arn = s.arn)
+	FROM secrets s WHERE s.arn = ?`
 
 // Version returns one version with its sorted labels; ENOTFOUND if the
 // secret has no version id.
