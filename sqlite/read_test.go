@@ -60,8 +60,9 @@ func TestVersionsQueryPlan(t *testing.T) {
 }
 
 // TestReadSecretOddBytes reads back values, labels and tags made of the
-// bytes ReadSecret's encoding uses (digits, ':') and NULs, empty values,
-// and a placeholder: ReadSecret must return exactly what View does.
+// bytes the read encoding uses (digits, ':') and NULs, empty values, and a
+// placeholder: ReadSecret, ReadSecretARN and View's Secret, SecretByName
+// and Versions must return exactly what was written.
 func TestReadSecretOddBytes(t *testing.T) {
 	s := mustOpen(t, filepath.Join(t.TempDir(), "rotor.db"))
 	odd := "12:3:\x00:"
@@ -89,16 +90,32 @@ func TestReadSecretOddBytes(t *testing.T) {
 		}
 		return nil
 	})
-	var want *rotor.SecretRecord
-	var wantVs []*rotor.VersionRecord
-	view(t, s, func(tx rotor.Tx) (err error) {
-		if want, err = tx.Secret(arn); err != nil {
-			return err
-		}
-		wantVs, err = tx.Versions(arn)
-		return err
-	})
+	// What was written, as every read must return it (View's reads decode
+	// the same encoding as ReadSecret's, so they are checked here too).
+	want := &rotor.SecretRecord{ARN: arn, Region: "r:1", Name: odd, Description: odd + "d",
+		Tags: []rotor.Tag{{Key: odd, Value: ""}, {Key: "1:", Value: odd}, {Key: "", Value: "0:"}}, TagsEverSet: true,
+		KmsKeyID: ":", CreatedDate: at, ResourcePolicy: "9:"}
+	wantVs := []*rotor.VersionRecord{
+		{ID: "", Value: &rotor.Sealed{KeyID: "", WrappedKey: []byte(":"), Ciphertext: []byte{}}, KmsKeyID: odd,
+			CreatedDate: at.Add(-time.Second), Stages: []string{":", "AWSCURRENT"}},
+		{ID: odd, Value: &rotor.Sealed{KeyID: "3:", WrappedKey: []byte{}, Ciphertext: []byte("\x00:9:")}, Binary: true,
+			CreatedDate: at, Stages: []string{"0:", odd}},
+		{ID: "1:", CreatedDate: at, Stages: []string{"1:"}},
+	}
 	for _, read := range []func() (*rotor.SecretRecord, []*rotor.VersionRecord, error){
+		func() (rec *rotor.SecretRecord, vs []*rotor.VersionRecord, err error) {
+			err = s.View(context.Background(), func(tx rotor.Tx) error {
+				if rec, err = tx.Secret(arn); err != nil {
+					return err
+				}
+				if byName, err := tx.SecretByName("r:1", odd); err != nil || !reflect.DeepEqual(byName, rec) {
+					return fmt.Errorf("SecretByName = %+v, %v; Secret %+v", byName, err, rec)
+				}
+				vs, err = tx.Versions(arn)
+				return err
+			})
+			return rec, vs, err
+		},
 		func() (*rotor.SecretRecord, []*rotor.VersionRecord, error) {
 			return s.ReadSecret(context.Background(), "r:1", odd)
 		},
@@ -111,15 +128,15 @@ func TestReadSecretOddBytes(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !reflect.DeepEqual(rec, want) {
-			t.Errorf("ReadSecret = %+v\nView       %+v", rec, want)
+			t.Errorf("read %+v\nwant %+v", rec, want)
 		}
 		if !reflect.DeepEqual(vs, wantVs) {
 			for i := range max(len(vs), len(wantVs)) {
 				if i < len(vs) && i < len(wantVs) {
-					t.Errorf("version %d: ReadSecret %+v %+v\nView %+v %+v", i, vs[i], vs[i].Value, wantVs[i], wantVs[i].Value)
+					t.Errorf("version %d: read %+v %+v\nwant %+v %+v", i, vs[i], vs[i].Value, wantVs[i], wantVs[i].Value)
 				}
 			}
-			t.Errorf("ReadSecret: %d versions, View %d", len(vs), len(wantVs))
+			t.Errorf("read %d versions, want %d", len(vs), len(wantVs))
 		}
 	}
 }

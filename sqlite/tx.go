@@ -273,38 +273,35 @@ func scanSecretWith(sc scanner, extra ...any) (*rotor.SecretRecord, error) {
 	return &s, nil
 }
 
-// Single-secret reads: the secret's row joined with its tags, one row per
-// tag in position order (one row with NULL key and value if it has none),
-// so a secret with its tags is one indexed read of one prepared statement.
-const (
-	secretWithTags    = `SELECT ` + secretColumns + `, tags.key, tags.value FROM secrets LEFT JOIN tags ON tags.secret_arn = secrets.arn WHERE `
-	secretByARNQuery  = secretWithTags + `secrets.arn = ? ORDER BY tags.position`
-	secretByNameQuery = secretWithTags + `secrets.region = ? AND secrets.name = ? ORDER BY tags.position`
+// Single-secret reads: the secret's row and its tags, each encoded into
+// one column as ReadSecret's are (readQuery: the secret's fields, and the
+// tags when tag_text says it has some), so a secret with its tags is one
+// indexed read of one prepared statement and one row of two columns (the
+// driver's cost of a row grows with its columns).
+var (
+	secretWithTags = `SELECT ` + encodeFields("s.", secretColumns) + `,
+	CASE WHEN s.tag_text <> '' THEN (SELECT group_concat(` + encodeFields("t.", "position, key, value") + `, '')
+		FROM tags t WHERE t.secret_arn = s.arn) END
+	FROM secrets s WHERE `
+	secretByARNQuery  = secretWithTags + `s.arn = ?`
+	secretByNameQuery = secretWithTags + `s.region = ? AND s.name = ?`
 )
 
 // secretWhere returns the one secret selected by query (secretByARNQuery
 // or secretByNameQuery), with its tags.
 func (t *tx) secretWhere(op, query string, args ...any) (*rotor.SecretRecord, error) {
-	var s *rotor.SecretRecord
-	err := t.each(nounSecret, op, func(sc scanner) error {
-		var key, value sql.NullString
-		rec, err := scanSecretWith(sc, &key, &value)
-		if err != nil {
-			return err
-		}
-		if s == nil {
-			s = rec
-		}
-		if key.Valid {
-			s.Tags = append(s.Tags, rotor.Tag{Key: key.String, Value: value.String})
-		}
-		return nil
-	}, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	if s == nil {
+	var secret, tags any
+	if err := t.queryRowContext(query, args...).Scan(&secret, &tags); errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(nounSecret, op)
+	} else if err != nil {
+		return nil, storeError(ctxErr(t.ctx, err), nounSecret, op)
+	}
+	s, err := decodeSecret(secret)
+	if err == nil {
+		s.Tags, err = decodeTags(tags)
+	}
+	if err != nil {
+		return nil, storeError(err, nounSecret, op)
 	}
 	if t.writable {
 		t.seen = &seenSecret{args: secretArgs(s), tags: slices.Clone(s.Tags)}
