@@ -41,8 +41,13 @@ import (
 // long the first of them waits for its acknowledgement.
 const maxBatch = 64
 
-// savepoint is the name of each caller's savepoint inside a batch.
-const savepoint = "rotor_update"
+// savepoint is the name of each caller's savepoint inside a batch; its
+// statements are prepared as the writer's others are (writeStmts).
+const (
+	savepoint      = "rotor_update"
+	savepointQuery = "SAVEPOINT " + savepoint
+	releaseQuery   = "RELEASE " + savepoint
+)
 
 // committer serialises write transactions and groups their commits.
 type committer struct {
@@ -59,6 +64,7 @@ type committer struct {
 // batch is one open transaction shared by several Updates.
 type batch struct {
 	tx      *sql.Tx
+	stmts   map[*sql.Stmt]*sql.Stmt // prepared statements bound to tx (see tx.stmt)
 	members int   // callers whose released savepoint is in tx
 	broken  error // set when tx can no longer be committed
 	done    chan struct{}
@@ -166,7 +172,7 @@ func (s *Store) update(ctx context.Context, fn func(rotor.Tx) error) error {
 			c.leave()
 			return storeError(err, "transaction", "update: begin")
 		}
-		b = &batch{tx: stx, done: make(chan struct{})}
+		b = &batch{tx: stx, stmts: map[*sql.Stmt]*sql.Stmt{}, done: make(chan struct{})}
 		c.cur = b
 	}
 	if err := ctx.Err(); err != nil {
@@ -174,13 +180,14 @@ func (s *Store) update(ctx context.Context, fn func(rotor.Tx) error) error {
 		return storeError(err, "transaction", "update: begin")
 	}
 	bg := context.WithoutCancel(ctx)
+	t := &tx{ctx: bg, tx: b.tx, writable: true, reads: s.writerStmts, writes: s.writes, bound: b.stmts}
 	// A batch that holds no member's work yet (b.members == 0: none has
 	// succeeded, and those that failed were rolled back) needs no
 	// savepoint: should fn fail, the whole transaction is rolled back
 	// (discard), losing nothing of anyone else.
 	sp := b.members > 0
 	if sp {
-		if _, err := b.tx.ExecContext(bg, "SAVEPOINT "+savepoint); err != nil {
+		if _, err := t.execContext(savepointQuery); err != nil {
 			b.broken = storeError(err, "transaction", "update: savepoint")
 			c.leave()
 			return b.broken
@@ -201,7 +208,7 @@ func (s *Store) update(ctx context.Context, fn func(rotor.Tx) error) error {
 			undo()
 		}
 	}()
-	err := fn(&tx{ctx: bg, tx: b.tx, writable: true, reads: s.writerStmts, writes: s.writes})
+	err := fn(t)
 	returned = true
 	if err == nil && ctx.Err() != nil {
 		err = storeError(ctx.Err(), "transaction", "update: commit")
@@ -211,7 +218,7 @@ func (s *Store) update(ctx context.Context, fn func(rotor.Tx) error) error {
 		return err
 	}
 	if sp {
-		if _, rerr := b.tx.ExecContext(bg, "RELEASE "+savepoint); rerr != nil {
+		if _, rerr := t.execContext(releaseQuery); rerr != nil {
 			b.broken = storeError(rerr, "transaction", "update: release savepoint")
 			c.leave()
 			return b.broken

@@ -22,6 +22,10 @@ type tx struct {
 	reads    *stmtCache  // prepared preparedQueries of tx's database
 	writes   *writeStmts // prepared write statements of an Update; nil in View
 	writable bool
+	// bound holds the prepared statements already bound to tx, so that
+	// the Updates of one group-commit batch (which share tx, one at a
+	// time) bind each once; nil in View.
+	bound map[*sql.Stmt]*sql.Stmt
 
 	// seen is the secret as the last secretWhere of this transaction read
 	// it, for UpdateSecret to compare with without reading it again. Every

@@ -78,7 +78,7 @@ func (c *writeStmts) close() {
 // nil until prepared between batches); in a View, as text.
 func (t *tx) stmt(query string) *sql.Stmt {
 	if st := t.reads.get(query); st != nil {
-		return t.tx.StmtContext(t.ctx, st)
+		return t.bind(st)
 	}
 	if t.writes == nil {
 		return nil
@@ -87,7 +87,21 @@ func (t *tx) stmt(query string) *sql.Stmt {
 	if st == nil {
 		return nil
 	}
-	return t.tx.StmtContext(t.ctx, st)
+	return t.bind(st)
+}
+
+// bind returns st bound to t's transaction, once per transaction when
+// t.bound keeps them (the transaction closes them when it ends).
+func (t *tx) bind(st *sql.Stmt) *sql.Stmt {
+	if t.bound == nil {
+		return t.tx.StmtContext(t.ctx, st)
+	}
+	if b := t.bound[st]; b != nil {
+		return b
+	}
+	b := t.tx.StmtContext(t.ctx, st)
+	t.bound[st] = b
+	return b
 }
 
 func (t *tx) execContext(query string, args ...any) (sql.Result, error) {
