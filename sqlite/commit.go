@@ -65,8 +65,8 @@ type committer struct {
 type batch struct {
 	tx      *sql.Tx
 	stmts   map[*sql.Stmt]*sql.Stmt // prepared statements bound to tx (see tx.stmt)
-	members int   // callers whose released savepoint is in tx
-	broken  error // set when tx can no longer be committed
+	members int                     // callers whose released savepoint is in tx
+	broken  error                   // set when tx can no longer be committed
 	done    chan struct{}
 	err     error // result of the COMMIT, valid once done is closed
 }
