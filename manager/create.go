@@ -63,12 +63,17 @@ func (s *Service) CreateSecret(ctx context.Context, in rotor.CreateSecretInput) 
 			return nil, err
 		}
 
+		// A new secret's value is sealed here, not by the single writer.
+		seal := &sealing{s: s, id: in.ClientRequestToken, value: in.Value}
+		if existing == nil && hasValue {
+			seal.sealFor(arn)
+		}
 		var (
 			out   *rotor.VersionResult
 			fnErr error
 		)
 		err = s.store.Update(ctx, func(tx rotor.Tx) error {
-			out, fnErr = s.createTx(tx, c.Region, arn, existing != nil, in)
+			out, fnErr = s.createTx(tx, c.Region, arn, existing != nil, in, seal)
 			return fnErr
 		})
 		s.cache.invalidate(arn, c.Region, in.Name)
@@ -86,13 +91,14 @@ func (s *Service) CreateSecret(ctx context.Context, in rotor.CreateSecretInput) 
 }
 
 // createTx is CreateSecret's transaction. arn is the authorized ARN:
-// the existing secret's when exists, else the one to create.
+// the existing secret's when exists, else the one to create; seal seals
+// in.Value.
 //
 // A name that was not found outside the transaction is not looked up
 // again inside it: the insert itself fails (EEXISTS, on the unique region
 // and name, or on the ARN) if the name was taken since, or the random
 // suffix collided, and CreateSecret starts over, finding the secret.
-func (s *Service) createTx(tx rotor.Tx, region, arn string, exists bool, in rotor.CreateSecretInput) (*rotor.VersionResult, error) {
+func (s *Service) createTx(tx rotor.Tx, region, arn string, exists bool, in rotor.CreateSecretInput, seal *sealing) (*rotor.VersionResult, error) {
 	if exists {
 		rec, err := tx.SecretByName(region, in.Name)
 		switch {
@@ -127,7 +133,7 @@ func (s *Service) createTx(tx rotor.Tx, region, arn string, exists bool, in roto
 	if in.Value.IsZero() {
 		return out, nil
 	}
-	sealed, err := s.seal(arn, in.ClientRequestToken, in.Value)
+	sealed, err := seal.sealed(arn)
 	if err != nil {
 		return nil, err
 	}

@@ -53,7 +53,8 @@ func (s *Service) PutSecretValue(ctx context.Context, in rotor.PutSecretValueInp
 		}
 	}
 	var out *rotor.VersionResult
-	err = s.mutateStopping(ctx, c, actionPutSecretValue, in.SecretID, func(tx rotor.Tx, rec *rotor.SecretRecord) (string, error) {
+	seal := &sealing{s: s, id: in.ClientRequestToken, value: in.Value}
+	err = s.mutateStoppingPrepared(ctx, c, actionPutSecretValue, in.SecretID, seal.prepare, func(tx rotor.Tx, rec *rotor.SecretRecord) (string, error) {
 		if !rec.DeletedDate.IsZero() {
 			return "", errMarkedForDeletion()
 		}
@@ -78,9 +79,9 @@ func (s *Service) PutSecretValue(ctx context.Context, in rotor.PutSecretValueInp
 		}
 		var after labels
 		if existing != nil {
-			after, err = s.fillPlaceholder(tx, rec, before, id, in.Value, in.Stages)
+			after, err = s.fillPlaceholder(tx, rec, before, id, seal, in.Stages)
 		} else {
-			after, err = s.addVersion(tx, rec, vs, before, id, in.Value, in.Stages)
+			after, err = s.addVersion(tx, rec, vs, before, id, seal, in.Stages)
 		}
 		if err != nil {
 			return "", err
@@ -102,19 +103,20 @@ func (s *Service) PutSecretValue(ctx context.Context, in rotor.PutSecretValueInp
 	return out, nil
 }
 
-// fillPlaceholder stores value into the empty version id and applies
-// stages to it. It is not a new version: nothing is pruned, AWSPENDING stays.
-func (s *Service) fillPlaceholder(tx rotor.Tx, rec *rotor.SecretRecord, before labels, id string, value rotor.Value, stages []string) (labels, error) {
+// fillPlaceholder stores value (sealed by seal) into the empty version id
+// and applies stages to it. It is not a new version: nothing is pruned,
+// AWSPENDING stays.
+func (s *Service) fillPlaceholder(tx rotor.Tx, rec *rotor.SecretRecord, before labels, id string, value *sealing, stages []string) (labels, error) {
 	after := before.clone()
 	after.attach(id, stages, false, false)
 	if err := checkStageLimit(after); err != nil {
 		return nil, err
 	}
-	sealed, err := s.seal(rec.ARN, id, value)
+	sealed, err := value.sealed(rec.ARN)
 	if err != nil {
 		return nil, err
 	}
-	if err := tx.FillVersion(rec.ARN, id, sealed, value.Binary != nil); err != nil {
+	if err := tx.FillVersion(rec.ARN, id, sealed, value.value.Binary != nil); err != nil {
 		return nil, internal("fill version", err)
 	}
 	if err := applyLabels(tx, rec.ARN, before, after, s.now()); err != nil {
@@ -123,25 +125,26 @@ func (s *Service) fillPlaceholder(tx rotor.Tx, rec *rotor.SecretRecord, before l
 	return after, nil
 }
 
-// addVersion creates version id holding value with stages (see
+// addVersion creates version id holding value (sealed by value; id is
+// value.id) with stages (see
 // labels.attach), then prunes unlabeled versions. vs are the secret's
 // versions before, before their labels. It refuses with ELIMIT, having
 // written nothing, when the label or version quota would be exceeded.
 func (s *Service) addVersion(tx rotor.Tx, rec *rotor.SecretRecord, vs []*rotor.VersionRecord, before labels,
-	id string, value rotor.Value, stages []string) (labels, error) {
+	id string, value *sealing, stages []string) (labels, error) {
 	now := s.now()
 	after := before.clone()
 	after.attach(id, stages, len(vs) == 0, true)
 	if err := checkStageLimit(after); err != nil {
 		return nil, err
 	}
-	v := &rotor.VersionRecord{ID: id, Binary: value.Binary != nil, KmsKeyID: rec.KmsKeyID, CreatedDate: now}
+	v := &rotor.VersionRecord{ID: id, Binary: value.value.Binary != nil, KmsKeyID: rec.KmsKeyID, CreatedDate: now}
 	all := append(vs[:len(vs):len(vs)], v)
 	prune, ok := pruneCandidates(all, after, id, now, s.pruneMinAge, rotor.DeprecatedVersionsKept)
 	if !ok {
 		return nil, rotor.Errorf(rotor.ELIMIT, msgVersionLimit)
 	}
-	sealed, err := s.seal(rec.ARN, id, value)
+	sealed, err := value.sealed(rec.ARN)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +204,13 @@ func (s *Service) UpdateSecret(ctx context.Context, in rotor.UpdateSecretInput) 
 		}
 	}
 	var out *rotor.VersionResult
-	err = s.mutateStopping(ctx, c, actionUpdateSecret, in.SecretID, func(tx rotor.Tx, rec *rotor.SecretRecord) (string, error) {
+	var seal *sealing
+	var prepare func(*rotor.SecretRecord)
+	if hasValue {
+		seal = &sealing{s: s, id: in.ClientRequestToken, value: in.Value}
+		prepare = seal.prepare
+	}
+	err = s.mutateStoppingPrepared(ctx, c, actionUpdateSecret, in.SecretID, prepare, func(tx rotor.Tx, rec *rotor.SecretRecord) (string, error) {
 		if !rec.DeletedDate.IsZero() {
 			return "", errMarkedForDeletion()
 		}
@@ -234,7 +243,7 @@ func (s *Service) UpdateSecret(ctx context.Context, in rotor.UpdateSecretInput) 
 					return "", errTokenInUse(id, rec.ARN)
 				}
 			} else {
-				if _, err := s.addVersion(tx, rec, vs, labelsOf(vs), id, in.Value, nil); err != nil {
+				if _, err := s.addVersion(tx, rec, vs, labelsOf(vs), id, seal, nil); err != nil {
 					return "", err
 				}
 				// A manual new AWSCURRENT: the rotation in progress is abandoned.
@@ -254,4 +263,40 @@ func (s *Service) UpdateSecret(ctx context.Context, in rotor.UpdateSecretInput) 
 		return nil, err
 	}
 	return out, nil
+}
+
+// sealing is the value of a write request, sealed once for the secret the
+// request resolves to (its ARN is part of the sealed value's associated
+// data): by prepare, before the write transaction, as soon as the secret
+// is known and the caller authorized, so the single writer does not
+// encrypt; by sealed, inside the transaction, if the secret differs (or
+// prepare was not called). An error is kept and returned by sealed, where
+// the value is needed, so a request's errors keep their order. A sealing
+// belongs to one request (one goroutine).
+type sealing struct {
+	s     *Service
+	id    string // the version id
+	value rotor.Value
+
+	arn    string // what out and err are for; "" before the first seal
+	out    rotor.Sealed
+	outErr error
+}
+
+// prepare seals the value for the secret found (see mutateWithPrepare).
+func (p *sealing) prepare(found *rotor.SecretRecord) { p.sealFor(found.ARN) }
+
+// sealed returns the value sealed for the secret arn, or its error
+// (EENCRYPT).
+func (p *sealing) sealed(arn string) (rotor.Sealed, error) {
+	p.sealFor(arn)
+	return p.out, p.outErr
+}
+
+func (p *sealing) sealFor(arn string) {
+	if p.arn == arn && arn != "" {
+		return
+	}
+	p.arn = arn
+	p.out, p.outErr = p.s.seal(arn, p.id, p.value)
 }

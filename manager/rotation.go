@@ -679,8 +679,15 @@ func finishRun(tx rotor.Tx, run *rotor.RunRecord, status string, now time.Time) 
 // once the transaction has committed. fn's error is returned unchanged.
 func (s *Service) mutateStopping(ctx context.Context, c rotor.Caller, action, id string,
 	fn func(tx rotor.Tx, rec *rotor.SecretRecord) (stopped string, err error)) error {
+	return s.mutateStoppingPrepared(ctx, c, action, id, nil, fn)
+}
+
+// mutateStoppingPrepared is mutateStopping with prepare (if not nil)
+// called before each write transaction, as for mutateWithPrepare.
+func (s *Service) mutateStoppingPrepared(ctx context.Context, c rotor.Caller, action, id string,
+	prepare func(found *rotor.SecretRecord), fn func(tx rotor.Tx, rec *rotor.SecretRecord) (stopped string, err error)) error {
 	var stopped string
-	err := s.mutate(ctx, c, action, id, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
+	err := s.mutateWithPrepare(ctx, c, rotor.AccessRequest{Action: action}, id, prepare, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
 		var err error
 		stopped, err = fn(tx, rec)
 		return err

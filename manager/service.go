@@ -482,6 +482,16 @@ func (s *Service) mutate(ctx context.Context, c rotor.Caller, action, id string,
 // secret and SecretId filled in.
 func (s *Service) mutateWith(ctx context.Context, c rotor.Caller, r rotor.AccessRequest, id string,
 	fn func(tx rotor.Tx, rec *rotor.SecretRecord) error) error {
+	return s.mutateWithPrepare(ctx, c, r, id, nil, fn)
+}
+
+// mutateWithPrepare is mutateWith that calls prepare (if not nil) with the
+// secret found, once the caller is authorized on it and before the write
+// transaction begins: work that depends on the secret only through what
+// the transaction checks again (its ARN) is done there rather than by the
+// single writer. prepare may run once per attempt.
+func (s *Service) mutateWithPrepare(ctx context.Context, c rotor.Caller, r rotor.AccessRequest, id string,
+	prepare func(found *rotor.SecretRecord), fn func(tx rotor.Tx, rec *rotor.SecretRecord) error) error {
 	action := r.Action
 	for range mutateAttempts {
 		found, err := s.locate(ctx, c.Region, id)
@@ -494,6 +504,9 @@ func (s *Service) mutateWith(ctx context.Context, c rotor.Caller, r rotor.Access
 		r.Resource, r.Secret, r.SecretID = arn, found, id
 		if err := s.authorize(ctx, c, r); err != nil {
 			return err
+		}
+		if prepare != nil {
+			prepare(found)
 		}
 		var fnErr error
 		err = s.store.Update(ctx, func(tx rotor.Tx) error {
