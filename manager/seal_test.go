@@ -73,3 +73,31 @@ func TestValuesSealedOutsideTheWriter(t *testing.T) {
 		t.Errorf("%d values sealed inside the writer, %d outside; want 0 and 3", in, out)
 	}
 }
+
+// TestWriteLocatesThroughReader checks that a write whose secret is not
+// cached finds it (to authorize) through the store's rotor.SecretReader,
+// one query, by name, full ARN and partial ARN (which falls back to a
+// View), and writes the secret it found.
+func TestWriteLocatesThroughReader(t *testing.T) {
+	e := newEnv(t)
+	arn := e.create(t, "located", "v0").ARN // writes leave the secret out of the cache
+	partial := arn[:len(arn)-7]             // without "-" and the suffix
+	ids := []string{"located", arn, partial}
+	for i, id := range ids {
+		reads := e.reading.reads.Load()
+		if _, err := e.svc.PutSecretValue(e.ctx, rotor.PutSecretValueInput{SecretID: id, ClientRequestToken: tok(10 + i), Value: sv(id)}); err != nil {
+			t.Fatalf("PutSecretValue(%s): %v", id, err)
+		}
+		if got := e.reading.reads.Load() - reads; got != 1 {
+			t.Errorf("PutSecretValue(%s): %d reads through the SecretReader, want 1", id, got)
+		}
+	}
+	for i, id := range ids {
+		if got := e.get(t, rotor.GetSecretValueInput{SecretID: "located", VersionID: tok(10 + i)}); *got.Value.String != id {
+			t.Errorf("version of PutSecretValue(%s): %q", id, *got.Value.String)
+		}
+	}
+	if _, err := e.svc.PutSecretValue(e.ctx, rotor.PutSecretValueInput{SecretID: "missing", ClientRequestToken: tok(20), Value: sv("x")}); rotor.ErrorCode(err) != rotor.ENOTFOUND {
+		t.Errorf("PutSecretValue(missing): %v, want ENOTFOUND", err)
+	}
+}

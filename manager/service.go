@@ -375,32 +375,13 @@ func (s *Service) lookup(ctx context.Context, region, id string) (*packed, error
 	expires := s.cache.expiry() // before the snapshot: its age counts from here
 	gen := s.cache.begin()
 	defer s.cache.end()
-	if r, ok := s.store.(rotor.SecretReader); ok {
-		var (
-			rec *rotor.SecretRecord
-			vs  []*rotor.VersionRecord
-			err error
-		)
-		arn := isARN(id)
-		if arn {
-			rec, vs, err = r.ReadSecretARN(ctx, id)
-		} else {
-			rec, vs, err = r.ReadSecret(ctx, region, id)
-		}
-		switch {
-		case err == nil && rec.Region != region:
-			return nil, errNotFound()
-		case err == nil:
-			e := newPacked(rec, vs)
-			e.expires = expires
-			s.cache.install(gen, e)
-			return e, nil
-		case !isCode(err, rotor.ENOTFOUND):
-			return nil, internal("read secret", err)
-		case !arn:
-			return nil, errNotFound()
-		}
-		// Not a full ARN: perhaps a partial one, which resolve handles.
+	if rec, vs, ok, err := s.readSecret(ctx, region, id); err != nil {
+		return nil, err
+	} else if ok {
+		e := newPacked(rec, vs)
+		e.expires = expires
+		s.cache.install(gen, e)
+		return e, nil
 	}
 	var (
 		e       *packed
@@ -430,12 +411,53 @@ func (s *Service) lookup(ctx context.Context, region, id string) (*packed, error
 	return e, nil
 }
 
+// readSecret reads the secret id names in region through the store's
+// rotor.SecretReader (one query, no transaction): ok with the secret and
+// its versions; ENOTFOUND or EINTERNAL. ok is false, with no error, when
+// the store has no SecretReader or id may be a partial ARN, which only
+// resolve (in a View) handles.
+func (s *Service) readSecret(ctx context.Context, region, id string) (*rotor.SecretRecord, []*rotor.VersionRecord, bool, error) {
+	r, ok := s.store.(rotor.SecretReader)
+	if !ok {
+		return nil, nil, false, nil
+	}
+	var (
+		rec *rotor.SecretRecord
+		vs  []*rotor.VersionRecord
+		err error
+	)
+	arn := isARN(id)
+	if arn {
+		rec, vs, err = r.ReadSecretARN(ctx, id)
+	} else {
+		rec, vs, err = r.ReadSecret(ctx, region, id)
+	}
+	switch {
+	case err == nil && rec.Region != region:
+		return nil, nil, false, errNotFound()
+	case err == nil:
+		return rec, vs, true, nil
+	case !isCode(err, rotor.ENOTFOUND):
+		return nil, nil, false, internal("read secret", err)
+	case !arn:
+		return nil, nil, false, errNotFound()
+	}
+	return nil, nil, false, nil // not a full ARN: perhaps a partial one
+}
+
 // locate returns the record of the secret id names in region, from the
-// cache or else from a store snapshot, without loading its versions (writers
-// only need its ARN to authorize). Returns ENOTFOUND or EINTERNAL.
+// cache or else from the store (through its rotor.SecretReader when it has
+// one, as lookup does: one query instead of a View's transaction), without
+// caching it (writers only need its ARN to authorize). Returns ENOTFOUND
+// or EINTERNAL.
 func (s *Service) locate(ctx context.Context, region, id string) (*rotor.SecretRecord, error) {
 	if e := s.cache.get(region, id); e != nil {
 		return e.record(), nil
+	}
+	if rec, _, ok, err := s.readSecret(ctx, region, id); err != nil {
+		return nil, err
+	} else if ok {
+		return rec, nil
 	}
 	var (
 		rec     *rotor.SecretRecord
