@@ -130,3 +130,6 @@ func StmtJournalConfigured() bool { return configured }
 
 // StmtJournalSpill is the size up to which a sub-journal stays in memory.
 const StmtJournalSpill = stmtJournalSpill
+
+// SealedByKeyQueries are SealedByKey's queries (kind, key id, limit).
+var SealedByKeyQueries = []string{sealedVersionsQuery, sealedAccessKeysQuery}
