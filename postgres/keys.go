@@ -223,20 +223,24 @@ func (t *tx) DeleteAccessKey(id string) error {
 // Sealed values.
 
 // SealedByKey returns up to limit stored values (version values first,
-// then access-key secrets, each in key order) whose data key is wrapped by
-// keyID; limit <= 0 means no limit. Placeholders have no value and are
-// never returned.
+// then access-key secrets, each part in no set order) whose data key is
+// wrapped by keyID; limit <= 0 means no limit. Placeholders have no value
+// and are never returned. Neither part is sorted, so a small limit stops
+// the kek_id index scan early instead of sorting every value under the
+// key (the server's start reads one per key).
 func (t *tx) SealedByKey(keyID string, limit int) ([]rotor.SealedRef, error) {
 	if !textOK(keyID) {
 		return []rotor.SealedRef{}, nil
 	}
-	return queryAll(t, nounVersion, "sealed by key", scanSealedRef, `SELECT kind, secret_arn, id, kek_id, wrapped_key, ciphertext FROM (
-			SELECT 0 AS ord, '`+rotor.SealedVersion+`' AS kind, secret_arn, id, kek_id, wrapped_key, ciphertext
-			FROM versions WHERE kek_id = $1 AND ciphertext IS NOT NULL
-			UNION ALL
-			SELECT 1 AS ord, '`+rotor.SealedAccessKey+`' AS kind, '' AS secret_arn, id, kek_id, wrapped_key, ciphertext
-			FROM access_keys WHERE kek_id = $1
-		) x ORDER BY ord, secret_arn, id LIMIT $2`, keyID, sqlLimit(limit))
+	const op = "sealed by key"
+	refs, err := queryAll(t, nounVersion, op, scanSealedRef, `SELECT '`+rotor.SealedVersion+`', secret_arn, id, kek_id, wrapped_key, ciphertext
+		FROM versions WHERE kek_id = $1 AND ciphertext IS NOT NULL LIMIT $2`, keyID, sqlLimit(limit))
+	if err != nil || limit > 0 && len(refs) >= limit {
+		return refs, err
+	}
+	keys, err := queryAll(t, nounAccessKey, op, scanSealedRef, `SELECT '`+rotor.SealedAccessKey+`', '', id, kek_id, wrapped_key, ciphertext
+		FROM access_keys WHERE kek_id = $1 LIMIT $2`, keyID, sqlLimit(limit-len(refs)))
+	return append(refs, keys...), err
 }
 
 func scanSealedRef(r pgx.Rows) (rotor.SealedRef, error) {

@@ -142,3 +142,6 @@ const LabelsOfVersionQuery = `SELECT group_concat(length(CAST(stage AS BLOB)) ||
 
 // VersionsQuery is Tx.Versions' statement.
 var VersionsQuery = versionsQuery
+
+// SealedByKeyQueries are SealedByKey's queries (kind, key id, limit).
+var SealedByKeyQueries = []string{sealedVersionsQuery, sealedAccessKeysQuery}

@@ -298,3 +298,23 @@ func TestScanQueryPlan(t *testing.T) {
 		t.Errorf("plan sorts:\n%s", p)
 	}
 }
+
+// TestSealedByKeyPlan: SealedByKey reads the kek_id index in order, so a
+// small limit (the server's start asks for one value per key) reads that
+// many rows instead of sorting every value wrapped by the key.
+func TestSealedByKeyPlan(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "rotor.db"))
+	for i, q := range sqlite.SealedByKeyQueries {
+		plan, err := sqlite.QueryPlan(s, q, "kind", "kek", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := strings.Join(plan, "\n")
+		if want := []string{"versions_kek_id", "access_keys_kek_id"}[i]; !strings.Contains(p, "SEARCH") || !strings.Contains(p, want) {
+			t.Errorf("plan of SealedByKey query %d does not search %s:\n%s", i, want, p)
+		}
+		if strings.Contains(p, "TEMP B-TREE") || strings.Contains(p, "SCAN") {
+			t.Errorf("plan of SealedByKey query %d sorts or scans:\n%s", i, p)
+		}
+	}
+}
