@@ -54,7 +54,8 @@ func (s *Service) PutSecretValue(ctx context.Context, in rotor.PutSecretValueInp
 	}
 	var out *rotor.VersionResult
 	seal := &sealing{s: s, id: in.ClientRequestToken, value: in.Value}
-	err = s.mutateStoppingPrepared(ctx, c, actionPutSecretValue, in.SecretID, seal.prepare, func(tx rotor.Tx, rec *rotor.SecretRecord) (string, error) {
+	opts := writeOpts{prepare: seal.prepare, versions: true}
+	err = s.mutateStoppingOpts(ctx, c, actionPutSecretValue, in.SecretID, opts, func(tx rotor.Tx, rec *rotor.SecretRecord) (string, error) {
 		if !rec.DeletedDate.IsZero() {
 			return "", errMarkedForDeletion()
 		}
@@ -205,12 +206,12 @@ func (s *Service) UpdateSecret(ctx context.Context, in rotor.UpdateSecretInput) 
 	}
 	var out *rotor.VersionResult
 	var seal *sealing
-	var prepare func(*rotor.SecretRecord)
+	var opts writeOpts
 	if hasValue {
 		seal = &sealing{s: s, id: in.ClientRequestToken, value: in.Value}
-		prepare = seal.prepare
+		opts = writeOpts{prepare: seal.prepare, versions: true}
 	}
-	err = s.mutateStoppingPrepared(ctx, c, actionUpdateSecret, in.SecretID, prepare, func(tx rotor.Tx, rec *rotor.SecretRecord) (string, error) {
+	err = s.mutateStoppingOpts(ctx, c, actionUpdateSecret, in.SecretID, opts, func(tx rotor.Tx, rec *rotor.SecretRecord) (string, error) {
 		if !rec.DeletedDate.IsZero() {
 			return "", errMarkedForDeletion()
 		}
@@ -283,7 +284,7 @@ type sealing struct {
 	outErr error
 }
 
-// prepare seals the value for the secret found (see mutateWithPrepare).
+// prepare seals the value for the secret found (see writeOpts.prepare).
 func (p *sealing) prepare(found *rotor.SecretRecord) { p.sealFor(found.ARN) }
 
 // sealed returns the value sealed for the secret arn, or its error

@@ -679,15 +679,14 @@ func finishRun(tx rotor.Tx, run *rotor.RunRecord, status string, now time.Time) 
 // once the transaction has committed. fn's error is returned unchanged.
 func (s *Service) mutateStopping(ctx context.Context, c rotor.Caller, action, id string,
 	fn func(tx rotor.Tx, rec *rotor.SecretRecord) (stopped string, err error)) error {
-	return s.mutateStoppingPrepared(ctx, c, action, id, nil, fn)
+	return s.mutateStoppingOpts(ctx, c, action, id, writeOpts{}, fn)
 }
 
-// mutateStoppingPrepared is mutateStopping with prepare (if not nil)
-// called before each write transaction, as for mutateWithPrepare.
-func (s *Service) mutateStoppingPrepared(ctx context.Context, c rotor.Caller, action, id string,
-	prepare func(found *rotor.SecretRecord), fn func(tx rotor.Tx, rec *rotor.SecretRecord) (stopped string, err error)) error {
+// mutateStoppingOpts is mutateStopping with opts (see mutateWithOpts).
+func (s *Service) mutateStoppingOpts(ctx context.Context, c rotor.Caller, action, id string,
+	opts writeOpts, fn func(tx rotor.Tx, rec *rotor.SecretRecord) (stopped string, err error)) error {
 	var stopped string
-	err := s.mutateWithPrepare(ctx, c, rotor.AccessRequest{Action: action}, id, prepare, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
+	err := s.mutateWithOpts(ctx, c, rotor.AccessRequest{Action: action}, id, opts, func(tx rotor.Tx, rec *rotor.SecretRecord) error {
 		var err error
 		stopped, err = fn(tx, rec)
 		return err

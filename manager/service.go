@@ -504,16 +504,31 @@ func (s *Service) mutate(ctx context.Context, c rotor.Caller, action, id string,
 // secret and SecretId filled in.
 func (s *Service) mutateWith(ctx context.Context, c rotor.Caller, r rotor.AccessRequest, id string,
 	fn func(tx rotor.Tx, rec *rotor.SecretRecord) error) error {
-	return s.mutateWithPrepare(ctx, c, r, id, nil, fn)
+	return s.mutateWithOpts(ctx, c, r, id, writeOpts{}, fn)
 }
 
-// mutateWithPrepare is mutateWith that calls prepare (if not nil) with the
-// secret found, once the caller is authorized on it and before the write
-// transaction begins: work that depends on the secret only through what
-// the transaction checks again (its ARN) is done there rather than by the
-// single writer. prepare may run once per attempt.
-func (s *Service) mutateWithPrepare(ctx context.Context, c rotor.Caller, r rotor.AccessRequest, id string,
-	prepare func(found *rotor.SecretRecord), fn func(tx rotor.Tx, rec *rotor.SecretRecord) error) error {
+// writeOpts are the optional parts of a mutation (mutateWithOpts).
+type writeOpts struct {
+	// prepare, if not nil, is called with the secret found, once the
+	// caller is authorized on it and before the write transaction begins:
+	// work that depends on the secret only through what the transaction
+	// checks again (its ARN) is done there rather than by the single
+	// writer. It may run once per attempt.
+	prepare func(found *rotor.SecretRecord)
+	// versions says fn reads the secret's versions (Tx.Versions) first:
+	// a Tx that can read them with the secret is asked to
+	// (versionsPrefetcher).
+	versions bool
+}
+
+// versionsPrefetcher is an optional interface of a rotor.Tx (the SQLite
+// store's): PrefetchVersions makes the next secret lookup read the
+// secret's versions too, for the Tx.Versions of that secret that follows.
+type versionsPrefetcher interface{ PrefetchVersions() }
+
+// mutateWithOpts is mutateWith with opts.
+func (s *Service) mutateWithOpts(ctx context.Context, c rotor.Caller, r rotor.AccessRequest, id string,
+	opts writeOpts, fn func(tx rotor.Tx, rec *rotor.SecretRecord) error) error {
 	action := r.Action
 	for range mutateAttempts {
 		found, err := s.locate(ctx, c.Region, id)
@@ -527,11 +542,14 @@ func (s *Service) mutateWithPrepare(ctx context.Context, c rotor.Caller, r rotor
 		if err := s.authorize(ctx, c, r); err != nil {
 			return err
 		}
-		if prepare != nil {
-			prepare(found)
+		if opts.prepare != nil {
+			opts.prepare(found)
 		}
 		var fnErr error
 		err = s.store.Update(ctx, func(tx rotor.Tx) error {
+			if p, ok := tx.(versionsPrefetcher); ok && opts.versions {
+				p.PrefetchVersions()
+			}
 			rec, err := s.resolve(tx, c.Region, id)
 			if err != nil {
 				fnErr = err

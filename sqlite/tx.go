@@ -32,7 +32,27 @@ type tx struct {
 	// write (exec) forgets it, except those made through execKeep, which
 	// touch neither the secrets table nor tags.
 	seen *seenSecret
+
+	// prefetch (PrefetchVersions) makes the next Secret or SecretByName
+	// read the secret's versions with it, into fetched, which the next
+	// Versions of that secret returns (once) unless a write came between.
+	prefetch bool
+	fetched  *fetchedVersions
 }
+
+// fetchedVersions are the versions of the secret arn, read with it.
+type fetchedVersions struct {
+	arn string
+	vs  []*rotor.VersionRecord
+}
+
+// PrefetchVersions asks that the next Secret or SecretByName of this
+// transaction read the secret's versions too, in the same statement (the
+// read query of ReadSecret), for a Versions of that secret that follows
+// with no write in between: one statement, and one search of the secret,
+// instead of two. The manager calls it (through an optional interface)
+// before the lookup of a write that reads the versions next.
+func (t *tx) PrefetchVersions() { t.prefetch = true }
 
 // seenSecret is what UpdateSecret compares a new record with: the stored
 // secret's secretArgs and tags.
@@ -64,6 +84,7 @@ func (t *tx) exec(noun, op, query string, args ...any) (sql.Result, error) {
 // nor tags, not even through triggers or cascades: the secret seen last
 // stays as read.
 func (t *tx) execKeep(noun, op, query string, args ...any) (sql.Result, error) {
+	t.fetched = nil // every write may change versions or labels
 	if !t.writable {
 		return nil, readOnly(op)
 	}
@@ -289,13 +310,24 @@ var (
 	FROM secrets s WHERE `
 	secretByARNQuery  = secretWithTags + `s.arn = ?`
 	secretByNameQuery = secretWithTags + `s.region = ? AND s.name = ?`
+
+	// withVersions maps each single-secret read to the read query that
+	// also selects the secret's versions (readQuery: same first columns,
+	// same selection), for PrefetchVersions.
+	withVersions = map[string]string{secretByARNQuery: readByARNQuery, secretByNameQuery: readByNameQuery}
 )
 
 // secretWhere returns the one secret selected by query (secretByARNQuery
 // or secretByNameQuery), with its tags.
 func (t *tx) secretWhere(op, query string, args ...any) (*rotor.SecretRecord, error) {
-	var secret, tags any
-	if err := t.queryRowContext(query, args...).Scan(&secret, &tags); errors.Is(err, sql.ErrNoRows) {
+	var secret, tags, versions any
+	dest := []any{&secret, &tags}
+	if t.prefetch {
+		t.prefetch, t.fetched = false, nil
+		query = withVersions[query]
+		dest = append(dest, &versions)
+	}
+	if err := t.queryRowContext(query, args...).Scan(dest...); errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(nounSecret, op)
 	} else if err != nil {
 		return nil, storeError(ctxErr(t.ctx, err), nounSecret, op)
@@ -303,6 +335,12 @@ func (t *tx) secretWhere(op, query string, args ...any) (*rotor.SecretRecord, er
 	s, err := decodeSecret(secret)
 	if err == nil {
 		s.Tags, err = decodeTags(tags)
+	}
+	if err == nil && len(dest) == 3 {
+		var vs []*rotor.VersionRecord
+		if vs, err = decodeVersions(versions); err == nil {
+			t.fetched = &fetchedVersions{arn: s.ARN, vs: vs}
+		}
 	}
 	if err != nil {
 		return nil, storeError(err, nounSecret, op)
@@ -546,6 +584,12 @@ func (t *tx) stages(op, where string, args ...any) (map[string][]string, error) 
 // decodeVersions parses and orders.
 func (t *tx) Versions(arn string) ([]*rotor.VersionRecord, error) {
 	const op = "versions"
+	if f := t.fetched; f != nil {
+		t.fetched = nil // the records are the caller's: returned once
+		if f.arn == arn {
+			return f.vs, nil
+		}
+	}
 	var enc any
 	if err := t.queryRowContext(versionsQuery, arn).Scan(&enc); errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(nounSecret, op)
