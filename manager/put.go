@@ -284,12 +284,25 @@ type sealing struct {
 	outErr error
 }
 
+// activeKeyring is a Keyring whose active key can change (envelope's:
+// key rotation); sealing checks it.
+type activeKeyring interface {
+	ActiveID() string // the key Seal wraps data keys under now
+}
+
 // prepare seals the value for the secret found (see writeOpts.prepare).
 func (p *sealing) prepare(found *rotor.SecretRecord) { p.sealFor(found.ARN) }
 
 // sealed returns the value sealed for the secret arn, or its error
-// (EENCRYPT).
+// (EENCRYPT). Called inside the write transaction, it seals again when the
+// keyring's active key changed since prepare: a key rotation re-wraps
+// every value under the old key in write transactions of its own, and
+// one that ran between prepare and this transaction would miss a value
+// sealed under the old key (which could then be retired with it).
 func (p *sealing) sealed(arn string) (rotor.Sealed, error) {
+	if kr, ok := p.s.keyring.(activeKeyring); ok && p.outErr == nil && p.arn != "" && p.out.KeyID != kr.ActiveID() {
+		p.arn = "" // seal again, under the active key
+	}
 	p.sealFor(arn)
 	return p.out, p.outErr
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/envelope"
 	"github.com/rotorhq/rotor/manager"
 )
 
@@ -99,5 +100,73 @@ func TestWriteLocatesThroughReader(t *testing.T) {
 	}
 	if _, err := e.svc.PutSecretValue(e.ctx, rotor.PutSecretValueInput{SecretID: "missing", ClientRequestToken: tok(20), Value: sv("x")}); rotor.ErrorCode(err) != rotor.ENOTFOUND {
 		t.Errorf("PutSecretValue(missing): %v, want ENOTFOUND", err)
+	}
+}
+
+// keySwitchStore makes the keyring's active key change right before the
+// next Update's function runs: between a write's sealing and its
+// transaction, where a key rotation (a new active key, then a re-wrap of
+// every value under the old one) could run.
+type keySwitchStore struct {
+	rotor.Store
+	kr    *envelope.Keyring
+	armed atomic.Bool
+}
+
+func (s *keySwitchStore) Update(ctx context.Context, fn func(rotor.Tx) error) error {
+	if s.armed.Swap(false) {
+		if _, err := s.kr.AddKey(); err != nil {
+			return err
+		}
+	}
+	return s.Store.Update(ctx, fn)
+}
+
+// TestValueSealedUnderTheKeyActiveAtTheWrite: a value sealed before its
+// write transaction is sealed again when the active key changed since, so
+// no write commits a value under a key a rotation has already re-wrapped
+// everything away from (and may retire).
+func TestValueSealedUnderTheKeyActiveAtTheWrite(t *testing.T) {
+	var ks *keySwitchStore
+	e := newEnv(t, func(c *manager.Config) {
+		ks = &keySwitchStore{Store: c.Store, kr: c.Keyring.(*envelope.Keyring)}
+		c.Store = ks
+	})
+	e.create(t, "rotating", "one")
+	for i, write := range []func() error{
+		func() error {
+			_, err := e.svc.PutSecretValue(e.ctx, rotor.PutSecretValueInput{SecretID: "rotating", ClientRequestToken: tok(2), Value: sv("two")})
+			return err
+		},
+		func() error {
+			_, err := e.svc.UpdateSecret(e.ctx, rotor.UpdateSecretInput{SecretID: "rotating", ClientRequestToken: tok(3), Value: sv("three")})
+			return err
+		},
+	} {
+		ks.armed.Store(true)
+		if err := write(); err != nil {
+			t.Fatal(err)
+		}
+		if ks.armed.Load() {
+			t.Fatal("the write ran no Update")
+		}
+		id := tok(2 + i)
+		var keyID string
+		arn := e.describe(t, "rotating").ARN
+		if err := ks.Store.View(e.ctx, func(tx rotor.Tx) error {
+			v, err := tx.Version(arn, id)
+			if err == nil {
+				keyID = v.Value.KeyID
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if active := ks.kr.ActiveID(); keyID != active {
+			t.Errorf("write %d: value stored under key %s, want the key active at its transaction, %s", i, keyID, active)
+		}
+		if got := e.get(t, rotor.GetSecretValueInput{SecretID: "rotating", VersionID: id}); got.Value.String == nil {
+			t.Errorf("write %d: value does not read back", i)
+		}
 	}
 }
