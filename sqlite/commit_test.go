@@ -12,6 +12,33 @@ import (
 	"github.com/rotorhq/rotor/sqlite"
 )
 
+// queueUpdates starts n Updates, each creating sec(i) and then failing
+// when fails(i), while another Update holds the writer; once all n wait
+// for the writer it calls release, and it returns each Update's result.
+func queueUpdates(s *sqlite.Store, n int, sec func(int) *rotor.SecretRecord, fails func(int) bool, release func()) []error {
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = s.Update(context.Background(), func(tx rotor.Tx) error {
+				if err := tx.CreateSecret(sec(i)); err != nil {
+					return err
+				}
+				if fails(i) {
+					return fmt.Errorf("fn %d fails", i)
+				}
+				return nil
+			})
+		})
+	}
+	for sqlite.Waiting(s) < n {
+		runtime.Gosched()
+	}
+	release()
+	wg.Wait()
+	return errs
+}
+
 // TestGroupCommit counts commits, not time: Updates queued behind the
 // writer share one COMMIT (one fsync), each is durable once it returns
 // (the file, reopened, holds them all), and Updates one after another
@@ -39,26 +66,7 @@ func TestGroupCommit(t *testing.T) {
 		})
 	}()
 	<-holding
-	var wg sync.WaitGroup
-	errs := make([]error, queued)
-	for i := range queued {
-		wg.Go(func() {
-			errs[i] = s.Update(ctx, func(tx rotor.Tx) error {
-				if err := tx.CreateSecret(sec(i)); err != nil {
-					return err
-				}
-				if i%5 == 0 {
-					return fmt.Errorf("fn %d fails", i)
-				}
-				return nil
-			})
-		})
-	}
-	for sqlite.Waiting(s) < queued {
-		runtime.Gosched()
-	}
-	close(release)
-	wg.Wait()
+	errs := queueUpdates(s, queued, sec, func(i int) bool { return i%5 == 0 }, func() { close(release) })
 	if err := <-first; err != nil {
 		t.Fatal(err)
 	}
@@ -185,26 +193,7 @@ func TestGroupCommitFirstMemberFails(t *testing.T) {
 				})
 			}()
 			<-holding
-			var wg sync.WaitGroup
-			errs := make([]error, queued)
-			for i := range queued {
-				wg.Go(func() {
-					errs[i] = s.Update(ctx, func(tx rotor.Tx) error {
-						if err := tx.CreateSecret(sec(i)); err != nil {
-							return err
-						}
-						if i%3 == 1 {
-							return fmt.Errorf("fn %d fails", i)
-						}
-						return nil
-					})
-				})
-			}
-			for sqlite.Waiting(s) < queued {
-				runtime.Gosched()
-			}
-			close(release)
-			wg.Wait()
+			errs := queueUpdates(s, queued, sec, func(i int) bool { return i%3 == 1 }, func() { close(release) })
 			if err, ok := <-first; ok && (how != "error" || err == nil) {
 				t.Errorf("the first Update returned %v", err)
 			}
