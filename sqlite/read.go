@@ -55,14 +55,21 @@ var (
 	readByARNQuery  = readQuery("s.arn = ?")
 )
 
+// The read query's three columns, on the secrets table aliased s; the
+// single-secret reads of a transaction (tx.go: secretWithTags,
+// versionsQuery) select some of them the same way.
+var (
+	secretColumn = encodeFields("s.", secretColumns)
+	tagsColumn   = `CASE WHEN s.tag_text <> '' THEN (SELECT group_concat(` + encodeFields("t.", "position, key, value") + `, '')
+		FROM tags t WHERE t.secret_arn = s.arn) END`
+	versionsColumn = `(SELECT group_concat(` + encodeFields("v.", readVersionFields) + `, '')
+		FROM versions v WHERE v.vkey BETWEEN s.sid << 32 AND (s.sid << 32) + 4294967295 AND +v.secret_arn = s.arn)`
+)
+
 // readQuery returns the read query of the secret selected by where (on
 // the secrets table aliased s).
 func readQuery(where string) string {
-	return `SELECT ` + encodeFields("s.", secretColumns) + ` AS secret,
-	CASE WHEN s.tag_text <> '' THEN (SELECT group_concat(` + encodeFields("t.", "position, key, value") + `, '')
-		FROM tags t WHERE t.secret_arn = s.arn) END AS tags,
-	(SELECT group_concat(` + encodeFields("v.", readVersionFields) + `, '')
-		FROM versions v WHERE v.vkey BETWEEN s.sid << 32 AND (s.sid << 32) + 4294967295 AND +v.secret_arn = s.arn) AS versions
+	return `SELECT ` + secretColumn + ` AS secret, ` + tagsColumn + ` AS tags, ` + versionsColumn + ` AS versions
 	FROM secrets s WHERE ` + where
 }
 

@@ -304,10 +304,7 @@ func scanSecretWith(sc scanner, extra ...any) (*rotor.SecretRecord, error) {
 // indexed read of one prepared statement and one row of two columns (the
 // driver's cost of a row grows with its columns).
 var (
-	secretWithTags = `SELECT ` + encodeFields("s.", secretColumns) + `,
-	CASE WHEN s.tag_text <> '' THEN (SELECT group_concat(` + encodeFields("t.", "position, key, value") + `, '')
-		FROM tags t WHERE t.secret_arn = s.arn) END
-	FROM secrets s WHERE `
+	secretWithTags    = `SELECT ` + secretColumn + `, ` + tagsColumn + ` FROM secrets s WHERE `
 	secretByARNQuery  = secretWithTags + `s.arn = ?`
 	secretByNameQuery = secretWithTags + `s.region = ? AND s.name = ?`
 
@@ -606,9 +603,7 @@ func (t *tx) Versions(arn string) ([]*rotor.VersionRecord, error) {
 // versionsQuery selects the versions of a secret (by ARN) as the versions
 // column of a read query (readQuery): NULL for a secret without versions,
 // no row for a missing secret.
-var versionsQuery = `SELECT (SELECT group_concat(` + encodeFields("v.", readVersionFields) + `, '')
-		FROM versions v WHERE v.vkey BETWEEN s.sid << 32 AND (s.sid << 32) + 4294967295 AND +v.secret_arn = s.arn)
-	FROM secrets s WHERE s.arn = ?`
+var versionsQuery = `SELECT ` + versionsColumn + ` FROM secrets s WHERE s.arn = ?`
 
 // Version returns one version with its sorted labels; ENOTFOUND if the
 // secret has no version id.
