@@ -138,7 +138,7 @@ const AddStageEventQuery = addStageEventQuery
 // LabelsOfVersionQuery is what the labels triggers compute for the version
 // a label leaves (arguments: secret ARN, version id).
 const LabelsOfVersionQuery = `SELECT group_concat(length(CAST(stage AS BLOB)) || ':' || stage, '')
-	FROM stages WHERE secret_arn = ? AND version_id = ?`
+	FROM stages WHERE sid = ` + sidOf + ` AND version_id = ?`
 
 // VersionsQuery is Tx.Versions' statement.
 var VersionsQuery = versionsQuery

@@ -92,7 +92,7 @@ func TestMigrationFewerWritePages(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := strings.Join(plan, "\n")
-		if strings.Contains(p, "SCAN") || strings.Contains(p, "TEMP B-TREE") || !strings.Contains(p, "USING PRIMARY KEY (secret_arn=?") {
+		if strings.Contains(p, "SCAN") || strings.Contains(p, "TEMP B-TREE") || !strings.Contains(p, "USING PRIMARY KEY (sid=?") {
 			t.Errorf("plan of query %d scans or sorts:\n%s", i, p)
 		}
 	}
@@ -103,14 +103,14 @@ func TestMigrationFewerWritePages(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, q := range []string{
-		`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('` + arn + `', 'B', 'v1')`,
-		`UPDATE stages SET version_id = 'p' WHERE secret_arn = '` + arn + `' AND stage = 'B'`,               // a move
-		`UPDATE stages SET stage = 'C' WHERE secret_arn = '` + arn + `' AND stage = 'B'`,                    // a rename on one version
-		`UPDATE stages SET stage = 'C' WHERE secret_arn = '` + arn + `' AND stage = 'C'`,                    // a no-op
-		`UPDATE stages SET stage = 'D', version_id = 'v1' WHERE secret_arn = '` + arn + `' AND stage = 'C'`, // both
-		`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('` + other + `', 'O', 'o1')`,
-		`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('` + arn + `', 'E', 'p')`,
-		`DELETE FROM versions WHERE secret_arn = '` + arn + `' AND id = 'p'`, // cascades into its labels
+		`INSERT INTO stages (sid, stage, version_id) VALUES (` + sidSQL(arn) + `, 'B', 'v1')`,
+		`UPDATE stages SET version_id = 'p' WHERE sid = ` + sidSQL(arn) + ` AND stage = 'B'`,               // a move
+		`UPDATE stages SET stage = 'C' WHERE sid = ` + sidSQL(arn) + ` AND stage = 'B'`,                    // a rename on one version
+		`UPDATE stages SET stage = 'C' WHERE sid = ` + sidSQL(arn) + ` AND stage = 'C'`,                    // a no-op
+		`UPDATE stages SET stage = 'D', version_id = 'v1' WHERE sid = ` + sidSQL(arn) + ` AND stage = 'C'`, // both
+		`INSERT INTO stages (sid, stage, version_id) VALUES (` + sidSQL(other) + `, 'O', 'o1')`,
+		`INSERT INTO stages (sid, stage, version_id) VALUES (` + sidSQL(arn) + `, 'E', 'p')`,
+		`DELETE FROM versions WHERE sid = ` + sidSQL(arn) + ` AND id = 'p'`, // cascades into its labels
 	} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -119,8 +119,8 @@ func TestMigrationFewerWritePages(t *testing.T) {
 		// and every label in it.
 		var bad int
 		if err := db.QueryRow(`SELECT COUNT(*) FROM versions v WHERE length(labels) <> COALESCE((SELECT SUM(length(length(CAST(stage AS BLOB)) || ':' || stage))
-			FROM stages st WHERE st.secret_arn = v.secret_arn AND st.version_id = v.id), 0)
-			OR EXISTS (SELECT 1 FROM stages st WHERE st.secret_arn = v.secret_arn AND st.version_id = v.id
+			FROM stages st WHERE st.sid = v.sid AND st.version_id = v.id), 0)
+			OR EXISTS (SELECT 1 FROM stages st WHERE st.sid = v.sid AND st.version_id = v.id
 				AND instr(v.labels, length(CAST(stage AS BLOB)) || ':' || stage) = 0)`).Scan(&bad); err != nil || bad != 0 {
 			t.Errorf("after %s: %d versions whose labels are not what stages says, %v", q, bad, err)
 		}
@@ -140,12 +140,20 @@ func TestMigrationFewerWritePages(t *testing.T) {
 		}
 	}
 	// Deleting a secret takes its history, versions and labels with it.
+	var sid, otherSid int64
+	if err := db.QueryRow(`SELECT `+sidSQL(arn)+`, `+sidSQL(other)).Scan(&sid, &otherSid); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := db.Exec(`DELETE FROM secrets WHERE arn = '` + arn + `'`); err != nil {
 		t.Fatal(err)
 	}
 	var n int
-	if err := db.QueryRow(`SELECT (SELECT COUNT(*) FROM stage_history WHERE secret_arn = ?) + (SELECT COUNT(*) FROM versions WHERE secret_arn = ?)
-		+ (SELECT COUNT(*) FROM stages WHERE secret_arn = ?) - (SELECT COUNT(*) FROM stage_history WHERE secret_arn = ?)`, arn, arn, arn, other).Scan(&n); err != nil || n != -1 {
+	if err := db.QueryRow(`SELECT (SELECT COUNT(*) FROM stage_history WHERE sid = ?) + (SELECT COUNT(*) FROM versions WHERE sid = ?)
+		+ (SELECT COUNT(*) FROM stages WHERE sid = ?) - (SELECT COUNT(*) FROM stage_history WHERE sid = ?)`, sid, sid, sid, otherSid).Scan(&n); err != nil || n != -1 {
 		t.Errorf("after deleting the secret: %d (want -1: nothing of it left, the other's one event kept), %v", n, err)
 	}
 }
+
+// sidSQL is the SQL of the sid of the secret a (a scalar subquery), for
+// raw statements on the tables keyed by sid (migration 0017).
+func sidSQL(a string) string { return `(SELECT sid FROM secrets WHERE arn = '` + a + `')` }

@@ -44,8 +44,8 @@ func (s *Store) ReadSecretARN(ctx context.Context, arn string) (*rotor.SecretRec
 //
 // The tags are not searched for a secret whose tag_text says it has none.
 // The versions are the range of versions' rowid (vkey) that the secret's
-// sid owns, with their labels on their rows (migration 0015); the
-// secret_arn test (not indexed: the unary +) only guards that range.
+// sid owns, with their labels on their rows (migration 0015); the sid
+// test (not indexed: the unary +) only guards that range.
 // TestReadQueryPlan checks the plan.
 const readVersionFields = `id, kek_id, wrapped_key, ciphertext, is_binary, kms_key_id, created_date, last_accessed_date, labels, vkey`
 
@@ -63,7 +63,7 @@ var (
 	tagsColumn   = `CASE WHEN s.tag_text <> '' THEN (SELECT group_concat(` + encodeFields("t.", "position, key, value") + `, '')
 		FROM tags t WHERE t.secret_arn = s.arn) END`
 	versionsColumn = `(SELECT group_concat(` + encodeFields("v.", readVersionFields) + `, '')
-		FROM versions v WHERE v.vkey BETWEEN s.sid << 32 AND (s.sid << 32) + 4294967295 AND +v.secret_arn = s.arn)`
+		FROM versions v WHERE v.vkey BETWEEN s.sid << 32 AND (s.sid << 32) + 4294967295 AND +v.sid = s.sid)`
 )
 
 // readQuery returns the read query of the secret selected by where (on

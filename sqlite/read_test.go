@@ -216,9 +216,9 @@ func TestMigrationVersionsBySecretID(t *testing.T) {
 	}
 	for _, q := range []string{
 		`INSERT INTO secrets (arn, region, name) VALUES ('raw', 'r', 'raw')`,
-		`INSERT INTO versions (vkey, secret_arn, id) VALUES ((SELECT sid << 32 FROM secrets WHERE arn = 'raw') + 7, 'raw', 'r1')`,
-		`UPDATE stages SET version_id = 'p' WHERE secret_arn = '` + arn + `' AND stage = 'B'`,
-		`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('raw', 'L', 'r1')`,
+		`INSERT INTO versions (vkey, sid, id) VALUES ((SELECT sid << 32 FROM secrets WHERE arn = 'raw') + 7, ` + sidSQL("raw") + `, 'r1')`,
+		`UPDATE stages SET version_id = 'p' WHERE sid = ` + sidSQL(arn) + ` AND stage = 'B'`,
+		`INSERT INTO stages (sid, stage, version_id) VALUES (` + sidSQL("raw") + `, 'L', 'r1')`,
 	} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -228,12 +228,12 @@ func TestMigrationVersionsBySecretID(t *testing.T) {
 		`UPDATE secrets SET sid = sid + 1000 WHERE arn = '` + arn + `'`,
 		`UPDATE secrets SET sid = NULL WHERE arn = '` + arn + `'`,
 		`INSERT INTO secrets (arn, region, name, sid) VALUES ('big', 'r', 'big', 2147483648)`,
-		`INSERT INTO versions (secret_arn, id) VALUES ('` + arn + `', 'auto')`,
-		`INSERT INTO versions (vkey, secret_arn, id) VALUES ((SELECT sid << 32 FROM secrets WHERE arn = '` + other + `') + 9, '` + arn + `', 'elsewhere')`,
-		`INSERT INTO versions (vkey, secret_arn, id) VALUES ((SELECT sid << 32 FROM secrets WHERE arn = '` + arn + `'), '` + arn + `', 'seq0')`,
-		`INSERT INTO versions (vkey, secret_arn, id) VALUES ((SELECT (sid + 1) << 32 FROM secrets WHERE arn = '` + arn + `') + 1, '` + arn + `', 'next')`,
+		`INSERT INTO versions (sid, id) VALUES (` + sidSQL(arn) + `, 'auto')`,
+		`INSERT INTO versions (vkey, sid, id) VALUES ((SELECT sid << 32 FROM secrets WHERE arn = '` + other + `') + 9, ` + sidSQL(arn) + `, 'elsewhere')`,
+		`INSERT INTO versions (vkey, sid, id) VALUES ((SELECT sid << 32 FROM secrets WHERE arn = '` + arn + `'), ` + sidSQL(arn) + `, 'seq0')`,
+		`INSERT INTO versions (vkey, sid, id) VALUES ((SELECT (sid + 1) << 32 FROM secrets WHERE arn = '` + arn + `') + 1, ` + sidSQL(arn) + `, 'next')`,
 		`UPDATE versions SET vkey = vkey + 1 WHERE id = 'v1'`,
-		`UPDATE versions SET secret_arn = '` + other + `' WHERE id = 'v1'`,
+		`UPDATE versions SET sid = ` + sidSQL(other) + ` WHERE id = 'v1'`,
 	} {
 		if _, err := db.Exec(q); err == nil {
 			t.Errorf("raw %q succeeded, want a refusal", q)
@@ -242,9 +242,9 @@ func TestMigrationVersionsBySecretID(t *testing.T) {
 	for q, want := range map[string]int{
 		`SELECT COUNT(*) FROM secrets WHERE sid IS NULL`:     0,
 		`SELECT COUNT(DISTINCT sid) - COUNT(*) FROM secrets`: 0,
-		`SELECT COUNT(*) FROM versions v JOIN secrets s ON s.arn = v.secret_arn WHERE v.vkey >> 32 <> s.sid OR v.vkey & 4294967295 = 0`: 0,
+		`SELECT COUNT(*) FROM versions v WHERE v.vkey >> 32 <> v.sid OR v.vkey & 4294967295 = 0 OR NOT EXISTS (SELECT 1 FROM secrets s WHERE s.sid = v.sid)`: 0,
 		`SELECT COUNT(*) FROM versions v WHERE labels <> COALESCE((SELECT group_concat(length(CAST(stage AS BLOB)) || ':' || stage, '')
-			FROM stages st WHERE st.secret_arn = v.secret_arn AND st.version_id = v.id), '')`: 0,
+			FROM stages st WHERE st.sid = v.sid AND st.version_id = v.id), '')`: 0,
 		`SELECT COUNT(*) FROM versions WHERE labels <> ''`:           3,
 		`SELECT COUNT(*) FROM sqlite_master WHERE name LIKE '%_new'`: 0,
 		// What SQLite before 3.44 cannot parse: its sqlite3 shell would call the file malformed.
@@ -262,11 +262,15 @@ func TestMigrationVersionsBySecretID(t *testing.T) {
 		t.Error("the write-once trigger is gone after the migration")
 	}
 	// Deleting a secret takes its versions and their labels with it.
+	var sid int64
+	if err := db.QueryRow(`SELECT ` + sidSQL(arn)).Scan(&sid); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := db.Exec(`DELETE FROM secrets WHERE arn = '` + arn + `'`); err != nil {
 		t.Fatal(err)
 	}
 	var n int
-	if err := db.QueryRow(`SELECT (SELECT COUNT(*) FROM versions WHERE secret_arn = ?) + (SELECT COUNT(*) FROM stages WHERE secret_arn = ?)`, arn, arn).Scan(&n); err != nil || n != 0 {
+	if err := db.QueryRow(`SELECT (SELECT COUNT(*) FROM versions WHERE sid = ?) + (SELECT COUNT(*) FROM stages WHERE sid = ?)`, sid, sid).Scan(&n); err != nil || n != 0 {
 		t.Errorf("after deleting the secret: %d versions and labels left, %v", n, err)
 	}
 }

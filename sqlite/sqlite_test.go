@@ -692,8 +692,8 @@ func TestMigrationClusteredReads(t *testing.T) {
 	db = mustRaw(t, path)
 	for q, want := range map[string]int{
 		`SELECT COUNT(*) FROM stages WHERE version_id = 'p'`:                                                                   0,
-		`SELECT COUNT(*) FROM versions WHERE secret_arn = '` + other + `'`:                                                     0,
-		`SELECT COUNT(*) FROM stages WHERE secret_arn = '` + other + `'`:                                                       0,
+		`SELECT COUNT(*) FROM versions WHERE sid <> ` + sidSQL(arn):                                                            0,
+		`SELECT COUNT(*) FROM stages WHERE sid <> ` + sidSQL(arn):                                                              0,
 		`SELECT COUNT(*) FROM sqlite_master WHERE name LIKE '%_new'`:                                                           0,
 		`SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND sql LIKE '%WITHOUT ROWID' AND name IN ('stages', 'tags')`: 2,
 		`SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name = 'versions_value_written_once'`:                   1,
@@ -709,7 +709,7 @@ func TestMigrationClusteredReads(t *testing.T) {
 	if _, err := db.Exec(`PRAGMA foreign_keys = ON`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec(`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('` + arn + `', 'X', 'nope')`); err == nil {
+	if _, err := db.Exec(`INSERT INTO stages (sid, stage, version_id) VALUES (` + sidSQL(arn) + `, 'X', 'nope')`); err == nil {
 		t.Error("a label on a missing version was accepted after the migration")
 	}
 	var fkErrors int

@@ -205,8 +205,14 @@ func (t *tx) secretExists(arn, op string) error {
 // Prepared lookups (see preparedQueries).
 const (
 	secretExistsQuery  = `SELECT 1 FROM secrets WHERE arn = ?`
-	versionExistsQuery = `SELECT 1 FROM versions WHERE secret_arn = ? AND id = ?`
+	versionExistsQuery = `SELECT 1 FROM versions WHERE sid = ` + sidOf + ` AND id = ?`
 )
+
+// sidOf is the sid of the secret whose ARN is the statement's next
+// argument, NULL if there is none: versions, stages and stage_history are
+// keyed by the secret's sid (migration 0017), the store's callers name a
+// secret by its ARN.
+const sidOf = `(SELECT sid FROM secrets WHERE arn = ?)`
 
 // versionExists returns ENOTFOUND unless the secret arn has a version id.
 func (t *tx) versionExists(arn, id, op string) error {
@@ -623,8 +629,8 @@ func (t *tx) Version(arn, id string) (*rotor.VersionRecord, error) {
 
 // Prepared queries of Version.
 const (
-	versionQuery       = `SELECT ` + versionColumns + ` FROM versions WHERE secret_arn = ? AND id = ?`
-	versionStagesWhere = `secret_arn = ? AND version_id = ?`
+	versionQuery       = `SELECT ` + versionColumns + ` FROM versions WHERE sid = ` + sidOf + ` AND id = ?`
+	versionStagesWhere = `sid = ` + sidOf + ` AND version_id = ?`
 	versionStagesQuery = stagesSelect + versionStagesWhere + stagesOrder
 )
 
@@ -662,20 +668,21 @@ func (t *tx) orMissing(err error, noun, op, query string, args ...any) error {
 // range (migration 0015): sid << 32 | seq, seq one more than the largest
 // the secret's versions have (1 for the first), so the keys grow in
 // insertion order. A seq past 32 bits leaves the range, which the trigger
-// versions_vkey_in_range refuses.
+// versions_vkey_in_range refuses. Its arguments are the secret's ARN
+// twice (for vkey and sid), then the version's columns.
 const createVersionQuery = `INSERT INTO versions
-	(vkey, secret_arn, id, kek_id, wrapped_key, ciphertext, is_binary, kms_key_id, created_date, last_accessed_date)
+	(vkey, sid, id, kek_id, wrapped_key, ciphertext, is_binary, kms_key_id, created_date, last_accessed_date)
 	VALUES ((SELECT COALESCE((SELECT v.vkey FROM versions v
 			WHERE v.vkey BETWEEN s.sid << 32 AND (s.sid << 32) + 4294967295 ORDER BY v.vkey DESC LIMIT 1),
 			s.sid << 32) + 1
-		FROM secrets s WHERE s.arn = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		FROM secrets s WHERE s.arn = ?), ` + sidOf + `, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // FillVersion stores the value of placeholder version id exactly once.
 // ENOTFOUND if there is no such version, ESTATE if it already has a value.
 func (t *tx) FillVersion(arn, id string, value rotor.Sealed, binary bool) error {
 	const op = "fill version"
 	res, err := t.exec(nounVersion, op, `UPDATE versions SET kek_id = ?, wrapped_key = ?, ciphertext = ?, is_binary = ?
-		WHERE secret_arn = ? AND id = ? AND ciphertext IS NULL`,
+		WHERE sid = `+sidOf+` AND id = ? AND ciphertext IS NULL`,
 		value.KeyID, blob(value.WrappedKey), blob(value.Ciphertext), binary, arn, id)
 	if err != nil {
 		return err
@@ -710,7 +717,7 @@ func (t *tx) DeleteVersions(arn string, ids []string) error {
 		}
 	}
 	for id := range seen {
-		if err := t.execOne(nounVersion, op, `DELETE FROM versions WHERE secret_arn = ? AND id = ?`, arn, id); err != nil {
+		if err := t.execOne(nounVersion, op, `DELETE FROM versions WHERE sid = `+sidOf+` AND id = ?`, arn, id); err != nil {
 			return err
 		}
 	}
@@ -719,12 +726,12 @@ func (t *tx) DeleteVersions(arn string, ids []string) error {
 
 // SetStage attaches label stage to version id, moving it off whichever
 // other version of the secret had it, in one statement whose conflict
-// target is the stages primary key (secret_arn, stage). ENOTFOUND if the
+// target is the stages primary key (sid, stage). ENOTFOUND if the
 // version does not exist.
 func (t *tx) SetStage(arn, stage, id string) error {
 	const op = "set stage"
-	_, err := t.execKeep(nounLabel, op, `INSERT INTO stages (secret_arn, stage, version_id) VALUES (?, ?, ?)
-		ON CONFLICT (secret_arn, stage) DO UPDATE SET version_id = excluded.version_id`, arn, stage, id)
+	_, err := t.execKeep(nounLabel, op, `INSERT INTO stages (sid, stage, version_id) VALUES (`+sidOf+`, ?, ?)
+		ON CONFLICT (sid, stage) DO UPDATE SET version_id = excluded.version_id`, arn, stage, id)
 	return t.orMissing(err, nounVersion, op, versionExistsQuery, arn, id)
 }
 
@@ -736,7 +743,7 @@ func (t *tx) RemoveStage(arn, stage string) error {
 	if err := t.secretExists(arn, op); err != nil {
 		return err
 	}
-	_, err := t.execKeep(nounLabel, op, `DELETE FROM stages WHERE secret_arn = ? AND stage = ?`, arn, stage)
+	_, err := t.execKeep(nounLabel, op, `DELETE FROM stages WHERE sid = `+sidOf+` AND stage = ?`, arn, stage)
 	return err
 }
 
@@ -745,7 +752,7 @@ func (t *tx) RemoveStage(arn, stage string) error {
 // version does not exist.
 func (t *tx) SetLastAccessed(arn, id string, day time.Time) error {
 	const op = "set last accessed"
-	if err := t.execOne(nounVersion, op, `UPDATE versions SET last_accessed_date = max(coalesce(last_accessed_date, 0), ?) WHERE secret_arn = ? AND id = ?`,
+	if err := t.execOne(nounVersion, op, `UPDATE versions SET last_accessed_date = max(coalesce(last_accessed_date, 0), ?) WHERE sid = `+sidOf+` AND id = ?`,
 		toNanos(day), arn, id); err != nil {
 		return err
 	}
@@ -877,8 +884,9 @@ func (t *tx) SealedByKey(keyID string, limit int) ([]rotor.SealedRef, error) {
 
 // SealedByKey's queries (kind, key id, limit), in kek_id index order.
 const (
-	sealedVersionsQuery = `SELECT ?, secret_arn, id, kek_id, wrapped_key, ciphertext
-		FROM versions WHERE kek_id = ? AND ciphertext IS NOT NULL ORDER BY vkey LIMIT ?`
+	sealedVersionsQuery = `SELECT ?, s.arn, v.id, v.kek_id, v.wrapped_key, v.ciphertext
+		FROM versions v JOIN secrets s ON s.sid = v.sid
+		WHERE v.kek_id = ? AND v.ciphertext IS NOT NULL ORDER BY v.vkey LIMIT ?`
 	sealedAccessKeysQuery = `SELECT ?, '', id, kek_id, wrapped_key, ciphertext
 		FROM access_keys WHERE kek_id = ? ORDER BY rowid LIMIT ?`
 )
@@ -941,8 +949,8 @@ func (t *tx) ReplaceSealed(ref rotor.SealedRef, s rotor.Sealed) error {
 	switch ref.Kind {
 	case rotor.SealedVersion:
 		noun, key = nounVersion, []any{ref.SecretARN, ref.ID}
-		sel = `SELECT ciphertext, ciphertext IS NULL FROM versions WHERE secret_arn = ? AND id = ?`
-		upd = `UPDATE versions SET kek_id = ?, wrapped_key = ? WHERE secret_arn = ? AND id = ?`
+		sel = `SELECT ciphertext, ciphertext IS NULL FROM versions WHERE sid = ` + sidOf + ` AND id = ?`
+		upd = `UPDATE versions SET kek_id = ?, wrapped_key = ? WHERE sid = ` + sidOf + ` AND id = ?`
 	case rotor.SealedAccessKey:
 		noun, key = nounAccessKey, []any{ref.ID}
 		sel = `SELECT ciphertext, ciphertext IS NULL FROM access_keys WHERE id = ?`
@@ -985,13 +993,16 @@ func (t *tx) AddStageEvents(arn string, evs []rotor.StageEvent) error {
 	return nil
 }
 
-// addStageEventQuery appends one event (secret_arn, stage, version_id,
-// at) to the label history, numbered one past the secret's last (a search
-// of the primary key's prefix, migration 0016). The number is a scalar
-// subquery of a VALUES row, not an INSERT ... SELECT: one that reads the
-// table it inserts into goes through a temporary table first.
-const addStageEventQuery = `INSERT INTO stage_history (secret_arn, n, stage, version_id, at)
-	VALUES (?1, (SELECT COALESCE(MAX(n), 0) + 1 FROM stage_history WHERE secret_arn = ?1), ?2, ?3, ?4)`
+// addStageEventQuery appends one event (secret ARN, stage, version_id,
+// at) to the label history of the secret's sid, numbered one past the
+// secret's last (a search of the primary key's prefix, migrations 0016
+// and 0017). The number is a scalar subquery of a VALUES row, not an
+// INSERT ... SELECT: one that reads the table it inserts into goes
+// through a temporary table first.
+const addStageEventQuery = `INSERT INTO stage_history (sid, n, stage, version_id, at)
+	VALUES ((SELECT sid FROM secrets WHERE arn = ?1),
+		(SELECT COALESCE(MAX(h.n), 0) + 1 FROM stage_history h WHERE h.sid = (SELECT sid FROM secrets WHERE arn = ?1)),
+		?2, ?3, ?4)`
 
 // StageHistory returns the newest limit events (all when limit < 1) of the
 // label history of secret arn, oldest first; ENOTFOUND if the secret does
@@ -1012,7 +1023,7 @@ func (t *tx) StageHistory(arn string, limit int) ([]rotor.StageEvent, error) {
 		}
 		ev.Time = fromNanos(at)
 		return ev, nil
-	}, `SELECT stage, version_id, at FROM stage_history WHERE secret_arn = ? ORDER BY n DESC LIMIT ?`, arn, limit)
+	}, `SELECT stage, version_id, at FROM stage_history WHERE sid = `+sidOf+` ORDER BY n DESC LIMIT ?`, arn, limit)
 	if err != nil {
 		return nil, err
 	}
