@@ -7,7 +7,8 @@
 // code, so they hold against any writer of the file:
 //
 //   - a staging label is on at most one version of a secret (the primary key
-//     of the stages table is (secret_arn, stage));
+//     of the stages table is (sid, stage): versions, labels and label
+//     history are keyed by the secret's integer sid, migration 0017);
 //   - a stored value is written once (a trigger aborts any UPDATE that
 //     changes a non-NULL ciphertext);
 //   - a secret has at most one active (pending or running) rotation run
@@ -16,9 +17,10 @@
 //     hangs off it, a secret's runs and their steps included (foreign keys
 //     with ON DELETE CASCADE).
 //   - a secret's versions are one range of the versions table's rowid
-//     (vkey = sid << 32 | seq, migration 0015) and each version row's
-//     labels column says what stages says (triggers refuse a vkey outside
-//     its secret's range, a change of sid or vkey, and keep labels).
+//     (vkey = sid << 32 | seq, migration 0015; its sid column is vkey >> 32)
+//     and each version row's labels column says what stages says (triggers
+//     refuse a vkey outside its secret's range, a change of sid or vkey,
+//     and keep labels).
 //
 // The database runs in WAL mode with synchronous=FULL, so a write is
 // acknowledged only after a durable commit. One writer connection serves

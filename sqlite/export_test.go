@@ -145,3 +145,28 @@ var VersionsQuery = versionsQuery
 
 // SealedByKeyQueries are SealedByKey's queries (kind, key id, limit).
 var SealedByKeyQueries = []string{sealedVersionsQuery, sealedAccessKeysQuery}
+
+// SidKeyedQueries are the statements on versions, stages and
+// stage_history by a secret's ARN (looked up to its sid, migration 0017),
+// with arguments for EXPLAIN QUERY PLAN, by name.
+var SidKeyedQueries = map[string]struct {
+	SQL  string
+	Args []any
+}{
+	"version exists":      {versionExistsQuery, []any{"a", "v"}},
+	"version":             {versionQuery, []any{"a", "v"}},
+	"version stages":      {versionStagesQuery, []any{"a", "v"}},
+	"versions":            {versionsQuery, []any{"a"}},
+	"versions of":         {versionsOfQuery(2), []any{"a", "b"}},
+	"create version":      {createVersionQuery, []any{"a", "a", "v", "k", []byte{1}, []byte{2}, false, "", 1, 1}},
+	"fill version":        {fillVersionQuery, []any{"k", []byte{1}, []byte{2}, false, "a", "v"}},
+	"delete version":      {deleteVersionQuery, []any{"a", "v"}},
+	"set stage":           {setStageQuery, []any{"a", "S", "v"}},
+	"remove stage":        {removeStageQuery, []any{"a", "S"}},
+	"version accessed":    {versionAccessedQuery, []any{1, "a", "v"}},
+	"add stage event":     {addStageEventQuery, []any{"a", "S", "v", 1}},
+	"stage history":       {stageHistoryQuery, []any{"a", 10}},
+	"replace sealed read": {replaceSealedVersionQueries[0], []any{"a", "v"}},
+	"replace sealed":      {replaceSealedVersionQueries[1], []any{"k", []byte{1}, "a", "v"}},
+	"sealed by key":       {sealedVersionsQuery, []any{"kind", "k", 1}},
+}

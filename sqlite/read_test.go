@@ -15,7 +15,7 @@ import (
 
 // TestReadQueryPlan checks that a read searches the secret by its key
 // and its versions as one range of versions' rowid (migration 0015), not
-// through the (secret_arn, id) index, and sorts nothing.
+// through the (sid, id) index, and sorts nothing.
 func TestReadQueryPlan(t *testing.T) {
 	s := mustOpen(t, filepath.Join(t.TempDir(), "rotor.db"))
 	for i, q := range sqlite.ReadQueries {

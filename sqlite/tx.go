@@ -681,9 +681,7 @@ const createVersionQuery = `INSERT INTO versions
 // ENOTFOUND if there is no such version, ESTATE if it already has a value.
 func (t *tx) FillVersion(arn, id string, value rotor.Sealed, binary bool) error {
 	const op = "fill version"
-	res, err := t.exec(nounVersion, op, `UPDATE versions SET kek_id = ?, wrapped_key = ?, ciphertext = ?, is_binary = ?
-		WHERE sid = `+sidOf+` AND id = ? AND ciphertext IS NULL`,
-		value.KeyID, blob(value.WrappedKey), blob(value.Ciphertext), binary, arn, id)
+	res, err := t.exec(nounVersion, op, fillVersionQuery, value.KeyID, blob(value.WrappedKey), blob(value.Ciphertext), binary, arn, id)
 	if err != nil {
 		return err
 	}
@@ -697,6 +695,11 @@ func (t *tx) FillVersion(arn, id string, value rotor.Sealed, binary bool) error 
 	}
 	return rotor.Errorf(rotor.ESTATE, "The version already has a value; a stored value is written once.")
 }
+
+// fillVersionQuery stores a placeholder's value (key id, wrapped key,
+// ciphertext, binary, secret ARN, version id).
+const fillVersionQuery = `UPDATE versions SET kek_id = ?, wrapped_key = ?, ciphertext = ?, is_binary = ?
+	WHERE sid = ` + sidOf + ` AND id = ? AND ciphertext IS NULL`
 
 // DeleteVersions removes the versions ids of the secret with their labels.
 // ENOTFOUND, deleting nothing, if the secret does not exist or any id is
@@ -717,12 +720,16 @@ func (t *tx) DeleteVersions(arn string, ids []string) error {
 		}
 	}
 	for id := range seen {
-		if err := t.execOne(nounVersion, op, `DELETE FROM versions WHERE sid = `+sidOf+` AND id = ?`, arn, id); err != nil {
+		if err := t.execOne(nounVersion, op, deleteVersionQuery, arn, id); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// deleteVersionQuery deletes a version (secret ARN, version id) and, by
+// cascade, its labels.
+const deleteVersionQuery = `DELETE FROM versions WHERE sid = ` + sidOf + ` AND id = ?`
 
 // SetStage attaches label stage to version id, moving it off whichever
 // other version of the secret had it, in one statement whose conflict
@@ -730,10 +737,17 @@ func (t *tx) DeleteVersions(arn string, ids []string) error {
 // version does not exist.
 func (t *tx) SetStage(arn, stage, id string) error {
 	const op = "set stage"
-	_, err := t.execKeep(nounLabel, op, `INSERT INTO stages (sid, stage, version_id) VALUES (`+sidOf+`, ?, ?)
-		ON CONFLICT (sid, stage) DO UPDATE SET version_id = excluded.version_id`, arn, stage, id)
+	_, err := t.execKeep(nounLabel, op, setStageQuery, arn, stage, id)
 	return t.orMissing(err, nounVersion, op, versionExistsQuery, arn, id)
 }
+
+// The statements of SetStage and RemoveStage (secret ARN, label, and
+// SetStage's version id).
+const (
+	setStageQuery = `INSERT INTO stages (sid, stage, version_id) VALUES (` + sidOf + `, ?, ?)
+		ON CONFLICT (sid, stage) DO UPDATE SET version_id = excluded.version_id`
+	removeStageQuery = `DELETE FROM stages WHERE sid = ` + sidOf + ` AND stage = ?`
+)
 
 // RemoveStage detaches label stage from whichever version of the secret
 // carries it; a label that is on no version is left as it is (no error).
@@ -743,7 +757,7 @@ func (t *tx) RemoveStage(arn, stage string) error {
 	if err := t.secretExists(arn, op); err != nil {
 		return err
 	}
-	_, err := t.execKeep(nounLabel, op, `DELETE FROM stages WHERE sid = `+sidOf+` AND stage = ?`, arn, stage)
+	_, err := t.execKeep(nounLabel, op, removeStageQuery, arn, stage)
 	return err
 }
 
@@ -752,12 +766,16 @@ func (t *tx) RemoveStage(arn, stage string) error {
 // version does not exist.
 func (t *tx) SetLastAccessed(arn, id string, day time.Time) error {
 	const op = "set last accessed"
-	if err := t.execOne(nounVersion, op, `UPDATE versions SET last_accessed_date = max(coalesce(last_accessed_date, 0), ?) WHERE sid = `+sidOf+` AND id = ?`,
-		toNanos(day), arn, id); err != nil {
+	if err := t.execOne(nounVersion, op, versionAccessedQuery, toNanos(day), arn, id); err != nil {
 		return err
 	}
 	return t.execOne(nounSecret, op, `UPDATE secrets SET last_accessed_date = max(coalesce(last_accessed_date, 0), ?) WHERE arn = ?`, toNanos(day), arn)
 }
+
+// versionAccessedQuery is SetLastAccessed's write of the version (day,
+// secret ARN, version id).
+const versionAccessedQuery = `UPDATE versions SET last_accessed_date = max(coalesce(last_accessed_date, 0), ?)
+	WHERE sid = ` + sidOf + ` AND id = ?`
 
 // Identities and access keys.
 
@@ -949,8 +967,7 @@ func (t *tx) ReplaceSealed(ref rotor.SealedRef, s rotor.Sealed) error {
 	switch ref.Kind {
 	case rotor.SealedVersion:
 		noun, key = nounVersion, []any{ref.SecretARN, ref.ID}
-		sel = `SELECT ciphertext, ciphertext IS NULL FROM versions WHERE sid = ` + sidOf + ` AND id = ?`
-		upd = `UPDATE versions SET kek_id = ?, wrapped_key = ? WHERE sid = ` + sidOf + ` AND id = ?`
+		sel, upd = replaceSealedVersionQueries[0], replaceSealedVersionQueries[1]
 	case rotor.SealedAccessKey:
 		noun, key = nounAccessKey, []any{ref.ID}
 		sel = `SELECT ciphertext, ciphertext IS NULL FROM access_keys WHERE id = ?`
@@ -971,6 +988,14 @@ func (t *tx) ReplaceSealed(ref rotor.SealedRef, s rotor.Sealed) error {
 		return rotor.Errorf(rotor.ESTATE, "The stored value cannot be replaced: its ciphertext is written once and only its data key may be re-wrapped.")
 	}
 	return t.execOne(noun, op, upd, append([]any{s.KeyID, blob(s.WrappedKey)}, key...)...)
+}
+
+// replaceSealedVersionQueries are ReplaceSealed's read (secret ARN,
+// version id) and write (key id, wrapped key, secret ARN, version id) of
+// a version's value.
+var replaceSealedVersionQueries = [2]string{
+	`SELECT ciphertext, ciphertext IS NULL FROM versions WHERE sid = ` + sidOf + ` AND id = ?`,
+	`UPDATE versions SET kek_id = ?, wrapped_key = ? WHERE sid = ` + sidOf + ` AND id = ?`,
 }
 
 // Label history.
@@ -1004,6 +1029,10 @@ const addStageEventQuery = `INSERT INTO stage_history (sid, n, stage, version_id
 		(SELECT COALESCE(MAX(h.n), 0) + 1 FROM stage_history h WHERE h.sid = (SELECT sid FROM secrets WHERE arn = ?1)),
 		?2, ?3, ?4)`
 
+// stageHistoryQuery selects the newest events of a secret's label
+// history (secret ARN, limit), newest first.
+const stageHistoryQuery = `SELECT stage, version_id, at FROM stage_history WHERE sid = ` + sidOf + ` ORDER BY n DESC LIMIT ?`
+
 // StageHistory returns the newest limit events (all when limit < 1) of the
 // label history of secret arn, oldest first; ENOTFOUND if the secret does
 // not exist.
@@ -1023,7 +1052,7 @@ func (t *tx) StageHistory(arn string, limit int) ([]rotor.StageEvent, error) {
 		}
 		ev.Time = fromNanos(at)
 		return ev, nil
-	}, `SELECT stage, version_id, at FROM stage_history WHERE sid = `+sidOf+` ORDER BY n DESC LIMIT ?`, arn, limit)
+	}, stageHistoryQuery, arn, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -234,7 +234,8 @@ func TestVerifyCopyFindsDifferences(t *testing.T) {
 	if _, err := db.Exec(`DROP TRIGGER versions_value_written_once`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec(`UPDATE versions SET kek_id = ?, wrapped_key = ?, ciphertext = ? WHERE secret_arn = ? AND id = ?`,
+	if _, err := db.Exec(`UPDATE versions SET kek_id = ?, wrapped_key = ?, ciphertext = ?
+		WHERE sid = (SELECT sid FROM secrets WHERE arn = ?) AND id = ?`,
 		other.KeyID, other.WrappedKey, other.Ciphertext, arn, id); err != nil {
 		t.Fatal(err)
 	}
