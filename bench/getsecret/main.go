@@ -198,7 +198,7 @@ func rotorArgs(dataDir, debugAddr string, audit bool) []string {
 // creates the secret and signs a GetSecretValue for replay.
 func startRotor(tmp, rotorBin, name string, audit, policies bool, value string, body []byte) (*rotorServer, int, error) {
 	dataDir := filepath.Join(tmp, name)
-	debugAddr, err := freeLoopbackAddr()
+	debugAddr, err := serverproc.FreeLoopbackAddr()
 	if err != nil {
 		return nil, 0, err
 	}
