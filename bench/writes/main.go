@@ -14,8 +14,9 @@
 //
 // Beside each rotor phase it prints where the time went: the server's and
 // this program's (the clients') CPU per write, from /proc (Linux), and
-// the writes each durable commit carried (group commit), from the
-// server's metrics on its debug listener.
+// the writes each durable commit carried (group commit) and the share of
+// the time the single SQLite writer was held, from the server's metrics
+// on its debug listener.
 package main
 
 import (
@@ -93,7 +94,7 @@ func run(clients int, duration time.Duration, rounds int, rotorBin string) error
 		Credentials: credentials.NewStaticCredentialsProvider(id, secret, "")})
 
 	fmt.Printf("%d clients (CreateSecret + PutSecretValue, 64-byte values) vs a bare SQLite INSERT+fsync loop; %s per phase\n", clients, duration)
-	fmt.Printf("%-6s %-10s %12s %10s %10s  %-16s %s\n", "round", "phase", "writes/s", "p50", "p99", "load average", "CPU/write server, clients; writes/commit")
+	fmt.Printf("%-6s %-10s %12s %10s %10s  %-16s %s\n", "round", "phase", "writes/s", "p50", "p99", "load average", "CPU/write server, clients; writes/commit; writer busy")
 	var sumRatio float64
 	for r := 1; r <= rounds; r++ {
 		bare, err := bareLoop(filepath.Join(tmp, fmt.Sprintf("bare-%d.db", r)), duration)
@@ -149,7 +150,9 @@ type counters struct {
 	server, clients  time.Duration // CPU time
 	cpuOK            bool
 	commits, updates float64 // the store's durable commits and the writes they carried
+	writerBusy       float64 // seconds the single writer was held
 	commitsOK        bool
+	at               time.Time
 }
 
 func sample(serverPID int, debugBase string) counters {
@@ -158,8 +161,9 @@ func sample(serverPID int, debugBase string) counters {
 	c.server, ok1 = serverproc.CPUTime(serverPID)
 	c.clients, ok2 = serverproc.CPUTime(os.Getpid())
 	c.cpuOK = ok1 && ok2
-	v, ok := serverproc.Scrape(debugBase, "rotor_store_commits_total", "rotor_store_updates_total")
-	c.commits, c.updates, c.commitsOK = v[0], v[1], ok
+	v, ok := serverproc.Scrape(debugBase, "rotor_store_commits_total", "rotor_store_updates_total", "rotor_store_writer_busy_seconds_total")
+	c.commits, c.updates, c.writerBusy, c.commitsOK = v[0], v[1], v[2], ok
+	c.at = time.Now()
 	return c
 }
 
@@ -178,7 +182,8 @@ func (s spent) String() string {
 		per := func(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d.Microseconds())/writes) }
 		out = per(s.cur.server-s.prev.server) + ", " + per(s.cur.clients-s.prev.clients) + "; "
 	}
-	return out + fmt.Sprintf("%.1f", writes/(s.cur.commits-s.prev.commits))
+	busy := (s.cur.writerBusy - s.prev.writerBusy) / s.cur.at.Sub(s.prev.at).Seconds()
+	return out + fmt.Sprintf("%.1f; writer busy %.0f%%", writes/(s.cur.commits-s.prev.commits), 100*busy)
 }
 
 type apiResult struct {
