@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/rotorhq/rotor"
 )
@@ -59,6 +60,9 @@ type committer struct {
 
 	commits atomic.Int64 // COMMITs that wrote something
 	updates atomic.Int64 // Updates whose fn succeeded and were committed
+
+	heldSince time.Time    // when the current holder took the writer; only touched holding sem
+	busy      atomic.Int64 // nanoseconds the writer was held, over all turns
 }
 
 // batch is one open transaction shared by several Updates.
@@ -81,6 +85,7 @@ func newCommitter() *committer {
 func (c *committer) acquire(ctx context.Context) error {
 	select {
 	case c.sem <- struct{}{}: // uncontended
+		c.heldSince = time.Now()
 		return nil
 	default:
 	}
@@ -92,6 +97,7 @@ func (c *committer) acquire(ctx context.Context) error {
 		c.mu.Lock()
 		c.waiting--
 		c.mu.Unlock()
+		c.heldSince = time.Now()
 		return nil
 	case <-ctx.Done():
 	}
@@ -107,27 +113,49 @@ func (c *committer) acquire(ctx context.Context) error {
 	}
 	c.mu.Unlock()
 	if got {
+		c.heldSince = time.Now()
 		c.leave()
 	}
 	return ctx.Err()
 }
 
 // leave ends the holder's turn: it hands the writer on, leaving the open
-// batch for the next caller to extend and commit, or commits the batch
-// (if any) and releases the writer.
+// batch for the next caller to extend and commit, or has the batch (if
+// any) committed and the writer released. The commit runs on a goroutine
+// of its own, which releases the writer after it: the caller may return
+// before the commit is done (members wait for the batch's done).
+//
+// Why a goroutine: whoever releases the writer readies the next caller
+// waiting for it, which then runs on the releaser's processor once the
+// releaser blocks. A caller that committed in its own goroutine went on
+// to write its response first, and the writer stood idle meanwhile:
+// ~0.3 ms after each commit that had a caller waiting, 7% of the writer's
+// time under bench/writes (instrumented). The commit goroutine ends at
+// once, and that gap went to nothing.
 func (c *committer) leave() {
 	b := c.cur
 	c.mu.Lock()
 	if b != nil && b.broken == nil && c.waiting > 0 && b.members < maxBatch {
+		c.busy.Add(int64(time.Since(c.heldSince)))
 		<-c.sem // hand off inside mu: see acquire
 		c.mu.Unlock()
 		return
 	}
 	c.mu.Unlock()
-	if b != nil {
-		c.cur = nil
-		c.finish(b)
+	if b == nil {
+		c.release()
+		return
 	}
+	c.cur = nil
+	go func() {
+		c.finish(b)
+		c.release()
+	}()
+}
+
+// release lets the writer go, counting the holder's turn.
+func (c *committer) release() {
+	c.busy.Add(int64(time.Since(c.heldSince)))
 	<-c.sem
 }
 
@@ -274,10 +302,14 @@ type Stats struct {
 	Commits int64
 	// Updates is the number of Updates whose work those commits wrote.
 	Updates int64
+	// WriterBusy is the time the single writer was held: running Updates'
+	// fns in their batch transactions and committing them. Growing at
+	// nearly a second per second, it says writes queue for the writer.
+	WriterBusy time.Duration
 }
 
 // Stats returns the store's counters. Updates/Commits is the average
 // number of Updates that shared one commit.
 func (s *Store) Stats() Stats {
-	return Stats{Commits: s.commit.commits.Load(), Updates: s.commit.updates.Load()}
+	return Stats{Commits: s.commit.commits.Load(), Updates: s.commit.updates.Load(), WriterBusy: time.Duration(s.commit.busy.Load())}
 }

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/sqlite"
@@ -225,5 +226,32 @@ func TestGroupCommitFirstMemberFails(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestWriterBusy: the writer's busy time counts each holder's turn, from
+// taking the writer to handing it on or committing, and no more than the
+// time that passed.
+func TestWriterBusy(t *testing.T) {
+	s, err := sqlite.Open(filepath.Join(t.TempDir(), "rotor.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Now()
+	if got := s.Stats().WriterBusy; got != 0 {
+		t.Fatalf("WriterBusy = %v before any Update", got)
+	}
+	const hold = 30 * time.Millisecond
+	for range 2 {
+		if err := s.Update(context.Background(), func(rotor.Tx) error { time.Sleep(hold); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A failed Update held the writer too.
+	s.Update(context.Background(), func(rotor.Tx) error { time.Sleep(hold); return fmt.Errorf("fails") })
+	got := s.Stats().WriterBusy
+	if got < 3*hold || got > time.Since(start) {
+		t.Errorf("WriterBusy = %v after three Updates holding the writer %v each, in %v", got, hold, time.Since(start))
 	}
 }

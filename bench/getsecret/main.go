@@ -198,7 +198,7 @@ func rotorArgs(dataDir, debugAddr string, audit bool) []string {
 // creates the secret and signs a GetSecretValue for replay.
 func startRotor(tmp, rotorBin, name string, audit, policies bool, value string, body []byte) (*rotorServer, int, error) {
 	dataDir := filepath.Join(tmp, name)
-	debugAddr, err := freeLoopbackAddr()
+	debugAddr, err := serverproc.FreeLoopbackAddr()
 	if err != nil {
 		return nil, 0, err
 	}
@@ -399,35 +399,6 @@ func (r result) cpuText() string {
 	return r.cpuPerReq.Round(100 * time.Nanosecond).String()
 }
 
-// pid is the server's process id.
-
-// cpuTime returns the user + system CPU time process pid has used so far,
-// from /proc/<pid>/stat (Linux); ok is false where that is not available.
-func cpuTime(pid int) (d time.Duration, ok bool) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, false
-	}
-	// The command name (field 2) is in parentheses and may hold spaces:
-	// count fields after its closing parenthesis. utime and stime are
-	// fields 14 and 15, in clock ticks of USER_HZ (100 on Linux).
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 {
-		return 0, false
-	}
-	f := strings.Fields(string(data[i+1:]))
-	if len(f) < 13 {
-		return 0, false
-	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64)
-	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, false
-	}
-	const userHZ = 100
-	return time.Duration(utime+stime) * time.Second / userHZ, true
-}
-
 // load runs n connections, each a loop over reqs, for warmup + duration
 // and measures only the duration part. With debugBase (a rotor server's
 // debug listener) it also reports the cache hit ratio over that part.
@@ -490,15 +461,15 @@ func load(url string, pid int, reqs []signedReq, n int, warmup, duration time.Du
 	if debugBase != "" {
 		hits0, misses0, countersOK = cacheCounters(debugBase)
 	}
-	cpu0, cpuOK := cpuTime(pid)
-	self0, selfOK := cpuTime(os.Getpid())
+	cpu0, cpuOK := serverproc.CPUTime(pid)
+	self0, selfOK := serverproc.CPUTime(os.Getpid())
 	measuring.Store(true)
 	t0 := time.Now()
 	time.Sleep(duration)
 	measuring.Store(false)
 	elapsed := time.Since(t0)
-	cpu1, cpuOK1 := cpuTime(pid)
-	self1, selfOK1 := cpuTime(os.Getpid())
+	cpu1, cpuOK1 := serverproc.CPUTime(pid)
+	self1, selfOK1 := serverproc.CPUTime(os.Getpid())
 	r := result{hitRatio: -1}
 	if countersOK {
 		if hits1, misses1, ok := cacheCounters(debugBase); ok && hits1+misses1 > hits0+misses0 {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"maps"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -147,36 +146,8 @@ func presign(ctx context.Context, url, id, secret string, n, count int, dist str
 // from the /metrics of its debug listener at base; ok is false if they
 // cannot be read.
 func cacheCounters(base string) (hits, misses float64, ok bool) {
-	v, ok := scrape(base, "rotor_cache_hits_total", "rotor_cache_misses_total")
+	v, ok := serverproc.Scrape(base, "rotor_cache_hits_total", "rotor_cache_misses_total")
 	return v[0], v[1], ok
-}
-
-// scrape returns the values of the unlabelled metrics names from the
-// /metrics of the debug listener at base, in order; ok is false unless
-// every one was read.
-func scrape(base string, names ...string) (values []float64, ok bool) {
-	values = make([]float64, len(names))
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		return values, false
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return values, false
-	}
-	found := 0
-	for _, line := range strings.Split(string(data), "\n") {
-		for i, name := range names {
-			if rest, ok := strings.CutPrefix(line, name+" "); ok {
-				if v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64); err == nil {
-					values[i] = v
-					found++
-				}
-			}
-		}
-	}
-	return values, found == len(names)
 }
 
 // waitPreload waits until the rotor server whose debug listener is at base
@@ -187,7 +158,7 @@ func waitPreload(base string) (entries, bytes float64, err error) {
 	last, stable := -1.0, 0
 	for stable < 4 {
 		time.Sleep(250 * time.Millisecond)
-		v, ok := scrape(base, "rotor_cache_entries", "rotor_cache_bytes")
+		v, ok := serverproc.Scrape(base, "rotor_cache_entries", "rotor_cache_bytes")
 		if !ok {
 			return 0, 0, fmt.Errorf("cannot read rotor_cache_entries from %s/metrics", base)
 		}
@@ -260,16 +231,6 @@ func listLatency(ctx context.Context, sm *secretsmanager.Client, count int) (tim
 	return ds[len(ds)/2].Round(time.Microsecond), nil
 }
 
-// freeLoopbackAddr returns a loopback address with a port free right now.
-func freeLoopbackAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
 // fetchProfile asks the rotor server's debug listener at base for a CPU
 // profile of d and writes it to path; the returned function waits for it.
 func fetchProfile(base, path string, d time.Duration) (wait func()) {
@@ -333,7 +294,7 @@ func startScale(tmp, rotorBin string, audit bool, duration, warmup time.Duration
 			return err
 		}
 	}
-	debugAddr, err := freeLoopbackAddr()
+	debugAddr, err := serverproc.FreeLoopbackAddr()
 	if err != nil {
 		return err
 	}
@@ -368,7 +329,7 @@ func startScale(tmp, rotorBin string, audit bool, duration, warmup time.Duration
 // reuseScale measures reads over the store a previous run built in dataDir
 // (see startScale).
 func reuseScale(dataDir, rotorBin string, audit bool, duration, warmup time.Duration, connList string, valueSize int, profile string) error {
-	debugAddr, err := freeLoopbackAddr()
+	debugAddr, err := serverproc.FreeLoopbackAddr()
 	if err != nil {
 		return err
 	}

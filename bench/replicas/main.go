@@ -664,26 +664,16 @@ func load(ts []target, n int, warmup, duration time.Duration) result {
 	return r
 }
 
-// cpuOf returns the user + system CPU time of the processes, from
-// /proc/<pid>/stat; -1 where that is not available.
+// cpuOf returns the user + system CPU time of the processes; -1 where that
+// is not available.
 func cpuOf(pids map[int]bool) time.Duration {
 	var total time.Duration
 	for pid := range pids {
-		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
+		d, ok := serverproc.CPUTime(pid)
+		if !ok {
 			return -1
 		}
-		i := bytes.LastIndexByte(data, ')')
-		f := strings.Fields(string(data[i+1:]))
-		if i < 0 || len(f) < 13 {
-			return -1
-		}
-		utime, err1 := strconv.ParseInt(f[11], 10, 64)
-		stime, err2 := strconv.ParseInt(f[12], 10, 64)
-		if err1 != nil || err2 != nil {
-			return -1
-		}
-		total += time.Duration(utime+stime) * time.Second / 100
+		total += d
 	}
 	return total
 }

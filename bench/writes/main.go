@@ -11,6 +11,12 @@
 // a new value to it; both count as one write. The rounds alternate
 // reference and rotor so both see the same machine load. The figure to
 // compare is rotor writes/s ÷ reference inserts/s.
+//
+// Beside each rotor phase it prints where the time went: the server's and
+// this program's (the clients') CPU per write, from /proc (Linux), and
+// the writes each durable commit carried (group commit) and the share of
+// the time the single SQLite writer was held, from the server's metrics
+// on its debug listener.
 package main
 
 import (
@@ -69,7 +75,12 @@ func run(clients int, duration time.Duration, rounds int, rotorBin string) error
 		}
 	}
 	dataDir := filepath.Join(tmp, "data")
-	srv, err := serverproc.Start(exec.Command(rotorBin, "server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warn"))
+	debugAddr, err := serverproc.FreeLoopbackAddr()
+	if err != nil {
+		return err
+	}
+	debugBase := "http://" + debugAddr
+	srv, err := serverproc.Start(exec.Command(rotorBin, "server", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warn", "--debug-listen", debugAddr))
 	if err != nil {
 		return err
 	}
@@ -83,7 +94,7 @@ func run(clients int, duration time.Duration, rounds int, rotorBin string) error
 		Credentials: credentials.NewStaticCredentialsProvider(id, secret, "")})
 
 	fmt.Printf("%d clients (CreateSecret + PutSecretValue, 64-byte values) vs a bare SQLite INSERT+fsync loop; %s per phase\n", clients, duration)
-	fmt.Printf("%-6s %-10s %12s %10s %10s  %s\n", "round", "phase", "writes/s", "p50", "p99", "load average")
+	fmt.Printf("%-6s %-10s %12s %10s %10s  %-16s %s\n", "round", "phase", "writes/s", "p50", "p99", "load average", "CPU/write server, clients; writes/commit; writer busy")
 	var sumRatio float64
 	for r := 1; r <= rounds; r++ {
 		bare, err := bareLoop(filepath.Join(tmp, fmt.Sprintf("bare-%d.db", r)), duration)
@@ -91,11 +102,13 @@ func run(clients int, duration time.Duration, rounds int, rotorBin string) error
 			return err
 		}
 		fmt.Printf("%-6d %-10s %12.1f %10s %10s  %s\n", r, "reference", bare, "", "", loadavg())
+		before := sample(srv.PID(), debugBase)
 		res, err := apiLoad(sm, clients, duration, r)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("%-6d %-10s %12.1f %10s %10s  %s\n", r, "rotor", res.rate, res.p50.Round(10*time.Microsecond), res.p99.Round(10*time.Microsecond), loadavg())
+		spent := sample(srv.PID(), debugBase).since(before)
+		fmt.Printf("%-6d %-10s %12.1f %10s %10s  %-16s %s\n", r, "rotor", res.rate, res.p50.Round(10*time.Microsecond), res.p99.Round(10*time.Microsecond), loadavg(), spent)
 		fmt.Printf("%-6d ratio rotor/reference = %.2f\n", r, res.rate/bare)
 		sumRatio += res.rate / bare
 	}
@@ -130,6 +143,47 @@ func bareLoop(path string, d time.Duration) (float64, error) {
 		n++
 	}
 	return float64(n) / time.Since(t0).Seconds(), nil
+}
+
+// counters is what the server and this process had used at one moment.
+type counters struct {
+	server, clients  time.Duration // CPU time
+	cpuOK            bool
+	commits, updates float64 // the store's durable commits and the writes they carried
+	writerBusy       float64 // seconds the single writer was held
+	commitsOK        bool
+	at               time.Time
+}
+
+func sample(serverPID int, debugBase string) counters {
+	var c counters
+	var ok1, ok2 bool
+	c.server, ok1 = serverproc.CPUTime(serverPID)
+	c.clients, ok2 = serverproc.CPUTime(os.Getpid())
+	c.cpuOK = ok1 && ok2
+	v, ok := serverproc.Scrape(debugBase, "rotor_store_commits_total", "rotor_store_updates_total", "rotor_store_writer_busy_seconds_total")
+	c.commits, c.updates, c.writerBusy, c.commitsOK = v[0], v[1], v[2], ok
+	c.at = time.Now()
+	return c
+}
+
+// spent is the difference of two samples, printed per write.
+type spent struct{ cur, prev counters }
+
+func (c counters) since(prev counters) spent { return spent{c, prev} }
+
+func (s spent) String() string {
+	writes := s.cur.updates - s.prev.updates
+	if !s.cur.commitsOK || !s.prev.commitsOK || writes <= 0 {
+		return "n/a"
+	}
+	out := ""
+	if s.cur.cpuOK && s.prev.cpuOK {
+		per := func(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d.Microseconds())/writes) }
+		out = per(s.cur.server-s.prev.server) + ", " + per(s.cur.clients-s.prev.clients) + "; "
+	}
+	busy := (s.cur.writerBusy - s.prev.writerBusy) / s.cur.at.Sub(s.prev.at).Seconds()
+	return out + fmt.Sprintf("%.1f; writer busy %.0f%%", writes/(s.cur.commits-s.prev.commits), 100*busy)
 }
 
 type apiResult struct {

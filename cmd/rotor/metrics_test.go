@@ -145,6 +145,9 @@ func TestMetricsScriptedSession(t *testing.T) {
 	if u := delta("rotor_store_updates_total"); u < 1 {
 		t.Errorf("rotor_store_updates_total moved by %v, want >= 1", u)
 	}
+	if b := delta("rotor_store_writer_busy_seconds_total"); b <= 0 {
+		t.Errorf("rotor_store_writer_busy_seconds_total moved by %v, want > 0", b)
+	}
 	// Every write and read went through the timed store: CreateSecret is at
 	// least one update, the first read after it (a cache miss) one read of
 	// the secret in one statement (the SQLite store's rotor.SecretReader).

@@ -224,12 +224,15 @@ func (m *Metrics) AddStore(stats func() sqlite.Stats) {
 		s := stats()
 		ch <- prometheus.MustNewConstMetric(storeCommits, prometheus.CounterValue, float64(s.Commits))
 		ch <- prometheus.MustNewConstMetric(storeUpdates, prometheus.CounterValue, float64(s.Updates))
-	}, storeCommits, storeUpdates))
+		ch <- prometheus.MustNewConstMetric(storeWriterBusy, prometheus.CounterValue, s.WriterBusy.Seconds())
+	}, storeCommits, storeUpdates, storeWriterBusy))
 }
 
 var (
 	storeCommits = prometheus.NewDesc("rotor_store_commits_total", "Durable database commits, each one fsync of the write-ahead log.", nil, nil)
 	storeUpdates = prometheus.NewDesc("rotor_store_updates_total", "Write transactions those commits made durable (several may share one commit).", nil, nil)
+	// A rate near 1 means writes wait for the single writer.
+	storeWriterBusy = prometheus.NewDesc("rotor_store_writer_busy_seconds_total", "Time the database's single writer was held, running write transactions or committing them.", nil, nil)
 
 	cacheHits    = prometheus.NewDesc("rotor_cache_hits_total", "Secret lookups answered from the cache.", nil, nil)
 	cacheMisses  = prometheus.NewDesc("rotor_cache_misses_total", "Secret lookups the cache could not answer.", nil, nil)
