@@ -652,8 +652,8 @@ func (t *tx) CreateVersion(arn string, v *rotor.VersionRecord) error {
 // SELECT 1 lookup of a row err's statement needed) finds no row: a write
 // that needs an existing row checks for it only once it failed (for a
 // missing secret, CreateVersion fails on its vkey trigger, SetStage and
-// AddStageEvents on a foreign key), which keeps a lookup out of every
-// write that succeeds.
+// AddStageEvents on their NULL sid; for a missing version, SetStage on a
+// foreign key), which keeps a lookup out of every write that succeeds.
 func (t *tx) orMissing(err error, noun, op, query string, args ...any) error {
 	if err == nil || !t.writable {
 		return err
@@ -900,10 +900,12 @@ func (t *tx) SealedByKey(keyID string, limit int) ([]rotor.SealedRef, error) {
 	return append(refs, keys...), err
 }
 
-// SealedByKey's queries (kind, key id, limit), in kek_id index order.
+// SealedByKey's queries (kind, key id, limit), in kek_id index order (a
+// version's secret ARN by its sid, migration 0017: CROSS JOIN keeps the
+// versions the outer loop).
 const (
 	sealedVersionsQuery = `SELECT ?, s.arn, v.id, v.kek_id, v.wrapped_key, v.ciphertext
-		FROM versions v JOIN secrets s ON s.sid = v.sid
+		FROM versions v CROSS JOIN secrets s ON s.sid = v.sid
 		WHERE v.kek_id = ? AND v.ciphertext IS NOT NULL ORDER BY v.vkey LIMIT ?`
 	sealedAccessKeysQuery = `SELECT ?, '', id, kek_id, wrapped_key, ciphertext
 		FROM access_keys WHERE kek_id = ? ORDER BY rowid LIMIT ?`
