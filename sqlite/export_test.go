@@ -131,14 +131,14 @@ func StmtJournalConfigured() bool { return configured }
 // StmtJournalSpill is the size up to which a sub-journal stays in memory.
 const StmtJournalSpill = stmtJournalSpill
 
-// AddStageEventQuery is AddStageEvents' statement (arguments: secret ARN,
+// AddStageEventQuery is AddStageEvents' statement (arguments: secret sid,
 // stage, version id, time).
 const AddStageEventQuery = addStageEventQuery
 
 // LabelsOfVersionQuery is what the labels triggers compute for the version
-// a label leaves (arguments: secret ARN, version id).
+// a label leaves (arguments: secret sid, version id).
 const LabelsOfVersionQuery = `SELECT group_concat(length(CAST(stage AS BLOB)) || ':' || stage, '')
-	FROM stages WHERE sid = ` + sidOf + ` AND version_id = ?`
+	FROM stages WHERE sid = ? AND version_id = ?`
 
 // VersionsQuery is Tx.Versions' statement.
 var VersionsQuery = versionsQuery
@@ -147,26 +147,28 @@ var VersionsQuery = versionsQuery
 var SealedByKeyQueries = []string{sealedVersionsQuery, sealedAccessKeysQuery}
 
 // SidKeyedQueries are the statements on versions, stages and
-// stage_history by a secret's ARN (looked up to its sid, migration 0017),
-// with arguments for EXPLAIN QUERY PLAN, by name.
+// stage_history keyed by a secret's sid (migration 0017), or by its ARN
+// looked up to its sid, with arguments for EXPLAIN QUERY PLAN, by name.
 var SidKeyedQueries = map[string]struct {
 	SQL  string
 	Args []any
 }{
-	"version exists":      {versionExistsQuery, []any{"a", "v"}},
-	"version":             {versionQuery, []any{"a", "v"}},
-	"version stages":      {versionStagesQuery, []any{"a", "v"}},
-	"versions":            {versionsQuery, []any{"a"}},
-	"versions of":         {versionsOfQuery(2), []any{"a", "b"}},
-	"create version":      {createVersionQuery, []any{"a", "a", "v", "k", []byte{1}, []byte{2}, false, "", 1, 1}},
-	"fill version":        {fillVersionQuery, []any{"k", []byte{1}, []byte{2}, false, "a", "v"}},
-	"delete version":      {deleteVersionQuery, []any{"a", "v"}},
-	"set stage":           {setStageQuery, []any{"a", "S", "v"}},
-	"remove stage":        {removeStageQuery, []any{"a", "S"}},
-	"version accessed":    {versionAccessedQuery, []any{1, "a", "v"}},
-	"add stage event":     {addStageEventQuery, []any{"a", "S", "v", 1}},
-	"stage history":       {stageHistoryQuery, []any{"a", 10}},
-	"replace sealed read": {replaceSealedVersionQueries[0], []any{"a", "v"}},
-	"replace sealed":      {replaceSealedVersionQueries[1], []any{"k", []byte{1}, "a", "v"}},
-	"sealed by key":       {sealedVersionsQuery, []any{"kind", "k", 1}},
+	"sid":                     {sidQuery, []any{"a"}},
+	"version exists":          {versionExistsQuery, []any{1, "v"}},
+	"version":                 {versionQuery, []any{1, "v"}},
+	"versions":                {versionsQuery, []any{"a"}},
+	"versions of":             {versionsOfQuery(2), []any{"a", "b"}},
+	"create version":          {createVersionQuery, []any{1, "v", "k", []byte{1}, []byte{2}, false, "", 1, 1}},
+	"fill version":            {fillVersionQuery, []any{"k", []byte{1}, []byte{2}, false, 1, "v"}},
+	"delete version":          {deleteVersionQuery, []any{1, "v"}},
+	"set stage":               {setStageQuery, []any{1, "S", "v"}},
+	"remove stage":            {removeStageQuery, []any{1, "S"}},
+	"version accessed":        {versionAccessedQuery, []any{1, 1, "v"}},
+	"add stage event":         {addStageEventQuery, []any{1, "S", "v", 1}},
+	"stage history":           {stageHistoryQuery, []any{1, 10}},
+	"replace sealed read":     {replaceSealedVersionQueries[0], []any{"a", "v"}},
+	"replace sealed":          {replaceSealedVersionQueries[1], []any{"k", []byte{1}, "a", "v"}},
+	"sealed by key":           {sealedVersionsQuery, []any{"kind", "k", 1}},
+	"secret prefetch":         {secretVersionsByARNQuery, []any{"a"}},
+	"secret prefetch by name": {secretVersionsByNameQuery, []any{"r", "n"}},
 }

@@ -261,6 +261,22 @@ func decodeTags(v any) ([]rotor.Tag, error) {
 	return out, nil
 }
 
+// decodeLabels returns the labels of a version's labels column (each
+// label's length in bytes, ':', the label; migration 0015), sorted (the
+// column's order is the triggers'); nil for none.
+func decodeLabels(col string) ([]string, error) {
+	var out []string
+	labels := &fields{s: col}
+	for labels.more() {
+		out = append(out, labels.str())
+	}
+	if labels.err != nil {
+		return nil, labels.err
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
 // decodeVersions returns the versions of a versions column (fields
 // readVersionFields) as Versions orders them: oldest (CreatedDate) first,
 // ties in insertion order (vkey); nil for none.
@@ -282,14 +298,9 @@ func decodeVersions(v any) ([]*rotor.VersionRecord, error) {
 		v.Binary = f.int() != 0
 		v.KmsKeyID = f.str()
 		v.CreatedDate, v.LastAccessedDate = fromNanos(f.int()), fromNanos(f.int())
-		labels := &fields{s: f.str()}
-		for labels.more() {
-			v.Stages = append(v.Stages, labels.str())
+		if v.Stages, err = decodeLabels(f.str()); err != nil {
+			return nil, err
 		}
-		if labels.err != nil {
-			return nil, labels.err
-		}
-		slices.Sort(v.Stages) // the column's order is the triggers' (0015)
 		out, vkeys = append(out, v), append(vkeys, f.int())
 	}
 	if f.err != nil {

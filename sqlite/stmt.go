@@ -39,7 +39,9 @@ var preparedQueries = []string{
 	secretByNameQuery,
 	versionsQuery,
 	versionQuery,
-	versionStagesQuery,
+	secretVersionsByARNQuery,  // PrefetchVersions
+	secretVersionsByNameQuery, // PrefetchVersions
+	sidQuery,
 	secretExistsQuery,
 	versionExistsQuery,
 	readByNameQuery,

@@ -38,6 +38,10 @@ type tx struct {
 	// Versions of that secret returns (once) unless a write came between.
 	prefetch bool
 	fetched  *fetchedVersions
+
+	// sids are the sids of the secrets this transaction has read, created
+	// or looked up, by ARN (see sid).
+	sids map[string]int64
 }
 
 // fetchedVersions are the versions of the secret arn, read with it.
@@ -205,18 +209,56 @@ func (t *tx) secretExists(arn, op string) error {
 // Prepared lookups (see preparedQueries).
 const (
 	secretExistsQuery  = `SELECT 1 FROM secrets WHERE arn = ?`
-	versionExistsQuery = `SELECT 1 FROM versions WHERE sid = ` + sidOf + ` AND id = ?`
+	versionExistsQuery = `SELECT 1 FROM versions WHERE sid = ? AND id = ?`
+	sidQuery           = `SELECT sid FROM secrets WHERE arn = ?`
 )
 
 // sidOf is the sid of the secret whose ARN is the statement's next
-// argument, NULL if there is none: versions, stages and stage_history are
-// keyed by the secret's sid (migration 0017), the store's callers name a
-// secret by its ARN.
+// argument, NULL if there is none, for the statements that have no sid at
+// hand (see sid).
 const sidOf = `(SELECT sid FROM secrets WHERE arn = ?)`
 
-// versionExists returns ENOTFOUND unless the secret arn has a version id.
-func (t *tx) versionExists(arn, id, op string) error {
-	return t.mustExist(nounVersion, op, versionExistsQuery, arn, id)
+// versionExists returns ENOTFOUND unless the secret sid has a version id.
+func (t *tx) versionExists(sid int64, id, op string) error {
+	return t.mustExist(nounVersion, op, versionExistsQuery, sid, id)
+}
+
+// sid returns the sid of the secret arn; ENOTFOUND (the noun's) if there
+// is no such secret. Versions, labels and the label history are keyed by
+// the secret's sid (migration 0017), and the store's callers name a
+// secret by its ARN: a write that reads the secret first (as the manager's
+// do) has the sid from that read, which secretWhere notes (as CreateSecret
+// does the new secret's), and only a secret this transaction has not read
+// costs a lookup. A noted sid stays right for the transaction: a secret's
+// sid never changes (a trigger refuses it), DeleteSecret forgets it, and
+// a failed statement undoes only itself.
+func (t *tx) sid(noun, op, arn string) (int64, error) {
+	if sid, ok := t.sids[arn]; ok {
+		return sid, nil
+	}
+	var sid int64
+	if err := t.queryRowContext(sidQuery, arn).Scan(&sid); err != nil {
+		return 0, storeError(ctxErr(t.ctx, err), noun, op)
+	}
+	t.noteSid(arn, sid)
+	return sid, nil
+}
+
+// writeSid is sid for a write method: in a View, it fails as the write
+// would (without looking the secret up).
+func (t *tx) writeSid(noun, op, arn string) (int64, error) {
+	if !t.writable {
+		return 0, readOnly(op)
+	}
+	return t.sid(noun, op, arn)
+}
+
+// noteSid records that the secret arn has sid.
+func (t *tx) noteSid(arn string, sid int64) {
+	if t.sids == nil {
+		t.sids = map[string]int64{}
+	}
+	t.sids[arn] = sid
 }
 
 // identityExists returns ENOTFOUND unless the identity name exists.
@@ -307,28 +349,34 @@ func scanSecretWith(sc scanner, extra ...any) (*rotor.SecretRecord, error) {
 // Single-secret reads: the secret's row and its tags, each encoded into
 // one column as ReadSecret's are (readQuery: the secret's fields, and the
 // tags when tag_text says it has some), so a secret with its tags is one
-// indexed read of one prepared statement and one row of two columns (the
-// driver's cost of a row grows with its columns).
+// indexed read of one prepared statement and one row of few columns (the
+// driver's cost of a row grows with its columns); and the secret's sid,
+// which the transaction notes for its statements keyed by it (see sid).
 var (
-	secretWithTags    = `SELECT ` + secretColumn + `, ` + tagsColumn + ` FROM secrets s WHERE `
+	secretWithTags    = `SELECT ` + secretColumn + `, ` + tagsColumn + `, s.sid FROM secrets s WHERE `
 	secretByARNQuery  = secretWithTags + `s.arn = ?`
 	secretByNameQuery = secretWithTags + `s.region = ? AND s.name = ?`
 
-	// withVersions maps each single-secret read to the read query that
-	// also selects the secret's versions (readQuery: same first columns,
-	// same selection), for PrefetchVersions.
-	withVersions = map[string]string{secretByARNQuery: readByARNQuery, secretByNameQuery: readByNameQuery}
+	// The same with the secret's versions (readQuery's versions column)
+	// before the sid, for PrefetchVersions; withVersions maps each
+	// single-secret read to its counterpart.
+	secretWithVersions        = `SELECT ` + secretColumn + `, ` + tagsColumn + `, ` + versionsColumn + `, s.sid FROM secrets s WHERE `
+	secretVersionsByARNQuery  = secretWithVersions + `s.arn = ?`
+	secretVersionsByNameQuery = secretWithVersions + `s.region = ? AND s.name = ?`
+	withVersions              = map[string]string{secretByARNQuery: secretVersionsByARNQuery, secretByNameQuery: secretVersionsByNameQuery}
 )
 
 // secretWhere returns the one secret selected by query (secretByARNQuery
 // or secretByNameQuery), with its tags.
 func (t *tx) secretWhere(op, query string, args ...any) (*rotor.SecretRecord, error) {
 	var secret, tags, versions any
-	dest := []any{&secret, &tags}
-	if t.prefetch {
+	var sid int64
+	dest := []any{&secret, &tags, &sid}
+	prefetched := t.prefetch
+	if prefetched {
 		t.prefetch, t.fetched = false, nil
 		query = withVersions[query]
-		dest = append(dest, &versions)
+		dest = []any{&secret, &tags, &versions, &sid}
 	}
 	if err := t.queryRowContext(query, args...).Scan(dest...); errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(nounSecret, op)
@@ -339,7 +387,7 @@ func (t *tx) secretWhere(op, query string, args ...any) (*rotor.SecretRecord, er
 	if err == nil {
 		s.Tags, err = decodeTags(tags)
 	}
-	if err == nil && len(dest) == 3 {
+	if err == nil && prefetched {
 		var vs []*rotor.VersionRecord
 		if vs, err = decodeVersions(versions); err == nil {
 			t.fetched = &fetchedVersions{arn: s.ARN, vs: vs}
@@ -351,6 +399,7 @@ func (t *tx) secretWhere(op, query string, args ...any) (*rotor.SecretRecord, er
 	if t.writable {
 		t.seen = &seenSecret{args: secretArgs(s), tags: slices.Clone(s.Tags)}
 	}
+	t.noteSid(s.ARN, sid)
 	return s, nil
 }
 
@@ -436,17 +485,23 @@ func (t *tx) PurgeDue(now time.Time) ([]string, error) {
 // s.Region, is taken, or if two tags share a key.
 func (t *tx) CreateSecret(s *rotor.SecretRecord) error {
 	const op = "create secret"
-	if _, err := t.exec(nounSecret, op, createSecretQuery, append(secretArgs(s), tagText(s.Tags))...); err != nil {
-		return err
+	if !t.writable {
+		return readOnly(op)
 	}
+	t.seen, t.fetched = nil, nil // as exec
+	var sid int64
+	if err := t.queryRowContext(createSecretQuery, append(secretArgs(s), tagText(s.Tags))...).Scan(&sid); err != nil {
+		return storeError(ctxErr(t.ctx, err), nounSecret, op)
+	}
+	t.noteSid(s.ARN, sid)
 	return t.insertTags(op, s.ARN, s.Tags)
 }
 
 // createSecretQuery inserts a secret with its tag_text (see tagText) and
 // the next sid (migration 0015), which the trigger secrets_sid_assign
-// would otherwise set with a second write of the row.
+// would otherwise set with a second write of the row, and returns the sid.
 var createSecretQuery = `INSERT INTO secrets (` + secretColumns + `, tag_text, sid) VALUES (` + secretPlaceholders +
-	`, ?, (SELECT COALESCE(MAX(sid), 0) + 1 FROM secrets))`
+	`, ?, (SELECT COALESCE(MAX(sid), 0) + 1 FROM secrets)) RETURNING sid`
 
 // insertTags inserts the rows of the tags of secret arn; the caller
 // records them in its tag_text column.
@@ -529,6 +584,7 @@ var secretColumnNames = func() []string {
 // rotation runs and their steps (all by cascade); ENOTFOUND if there is no
 // such secret.
 func (t *tx) DeleteSecret(arn string) error {
+	delete(t.sids, arn) // a secret created again with this ARN may take another sid
 	return t.execOne(nounSecret, "delete secret", `DELETE FROM secrets WHERE arn = ?`, arn)
 }
 
@@ -551,30 +607,6 @@ func scanVersion(sc scanner) (*rotor.VersionRecord, error) {
 	}
 	v.CreatedDate, v.LastAccessedDate = fromNanos(created), fromNanos(accessed)
 	return &v, nil
-}
-
-// The query of stages is stagesSelect + where + stagesOrder.
-const (
-	stagesSelect = `SELECT version_id, stage FROM stages WHERE `
-	stagesOrder  = ` ORDER BY stage`
-)
-
-// stages returns the labels of the secret's versions selected by where,
-// grouped by version id, sorted.
-func (t *tx) stages(op, where string, args ...any) (map[string][]string, error) {
-	m := map[string][]string{}
-	err := t.each(nounLabel, op, func(sc scanner) error {
-		var id, stage string
-		if err := sc.Scan(&id, &stage); err != nil {
-			return err
-		}
-		m[id] = append(m[id], stage)
-		return nil
-	}, stagesSelect+where+stagesOrder, args...)
-	if err != nil {
-		return nil, err
-	}
-	return m, nil
 }
 
 // Versions returns every version of the secret with its sorted labels,
@@ -615,24 +647,34 @@ var versionsQuery = `SELECT ` + versionsColumn + ` FROM secrets s WHERE s.arn = 
 // secret has no version id.
 func (t *tx) Version(arn, id string) (*rotor.VersionRecord, error) {
 	const op = "version"
-	v, err := queryOne(t, nounVersion, op, scanVersion, versionQuery, arn, id)
+	sid, err := t.sid(nounVersion, op, arn)
 	if err != nil {
 		return nil, err
 	}
-	stages, err := t.stages(op, versionStagesWhere, arn, id)
-	if err != nil {
-		return nil, err
-	}
-	v.Stages = stages[id]
-	return v, nil
+	return queryOne(t, nounVersion, op, func(sc scanner) (*rotor.VersionRecord, error) {
+		var labels string
+		v, err := scanVersion(suffixScanner{sc, &labels})
+		if err == nil {
+			v.Stages, err = decodeLabels(labels)
+		}
+		return v, err
+	}, versionQuery, sid, id)
 }
 
-// Prepared queries of Version.
-const (
-	versionQuery       = `SELECT ` + versionColumns + ` FROM versions WHERE sid = ` + sidOf + ` AND id = ?`
-	versionStagesWhere = `sid = ` + sidOf + ` AND version_id = ?`
-	versionStagesQuery = stagesSelect + versionStagesWhere + stagesOrder
-)
+// versionQuery is Version's (sid, version id): the version with its
+// labels column (migration 0015).
+const versionQuery = `SELECT ` + versionColumns + `, labels FROM versions WHERE sid = ? AND id = ?`
+
+// suffixScanner scans the columns of sc into the destinations given, then
+// one more into last.
+type suffixScanner struct {
+	sc   scanner
+	last *string
+}
+
+func (p suffixScanner) Scan(dest ...any) error {
+	return p.sc.Scan(append(dest, p.last)...)
+}
 
 // CreateVersion inserts v (v.Stages is ignored; see SetStage). A nil
 // v.Value makes a placeholder that FillVersion fills later. ENOTFOUND if
@@ -643,17 +685,20 @@ func (t *tx) CreateVersion(arn string, v *rotor.VersionRecord) error {
 	if v.Value != nil {
 		kek, wrapped, ciphertext = v.Value.KeyID, blob(v.Value.WrappedKey), blob(v.Value.Ciphertext)
 	}
-	_, err := t.execKeep(nounVersion, op, createVersionQuery,
-		arn, arn, v.ID, kek, wrapped, ciphertext, v.Binary, v.KmsKeyID, toNanos(v.CreatedDate), toNanos(v.LastAccessedDate))
-	return t.orMissing(err, nounSecret, op, secretExistsQuery, arn)
+	sid, err := t.writeSid(nounSecret, op, arn)
+	if err != nil {
+		return err
+	}
+	_, err = t.execKeep(nounVersion, op, createVersionQuery,
+		sid, v.ID, kek, wrapped, ciphertext, v.Binary, v.KmsKeyID, toNanos(v.CreatedDate), toNanos(v.LastAccessedDate))
+	return err
 }
 
 // orMissing returns err, or ENOTFOUND if err is not nil and query (a
 // SELECT 1 lookup of a row err's statement needed) finds no row: a write
-// that needs an existing row checks for it only once it failed (for a
-// missing secret, CreateVersion fails on its vkey trigger, SetStage and
-// AddStageEvents on their NULL sid; for a missing version, SetStage on a
-// foreign key), which keeps a lookup out of every write that succeeds.
+// that needs an existing row checks for it only once it failed (SetStage
+// of a missing version fails on a foreign key), which keeps a lookup out
+// of every write that succeeds.
 func (t *tx) orMissing(err error, noun, op, query string, args ...any) error {
 	if err == nil || !t.writable {
 		return err
@@ -668,20 +713,24 @@ func (t *tx) orMissing(err error, noun, op, query string, args ...any) error {
 // range (migration 0015): sid << 32 | seq, seq one more than the largest
 // the secret's versions have (1 for the first), so the keys grow in
 // insertion order. A seq past 32 bits leaves the range, which the trigger
-// versions_vkey_in_range refuses. Its arguments are the secret's ARN
-// twice (for vkey and sid), then the version's columns.
+// versions_vkey_in_range refuses. Its arguments are the secret's sid, then
+// the version's columns.
 const createVersionQuery = `INSERT INTO versions
 	(vkey, sid, id, kek_id, wrapped_key, ciphertext, is_binary, kms_key_id, created_date, last_accessed_date)
-	VALUES ((SELECT COALESCE((SELECT v.vkey FROM versions v
-			WHERE v.vkey BETWEEN s.sid << 32 AND (s.sid << 32) + 4294967295 ORDER BY v.vkey DESC LIMIT 1),
-			s.sid << 32) + 1
-		FROM secrets s WHERE s.arn = ?), ` + sidOf + `, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (COALESCE((SELECT v.vkey FROM versions v
+			WHERE v.vkey BETWEEN ?1 << 32 AND (?1 << 32) + 4294967295 ORDER BY v.vkey DESC LIMIT 1),
+			?1 << 32) + 1,
+		?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)`
 
 // FillVersion stores the value of placeholder version id exactly once.
 // ENOTFOUND if there is no such version, ESTATE if it already has a value.
 func (t *tx) FillVersion(arn, id string, value rotor.Sealed, binary bool) error {
 	const op = "fill version"
-	res, err := t.exec(nounVersion, op, fillVersionQuery, value.KeyID, blob(value.WrappedKey), blob(value.Ciphertext), binary, arn, id)
+	sid, err := t.writeSid(nounVersion, op, arn)
+	if err != nil {
+		return err
+	}
+	res, err := t.exec(nounVersion, op, fillVersionQuery, value.KeyID, blob(value.WrappedKey), blob(value.Ciphertext), binary, sid, id)
 	if err != nil {
 		return err
 	}
@@ -690,23 +739,24 @@ func (t *tx) FillVersion(arn, id string, value rotor.Sealed, binary bool) error 
 	} else if n == 1 {
 		return nil
 	}
-	if err := t.versionExists(arn, id, op); err != nil {
+	if err := t.versionExists(sid, id, op); err != nil {
 		return err
 	}
 	return rotor.Errorf(rotor.ESTATE, "The version already has a value; a stored value is written once.")
 }
 
 // fillVersionQuery stores a placeholder's value (key id, wrapped key,
-// ciphertext, binary, secret ARN, version id).
+// ciphertext, binary, secret sid, version id).
 const fillVersionQuery = `UPDATE versions SET kek_id = ?, wrapped_key = ?, ciphertext = ?, is_binary = ?
-	WHERE sid = ` + sidOf + ` AND id = ? AND ciphertext IS NULL`
+	WHERE sid = ? AND id = ? AND ciphertext IS NULL`
 
 // DeleteVersions removes the versions ids of the secret with their labels.
 // ENOTFOUND, deleting nothing, if the secret does not exist or any id is
 // not one of its versions. Duplicate ids are allowed; no ids is a no-op.
 func (t *tx) DeleteVersions(arn string, ids []string) error {
 	const op = "delete versions"
-	if err := t.secretExists(arn, op); err != nil {
+	sid, err := t.writeSid(nounSecret, op, arn)
+	if err != nil {
 		return err
 	}
 	seen := map[string]bool{}
@@ -715,21 +765,21 @@ func (t *tx) DeleteVersions(arn string, ids []string) error {
 			continue
 		}
 		seen[id] = true
-		if err := t.versionExists(arn, id, op); err != nil {
+		if err := t.versionExists(sid, id, op); err != nil {
 			return err
 		}
 	}
 	for id := range seen {
-		if err := t.execOne(nounVersion, op, deleteVersionQuery, arn, id); err != nil {
+		if err := t.execOne(nounVersion, op, deleteVersionQuery, sid, id); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// deleteVersionQuery deletes a version (secret ARN, version id) and, by
+// deleteVersionQuery deletes a version (secret sid, version id) and, by
 // cascade, its labels.
-const deleteVersionQuery = `DELETE FROM versions WHERE sid = ` + sidOf + ` AND id = ?`
+const deleteVersionQuery = `DELETE FROM versions WHERE sid = ? AND id = ?`
 
 // SetStage attaches label stage to version id, moving it off whichever
 // other version of the secret had it, in one statement whose conflict
@@ -737,16 +787,20 @@ const deleteVersionQuery = `DELETE FROM versions WHERE sid = ` + sidOf + ` AND i
 // version does not exist.
 func (t *tx) SetStage(arn, stage, id string) error {
 	const op = "set stage"
-	_, err := t.execKeep(nounLabel, op, setStageQuery, arn, stage, id)
-	return t.orMissing(err, nounVersion, op, versionExistsQuery, arn, id)
+	sid, err := t.writeSid(nounVersion, op, arn)
+	if err != nil {
+		return err
+	}
+	_, err = t.execKeep(nounLabel, op, setStageQuery, sid, stage, id)
+	return t.orMissing(err, nounVersion, op, versionExistsQuery, sid, id)
 }
 
-// The statements of SetStage and RemoveStage (secret ARN, label, and
+// The statements of SetStage and RemoveStage (secret sid, label, and
 // SetStage's version id).
 const (
-	setStageQuery = `INSERT INTO stages (sid, stage, version_id) VALUES (` + sidOf + `, ?, ?)
+	setStageQuery = `INSERT INTO stages (sid, stage, version_id) VALUES (?, ?, ?)
 		ON CONFLICT (sid, stage) DO UPDATE SET version_id = excluded.version_id`
-	removeStageQuery = `DELETE FROM stages WHERE sid = ` + sidOf + ` AND stage = ?`
+	removeStageQuery = `DELETE FROM stages WHERE sid = ? AND stage = ?`
 )
 
 // RemoveStage detaches label stage from whichever version of the secret
@@ -754,10 +808,11 @@ const (
 // ENOTFOUND if the secret does not exist.
 func (t *tx) RemoveStage(arn, stage string) error {
 	const op = "remove stage"
-	if err := t.secretExists(arn, op); err != nil {
+	sid, err := t.writeSid(nounSecret, op, arn)
+	if err != nil {
 		return err
 	}
-	_, err := t.execKeep(nounLabel, op, removeStageQuery, arn, stage)
+	_, err = t.execKeep(nounLabel, op, removeStageQuery, sid, stage)
 	return err
 }
 
@@ -766,16 +821,20 @@ func (t *tx) RemoveStage(arn, stage string) error {
 // version does not exist.
 func (t *tx) SetLastAccessed(arn, id string, day time.Time) error {
 	const op = "set last accessed"
-	if err := t.execOne(nounVersion, op, versionAccessedQuery, toNanos(day), arn, id); err != nil {
+	sid, err := t.writeSid(nounVersion, op, arn)
+	if err != nil {
+		return err
+	}
+	if err := t.execOne(nounVersion, op, versionAccessedQuery, toNanos(day), sid, id); err != nil {
 		return err
 	}
 	return t.execOne(nounSecret, op, `UPDATE secrets SET last_accessed_date = max(coalesce(last_accessed_date, 0), ?) WHERE arn = ?`, toNanos(day), arn)
 }
 
 // versionAccessedQuery is SetLastAccessed's write of the version (day,
-// secret ARN, version id).
+// secret sid, version id).
 const versionAccessedQuery = `UPDATE versions SET last_accessed_date = max(coalesce(last_accessed_date, 0), ?)
-	WHERE sid = ` + sidOf + ` AND id = ?`
+	WHERE sid = ? AND id = ?`
 
 // Identities and access keys.
 
@@ -1009,38 +1068,38 @@ func (t *tx) AddStageEvents(arn string, evs []rotor.StageEvent) error {
 	if !t.writable {
 		return readOnly(op)
 	}
-	if len(evs) == 0 {
-		return t.secretExists(arn, op)
+	sid, err := t.sid(nounSecret, op, arn)
+	if err != nil {
+		return err
 	}
 	for _, ev := range evs {
-		if _, err := t.execKeep(nounLabel, op, addStageEventQuery, arn, ev.Stage, ev.VersionID, toNanos(ev.Time)); err != nil {
-			return t.orMissing(err, nounSecret, op, secretExistsQuery, arn)
+		if _, err := t.execKeep(nounLabel, op, addStageEventQuery, sid, ev.Stage, ev.VersionID, toNanos(ev.Time)); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// addStageEventQuery appends one event (secret ARN, stage, version_id,
-// at) to the label history of the secret's sid, numbered one past the
-// secret's last (a search of the primary key's prefix, migrations 0016
-// and 0017). The number is a scalar subquery of a VALUES row, not an
-// INSERT ... SELECT: one that reads the table it inserts into goes
-// through a temporary table first.
+// addStageEventQuery appends one event (secret sid, stage, version_id,
+// at) to the label history, numbered one past the secret's last (a
+// search of the primary key's prefix, migrations 0016 and 0017). The
+// number is a scalar subquery of a VALUES row, not an INSERT ... SELECT:
+// one that reads the table it inserts into goes through a temporary table
+// first.
 const addStageEventQuery = `INSERT INTO stage_history (sid, n, stage, version_id, at)
-	VALUES ((SELECT sid FROM secrets WHERE arn = ?1),
-		(SELECT COALESCE(MAX(h.n), 0) + 1 FROM stage_history h WHERE h.sid = (SELECT sid FROM secrets WHERE arn = ?1)),
-		?2, ?3, ?4)`
+	VALUES (?1, (SELECT COALESCE(MAX(n), 0) + 1 FROM stage_history WHERE sid = ?1), ?2, ?3, ?4)`
 
 // stageHistoryQuery selects the newest events of a secret's label
-// history (secret ARN, limit), newest first.
-const stageHistoryQuery = `SELECT stage, version_id, at FROM stage_history WHERE sid = ` + sidOf + ` ORDER BY n DESC LIMIT ?`
+// history (secret sid, limit), newest first.
+const stageHistoryQuery = `SELECT stage, version_id, at FROM stage_history WHERE sid = ? ORDER BY n DESC LIMIT ?`
 
 // StageHistory returns the newest limit events (all when limit < 1) of the
 // label history of secret arn, oldest first; ENOTFOUND if the secret does
 // not exist.
 func (t *tx) StageHistory(arn string, limit int) ([]rotor.StageEvent, error) {
 	const op = "stage history"
-	if err := t.secretExists(arn, op); err != nil {
+	sid, err := t.sid(nounSecret, op, arn)
+	if err != nil {
 		return nil, err
 	}
 	if limit < 1 {
@@ -1054,7 +1113,7 @@ func (t *tx) StageHistory(arn string, limit int) ([]rotor.StageEvent, error) {
 		}
 		ev.Time = fromNanos(at)
 		return ev, nil
-	}, stageHistoryQuery, arn, limit)
+	}, stageHistoryQuery, sid, limit)
 	if err != nil {
 		return nil, err
 	}
