@@ -40,6 +40,14 @@
 -- stage_history are dropped before versions, so that nothing references
 -- versions when it drops (a dropped parent's rows are deleted one by one
 -- first, cascading).
+--
+-- At 1,000,000 secrets (one version and one label each, built by 0016's
+-- store) the migration took 13 to 16 s (2 shared cores, the file in the
+-- page cache). The new tables are written before the old ones are
+-- dropped: the file grew from 1.70 to 2.34 GB, of which 0.88 GB were then
+-- free pages that later writes reuse (the data itself shrank by 14%, the
+-- ARNs gone from the version and label rows); the WAL needs the room of
+-- the new tables until the checkpoint at the end.
 
 CREATE TABLE versions_new (
     vkey               INTEGER PRIMARY KEY,
