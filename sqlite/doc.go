@@ -15,12 +15,16 @@
 //     (a partial unique index on rotation_runs);
 //   - deleting a secret, version, rotation run or identity removes what
 //     hangs off it, a secret's runs and their steps included (foreign keys
-//     with ON DELETE CASCADE).
+//     with ON DELETE CASCADE, on connections with foreign keys on, as the
+//     store's are);
 //   - a secret's versions are one range of the versions table's rowid
 //     (vkey = sid << 32 | seq, migration 0015; its sid column is vkey >> 32)
 //     and each version row's labels column says what stages says (triggers
-//     refuse a vkey outside its secret's range, a change of sid or vkey,
-//     and keep labels).
+//     refuse a vkey outside its secret's range or of a secret that does not
+//     exist, a change of sid or vkey, and keep labels);
+//   - a sid is never given again, not even a deleted secret's (sid_floor,
+//     migration 0017), so rows a writer with foreign keys off left behind
+//     never become another secret's.
 //
 // The database runs in WAL mode with synchronous=FULL, so a write is
 // acknowledged only after a durable commit. One writer connection serves

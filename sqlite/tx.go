@@ -498,10 +498,12 @@ func (t *tx) CreateSecret(s *rotor.SecretRecord) error {
 }
 
 // createSecretQuery inserts a secret with its tag_text (see tagText) and
-// the next sid (migration 0015), which the trigger secrets_sid_assign
-// would otherwise set with a second write of the row, and returns the sid.
+// the next sid, which the trigger secrets_sid_assign would otherwise set
+// with a second write of the row, and returns the sid. The next sid is
+// above every live one and every deleted one (sid_floor): a sid is never
+// given again (migration 0017).
 var createSecretQuery = `INSERT INTO secrets (` + secretColumns + `, tag_text, sid) VALUES (` + secretPlaceholders +
-	`, ?, (SELECT COALESCE(MAX(sid), 0) + 1 FROM secrets)) RETURNING sid`
+	`, ?, (SELECT max(COALESCE(MAX(sid), 0), COALESCE((SELECT sid FROM sid_floor WHERE id = 1), 0)) + 1 FROM secrets)) RETURNING sid`
 
 // insertTags inserts the rows of the tags of secret arn; the caller
 // records them in its tag_text column.

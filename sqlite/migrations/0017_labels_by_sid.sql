@@ -29,12 +29,20 @@
 --
 -- The labels triggers are those of 0016 in terms of sid; the value and
 -- vkey triggers those of 0015 (a version's secret, now its sid, never
--- changes; its vkey lies in that secret's range). A missing secret's sid
--- is refused by the foreign key (the store's connections have foreign
--- keys on), where 0015's vkey trigger looked the secret up by ARN. sid is
--- never reused by a live secret (secrets_sid UNIQUE); a deleted secret's
--- sid may be given again (MAX + 1), but its versions, labels and history
--- went with it by cascade.
+-- changes; its vkey lies in that secret's range, and the secret exists,
+-- which the vkey trigger checks by sid as 0015's did by ARN, for writers
+-- without foreign keys too).
+--
+-- A sid is never given again, not even a deleted secret's: a writer with
+-- foreign keys off (the sqlite3 shell's default) deletes a secret without
+-- its versions, labels and history, and rows keyed by a sid given again
+-- would then belong to the new secret (keyed by the ARN, with its random
+-- suffix, they belonged to nobody). sid_floor holds the largest sid
+-- deleted (a trigger on secrets keeps it), a new secret takes the larger
+-- of it and the largest live sid, plus one, and a trigger refuses an
+-- explicit sid at or under it. Versions whose secret is gone (left so by
+-- such a writer) are not carried over, as their labels and history are
+-- not (the joins below).
 --
 -- The three tables are rebuilt, children first as in 0015: stages and
 -- stage_history are dropped before versions, so that nothing references
@@ -72,7 +80,9 @@ INSERT INTO versions_new (vkey, sid, id, kek_id, wrapped_key, ciphertext, is_bin
     created_date, last_accessed_date, labels)
 SELECT vkey, vkey >> 32, id, kek_id, wrapped_key, ciphertext, is_binary, kms_key_id,
     created_date, last_accessed_date, labels
-FROM versions ORDER BY vkey;
+FROM versions v
+WHERE EXISTS (SELECT 1 FROM secrets s WHERE s.sid = v.vkey >> 32 AND s.arn = v.secret_arn)
+ORDER BY vkey;
 
 CREATE TABLE stages_new (
     sid        INTEGER NOT NULL,
@@ -99,6 +109,44 @@ INSERT INTO stage_history_new (sid, n, stage, version_id, at)
 SELECT s.sid, h.n, h.stage, h.version_id, h.at FROM stage_history h JOIN secrets s ON s.arn = h.secret_arn
 ORDER BY s.sid, h.n;
 
+-- The floor starts above every sid in use, by a secret or by a row left
+-- of one (vkey >> 32 is a sid given before).
+CREATE TABLE sid_floor (
+    id  INTEGER PRIMARY KEY CHECK (id = 1),
+    sid INTEGER NOT NULL
+);
+
+INSERT INTO sid_floor (id, sid)
+SELECT 1, max(COALESCE((SELECT MAX(sid) FROM secrets), 0), COALESCE((SELECT MAX(vkey) >> 32 FROM versions), 0));
+
+CREATE TRIGGER secrets_sid_floor
+AFTER DELETE ON secrets
+FOR EACH ROW
+BEGIN
+    UPDATE sid_floor SET sid = OLD.sid WHERE id = 1 AND sid < OLD.sid;
+END;
+
+CREATE TRIGGER secrets_sid_above_floor
+BEFORE INSERT ON secrets
+FOR EACH ROW
+WHEN NEW.sid IS NOT NULL AND NEW.sid <= (SELECT sid FROM sid_floor WHERE id = 1)
+BEGIN
+    SELECT RAISE(ABORT, 'a deleted secret''s sid is not given again');
+END;
+
+-- 0015's, with the floor: a secret inserted without a sid takes the next.
+DROP TRIGGER secrets_sid_assign;
+
+CREATE TRIGGER secrets_sid_assign
+AFTER INSERT ON secrets
+FOR EACH ROW
+WHEN NEW.sid IS NULL
+BEGIN
+    UPDATE secrets SET sid = max(COALESCE((SELECT MAX(sid) FROM secrets), 0),
+        COALESCE((SELECT sid FROM sid_floor WHERE id = 1), 0)) + 1
+    WHERE rowid = NEW.rowid;
+END;
+
 -- Children first: then nothing references versions when it drops.
 DROP TABLE stages;
 DROP TABLE stage_history;
@@ -119,15 +167,16 @@ BEGIN
     SELECT RAISE(ABORT, 'a stored value is written once');
 END;
 
--- A version's vkey is in its secret's range: an insert gives it (see
--- CreateVersion), and it never moves. (That the secret exists is the
--- foreign key's.)
+-- A version's vkey is in its secret's range, and the secret exists (for
+-- writers without foreign keys): an insert gives it (see CreateVersion),
+-- and it never moves.
 CREATE TRIGGER versions_vkey_in_range
 BEFORE INSERT ON versions
 FOR EACH ROW
 WHEN NEW.vkey IS NULL OR NEW.vkey < 0
   OR (NEW.vkey >> 32) IS NOT NEW.sid
   OR (NEW.vkey & 4294967295) = 0
+  OR NOT EXISTS (SELECT 1 FROM secrets WHERE sid = NEW.sid)
 BEGIN
     SELECT RAISE(ABORT, 'a version''s vkey must lie in its secret''s range');
 END;
