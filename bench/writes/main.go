@@ -5,7 +5,11 @@
 // a bare SQLite loop that INSERTs one row per transaction into a file with
 // the same settings, so each row costs one fsync of the WAL.
 //
-//	go run ./bench/writes [-clients 8] [-duration 5s] [-rounds 2] [-rotor path/to/rotor]
+//	go run ./bench/writes [-clients 8] [-duration 5s] [-rounds 2] [-rotor path/to/rotor] [-data DIR]
+//
+// -data runs the server on an existing data directory (one that
+// bench/getsecret -store built, say: DIR/data), to measure writes into a
+// large store; the secrets written stay in it.
 //
 // Each client loops: CreateSecret of a new secret, then PutSecretValue of
 // a new value to it; both count as one write. The rounds alternate
@@ -29,6 +33,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,8 +51,9 @@ func main() {
 	duration := flag.Duration("duration", 5*time.Second, "measured time of each phase")
 	rounds := flag.Int("rounds", 2, "alternating reference/rotor rounds")
 	rotorBin := flag.String("rotor", "", "rotor binary (default: go build ./cmd/rotor)")
+	data := flag.String("data", "", "existing data directory for the server, written to (default: a new one)")
 	flag.Parse()
-	if err := run(*clients, *duration, *rounds, *rotorBin); err != nil {
+	if err := run(*clients, *duration, *rounds, *rotorBin, *data); err != nil {
 		fmt.Fprintln(os.Stderr, "writes:", err)
 		os.Exit(1)
 	}
@@ -62,7 +68,7 @@ func loadavg() string {
 	return strings.Join(f[:3], " ")
 }
 
-func run(clients int, duration time.Duration, rounds int, rotorBin string) error {
+func run(clients int, duration time.Duration, rounds int, rotorBin, dataDir string) error {
 	tmp, err := os.MkdirTemp("", "rotor-writes")
 	if err != nil {
 		return err
@@ -74,7 +80,9 @@ func run(clients int, duration time.Duration, rounds int, rotorBin string) error
 			return fmt.Errorf("go build ./cmd/rotor (run from the repository root): %v\n%s", err, out)
 		}
 	}
-	dataDir := filepath.Join(tmp, "data")
+	if dataDir == "" {
+		dataDir = filepath.Join(tmp, "data")
+	}
 	debugAddr, err := serverproc.FreeLoopbackAddr()
 	if err != nil {
 		return err
@@ -96,6 +104,7 @@ func run(clients int, duration time.Duration, rounds int, rotorBin string) error
 	fmt.Printf("%d clients (CreateSecret + PutSecretValue, 64-byte values) vs a bare SQLite INSERT+fsync loop; %s per phase\n", clients, duration)
 	fmt.Printf("%-6s %-10s %12s %10s %10s  %-16s %s\n", "round", "phase", "writes/s", "p50", "p99", "load average", "CPU/write server, clients; writes/commit; writer busy")
 	var sumRatio float64
+	runID := strconv.FormatInt(time.Now().UnixNano(), 36)
 	for r := 1; r <= rounds; r++ {
 		bare, err := bareLoop(filepath.Join(tmp, fmt.Sprintf("bare-%d.db", r)), duration)
 		if err != nil {
@@ -103,7 +112,7 @@ func run(clients int, duration time.Duration, rounds int, rotorBin string) error
 		}
 		fmt.Printf("%-6d %-10s %12.1f %10s %10s  %s\n", r, "reference", bare, "", "", loadavg())
 		before := sample(srv.PID(), debugBase)
-		res, err := apiLoad(sm, clients, duration, r)
+		res, err := apiLoad(sm, clients, duration, runID, r)
 		if err != nil {
 			return err
 		}
@@ -192,7 +201,9 @@ type apiResult struct {
 }
 
 // apiLoad runs clients loops of CreateSecret + PutSecretValue for d.
-func apiLoad(sm *secretsmanager.Client, clients int, d time.Duration, round int) (apiResult, error) {
+// Names start with run, which differs between invocations, so that one
+// may write into a store another one wrote.
+func apiLoad(sm *secretsmanager.Client, clients int, d time.Duration, run string, round int) (apiResult, error) {
 	ctx := context.Background()
 	var n atomic.Int64
 	var mu sync.Mutex
@@ -206,7 +217,7 @@ func apiLoad(sm *secretsmanager.Client, clients int, d time.Duration, round int)
 			var mine []time.Duration
 			defer func() { mu.Lock(); lat = append(lat, mine...); mu.Unlock() }()
 			for i := 0; time.Now().Before(stop); i++ {
-				name := fmt.Sprintf("bench/r%d/c%d/s%d", round, c, i)
+				name := fmt.Sprintf("bench/%s/r%d/c%d/s%d", run, round, c, i)
 				t := time.Now()
 				if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(strings.Repeat("a", 64))}); err != nil {
 					firstErr.CompareAndSwap(nil, err)
