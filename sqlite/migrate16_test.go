@@ -24,22 +24,18 @@ func TestMigrationFewerWritePages(t *testing.T) {
 	}
 	other := arn + "-other"
 	db := mustRaw(t, path)
-	for _, q := range []string{
-		`INSERT INTO secrets (arn, region, name) VALUES ('` + other + `', 'r', 'o')`,
-		`INSERT INTO secrets (arn, region, name) VALUES ('` + arn + `', 'r', 's')`,
-		`INSERT INTO versions (vkey, secret_arn, id, kek_id, wrapped_key, ciphertext, created_date) VALUES ((SELECT sid << 32 FROM secrets WHERE arn = '` + arn + `') + 1, '` + arn + `', 'v1', 'k', x'01', x'0a', 5)`,
-		`INSERT INTO versions (vkey, secret_arn, id, created_date) VALUES ((SELECT sid << 32 FROM secrets WHERE arn = '` + arn + `') + 2, '` + arn + `', 'p', 6)`,
-		`INSERT INTO versions (vkey, secret_arn, id, created_date) VALUES ((SELECT sid << 32 FROM secrets WHERE arn = '` + other + `') + 1, '` + other + `', 'o1', 1)`,
-		`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('` + arn + `', 'AWSCURRENT', 'v1')`,
-		`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('` + arn + `', 'AWSPENDING', 'p')`,
-		`INSERT INTO stage_history (secret_arn, n, stage, version_id, at) VALUES ('` + arn + `', 1, 'AWSCURRENT', 'v1', 10)`,
-		`INSERT INTO stage_history (secret_arn, n, stage, version_id, at) VALUES ('` + arn + `', 2, 'AWSPENDING', 'p', 11)`,
-		`INSERT INTO stage_history (secret_arn, n, stage, version_id, at) VALUES ('` + other + `', 1, 'X', '', 12)`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	execAll(t, db,
+		`INSERT INTO secrets (arn, region, name) VALUES ('`+other+`', 'r', 'o')`,
+		`INSERT INTO secrets (arn, region, name) VALUES ('`+arn+`', 'r', 's')`,
+		`INSERT INTO versions (vkey, secret_arn, id, kek_id, wrapped_key, ciphertext, created_date) VALUES ((SELECT sid << 32 FROM secrets WHERE arn = '`+arn+`') + 1, '`+arn+`', 'v1', 'k', x'01', x'0a', 5)`,
+		`INSERT INTO versions (vkey, secret_arn, id, created_date) VALUES ((SELECT sid << 32 FROM secrets WHERE arn = '`+arn+`') + 2, '`+arn+`', 'p', 6)`,
+		`INSERT INTO versions (vkey, secret_arn, id, created_date) VALUES ((SELECT sid << 32 FROM secrets WHERE arn = '`+other+`') + 1, '`+other+`', 'o1', 1)`,
+		`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('`+arn+`', 'AWSCURRENT', 'v1')`,
+		`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('`+arn+`', 'AWSPENDING', 'p')`,
+		`INSERT INTO stage_history (secret_arn, n, stage, version_id, at) VALUES ('`+arn+`', 1, 'AWSCURRENT', 'v1', 10)`,
+		`INSERT INTO stage_history (secret_arn, n, stage, version_id, at) VALUES ('`+arn+`', 2, 'AWSPENDING', 'p', 11)`,
+		`INSERT INTO stage_history (secret_arn, n, stage, version_id, at) VALUES ('`+other+`', 1, 'X', '', 12)`,
+	)
 	db.Close()
 
 	s := mustOpen(t, path) // applies 0016

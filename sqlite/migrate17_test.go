@@ -39,12 +39,12 @@ func TestMigrationLabelsBySid(t *testing.T) {
 	event := func(a string, n int, st, id string) string {
 		return fmt.Sprintf(`INSERT INTO stage_history (secret_arn, n, stage, version_id, at) VALUES ('%s', %d, '%s', '%s', %d)`, a, n, st, id, 10+n)
 	}
-	for _, q := range []string{
+	execAll(t, db,
 		`PRAGMA foreign_keys = ON`,
-		`INSERT INTO secrets (arn, region, name) VALUES ('` + other + `', 'r', 'o')`,
-		`INSERT INTO secrets (arn, region, name) VALUES ('` + gone + `', 'r', 'g')`,
-		`INSERT INTO secrets (arn, region, name, tags_ever_set, tag_text) VALUES ('` + arn + `', 'r', 's', TRUE, char(30) || 'k' || char(31) || 'v')`,
-		`INSERT INTO tags (secret_arn, position, key, value) VALUES ('` + arn + `', 0, 'k', 'v')`,
+		`INSERT INTO secrets (arn, region, name) VALUES ('`+other+`', 'r', 'o')`,
+		`INSERT INTO secrets (arn, region, name) VALUES ('`+gone+`', 'r', 'g')`,
+		`INSERT INTO secrets (arn, region, name, tags_ever_set, tag_text) VALUES ('`+arn+`', 'r', 's', TRUE, char(30) || 'k' || char(31) || 'v')`,
+		`INSERT INTO tags (secret_arn, position, key, value) VALUES ('`+arn+`', 0, 'k', 'v')`,
 		ver(other, 1, `id, kek_id, wrapped_key, ciphertext, created_date`, `'o1', 'k', x'03', x'0c', 1`),
 		ver(gone, 1, `id, kek_id, wrapped_key, ciphertext, created_date`, `'g1', 'k', x'04', x'0d', 1`),
 		// v1 and v2 tie on created_date: vkey order decides.
@@ -64,13 +64,9 @@ func TestMigrationLabelsBySid(t *testing.T) {
 		event(arn, 3, "AWSPREVIOUS", "v1"),
 		event(other, 1, "AWSCURRENT", "o1"),
 		event(gone, 1, "AWSCURRENT", "g1"),
-		`DELETE FROM versions WHERE secret_arn = '` + arn + `' AND id = 'gap'`,
-		`DELETE FROM secrets WHERE arn = '` + gone + `'`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+		`DELETE FROM versions WHERE secret_arn = '`+arn+`' AND id = 'gap'`,
+		`DELETE FROM secrets WHERE arn = '`+gone+`'`,
+	)
 	keys := func() string { // every secret's sid and its versions' vkeys
 		t.Helper()
 		var out []string
@@ -254,16 +250,12 @@ func TestMigrationLabelsBySid(t *testing.T) {
 			t.Errorf("raw %q succeeded, want a refusal", q)
 		}
 	}
-	for _, q := range []string{
-		`UPDATE stages SET version_id = 'v2' WHERE sid = ` + sid(arn) + ` AND stage = 'AWSPENDING'`,
-		`UPDATE stages SET stage = 'Q' WHERE sid = ` + sid(arn) + ` AND stage = 'AWSCURRENT'`,
-		`INSERT INTO stages (sid, stage, version_id) VALUES (` + sid(arn) + `, 'N', 'p')`,
-		`DELETE FROM versions WHERE sid = ` + sid(arn) + ` AND id = 'v2'`, // takes its labels
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	execAll(t, db,
+		`UPDATE stages SET version_id = 'v2' WHERE sid = `+sid(arn)+` AND stage = 'AWSPENDING'`,
+		`UPDATE stages SET stage = 'Q' WHERE sid = `+sid(arn)+` AND stage = 'AWSCURRENT'`,
+		`INSERT INTO stages (sid, stage, version_id) VALUES (`+sid(arn)+`, 'N', 'p')`,
+		`DELETE FROM versions WHERE sid = `+sid(arn)+` AND id = 'v2'`, // takes its labels
+	)
 	for q, want := range map[string]int{
 		`SELECT COUNT(*) FROM versions v WHERE v.vkey >> 32 <> v.sid OR v.vkey & 4294967295 = 0`: 0,
 		`SELECT COUNT(*) FROM versions v WHERE length(labels) <> COALESCE((SELECT SUM(length(length(CAST(stage AS BLOB)) || ':' || stage))

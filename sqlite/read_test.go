@@ -154,20 +154,16 @@ func TestMigrationVersionsBySecretID(t *testing.T) {
 	}
 	other := arn + "-other"
 	db := mustRaw(t, path)
-	for _, q := range []string{
-		`INSERT INTO secrets (arn, region, name) VALUES ('` + other + `', 'r', 'o')`,
-		`INSERT INTO secrets (arn, region, name) VALUES ('` + arn + `', 'r', 's')`,
-		`INSERT INTO versions (secret_arn, id, kek_id, wrapped_key, ciphertext, created_date) VALUES ('` + arn + `', 'v1', 'k', x'01', x'0a', 5)`,
-		`INSERT INTO versions (secret_arn, id, kek_id, wrapped_key, ciphertext, created_date) VALUES ('` + other + `', 'o1', 'k', x'03', x'0c', 1)`,
-		`INSERT INTO versions (secret_arn, id, created_date) VALUES ('` + arn + `', 'p', 5)`,
-		`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('` + arn + `', 'AWSCURRENT', 'v1')`,
-		`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('` + arn + `', 'B', 'v1')`,
-		`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('` + arn + `', 'AWSPENDING', 'p')`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	execAll(t, db,
+		`INSERT INTO secrets (arn, region, name) VALUES ('`+other+`', 'r', 'o')`,
+		`INSERT INTO secrets (arn, region, name) VALUES ('`+arn+`', 'r', 's')`,
+		`INSERT INTO versions (secret_arn, id, kek_id, wrapped_key, ciphertext, created_date) VALUES ('`+arn+`', 'v1', 'k', x'01', x'0a', 5)`,
+		`INSERT INTO versions (secret_arn, id, kek_id, wrapped_key, ciphertext, created_date) VALUES ('`+other+`', 'o1', 'k', x'03', x'0c', 1)`,
+		`INSERT INTO versions (secret_arn, id, created_date) VALUES ('`+arn+`', 'p', 5)`,
+		`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('`+arn+`', 'AWSCURRENT', 'v1')`,
+		`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('`+arn+`', 'B', 'v1')`,
+		`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('`+arn+`', 'AWSPENDING', 'p')`,
+	)
 	db.Close()
 
 	s := mustOpen(t, path) // applies 0015
@@ -214,16 +210,12 @@ func TestMigrationVersionsBySecretID(t *testing.T) {
 	if _, err := db.Exec(`PRAGMA foreign_keys = ON`); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{
+	execAll(t, db,
 		`INSERT INTO secrets (arn, region, name) VALUES ('raw', 'r', 'raw')`,
-		`INSERT INTO versions (vkey, sid, id) VALUES ((SELECT sid << 32 FROM secrets WHERE arn = 'raw') + 7, ` + sidSQL("raw") + `, 'r1')`,
-		`UPDATE stages SET version_id = 'p' WHERE sid = ` + sidSQL(arn) + ` AND stage = 'B'`,
-		`INSERT INTO stages (sid, stage, version_id) VALUES (` + sidSQL("raw") + `, 'L', 'r1')`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+		`INSERT INTO versions (vkey, sid, id) VALUES ((SELECT sid << 32 FROM secrets WHERE arn = 'raw') + 7, `+sidSQL("raw")+`, 'r1')`,
+		`UPDATE stages SET version_id = 'p' WHERE sid = `+sidSQL(arn)+` AND stage = 'B'`,
+		`INSERT INTO stages (sid, stage, version_id) VALUES (`+sidSQL("raw")+`, 'L', 'r1')`,
+	)
 	for _, q := range []string{
 		`UPDATE secrets SET sid = sid + 1000 WHERE arn = '` + arn + `'`,
 		`UPDATE secrets SET sid = NULL WHERE arn = '` + arn + `'`,

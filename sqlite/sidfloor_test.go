@@ -111,7 +111,7 @@ func TestMigrationLabelsBySidOrphans(t *testing.T) {
 	}
 	db := mustRaw(t, path)
 	db.SetMaxOpenConns(1)
-	for _, q := range []string{
+	execAll(t, db,
 		`INSERT INTO secrets (arn, region, name) VALUES ('kept', 'r', 'k')`,
 		`INSERT INTO secrets (arn, region, name) VALUES ('gone', 'r', 'g')`,
 		`INSERT INTO versions (vkey, secret_arn, id) VALUES ((SELECT sid << 32 FROM secrets WHERE arn = 'kept') + 1, 'kept', 'v')`,
@@ -119,11 +119,7 @@ func TestMigrationLabelsBySidOrphans(t *testing.T) {
 		`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('gone', 'AWSCURRENT', 'v')`,
 		`INSERT INTO stage_history (secret_arn, n, stage, version_id, at) VALUES ('gone', 1, 'AWSCURRENT', 'v', 1)`,
 		`DELETE FROM secrets WHERE arn = 'gone'`, // foreign keys off: the rows stay
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	)
 	db.Close()
 	s, err := sqlite.Open(path)
 	if err != nil {

@@ -64,6 +64,17 @@ func mustRaw(t testing.TB, path string) *sql.DB {
 	return db
 }
 
+// execAll runs each statement on db in turn, failing the test at the
+// first that fails.
+func execAll(t testing.TB, db *sql.DB, stmts ...string) {
+	t.Helper()
+	for _, q := range stmts {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
 func update(t testing.TB, s rotor.Store, fn func(tx rotor.Tx) error) {
 	t.Helper()
 	if err := s.Update(context.Background(), fn); err != nil {
@@ -630,25 +641,21 @@ func TestMigrationClusteredReads(t *testing.T) {
 	}
 	other := arn + "-other"
 	db := mustRaw(t, path)
-	for _, q := range []string{
-		`INSERT INTO secrets (arn, region, name, tags_ever_set, tag_text) VALUES ('` + arn + `', 'r', 's', TRUE, 'x')`,
-		`INSERT INTO secrets (arn, region, name) VALUES ('` + other + `', 'r', 'o')`,
+	execAll(t, db,
+		`INSERT INTO secrets (arn, region, name, tags_ever_set, tag_text) VALUES ('`+arn+`', 'r', 's', TRUE, 'x')`,
+		`INSERT INTO secrets (arn, region, name) VALUES ('`+other+`', 'r', 'o')`,
 		// Same creation time: insertion order (then the rowid) decides, not the id.
-		`INSERT INTO versions (secret_arn, id, kek_id, wrapped_key, ciphertext, created_date) VALUES ('` + arn + `', 'v-z', 'k', x'01', x'0a', 5)`,
-		`INSERT INTO versions (secret_arn, id, kek_id, wrapped_key, ciphertext, created_date) VALUES ('` + arn + `', 'v-a', 'k', x'02', x'0b', 5)`,
-		`INSERT INTO versions (secret_arn, id, created_date) VALUES ('` + arn + `', 'p', 3)`,
-		`INSERT INTO versions (secret_arn, id, kek_id, wrapped_key, ciphertext, is_binary, created_date) VALUES ('` + other + `', 'o1', 'k', x'03', x'0c', TRUE, 1)`,
-		`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('` + arn + `', 'AWSCURRENT', 'v-a')`,
-		`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('` + arn + `', 'AWSPREVIOUS', 'v-z')`,
-		`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('` + arn + `', 'AWSPENDING', 'p')`,
-		`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('` + other + `', 'AWSCURRENT', 'o1')`,
-		`INSERT INTO tags (secret_arn, position, key, value) VALUES ('` + arn + `', 1, 'second', '2')`,
-		`INSERT INTO tags (secret_arn, position, key, value) VALUES ('` + arn + `', 0, 'first', '1')`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+		`INSERT INTO versions (secret_arn, id, kek_id, wrapped_key, ciphertext, created_date) VALUES ('`+arn+`', 'v-z', 'k', x'01', x'0a', 5)`,
+		`INSERT INTO versions (secret_arn, id, kek_id, wrapped_key, ciphertext, created_date) VALUES ('`+arn+`', 'v-a', 'k', x'02', x'0b', 5)`,
+		`INSERT INTO versions (secret_arn, id, created_date) VALUES ('`+arn+`', 'p', 3)`,
+		`INSERT INTO versions (secret_arn, id, kek_id, wrapped_key, ciphertext, is_binary, created_date) VALUES ('`+other+`', 'o1', 'k', x'03', x'0c', TRUE, 1)`,
+		`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('`+arn+`', 'AWSCURRENT', 'v-a')`,
+		`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('`+arn+`', 'AWSPREVIOUS', 'v-z')`,
+		`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('`+arn+`', 'AWSPENDING', 'p')`,
+		`INSERT INTO stages (secret_arn, stage, version_id) VALUES ('`+other+`', 'AWSCURRENT', 'o1')`,
+		`INSERT INTO tags (secret_arn, position, key, value) VALUES ('`+arn+`', 1, 'second', '2')`,
+		`INSERT INTO tags (secret_arn, position, key, value) VALUES ('`+arn+`', 0, 'first', '1')`,
+	)
 	db.Close()
 
 	s := mustOpen(t, path) // applies 0008
