@@ -71,13 +71,8 @@ func BenchmarkWrites(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			i := n.Add(1)
-			name := fmt.Sprintf("bench/s%d", i)
-			if _, err := e.svc.CreateSecret(e.ctx, rotor.CreateSecretInput{Name: name, ClientRequestToken: tok(int(2 * i)), Value: sv(strings.Repeat("a", 64))}); err != nil {
-				b.Error(err)
-				return
-			}
-			if _, err := e.svc.PutSecretValue(e.ctx, rotor.PutSecretValueInput{SecretID: name, ClientRequestToken: tok(int(2*i + 1)), Value: sv(strings.Repeat("b", 64))}); err != nil {
+			i := int(n.Add(1))
+			if err := writePair(e, fmt.Sprintf("bench/s%d", i), i); err != nil {
 				b.Error(err)
 				return
 			}
@@ -89,6 +84,17 @@ func BenchmarkWrites(b *testing.B) {
 		s := st.Stats()
 		b.ReportMetric(float64(s.Updates)/float64(max(1, s.Commits)), "writes/commit")
 	}
+}
+
+// writePair is the write load of bench/writes: CreateSecret of name with
+// a 64-byte value, then PutSecretValue of another (tokens from i, which
+// must differ between calls).
+func writePair(e *env, name string, i int) error {
+	if _, err := e.svc.CreateSecret(e.ctx, rotor.CreateSecretInput{Name: name, ClientRequestToken: tok(2 * i), Value: sv(strings.Repeat("a", 64))}); err != nil {
+		return err
+	}
+	_, err := e.svc.PutSecretValue(e.ctx, rotor.PutSecretValueInput{SecretID: name, ClientRequestToken: tok(2*i + 1), Value: sv(strings.Repeat("b", 64))})
+	return err
 }
 
 // cpuTime is the CPU time (user and system) the process has used.

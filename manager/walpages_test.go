@@ -7,11 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"testing"
 
-	"github.com/rotorhq/rotor"
 	"github.com/rotorhq/rotor/manager"
 	"github.com/rotorhq/rotor/sqlite"
 )
@@ -41,12 +39,7 @@ func BenchmarkWALPagesPerWrite(b *testing.B) {
 		for g := range 8 {
 			wg.Go(func() {
 				for i := from + g; i < from+n; i += 8 {
-					name := fmt.Sprintf("bench/c%d/s%d", g, i)
-					if _, err := e.svc.CreateSecret(e.ctx, rotor.CreateSecretInput{Name: name, ClientRequestToken: tok(2 * i), Value: sv(strings.Repeat("a", 64))}); err != nil {
-						b.Error(err)
-						return
-					}
-					if _, err := e.svc.PutSecretValue(e.ctx, rotor.PutSecretValueInput{SecretID: name, ClientRequestToken: tok(2*i + 1), Value: sv(strings.Repeat("b", 64))}); err != nil {
+					if err := writePair(e, fmt.Sprintf("bench/c%d/s%d", g, i), i); err != nil {
 						b.Error(err)
 						return
 					}
