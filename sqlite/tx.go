@@ -216,7 +216,7 @@ const (
 // sidOf is the sid of the secret whose ARN is the statement's next
 // argument, NULL if there is none, for the statements that have no sid at
 // hand (see sid).
-const sidOf = `(SELECT sid FROM secrets WHERE arn = ?)`
+const sidOf = `(` + sidQuery + `)`
 
 // versionExists returns ENOTFOUND unless the secret sid has a version id.
 func (t *tx) versionExists(sid int64, id, op string) error {
