@@ -5,14 +5,22 @@
 // a bare SQLite loop that INSERTs one row per transaction into a file with
 // the same settings, so each row costs one fsync of the WAL.
 //
-//	go run ./bench/writes [-clients 8] [-duration 5s] [-rounds 2] [-rotor path/to/rotor] [-data DIR]
+//	go run ./bench/writes [-clients 8] [-duration 5s] [-rounds 2] [-rotor path/to/rotor] [-data DIR] [-client presigned|sdk]
+//
+// The load generator shares the machine with the server. By default
+// (-client presigned) it signs each phase's requests before the phase
+// (SigV4, as the SDK signs them, each with its own ClientRequestToken) and
+// only sends them during it, as bench/getsecret does for reads, so its CPU
+// per write is a small constant (~70 µs) and the server verifies every
+// signature as usual. -client sdk drives aws-sdk-go-v2 clients instead,
+// whose middleware costs ~170 µs of CPU per write on the same cores.
 //
 // -data runs the server on an existing data directory (one that
 // bench/getsecret -store built, say: DIR/data), to measure writes into a
 // large store; the secrets written stay in it.
 //
 // Each client loops: CreateSecret of a new secret, then PutSecretValue of
-// a new value to it; both count as one write. The rounds alternate
+// a new value to it; each counts as one write. The rounds alternate
 // reference and rotor so both see the same machine load. The figure to
 // compare is rotor writes/s ÷ reference inserts/s.
 //
@@ -52,8 +60,13 @@ func main() {
 	rounds := flag.Int("rounds", 2, "alternating reference/rotor rounds")
 	rotorBin := flag.String("rotor", "", "rotor binary (default: go build ./cmd/rotor)")
 	data := flag.String("data", "", "existing data directory for the server, written to (default: a new one)")
+	client := flag.String("client", "presigned", "load generator: presigned (requests signed before each phase) or sdk (aws-sdk-go-v2 clients)")
 	flag.Parse()
-	if err := run(*clients, *duration, *rounds, *rotorBin, *data); err != nil {
+	if *client != "presigned" && *client != "sdk" {
+		fmt.Fprintln(os.Stderr, "writes: -client must be presigned or sdk")
+		os.Exit(2)
+	}
+	if err := run(*clients, *duration, *rounds, *rotorBin, *data, *client == "sdk"); err != nil {
 		fmt.Fprintln(os.Stderr, "writes:", err)
 		os.Exit(1)
 	}
@@ -68,7 +81,7 @@ func loadavg() string {
 	return strings.Join(f[:3], " ")
 }
 
-func run(clients int, duration time.Duration, rounds int, rotorBin, dataDir string) error {
+func run(clients int, duration time.Duration, rounds int, rotorBin, dataDir string, useSDK bool) error {
 	tmp, err := os.MkdirTemp("", "rotor-writes")
 	if err != nil {
 		return err
@@ -101,7 +114,11 @@ func run(clients int, duration time.Duration, rounds int, rotorBin, dataDir stri
 	sm := secretsmanager.New(secretsmanager.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), HTTPClient: hc,
 		Credentials: credentials.NewStaticCredentialsProvider(id, secret, "")})
 
-	fmt.Printf("%d clients (CreateSecret + PutSecretValue, 64-byte values) vs a bare SQLite INSERT+fsync loop; %s per phase\n", clients, duration)
+	how := "requests signed before each phase"
+	if useSDK {
+		how = "aws-sdk-go-v2 clients"
+	}
+	fmt.Printf("%d clients (CreateSecret + PutSecretValue, 64-byte values; %s) vs a bare SQLite INSERT+fsync loop; %s per phase\n", clients, how, duration)
 	fmt.Printf("%-6s %-10s %12s %10s %10s  %-16s %s\n", "round", "phase", "writes/s", "p50", "p99", "load average", "CPU/write server, clients; writes/commit; writer busy")
 	var sumRatio float64
 	runID := strconv.FormatInt(time.Now().UnixNano(), 36)
@@ -111,12 +128,27 @@ func run(clients int, duration time.Duration, rounds int, rotorBin, dataDir stri
 			return err
 		}
 		fmt.Printf("%-6d %-10s %12.1f %10s %10s  %s\n", r, "reference", bare, "", "", loadavg())
-		before := sample(srv.PID(), debugBase)
-		res, err := apiLoad(sm, clients, duration, runID, r)
+		var res apiResult
+		var spent spent
+		if useSDK {
+			before := sample(srv.PID(), debugBase)
+			res, err = apiLoad(sm, clients, duration, runID, r)
+			spent = sample(srv.PID(), debugBase).since(before)
+		} else {
+			// Enough pairs for the reference's rate and a half.
+			pairs := max(1000, int(bare*1.5*duration.Seconds())/2/clients)
+			var reqs [][]signedReq
+			reqs, err = presignWrites(srv.URL, aws.Credentials{AccessKeyID: id, SecretAccessKey: secret}, runID, r, clients, pairs)
+			if err != nil {
+				return err
+			}
+			before := sample(srv.PID(), debugBase)
+			res, err = presignedLoad(srv.URL, reqs, duration)
+			spent = sample(srv.PID(), debugBase).since(before)
+		}
 		if err != nil {
 			return err
 		}
-		spent := sample(srv.PID(), debugBase).since(before)
 		fmt.Printf("%-6d %-10s %12.1f %10s %10s  %-16s %s\n", r, "rotor", res.rate, res.p50.Round(10*time.Microsecond), res.p99.Round(10*time.Microsecond), loadavg(), spent)
 		fmt.Printf("%-6d ratio rotor/reference = %.2f\n", r, res.rate/bare)
 		sumRatio += res.rate / bare
