@@ -268,7 +268,12 @@ func apiLoad(sm *secretsmanager.Client, clients int, d time.Duration, run string
 		})
 	}
 	wg.Wait()
-	el := time.Since(t0)
+	return summarize(n.Load(), lat, time.Since(t0), &firstErr)
+}
+
+// summarize is the result of a phase that made writes acknowledged
+// writes with latencies lat in elapsed, or the first error it met.
+func summarize(writes int64, lat []time.Duration, elapsed time.Duration, firstErr *atomic.Value) (apiResult, error) {
 	if err, _ := firstErr.Load().(error); err != nil {
 		return apiResult{}, err
 	}
@@ -276,5 +281,5 @@ func apiLoad(sm *secretsmanager.Client, clients int, d time.Duration, run string
 		return apiResult{}, fmt.Errorf("no write completed")
 	}
 	slices.Sort(lat)
-	return apiResult{rate: float64(n.Load()) / el.Seconds(), p50: lat[len(lat)/2], p99: lat[len(lat)*99/100]}, nil
+	return apiResult{rate: float64(writes) / elapsed.Seconds(), p50: lat[len(lat)/2], p99: lat[len(lat)*99/100]}, nil
 }

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -122,13 +121,5 @@ func presignedLoad(url string, reqs [][]signedReq, d time.Duration) (apiResult, 
 		})
 	}
 	wg.Wait()
-	el := time.Since(t0)
-	if err, _ := firstErr.Load().(error); err != nil {
-		return apiResult{}, err
-	}
-	if len(lat) == 0 {
-		return apiResult{}, fmt.Errorf("no write completed")
-	}
-	slices.Sort(lat)
-	return apiResult{rate: float64(n.Load()) / el.Seconds(), p50: lat[len(lat)/2], p99: lat[len(lat)*99/100]}, nil
+	return summarize(n.Load(), lat, time.Since(t0), &firstErr)
 }
