@@ -92,7 +92,13 @@ func OpenWith(path string, o Options) (*Store, error) {
 
 	busy := strconv.FormatInt(max(1, o.BusyTimeout.Milliseconds()), 10)
 	s := &Store{path: abs, busy: busy, commit: newCommitter()}
+	// The writer's WAL appends are gathered into one write(2) a commit
+	// (walvfs.go); readers use the plain unix VFS.
+	if err := registerWalVFS(); err != nil {
+		return nil, openError("register VFS", err)
+	}
 	s.writer, err = sql.Open("sqlite", dsn(abs, url.Values{
+		"vfs":           {walVFSName},
 		"_busy_timeout": {busy},
 		"_journal_mode": {"WAL"},
 		"_synchronous":  {"FULL"},
