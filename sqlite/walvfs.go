@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"modernc.org/libc"
+	"modernc.org/libc/sys/types"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
@@ -57,10 +58,6 @@ var (
 	walVFSOnce sync.Once
 	walVFSErr  error
 
-	// walVFS is the registered VFS, a copy of unix's with xOpen replaced.
-	// SQLite's VFS list points at it: a package variable, it never moves
-	// and is never collected.
-	walVFS   sqlite3.Tsqlite3_vfs
 	baseVFS  uintptr // the unix VFS
 	baseOpen uintptr // its xOpen
 
@@ -72,9 +69,7 @@ var (
 // transpiled C, passes every pointer as a uintptr; cmem is only given
 // addresses of memory Go's garbage collector neither moves nor frees while
 // they are in use: C memory (from libc.Xmalloc or SQLite's allocator, and
-// the transpiled library's static tables), or the Go objects this file
-// keeps reachable from package variables (walVFS, the tables in wrappers).
-// Converting such an address back to a pointer is safe; go vet cannot know
+// the transpiled library's static tables). Converting such an address back to a pointer is safe; go vet cannot know
 // that of a uintptr, so the conversion is written as a reinterpretation of
 // the variable rather than a conversion of its value.
 func cmem(p uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&p)) }
@@ -93,17 +88,21 @@ func registerWalVFS() error {
 			walVFSErr = errNoBaseVFS
 			return
 		}
-		walVFS = *(*sqlite3.Tsqlite3_vfs)(cmem(baseVFS))
-		name, err := libc.CString(walVFSName) // never freed: the VFS stays registered
-		if err != nil {
-			walVFSErr = err
+		// The VFS and its name are C memory, never freed: SQLite keeps
+		// them in its list of VFSes.
+		p := libc.Xmalloc(tls, types.Size_t(unsafe.Sizeof(sqlite3.Tsqlite3_vfs{})))
+		name, err := libc.CString(walVFSName)
+		if p == 0 || err != nil {
+			walVFSErr = errNoMemVFS
 			return
 		}
-		walVFS.FzName = name
-		walVFS.FpNext = 0
-		baseOpen = walVFS.FxOpen
-		walVFS.FxOpen = fnAddr(walOpen)
-		if rc := sqlite3.Xsqlite3_vfs_register(tls, uintptr(unsafe.Pointer(&walVFS)), 0); rc != sqlite3.SQLITE_OK {
+		vfs := (*sqlite3.Tsqlite3_vfs)(cmem(p))
+		*vfs = *(*sqlite3.Tsqlite3_vfs)(cmem(baseVFS))
+		vfs.FzName = name
+		vfs.FpNext = 0
+		baseOpen = vfs.FxOpen
+		vfs.FxOpen = fnAddr(walOpen)
+		if rc := sqlite3.Xsqlite3_vfs_register(tls, p, 0); rc != sqlite3.SQLITE_OK {
 			walVFSErr = errRegisterVFS
 		}
 	})
@@ -116,13 +115,16 @@ func (e vfsError) Error() string { return string(e) }
 
 const (
 	errNoBaseVFS   = vfsError("sqlite: no default VFS to extend")
+	errNoMemVFS    = vfsError("sqlite: no memory for the writer's VFS")
 	errRegisterVFS = vfsError("sqlite: registering the writer's VFS failed")
 )
 
 // walOpen is the VFS's xOpen: the unix VFS's, then the database file gets
 // the flushing methods and a WAL file its buffer and the buffering methods.
-// A WAL whose buffer cannot be allocated keeps the unix methods (it is
-// written through), and so does any file opened without methods.
+// A WAL whose buffer or methods cannot be allocated keeps the unix methods
+// (it is written through), and so does any file opened without methods; a
+// database whose methods cannot be allocated is closed, and the open fails
+// with SQLITE_NOMEM (its WAL would be buffered without flushing barriers).
 func walOpen(tls *libc.TLS, pVfs, zName, pFile uintptr, flags int32, pOutFlags uintptr) int32 {
 	rc := (*(*func(*libc.TLS, uintptr, uintptr, uintptr, int32, uintptr) int32)(unsafe.Pointer(&baseOpen)))(tls, baseVFS, zName, pFile, flags, pOutFlags)
 	f := (*sqlite3.Tsqlite3_file)(cmem(pFile))
@@ -131,9 +133,20 @@ func walOpen(tls *libc.TLS, pVfs, zName, pFile uintptr, flags int32, pOutFlags u
 	}
 	switch {
 	case flags&sqlite3.SQLITE_OPEN_MAIN_DB != 0:
+		m := wrapped(tls, f.FpMethods, false)
+		if m == 0 {
+			fp := f.FpMethods
+			(*(*func(*libc.TLS, uintptr) int32)(unsafe.Pointer(&(*sqlite3.Tsqlite3_io_methods)(cmem(fp)).FxClose)))(tls, pFile)
+			f.FpMethods = 0
+			return sqlite3.SQLITE_NOMEM
+		}
 		dbFiles.Store(pFile, libc.GoString(zName))
-		f.FpMethods = wrapped(f.FpMethods, false)
+		f.FpMethods = m
 	case flags&sqlite3.SQLITE_OPEN_WAL != 0:
+		m := wrapped(tls, f.FpMethods, true)
+		if m == 0 {
+			return rc
+		}
 		mem := libc.Xmalloc(tls, walBufSize)
 		if mem == 0 {
 			return rc
@@ -144,7 +157,7 @@ func walOpen(tls *libc.TLS, pVfs, zName, pFile uintptr, flags int32, pOutFlags u
 			base: (*sqlite3.Tsqlite3_io_methods)(cmem(f.FpMethods)),
 			mem:  mem,
 		})
-		f.FpMethods = wrapped(f.FpMethods, true)
+		f.FpMethods = m
 	}
 	return rc
 }
@@ -154,30 +167,39 @@ func walOpen(tls *libc.TLS, pVfs, zName, pFile uintptr, flags int32, pOutFlags u
 // ioMethods.
 type ioMethods struct {
 	m    sqlite3.Tsqlite3_io_methods
-	base *sqlite3.Tsqlite3_io_methods
+	base uintptr // the unix table
 }
 
 var (
 	wrapMu sync.Mutex
-	// wrappers holds every methods table made, never freed: SQLite's file
-	// structures (C memory, which the garbage collector does not scan)
-	// point at them, and this map is what keeps them reachable.
-	wrappers = map[[2]uintptr]*ioMethods{} // (base methods, wal) -> its extension
+	// wrappers holds every methods table made, one per unix table and
+	// kind of file, for the process's life. They are C memory, not Go
+	// objects: SQLite's file structures point at them, and the transpiled
+	// C converts that uintptr back to a pointer, which checkptr (on with
+	// -race) refuses for an address in Go's heap; and C memory needs no
+	// reference from Go to stay alive, the garbage collector not scanning
+	// the C memory that points at it.
+	wrappers = map[[2]uintptr]uintptr{} // (base methods, wal) -> its extension
 )
 
 // wrapped returns the methods table extending base (a unix table): the
-// WAL's, buffering, or the database's, flushing.
-func wrapped(base uintptr, wal bool) uintptr {
+// WAL's, buffering, or the database's, flushing; 0 if there is no memory
+// for it.
+func wrapped(tls *libc.TLS, base uintptr, wal bool) uintptr {
 	wrapMu.Lock()
 	defer wrapMu.Unlock()
 	key := [2]uintptr{base, 0}
 	if wal {
 		key[1] = 1
 	}
-	w, ok := wrappers[key]
+	p, ok := wrappers[key]
 	if !ok {
-		w = &ioMethods{base: (*sqlite3.Tsqlite3_io_methods)(cmem(base))}
-		w.m = *w.base
+		if p = libc.Xmalloc(tls, types.Size_t(unsafe.Sizeof(ioMethods{}))); p == 0 {
+			return 0
+		}
+		w := (*ioMethods)(cmem(p))
+		w.m = *(*sqlite3.Tsqlite3_io_methods)(cmem(base))
+		w.base = base
 		m := &w.m
 		m.FxClose = fnAddr(dbClose)
 		if wal {
@@ -195,14 +217,14 @@ func wrapped(base uintptr, wal bool) uintptr {
 				m.FxShmLock = fnAddr(dbShmLock)
 			}
 		}
-		wrappers[key] = w
+		wrappers[key] = p
 	}
-	return uintptr(unsafe.Pointer(&w.m))
+	return p
 }
 
 // baseOf returns the unix methods of a file that has an ioMethods.
 func baseOf(pFile uintptr) *sqlite3.Tsqlite3_io_methods {
-	return (*ioMethods)(cmem((*sqlite3.Tsqlite3_file)(cmem(pFile)).FpMethods)).base
+	return (*sqlite3.Tsqlite3_io_methods)(cmem((*ioMethods)(cmem((*sqlite3.Tsqlite3_file)(cmem(pFile)).FpMethods)).base))
 }
 
 // walBuf is the buffer of one WAL file open through walVFS. mu serialises

@@ -14,6 +14,7 @@ import (
 	"unsafe"
 
 	"modernc.org/libc"
+	"modernc.org/libc/sys/types"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/rotorhq/rotor"
@@ -251,9 +252,16 @@ func TestWALBarrierFlushes(t *testing.T) {
 	pDb := dbFileOf(t, path)
 	f := (*sqlite3.Tsqlite3_file)(cmem(pDb))
 	orig := f.FpMethods
-	windowMethods = *(*ioMethods)(cmem(orig))
-	windowMethods.m.FxShmLock = fnAddr(windowShmLock)
-	f.FpMethods = uintptr(unsafe.Pointer(&windowMethods.m))
+	tls := libc.NewTLS()
+	defer tls.Close()
+	window := libc.Xmalloc(tls, types.Size_t(unsafe.Sizeof(ioMethods{})))
+	if window == 0 {
+		t.Fatal("no memory")
+	}
+	defer libc.Xfree(tls, window)
+	*(*ioMethods)(cmem(window)) = *(*ioMethods)(cmem(orig))
+	(*ioMethods)(cmem(window)).m.FxShmLock = fnAddr(windowShmLock)
+	f.FpMethods = window
 	defer func() { f.FpMethods = orig }()
 
 	blob := strings.Repeat("b", 1000)
@@ -285,10 +293,7 @@ func TestWALBarrierFlushes(t *testing.T) {
 	checkIntegrity(t, plain)
 }
 
-var (
-	windowMethods ioMethods // see TestWALBarrierFlushes; reachable while in use
-	inWindow      func()
-)
+var inWindow func() // see TestWALBarrierFlushes
 
 func windowShmLock(tls *libc.TLS, pFile uintptr, ofst, n, flags int32) int32 {
 	if h := inWindow; h != nil && ofst == 0 && flags == sqlite3.SQLITE_SHM_UNLOCK|sqlite3.SQLITE_SHM_EXCLUSIVE {
