@@ -43,7 +43,8 @@ import (
 // frames not yet written: they belong to no acknowledged commit, and
 // recovery stops at the last valid commit frame. Every other file (the
 // database, journals, temporary files, readers' connections) is the unix
-// VFS's, untouched but for the database's three flushing methods.
+// VFS's, but for the database's xShmBarrier and xShmLock (which flush)
+// and xClose.
 
 // walVFSName is the name the writer's DSN selects the VFS by.
 const walVFSName = "rotor-wal"
