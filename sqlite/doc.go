@@ -33,7 +33,7 @@
 // each but the first of a batch runs in its own savepoint, so a failing one
 // rolls back only its own work; see commit.go), and the writer keeps its statements prepared. The
 // writer's connection uses the VFS of walvfs.go, which writes a commit's
-// WAL frames with one write(2) instead of two a frame. A
+// WAL frames with one write(2) per 128 KiB instead of two a frame. A
 // pool of read-only connections serves View, each View reading one
 // consistent snapshot while writes continue, and ReadSecret
 // (rotor.SecretReader), which reads one secret with its tags, versions and
