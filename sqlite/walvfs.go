@@ -28,14 +28,17 @@ import (
 //     lock among them, so frames of a transaction rolled back after it
 //     spilled reach the file before another connection (or process) may
 //     write there, as they would unbuffered;
+//   - xUnlock of the database, for the same reason in locking_mode=
+//     EXCLUSIVE, where SQLite takes no -shm locks and the database file's
+//     EXCLUSIVE lock keeps other connections out until it is released;
 //   - xRead overlapping the buffer, xTruncate, xFileSize and xClose of the
 //     WAL, a write that does not continue the buffer, and a buffer that
 //     would outgrow walBufSize.
 //
-// The barrier and xShmLock flush every buffered WAL of their database (by
-// file name), whatever connection it belongs to. They cannot return an
-// error: a failed flush there is kept and returned by the WAL's next method
-// call. That cannot lose a commit with synchronous=FULL, the store's
+// The barrier, xShmLock and xUnlock flush every buffered WAL of their
+// database (by file name), whatever connection it belongs to. The first
+// two cannot return an error, and xUnlock follows them: a failed flush
+// there is kept and returned by the WAL's next method call. That cannot lose a commit with synchronous=FULL, the store's
 // setting, where xSync has flushed a commit's frames before its barrier;
 // with synchronous=NORMAL it would be published before it is reported.
 //
@@ -43,8 +46,8 @@ import (
 // frames not yet written: they belong to no acknowledged commit, and
 // recovery stops at the last valid commit frame. Every other file (the
 // database, journals, temporary files, readers' connections) is the unix
-// VFS's, but for the database's xShmBarrier and xShmLock (which flush)
-// and xClose.
+// VFS's, but for the database's xShmBarrier, xShmLock and xUnlock
+// (which flush) and xClose.
 
 // walVFSName is the name the writer's DSN selects the VFS by.
 const walVFSName = "rotor-wal"
@@ -211,6 +214,7 @@ func wrapped(tls *libc.TLS, base uintptr, wal bool) uintptr {
 			m.FxTruncate = fnAddr(walTruncate)
 			m.FxFileSize = fnAddr(walFileSize)
 		} else {
+			m.FxUnlock = fnAddr(dbUnlock)
 			if m.FxShmBarrier != 0 {
 				m.FxShmBarrier = fnAddr(dbShmBarrier)
 			}
@@ -427,4 +431,13 @@ func dbClose(tls *libc.TLS, pFile uintptr) int32 {
 	fp := baseOf(pFile).FxClose
 	dbFiles.Delete(pFile)
 	return (*(*func(*libc.TLS, uintptr) int32)(unsafe.Pointer(&fp)))(tls, pFile)
+}
+
+// dbUnlock flushes the database's WAL buffers before it lowers the lock of
+// the database file: in locking_mode=EXCLUSIVE that lock, not the -shm
+// locks, keeps other connections from writing the WAL.
+func dbUnlock(tls *libc.TLS, pFile uintptr, eLock int32) int32 {
+	flushDB(tls, pFile)
+	fp := baseOf(pFile).FxUnlock
+	return (*(*func(*libc.TLS, uintptr, int32) int32)(unsafe.Pointer(&fp)))(tls, pFile, eLock)
 }

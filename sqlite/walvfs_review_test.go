@@ -95,4 +95,3 @@ func TestWALExclusiveLockingRollback(t *testing.T) {
 		t.Fatalf("%d of the 60 rows another connection committed read back, %v", n, err)
 	}
 }
-
