@@ -1,7 +1,12 @@
 package sqlite
 
 import (
+	"bytes"
+	"context"
 	"database/sql"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -94,4 +99,175 @@ func TestWALExclusiveLockingRollback(t *testing.T) {
 	if err := c.QueryRow("SELECT count(*) FROM t WHERE x = ?", strings.Repeat("b", 3000)).Scan(&n); err != nil || n != 60 {
 		t.Fatalf("%d of the 60 rows another connection committed read back, %v", n, err)
 	}
+}
+
+// walModel is what a table (k INTEGER PRIMARY KEY, v BLOB) should hold.
+type walModel map[int64][]byte
+
+func (m walModel) clone() walModel {
+	c := make(walModel, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// checkModel reads table t through db and compares it with m.
+func checkModel(db interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, m walModel) error {
+	rows, err := db.QueryContext(context.Background(), "SELECT k, v FROM t ORDER BY k")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var k int64
+		var v []byte
+		if err := rows.Scan(&k, &v); err != nil {
+			return err
+		}
+		want, ok := m[k]
+		if !ok {
+			return fmt.Errorf("row %d (%d bytes) read back, not in the model", k, len(v))
+		}
+		if !bytes.Equal(v, want) {
+			return fmt.Errorf("row %d reads back %d bytes %.8x..., want %d bytes %.8x...", k, len(v), v, len(want), want)
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if n != len(m) {
+		return fmt.Errorf("%d rows read back, want %d", n, len(m))
+	}
+	return nil
+}
+
+// walValue returns a value for row k, distinct per (k, gen), of size bytes.
+func walValue(k int64, gen, size int) []byte {
+	v := make([]byte, size)
+	for i := range v {
+		v[i] = byte(int(k)*31 + gen*7 + i)
+	}
+	if size >= 8 {
+		binary.BigEndian.PutUint32(v, uint32(k))
+		binary.BigEndian.PutUint32(v[4:], uint32(gen))
+	}
+	return v
+}
+
+// TestWALRandomTransactions runs random transactions through the VFS on a
+// connection whose page cache spills at 10 pages: inserts, updates and
+// deletes of rows up to several pages, nested savepoints rolled back to and
+// released (so frames are rewritten at lower offsets, and pages written
+// twice in a transaction are overwritten in place and their checksums
+// rewritten at commit), commits and rollbacks. Between statements, a
+// connection without the VFS checkpoints (PASSIVE while a transaction is
+// open; RESTART and TRUNCATE between them, so the WAL restarts from its
+// header) and checks that it reads exactly the last committed state. At
+// the end the file is checked after the VFS's connection closes and after
+// it is reopened.
+func TestWALRandomTransactions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "random.db")
+	w := walConn(t, path, url.Values{"_pragma": {"cache_size(10)"}})
+	mustExec(t, w, "CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB NOT NULL)")
+	other := plainDB(t, path)
+	other.SetMaxOpenConns(1)
+	rng := rand.New(rand.NewPCG(1, 2))
+	committed := walModel{}
+	gen := 0
+	ctx := context.Background()
+	conn, err := w.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := conn.ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	check := func(when string) {
+		t.Helper()
+		if err := checkModel(other, committed); err != nil {
+			t.Fatalf("%s, a connection without the VFS: %v", when, err)
+		}
+	}
+	checkpoint := func(mode string) {
+		t.Helper()
+		var busy, logN, ckpt int
+		if err := other.QueryRow("PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &logN, &ckpt); err != nil {
+			t.Fatalf("wal_checkpoint(%s): %v", mode, err)
+		}
+	}
+	for txn := range 300 {
+		cur := committed.clone()
+		var saves []walModel
+		exec("BEGIN IMMEDIATE")
+		for range 1 + rng.IntN(30) {
+			gen++
+			k := int64(rng.IntN(200))
+			switch op := rng.IntN(20); {
+			case op < 10:
+				v := walValue(k, gen, 1+rng.IntN(12000))
+				exec("INSERT OR REPLACE INTO t VALUES (?, ?)", k, v)
+				cur[k] = v
+			case op < 12:
+				exec("DELETE FROM t WHERE k = ?", k)
+				delete(cur, k)
+			case op < 14:
+				exec(fmt.Sprintf("SAVEPOINT s%d", len(saves)))
+				saves = append(saves, cur.clone())
+			case op < 16 && len(saves) > 0:
+				i := rng.IntN(len(saves))
+				exec(fmt.Sprintf("ROLLBACK TO s%d", i))
+				cur = saves[i].clone()
+				saves = saves[:i+1]
+			case op < 17 && len(saves) > 0:
+				i := rng.IntN(len(saves))
+				exec(fmt.Sprintf("RELEASE s%d", i))
+				saves = saves[:i]
+			case op < 18:
+				checkpoint("PASSIVE")
+				check(fmt.Sprintf("transaction %d open", txn))
+			default: // read back, from the VFS's connection, what this transaction wrote
+				var v []byte
+				err := conn.QueryRowContext(ctx, "SELECT v FROM t WHERE k = ?", k).Scan(&v)
+				if want, ok := cur[k]; ok != (err == nil) || !bytes.Equal(v, want) {
+					t.Fatalf("transaction %d reads its own row %d: %d bytes, %v; want %d bytes", txn, k, len(v), err, len(want))
+				}
+			}
+		}
+		if rng.IntN(5) == 0 {
+			exec("ROLLBACK")
+		} else {
+			exec("COMMIT")
+			committed = cur
+		}
+		check(fmt.Sprintf("after transaction %d", txn))
+		switch rng.IntN(4) {
+		case 0:
+			checkpoint("TRUNCATE")
+		case 1:
+			checkpoint("RESTART")
+		}
+	}
+	if err := checkModel(conn, committed); err != nil {
+		t.Fatalf("the VFS's connection: %v", err)
+	}
+	conn.Close()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkIntegrity(t, other)
+	check("after the VFS's connection closed")
+	w = walConn(t, path, nil)
+	if err := checkModel(w, committed); err != nil {
+		t.Fatalf("reopened through the VFS: %v", err)
+	}
+	checkIntegrity(t, w)
 }
