@@ -5,12 +5,18 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/rotorhq/rotor"
 )
 
 // walConn opens a database/sql handle of one connection to path through
@@ -271,3 +277,191 @@ func TestWALRandomTransactions(t *testing.T) {
 	}
 	checkIntegrity(t, w)
 }
+
+// TestWALStoresConcurrent runs two Stores on one file and a third on
+// another in one process, their writers spilling at 10 pages: concurrent
+// Updates that commit secrets (each description a function of its name),
+// Updates that write ~40 pages and then fail (rolled back, as a savepoint
+// of a batch or as the whole transaction), checkpoints (PASSIVE, RESTART,
+// TRUNCATE) from a connection without the VFS and from the Stores'
+// readers, and readers that check every secret acknowledged so far reads
+// back whole, from both Stores and without the VFS, and that no failed
+// Update's secret is ever seen.
+func TestWALStoresConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	shared := filepath.Join(dir, "shared.db")
+	// A RESTART or TRUNCATE checkpoint holds the WAL write lock while it
+	// waits (its busy timeout) for readers to leave; the checkpoints give
+	// up after 50 ms, and the Stores' writers wait longer than that.
+	var stores []*Store
+	for _, p := range []string{shared, shared, filepath.Join(dir, "other.db")} {
+		s, err := OpenWith(p, Options{BusyTimeout: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		mustExec(t, s.writer, "PRAGMA cache_size = 10")
+		stores = append(stores, s)
+	}
+	plain := plainDB(t, shared)
+	ckpt, err := sql.Open("sqlite", dsn(shared, url.Values{"_busy_timeout": {"50"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ckpt.Close() })
+	ctx := context.Background()
+	desc := func(name string) string {
+		n := len(name) * 97 % 6000
+		return strings.Repeat(name[len(name)-1:], n) + name
+	}
+
+	var mu sync.Mutex
+	acked := map[int][]string{} // store index -> names acknowledged
+	stop := make(chan struct{})
+	errs := make(chan error, 100)
+	fail := func(err error) {
+		select {
+		case errs <- err:
+		default:
+		}
+	}
+	var writers, others sync.WaitGroup
+	for si, s := range stores {
+		for w := range 4 {
+			writers.Add(1)
+			go func() {
+				defer writers.Done()
+				for i := range 60 {
+					if i%10 == 9 { // ~40 pages, then fail
+						err := s.Update(ctx, func(tx rotor.Tx) error {
+							for j := range 40 {
+								if err := tx.CreateSecret(walSecret(fmt.Sprintf("doomed-%d-%d-%d-%d", si, w, i, j), strings.Repeat("z", 3500))); err != nil {
+									return err
+								}
+							}
+							return errDoomed
+						})
+						if err != errDoomed {
+							fail(fmt.Errorf("doomed Update: %v", err))
+							return
+						}
+						continue
+					}
+					name := fmt.Sprintf("s%d-w%d-%03d", si, w, i)
+					if err := s.Update(ctx, func(tx rotor.Tx) error { return tx.CreateSecret(walSecret(name, desc(name))) }); err != nil {
+						fail(err)
+						return
+					}
+					mu.Lock()
+					acked[si] = append(acked[si], name)
+					mu.Unlock()
+				}
+			}()
+		}
+	}
+	others.Add(1)
+	go func() { // checkpoints
+		defer others.Done()
+		modes := []string{"PASSIVE", "RESTART", "TRUNCATE"}
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			db, mode := ckpt, modes[i%3]
+			if i%2 == 1 { // the Stores' readers wait a minute: PASSIVE only
+				db, mode = stores[i%3].readers, "PASSIVE"
+			}
+			var busy, logN, done int
+			if err := db.QueryRow("PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &logN, &done); err != nil {
+				fail(fmt.Errorf("wal_checkpoint(%s): %w", mode, err))
+				return
+			}
+		}
+	}()
+	verify := func(si int, names []string) error {
+		s := stores[si]
+		views := []*Store{s}
+		if si < 2 {
+			views = stores[:2]
+		}
+		for _, v := range views {
+			if err := v.View(ctx, func(tx rotor.Tx) error {
+				for _, name := range names {
+					r, err := tx.Secret(walSecret(name, "").ARN)
+					if err != nil {
+						return fmt.Errorf("%s: %w", name, err)
+					}
+					if r.Description != desc(name) {
+						return fmt.Errorf("%s reads back a description of %d bytes, want %d", name, len(r.Description), len(desc(name)))
+					}
+				}
+				var n int
+				if err := v.readers.QueryRow("SELECT count(*) FROM secrets WHERE name LIKE 'doomed-%'").Scan(&n); err != nil || n != 0 {
+					return fmt.Errorf("%d secrets of failed Updates, %v", n, err)
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		if si < 2 {
+			for _, name := range names {
+				var d string
+				if err := plain.QueryRow("SELECT description FROM secrets WHERE name = ?", name).Scan(&d); err != nil || d != desc(name) {
+					return fmt.Errorf("%s without the VFS: %d bytes, %v", name, len(d), err)
+				}
+			}
+		}
+		return nil
+	}
+	for range 3 {
+		others.Add(1)
+		go func() { // readers
+			defer others.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				si := i % 3
+				mu.Lock()
+				names := slices.Clone(acked[si])
+				mu.Unlock()
+				if len(names) > 50 {
+					names = names[len(names)-50:]
+				}
+				if err := verify(si, names); err != nil {
+					fail(err)
+					return
+				}
+			}
+		}()
+	}
+	writers.Wait()
+	close(stop)
+	others.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for si := range stores {
+		if err := verify(si, acked[si]); err != nil {
+			t.Error(err)
+		}
+		checkIntegrity(t, stores[si].readers)
+	}
+	if n := len(acked[0]) + len(acked[1]); countSecrets(t, plain) != n {
+		t.Errorf("%d secrets in the shared file, want %d", countSecrets(t, plain), n)
+	}
+	for _, s := range stores {
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkIntegrity(t, plain)
+}
+
+var errDoomed = errors.New("doomed")
