@@ -22,7 +22,8 @@ import (
 //
 //   - xSync of the WAL (each commit with synchronous=FULL), before the fsync;
 //   - xShmBarrier of the database, which SQLite calls before it publishes
-//     new frames in the WAL index (walIndexWriteHdr), so a reader on another
+//     new frames in the WAL index (walIndexWriteHdr; it also calls it as it
+//     reads that index's header, walIndexTryHdr), so a reader on another
 //     connection never sees a frame counted that is not in the file;
 //   - xShmLock releasing an exclusive lock of the database, the WAL write
 //     lock among them, so frames of a transaction rolled back after it
@@ -31,23 +32,29 @@ import (
 //   - xUnlock of the database, for the same reason in locking_mode=
 //     EXCLUSIVE, where SQLite takes no -shm locks and the database file's
 //     EXCLUSIVE lock keeps other connections out until it is released;
+//   - xFileControl(SQLITE_FCNTL_COMMIT_PHASETWO) of the database, which
+//     SQLite calls as every commit ends, before COMMIT returns: with
+//     locking_mode=EXCLUSIVE set before the WAL opened, the WAL index is in
+//     heap memory and SQLite calls no xShmBarrier or xShmLock, and with
+//     synchronous=NORMAL no xSync, yet a commit must survive the process;
 //   - xRead overlapping the buffer, xTruncate, xFileSize and xClose of the
 //     WAL, a write that does not continue the buffer, and a buffer that
 //     would outgrow walBufSize.
 //
-// The barrier, xShmLock and xUnlock flush every buffered WAL of their
-// database (by file name), whatever connection it belongs to. The first
-// two cannot return an error, and xUnlock follows them: a failed flush
-// there is kept and returned by the WAL's next method call. That cannot lose a commit with synchronous=FULL, the store's
-// setting, where xSync has flushed a commit's frames before its barrier;
-// with synchronous=NORMAL it would be published before it is reported.
+// The database's methods flush every buffered WAL of their database (by
+// file name), whatever connection it belongs to. The barrier and xShmLock
+// cannot return an error, and xUnlock and xFileControl follow them: a
+// failed flush there is kept and returned by the WAL's next method call.
+// That cannot lose a commit with synchronous=FULL, the store's setting,
+// where xSync has flushed a commit's frames before its barrier; with
+// synchronous=NORMAL it would be published before it is reported.
 //
 // A process killed with frames in a buffer loses them as it would lose
 // frames not yet written: they belong to no acknowledged commit, and
 // recovery stops at the last valid commit frame. Every other file (the
 // database, journals, temporary files, readers' connections) is the unix
-// VFS's, but for the database's xShmBarrier, xShmLock and xUnlock
-// (which flush) and xClose.
+// VFS's, but for the database's xShmBarrier, xShmLock, xUnlock and
+// xFileControl (which flush) and xClose.
 
 // walVFSName is the name the writer's DSN selects the VFS by.
 const walVFSName = "rotor-wal"
@@ -215,6 +222,7 @@ func wrapped(tls *libc.TLS, base uintptr, wal bool) uintptr {
 			m.FxFileSize = fnAddr(walFileSize)
 		} else {
 			m.FxUnlock = fnAddr(dbUnlock)
+			m.FxFileControl = fnAddr(dbFileControl)
 			if m.FxShmBarrier != 0 {
 				m.FxShmBarrier = fnAddr(dbShmBarrier)
 			}
@@ -440,4 +448,14 @@ func dbUnlock(tls *libc.TLS, pFile uintptr, eLock int32) int32 {
 	flushDB(tls, pFile)
 	fp := baseOf(pFile).FxUnlock
 	return (*(*func(*libc.TLS, uintptr, int32) int32)(unsafe.Pointer(&fp)))(tls, pFile, eLock)
+}
+
+// dbFileControl flushes the database's WAL buffers as a commit ends
+// (SQLITE_FCNTL_COMMIT_PHASETWO), then passes every operation on.
+func dbFileControl(tls *libc.TLS, pFile uintptr, op int32, pArg uintptr) int32 {
+	if op == sqlite3.SQLITE_FCNTL_COMMIT_PHASETWO {
+		flushDB(tls, pFile)
+	}
+	fp := baseOf(pFile).FxFileControl
+	return (*(*func(*libc.TLS, uintptr, int32, uintptr) int32)(unsafe.Pointer(&fp)))(tls, pFile, op, pArg)
 }
