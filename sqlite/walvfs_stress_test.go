@@ -508,8 +508,8 @@ func openFDs(t *testing.T) int {
 // files grow with the cycles (a buffer kept per cycle would add 225 MiB
 // between cycle 200 and 2,000).
 func TestWALOpenCloseCycles(t *testing.T) {
-	if testing.Short() {
-		t.Skip("2,000 Opens")
+	if testing.Short() || raceEnabled {
+		t.Skip("2,000 Opens (three minutes with -race, which checks nothing here)")
 	}
 	path := filepath.Join(t.TempDir(), "cycles.db")
 	ctx := context.Background()
