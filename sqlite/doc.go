@@ -31,15 +31,15 @@
 // Update (transactions begin with BEGIN IMMEDIATE and are serialised);
 // concurrent Updates share a transaction and its one fsync (group commit:
 // each but the first of a batch runs in its own savepoint, so a failing one
-// rolls back only its own work; see commit.go), and the writer keeps its statements prepared. The
-// writer's connection uses the VFS of walvfs.go, which writes a commit's
-// WAL frames with one write(2) per 128 KiB instead of two a frame. A
-// pool of read-only connections serves View, each View reading one
-// consistent snapshot while writes continue, and ReadSecret
-// (rotor.SecretReader), which reads one secret with its tags, versions and
-// labels in one statement and one result row, without a transaction: the
-// name index, the secret's row and its versions' rowid range, few pages
-// (see read.go).
+// rolls back only its own work; see commit.go), and the writer keeps its
+// statements prepared. The writer's connection uses the VFS of walvfs.go,
+// which writes a commit's WAL frames with one write(2) per 128 KiB instead
+// of two a frame, always before they can be read or counted. A pool of
+// read-only connections serves View, each View reading one consistent
+// snapshot while writes continue, and ReadSecret (rotor.SecretReader), which
+// reads one secret with its tags, versions and labels in one statement and
+// one result row, without a transaction: the name index, the secret's row
+// and its versions' rowid range, few pages (see read.go).
 //
 // The schema lives in numbered files under migrations/, embedded in the
 // binary and applied in order by Open, each in its own transaction and
