@@ -231,15 +231,7 @@ func TestWALReadersSeeCommits(t *testing.T) {
 // the flush when that lock is released).
 func TestWALBarrierFlushes(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "normal.db")
-	if err := registerWalVFS(); err != nil {
-		t.Fatal(err)
-	}
-	w, err := sql.Open("sqlite", dsn(path, url.Values{"vfs": {walVFSName}, "_journal_mode": {"WAL"}, "_synchronous": {"NORMAL"}}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	w.SetMaxOpenConns(1)
+	w := walConn(t, path, url.Values{"_synchronous": {"NORMAL"}})
 	if _, err := w.Exec("CREATE TABLE t (x BLOB NOT NULL)"); err != nil {
 		t.Fatal(err)
 	}
@@ -328,15 +320,7 @@ func dbFileOf(t *testing.T, path string) uintptr {
 // written later, over the frames another connection committed there.
 func TestWALRollbackFlushedBeforeUnlock(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "rollback.db")
-	if err := registerWalVFS(); err != nil {
-		t.Fatal(err)
-	}
-	a, err := sql.Open("sqlite", dsn(path, url.Values{"vfs": {walVFSName}, "_journal_mode": {"WAL"}, "_synchronous": {"FULL"}}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	a.SetMaxOpenConns(1)
+	a := walConn(t, path, nil)
 	if _, err := a.Exec("CREATE TABLE t (k INTEGER PRIMARY KEY, x BLOB NOT NULL)"); err != nil {
 		t.Fatal(err)
 	}
