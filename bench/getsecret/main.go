@@ -45,8 +45,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -67,11 +65,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/bench/internal/awsreq"
 	"github.com/rotorhq/rotor/bench/internal/serverproc"
 	"github.com/rotorhq/rotor/manager"
 	"github.com/rotorhq/rotor/sqlite"
@@ -361,12 +359,8 @@ func numCPU() int { return runtime.NumCPU() }
 // signedRequest signs a GetSecretValue request once and returns its headers
 // and the size of the real response (for the bare handler to imitate).
 func signedRequest(ctx context.Context, url string, body []byte, id, secret string) (http.Header, int, error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "secretsmanager.GetSecretValue")
-	sum := sha256.Sum256(body)
-	err := v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: id, SecretAccessKey: secret}, req,
-		hex.EncodeToString(sum[:]), "secretsmanager", "us-east-1", time.Now())
+	req, err := awsreq.Signed(ctx, url, "secretsmanager.GetSecretValue", body,
+		aws.Credentials{AccessKeyID: id, SecretAccessKey: secret}, "secretsmanager", "us-east-1", time.Now())
 	if err != nil {
 		return nil, 0, err
 	}

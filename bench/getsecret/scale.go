@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"maps"
@@ -19,10 +16,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/rotorhq/rotor"
+	"github.com/rotorhq/rotor/bench/internal/awsreq"
 	"github.com/rotorhq/rotor/bench/internal/serverproc"
 	"github.com/rotorhq/rotor/envelope"
 	"github.com/rotorhq/rotor/sqlite"
@@ -109,7 +106,6 @@ func presign(ctx context.Context, url, id, secret string, n, count int, dist str
 	default:
 		return nil, fmt.Errorf("-dist %q: want uniform or zipf", dist)
 	}
-	signer := v4.NewSigner()
 	creds := aws.Credentials{AccessKeyID: id, SecretAccessKey: secret}
 	now := time.Now()
 	var common http.Header     // every header but Authorization, the same for all
@@ -122,11 +118,8 @@ func presign(ctx context.Context, url, id, secret string, n, count int, dist str
 			continue
 		}
 		body := []byte(`{"SecretId":"` + scaleName(k) + `"}`)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-		req.Header.Set("X-Amz-Target", "secretsmanager.GetSecretValue")
-		sum := sha256.Sum256(body)
-		if err := signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "secretsmanager", "us-east-1", now); err != nil {
+		req, err := awsreq.Signed(ctx, url, "secretsmanager.GetSecretValue", body, creds, "secretsmanager", "us-east-1", now)
+		if err != nil {
 			return nil, err
 		}
 		auth := req.Header.Get("Authorization")

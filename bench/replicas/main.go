@@ -36,7 +36,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"flag"
 	"fmt"
@@ -57,12 +56,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/rotorhq/rotor/bench/internal/awsreq"
 	"github.com/rotorhq/rotor/bench/internal/serverproc"
 )
 
@@ -535,12 +534,9 @@ type target struct {
 // and returns it with the size of the real response.
 func signed(url string, body []byte, id, secret string) (target, int, error) {
 	ctx := context.Background()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "secretsmanager.GetSecretValue")
-	sum := sha256.Sum256(body)
-	if err := v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: id, SecretAccessKey: secret}, req,
-		hex.EncodeToString(sum[:]), "secretsmanager", region, time.Now()); err != nil {
+	req, err := awsreq.Signed(ctx, url, "secretsmanager.GetSecretValue", body,
+		aws.Credentials{AccessKeyID: id, SecretAccessKey: secret}, "secretsmanager", region, time.Now())
+	if err != nil {
 		return target{}, 0, err
 	}
 	resp, err := http.DefaultClient.Do(req)

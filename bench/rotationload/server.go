@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,9 +19,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/rotorhq/rotor/bench/internal/awsreq"
 )
 
 // region is the region the benchmark's server serves and signs for.
@@ -233,14 +231,8 @@ func (s *server) call(ctx context.Context, op string, in, out any) error {
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url+"/", bytes.NewReader(body))
+	req, err := awsreq.Signed(ctx, s.url, "rotor."+op, body, s.creds, "rotor", region, time.Now())
 	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "rotor."+op)
-	sum := sha256.Sum256(body)
-	if err := v4.NewSigner().SignHTTP(ctx, s.creds, req, hex.EncodeToString(sum[:]), "rotor", region, time.Now()); err != nil {
 		return fmt.Errorf("sign rotor.%s: %w", op, err)
 	}
 	resp, err := http.DefaultClient.Do(req)

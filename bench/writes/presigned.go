@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,8 +13,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/google/uuid"
+	"github.com/rotorhq/rotor/bench/internal/awsreq"
 )
 
 // signedReq is one request signed ahead of the measured phase: its
@@ -35,18 +33,14 @@ type signedReq struct {
 // signing middleware.
 func presignWrites(url string, creds aws.Credentials, run string, round, clients, pairs int) ([][]signedReq, error) {
 	ctx := context.Background()
-	signer := v4.NewSigner()
 	now := time.Now()
 	sign := func(target string, in any) (signedReq, error) {
 		body, err := json.Marshal(in)
 		if err != nil {
 			return signedReq{}, err
 		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-		req.Header.Set("X-Amz-Target", "secretsmanager."+target)
-		sum := sha256.Sum256(body)
-		if err := signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "secretsmanager", "us-east-1", now); err != nil {
+		req, err := awsreq.Signed(ctx, url, "secretsmanager."+target, body, creds, "secretsmanager", "us-east-1", now)
+		if err != nil {
 			return signedReq{}, err
 		}
 		return signedReq{header: req.Header, body: body}, nil
